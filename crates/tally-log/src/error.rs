@@ -1,0 +1,160 @@
+//! Errors of the log: operating errors callers handle, and corruption that stops the log.
+
+use crate::chain::Digest;
+use crate::ids::EventId;
+use std::fmt;
+
+/// `Result` with the log's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Hex form of a digest, for messages.
+pub(crate) struct Hex<'a>(pub &'a Digest);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with stored data. Found by opening, reading or verifying; never by appending.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// The recomputed hash of a frame differs from the one stored, or a frame does not link to
+    /// the hash of the frame before it.
+    #[error("chain broken at seq {seq}: expected hash {}, found {}", Hex(expected), Hex(found))]
+    ChainBroken {
+        /// The first seq that fails.
+        seq: u64,
+        /// What the chain says the hash must be.
+        expected: Digest,
+        /// What is stored.
+        found: Digest,
+    },
+    /// A frame that must exist is missing.
+    #[error("frame {seq} is missing")]
+    MissingFrame {
+        /// The missing seq.
+        seq: u64,
+    },
+    /// A frame is stored under a key that is not its own seq.
+    #[error("frame stored under seq {key} says it is seq {found}")]
+    MisplacedFrame {
+        /// The key it is stored under.
+        key: u64,
+        /// The seq inside the frame.
+        found: u64,
+    },
+    /// Stored bytes do not parse as a frame.
+    #[error("frame {seq} is malformed: {reason}")]
+    MalformedFrame {
+        /// The seq key.
+        seq: u64,
+        /// What does not parse.
+        reason: String,
+    },
+    /// A frame exists beyond the durable head.
+    #[error("frame {seq} exists beyond the head at seq {head}")]
+    BeyondHead {
+        /// The frame's seq.
+        seq: u64,
+        /// The head's seq.
+        head: u64,
+    },
+    /// The head record is missing or malformed while frames exist.
+    #[error("head record: {0}")]
+    Head(String),
+    /// An index entry disagrees with the frames.
+    #[error("index '{index}' disagrees with frame {seq}: {reason}")]
+    Index {
+        /// Which index.
+        index: &'static str,
+        /// The frame concerned (0 when the entry points nowhere).
+        seq: u64,
+        /// What differs.
+        reason: String,
+    },
+    /// The trusted starting point of an incremental verification does not match.
+    #[error(
+        "trusted point seq {seq} does not match: expected hash {}, found {}",
+        Hex(expected),
+        Hex(found)
+    )]
+    TrustedMismatch {
+        /// The trusted seq.
+        seq: u64,
+        /// The trusted hash.
+        expected: Digest,
+        /// The stored hash.
+        found: Digest,
+    },
+}
+
+/// An error of the log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The storage engine failed. A failed write poisons the log: restart to recover.
+    #[error("storage: {0}")]
+    Storage(#[from] fjall::Error),
+    /// Stored data is corrupt; the log refuses to go on.
+    #[error("corruption: {0}")]
+    Corrupt(#[from] Corruption),
+    /// A stream's current version is not what the append expected.
+    #[error("version conflict on stream '{stream}': expected {expected}, current {current}")]
+    VersionConflict {
+        /// The stream.
+        stream: String,
+        /// What the caller expected, in words ("no stream", "version 3", ...).
+        expected: String,
+        /// Its current version (0 = no stream).
+        current: u64,
+    },
+    /// An event id is already stored with a different body, or a batch mixes stored and new
+    /// events.
+    #[error("idempotency conflict: event {event_id} {reason}")]
+    IdempotencyConflict {
+        /// The event id.
+        event_id: EventId,
+        /// What conflicts.
+        reason: String,
+    },
+    /// A value is over a configured limit.
+    #[error("{what} is {value}, over the limit of {max}")]
+    LimitExceeded {
+        /// What is measured, with its unit.
+        what: &'static str,
+        /// The value.
+        value: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The request is malformed.
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    /// An earlier write failed; the log accepts no more appends until it is reopened.
+    #[error("the log is poisoned by an earlier write failure ({0}); restart to recover")]
+    Poisoned(String),
+    /// The log is shutting down.
+    #[error("the log is closed")]
+    Closed,
+    /// The directory could not be prepared.
+    #[error("i/o on {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether this error means stored data is corrupt.
+    #[must_use]
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, Self::Corrupt(_))
+    }
+}

@@ -1,0 +1,32 @@
+//! `tally-log`: an append-only, blake3 hash-chained event log stored in fjall.
+//!
+//! The log knows nothing of the domain. An event is an envelope (stream, type name, schema
+//! version, ids, times, source, actor) around an opaque payload. The log assigns a gap-free
+//! global `seq` and a per-stream version, chains every stored frame to the one before it, and
+//! acknowledges an append only after the fjall batch that holds it is durable.
+//!
+//! Entry points: [`Log::open`], [`Log::append`] / [`Log::append_blocking`], the readers on
+//! [`Log`], and [`Log::verify`]. The on-disk format lives in [`frame`] and [`layout`].
+
+mod append;
+mod chain;
+mod config;
+mod error;
+pub mod frame;
+mod ids;
+pub mod layout;
+mod log;
+mod read;
+mod recovery;
+mod verify;
+mod writer;
+
+pub use append::{AppendRequest, Appended, Expected, NewEvent, Position, StreamExpectation};
+pub use chain::{Digest, GENESIS, body_digest, chain_hash};
+pub use config::{Config, Limits};
+pub use error::{Corruption, Error, Result};
+pub use frame::RecordedEvent;
+pub use ids::EventId;
+pub use log::{Head, Log};
+pub use read::{EventIter, StreamIter};
+pub use verify::{VerifyOptions, VerifyReport};

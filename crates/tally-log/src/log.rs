@@ -1,0 +1,217 @@
+//! The `Log` handle: opening, appending through the writer, and the durable head.
+
+use crate::append::{AppendRequest, Appended};
+use crate::chain::{Digest, GENESIS};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::recovery;
+use crate::writer::{Job, Msg, Shared, Writer};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// The last durable event: every seq up to it is stored and acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Seq of the last durable event (0 for an empty log).
+    pub seq: u64,
+    /// Its chain hash ([`GENESIS`] for an empty log).
+    pub hash: Digest,
+    /// Its recorded_at, ms since the Unix epoch (0 for an empty log).
+    pub recorded_at_ms: i64,
+}
+
+impl Head {
+    /// The head of an empty log.
+    pub const EMPTY: Self = Self { seq: 0, hash: GENESIS, recorded_at_ms: 0 };
+}
+
+/// The fjall keyspaces of the log.
+#[derive(Clone)]
+pub(crate) struct Keyspaces {
+    pub frames: Keyspace,
+    pub streams: Keyspace,
+    pub event_ids: Keyspace,
+    pub meta: Keyspace,
+}
+
+impl Keyspaces {
+    fn open(db: &Database) -> Result<Self> {
+        let open = |name| db.keyspace(name, KeyspaceCreateOptions::default);
+        Ok(Self {
+            frames: open(layout::FRAMES)?,
+            streams: open(layout::STREAMS)?,
+            event_ids: open(layout::EVENT_IDS)?,
+            meta: open(layout::META)?,
+        })
+    }
+}
+
+/// An open log. Cheap to clone; all clones share one writer.
+#[derive(Clone)]
+pub struct Log {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log").field("path", &self.inner.path).field("head", &self.head()).finish()
+    }
+}
+
+pub(crate) struct Inner {
+    pub path: PathBuf,
+    pub db: Database,
+    pub ks: Keyspaces,
+    pub config: Config,
+    tx: mpsc::Sender<Msg>,
+    pub head_rx: watch::Receiver<Head>,
+    shared: Arc<Shared>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Close the queue, then wait for the writer so the store is released when we return.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, closed));
+        let handle = self.writer.lock().map_or_else(|e| e.into_inner().take(), |mut g| g.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Log {
+    /// Opens (or creates) the log in `path`.
+    ///
+    /// Opening checks the stored head against the last frames and refuses a broken chain with
+    /// [`Error::Corrupt`]; it never drops acknowledged data.
+    pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        std::fs::create_dir_all(&path)
+            .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        let db = Database::builder(&path).cache_size(config.cache_bytes).open()?;
+        let ks = Keyspaces::open(&db)?;
+        let head = recovery::check(&db, &ks, config.recovery_tail_frames)?;
+
+        let (head_tx, head_rx) = watch::channel(head);
+        let (tx, rx) = mpsc::channel(config.append_queue_depth_max.max(1));
+        let shared = Arc::new(Shared::default());
+        let writer = Writer {
+            db: db.clone(),
+            ks: ks.clone(),
+            config: config.clone(),
+            head,
+            head_tx,
+            shared: Arc::clone(&shared),
+            versions: HashMap::new(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("tally-log-writer".to_owned())
+            .spawn(move || writer.run(rx))
+            .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                db,
+                ks,
+                config,
+                tx,
+                head_rx,
+                shared,
+                writer: Mutex::new(Some(handle)),
+            }),
+        })
+    }
+
+    /// The directory of the store.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The configuration it was opened with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The last durable event.
+    #[must_use]
+    pub fn head(&self) -> Head {
+        *self.inner.head_rx.borrow()
+    }
+
+    /// A receiver that sees every new durable head (for tailing the log).
+    #[must_use]
+    pub fn subscribe_head(&self) -> watch::Receiver<Head> {
+        self.inner.head_rx.clone()
+    }
+
+    fn unavailable(&self) -> Error {
+        match self.inner.shared.poison_reason() {
+            Some(reason) => Error::Poisoned(reason),
+            None => Error::Closed,
+        }
+    }
+
+    fn prepare(
+        &self,
+        request: AppendRequest,
+    ) -> Result<(Msg, oneshot::Receiver<Result<Appended>>)> {
+        request.validate(&self.inner.config.limits)?;
+        if let Some(reason) = self.inner.shared.poison_reason() {
+            return Err(Error::Poisoned(reason));
+        }
+        let (reply, answer) = oneshot::channel();
+        Ok((Msg::Append(Job { request, reply }), answer))
+    }
+
+    /// Appends all of `request` or nothing; answers once the events are durable.
+    ///
+    /// Waits (without blocking the runtime) while the writer's queue is full.
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended> {
+        let (msg, answer) = self.prepare(request)?;
+        self.inner.tx.send(msg).await.map_err(|_| self.unavailable())?;
+        answer.await.map_err(|_| self.unavailable())?
+    }
+
+    /// [`Log::append`] for threads outside an async runtime. Panics inside one (tokio's rule).
+    pub fn append_blocking(&self, request: AppendRequest) -> Result<Appended> {
+        let (msg, answer) = self.prepare(request)?;
+        self.inner.tx.blocking_send(msg).map_err(|_| self.unavailable())?;
+        answer.blocking_recv().map_err(|_| self.unavailable())?
+    }
+
+    /// Stops the writer after what is already queued, and waits for it. Later appends fail
+    /// with [`Error::Closed`]. Blocks: from async code, call it in `spawn_blocking`.
+    pub fn close(&self) {
+        let _ = self.inner.tx.blocking_send(Msg::Shutdown);
+        let handle =
+            self.inner.writer.lock().map_or_else(|e| e.into_inner().take(), |mut g| g.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+
+    /// The current version of `stream` among durable events (0 = no such stream).
+    pub fn stream_version(&self, stream: &str) -> Result<u64> {
+        let head = self.head().seq;
+        let snapshot = self.inner.db.snapshot();
+        use fjall::Readable as _;
+        for guard in snapshot.prefix(&self.inner.ks.streams, layout::stream_prefix(stream)).rev() {
+            let (key, value) = guard.into_inner()?;
+            let seq = layout::be_u64(&value).unwrap_or(u64::MAX);
+            if seq <= head {
+                let at = key.len().saturating_sub(8);
+                return Ok(layout::be_u64(&key[at..]).unwrap_or_default());
+            }
+        }
+        Ok(0)
+    }
+}

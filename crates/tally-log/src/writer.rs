@@ -1,0 +1,307 @@
+//! The single writer: owns the head, groups queued appends into one durable fjall batch.
+//!
+//! Appends arrive on a bounded queue. The writer takes the first waiting request, drains more
+//! until `batch_events_max` / `batch_bytes_max`, checks each request in queue order against
+//! the state left by the ones before it, writes every accepted request into one fjall batch
+//! with `PersistMode::SyncData`, and only then answers the callers of that group. A failed
+//! commit poisons the log: every caller of the group gets an error and the writer stops.
+
+use crate::append::{AppendRequest, Appended, Position};
+use crate::chain::{Digest, chain_hash};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::frame::{FrameFields, encode_into};
+use crate::ids::EventId;
+use crate::layout;
+use crate::log::{Head, Keyspaces};
+use fjall::{Database, PersistMode};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// One queued append and where to send its answer.
+pub(crate) struct Job {
+    pub request: AppendRequest,
+    pub reply: oneshot::Sender<Result<Appended>>,
+}
+
+/// What the writer's queue carries.
+pub(crate) enum Msg {
+    Append(Job),
+    /// Finish what is queued before this and stop.
+    Shutdown,
+}
+
+/// State the writer shares with the handles.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Set once a commit failed; the reason.
+    pub poisoned: Mutex<Option<String>>,
+}
+
+impl Shared {
+    pub(crate) fn poison_reason(&self) -> Option<String> {
+        self.poisoned.lock().map_or_else(|e| e.into_inner().clone(), |g| g.clone())
+    }
+
+    fn poison(&self, reason: String) {
+        match self.poisoned.lock() {
+            Ok(mut guard) => *guard = Some(reason),
+            Err(poisoned) => *poisoned.into_inner() = Some(reason),
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    pub db: Database,
+    pub ks: Keyspaces,
+    pub config: Config,
+    pub head: Head,
+    pub head_tx: watch::Sender<Head>,
+    pub shared: Arc<Shared>,
+    /// Current version of streams the writer has seen; misses read the stream index.
+    pub versions: HashMap<String, u64>,
+}
+
+/// An event id staged earlier in the same group.
+#[derive(Clone, Copy)]
+struct Staged {
+    seq: u64,
+    stream_version: u64,
+    digest: Digest,
+}
+
+/// What one group accumulates before its commit.
+struct Group {
+    batch: fjall::OwnedWriteBatch,
+    staged_ids: HashMap<EventId, Staged>,
+    replies: Vec<(oneshot::Sender<Result<Appended>>, Result<Appended>)>,
+    head: Head,
+    frame_buf: Vec<u8>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Writer {
+    /// Runs until the queue closes, a shutdown arrives, or a commit fails.
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut carry: Option<Job> = None;
+        loop {
+            let first = match carry.take() {
+                Some(job) => job,
+                None => match rx.blocking_recv() {
+                    Some(Msg::Append(job)) => job,
+                    Some(Msg::Shutdown) | None => return,
+                },
+            };
+            let mut jobs = vec![first];
+            let mut events = jobs[0].request.events.len();
+            let mut bytes = jobs[0].request.payload_bytes();
+            let mut stop = false;
+            while events < self.config.batch_events_max && bytes < self.config.batch_bytes_max {
+                match rx.try_recv() {
+                    Ok(Msg::Append(job)) => {
+                        let job_events = job.request.events.len();
+                        let job_bytes = job.request.payload_bytes();
+                        if events + job_events > self.config.batch_events_max
+                            || bytes + job_bytes > self.config.batch_bytes_max
+                        {
+                            carry = Some(job);
+                            break;
+                        }
+                        events += job_events;
+                        bytes += job_bytes;
+                        jobs.push(job);
+                    }
+                    Ok(Msg::Shutdown) => {
+                        stop = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if !self.commit_group(jobs) || stop {
+                return;
+            }
+        }
+    }
+
+    /// Stages, commits and answers one group. Returns false when the log is now poisoned.
+    fn commit_group(&mut self, jobs: Vec<Job>) -> bool {
+        let mut group = Group {
+            batch: self.db.batch().durability(Some(PersistMode::SyncData)),
+            staged_ids: HashMap::new(),
+            replies: Vec::with_capacity(jobs.len()),
+            head: self.head,
+            frame_buf: Vec::new(),
+        };
+        let recorded_at_ms = now_ms().max(self.head.recorded_at_ms);
+        for job in jobs {
+            let answer = self.stage(&job.request, recorded_at_ms, &mut group);
+            group.replies.push((job.reply, answer));
+        }
+        let wrote = group.head.seq != self.head.seq;
+        if wrote {
+            group.batch.insert(
+                &self.ks.meta,
+                layout::META_HEAD,
+                layout::head_value(group.head.seq, &group.head.hash, group.head.recorded_at_ms)
+                    .to_vec(),
+            );
+            if let Err(err) = group.batch.commit() {
+                let reason = err.to_string();
+                tracing::error!(error = %reason, "log commit failed; the log is poisoned");
+                self.shared.poison(reason.clone());
+                for (reply, _) in group.replies {
+                    let _ = reply.send(Err(Error::Poisoned(reason.clone())));
+                }
+                return false;
+            }
+            self.head = group.head;
+            self.head_tx.send_replace(self.head);
+        }
+        for (reply, answer) in group.replies {
+            // A caller that went away still had its events made durable; nothing to undo.
+            let _ = reply.send(answer);
+        }
+        true
+    }
+
+    fn current_version(&mut self, stream: &str) -> Result<u64> {
+        if let Some(version) = self.versions.get(stream) {
+            return Ok(*version);
+        }
+        let version = match self.ks.streams.prefix(layout::stream_prefix(stream)).next_back() {
+            None => 0,
+            Some(guard) => {
+                let key = guard.key()?;
+                key.len()
+                    .checked_sub(8)
+                    .and_then(|at| layout::be_u64(&key[at..]))
+                    .unwrap_or_default()
+            }
+        };
+        self.versions.insert(stream.to_owned(), version);
+        Ok(version)
+    }
+
+    /// Checks one request against the state so far and, when it is accepted, writes it into
+    /// the group. Nothing is changed when it is refused.
+    fn stage(
+        &mut self,
+        request: &AppendRequest,
+        recorded_at_ms: i64,
+        group: &mut Group,
+    ) -> Result<Appended> {
+        // Idempotency first: a retry of a stored request answers with its original positions.
+        let digests: Vec<Digest> = request.events.iter().map(|e| e.body_digest()).collect();
+        let mut known = Vec::with_capacity(request.events.len());
+        for (event, digest) in request.events.iter().zip(&digests) {
+            let stored =
+                match group.staged_ids.get(&event.event_id) {
+                    Some(s) => Some(*s),
+                    None => self.ks.event_ids.get(event.event_id.to_be_bytes())?.and_then(|v| {
+                        layout::parse_event_id_value(&v).map(|(seq, stream_version, digest)| {
+                            Staged { seq, stream_version, digest }
+                        })
+                    }),
+                };
+            if let Some(s) = stored
+                && s.digest != *digest
+            {
+                return Err(Error::IdempotencyConflict {
+                    event_id: event.event_id,
+                    reason: format!("is stored at seq {} with a different body", s.seq),
+                });
+            }
+            known.push(stored);
+        }
+        let known_count = known.iter().filter(|k| k.is_some()).count();
+        if known_count == request.events.len() {
+            let positions = known
+                .into_iter()
+                .flatten()
+                .map(|s| Position { seq: s.seq, stream_version: s.stream_version })
+                .collect();
+            return Ok(Appended { positions, deduplicated: true });
+        }
+        if known_count > 0 {
+            let event_id = request
+                .events
+                .iter()
+                .zip(&known)
+                .find_map(|(e, k)| k.map(|_| e.event_id))
+                .unwrap_or(request.events[0].event_id);
+            return Err(Error::IdempotencyConflict {
+                event_id,
+                reason: "is already stored but other events of the same append are not".to_owned(),
+            });
+        }
+
+        for expectation in &request.expectations {
+            let current = self.current_version(&expectation.stream)?;
+            if !expectation.expected.admits(current) {
+                return Err(Error::VersionConflict {
+                    stream: expectation.stream.clone(),
+                    expected: expectation.expected.describe(),
+                    current,
+                });
+            }
+        }
+        for event in &request.events {
+            self.current_version(&event.stream)?;
+        }
+
+        // Accepted: assign positions and write.
+        let mut positions = Vec::with_capacity(request.events.len());
+        for (event, digest) in request.events.iter().zip(digests) {
+            let seq = group.head.seq + 1;
+            let version = self.versions.get(&event.stream).copied().unwrap_or_default() + 1;
+            self.versions.insert(event.stream.clone(), version);
+            group.frame_buf.clear();
+            let frame_len = encode_into(
+                &FrameFields {
+                    seq,
+                    stream_version: version,
+                    event_id: event.event_id,
+                    correlation_id: event.correlation_id,
+                    causation_id: event.causation_id,
+                    occurred_at_ms: event.occurred_at_ms,
+                    recorded_at_ms,
+                    schema_version: event.schema_version,
+                    prev_hash: &group.head.hash,
+                    stream: &event.stream,
+                    event_type: &event.event_type,
+                    source: &event.source,
+                    actor: &event.actor,
+                    payload: &event.payload,
+                },
+                &mut group.frame_buf,
+            );
+            let hash = chain_hash(&group.head.hash, &group.frame_buf[..frame_len]);
+            group.frame_buf.extend_from_slice(&hash);
+            group.batch.insert(&self.ks.frames, layout::frame_key(seq), group.frame_buf.as_slice());
+            group.batch.insert(
+                &self.ks.streams,
+                layout::stream_key(&event.stream, version),
+                seq.to_be_bytes(),
+            );
+            group.batch.insert(
+                &self.ks.event_ids,
+                event.event_id.to_be_bytes(),
+                layout::event_id_value(seq, version, &digest),
+            );
+            group
+                .staged_ids
+                .insert(event.event_id, Staged { seq, stream_version: version, digest });
+            group.head = Head { seq, hash, recorded_at_ms };
+            positions.push(Position { seq, stream_version: version });
+        }
+        Ok(Appended { positions, deduplicated: false })
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of `tally-log`: one binary, one module per concern.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+mod append;
+mod concurrency;
+mod crash;
+mod property;
+mod support;
+mod tamper;

@@ -1,0 +1,178 @@
+//! Tampering written straight into the fjall keyspaces, and what opening and verify say.
+
+use crate::support::{fill, named_seq, open, short_recovery};
+use fjall::{Database, KeyspaceCreateOptions, PersistMode};
+use std::path::Path;
+use tally_log::{Corruption, Error, Log, VerifyOptions, chain_hash, layout};
+
+const EVENTS: u64 = 40;
+
+fn build(dir: &Path) {
+    let log = open(dir);
+    fill(&log, EVENTS, 4);
+    log.close();
+}
+
+/// Runs `edit` on the raw store with the log closed.
+fn tamper(dir: &Path, edit: impl FnOnce(&Database)) {
+    let db = Database::builder(dir).open().unwrap();
+    edit(&db);
+    db.persist(PersistMode::SyncAll).unwrap();
+}
+
+fn ks(db: &Database, name: &str) -> fjall::Keyspace {
+    db.keyspace(name, KeyspaceCreateOptions::default).unwrap()
+}
+
+/// Opens (re-hashing only the last frame) and verifies with indexes; returns the first error.
+fn open_and_verify(dir: &Path) -> Result<tally_log::VerifyReport, Error> {
+    let log = Log::open(dir, short_recovery())?;
+    log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() })
+}
+
+#[test]
+fn every_flipped_byte_of_a_frame_is_found_at_its_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    let frame_len = {
+        let db = Database::builder(dir.path()).open().unwrap();
+        ks(&db, layout::FRAMES).get(layout::frame_key(1)).unwrap().unwrap().len()
+    };
+    // Every byte position of the stored value, spread over several frames (head included).
+    for offset in 0..frame_len {
+        let seq = 1 + (offset as u64 * 7) % EVENTS;
+        let work = tempfile::tempdir().unwrap();
+        copy_dir(dir.path(), work.path());
+        tamper(work.path(), |db| {
+            let frames = ks(db, layout::FRAMES);
+            let mut value = frames.get(layout::frame_key(seq)).unwrap().unwrap().to_vec();
+            value[offset] ^= 0x5a;
+            frames.insert(layout::frame_key(seq), value).unwrap();
+        });
+        let err = open_and_verify(work.path()).expect_err("a flipped byte must be found");
+        assert!(err.is_corruption(), "offset {offset}: {err}");
+        assert_eq!(named_seq(&err), Some(seq), "offset {offset} of seq {seq}: {err}");
+    }
+}
+
+#[test]
+fn a_deleted_frame_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    tamper(dir.path(), |db| ks(db, layout::FRAMES).remove(layout::frame_key(17)).unwrap());
+    let err = open_and_verify(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(Corruption::MissingFrame { seq: 17 })), "{err}");
+}
+
+#[test]
+fn a_deleted_head_frame_stops_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    tamper(dir.path(), |db| ks(db, layout::FRAMES).remove(layout::frame_key(EVENTS)).unwrap());
+    let err = Log::open(dir.path(), short_recovery()).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(Corruption::MissingFrame { seq: EVENTS })), "{err}");
+}
+
+#[test]
+fn swapped_frames_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    tamper(dir.path(), |db| {
+        let frames = ks(db, layout::FRAMES);
+        let a = frames.get(layout::frame_key(5)).unwrap().unwrap();
+        let b = frames.get(layout::frame_key(9)).unwrap().unwrap();
+        frames.insert(layout::frame_key(5), b).unwrap();
+        frames.insert(layout::frame_key(9), a).unwrap();
+    });
+    let err = open_and_verify(dir.path()).unwrap_err();
+    assert!(
+        matches!(err, Error::Corrupt(Corruption::MisplacedFrame { key: 5, found: 9 })),
+        "{err}"
+    );
+}
+
+#[test]
+fn index_damage_is_found_by_index_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    tamper(dir.path(), |db| {
+        ks(db, layout::STREAMS).remove(layout::stream_key("s-1", 3)).unwrap();
+    });
+    let log = Log::open(dir.path(), short_recovery()).unwrap();
+    // The chain alone is intact.
+    log.verify(VerifyOptions::default()).unwrap();
+    let err = log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(Corruption::Index { index: "streams", .. })), "{err}");
+}
+
+/// Rewriting a frame and recomputing every later hash (and the head record) makes the chain
+/// verify again: the chain alone cannot catch a relink. Only a hash kept outside the store
+/// (a checkpoint) can; here the saved head hash shows the difference.
+#[test]
+fn a_relinked_chain_verifies_but_its_head_hash_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    let saved_head = open(dir.path()).head();
+    tamper(dir.path(), |db| {
+        let frames = ks(db, layout::FRAMES);
+        let meta = ks(db, layout::META);
+        let mut prev = {
+            let v = frames.get(layout::frame_key(9)).unwrap().unwrap();
+            let mut h = [0; 32];
+            h.copy_from_slice(&v[v.len() - 32..]);
+            h
+        };
+        for seq in 10..=EVENTS {
+            let mut value = frames.get(layout::frame_key(seq)).unwrap().unwrap().to_vec();
+            let frame_len = value.len() - 32;
+            value[83..115].copy_from_slice(&prev);
+            if seq == 10 {
+                let last = frame_len - 1;
+                value[last] ^= 1; // the forged payload byte
+            }
+            let hash = chain_hash(&prev, &value[..frame_len]);
+            value[frame_len..].copy_from_slice(&hash);
+            frames.insert(layout::frame_key(seq), value).unwrap();
+            prev = hash;
+        }
+        let old = meta.get(layout::META_HEAD).unwrap().unwrap();
+        let (seq, _, at) = layout::parse_head_value(&old).unwrap();
+        meta.insert(layout::META_HEAD, layout::head_value(seq, &prev, at)).unwrap();
+    });
+    let log = open(dir.path());
+    let report = log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap();
+    assert_eq!(report.last_seq, EVENTS);
+    assert_ne!(report.head_hash, saved_head.hash, "the relink changed the head hash");
+    // Incremental verification from the saved (trusted) head names the mismatch.
+    let err = log
+        .verify(VerifyOptions { trusted: Some((saved_head.seq, saved_head.hash)), indexes: false })
+        .unwrap_err();
+    assert!(matches!(err, Error::Corrupt(Corruption::TrustedMismatch { seq: EVENTS, .. })));
+}
+
+#[test]
+fn incremental_verify_from_a_trusted_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    fill(&log, 30, 3);
+    let mid = log.get(12).unwrap().unwrap();
+    let report =
+        log.verify(VerifyOptions { trusted: Some((12, mid.hash())), indexes: false }).unwrap();
+    assert_eq!((report.first_seq, report.last_seq, report.frames_checked), (13, 30, 18));
+    let err =
+        log.verify(VerifyOptions { trusted: Some((12, [7; 32])), indexes: false }).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(Corruption::TrustedMismatch { seq: 12, .. })));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
