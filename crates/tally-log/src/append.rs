@@ -1,8 +1,9 @@
 //! What callers append: events, stream expectations, and what they get back.
 
-use crate::chain::{Digest, body_digest};
+use crate::chain::{Digest, GENESIS, body_digest};
 use crate::config::{Limits, PAYLOAD_FORMAT_MAX, TEXT_FORMAT_MAX};
 use crate::error::{Error, Result};
+use crate::frame::{FrameFields, HASH_BYTES, encode_into};
 use crate::ids::EventId;
 use std::collections::HashSet;
 
@@ -31,23 +32,48 @@ pub struct NewEvent {
     pub payload: Vec<u8>,
 }
 
+/// An event encoded on the caller's side: its frame with the fields the writer assigns left
+/// zero, a zeroed hash trailer, and the digest of that template.
+pub(crate) struct PreparedEvent {
+    pub event_id: EventId,
+    pub stream: String,
+    pub digest: Digest,
+    pub frame: Vec<u8>,
+}
+
 impl NewEvent {
-    /// Digest of everything the caller chose: equal digests mean an idempotent retry.
-    #[must_use]
-    pub fn body_digest(&self) -> Digest {
-        let id_bytes = |id: Option<EventId>| id.map_or(0, EventId::get).to_le_bytes();
-        body_digest(&[
-            self.stream.as_bytes(),
-            self.event_type.as_bytes(),
-            &self.schema_version.to_le_bytes(),
-            &self.occurred_at_ms.to_le_bytes(),
-            self.source.as_bytes(),
-            &id_bytes(self.correlation_id),
-            &id_bytes(self.causation_id),
-            self.actor.as_bytes(),
-            &self.payload,
-        ])
+    fn prepare(self) -> PreparedEvent {
+        let mut frame = Vec::new();
+        encode_into(
+            &FrameFields {
+                seq: 0,
+                stream_version: 0,
+                event_id: self.event_id,
+                correlation_id: self.correlation_id,
+                causation_id: self.causation_id,
+                occurred_at_ms: self.occurred_at_ms,
+                recorded_at_ms: 0,
+                schema_version: self.schema_version,
+                prev_hash: &GENESIS,
+                stream: &self.stream,
+                event_type: &self.event_type,
+                source: &self.source,
+                actor: &self.actor,
+                payload: &self.payload,
+            },
+            &mut frame,
+        );
+        let digest = body_digest(&frame);
+        frame.extend_from_slice(&[0; HASH_BYTES]);
+        PreparedEvent { event_id: self.event_id, stream: self.stream, digest, frame }
     }
+}
+
+/// A validated request, encoded on the caller's side so the writer only patches and hashes.
+pub(crate) struct PreparedRequest {
+    pub events: Vec<PreparedEvent>,
+    pub expectations: Vec<StreamExpectation>,
+    pub payload_bytes: usize,
 }
 
 /// What a stream's current version must be for the append to go through.
@@ -116,8 +142,18 @@ impl AppendRequest {
         self.events.iter().map(|e| e.payload.len()).sum()
     }
 
-    /// Checks the request against the limits; runs on the caller's side, before queueing.
-    pub(crate) fn validate(&self, limits: &Limits) -> Result<()> {
+    /// Checks the request against the limits and encodes it; runs on the caller's side.
+    pub(crate) fn prepare(self, limits: &Limits) -> Result<PreparedRequest> {
+        self.validate(limits)?;
+        let payload_bytes = self.payload_bytes();
+        Ok(PreparedRequest {
+            events: self.events.into_iter().map(NewEvent::prepare).collect(),
+            expectations: self.expectations,
+            payload_bytes,
+        })
+    }
+
+    fn validate(&self, limits: &Limits) -> Result<()> {
         if self.events.is_empty() {
             return Err(Error::Invalid("an append needs at least one event".to_owned()));
         }

@@ -23,14 +23,10 @@ pub fn chain_hash(prev: &Digest, frame: &[u8]) -> Digest {
     *hasher.finalize().as_bytes()
 }
 
-/// Digest of what a caller submitted for one event, used to tell an idempotent retry (same id,
-/// same body) from a conflict (same id, different body). Every field is length-prefixed.
+/// Digest of what a caller submitted for one event: the keyed hash of its frame template (the
+/// frame with seq, stream version, recorded_at and prev_hash zeroed). Equal digests mean an
+/// idempotent retry; a different digest under the same event id is a conflict.
 #[must_use]
-pub fn body_digest(parts: &[&[u8]]) -> Digest {
-    let mut hasher = blake3::Hasher::new_keyed(&BODY_KEY);
-    for part in parts {
-        hasher.update(&(part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    *hasher.finalize().as_bytes()
+pub fn body_digest(template: &[u8]) -> Digest {
+    *blake3::keyed_hash(&BODY_KEY, template).as_bytes()
 }

@@ -114,6 +114,21 @@ pub(crate) fn encode_into(fields: &FrameFields<'_>, out: &mut Vec<u8>) -> usize 
     out.len() - start
 }
 
+/// Fills in the fields the writer assigns in a frame template made by [`encode_into`].
+pub(crate) fn patch(
+    frame: &mut [u8],
+    seq: u64,
+    stream_version: u64,
+    recorded_at_ms: i64,
+    prev_hash: &Digest,
+) {
+    frame[OFF_SEQ..OFF_SEQ + 8].copy_from_slice(&seq.to_le_bytes());
+    frame[OFF_STREAM_VERSION..OFF_STREAM_VERSION + 8]
+        .copy_from_slice(&stream_version.to_le_bytes());
+    frame[OFF_RECORDED..OFF_RECORDED + 8].copy_from_slice(&recorded_at_ms.to_le_bytes());
+    frame[OFF_PREV..OFF_PREV + 32].copy_from_slice(prev_hash);
+}
+
 /// Why stored bytes are not a valid frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {

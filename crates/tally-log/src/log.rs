@@ -164,7 +164,7 @@ impl Log {
         &self,
         request: AppendRequest,
     ) -> Result<(Msg, oneshot::Receiver<Result<Appended>>)> {
-        request.validate(&self.inner.config.limits)?;
+        let request = request.prepare(&self.inner.config.limits)?;
         if let Some(reason) = self.inner.shared.poison_reason() {
             return Err(Error::Poisoned(reason));
         }

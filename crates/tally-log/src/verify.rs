@@ -10,8 +10,9 @@
 
 use crate::chain::{Digest, GENESIS, chain_hash};
 use crate::error::{Corruption, Error, Result};
+use crate::frame::RecordedEvent;
 use crate::layout;
-use crate::log::Log;
+use crate::log::{Keyspaces, Log};
 use crate::read::decode_at;
 use fjall::Readable as _;
 
@@ -37,6 +38,51 @@ pub struct VerifyReport {
     pub head_hash: Digest,
     /// Whether the indexes were checked.
     pub indexes_checked: bool,
+}
+
+/// Frames handed to a hashing worker at once.
+const VERIFY_BATCH_FRAMES: usize = 4096;
+
+/// Re-hashes a batch whose links were checked by the reader: each stored hash must equal the
+/// keyed hash of the frame's own `prev_hash` and bytes. Returns the first failure.
+fn rehash(batch: &[RecordedEvent]) -> Option<(u64, Error)> {
+    batch.iter().find_map(|event| {
+        let expected = chain_hash(&event.prev_hash(), event.frame_bytes());
+        (expected != event.hash()).then(|| {
+            let seq = event.seq();
+            (seq, Error::Corrupt(Corruption::ChainBroken { seq, expected, found: event.hash() }))
+        })
+    })
+}
+
+fn check_indexes(snapshot: &fjall::Snapshot, ks: &Keyspaces, event: &RecordedEvent) -> Result<()> {
+    let seq = event.seq();
+    let stream_key = layout::stream_key(event.stream(), event.stream_version());
+    match snapshot.get(&ks.streams, &stream_key)? {
+        Some(v) if layout::be_u64(&v) == Some(seq) => {}
+        Some(v) => {
+            return Err(index_error(
+                layout::STREAMS,
+                seq,
+                format!(
+                    "({}, {}) points at seq {:?}",
+                    event.stream(),
+                    event.stream_version(),
+                    layout::be_u64(&v)
+                ),
+            ));
+        }
+        None => return Err(index_error(layout::STREAMS, seq, "entry missing".into())),
+    }
+    let id_value = snapshot.get(&ks.event_ids, event.event_id().to_be_bytes())?;
+    match id_value.as_deref().and_then(layout::parse_event_id_value) {
+        Some((s, v, _)) if s == seq && v == event.stream_version() => Ok(()),
+        other => Err(index_error(
+            layout::EVENT_IDS,
+            seq,
+            format!("entry for {} is {other:?}", event.event_id()),
+        )),
+    }
 }
 
 fn index_error(index: &'static str, seq: u64, reason: String) -> Error {
@@ -68,59 +114,92 @@ impl Log {
             }
         };
         let mut next = first;
+        let mut failures: Vec<(u64, Error)> = Vec::new();
         if first <= head.seq {
             let range = layout::frame_key(first)..=layout::frame_key(head.seq);
-            for guard in snapshot.range(&ks.frames, range) {
-                let (key, value) = guard.into_inner()?;
-                let seq = layout::be_u64(&key).unwrap_or(0);
-                if seq != next {
-                    return Err(Error::Corrupt(Corruption::MissingFrame { seq: next }));
-                }
-                let event = decode_at(seq, value)?;
-                let expected = chain_hash(&prev, event.frame_bytes());
-                if event.prev_hash() != prev || event.hash() != expected {
-                    return Err(Error::Corrupt(Corruption::ChainBroken {
-                        seq,
-                        expected,
-                        found: event.hash(),
-                    }));
-                }
-                if options.indexes {
-                    let stream_key = layout::stream_key(event.stream(), event.stream_version());
-                    match snapshot.get(&ks.streams, &stream_key)? {
-                        Some(v) if layout::be_u64(&v) == Some(seq) => {}
-                        Some(v) => {
-                            return Err(index_error(
-                                layout::STREAMS,
-                                seq,
-                                format!(
-                                    "({}, {}) points at seq {:?}",
-                                    event.stream(),
-                                    event.stream_version(),
-                                    layout::be_u64(&v)
-                                ),
-                            ));
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+            let (work_tx, work_rx) =
+                std::sync::mpsc::sync_channel::<Vec<RecordedEvent>>(workers * 2);
+            let work_rx = std::sync::Mutex::new(work_rx);
+            std::thread::scope(|scope| -> Result<()> {
+                let (fail_tx, fail_rx) = std::sync::mpsc::channel::<(u64, Error)>();
+                for _ in 0..workers {
+                    let fail_tx = fail_tx.clone();
+                    let work_rx = &work_rx;
+                    scope.spawn(move || {
+                        loop {
+                            let batch = match work_rx.lock() {
+                                Ok(rx) => rx.recv(),
+                                Err(_) => return,
+                            };
+                            let Ok(batch) = batch else { return };
+                            if let Some(err) = rehash(&batch) {
+                                let _ = fail_tx.send(err);
+                            }
                         }
-                        None => {
-                            return Err(index_error(layout::STREAMS, seq, "entry missing".into()));
+                    });
+                }
+                drop(fail_tx);
+                let mut batch = Vec::with_capacity(VERIFY_BATCH_FRAMES);
+                for guard in snapshot.range(&ks.frames, range) {
+                    let (key, value) = guard.into_inner()?;
+                    let seq = layout::be_u64(&key).unwrap_or(0);
+                    if seq != next {
+                        failures
+                            .push((next, Error::Corrupt(Corruption::MissingFrame { seq: next })));
+                        break;
+                    }
+                    let event = match decode_at(seq, value) {
+                        Ok(event) => event,
+                        Err(e) => {
+                            failures.push((seq, e));
+                            break;
+                        }
+                    };
+                    if event.prev_hash() != prev {
+                        failures.push((
+                            seq,
+                            Error::Corrupt(Corruption::ChainBroken {
+                                seq,
+                                expected: chain_hash(&prev, event.frame_bytes()),
+                                found: event.hash(),
+                            }),
+                        ));
+                        break;
+                    }
+                    if options.indexes
+                        && let Err(e) = check_indexes(&snapshot, ks, &event)
+                    {
+                        failures.push((seq, e));
+                        break;
+                    }
+                    prev = event.hash();
+                    next += 1;
+                    batch.push(event);
+                    if batch.len() == VERIFY_BATCH_FRAMES {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(VERIFY_BATCH_FRAMES));
+                        if work_tx.send(full).is_err() {
+                            break;
+                        }
+                        if let Ok(failure) = fail_rx.try_recv() {
+                            failures.push(failure);
+                            break;
                         }
                     }
-                    let id_value = snapshot.get(&ks.event_ids, event.event_id().to_be_bytes())?;
-                    let parsed = id_value.as_deref().and_then(layout::parse_event_id_value);
-                    match parsed {
-                        Some((s, v, _)) if s == seq && v == event.stream_version() => {}
-                        other => {
-                            return Err(index_error(
-                                layout::EVENT_IDS,
-                                seq,
-                                format!("entry for {} is {other:?}", event.event_id()),
-                            ));
-                        }
-                    }
                 }
-                prev = expected;
-                next += 1;
-            }
+                if !batch.is_empty() {
+                    let _ = work_tx.send(batch);
+                }
+                drop(work_tx);
+                failures.extend(fail_rx.iter());
+                Ok(())
+            })?;
+        }
+        // Batches run in parallel but every batch before a failing one was checked, so the
+        // smallest failing seq is the first failure of the chain.
+        if let Some((_, err)) = failures.into_iter().min_by_key(|(seq, _)| *seq) {
+            return Err(err);
         }
         if next != head.seq.max(first.saturating_sub(1)) + 1 {
             return Err(Error::Corrupt(Corruption::MissingFrame { seq: next }));

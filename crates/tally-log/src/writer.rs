@@ -6,11 +6,11 @@
 //! with `PersistMode::SyncData`, and only then answers the callers of that group. A failed
 //! commit poisons the log: every caller of the group gets an error and the writer stops.
 
-use crate::append::{AppendRequest, Appended, Position};
+use crate::append::{Appended, Position, PreparedRequest};
 use crate::chain::{Digest, chain_hash};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::frame::{FrameFields, encode_into};
+use crate::frame::{HASH_BYTES, patch};
 use crate::ids::EventId;
 use crate::layout;
 use crate::log::{Head, Keyspaces};
@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// One queued append and where to send its answer.
 pub(crate) struct Job {
-    pub request: AppendRequest,
+    pub request: PreparedRequest,
     pub reply: oneshot::Sender<Result<Appended>>,
 }
 
@@ -78,7 +78,6 @@ struct Group {
     staged_ids: HashMap<EventId, Staged>,
     replies: Vec<(oneshot::Sender<Result<Appended>>, Result<Appended>)>,
     head: Head,
-    frame_buf: Vec<u8>,
 }
 
 fn now_ms() -> i64 {
@@ -101,13 +100,13 @@ impl Writer {
             };
             let mut jobs = vec![first];
             let mut events = jobs[0].request.events.len();
-            let mut bytes = jobs[0].request.payload_bytes();
+            let mut bytes = jobs[0].request.payload_bytes;
             let mut stop = false;
             while events < self.config.batch_events_max && bytes < self.config.batch_bytes_max {
                 match rx.try_recv() {
                     Ok(Msg::Append(job)) => {
                         let job_events = job.request.events.len();
-                        let job_bytes = job.request.payload_bytes();
+                        let job_bytes = job.request.payload_bytes;
                         if events + job_events > self.config.batch_events_max
                             || bytes + job_bytes > self.config.batch_bytes_max
                         {
@@ -138,11 +137,11 @@ impl Writer {
             staged_ids: HashMap::new(),
             replies: Vec::with_capacity(jobs.len()),
             head: self.head,
-            frame_buf: Vec::new(),
         };
         let recorded_at_ms = now_ms().max(self.head.recorded_at_ms);
         for job in jobs {
-            let answer = self.stage(&job.request, recorded_at_ms, &mut group);
+            let mut job = job;
+            let answer = self.stage(&mut job.request, recorded_at_ms, &mut group);
             group.replies.push((job.reply, answer));
         }
         let wrote = group.head.seq != self.head.seq;
@@ -194,14 +193,14 @@ impl Writer {
     /// the group. Nothing is changed when it is refused.
     fn stage(
         &mut self,
-        request: &AppendRequest,
+        request: &mut PreparedRequest,
         recorded_at_ms: i64,
         group: &mut Group,
     ) -> Result<Appended> {
         // Idempotency first: a retry of a stored request answers with its original positions.
-        let digests: Vec<Digest> = request.events.iter().map(|e| e.body_digest()).collect();
         let mut known = Vec::with_capacity(request.events.len());
-        for (event, digest) in request.events.iter().zip(&digests) {
+        for event in &request.events {
+            let digest = &event.digest;
             let stored =
                 match group.staged_ids.get(&event.event_id) {
                     Some(s) => Some(*s),
@@ -257,35 +256,25 @@ impl Writer {
             self.current_version(&event.stream)?;
         }
 
-        // Accepted: assign positions and write.
+        // Accepted: assign positions, patch the caller's frame templates, hash and write.
         let mut positions = Vec::with_capacity(request.events.len());
-        for (event, digest) in request.events.iter().zip(digests) {
+        for event in &mut request.events {
             let seq = group.head.seq + 1;
-            let version = self.versions.get(&event.stream).copied().unwrap_or_default() + 1;
-            self.versions.insert(event.stream.clone(), version);
-            group.frame_buf.clear();
-            let frame_len = encode_into(
-                &FrameFields {
-                    seq,
-                    stream_version: version,
-                    event_id: event.event_id,
-                    correlation_id: event.correlation_id,
-                    causation_id: event.causation_id,
-                    occurred_at_ms: event.occurred_at_ms,
-                    recorded_at_ms,
-                    schema_version: event.schema_version,
-                    prev_hash: &group.head.hash,
-                    stream: &event.stream,
-                    event_type: &event.event_type,
-                    source: &event.source,
-                    actor: &event.actor,
-                    payload: &event.payload,
-                },
-                &mut group.frame_buf,
-            );
-            let hash = chain_hash(&group.head.hash, &group.frame_buf[..frame_len]);
-            group.frame_buf.extend_from_slice(&hash);
-            group.batch.insert(&self.ks.frames, layout::frame_key(seq), group.frame_buf.as_slice());
+            let version = match self.versions.get_mut(&event.stream) {
+                Some(v) => {
+                    *v += 1;
+                    *v
+                }
+                None => {
+                    self.versions.insert(event.stream.clone(), 1);
+                    1
+                }
+            };
+            let frame_len = event.frame.len() - HASH_BYTES;
+            patch(&mut event.frame, seq, version, recorded_at_ms, &group.head.hash);
+            let hash = chain_hash(&group.head.hash, &event.frame[..frame_len]);
+            event.frame[frame_len..].copy_from_slice(&hash);
+            group.batch.insert(&self.ks.frames, layout::frame_key(seq), event.frame.as_slice());
             group.batch.insert(
                 &self.ks.streams,
                 layout::stream_key(&event.stream, version),
@@ -294,11 +283,12 @@ impl Writer {
             group.batch.insert(
                 &self.ks.event_ids,
                 event.event_id.to_be_bytes(),
-                layout::event_id_value(seq, version, &digest),
+                layout::event_id_value(seq, version, &event.digest),
             );
-            group
-                .staged_ids
-                .insert(event.event_id, Staged { seq, stream_version: version, digest });
+            group.staged_ids.insert(
+                event.event_id,
+                Staged { seq, stream_version: version, digest: event.digest },
+            );
             group.head = Head { seq, hash, recorded_at_ms };
             positions.push(Position { seq, stream_version: version });
         }
