@@ -6,5 +6,8 @@
 //! arguments) and never imports fjall or anything of `tally-log`; the log depends on it, never
 //! the other way round.
 
+pub mod bundle;
+pub mod checkpoint;
 pub mod hash;
+pub mod key;
 pub mod merkle;
