@@ -3,7 +3,7 @@
 //!
 //! [`verify_log`] needs nothing but the bundle's contents and the public key, and holds
 //! O(log n) digests whatever the log's length: the tree is kept as a [`Frontier`], plus the
-//! few nodes the consistency proof to the trusted checkpoint needs ([`PathNodes`]).
+//! few nodes the consistency proof to the trusted checkpoint needs.
 //! [`dir`] reads the documented bundle directory layout.
 
 pub mod dir;
