@@ -3,8 +3,8 @@
 use crate::hash::{DIGEST_BYTES, Digest};
 use crate::merkle::error::ProofError;
 
-/// No proof for a tree of at most [`TREE_SIZE_MAX`](crate::merkle::TREE_SIZE_MAX) leaves holds
-/// more hashes than this (⌈log₂ n⌉ ≤ 63).
+/// No inclusion proof for a tree of at most [`TREE_SIZE_MAX`](crate::merkle::TREE_SIZE_MAX)
+/// leaves holds more hashes than this (⌈log₂ n⌉ ≤ 63); a consistency proof may hold one more.
 pub const PROOF_HASHES_MAX: usize = 63;
 
 const PROOF_HEADER_BYTES: usize = 8 + 8 + 1;
