@@ -1,0 +1,204 @@
+//! The audit bundle directory: reading (and the line formats for writing) its three files.
+//!
+//! ```text
+//! <bundle>/events.ndjson    one event a line: {"seq":1,"hash":"<64 hex chain hash>","frame":"<base64>"}
+//! <bundle>/checkpoints.txt  signed checkpoint notes, each followed by a line holding only a
+//!                           form feed (U+000C), in any order
+//! <bundle>/key.pub          the ledger's public key: <name>+<hex key id>+<base64 key>, newline
+//! ```
+//!
+//! `frame` is the exact byte string the chain hash covers (standard base64 with padding).
+//! Unknown fields in an event line are ignored, so an exporter may add readable ones; they are
+//! not covered by any hash and the verifier does not look at them.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::bundle::{BundleError, BundleReport, verify_log};
+use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
+use crate::hash::Digest;
+use crate::key::{KeyError, PublicKey};
+
+/// The events file's name.
+pub const EVENTS_FILE: &str = "events.ndjson";
+/// The checkpoints file's name.
+pub const CHECKPOINTS_FILE: &str = "checkpoints.txt";
+/// The public key file's name.
+pub const KEY_FILE: &str = "key.pub";
+/// What follows every note in the checkpoints file: a form feed on its own line.
+pub const CHECKPOINT_TERMINATOR: &str = "\u{c}\n";
+/// Longest accepted checkpoints file.
+pub const CHECKPOINTS_BYTES_MAX: u64 = 256 << 20;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EventLine<'a> {
+    seq: u64,
+    hash: Digest,
+    #[serde(borrow)]
+    frame: std::borrow::Cow<'a, str>,
+}
+
+/// One `events.ndjson` line, without the newline.
+#[must_use]
+pub fn event_line(seq: u64, hash: &Digest, frame: &[u8]) -> String {
+    let line = EventLine { seq, hash: *hash, frame: BASE64.encode(frame).into() };
+    // Serialising a struct of a number and two strings cannot fail.
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// Reads `events.ndjson` lazily: one `(seq, frame, claimed hash)` per line, 1-based line
+/// numbers in errors. Blank lines are errors.
+pub fn read_events<R: BufRead>(
+    reader: R,
+) -> impl Iterator<Item = Result<(u64, Vec<u8>, Digest), EventReadError>> {
+    reader.lines().enumerate().map(|(i, line)| {
+        let line_number = i as u64 + 1;
+        let bad = |reason: String| EventReadError::Line { line: line_number, reason };
+        let text = line.map_err(|e| bad(e.to_string()))?;
+        let event: EventLine<'_> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let frame =
+            BASE64.decode(event.frame.as_bytes()).map_err(|e| bad(format!("frame: {e}")))?;
+        Ok((event.seq, frame, event.hash))
+    })
+}
+
+/// The checkpoints file for `checkpoints`.
+#[must_use]
+pub fn write_checkpoints(checkpoints: &[SignedCheckpoint]) -> String {
+    checkpoints.iter().map(|c| format!("{c}{CHECKPOINT_TERMINATOR}")).collect()
+}
+
+/// Reads a checkpoints file: notes each followed by [`CHECKPOINT_TERMINATOR`].
+pub fn parse_checkpoints(text: &str) -> Result<Vec<SignedCheckpoint>, DirError> {
+    let Some(text) = text.strip_suffix(CHECKPOINT_TERMINATOR).or(text.is_empty().then_some(""))
+    else {
+        return Err(DirError::CheckpointsFile {
+            reason: "does not end with a form-feed line".into(),
+        });
+    };
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(CHECKPOINT_TERMINATOR)
+        .enumerate()
+        .map(|(index, note)| {
+            SignedCheckpoint::parse(note)
+                .map_err(|source| DirError::Checkpoint { number: index + 1, source })
+        })
+        .collect()
+}
+
+/// Verifies the bundle in `dir` with [`verify_log`].
+///
+/// `key` is the key the auditor trusts; when given, the bundle's `key.pub` must be that key.
+/// Without it the bundle's own key is used, which shows only that the bundle is consistent
+/// with itself, not who signed it.
+pub fn verify_dir(
+    dir: &Path,
+    key: Option<&PublicKey>,
+    trusted: Option<&Checkpoint>,
+) -> Result<BundleReport, DirError> {
+    let key_path = dir.join(KEY_FILE);
+    let key_text = read_small(&key_path, 4096)?;
+    let bundle_key = PublicKey::parse_vkey(&key_text)
+        .map_err(|source| DirError::Key { path: key_path.clone(), source })?;
+    if let Some(key) = key
+        && *key != bundle_key
+    {
+        return Err(DirError::KeyMismatch { expected: key.to_vkey(), found: bundle_key.to_vkey() });
+    }
+    let checkpoints =
+        parse_checkpoints(&read_small(&dir.join(CHECKPOINTS_FILE), CHECKPOINTS_BYTES_MAX)?)?;
+    let events_path = dir.join(EVENTS_FILE);
+    let events = fs::File::open(&events_path)
+        .map_err(|source| DirError::Io { path: events_path.clone(), source })?;
+    let events = read_events(BufReader::with_capacity(1 << 20, events));
+    Ok(verify_log(events, &checkpoints, bundle_key.verifying_key(), trusted)?)
+}
+
+fn read_small(path: &Path, bytes_max: u64) -> Result<String, DirError> {
+    let io = |source| DirError::Io { path: path.to_owned(), source };
+    let len = fs::metadata(path).map_err(io)?.len();
+    if len > bytes_max {
+        return Err(DirError::TooLarge { path: path.to_owned(), bytes: len, bytes_max });
+    }
+    fs::read_to_string(path).map_err(io)
+}
+
+/// Why an `events.ndjson` line could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventReadError {
+    /// The line is not a well-formed event line.
+    #[error("{EVENTS_FILE} line {line}: {reason}")]
+    Line {
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Why a bundle directory could not be read or did not verify.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DirError {
+    /// A file could not be read.
+    #[error("reading '{}'", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is larger than this reader accepts.
+    #[error("'{}' is {bytes} bytes, more than the {bytes_max} accepted", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// The limit.
+        bytes_max: u64,
+    },
+    /// The public key file is malformed.
+    #[error("public key '{}'", path.display())]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: KeyError,
+    },
+    /// The bundle's key is not the key the auditor trusts.
+    #[error("bundle key {found} is not the trusted key {expected}")]
+    KeyMismatch {
+        /// The trusted key.
+        expected: String,
+        /// The bundle's key.
+        found: String,
+    },
+    /// The checkpoints file is malformed as a whole.
+    #[error("{CHECKPOINTS_FILE} {reason}")]
+    CheckpointsFile {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A checkpoint note in the checkpoints file is malformed.
+    #[error("{CHECKPOINTS_FILE} checkpoint #{number}")]
+    Checkpoint {
+        /// 1-based position in the file.
+        number: usize,
+        /// Why.
+        #[source]
+        source: CheckpointError,
+    },
+    /// The bundle's contents failed verification.
+    #[error(transparent)]
+    Verify(#[from] BundleError<EventReadError>),
+}
