@@ -67,7 +67,7 @@ pub fn fdatasync_rate(dir: &Path, bytes: usize, duration: Duration) -> std::io::
 #[must_use]
 pub fn chained_blake3_rate(frame_bytes: usize, count: u64) -> f64 {
     let frame = vec![0x42u8; frame_bytes];
-    let mut prev = [0u8; 32];
+    let mut prev = tally_log::GENESIS;
     let start = Instant::now();
     for _ in 0..count {
         prev = chain_hash(&prev, std::hint::black_box(&frame));

@@ -2,22 +2,9 @@
 
 use crate::chain::Digest;
 use crate::ids::EventId;
-use std::fmt;
 
 /// `Result` with the log's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Hex form of a digest, for messages.
-pub(crate) struct Hex<'a>(pub &'a Digest);
-
-impl fmt::Display for Hex<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
-    }
-}
 
 /// What is wrong with stored data. Found by opening, reading or verifying; never by appending.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,7 +12,7 @@ impl fmt::Display for Hex<'_> {
 pub enum Corruption {
     /// The recomputed hash of a frame differs from the one stored, or a frame does not link to
     /// the hash of the frame before it.
-    #[error("chain broken at seq {seq}: expected hash {}, found {}", Hex(expected), Hex(found))]
+    #[error("chain broken at seq {seq}: expected hash {expected}, found {found}")]
     ChainBroken {
         /// The first seq that fails.
         seq: u64,
@@ -78,11 +65,7 @@ pub enum Corruption {
         reason: String,
     },
     /// The trusted starting point of an incremental verification does not match.
-    #[error(
-        "trusted point seq {seq} does not match: expected hash {}, found {}",
-        Hex(expected),
-        Hex(found)
-    )]
+    #[error("trusted point seq {seq} does not match: expected hash {expected}, found {found}")]
     TrustedMismatch {
         /// The trusted seq.
         seq: u64,

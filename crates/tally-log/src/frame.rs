@@ -97,7 +97,7 @@ pub(crate) fn encode_into(fields: &FrameFields<'_>, out: &mut Vec<u8>) -> usize 
     out.extend_from_slice(&fields.occurred_at_ms.to_le_bytes());
     out.extend_from_slice(&fields.recorded_at_ms.to_le_bytes());
     out.extend_from_slice(&fields.schema_version.to_le_bytes());
-    out.extend_from_slice(fields.prev_hash);
+    out.extend_from_slice(fields.prev_hash.as_bytes());
     for text in [fields.stream, fields.event_type, fields.source, fields.actor] {
         let len = u8::try_from(text.len());
         assert!(len.is_ok(), "text field over 255 bytes passed the limits");
@@ -126,7 +126,7 @@ pub(crate) fn patch(
     frame[OFF_STREAM_VERSION..OFF_STREAM_VERSION + 8]
         .copy_from_slice(&stream_version.to_le_bytes());
     frame[OFF_RECORDED..OFF_RECORDED + 8].copy_from_slice(&recorded_at_ms.to_le_bytes());
-    frame[OFF_PREV..OFF_PREV + 32].copy_from_slice(prev_hash);
+    frame[OFF_PREV..OFF_PREV + 32].copy_from_slice(prev_hash.as_bytes());
 }
 
 /// Why stored bytes are not a valid frame.
@@ -292,7 +292,7 @@ impl RecordedEvent {
     pub fn prev_hash(&self) -> Digest {
         let mut out = [0; 32];
         out.copy_from_slice(&self.bytes()[OFF_PREV..OFF_PREV + 32]);
-        out
+        Digest::from_bytes(out)
     }
     /// This frame's chain hash, as stored.
     #[must_use]
@@ -300,7 +300,7 @@ impl RecordedEvent {
         let bytes = self.bytes();
         let mut out = [0; 32];
         out.copy_from_slice(&bytes[bytes.len() - HASH_BYTES..]);
-        out
+        Digest::from_bytes(out)
     }
     /// Stream id.
     #[must_use]

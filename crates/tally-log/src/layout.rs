@@ -57,7 +57,7 @@ pub fn event_id_value(seq: u64, stream_version: u64, digest: &Digest) -> [u8; 48
     let mut out = [0; 48];
     out[..8].copy_from_slice(&seq.to_be_bytes());
     out[8..16].copy_from_slice(&stream_version.to_be_bytes());
-    out[16..].copy_from_slice(digest);
+    out[16..].copy_from_slice(digest.as_bytes());
     out
 }
 
@@ -69,8 +69,7 @@ pub fn parse_event_id_value(value: &[u8]) -> Option<(u64, u64, Digest)> {
     }
     let seq = be_u64(&value[..8])?;
     let version = be_u64(&value[8..16])?;
-    let mut digest = [0; 32];
-    digest.copy_from_slice(&value[16..]);
+    let digest = Digest::from_slice(&value[16..]).ok()?;
     Some((seq, version, digest))
 }
 
@@ -79,7 +78,7 @@ pub fn parse_event_id_value(value: &[u8]) -> Option<(u64, u64, Digest)> {
 pub fn head_value(seq: u64, hash: &Digest, recorded_at_ms: i64) -> [u8; 48] {
     let mut out = [0; 48];
     out[..8].copy_from_slice(&seq.to_be_bytes());
-    out[8..40].copy_from_slice(hash);
+    out[8..40].copy_from_slice(hash.as_bytes());
     out[40..].copy_from_slice(&recorded_at_ms.to_be_bytes());
     out
 }
@@ -91,8 +90,7 @@ pub fn parse_head_value(value: &[u8]) -> Option<(u64, Digest, i64)> {
         return None;
     }
     let seq = be_u64(&value[..8])?;
-    let mut hash = [0; 32];
-    hash.copy_from_slice(&value[8..40]);
+    let hash = Digest::from_slice(&value[8..40]).ok()?;
     let recorded = be_u64(&value[40..])? as i64;
     Some((seq, hash, recorded))
 }

@@ -273,7 +273,7 @@ impl Writer {
             let frame_len = event.frame.len() - HASH_BYTES;
             patch(&mut event.frame, seq, version, recorded_at_ms, &group.head.hash);
             let hash = chain_hash(&group.head.hash, &event.frame[..frame_len]);
-            event.frame[frame_len..].copy_from_slice(&hash);
+            event.frame[frame_len..].copy_from_slice(hash.as_bytes());
             group.batch.insert(&self.ks.frames, layout::frame_key(seq), event.frame.as_slice());
             group.batch.insert(
                 &self.ks.streams,

@@ -59,9 +59,7 @@ fn main() -> ExitCode {
                                     eprintln!("acknowledged seq {} is not readable", p.seq);
                                     std::process::exit(1);
                                 };
-                                let hash: String =
-                                    e.hash().iter().map(|b| format!("{b:02x}")).collect();
-                                let _ = writeln!(out, "ack {} {hash}", p.seq);
+                                let _ = writeln!(out, "ack {} {}", p.seq, e.hash());
                             }
                             let _ = out.flush();
                         }

@@ -81,8 +81,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         );
         for (seq, hash) in &acked {
             let event = log.get(*seq).unwrap().unwrap_or_else(|| panic!("acked seq {seq} lost"));
-            let stored: String = event.hash().iter().map(|b| format!("{b:02x}")).collect();
-            assert_eq!(&stored, hash, "acked seq {seq} changed");
+            assert_eq!(&event.hash().to_hex(), hash, "acked seq {seq} changed");
         }
         log.close();
     }

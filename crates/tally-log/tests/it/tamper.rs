@@ -118,20 +118,18 @@ fn a_relinked_chain_verifies_but_its_head_hash_differs() {
         let meta = ks(db, layout::META);
         let mut prev = {
             let v = frames.get(layout::frame_key(9)).unwrap().unwrap();
-            let mut h = [0; 32];
-            h.copy_from_slice(&v[v.len() - 32..]);
-            h
+            tally_log::Digest::from_slice(&v[v.len() - 32..]).unwrap()
         };
         for seq in 10..=EVENTS {
             let mut value = frames.get(layout::frame_key(seq)).unwrap().unwrap().to_vec();
             let frame_len = value.len() - 32;
-            value[83..115].copy_from_slice(&prev);
+            value[83..115].copy_from_slice(prev.as_bytes());
             if seq == 10 {
                 let last = frame_len - 1;
                 value[last] ^= 1; // the forged payload byte
             }
             let hash = chain_hash(&prev, &value[..frame_len]);
-            value[frame_len..].copy_from_slice(&hash);
+            value[frame_len..].copy_from_slice(hash.as_bytes());
             frames.insert(layout::frame_key(seq), value).unwrap();
             prev = hash;
         }
@@ -159,8 +157,12 @@ fn incremental_verify_from_a_trusted_point() {
     let report =
         log.verify(VerifyOptions { trusted: Some((12, mid.hash())), indexes: false }).unwrap();
     assert_eq!((report.first_seq, report.last_seq, report.frames_checked), (13, 30, 18));
-    let err =
-        log.verify(VerifyOptions { trusted: Some((12, [7; 32])), indexes: false }).unwrap_err();
+    let err = log
+        .verify(VerifyOptions {
+            trusted: Some((12, tally_log::Digest::from_bytes([7; 32]))),
+            indexes: false,
+        })
+        .unwrap_err();
     assert!(matches!(err, Error::Corrupt(Corruption::TrustedMismatch { seq: 12, .. })));
 }
 
