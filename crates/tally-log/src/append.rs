@@ -37,6 +37,7 @@ pub struct NewEvent {
 pub(crate) struct PreparedEvent {
     pub event_id: EventId,
     pub stream: String,
+    pub event_type: String,
     pub digest: Digest,
     pub frame: Vec<u8>,
 }
@@ -65,7 +66,13 @@ impl NewEvent {
         );
         let digest = body_digest(&frame);
         frame.extend_from_slice(&[0; HASH_BYTES]);
-        PreparedEvent { event_id: self.event_id, stream: self.stream, digest, frame }
+        PreparedEvent {
+            event_id: self.event_id,
+            stream: self.stream,
+            event_type: self.event_type,
+            digest,
+            frame,
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Configuration: limits and group-commit sizing, each with a documented default.
 
+use crate::checkpoint::CheckpointPolicy;
+
 /// Limits on what one append may carry. Defaults are documented on each field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -33,6 +35,8 @@ impl Default for Limits {
 /// How the log is opened and how its writer groups commits.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Signed checkpoints; `None` = the log cuts none (proofs and roots still work).
+    pub checkpoints: Option<CheckpointPolicy>,
     /// Limits on appends.
     pub limits: Limits,
     /// Most events the writer puts in one fjall batch (one fdatasync). Default 8192.
@@ -50,6 +54,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            checkpoints: None,
             limits: Limits::default(),
             batch_events_max: 8192,
             batch_bytes_max: 32 << 20,

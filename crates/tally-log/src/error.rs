@@ -64,6 +64,17 @@ pub enum Corruption {
         /// What differs.
         reason: String,
     },
+    /// The stored Merkle tree disagrees with the frames.
+    #[error("merkle tree: {0}")]
+    Merkle(String),
+    /// The log does not contain what a trusted checkpoint attests.
+    #[error("checkpoint of size {size}: {reason}")]
+    Checkpoint {
+        /// The checkpoint's tree size.
+        size: u64,
+        /// What differs.
+        reason: String,
+    },
     /// The trusted starting point of an incremental verification does not match.
     #[error("trusted point seq {seq} does not match: expected hash {expected}, found {found}")]
     TrustedMismatch {

@@ -7,9 +7,13 @@
 //! | `event_ids` | event id (u128 BE) | seq (u64 BE) ‖ stream version (u64 BE) ‖ body digest (32) |
 //! | `meta` | `head` | seq (u64 BE) ‖ hash (32) ‖ recorded_at ms (i64 BE) |
 //! | `meta` | `format` | format version (u8) |
+//! | `meta` | `frontier` | Merkle frontier (`tally_proof::merkle::Frontier::to_bytes`) |
+//! | `meta` | `counts` | events per type: repeated `len u8 ‖ type ‖ count u64 BE` |
+//! | `meta` | `checkpoint/` ‖ size (u64 BE) | signed checkpoint note (text) |
+//! | `merkle` | level (u8) ‖ index (u64 BE) | node digest (32), levels ≥ 1 only |
 //!
 //! Big-endian keys make fjall's byte order the numeric order. One fjall batch per commit group
-//! writes all four, so they never disagree after a crash.
+//! writes all of them, so they never disagree after a crash.
 
 use crate::chain::Digest;
 
@@ -21,6 +25,16 @@ pub const STREAMS: &str = "streams";
 pub const EVENT_IDS: &str = "event_ids";
 /// Head and format markers.
 pub const META: &str = "meta";
+
+/// Merkle nodes of level ≥ 1.
+pub const MERKLE: &str = "merkle";
+
+/// Meta key of the Merkle frontier.
+pub const META_FRONTIER: &[u8] = b"frontier";
+/// Meta key of the per-type event counts.
+pub const META_COUNTS: &[u8] = b"counts";
+/// Prefix of the meta keys of checkpoints.
+pub const META_CHECKPOINT_PREFIX: &[u8] = b"checkpoint/";
 
 /// Meta key of the durable head.
 pub const META_HEAD: &[u8] = b"head";

@@ -9,7 +9,9 @@
 //! [`Log`], and [`Log::verify`]. The on-disk format lives in [`frame`] and [`layout`].
 
 mod append;
+mod bundle;
 mod chain;
+mod checkpoint;
 mod config;
 mod error;
 pub mod frame;
@@ -18,15 +20,19 @@ pub mod layout;
 mod log;
 mod read;
 mod recovery;
+mod tree;
 mod verify;
 mod writer;
 
 pub use append::{AppendRequest, Appended, Expected, NewEvent, Position, StreamExpectation};
+pub use bundle::BundleSummary;
 pub use chain::{Digest, GENESIS, body_digest, chain_hash};
+pub use checkpoint::CheckpointPolicy;
 pub use config::{Config, Limits};
 pub use error::{Corruption, Error, Result};
 pub use frame::RecordedEvent;
 pub use ids::EventId;
 pub use log::{Head, Log};
 pub use read::{EventIter, StreamIter};
+pub use tally_proof;
 pub use verify::{VerifyOptions, VerifyReport};

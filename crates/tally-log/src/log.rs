@@ -37,6 +37,7 @@ pub(crate) struct Keyspaces {
     pub streams: Keyspace,
     pub event_ids: Keyspace,
     pub meta: Keyspace,
+    pub merkle: Keyspace,
 }
 
 impl Keyspaces {
@@ -47,6 +48,7 @@ impl Keyspaces {
             streams: open(layout::STREAMS)?,
             event_ids: open(layout::EVENT_IDS)?,
             meta: open(layout::META)?,
+            merkle: open(layout::MERKLE)?,
         })
     }
 }
@@ -97,7 +99,8 @@ impl Log {
             .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
         let db = Database::builder(&path).cache_size(config.cache_bytes).open()?;
         let ks = Keyspaces::open(&db)?;
-        let head = recovery::check(&db, &ks, config.recovery_tail_frames)?;
+        let recovered = recovery::check(&db, &ks, config.recovery_tail_frames)?;
+        let head = recovered.head;
 
         let (head_tx, head_rx) = watch::channel(head);
         let (tx, rx) = mpsc::channel(config.append_queue_depth_max.max(1));
@@ -110,6 +113,9 @@ impl Log {
             head_tx,
             shared: Arc::clone(&shared),
             versions: HashMap::new(),
+            frontier: recovered.frontier,
+            counts: recovered.counts,
+            last_checkpoint: (recovered.checkpoint_size, std::time::Instant::now()),
         };
         let handle = std::thread::Builder::new()
             .name("tally-log-writer".to_owned())
@@ -197,6 +203,21 @@ impl Log {
         if let Some(handle) = handle {
             let _ = handle.join();
         }
+    }
+
+    /// A signed checkpoint of everything appended before this call: the stored one when the
+    /// newest checkpoint is at the head, else a new one, durable before it is returned.
+    pub async fn checkpoint(&self) -> Result<tally_proof::checkpoint::SignedCheckpoint> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.tx.send(Msg::Checkpoint(reply)).await.map_err(|_| self.unavailable())?;
+        answer.await.map_err(|_| self.unavailable())?
+    }
+
+    /// [`Log::checkpoint`] for threads outside an async runtime.
+    pub fn checkpoint_blocking(&self) -> Result<tally_proof::checkpoint::SignedCheckpoint> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.tx.blocking_send(Msg::Checkpoint(reply)).map_err(|_| self.unavailable())?;
+        answer.blocking_recv().map_err(|_| self.unavailable())?
     }
 
     /// The current version of `stream` among durable events (0 = no such stream).

@@ -6,14 +6,78 @@
 //! is refused with a typed [`Corruption`] rather than repaired.
 
 use crate::chain::{GENESIS, chain_hash};
+use crate::checkpoint::decode_counts;
 use crate::error::{Corruption, Error, Result};
 use crate::frame::FORMAT_VERSION;
 use crate::layout;
 use crate::log::{Head, Keyspaces};
 use crate::read::decode_at;
+use crate::tree::StoredNodes;
 use fjall::{Database, PersistMode};
+use std::collections::BTreeMap;
+use tally_proof::merkle::Frontier;
 
-pub(crate) fn check(db: &Database, ks: &Keyspaces, tail_frames: u64) -> Result<Head> {
+/// What the writer needs to go on after opening.
+pub(crate) struct Recovered {
+    pub head: Head,
+    pub frontier: Frontier,
+    pub counts: BTreeMap<String, u64>,
+    /// Tree size of the newest stored checkpoint.
+    pub checkpoint_size: Option<u64>,
+}
+
+fn merkle(reason: String) -> Error {
+    Error::Corrupt(Corruption::Merkle(reason))
+}
+
+/// Checks the head and tail, then the Merkle frontier and counts against the head.
+pub(crate) fn check(db: &Database, ks: &Keyspaces, tail_frames: u64) -> Result<Recovered> {
+    let head = check_head(db, ks, tail_frames)?;
+    let frontier = match ks.meta.get(layout::META_FRONTIER)? {
+        Some(bytes) => Frontier::from_bytes(&bytes)
+            .map_err(|e| merkle(format!("stored frontier is malformed: {e}")))?,
+        None if head.seq == 0 => Frontier::new(),
+        None => return Err(merkle("frontier is missing".to_owned())),
+    };
+    if frontier.size() != head.seq {
+        return Err(merkle(format!(
+            "frontier covers {} events but the head is at seq {}",
+            frontier.size(),
+            head.seq
+        )));
+    }
+    let snapshot = db.snapshot();
+    let from_nodes = Frontier::from_source(&StoredNodes { snapshot: &snapshot, ks }, head.seq)
+        .map_err(|e| match e {
+            tally_proof::merkle::FrontierError::Source(inner) => inner,
+            other => merkle(format!("reading the frontier's nodes: {other}")),
+        })?;
+    if from_nodes != frontier {
+        return Err(merkle("stored frontier disagrees with the stored nodes".to_owned()));
+    }
+    let counts = match ks.meta.get(layout::META_COUNTS)? {
+        Some(bytes) => decode_counts(&bytes)
+            .ok_or_else(|| Error::Corrupt(Corruption::Head("event counts are malformed".into())))?,
+        None => BTreeMap::new(),
+    };
+    let counted: u64 = counts.values().sum();
+    if counted != head.seq {
+        return Err(Error::Corrupt(Corruption::Head(format!(
+            "event counts add up to {counted} but the head is at seq {}",
+            head.seq
+        ))));
+    }
+    let checkpoint_size = ks
+        .meta
+        .prefix(layout::META_CHECKPOINT_PREFIX)
+        .next_back()
+        .map(|g| g.key())
+        .transpose()?
+        .and_then(|key| key.get(layout::META_CHECKPOINT_PREFIX.len()..).and_then(layout::be_u64));
+    Ok(Recovered { head, frontier, counts, checkpoint_size })
+}
+
+fn check_head(db: &Database, ks: &Keyspaces, tail_frames: u64) -> Result<Head> {
     match ks.meta.get(layout::META_FORMAT)? {
         Some(v) if v.as_ref() == [FORMAT_VERSION] => {}
         Some(v) => {

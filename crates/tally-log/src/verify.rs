@@ -14,15 +14,32 @@ use crate::frame::RecordedEvent;
 use crate::layout;
 use crate::log::{Keyspaces, Log};
 use crate::read::decode_at;
+use crate::tree::StoredNodes;
 use fjall::Readable as _;
+use tally_proof::checkpoint::Checkpoint;
+use tally_proof::hash::leaf_hash;
+use tally_proof::merkle::Frontier;
 
 /// What to verify.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// Start after a trusted (seq, hash) instead of from genesis.
     pub trusted: Option<(u64, Digest)>,
     /// Also check the stream and event-id indexes against the frames.
     pub indexes: bool,
+    /// Also recompute the Merkle tree from the frames and check the stored frontier.
+    pub tree: bool,
+    /// A checkpoint the caller trusts (its signature already checked): the log must contain
+    /// exactly what it attests — same root and head hash at its size. Implies `tree`.
+    pub against: Option<Checkpoint>,
+}
+
+impl VerifyOptions {
+    /// Everything: chain, indexes and tree.
+    #[must_use]
+    pub fn full() -> Self {
+        Self { indexes: true, tree: true, ..Self::default() }
+    }
 }
 
 /// What a successful verification covered.
@@ -38,6 +55,8 @@ pub struct VerifyReport {
     pub head_hash: Digest,
     /// Whether the indexes were checked.
     pub indexes_checked: bool,
+    /// The Merkle root recomputed from the frames, when the tree was checked.
+    pub root: Option<Digest>,
 }
 
 /// Frames handed to a hashing worker at once.
@@ -93,9 +112,20 @@ impl Log {
     /// Verifies the log up to the current head; the first failure is returned as
     /// [`Error::Corrupt`], naming the seq and the expected and found hashes.
     pub fn verify(&self, options: VerifyOptions) -> Result<VerifyReport> {
-        let head = self.head();
+        // The head, frames, nodes and frontier all come from one snapshot. A batch is visible
+        // only once it is durable, so the snapshot's head record is a durable head.
         let snapshot = self.inner.db.snapshot();
         let ks = &self.inner.ks;
+        let head = match snapshot.get(&ks.meta, layout::META_HEAD)? {
+            None => crate::log::Head::EMPTY,
+            Some(v) => {
+                let (seq, hash, recorded_at_ms) =
+                    layout::parse_head_value(&v).ok_or_else(|| {
+                        Error::Corrupt(Corruption::Head("head record is malformed".to_owned()))
+                    })?;
+                crate::log::Head { seq, hash, recorded_at_ms }
+            }
+        };
         let (first, mut prev) = match options.trusted {
             None | Some((0, _)) => (1, GENESIS),
             Some((seq, hash)) => {
@@ -113,6 +143,60 @@ impl Log {
                 (seq + 1, hash)
             }
         };
+        let tree = options.tree || options.against.is_some();
+        if let Some(cp) = &options.against {
+            if cp.size > head.seq {
+                return Err(Error::Corrupt(Corruption::Checkpoint {
+                    size: cp.size,
+                    reason: format!("the log holds only {} events", head.seq),
+                }));
+            }
+            if cp.size < first.saturating_sub(1) {
+                return Err(Error::Invalid(format!(
+                    "checkpoint of size {} precedes the trusted start at seq {}",
+                    cp.size,
+                    first - 1
+                )));
+            }
+        }
+        let mut frontier = if tree && first > 1 {
+            Frontier::from_source(&StoredNodes { snapshot: &snapshot, ks }, first - 1).map_err(
+                |e| match e {
+                    tally_proof::merkle::FrontierError::Source(inner) => inner,
+                    other => Error::Corrupt(Corruption::Merkle(other.to_string())),
+                },
+            )?
+        } else {
+            Frontier::new()
+        };
+        let check_against = |frontier: &Frontier, hash: &Digest| -> Result<()> {
+            match &options.against {
+                Some(cp) if cp.size == frontier.size() => {
+                    if frontier.root() != cp.root {
+                        return Err(Error::Corrupt(Corruption::Checkpoint {
+                            size: cp.size,
+                            reason: format!(
+                                "root mismatch: checkpoint says {}, the log gives {}",
+                                cp.root,
+                                frontier.root()
+                            ),
+                        }));
+                    }
+                    if *hash != cp.head_hash {
+                        return Err(Error::Corrupt(Corruption::Checkpoint {
+                            size: cp.size,
+                            reason: format!(
+                                "head hash mismatch: checkpoint says {}, the log has {hash}",
+                                cp.head_hash
+                            ),
+                        }));
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        };
+        check_against(&frontier, &prev)?;
         let mut next = first;
         let mut failures: Vec<(u64, Error)> = Vec::new();
         if first <= head.seq {
@@ -175,6 +259,13 @@ impl Log {
                     }
                     prev = event.hash();
                     next += 1;
+                    if tree {
+                        frontier.push_with(leaf_hash(&prev), |_, _| {});
+                        if let Err(e) = check_against(&frontier, &prev) {
+                            failures.push((seq, e));
+                            break;
+                        }
+                    }
                     batch.push(event);
                     if batch.len() == VERIFY_BATCH_FRAMES {
                         let full =
@@ -233,7 +324,27 @@ impl Log {
                 }
             }
         }
+        let root = if tree {
+            let stored = match snapshot.get(&ks.meta, layout::META_FRONTIER)? {
+                Some(bytes) => Frontier::from_bytes(&bytes)
+                    .map_err(|e| Error::Corrupt(Corruption::Merkle(e.to_string())))?,
+                None => Frontier::new(),
+            };
+            if stored != frontier {
+                return Err(Error::Corrupt(Corruption::Merkle(format!(
+                    "stored frontier (size {}, root {}) differs from the recomputed (size {}, root {})",
+                    stored.size(),
+                    stored.root(),
+                    frontier.size(),
+                    frontier.root()
+                ))));
+            }
+            Some(frontier.root())
+        } else {
+            None
+        };
         Ok(VerifyReport {
+            root,
             first_seq: first,
             last_seq: head.seq,
             frames_checked: next - first,

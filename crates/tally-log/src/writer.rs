@@ -8,6 +8,7 @@
 
 use crate::append::{Appended, Position, PreparedRequest};
 use crate::chain::{Digest, chain_hash};
+use crate::checkpoint::{self as cp, encode_counts};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::frame::{HASH_BYTES, patch};
@@ -15,9 +16,13 @@ use crate::ids::EventId;
 use crate::layout;
 use crate::log::{Head, Keyspaces};
 use fjall::{Database, PersistMode};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
+use tally_proof::checkpoint::{Checkpoint, SignedCheckpoint};
+use tally_proof::hash::leaf_hash;
+use tally_proof::merkle::Frontier;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// One queued append and where to send its answer.
@@ -29,6 +34,8 @@ pub(crate) struct Job {
 /// What the writer's queue carries.
 pub(crate) enum Msg {
     Append(Job),
+    /// Cut a checkpoint of everything queued before this (or return the one at the head).
+    Checkpoint(oneshot::Sender<Result<SignedCheckpoint>>),
     /// Finish what is queued before this and stop.
     Shutdown,
 }
@@ -62,6 +69,12 @@ pub(crate) struct Writer {
     pub shared: Arc<Shared>,
     /// Current version of streams the writer has seen; misses read the stream index.
     pub versions: HashMap<String, u64>,
+    /// The Merkle frontier at the head.
+    pub frontier: Frontier,
+    /// Events per type up to the head.
+    pub counts: BTreeMap<String, u64>,
+    /// Tree size of the newest checkpoint and when this writer cut or found it.
+    pub last_checkpoint: (Option<u64>, Instant),
 }
 
 /// An event id staged earlier in the same group.
@@ -95,6 +108,12 @@ impl Writer {
                 Some(job) => job,
                 None => match rx.blocking_recv() {
                     Some(Msg::Append(job)) => job,
+                    Some(Msg::Checkpoint(reply)) => {
+                        if !self.checkpoint_on_demand(reply) {
+                            return;
+                        }
+                        continue;
+                    }
                     Some(Msg::Shutdown) | None => return,
                 },
             };
@@ -102,6 +121,7 @@ impl Writer {
             let mut events = jobs[0].request.events.len();
             let mut bytes = jobs[0].request.payload_bytes;
             let mut stop = false;
+            let mut checkpoint_reply = None;
             while events < self.config.batch_events_max && bytes < self.config.batch_bytes_max {
                 match rx.try_recv() {
                     Ok(Msg::Append(job)) => {
@@ -121,10 +141,19 @@ impl Writer {
                         stop = true;
                         break;
                     }
+                    Ok(Msg::Checkpoint(reply)) => {
+                        checkpoint_reply = Some(reply);
+                        break;
+                    }
                     Err(_) => break,
                 }
             }
             if !self.commit_group(jobs) || stop {
+                return;
+            }
+            if let Some(reply) = checkpoint_reply
+                && !self.checkpoint_on_demand(reply)
+            {
                 return;
             }
         }
@@ -146,20 +175,18 @@ impl Writer {
         }
         let wrote = group.head.seq != self.head.seq;
         if wrote {
-            group.batch.insert(
-                &self.ks.meta,
-                layout::META_HEAD,
-                layout::head_value(group.head.seq, &group.head.hash, group.head.recorded_at_ms)
-                    .to_vec(),
-            );
+            self.write_state(&mut group.batch, &group.head);
+            let due = self.checkpoint_due(group.head.seq);
+            let cut = if due { self.cut_into(&mut group.batch, &group.head) } else { None };
             if let Err(err) = group.batch.commit() {
-                let reason = err.to_string();
-                tracing::error!(error = %reason, "log commit failed; the log is poisoned");
-                self.shared.poison(reason.clone());
+                self.poison(&err.to_string());
                 for (reply, _) in group.replies {
-                    let _ = reply.send(Err(Error::Poisoned(reason.clone())));
+                    let _ = reply.send(Err(self.poisoned_error()));
                 }
                 return false;
+            }
+            if let Some(size) = cut {
+                self.last_checkpoint = (Some(size), Instant::now());
             }
             self.head = group.head;
             self.head_tx.send_replace(self.head);
@@ -168,6 +195,102 @@ impl Writer {
             // A caller that went away still had its events made durable; nothing to undo.
             let _ = reply.send(answer);
         }
+        true
+    }
+
+    fn poison(&self, reason: &str) {
+        tracing::error!(error = %reason, "log commit failed; the log is poisoned");
+        self.shared.poison(reason.to_owned());
+    }
+
+    fn poisoned_error(&self) -> Error {
+        Error::Poisoned(self.shared.poison_reason().unwrap_or_default())
+    }
+
+    /// Head, frontier and counts, into the group's batch.
+    fn write_state(&self, batch: &mut fjall::OwnedWriteBatch, head: &Head) {
+        batch.insert(
+            &self.ks.meta,
+            layout::META_HEAD,
+            layout::head_value(head.seq, &head.hash, head.recorded_at_ms).to_vec(),
+        );
+        batch.insert(&self.ks.meta, layout::META_FRONTIER, self.frontier.to_bytes());
+        batch.insert(&self.ks.meta, layout::META_COUNTS, encode_counts(&self.counts));
+    }
+
+    fn checkpoint_due(&self, head_seq: u64) -> bool {
+        let Some(policy) = &self.config.checkpoints else { return false };
+        let (size, at) = self.last_checkpoint;
+        let since = head_seq - size.unwrap_or(0).min(head_seq);
+        if since == 0 && size.is_some() {
+            return false;
+        }
+        (policy.every_events > 0 && since >= policy.every_events)
+            || (policy.every_ms > 0 && at.elapsed().as_millis() >= u128::from(policy.every_ms))
+    }
+
+    /// Signs a checkpoint of `head` (with the writer's frontier and counts, which are at
+    /// `head`) and puts it into `batch`. Returns its size, or `None` when signing failed
+    /// (logged; the events are still committed).
+    fn cut_into(&self, batch: &mut fjall::OwnedWriteBatch, head: &Head) -> Option<u64> {
+        let policy = self.config.checkpoints.as_ref()?;
+        let checkpoint = Checkpoint {
+            origin: policy.origin.clone(),
+            size: head.seq,
+            root: self.frontier.root(),
+            head_seq: head.seq,
+            head_hash: head.hash,
+            time: cp::now_rfc3339(),
+            counts: self.counts.clone(),
+        };
+        match cp::cut(policy, checkpoint) {
+            Ok(signed) => {
+                batch.insert(&self.ks.meta, cp::meta_key(head.seq), signed.to_text());
+                Some(head.seq)
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot cut a checkpoint");
+                None
+            }
+        }
+    }
+
+    /// Answers an on-demand checkpoint: the stored one at the head, or a new one made durable
+    /// on its own. Returns false when the log is now poisoned.
+    fn checkpoint_on_demand(&mut self, reply: oneshot::Sender<Result<SignedCheckpoint>>) -> bool {
+        if self.config.checkpoints.is_none() {
+            let _ = reply.send(Err(Error::Invalid(
+                "no checkpoint key is configured for this log".to_owned(),
+            )));
+            return true;
+        }
+        if self.last_checkpoint.0 == Some(self.head.seq) {
+            let stored = self.ks.meta.get(cp::meta_key(self.head.seq)).map_err(Error::from);
+            let answer = stored.and_then(|v| {
+                let text = v.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+                SignedCheckpoint::parse(&text)
+                    .map_err(|e| Error::Invalid(format!("stored checkpoint: {e}")))
+            });
+            let _ = reply.send(answer);
+            return true;
+        }
+        let head = self.head;
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
+        let Some(size) = self.cut_into(&mut batch, &head) else {
+            let _ = reply.send(Err(Error::Invalid("cannot sign a checkpoint".to_owned())));
+            return true;
+        };
+        if let Err(err) = batch.commit() {
+            self.poison(&err.to_string());
+            let _ = reply.send(Err(self.poisoned_error()));
+            return false;
+        }
+        self.last_checkpoint = (Some(size), Instant::now());
+        let stored = self.ks.meta.get(cp::meta_key(size)).map_err(Error::from).and_then(|v| {
+            let text = v.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+            SignedCheckpoint::parse(&text).map_err(|e| Error::Invalid(format!("checkpoint: {e}")))
+        });
+        let _ = reply.send(stored);
         true
     }
 
@@ -285,6 +408,20 @@ impl Writer {
                 event.event_id.to_be_bytes(),
                 layout::event_id_value(seq, version, &event.digest),
             );
+            let merkle = &self.ks.merkle;
+            let batch = &mut group.batch;
+            self.frontier.push_with(leaf_hash(&hash), |id, digest| {
+                // Level-0 nodes are the frames' own hashes; only inner nodes are stored.
+                if id.level > 0 {
+                    batch.insert(merkle, id.to_bytes(), digest.as_bytes());
+                }
+            });
+            match self.counts.get_mut(event.event_type.as_str()) {
+                Some(count) => *count += 1,
+                None => {
+                    self.counts.insert(event.event_type.clone(), 1);
+                }
+            }
             group.staged_ids.insert(
                 event.event_id,
                 Staged { seq, stream_version: version, digest: event.digest },

@@ -79,7 +79,7 @@ fn expectations_gate_the_whole_append() {
         )
         .unwrap();
     assert_eq!(ok.last_seq(), 3);
-    log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap();
+    log.verify(VerifyOptions::full()).unwrap();
 }
 
 #[test]

@@ -60,7 +60,7 @@ fn sixty_four_tasks_racing_on_one_stream_get_one_winner_per_version() {
     let payloads: BTreeSet<Vec<u8>> = events.iter().map(|e| e.payload().to_vec()).collect();
     assert_eq!(payloads.len(), total, "every winning append is stored exactly once");
     assert_eq!(log.head().seq, total as u64);
-    log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap();
+    log.verify(VerifyOptions::full()).unwrap();
     // Losers were told, not silently dropped: every conflict was retried to a win.
     eprintln!("conflicts retried: {conflicts}");
 }

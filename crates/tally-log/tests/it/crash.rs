@@ -71,8 +71,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         }
 
         let log = Log::open(dir.path(), short_recovery()).expect("reopen after SIGKILL");
-        let report =
-            log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap();
+        let report = log.verify(VerifyOptions::full()).unwrap();
         let max_acked = acked.keys().next_back().copied().unwrap_or(0);
         assert!(
             report.last_seq >= max_acked,

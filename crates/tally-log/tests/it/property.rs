@@ -50,7 +50,7 @@ proptest! {
                 log = open(dir.path());
             }
         }
-        let report = log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap();
+        let report = log.verify(VerifyOptions::full()).unwrap();
         prop_assert_eq!(report.last_seq, model.len() as u64);
         let stored: Vec<_> = log.read(..).map(|e| {
             let e = e.unwrap();

@@ -3,31 +3,33 @@
 use crate::support::{fill, named_seq, open, short_recovery};
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use std::path::Path;
+use tally_log::tally_proof::hash::leaf_hash;
+use tally_log::tally_proof::merkle::Frontier;
 use tally_log::{Corruption, Error, Log, VerifyOptions, chain_hash, layout};
 
-const EVENTS: u64 = 40;
+pub const EVENTS: u64 = 40;
 
-fn build(dir: &Path) {
+pub fn build(dir: &Path) {
     let log = open(dir);
     fill(&log, EVENTS, 4);
     log.close();
 }
 
 /// Runs `edit` on the raw store with the log closed.
-fn tamper(dir: &Path, edit: impl FnOnce(&Database)) {
+pub fn tamper(dir: &Path, edit: impl FnOnce(&Database)) {
     let db = Database::builder(dir).open().unwrap();
     edit(&db);
     db.persist(PersistMode::SyncAll).unwrap();
 }
 
-fn ks(db: &Database, name: &str) -> fjall::Keyspace {
+pub fn ks(db: &Database, name: &str) -> fjall::Keyspace {
     db.keyspace(name, KeyspaceCreateOptions::default).unwrap()
 }
 
 /// Opens (re-hashing only the last frame) and verifies with indexes; returns the first error.
 fn open_and_verify(dir: &Path) -> Result<tally_log::VerifyReport, Error> {
     let log = Log::open(dir, short_recovery())?;
-    log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() })
+    log.verify(VerifyOptions::full())
 }
 
 #[test]
@@ -101,49 +103,72 @@ fn index_damage_is_found_by_index_verification() {
     let log = Log::open(dir.path(), short_recovery()).unwrap();
     // The chain alone is intact.
     log.verify(VerifyOptions::default()).unwrap();
-    let err = log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap_err();
+    let err = log.verify(VerifyOptions::full()).unwrap_err();
     assert!(matches!(err, Error::Corrupt(Corruption::Index { index: "streams", .. })), "{err}");
 }
 
+/// The relink attack: flips a payload byte of frame `at`, rewrites every later frame's
+/// `prev_hash` and hash, and the head record; with `tree`, also recomputes every Merkle node
+/// and the frontier, so nothing inside the store disagrees any more.
+pub fn relink(db: &Database, at: u64, tree: bool) {
+    let frames = ks(db, layout::FRAMES);
+    let meta = ks(db, layout::META);
+    let head = layout::parse_head_value(&meta.get(layout::META_HEAD).unwrap().unwrap()).unwrap();
+    let hash_of = |v: &[u8]| tally_log::Digest::from_slice(&v[v.len() - 32..]).unwrap();
+    let mut prev = if at == 1 {
+        tally_log::GENESIS
+    } else {
+        hash_of(&frames.get(layout::frame_key(at - 1)).unwrap().unwrap())
+    };
+    for seq in at..=head.0 {
+        let mut value = frames.get(layout::frame_key(seq)).unwrap().unwrap().to_vec();
+        let frame_len = value.len() - 32;
+        value[83..115].copy_from_slice(prev.as_bytes());
+        if seq == at {
+            value[frame_len - 1] ^= 1; // the forged payload byte
+        }
+        let hash = chain_hash(&prev, &value[..frame_len]);
+        value[frame_len..].copy_from_slice(hash.as_bytes());
+        frames.insert(layout::frame_key(seq), value).unwrap();
+        prev = hash;
+    }
+    meta.insert(layout::META_HEAD, layout::head_value(head.0, &prev, head.2)).unwrap();
+    if tree {
+        let merkle = ks(db, layout::MERKLE);
+        let mut frontier = Frontier::new();
+        for seq in 1..=head.0 {
+            let hash = hash_of(&frames.get(layout::frame_key(seq)).unwrap().unwrap());
+            for (id, digest) in frontier.push(leaf_hash(&hash)) {
+                if id.level > 0 {
+                    merkle.insert(id.to_bytes(), digest.as_bytes()).unwrap();
+                }
+            }
+        }
+        meta.insert(layout::META_FRONTIER, frontier.to_bytes()).unwrap();
+    }
+}
+
 /// Rewriting a frame and recomputing every later hash (and the head record) makes the chain
-/// verify again: the chain alone cannot catch a relink. Only a hash kept outside the store
-/// (a checkpoint) can; here the saved head hash shows the difference.
+/// verify again: the chain alone cannot catch a relink. The stored Merkle tree does, unless the
+/// attacker recomputed it too (see `proofs::relink_with_tree_is_caught_by_a_saved_checkpoint`).
 #[test]
-fn a_relinked_chain_verifies_but_its_head_hash_differs() {
+fn a_relinked_chain_verifies_but_the_tree_and_a_trusted_head_catch_it() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path());
     let saved_head = open(dir.path()).head();
-    tamper(dir.path(), |db| {
-        let frames = ks(db, layout::FRAMES);
-        let meta = ks(db, layout::META);
-        let mut prev = {
-            let v = frames.get(layout::frame_key(9)).unwrap().unwrap();
-            tally_log::Digest::from_slice(&v[v.len() - 32..]).unwrap()
-        };
-        for seq in 10..=EVENTS {
-            let mut value = frames.get(layout::frame_key(seq)).unwrap().unwrap().to_vec();
-            let frame_len = value.len() - 32;
-            value[83..115].copy_from_slice(prev.as_bytes());
-            if seq == 10 {
-                let last = frame_len - 1;
-                value[last] ^= 1; // the forged payload byte
-            }
-            let hash = chain_hash(&prev, &value[..frame_len]);
-            value[frame_len..].copy_from_slice(hash.as_bytes());
-            frames.insert(layout::frame_key(seq), value).unwrap();
-            prev = hash;
-        }
-        let old = meta.get(layout::META_HEAD).unwrap().unwrap();
-        let (seq, _, at) = layout::parse_head_value(&old).unwrap();
-        meta.insert(layout::META_HEAD, layout::head_value(seq, &prev, at)).unwrap();
-    });
+    tamper(dir.path(), |db| relink(db, 10, false));
     let log = open(dir.path());
     let report = log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap();
     assert_eq!(report.last_seq, EVENTS);
     assert_ne!(report.head_hash, saved_head.hash, "the relink changed the head hash");
+    let err = log.verify(VerifyOptions::full()).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(Corruption::Merkle(_))), "{err}");
     // Incremental verification from the saved (trusted) head names the mismatch.
     let err = log
-        .verify(VerifyOptions { trusted: Some((saved_head.seq, saved_head.hash)), indexes: false })
+        .verify(VerifyOptions {
+            trusted: Some((saved_head.seq, saved_head.hash)),
+            ..VerifyOptions::default()
+        })
         .unwrap_err();
     assert!(matches!(err, Error::Corrupt(Corruption::TrustedMismatch { seq: EVENTS, .. })));
 }
@@ -154,13 +179,14 @@ fn incremental_verify_from_a_trusted_point() {
     let log = open(dir.path());
     fill(&log, 30, 3);
     let mid = log.get(12).unwrap().unwrap();
-    let report =
-        log.verify(VerifyOptions { trusted: Some((12, mid.hash())), indexes: false }).unwrap();
+    let report = log
+        .verify(VerifyOptions { trusted: Some((12, mid.hash())), ..VerifyOptions::default() })
+        .unwrap();
     assert_eq!((report.first_seq, report.last_seq, report.frames_checked), (13, 30, 18));
     let err = log
         .verify(VerifyOptions {
             trusted: Some((12, tally_log::Digest::from_bytes([7; 32]))),
-            indexes: false,
+            ..VerifyOptions::default()
         })
         .unwrap_err();
     assert!(matches!(err, Error::Corrupt(Corruption::TrustedMismatch { seq: 12, .. })));

@@ -1,0 +1,116 @@
+//! Signed checkpoints of the log: when they are cut, how they are stored, how they are read.
+//!
+//! A checkpoint attests the tree size, Merkle root, head seq and chain hash, the time, and the
+//! event count per type (format: `tally_proof::checkpoint`). The writer cuts one inside the
+//! commit group that reaches `every_events` events or `every_ms` since the last one, and on
+//! demand ([`Log::checkpoint`]); it is stored in `meta` under `checkpoint/<size BE>` in the same
+//! batch as the events it covers.
+
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::log::Log;
+use fjall::Readable as _;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tally_proof::checkpoint::{Checkpoint, SignedCheckpoint};
+use tally_proof::key::LedgerKey;
+
+/// Who signs checkpoints and how often.
+#[derive(Clone)]
+pub struct CheckpointPolicy {
+    /// The ledger's signing key.
+    pub key: Arc<LedgerKey>,
+    /// The log's identity written in every checkpoint, e.g. `tally.example/ledger`.
+    pub origin: String,
+    /// Cut one when this many events were appended since the last (0 = not by count).
+    /// Default 10 000.
+    pub every_events: u64,
+    /// Cut one when this long has passed since the last and events were appended (0 = not by
+    /// time). Default 60 000.
+    pub every_ms: u64,
+}
+
+impl CheckpointPolicy {
+    /// A policy with the default cadence.
+    #[must_use]
+    pub fn new(key: LedgerKey, origin: impl Into<String>) -> Self {
+        Self { key: Arc::new(key), origin: origin.into(), every_events: 10_000, every_ms: 60_000 }
+    }
+}
+
+impl std::fmt::Debug for CheckpointPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointPolicy")
+            .field("key", &self.key.public_key().to_vkey())
+            .field("origin", &self.origin)
+            .field("every_events", &self.every_events)
+            .field("every_ms", &self.every_ms)
+            .finish()
+    }
+}
+
+/// Meta key of the checkpoint of tree size `size`.
+pub(crate) fn meta_key(size: u64) -> Vec<u8> {
+    let mut key = layout::META_CHECKPOINT_PREFIX.to_vec();
+    key.extend_from_slice(&size.to_be_bytes());
+    key
+}
+
+/// Signs a checkpoint of the given state.
+pub(crate) fn cut(policy: &CheckpointPolicy, checkpoint: Checkpoint) -> Result<SignedCheckpoint> {
+    SignedCheckpoint::sign(&checkpoint, policy.key.signing_key(), policy.key.name())
+        .map_err(|e| Error::Invalid(format!("cannot sign checkpoint: {e}")))
+}
+
+/// Now, as RFC 3339 UTC to the second.
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Encodes the per-type counts for `meta`: repeated `len u8 ‖ type ‖ count u64 BE`.
+pub(crate) fn encode_counts(counts: &BTreeMap<String, u64>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, count) in counts {
+        out.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&count.to_be_bytes());
+    }
+    out
+}
+
+/// Decodes [`encode_counts`]; `None` when malformed.
+pub(crate) fn decode_counts(mut bytes: &[u8]) -> Option<BTreeMap<String, u64>> {
+    let mut counts = BTreeMap::new();
+    while let Some((&len, rest)) = bytes.split_first() {
+        let len = usize::from(len);
+        let name = std::str::from_utf8(rest.get(..len)?).ok()?;
+        let count = layout::be_u64(rest.get(len..len + 8)?)?;
+        counts.insert(name.to_owned(), count);
+        bytes = &rest[len + 8..];
+    }
+    Some(counts)
+}
+
+impl Log {
+    /// Every stored checkpoint, by tree size.
+    pub fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>> {
+        let snapshot = self.inner.db.snapshot();
+        let mut out = Vec::new();
+        for guard in snapshot.prefix(&self.inner.ks.meta, layout::META_CHECKPOINT_PREFIX) {
+            let (_, value) = guard.into_inner()?;
+            let text = std::str::from_utf8(&value).map_err(|_| {
+                Error::Corrupt(crate::Corruption::Head("a stored checkpoint is not utf-8".into()))
+            })?;
+            let checkpoint = SignedCheckpoint::parse(text).map_err(|e| {
+                Error::Corrupt(crate::Corruption::Head(format!("a stored checkpoint: {e}")))
+            })?;
+            out.push(checkpoint);
+        }
+        Ok(out)
+    }
+
+    /// The checkpoint of the largest tree size, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+        Ok(self.checkpoints()?.pop())
+    }
+}

@@ -1,0 +1,178 @@
+//! The Merkle tree and signed checkpoints as the log keeps them: cadence, proofs against signed
+//! roots, bundles that verify offline, and the relink attack caught by a saved checkpoint.
+
+use crate::support::{event, fill};
+use crate::tamper::{relink, tamper};
+use std::path::Path;
+use tally_log::tally_proof::bundle::dir::verify_dir;
+use tally_log::tally_proof::checkpoint::SignedCheckpoint;
+use tally_log::tally_proof::hash::leaf_hash;
+use tally_log::tally_proof::key::LedgerKey;
+use tally_log::tally_proof::merkle::{MemoryNodes, verify_consistency, verify_inclusion};
+use tally_log::{AppendRequest, CheckpointPolicy, Config, Corruption, Error, Log, VerifyOptions};
+
+fn key() -> LedgerKey {
+    LedgerKey::generate("tally-test").unwrap()
+}
+
+fn signed_config(key: &LedgerKey, every_events: u64) -> Config {
+    let mut policy = CheckpointPolicy::new(key.clone(), "tally.test/ledger");
+    policy.every_events = every_events;
+    policy.every_ms = 0;
+    Config { checkpoints: Some(policy), ..Config::default() }
+}
+
+fn open_signed(dir: &Path, key: &LedgerKey, every_events: u64) -> Log {
+    Log::open(dir, signed_config(key, every_events)).unwrap()
+}
+
+#[test]
+fn checkpoints_are_cut_by_count_signed_and_match_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let log = open_signed(dir.path(), &key, 10);
+    fill(&log, 35, 3);
+    let checkpoints = log.checkpoints().unwrap();
+    let sizes: Vec<u64> = checkpoints.iter().map(|c| c.unverified().size).collect();
+    assert_eq!(sizes, vec![10, 20, 30], "single-event appends cross each multiple of 10");
+
+    let mut reference = MemoryNodes::new();
+    let events: Vec<_> = log.read(..).map(Result::unwrap).collect();
+    for e in &events {
+        reference.push(leaf_hash(&e.hash()));
+    }
+    for signed in &checkpoints {
+        let cp = signed.verify(key.public_key().verifying_key()).unwrap();
+        assert_eq!(cp.root, log.root_at(cp.size).unwrap());
+        assert_eq!(cp.head_hash, events[(cp.size - 1) as usize].hash());
+        assert_eq!(cp.counts.values().sum::<u64>(), cp.size);
+        assert_eq!(cp.counts.get("test.happened"), Some(&cp.size));
+    }
+    assert_eq!(log.root_at(35).unwrap(), reference.root());
+
+    // On demand: a new checkpoint at the head, then the same one again.
+    let at_head = log.checkpoint_blocking().unwrap();
+    assert_eq!(at_head.unverified().size, 35);
+    assert_eq!(log.checkpoint_blocking().unwrap(), at_head);
+    assert_eq!(log.checkpoints().unwrap().len(), 4);
+}
+
+#[test]
+fn proofs_from_the_store_verify_against_signed_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let log = open_signed(dir.path(), &key, 0);
+    fill(&log, 21, 4);
+    let old = log.checkpoint_blocking().unwrap().verify(key.public_key().verifying_key()).unwrap();
+    fill_more(&log, 22, 50);
+    let new = log.checkpoint_blocking().unwrap().verify(key.public_key().verifying_key()).unwrap();
+    assert_eq!((old.size, new.size), (21, 50));
+    for seq in 1..=new.size {
+        let event = log.get(seq).unwrap().unwrap();
+        let proof = log.inclusion_proof(seq, new.size).unwrap();
+        assert!(proof.path.len() <= 6, "⌈log2 50⌉ = 6 hashes at most");
+        verify_inclusion(&proof, &event.hash(), seq - 1, new.size, &new.root).unwrap();
+        assert!(verify_inclusion(&proof, &event.hash(), seq - 1, new.size, &old.root).is_err());
+    }
+    let consistency = log.consistency_proof(old.size, new.size).unwrap();
+    verify_consistency(&consistency, old.size, new.size, &old.root, &new.root).unwrap();
+    assert!(matches!(log.inclusion_proof(51, 50), Err(Error::Invalid(_))));
+    assert!(matches!(log.consistency_proof(10, 51), Err(Error::Invalid(_))));
+}
+
+fn fill_more(log: &Log, from: u64, to: u64) {
+    for i in from..=to {
+        let e = event(u128::from(i), "more", format!("{i}").as_bytes());
+        log.append_blocking(AppendRequest::new(vec![e])).unwrap();
+    }
+}
+
+#[test]
+fn frontier_and_counts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let root = {
+        let log = open_signed(dir.path(), &key, 7);
+        fill(&log, 20, 2);
+        let root = log.root_at(20).unwrap();
+        log.close();
+        root
+    };
+    let log = open_signed(dir.path(), &key, 7);
+    assert_eq!(log.root_at(20).unwrap(), root);
+    fill_more(&log, 21, 30);
+    let report = log.verify(VerifyOptions::full()).unwrap();
+    assert_eq!(report.root, Some(log.root_at(30).unwrap()));
+    let latest = log.latest_checkpoint().unwrap().unwrap();
+    let cp = latest.verify(key.public_key().verifying_key()).unwrap();
+    assert_eq!(cp.size, 28, "cut at 7, 14, 21, 28 across the restart");
+    assert_eq!(cp.counts.values().sum::<u64>(), 28);
+}
+
+#[test]
+fn an_exported_bundle_verifies_offline_and_a_tampered_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let log = open_signed(dir.path(), &key, 16);
+    fill(&log, 40, 5);
+    let upto = log.checkpoint_blocking().unwrap();
+    let bundle = tempfile::tempdir().unwrap();
+    let summary = log.export_bundle(bundle.path(), &upto).unwrap();
+    assert_eq!((summary.event_count, summary.checkpoint_count), (40, 3));
+    let report = verify_dir(bundle.path(), Some(&key.public_key()), None).unwrap();
+    assert_eq!(report.event_count, 40);
+    assert_eq!(report.root, log.root_at(40).unwrap());
+    assert_eq!(report.checkpoints_verified, 3);
+
+    // Exporting into a non-empty directory is refused.
+    assert!(matches!(log.export_bundle(bundle.path(), &upto), Err(Error::Invalid(_))));
+
+    // One changed character in one event line: the offline verifier names the event.
+    let events = bundle.path().join("events.ndjson");
+    let text = std::fs::read_to_string(&events).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let line = &mut lines[16];
+    let at = line.rfind("\"}").unwrap() - 2;
+    let replacement = if &line[at..=at] == "A" { "B" } else { "A" };
+    line.replace_range(at..=at, replacement);
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let err = verify_dir(bundle.path(), Some(&key.public_key()), None).unwrap_err();
+    assert!(err.to_string().contains("17"), "names seq 17: {err}");
+}
+
+/// The relink attack with the tree recomputed too: nothing in the store disagrees, so full
+/// verification passes; a checkpoint the auditor saved before the rewrite catches it.
+#[test]
+fn relink_with_tree_is_caught_by_a_saved_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let saved: SignedCheckpoint = {
+        let log = open_signed(dir.path(), &key, 0);
+        fill(&log, 40, 4);
+        let saved = log.checkpoint_blocking().unwrap();
+        log.close();
+        saved
+    };
+    let saved_text = saved.to_text();
+    tamper(dir.path(), |db| relink(db, 10, true));
+
+    let log = open_signed(dir.path(), &key, 0);
+    log.verify(VerifyOptions::full()).expect("a thorough relink leaves the store self-consistent");
+    let trusted = SignedCheckpoint::parse(&saved_text)
+        .unwrap()
+        .verify(key.public_key().verifying_key())
+        .unwrap();
+    let err =
+        log.verify(VerifyOptions { against: Some(trusted), ..VerifyOptions::full() }).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corrupt(Corruption::Checkpoint { size: 40, reason }) if reason.contains("root mismatch")),
+        "{err}"
+    );
+
+    // Truncation below a saved checkpoint is caught the same way.
+    let cp = saved.unverified().clone();
+    let shorter = tally_log::tally_proof::checkpoint::Checkpoint { size: 41, head_seq: 41, ..cp };
+    let err =
+        log.verify(VerifyOptions { against: Some(shorter), ..VerifyOptions::full() }).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(Corruption::Checkpoint { size: 41, .. })), "{err}");
+}
