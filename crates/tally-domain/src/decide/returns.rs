@@ -114,6 +114,9 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveReturn) -> Result<Vec<Event>,
             .ok_or_else(|| Rejection::UnknownLine { order: ret.order.clone(), line: item.line })?;
         let def = d.sku(&line.sku)?;
         d.check_lot_shape(def, item.lot.as_ref())?;
+        if let Some(lot) = &item.lot {
+            d.known_lot(&line.sku, lot)?;
+        }
         let qty = positive(item.qty)?;
         let total = per_line.entry(item.line).or_insert(0);
         *total += qty.get();
