@@ -31,9 +31,10 @@ impl Overlay {
         *self.available.entry(key.clone()).or_insert(0) += delta;
     }
 
-    /// Registers a lot received in this decision.
+    /// Registers a lot received (or changed, e.g. recalled) in this decision; it shadows the
+    /// state's record of the lot.
     pub(crate) fn add_lot(&mut self, sku: &Sku, lot: &LotId, info: Lot) {
-        self.lots.entry((sku.clone(), lot.clone())).or_insert(info);
+        self.lots.insert((sku.clone(), lot.clone()), info);
     }
 
     fn available(&self, state: &State, key: &StockKey) -> u64 {
@@ -45,7 +46,7 @@ impl Overlay {
 
     fn lot<'a>(&'a self, state: &'a State, sku: &Sku, lot: &LotId) -> Option<&'a Lot> {
         let key = (sku.clone(), lot.clone());
-        state.lots.get(&key).or_else(|| self.lots.get(&key))
+        self.lots.get(&key).or_else(|| state.lots.get(&key))
     }
 
     fn keys_at(&self, state: &State, location: &LocationId, sku: &Sku) -> BTreeSet<StockKey> {

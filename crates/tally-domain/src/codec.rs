@@ -10,9 +10,10 @@ use crate::event::{
     CycleCounted, Event, InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued,
     LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent,
     OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled,
-    ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued, ReturnAuthorized,
-    ReturnClosed, ReturnInspected, ReturnReceived, SafetyStockSet, SettlementLineRecorded,
-    SettlementOpened, StockScrapped, TransferReceived, TransferShipped,
+    ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
+    ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived,
+    SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived,
+    TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -68,6 +69,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::LineAllocated(p) => body(p),
         Event::LineBackordered(p) => body(p),
         Event::LineSubstituted(p) => body(p),
+        Event::ReservationReleased(p) => body(p),
         Event::OrderPicked(p) | Event::OrderPacked(p) => body(p),
         Event::OrderShipped(p) => body(p),
         Event::OrderCancelled(p) => body(p),
@@ -150,6 +152,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("order.line_substituted", 1) => {
             Event::LineSubstituted(read::<LineSubstituted>(t, v, bytes)?)
         }
+        ("order.reservation_released", 1) => {
+            Event::ReservationReleased(read::<ReservationReleased>(t, v, bytes)?)
+        }
         ("order.picked", 1) => Event::OrderPicked(read::<OrderFulfilment>(t, v, bytes)?),
         ("order.packed", 1) => Event::OrderPacked(read::<OrderFulfilment>(t, v, bytes)?),
         ("order.shipped", 1) => Event::OrderShipped(read::<OrderShipped>(t, v, bytes)?),
@@ -216,7 +221,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
 }
 
 /// Every event type name the codec knows.
-pub const KNOWN_TYPES: [&str; 39] = [
+pub const KNOWN_TYPES: [&str; 40] = [
     "location.defined",
     "channel.defined",
     "sku.defined",
@@ -228,6 +233,7 @@ pub const KNOWN_TYPES: [&str; 39] = [
     "order.line_allocated",
     "order.line_backordered",
     "order.line_substituted",
+    "order.reservation_released",
     "order.picked",
     "order.packed",
     "order.shipped",

@@ -114,6 +114,24 @@ pub struct LineSubstituted {
     pub to: Sku,
 }
 
+/// Reserved units of a line were released back to available (their lot was recalled); the
+/// line waits for stock again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationReleased {
+    /// The order.
+    pub order: OrderId,
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Where.
+    pub location: LocationId,
+    /// Which lot.
+    pub lot: Option<LotId>,
+    /// Units released.
+    pub qty: Quantity,
+}
+
 /// Units of a line moved one fulfilment stage at a location (and lot).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FulfilmentItem {
@@ -513,6 +531,8 @@ pub enum Event {
     LineBackordered(LineBackordered),
     /// `order.line_substituted`
     LineSubstituted(LineSubstituted),
+    /// `order.reservation_released`
+    ReservationReleased(ReservationReleased),
     /// `order.picked`
     OrderPicked(OrderFulfilment),
     /// `order.packed`
@@ -587,6 +607,7 @@ impl Event {
             Event::LineAllocated(_) => "order.line_allocated",
             Event::LineBackordered(_) => "order.line_backordered",
             Event::LineSubstituted(_) => "order.line_substituted",
+            Event::ReservationReleased(_) => "order.reservation_released",
             Event::OrderPicked(_) => "order.picked",
             Event::OrderPacked(_) => "order.packed",
             Event::OrderShipped(_) => "order.shipped",
@@ -645,6 +666,7 @@ impl Event {
             Event::LineAllocated(e) => order_stream(&e.order),
             Event::LineBackordered(e) => order_stream(&e.order),
             Event::LineSubstituted(e) => order_stream(&e.order),
+            Event::ReservationReleased(e) => order_stream(&e.order),
             Event::OrderPicked(e) | Event::OrderPacked(e) => order_stream(&e.order),
             Event::OrderShipped(e) => order_stream(&e.order),
             Event::OrderCancelled(e) => order_stream(&e.order),

@@ -36,6 +36,7 @@ fn order_of(event: &Event) -> Option<OrderId> {
         Event::LineAllocated(e) => Some(e.order.clone()),
         Event::LineBackordered(e) => Some(e.order.clone()),
         Event::LineSubstituted(e) => Some(e.order.clone()),
+        Event::ReservationReleased(e) => Some(e.order.clone()),
         Event::OrderCancelled(e) => Some(e.order.clone()),
         _ => None,
     }
@@ -221,6 +222,26 @@ fn apply(state: &mut State, event: &Event) {
                 }
                 line.sku = e.to.clone();
             }
+        }
+        Event::ReservationReleased(e) => {
+            let qty = e.qty.get();
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                if let Some(line) = usize::try_from(e.line).ok().and_then(|i| o.lines.get_mut(i)) {
+                    sub(&mut line.allocated, qty);
+                }
+                let key =
+                    AllocKey { line: e.line, location: e.location.clone(), lot: e.lot.clone() };
+                if let Some(stages) = o.allocations.get_mut(&key) {
+                    sub(&mut stages.reserved, qty);
+                    if stages.is_empty() {
+                        o.allocations.remove(&key);
+                    }
+                }
+            }
+            let s =
+                stock_mut(state, &StockKey::new(e.location.clone(), e.sku.clone(), e.lot.clone()));
+            sub(&mut s.reserved, qty);
+            s.available += qty;
         }
         Event::OrderPicked(e) | Event::OrderPacked(e) => {
             let picking = matches!(event, Event::OrderPicked(_));

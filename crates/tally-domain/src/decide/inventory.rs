@@ -2,23 +2,25 @@
 //! quarantine, scrap and lot recalls. Every decision that makes units available also fills
 //! waiting backorders.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::orders::fill;
 use super::{Decision, Journal, ensure_stock, non_negative, positive, times};
-use crate::allocation::Overlay;
+use crate::allocation::{LineRequest, Overlay, allocate_or_backorder};
 use crate::command::{
     AdjustInventory, CycleCount, ExpectInbound, QuarantineStock, RecallLot, ReceiveInventory,
     ReceiveTransfer, ReleaseQuarantine, ScrapStock, ShipTransfer,
 };
 use crate::event::{
     CycleCounted, Event, InboundExpected, InventoryAdjusted, InventoryReceived, LotRecalled,
-    QuarantineMove, StockScrapped, TransferReceived, TransferShipped,
+    QuarantineMove, ReservationReleased, StockScrapped, TransferReceived, TransferShipped,
 };
 use crate::inventory::{AdjustReason, Lot, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalRef, Posting};
-use crate::master::SkuDef;
+use crate::master::{PriorityClass, SkuDef};
+use crate::quantity::Quantity;
 use crate::rejection::Rejection;
+use crate::state::BackorderKey;
 
 fn signed(qty: u64) -> i64 {
     i64::try_from(qty).unwrap_or(i64::MAX)
@@ -300,15 +302,75 @@ pub(super) fn recall(d: &Decision<'_>, c: &RecallLot) -> Result<Vec<Event>, Reje
     }
     let mut events =
         vec![Event::LotRecalled(LotRecalled { sku: c.sku.clone(), lot: c.lot.clone() })];
+    // Reserved (not yet picked) units of the lot go back to available, to be quarantined below.
+    let mut released: BTreeMap<StockKey, u64> = BTreeMap::new();
+    let mut waiting: Vec<(BackorderKey, u64)> = Vec::new();
+    for order in d.state.orders.values() {
+        let class =
+            d.state.channels.get(&order.channel).map_or(PriorityClass::Standard, |ch| ch.priority);
+        for (k, stages) in &order.allocations {
+            let Some(line) = usize::try_from(k.line).ok().and_then(|i| order.lines.get(i)) else {
+                continue;
+            };
+            if k.lot.as_ref() != Some(&c.lot) || line.sku != c.sku {
+                continue;
+            }
+            let Ok(qty) = Quantity::from_u64(stages.reserved) else { continue };
+            events.push(Event::ReservationReleased(ReservationReleased {
+                order: order.id.clone(),
+                line: k.line,
+                sku: c.sku.clone(),
+                location: k.location.clone(),
+                lot: k.lot.clone(),
+                qty,
+            }));
+            let key = StockKey::new(k.location.clone(), c.sku.clone(), k.lot.clone());
+            *released.entry(key).or_insert(0) += qty.get();
+            let entry = BackorderKey {
+                sku: c.sku.clone(),
+                class,
+                placed_at: order.placed_at,
+                seq: order.seq,
+                order: order.id.clone(),
+                line: k.line,
+            };
+            match waiting.iter_mut().find(|(w, _)| w == &entry) {
+                Some((_, n)) => *n += qty.get(),
+                None => waiting.push((entry, qty.get())),
+            }
+        }
+    }
+    let mut overlay = Overlay::new();
     for location in d.state.locations.keys() {
         let key = StockKey::new(location.clone(), c.sku.clone(), Some(c.lot.clone()));
-        if let Ok(qty) = crate::quantity::Quantity::from_u64(d.state.stock(&key).available) {
+        let available = d.state.stock(&key).available;
+        let total = available + released.get(&key).copied().unwrap_or(0);
+        if let Ok(qty) = Quantity::from_u64(total) {
+            overlay.add(&key, -signed(available));
             events.push(Event::StockQuarantined(QuarantineMove {
                 key,
                 qty,
                 reason: QuarantineReason::Recalled,
             }));
         }
+    }
+    overlay.add_lot(&c.sku, &c.lot, Lot { expiry: lot.expiry, recalled: true });
+    // The released lines are allocated again from other lots, in backorder priority order.
+    waiting.sort();
+    for (entry, qty) in waiting {
+        let Some(order) = d.state.orders.get(&entry.order) else { continue };
+        let Some(line) = usize::try_from(entry.line).ok().and_then(|i| order.lines.get(i)) else {
+            continue;
+        };
+        let request = LineRequest {
+            order: &order.id,
+            channel: &order.channel,
+            line: entry.line,
+            sku: &line.sku,
+            qty: line.unallocated() + qty,
+            backorder_fill: false,
+        };
+        events.extend(allocate_or_backorder(d.state, &mut overlay, &request, d.today()));
     }
     Ok(events)
 }

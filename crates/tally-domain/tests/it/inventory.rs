@@ -320,3 +320,31 @@ fn receipt_fills_backorders_contract_first_then_oldest() {
     assert_eq!(order_of(&events[3]), ("W1".to_owned(), 2));
     assert_eq!(order_of(&events[4]), ("W2".to_owned(), 1));
 }
+
+#[test]
+fn recall_releases_reservations_of_the_lot_and_reallocates() {
+    let s = world_and([
+        receive_lot("WH1", "L", "BAD", "2026-06-01", 3),
+        receive_lot("WH1", "L", "GOOD", "2026-09-01", 1),
+        place("O1", "web", &[("L", 2, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+    ]);
+    let (events, state) = Scenario::given(s)
+        .when(Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("BAD") }))
+        .then_types(&[
+            "lot.recalled",
+            "order.reservation_released",
+            "inventory.quarantined",
+            "order.line_allocated",
+            "order.line_backordered",
+        ]);
+    let Event::StockQuarantined(q) = &events[2] else { panic!() };
+    assert_eq!(q.qty.get(), 3);
+    let bad = state.stock(&key("WH1", "L", Some("BAD")));
+    assert_eq!((bad.available, bad.reserved, bad.quarantined_total()), (0, 0, 3));
+    assert_eq!(state.stock(&key("WH1", "L", Some("GOOD"))).reserved, 1);
+    let line = &state.order(&oid("O1")).unwrap().lines[0];
+    assert_eq!((line.allocated, line.unallocated()), (1, 1));
+    assert_eq!(state.backorders().count(), 1);
+}
