@@ -19,6 +19,7 @@ use crate::time::Date;
 pub(crate) struct Overlay {
     available: BTreeMap<StockKey, i64>,
     lots: BTreeMap<(Sku, LotId), Lot>,
+    safety: BTreeMap<(LocationId, Sku), u64>,
 }
 
 impl Overlay {
@@ -35,6 +36,18 @@ impl Overlay {
     /// state's record of the lot.
     pub(crate) fn add_lot(&mut self, sku: &Sku, lot: &LotId, info: Lot) {
         self.lots.insert((sku.clone(), lot.clone()), info);
+    }
+
+    /// Sets safety stock decided in this decision; it shadows the state's value.
+    pub(crate) fn set_safety(&mut self, location: &LocationId, sku: &Sku, qty: u64) {
+        self.safety.insert((location.clone(), sku.clone()), qty);
+    }
+
+    fn safety(&self, state: &State, location: &LocationId, sku: &Sku) -> u64 {
+        self.safety
+            .get(&(location.clone(), sku.clone()))
+            .copied()
+            .unwrap_or_else(|| state.safety_stock(location, sku))
     }
 
     fn available(&self, state: &State, key: &StockKey) -> u64 {
@@ -99,7 +112,7 @@ pub(crate) fn allocate_line(
         let mut cap = match channel.priority {
             PriorityClass::Contract => total,
             PriorityClass::Standard => {
-                total.saturating_sub(state.safety_stock(&location.id, request.sku))
+                total.saturating_sub(overlay.safety(state, &location.id, request.sku))
             }
         };
         let mut candidates: Vec<(Option<Date>, StockKey)> = Vec::new();

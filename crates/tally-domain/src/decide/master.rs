@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use super::orders::fill;
 use super::{Decision, non_negative};
+use crate::allocation::Overlay;
 use crate::command::{DefineChannel, DefineLocation, DefineSku, SetSafetyStock};
 use crate::event::{Event, SafetyStockSet};
 use crate::master::{Channel, Location, SkuDef};
@@ -80,12 +82,20 @@ pub(super) fn set_safety_stock(
     d.location(&c.location)?;
     d.sku(&c.sku)?;
     let qty = u64::try_from(c.qty).map_err(|_| Rejection::InvalidQuantity(c.qty))?;
-    if d.state.safety_stock(&c.location, &c.sku) == qty {
+    let before = d.state.safety_stock(&c.location, &c.sku);
+    if before == qty {
         return Ok(Vec::new());
     }
-    Ok(vec![Event::SafetyStockSet(SafetyStockSet {
+    let mut events = vec![Event::SafetyStockSet(SafetyStockSet {
         location: c.location.clone(),
         sku: c.sku.clone(),
         qty,
-    })])
+    })];
+    if qty < before {
+        // Lowered safety stock frees units for standard channels: fill what waits.
+        let mut overlay = Overlay::new();
+        overlay.set_safety(&c.location, &c.sku, qty);
+        events.extend(fill(d, &mut overlay, &BTreeSet::from([c.sku.clone()])));
+    }
+    Ok(events)
 }

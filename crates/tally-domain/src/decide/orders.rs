@@ -12,10 +12,10 @@ use crate::command::{
 };
 use crate::event::{
     Event, FulfilmentItem, InvoiceIssued, LineSubstituted, MoneyLine, OrderCancelled, OrderEvent,
-    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, ShippedItem,
+    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, QuarantineMove, ShippedItem,
 };
 use crate::ids::{ChannelId, InvoiceId, LocationId, Sku};
-use crate::inventory::StockKey;
+use crate::inventory::{QuarantineReason, StockKey};
 use crate::journal::{Account, JournalRef, Posting};
 use crate::money::{Currency, Money, Rate};
 use crate::order::{Digest, Order, OrderLine, OrderStatus, Stages};
@@ -340,8 +340,22 @@ pub(super) fn cancel(d: &Decision<'_>, c: &CancelOrder) -> Result<Vec<Event>, Re
     let released = stage_items(order, None, |s| s.reserved + s.picked + s.packed);
     let mut overlay = Overlay::new();
     let mut skus = BTreeSet::new();
+    let mut quarantined = Vec::new();
     for item in &released {
         let key = StockKey::new(item.location.clone(), item.sku.clone(), item.lot.clone());
+        let recalled = item
+            .lot
+            .as_ref()
+            .is_some_and(|lot| d.known_lot(&item.sku, lot).is_ok_and(|l| l.recalled));
+        if recalled {
+            // Units of a recalled lot go from the order straight back into quarantine.
+            quarantined.push(Event::StockQuarantined(QuarantineMove {
+                key,
+                qty: item.qty,
+                reason: QuarantineReason::Recalled,
+            }));
+            continue;
+        }
         overlay.add(&key, i64::try_from(item.qty.get()).unwrap_or(i64::MAX));
         skus.insert(item.sku.clone());
     }
@@ -350,6 +364,7 @@ pub(super) fn cancel(d: &Decision<'_>, c: &CancelOrder) -> Result<Vec<Event>, Re
         reason: c.reason,
         released,
     })];
+    events.extend(quarantined);
     // The cancelled order's own lines are still indexed; skip them when refilling.
     events.extend(fill_backorders(d.state, &mut overlay, &skus, Some(&c.order), d.today()));
     Ok(events)

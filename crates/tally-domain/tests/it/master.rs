@@ -61,3 +61,20 @@ fn safety_stock_set_and_rejections() {
     let r = Scenario::given(world()).when(safety("WH1", "ABC-1", 1)).then_rejects("UNKNOWN_SKU");
     assert_eq!(r.to_string(), "unknown sku 'ABC-1'");
 }
+
+#[test]
+fn lowering_safety_stock_fills_standard_backorders() {
+    let s = world_and([
+        receive("WH1", "A", 4),
+        safety("WH1", "A", 3),
+        place("O1", "web", &[("A", 2, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+    ]);
+    let (_, state) = Scenario::given(s.clone())
+        .when(safety("WH1", "A", 1))
+        .then_types(&["inventory.safety_stock_set", "order.line_allocated"]);
+    assert_eq!(state.order(&oid("O1")).unwrap().lines[0].allocated, 2);
+    assert_eq!(state.ats(&ch("web"), &sku("A")), 1);
+    Scenario::given(s).when(safety("WH1", "A", 4)).then_types(&["inventory.safety_stock_set"]);
+}

@@ -342,3 +342,23 @@ fn substitute_a_backordered_line() {
     Scenario::given(s.clone()).when(sub(0, "Q")).then_rejects("UNKNOWN_SKU");
     Scenario::given(s).and(sub(0, "B")).when(sub(0, "A")).then_rejects("INVALID_STATE");
 }
+
+#[test]
+fn cancelling_returns_units_of_a_recalled_lot_to_quarantine() {
+    let s = world_and([
+        receive_lot("WH1", "L", "L1", "2026-09-01", 2),
+        place("O1", "web", &[("L", 2, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        pick("O1"),
+        Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("L1") }),
+    ]);
+    let (_, state) = Scenario::given(s)
+        .when(Command::CancelOrder(CancelOrder {
+            order: oid("O1"),
+            reason: CancelReason::Customer,
+        }))
+        .then_types(&["order.cancelled", "inventory.quarantined"]);
+    let st = state.stock(&key("WH1", "L", Some("L1")));
+    assert_eq!((st.available, st.picked, st.quarantined_total()), (0, 0, 2));
+}
