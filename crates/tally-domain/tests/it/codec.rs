@@ -2,7 +2,8 @@
 
 use tally_domain::codec::{DecodeError, KNOWN_TYPES, OrderHeldV1, decode, encode};
 use tally_domain::event::{Event, LineAllocated, OrderEvent, OrderHeld, PaymentCaptured};
-use tally_domain::ids::PaymentId;
+use tally_domain::ids::{JournalEntryId, PaymentId};
+use tally_domain::journal::{Account, JournalEntry, JournalRef, Posting};
 use tally_domain::order::HoldReason;
 use tally_domain::quantity::Quantity;
 use tally_domain::time::Timestamp;
@@ -45,6 +46,20 @@ fn golden() -> Vec<(Event, &'static str)> {
                 note: "n".to_owned(),
             }),
             "024f3101d00f016e",
+        ),
+        (
+            Event::JournalEntryPosted(JournalEntry {
+                entry: JournalEntryId::parse("je-1").unwrap(),
+                posted_at: Timestamp::from_millis(0),
+                reference: JournalRef::Order(oid("O1")),
+                memo: "fee".to_owned(),
+                postings: vec![
+                    Posting::debit(Account::PaymentFees, usd(375)),
+                    Posting::credit(Account::ProcessorClearing, usd(375)),
+                ],
+            }),
+            // "je-1", t=0, Order("O1"), "fee", [5100 +3.75 USD, 1100 -3.75 USD]
+            "046a652d310000024f3103666565020cee050001ed0500",
         ),
     ]
 }

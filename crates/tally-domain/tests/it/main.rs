@@ -13,6 +13,7 @@ mod master;
 mod money;
 mod orders;
 mod props;
+mod rejections;
 mod returns;
 mod scenarios;
 mod support;
