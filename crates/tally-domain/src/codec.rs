@@ -1,0 +1,265 @@
+//! The event body codec: postcard 1.x of each variant's payload struct, keyed in the envelope
+//! by (event type, schema version), with the upcasting hook for older versions.
+//!
+//! Postcard is not self-describing: payload types must never use serde attributes that make
+//! fields conditional (`skip_serializing_if`, `flatten`, untagged enums).
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{
+    CycleCounted, Event, InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued,
+    LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent,
+    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled,
+    ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
+    ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived,
+    SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived,
+    TransferShipped,
+};
+use crate::ids::OrderId;
+use crate::journal::JournalEntry;
+use crate::master::{Channel, Location, SkuDef};
+use crate::order::HoldReason;
+use crate::time::Timestamp;
+
+/// Why stored bytes do not decode into an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// No event has this type name.
+    #[error("unknown event type '{0}'")]
+    UnknownType(String),
+    /// The type exists but not in this schema version.
+    #[error("unknown schema version {version} of event type '{event_type}'")]
+    UnknownVersion {
+        /// The type name.
+        event_type: String,
+        /// The version.
+        version: u16,
+    },
+    /// The body does not decode as the payload of that type and version.
+    #[error("malformed body of event type '{event_type}' v{version}: {reason}")]
+    Malformed {
+        /// The type name.
+        event_type: String,
+        /// The version.
+        version: u16,
+        /// What postcard said.
+        reason: String,
+    },
+}
+
+fn body<T: Serialize>(payload: &T) -> Vec<u8> {
+    postcard::to_allocvec(payload).expect("postcard serialises owned in-memory payloads infallibly")
+}
+
+/// The body of `event`: postcard of its payload struct. Store it with
+/// [`Event::event_type`] and [`Event::schema_version`].
+#[must_use]
+pub fn encode(event: &Event) -> Vec<u8> {
+    match event {
+        Event::LocationDefined(p) => body(p),
+        Event::ChannelDefined(p) => body(p),
+        Event::SkuDefined(p) => body(p),
+        Event::SafetyStockSet(p) => body(p),
+        Event::OrderReceived(p) => body(p),
+        Event::OrderValidated(p) | Event::OrderHoldReleased(p) | Event::OrderDelivered(p) => {
+            body(p)
+        }
+        Event::OrderHeld(p) => body(p),
+        Event::LineAllocated(p) => body(p),
+        Event::LineBackordered(p) => body(p),
+        Event::LineSubstituted(p) => body(p),
+        Event::ReservationReleased(p) => body(p),
+        Event::OrderPicked(p) | Event::OrderPacked(p) => body(p),
+        Event::OrderShipped(p) => body(p),
+        Event::OrderCancelled(p) => body(p),
+        Event::InboundExpected(p) => body(p),
+        Event::InventoryReceived(p) => body(p),
+        Event::InventoryAdjusted(p) => body(p),
+        Event::CycleCounted(p) => body(p),
+        Event::TransferShipped(p) => body(p),
+        Event::TransferReceived(p) => body(p),
+        Event::StockQuarantined(p) | Event::QuarantineReleased(p) => body(p),
+        Event::StockScrapped(p) => body(p),
+        Event::LotRecalled(p) => body(p),
+        Event::ReturnAuthorized(p) => body(p),
+        Event::ReturnReceived(p) => body(p),
+        Event::ReturnInspected(p) => body(p),
+        Event::ReturnClosed(p) => body(p),
+        Event::PaymentCaptured(p) => body(p),
+        Event::InvoiceIssued(p) => body(p),
+        Event::ProcessorFeeRecorded(p) => body(p),
+        Event::RefundIssued(p) => body(p),
+        Event::ProcessorPayoutRecorded(p) => body(p),
+        Event::SettlementOpened(p) => body(p),
+        Event::SettlementLineRecorded(p) => body(p),
+        Event::PayoutSettled(p) => body(p),
+        Event::JournalEntryPosted(p) => body(p),
+    }
+}
+
+/// Version 1 of `order.held`, before holds carried a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderHeldV1 {
+    /// The order.
+    pub order: OrderId,
+    /// Why.
+    pub reason: HoldReason,
+    /// SLA due time.
+    pub due_at: Timestamp,
+}
+
+impl From<OrderHeldV1> for OrderHeld {
+    fn from(v1: OrderHeldV1) -> Self {
+        OrderHeld { order: v1.order, reason: v1.reason, due_at: v1.due_at, note: String::new() }
+    }
+}
+
+/// Decodes a stored body into the current event, upcasting older schema versions.
+pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Event, DecodeError> {
+    fn read<'a, T: Deserialize<'a>>(t: &str, v: u16, bytes: &'a [u8]) -> Result<T, DecodeError> {
+        let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| {
+            DecodeError::Malformed { event_type: t.to_owned(), version: v, reason: e.to_string() }
+        })?;
+        if !rest.is_empty() {
+            return Err(DecodeError::Malformed {
+                event_type: t.to_owned(),
+                version: v,
+                reason: format!("{} trailing bytes", rest.len()),
+            });
+        }
+        Ok(value)
+    }
+    let t = event_type;
+    let v = schema_version;
+    let event = match (t, v) {
+        ("location.defined", 1) => Event::LocationDefined(read::<Location>(t, v, bytes)?),
+        ("channel.defined", 1) => Event::ChannelDefined(read::<Channel>(t, v, bytes)?),
+        ("sku.defined", 1) => Event::SkuDefined(read::<SkuDef>(t, v, bytes)?),
+        ("inventory.safety_stock_set", 1) => {
+            Event::SafetyStockSet(read::<SafetyStockSet>(t, v, bytes)?)
+        }
+        ("order.received", 1) => Event::OrderReceived(read::<OrderReceived>(t, v, bytes)?),
+        ("order.validated", 1) => Event::OrderValidated(read::<OrderEvent>(t, v, bytes)?),
+        // Upcast: v1 had no note.
+        ("order.held", 1) => Event::OrderHeld(read::<OrderHeldV1>(t, v, bytes)?.into()),
+        ("order.held", 2) => Event::OrderHeld(read::<OrderHeld>(t, v, bytes)?),
+        ("order.hold_released", 1) => Event::OrderHoldReleased(read::<OrderEvent>(t, v, bytes)?),
+        ("order.line_allocated", 1) => Event::LineAllocated(read::<LineAllocated>(t, v, bytes)?),
+        ("order.line_backordered", 1) => {
+            Event::LineBackordered(read::<LineBackordered>(t, v, bytes)?)
+        }
+        ("order.line_substituted", 1) => {
+            Event::LineSubstituted(read::<LineSubstituted>(t, v, bytes)?)
+        }
+        ("order.reservation_released", 1) => {
+            Event::ReservationReleased(read::<ReservationReleased>(t, v, bytes)?)
+        }
+        ("order.picked", 1) => Event::OrderPicked(read::<OrderFulfilment>(t, v, bytes)?),
+        ("order.packed", 1) => Event::OrderPacked(read::<OrderFulfilment>(t, v, bytes)?),
+        ("order.shipped", 1) => Event::OrderShipped(read::<OrderShipped>(t, v, bytes)?),
+        ("order.delivered", 1) => Event::OrderDelivered(read::<OrderEvent>(t, v, bytes)?),
+        ("order.cancelled", 1) => Event::OrderCancelled(read::<OrderCancelled>(t, v, bytes)?),
+        ("inventory.inbound_expected", 1) => {
+            Event::InboundExpected(read::<InboundExpected>(t, v, bytes)?)
+        }
+        ("inventory.received", 1) => {
+            Event::InventoryReceived(read::<InventoryReceived>(t, v, bytes)?)
+        }
+        ("inventory.adjusted", 1) => {
+            Event::InventoryAdjusted(read::<InventoryAdjusted>(t, v, bytes)?)
+        }
+        ("inventory.cycle_counted", 1) => Event::CycleCounted(read::<CycleCounted>(t, v, bytes)?),
+        ("inventory.transfer_shipped", 1) => {
+            Event::TransferShipped(read::<TransferShipped>(t, v, bytes)?)
+        }
+        ("inventory.transfer_received", 1) => {
+            Event::TransferReceived(read::<TransferReceived>(t, v, bytes)?)
+        }
+        ("inventory.quarantined", 1) => {
+            Event::StockQuarantined(read::<QuarantineMove>(t, v, bytes)?)
+        }
+        ("inventory.quarantine_released", 1) => {
+            Event::QuarantineReleased(read::<QuarantineMove>(t, v, bytes)?)
+        }
+        ("inventory.scrapped", 1) => Event::StockScrapped(read::<StockScrapped>(t, v, bytes)?),
+        ("lot.recalled", 1) => Event::LotRecalled(read::<LotRecalled>(t, v, bytes)?),
+        ("return.authorized", 1) => Event::ReturnAuthorized(read::<ReturnAuthorized>(t, v, bytes)?),
+        ("return.received", 1) => Event::ReturnReceived(read::<ReturnReceived>(t, v, bytes)?),
+        ("return.inspected", 1) => Event::ReturnInspected(read::<ReturnInspected>(t, v, bytes)?),
+        ("return.closed", 1) => Event::ReturnClosed(read::<ReturnClosed>(t, v, bytes)?),
+        ("finance.payment_captured", 1) => {
+            Event::PaymentCaptured(read::<PaymentCaptured>(t, v, bytes)?)
+        }
+        ("finance.invoice_issued", 1) => Event::InvoiceIssued(read::<InvoiceIssued>(t, v, bytes)?),
+        ("finance.processor_fee_recorded", 1) => {
+            Event::ProcessorFeeRecorded(read::<ProcessorFeeRecorded>(t, v, bytes)?)
+        }
+        ("finance.refund_issued", 1) => Event::RefundIssued(read::<RefundIssued>(t, v, bytes)?),
+        ("finance.processor_payout_recorded", 1) => {
+            Event::ProcessorPayoutRecorded(read::<ProcessorPayoutRecorded>(t, v, bytes)?)
+        }
+        ("settlement.opened", 1) => Event::SettlementOpened(read::<SettlementOpened>(t, v, bytes)?),
+        ("settlement.line_recorded", 1) => {
+            Event::SettlementLineRecorded(read::<SettlementLineRecorded>(t, v, bytes)?)
+        }
+        ("settlement.payout_settled", 1) => {
+            Event::PayoutSettled(read::<PayoutSettled>(t, v, bytes)?)
+        }
+        ("journal.entry_posted", 1) => {
+            Event::JournalEntryPosted(read::<JournalEntry>(t, v, bytes)?)
+        }
+        _ => {
+            return Err(if KNOWN_TYPES.contains(&t) {
+                DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }
+            } else {
+                DecodeError::UnknownType(t.to_owned())
+            });
+        }
+    };
+    Ok(event)
+}
+
+/// Every event type name the codec knows.
+pub const KNOWN_TYPES: [&str; 40] = [
+    "location.defined",
+    "channel.defined",
+    "sku.defined",
+    "inventory.safety_stock_set",
+    "order.received",
+    "order.validated",
+    "order.held",
+    "order.hold_released",
+    "order.line_allocated",
+    "order.line_backordered",
+    "order.line_substituted",
+    "order.reservation_released",
+    "order.picked",
+    "order.packed",
+    "order.shipped",
+    "order.delivered",
+    "order.cancelled",
+    "inventory.inbound_expected",
+    "inventory.received",
+    "inventory.adjusted",
+    "inventory.cycle_counted",
+    "inventory.transfer_shipped",
+    "inventory.transfer_received",
+    "inventory.quarantined",
+    "inventory.quarantine_released",
+    "inventory.scrapped",
+    "lot.recalled",
+    "return.authorized",
+    "return.received",
+    "return.inspected",
+    "return.closed",
+    "finance.payment_captured",
+    "finance.invoice_issued",
+    "finance.processor_fee_recorded",
+    "finance.refund_issued",
+    "finance.processor_payout_recorded",
+    "settlement.opened",
+    "settlement.line_recorded",
+    "settlement.payout_settled",
+    "journal.entry_posted",
+];

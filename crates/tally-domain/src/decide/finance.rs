@@ -1,0 +1,285 @@
+//! Decisions on money: payments, processor fees, refunds, processor payouts, marketplace
+//! settlements and manual entries. Each posts a balanced journal entry (DOMAIN.md §4).
+
+use std::collections::BTreeMap;
+
+use super::returns::{line_of, sold_lines};
+use super::{Decision, Journal, non_negative, plus, positive, same_currency, times};
+use crate::command::{
+    CapturePayment, FeeInput, IssueRefund, OpenSettlement, PostJournalEntry, RecordProcessorFee,
+    RecordProcessorPayout, RecordSettlementLine, SettlePayout,
+};
+use crate::event::{
+    Event, MoneyLine, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
+    ProcessorPayoutRecorded, RefundIssued, SettlementLineRecorded, SettlementOpened,
+};
+use crate::ids::OrderId;
+use crate::journal::{Account, JournalRef, Posting, check_balanced};
+use crate::money::{Currency, Money, Rate};
+use crate::rejection::Rejection;
+use crate::settlement::Settlement;
+
+/// Currency, tax rate and captured amount of an open or delivered order.
+fn order_money(d: &Decision<'_>, order: &OrderId) -> Result<(Currency, Rate, i64), Rejection> {
+    if let Some(o) = d.state.orders.get(order) {
+        return Ok((o.currency, o.tax_rate, o.captured_minor));
+    }
+    sold_lines(d, order)?;
+    d.state
+        .closed_orders
+        .get(order)
+        .and_then(|c| c.returnable.as_ref())
+        .map(|r| (r.currency, r.tax_rate, r.captured_minor))
+        .ok_or_else(|| Rejection::UnknownOrder(order.clone()))
+}
+
+pub(super) fn capture_payment(
+    d: &Decision<'_>,
+    c: &CapturePayment,
+) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    same_currency(order.currency, c.amount.currency())?;
+    non_negative("payment", c.amount, false)?;
+    let mut events = vec![Event::PaymentCaptured(PaymentCaptured {
+        order: c.order.clone(),
+        payment: c.payment.clone(),
+        amount: c.amount,
+    })];
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Order(c.order.clone()),
+        "payment captured",
+        vec![
+            Posting::debit(Account::ProcessorClearing, c.amount),
+            Posting::credit(Account::CustomerDeposits, c.amount),
+        ],
+    )?);
+    Ok(events)
+}
+
+pub(super) fn processor_fee(
+    d: &Decision<'_>,
+    c: &RecordProcessorFee,
+) -> Result<Vec<Event>, Rejection> {
+    let (currency, _, captured) = order_money(d, &c.order)?;
+    let amount = match &c.fee {
+        FeeInput::Amount { amount } => *amount,
+        FeeInput::Rate { rate, fixed } => {
+            same_currency(currency, fixed.currency())?;
+            plus(Money::from_minor(captured, currency).times_rate(*rate), *fixed)?
+        }
+    };
+    same_currency(currency, amount.currency())?;
+    non_negative("processor fee", amount, false)?;
+    let mut events =
+        vec![Event::ProcessorFeeRecorded(ProcessorFeeRecorded { order: c.order.clone(), amount })];
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Order(c.order.clone()),
+        "processor fee",
+        vec![
+            Posting::debit(Account::PaymentFees, amount),
+            Posting::credit(Account::ProcessorClearing, amount),
+        ],
+    )?);
+    Ok(events)
+}
+
+pub(super) fn refund(d: &Decision<'_>, c: &IssueRefund) -> Result<Vec<Event>, Rejection> {
+    let (currency, tax_rate, _) = order_money(d, &c.order)?;
+    let lines = sold_lines(d, &c.order)?;
+    if c.lines.is_empty() {
+        return Err(Rejection::InvalidInput(format!("refund '{}' has no lines", c.refund)));
+    }
+    let mut asked: BTreeMap<u32, u64> = BTreeMap::new();
+    for l in &c.lines {
+        line_of(lines, &c.order, l.line)?;
+        *asked.entry(l.line).or_insert(0) += positive(l.qty)?.get();
+    }
+    let mut out = Vec::with_capacity(asked.len());
+    let mut merchandise = Money::zero(currency);
+    let mut tax = Money::zero(currency);
+    for (n, qty) in asked {
+        let line = line_of(lines, &c.order, n)?;
+        let allowed = line.shipped.saturating_sub(line.after_sale.refunded);
+        if qty > allowed {
+            return Err(Rejection::ExceedsOutstanding { what: "refund", requested: qty, allowed });
+        }
+        let amount = times(line.unit_price, qty)?;
+        let line_tax = amount.times_rate(tax_rate);
+        merchandise = plus(merchandise, amount)?;
+        tax = plus(tax, line_tax)?;
+        out.push(MoneyLine {
+            line: n,
+            sku: line.sku.clone(),
+            qty: positive(i64::try_from(qty).unwrap_or(i64::MAX))?,
+            amount,
+            tax: line_tax,
+        });
+    }
+    let total = plus(merchandise, tax)?;
+    let mut events = vec![Event::RefundIssued(RefundIssued {
+        refund: c.refund.clone(),
+        order: c.order.clone(),
+        lines: out,
+        total,
+    })];
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Order(c.order.clone()),
+        "refund",
+        vec![
+            Posting::debit(Account::SalesReturns, merchandise),
+            Posting::debit(Account::SalesTaxPayable, tax),
+            Posting::credit(Account::ProcessorClearing, total),
+        ],
+    )?);
+    Ok(events)
+}
+
+pub(super) fn processor_payout(
+    d: &Decision<'_>,
+    c: &RecordProcessorPayout,
+) -> Result<Vec<Event>, Rejection> {
+    non_negative("payout", c.amount, false)?;
+    let balance = d.state.balance(Account::ProcessorClearing, c.amount.currency());
+    if c.amount.minor() > balance.minor() {
+        return Err(Rejection::InsufficientFunds {
+            balance: balance.to_decimal_string(),
+            requested: c.amount.to_decimal_string(),
+        });
+    }
+    let mut events = vec![Event::ProcessorPayoutRecorded(ProcessorPayoutRecorded {
+        payout: c.payout.clone(),
+        amount: c.amount,
+    })];
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Payout(c.payout.clone()),
+        "payout",
+        vec![
+            Posting::debit(Account::Bank, c.amount),
+            Posting::credit(Account::ProcessorClearing, c.amount),
+        ],
+    )?);
+    Ok(events)
+}
+
+fn open_settlement_of<'a>(
+    d: &'a Decision<'_>,
+    id: &crate::ids::SettlementId,
+) -> Result<&'a Settlement, Rejection> {
+    d.state.settlements.get(id).ok_or_else(|| Rejection::UnknownSettlement(id.clone()))
+}
+
+pub(super) fn open_settlement(
+    d: &Decision<'_>,
+    c: &OpenSettlement,
+) -> Result<Vec<Event>, Rejection> {
+    if d.state.settlements.contains_key(&c.settlement) {
+        return Err(Rejection::DuplicateId { kind: "settlement", id: c.settlement.to_string() });
+    }
+    let channel = d.channel(&c.channel)?;
+    same_currency(channel.currency, c.currency)?;
+    if c.period_end < c.period_start {
+        return Err(Rejection::InvalidInput(format!(
+            "settlement '{}' ends {} before it starts {}",
+            c.settlement, c.period_end, c.period_start
+        )));
+    }
+    Ok(vec![Event::SettlementOpened(SettlementOpened {
+        settlement: c.settlement.clone(),
+        channel: c.channel.clone(),
+        currency: c.currency,
+        period_start: c.period_start,
+        period_end: c.period_end,
+    })])
+}
+
+pub(super) fn settlement_line(
+    d: &Decision<'_>,
+    c: &RecordSettlementLine,
+) -> Result<Vec<Event>, Rejection> {
+    let settlement = open_settlement_of(d, &c.settlement)?;
+    same_currency(settlement.currency, c.amount.currency())?;
+    if c.amount.minor() == 0 {
+        return Err(Rejection::InvalidAmount {
+            what: "settlement line",
+            value: c.amount.to_decimal_string(),
+        });
+    }
+    if let Some(sku) = &c.sku {
+        d.sku(sku)?;
+    }
+    let mut events = vec![Event::SettlementLineRecorded(SettlementLineRecorded {
+        settlement: c.settlement.clone(),
+        line_no: settlement.line_count + 1,
+        kind: c.kind,
+        amount: c.amount,
+        order: c.order.clone(),
+        sku: c.sku.clone(),
+        qty: c.qty,
+        description: c.description.clone(),
+    })];
+    // Marketplace clearing takes the signed amount; the kind's counter account the opposite.
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Settlement(c.settlement.clone()),
+        c.kind.as_str(),
+        vec![
+            Posting { account: Account::MarketplaceClearing, amount: c.amount },
+            Posting { account: c.kind.counter_account(), amount: c.amount.negated() },
+        ],
+    )?);
+    Ok(events)
+}
+
+pub(super) fn settle_payout(d: &Decision<'_>, c: &SettlePayout) -> Result<Vec<Event>, Rejection> {
+    let settlement = open_settlement_of(d, &c.settlement)?;
+    same_currency(settlement.currency, c.amount.currency())?;
+    if settlement.facilitator_tax_minor != 0 {
+        return Err(Rejection::FacilitatorTaxNotNetted {
+            settlement: c.settlement.clone(),
+            net: Money::from_minor(settlement.facilitator_tax_minor, settlement.currency)
+                .to_decimal_string(),
+        });
+    }
+    if c.amount.minor() != settlement.net_minor {
+        return Err(Rejection::SettlementMismatch {
+            settlement: c.settlement.clone(),
+            expected: Money::from_minor(settlement.net_minor, settlement.currency)
+                .to_decimal_string(),
+            found: c.amount.to_decimal_string(),
+        });
+    }
+    let mut events = vec![Event::PayoutSettled(PayoutSettled {
+        settlement: c.settlement.clone(),
+        amount: c.amount,
+        deposit_date: c.deposit_date,
+    })];
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Settlement(c.settlement.clone()),
+        "payout",
+        vec![
+            Posting::debit(Account::Bank, c.amount),
+            Posting::credit(Account::MarketplaceClearing, c.amount),
+        ],
+    )?);
+    Ok(events)
+}
+
+pub(super) fn manual_entry(
+    d: &Decision<'_>,
+    c: &PostJournalEntry,
+) -> Result<Vec<Event>, Rejection> {
+    if c.postings.len() < 2 || c.postings.iter().any(|p| p.amount.minor() == 0) {
+        return Err(Rejection::InvalidAmount {
+            what: "manual entry",
+            value: format!("{} postings", c.postings.len()),
+        });
+    }
+    check_balanced(&c.postings)?;
+    let mut journal = Journal::new(d);
+    Ok(journal.post(JournalRef::Manual, &c.memo, c.postings.clone())?.into_iter().collect())
+}

@@ -1,0 +1,376 @@
+//! Decisions on stock: expected inbound, receipts, adjustments, cycle counts, transfers,
+//! quarantine, scrap and lot recalls. Every decision that makes units available also fills
+//! waiting backorders.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::orders::fill;
+use super::{Decision, Journal, ensure_stock, non_negative, positive, times};
+use crate::allocation::{LineRequest, Overlay, allocate_or_backorder};
+use crate::command::{
+    AdjustInventory, CycleCount, ExpectInbound, QuarantineStock, RecallLot, ReceiveInventory,
+    ReceiveTransfer, ReleaseQuarantine, ScrapStock, ShipTransfer,
+};
+use crate::event::{
+    CycleCounted, Event, InboundExpected, InventoryAdjusted, InventoryReceived, LotRecalled,
+    QuarantineMove, ReservationReleased, StockScrapped, TransferReceived, TransferShipped,
+};
+use crate::inventory::{AdjustReason, Lot, QuarantineReason, StockKey};
+use crate::journal::{Account, JournalRef, Posting};
+use crate::master::{PriorityClass, SkuDef};
+use crate::quantity::Quantity;
+use crate::rejection::Rejection;
+use crate::state::BackorderKey;
+
+fn signed(qty: u64) -> i64 {
+    i64::try_from(qty).unwrap_or(i64::MAX)
+}
+
+/// Events of an inbound decision followed by the backorder fills it allows.
+fn with_fills(
+    d: &Decision<'_>,
+    mut events: Vec<Event>,
+    key: &StockKey,
+    qty: u64,
+    lot: Option<Lot>,
+) -> Vec<Event> {
+    let mut overlay = Overlay::new();
+    overlay.add(key, signed(qty));
+    if let (Some(lot_id), Some(info)) = (&key.lot, lot) {
+        overlay.add_lot(&key.sku, lot_id, info);
+    }
+    events.extend(fill(d, &mut overlay, &BTreeSet::from([key.sku.clone()])));
+    events
+}
+
+/// Journal entry moving `qty` units at standard cost between inventory and `other`.
+fn valuation(
+    journal: &mut Journal<'_>,
+    key: &StockKey,
+    def: &SkuDef,
+    qty: u64,
+    into_inventory: bool,
+    other: Account,
+    memo: &str,
+) -> Result<Option<Event>, Rejection> {
+    let value = times(def.unit_cost, qty)?;
+    let (debit, credit) =
+        if into_inventory { (Account::Inventory, other) } else { (other, Account::Inventory) };
+    journal.post(
+        JournalRef::Stock(key.clone()),
+        memo,
+        vec![Posting::debit(debit, value), Posting::credit(credit, value)],
+    )
+}
+
+fn check_allocatable_lot(d: &Decision<'_>, def: &SkuDef, key: &StockKey) -> Result<(), Rejection> {
+    if let Some(lot) = &key.lot {
+        let info = d.known_lot(&key.sku, lot)?;
+        if info.recalled {
+            return Err(Rejection::LotRecalled { sku: key.sku.clone(), lot: lot.clone() });
+        }
+        if !info.allocatable_on(d.today(), def.shelf_life_margin_days) {
+            return Err(Rejection::LotExpired { sku: key.sku.clone(), lot: lot.clone() });
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn expect_inbound(d: &Decision<'_>, c: &ExpectInbound) -> Result<Vec<Event>, Rejection> {
+    d.location(&c.location)?;
+    d.sku(&c.sku)?;
+    let qty = positive(c.qty)?;
+    Ok(vec![Event::InboundExpected(InboundExpected {
+        location: c.location.clone(),
+        sku: c.sku.clone(),
+        qty,
+        eta: c.eta,
+    })])
+}
+
+pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Event>, Rejection> {
+    d.location(&c.location)?;
+    let def = d.sku(&c.sku)?;
+    d.check_lot_shape(def, c.lot.as_ref())?;
+    let qty = positive(c.qty)?;
+    if c.lot.is_none() && c.expiry.is_some() {
+        return Err(Rejection::InvalidInput(format!(
+            "sku '{}' has no lots: no expiry may be given",
+            c.sku
+        )));
+    }
+    let unit_cost = c.unit_cost.unwrap_or(def.unit_cost);
+    non_negative("unit cost", unit_cost, true)?;
+    let key = StockKey::new(c.location.clone(), c.sku.clone(), c.lot.clone());
+    let mut lot_info = None;
+    if let Some(lot) = &c.lot {
+        if let Some(existing) = d.state.lots.get(&(c.sku.clone(), lot.clone())) {
+            if existing.recalled {
+                return Err(Rejection::LotRecalled { sku: c.sku.clone(), lot: lot.clone() });
+            }
+            if c.expiry.is_some() && existing.expiry != c.expiry {
+                return Err(Rejection::LotExpiryConflict { sku: c.sku.clone(), lot: lot.clone() });
+            }
+        }
+        let info = Lot { expiry: c.expiry, recalled: false };
+        if !info.allocatable_on(d.today(), def.shelf_life_margin_days) {
+            return Err(Rejection::LotExpired { sku: c.sku.clone(), lot: lot.clone() });
+        }
+        lot_info = Some(d.state.lots.get(&(c.sku.clone(), lot.clone())).cloned().unwrap_or(info));
+    }
+    let incoming = d.state.stock(&StockKey::new(c.location.clone(), c.sku.clone(), None)).incoming;
+    let expiry = lot_info.as_ref().and_then(|l| l.expiry);
+    let mut events = vec![Event::InventoryReceived(InventoryReceived {
+        key: key.clone(),
+        expiry,
+        qty,
+        unit_cost,
+        from_incoming: incoming.min(qty.get()),
+    })];
+    let value = times(unit_cost, qty.get())?;
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Stock(key.clone()),
+        "receipt",
+        vec![
+            Posting::debit(Account::Inventory, value),
+            Posting::credit(Account::GoodsReceivedNotInvoiced, value),
+        ],
+    )?);
+    Ok(with_fills(d, events, &key, qty.get(), lot_info))
+}
+
+pub(super) fn adjust(d: &Decision<'_>, c: &AdjustInventory) -> Result<Vec<Event>, Rejection> {
+    let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
+    if c.delta == 0 {
+        return Err(Rejection::InvalidQuantity(0));
+    }
+    adjustment(d, &key, def, c.delta, c.reason, Vec::new())
+}
+
+fn adjustment(
+    d: &Decision<'_>,
+    key: &StockKey,
+    def: &SkuDef,
+    delta: i64,
+    reason: AdjustReason,
+    mut events: Vec<Event>,
+) -> Result<Vec<Event>, Rejection> {
+    let stock = d.state.stock(key);
+    let units = delta.unsigned_abs();
+    if delta < 0 {
+        ensure_stock(key, "available", stock.available, units)?;
+    }
+    events.push(Event::InventoryAdjusted(InventoryAdjusted { key: key.clone(), delta, reason }));
+    let mut journal = Journal::new(d);
+    events.extend(valuation(
+        &mut journal,
+        key,
+        def,
+        units,
+        delta > 0,
+        Account::InventoryWriteOff,
+        "adjustment",
+    )?);
+    if delta > 0 {
+        return Ok(with_fills(d, events, key, units, None));
+    }
+    Ok(events)
+}
+
+pub(super) fn cycle_count(d: &Decision<'_>, c: &CycleCount) -> Result<Vec<Event>, Rejection> {
+    let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
+    let counted = u64::try_from(c.counted).map_err(|_| Rejection::InvalidQuantity(c.counted))?;
+    let expected = d.state.stock(&key).on_hand();
+    let events = vec![Event::CycleCounted(CycleCounted { key: key.clone(), expected, counted })];
+    let variance = i128::from(counted) - i128::from(expected);
+    if variance == 0 {
+        return Ok(events);
+    }
+    let delta = i64::try_from(variance).map_err(|_| Rejection::InvalidQuantity(c.counted))?;
+    adjustment(d, &key, def, delta, AdjustReason::CycleCount, events)
+}
+
+pub(super) fn ship_transfer(d: &Decision<'_>, c: &ShipTransfer) -> Result<Vec<Event>, Rejection> {
+    if d.state.transfers.contains_key(&c.transfer) {
+        return Err(Rejection::DuplicateId { kind: "transfer", id: c.transfer.to_string() });
+    }
+    let (from, _) = d.stock_key(&c.from, &c.sku, c.lot.as_ref())?;
+    d.location(&c.to)?;
+    if c.from == c.to {
+        return Err(Rejection::InvalidInput(format!(
+            "transfer '{}' from '{}' to itself",
+            c.transfer, c.to
+        )));
+    }
+    let qty = positive(c.qty)?;
+    ensure_stock(&from, "available", d.state.stock(&from).available, qty.get())?;
+    Ok(vec![Event::TransferShipped(TransferShipped {
+        transfer: c.transfer.clone(),
+        from,
+        to: c.to.clone(),
+        qty,
+    })])
+}
+
+pub(super) fn receive_transfer(
+    d: &Decision<'_>,
+    c: &ReceiveTransfer,
+) -> Result<Vec<Event>, Rejection> {
+    let transfer = d
+        .state
+        .transfers
+        .get(&c.transfer)
+        .ok_or_else(|| Rejection::UnknownTransfer(c.transfer.clone()))?;
+    let qty = positive(c.qty)?;
+    if qty.get() > transfer.outstanding {
+        return Err(Rejection::ExceedsOutstanding {
+            what: "transfer receipt",
+            requested: qty.get(),
+            allowed: transfer.outstanding,
+        });
+    }
+    let key =
+        StockKey::new(transfer.to.clone(), transfer.from.sku.clone(), transfer.from.lot.clone());
+    let events = vec![Event::TransferReceived(TransferReceived {
+        transfer: c.transfer.clone(),
+        key: key.clone(),
+        qty,
+    })];
+    Ok(with_fills(d, events, &key, qty.get(), None))
+}
+
+pub(super) fn quarantine(d: &Decision<'_>, c: &QuarantineStock) -> Result<Vec<Event>, Rejection> {
+    let (key, _) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
+    let qty = positive(c.qty)?;
+    ensure_stock(&key, "available", d.state.stock(&key).available, qty.get())?;
+    Ok(vec![Event::StockQuarantined(QuarantineMove { key, qty, reason: c.reason })])
+}
+
+pub(super) fn release_quarantine(
+    d: &Decision<'_>,
+    c: &ReleaseQuarantine,
+) -> Result<Vec<Event>, Rejection> {
+    let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
+    let qty = positive(c.qty)?;
+    let present = d.state.stock(&key).quarantined.get(&c.reason).copied().unwrap_or(0);
+    ensure_stock(&key, "quarantined", present, qty.get())?;
+    check_allocatable_lot(d, def, &key)?;
+    let events =
+        vec![Event::QuarantineReleased(QuarantineMove { key: key.clone(), qty, reason: c.reason })];
+    Ok(with_fills(d, events, &key, qty.get(), None))
+}
+
+pub(super) fn scrap(d: &Decision<'_>, c: &ScrapStock) -> Result<Vec<Event>, Rejection> {
+    let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
+    let qty = positive(c.qty)?;
+    let stock = d.state.stock(&key);
+    match c.from {
+        None => ensure_stock(&key, "available", stock.available, qty.get())?,
+        Some(reason) => {
+            ensure_stock(
+                &key,
+                "quarantined",
+                stock.quarantined.get(&reason).copied().unwrap_or(0),
+                qty.get(),
+            )?;
+        }
+    }
+    let mut events =
+        vec![Event::StockScrapped(StockScrapped { key: key.clone(), qty, from: c.from })];
+    let mut journal = Journal::new(d);
+    events.extend(valuation(
+        &mut journal,
+        &key,
+        def,
+        qty.get(),
+        false,
+        Account::InventoryWriteOff,
+        "scrap",
+    )?);
+    Ok(events)
+}
+
+pub(super) fn recall(d: &Decision<'_>, c: &RecallLot) -> Result<Vec<Event>, Rejection> {
+    let def = d.sku(&c.sku)?;
+    if !def.lot_tracked {
+        return Err(Rejection::LotNotTracked(c.sku.clone()));
+    }
+    let lot = d.known_lot(&c.sku, &c.lot)?;
+    if lot.recalled {
+        return Err(Rejection::LotRecalled { sku: c.sku.clone(), lot: c.lot.clone() });
+    }
+    let mut events =
+        vec![Event::LotRecalled(LotRecalled { sku: c.sku.clone(), lot: c.lot.clone() })];
+    // Reserved (not yet picked) units of the lot go back to available, to be quarantined below.
+    let mut released: BTreeMap<StockKey, u64> = BTreeMap::new();
+    let mut waiting: Vec<(BackorderKey, u64)> = Vec::new();
+    for order in d.state.orders.values() {
+        let class =
+            d.state.channels.get(&order.channel).map_or(PriorityClass::Standard, |ch| ch.priority);
+        for (k, stages) in &order.allocations {
+            let Some(line) = usize::try_from(k.line).ok().and_then(|i| order.lines.get(i)) else {
+                continue;
+            };
+            if k.lot.as_ref() != Some(&c.lot) || line.sku != c.sku {
+                continue;
+            }
+            let Ok(qty) = Quantity::from_u64(stages.reserved) else { continue };
+            events.push(Event::ReservationReleased(ReservationReleased {
+                order: order.id.clone(),
+                line: k.line,
+                sku: c.sku.clone(),
+                location: k.location.clone(),
+                lot: k.lot.clone(),
+                qty,
+            }));
+            let key = StockKey::new(k.location.clone(), c.sku.clone(), k.lot.clone());
+            *released.entry(key).or_insert(0) += qty.get();
+            let entry = BackorderKey {
+                sku: c.sku.clone(),
+                class,
+                placed_at: order.placed_at,
+                seq: order.seq,
+                order: order.id.clone(),
+                line: k.line,
+            };
+            match waiting.iter_mut().find(|(w, _)| w == &entry) {
+                Some((_, n)) => *n += qty.get(),
+                None => waiting.push((entry, qty.get())),
+            }
+        }
+    }
+    let mut overlay = Overlay::new();
+    for location in d.state.locations.keys() {
+        let key = StockKey::new(location.clone(), c.sku.clone(), Some(c.lot.clone()));
+        let available = d.state.stock(&key).available;
+        let total = available + released.get(&key).copied().unwrap_or(0);
+        if let Ok(qty) = Quantity::from_u64(total) {
+            overlay.add(&key, -signed(available));
+            events.push(Event::StockQuarantined(QuarantineMove {
+                key,
+                qty,
+                reason: QuarantineReason::Recalled,
+            }));
+        }
+    }
+    overlay.add_lot(&c.sku, &c.lot, Lot { expiry: lot.expiry, recalled: true });
+    // The released lines are allocated again from other lots, in backorder priority order.
+    waiting.sort();
+    for (entry, qty) in waiting {
+        let Some(order) = d.state.orders.get(&entry.order) else { continue };
+        let Some(line) = usize::try_from(entry.line).ok().and_then(|i| order.lines.get(i)) else {
+            continue;
+        };
+        let request = LineRequest {
+            order: &order.id,
+            channel: &order.channel,
+            line: entry.line,
+            sku: &line.sku,
+            qty: line.unallocated() + qty,
+            backorder_fill: false,
+        };
+        events.extend(allocate_or_backorder(d.state, &mut overlay, &request, d.today()));
+    }
+    Ok(events)
+}

@@ -1,0 +1,101 @@
+//! Decisions on master data: locations, channels, SKUs and safety stock.
+
+use std::collections::BTreeSet;
+
+use super::orders::fill;
+use super::{Decision, non_negative};
+use crate::allocation::Overlay;
+use crate::command::{DefineChannel, DefineLocation, DefineSku, SetSafetyStock};
+use crate::event::{Event, SafetyStockSet};
+use crate::master::{Channel, Location, SkuDef};
+use crate::rejection::Rejection;
+
+pub(super) fn define_location(
+    d: &Decision<'_>,
+    c: &DefineLocation,
+) -> Result<Vec<Event>, Rejection> {
+    for channel in &c.channels {
+        d.channel(channel)?;
+    }
+    let location = Location {
+        id: c.location.clone(),
+        kind: c.kind,
+        rank: c.rank,
+        channels: c.channels.iter().cloned().collect::<BTreeSet<_>>(),
+    };
+    if d.state.locations.get(&c.location) == Some(&location) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::LocationDefined(location)])
+}
+
+pub(super) fn define_channel(d: &Decision<'_>, c: &DefineChannel) -> Result<Vec<Event>, Rejection> {
+    let channel =
+        Channel { id: c.channel.clone(), priority: c.priority, kind: c.kind, currency: c.currency };
+    if let Some(existing) = d.state.channels.get(&c.channel) {
+        if existing == &channel {
+            return Ok(Vec::new());
+        }
+        let open = d.state.orders.values().any(|o| o.channel == c.channel);
+        if existing.currency != c.currency && open {
+            return Err(Rejection::InvalidState {
+                entity: "channel",
+                id: c.channel.to_string(),
+                state: "in use by open orders".to_owned(),
+                action: "change its currency",
+            });
+        }
+    }
+    Ok(vec![Event::ChannelDefined(channel)])
+}
+
+pub(super) fn define_sku(d: &Decision<'_>, c: &DefineSku) -> Result<Vec<Event>, Rejection> {
+    non_negative("unit cost", c.unit_cost, true)?;
+    let def = SkuDef {
+        sku: c.sku.clone(),
+        lot_tracked: c.lot_tracked,
+        shelf_life_margin_days: c.shelf_life_margin_days,
+        unit_cost: c.unit_cost,
+        abc: c.abc,
+    };
+    if let Some(existing) = d.state.skus.get(&c.sku) {
+        if existing == &def {
+            return Ok(Vec::new());
+        }
+        let stocked = d.state.stock.keys().any(|k| k.sku == c.sku);
+        if existing.lot_tracked != c.lot_tracked && stocked {
+            return Err(Rejection::InvalidState {
+                entity: "sku",
+                id: c.sku.to_string(),
+                state: "stocked".to_owned(),
+                action: "change lot tracking",
+            });
+        }
+    }
+    Ok(vec![Event::SkuDefined(def)])
+}
+
+pub(super) fn set_safety_stock(
+    d: &Decision<'_>,
+    c: &SetSafetyStock,
+) -> Result<Vec<Event>, Rejection> {
+    d.location(&c.location)?;
+    d.sku(&c.sku)?;
+    let qty = u64::try_from(c.qty).map_err(|_| Rejection::InvalidQuantity(c.qty))?;
+    let before = d.state.safety_stock(&c.location, &c.sku);
+    if before == qty {
+        return Ok(Vec::new());
+    }
+    let mut events = vec![Event::SafetyStockSet(SafetyStockSet {
+        location: c.location.clone(),
+        sku: c.sku.clone(),
+        qty,
+    })];
+    if qty < before {
+        // Lowered safety stock frees units for standard channels: fill what waits.
+        let mut overlay = Overlay::new();
+        overlay.set_safety(&c.location, &c.sku, qty);
+        events.extend(fill(d, &mut overlay, &BTreeSet::from([c.sku.clone()])));
+    }
+    Ok(events)
+}

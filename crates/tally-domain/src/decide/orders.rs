@@ -1,0 +1,414 @@
+//! Decisions on orders: receive, validate, hold/release, allocate, pick, pack, ship (with the
+//! invoice and COGS entries), deliver, cancel, substitute.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{Decision, Journal, non_negative, plus, positive, same_currency, times};
+use crate::allocation::{LineRequest, Overlay, allocate_or_backorder, fill_backorders};
+use crate::command::{
+    CancelOrder, FulfilOrder, HoldOrder, OrderRef, ReceiveOrder, ShipOrder, SubstituteLine,
+};
+use crate::event::{
+    Event, FulfilmentItem, InvoiceIssued, LineSubstituted, MoneyLine, OrderCancelled, OrderEvent,
+    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, QuarantineMove, ShippedItem,
+};
+use crate::ids::{ChannelId, InvoiceId, LocationId, Sku};
+use crate::inventory::{QuarantineReason, StockKey};
+use crate::journal::{Account, JournalRef, Posting};
+use crate::money::{Currency, Money, Rate};
+use crate::order::{Digest, Order, OrderLine, OrderStatus, Stages};
+use crate::quantity::Quantity;
+use crate::rejection::Rejection;
+use crate::time::Timestamp;
+
+/// The content an order id is bound to; its digest decides duplicates.
+#[derive(Serialize)]
+struct OrderContent<'a> {
+    channel: &'a ChannelId,
+    placed_at: Timestamp,
+    currency: Currency,
+    lines: &'a [OrderLine],
+    shipping: Money,
+    tax_rate: Rate,
+}
+
+fn digest(content: &OrderContent<'_>) -> Result<Digest, Rejection> {
+    let bytes =
+        postcard::to_allocvec(content).map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+    Ok(Digest(*blake3::hash(&bytes).as_bytes()))
+}
+
+fn invalid_state(order: &Order, action: &'static str) -> Rejection {
+    let state = if order.hold.is_some() && order.status != OrderStatus::Shipped {
+        format!("{} and held", order.status.as_str())
+    } else {
+        order.status.as_str().to_owned()
+    };
+    Rejection::InvalidState { entity: "order", id: order.id.to_string(), state, action }
+}
+
+fn not_held(order: &Order) -> Result<(), Rejection> {
+    if order.hold.is_some() { Err(Rejection::OrderOnHold(order.id.clone())) } else { Ok(()) }
+}
+
+pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, Rejection> {
+    let channel = d.channel(&c.channel)?;
+    same_currency(channel.currency, c.currency)?;
+    if c.lines.is_empty() {
+        return Err(Rejection::InvalidInput(format!("order '{}' has no lines", c.order)));
+    }
+    let mut lines = Vec::with_capacity(c.lines.len());
+    for line in &c.lines {
+        d.sku(&line.sku)?;
+        let qty = positive(line.qty)?;
+        same_currency(c.currency, line.unit_price.currency())?;
+        non_negative("unit price", line.unit_price, true)?;
+        lines.push(OrderLine { sku: line.sku.clone(), qty, unit_price: line.unit_price });
+    }
+    u32::try_from(lines.len())
+        .map_err(|_| Rejection::InvalidInput(format!("order '{}' has too many lines", c.order)))?;
+    same_currency(c.currency, c.shipping.currency())?;
+    non_negative("shipping", c.shipping, true)?;
+    let digest = digest(&OrderContent {
+        channel: &c.channel,
+        placed_at: c.placed_at,
+        currency: c.currency,
+        lines: &lines,
+        shipping: c.shipping,
+        tax_rate: c.tax_rate,
+    })?;
+    let existing = d
+        .state
+        .orders
+        .get(&c.order)
+        .map(|o| o.digest)
+        .or_else(|| d.state.closed_orders.get(&c.order).map(|o| o.digest));
+    if let Some(existing) = existing {
+        return if existing == digest {
+            Ok(Vec::new())
+        } else {
+            Err(Rejection::DuplicateOrderConflict(c.order.clone()))
+        };
+    }
+    Ok(vec![Event::OrderReceived(OrderReceived {
+        order: c.order.clone(),
+        channel: c.channel.clone(),
+        placed_at: c.placed_at,
+        currency: c.currency,
+        lines,
+        shipping: c.shipping,
+        tax_rate: c.tax_rate,
+        digest,
+    })])
+}
+
+pub(super) fn validate(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    if order.status != OrderStatus::Received {
+        return Err(invalid_state(order, "validate"));
+    }
+    for line in &order.lines {
+        d.sku(&line.sku)?;
+    }
+    d.channel(&order.channel)?;
+    Ok(vec![Event::OrderValidated(OrderEvent { order: c.order.clone() })])
+}
+
+pub(super) fn hold(d: &Decision<'_>, c: &HoldOrder) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    let holdable = matches!(
+        order.status,
+        OrderStatus::Received | OrderStatus::Validated | OrderStatus::Fulfilling
+    );
+    if !holdable || order.hold.is_some() {
+        return Err(invalid_state(order, "hold"));
+    }
+    Ok(vec![Event::OrderHeld(OrderHeld {
+        order: c.order.clone(),
+        reason: c.reason,
+        due_at: c.due_at,
+        note: c.note.clone(),
+    })])
+}
+
+pub(super) fn release_hold(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    if order.hold.is_none() {
+        return Err(invalid_state(order, "release a hold"));
+    }
+    Ok(vec![Event::OrderHoldReleased(OrderEvent { order: c.order.clone() })])
+}
+
+pub(super) fn allocate(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    not_held(order)?;
+    if order.status != OrderStatus::Validated {
+        return Err(invalid_state(order, "allocate"));
+    }
+    let mut overlay = Overlay::new();
+    let mut events = Vec::new();
+    for (line, n) in order.lines.iter().zip(0_u32..) {
+        let request = LineRequest {
+            order: &order.id,
+            channel: &order.channel,
+            line: n,
+            sku: &line.sku,
+            qty: line.unallocated(),
+            backorder_fill: false,
+        };
+        events.extend(allocate_or_backorder(d.state, &mut overlay, &request, d.today()));
+    }
+    Ok(events)
+}
+
+/// Units of the order at `location` (or everywhere) in the stage `stage` picks out.
+fn stage_items(
+    order: &Order,
+    location: Option<&LocationId>,
+    stage: impl Fn(&Stages) -> u64,
+) -> Vec<FulfilmentItem> {
+    order
+        .allocations
+        .iter()
+        .filter(|(k, _)| location.is_none_or(|l| &k.location == l))
+        .filter_map(|(k, st)| {
+            let qty = Quantity::from_u64(stage(st)).ok()?;
+            let line = order.lines.get(usize::try_from(k.line).ok()?)?;
+            Some(FulfilmentItem {
+                line: k.line,
+                sku: line.sku.clone(),
+                location: k.location.clone(),
+                lot: k.lot.clone(),
+                qty,
+            })
+        })
+        .collect()
+}
+
+fn fulfil_preamble<'a>(d: &'a Decision<'_>, c: &FulfilOrder) -> Result<&'a Order, Rejection> {
+    let order = d.order(&c.order)?;
+    if let Some(location) = &c.location {
+        d.location(location)?;
+    }
+    not_held(order)?;
+    Ok(order)
+}
+
+pub(super) fn pick(d: &Decision<'_>, c: &FulfilOrder) -> Result<Vec<Event>, Rejection> {
+    let order = fulfil_preamble(d, c)?;
+    let items = stage_items(order, c.location.as_ref(), |s| s.reserved);
+    if items.is_empty() {
+        return Err(invalid_state(order, "pick: nothing reserved"));
+    }
+    Ok(vec![Event::OrderPicked(OrderFulfilment { order: c.order.clone(), items })])
+}
+
+pub(super) fn pack(d: &Decision<'_>, c: &FulfilOrder) -> Result<Vec<Event>, Rejection> {
+    let order = fulfil_preamble(d, c)?;
+    let items = stage_items(order, c.location.as_ref(), |s| s.picked);
+    if items.is_empty() {
+        return Err(invalid_state(order, "pack: nothing picked"));
+    }
+    Ok(vec![Event::OrderPacked(OrderFulfilment { order: c.order.clone(), items })])
+}
+
+pub(super) fn ship(d: &Decision<'_>, c: &ShipOrder) -> Result<Vec<Event>, Rejection> {
+    let order =
+        fulfil_preamble(d, &FulfilOrder { order: c.order.clone(), location: c.location.clone() })?;
+    let packed = stage_items(order, c.location.as_ref(), |s| s.packed);
+    if packed.is_empty() {
+        return Err(invalid_state(order, "ship: nothing packed"));
+    }
+    let mut items = Vec::with_capacity(packed.len());
+    for item in packed {
+        let expiry = match &item.lot {
+            Some(lot) => {
+                let info = d.known_lot(&item.sku, lot)?;
+                if info.recalled {
+                    return Err(Rejection::LotRecalled { sku: item.sku.clone(), lot: lot.clone() });
+                }
+                if info.expiry.is_some_and(|e| e < d.today()) {
+                    return Err(Rejection::LotExpired { sku: item.sku.clone(), lot: lot.clone() });
+                }
+                info.expiry
+            }
+            None => None,
+        };
+        items.push(ShippedItem {
+            line: item.line,
+            sku: item.sku,
+            location: item.location,
+            lot: item.lot,
+            expiry,
+            qty: item.qty,
+        });
+    }
+    let mut events = vec![Event::OrderShipped(OrderShipped {
+        order: c.order.clone(),
+        items: items.clone(),
+        carrier: c.carrier.clone(),
+        tracking: c.tracking.clone(),
+        serials: c.serials.clone(),
+    })];
+    events.extend(invoice_and_cogs(d, order, &items)?);
+    Ok(events)
+}
+
+/// Revenue is recognised at shipment: deposits → revenue, shipping and tax; plus COGS at the
+/// SKU's standard cost. Tax is rounded half-even per line.
+fn invoice_and_cogs(
+    d: &Decision<'_>,
+    order: &Order,
+    items: &[ShippedItem],
+) -> Result<Vec<Event>, Rejection> {
+    let currency = order.currency;
+    let mut by_line: BTreeMap<u32, u64> = BTreeMap::new();
+    for item in items {
+        *by_line.entry(item.line).or_insert(0) += item.qty.get();
+    }
+    let mut lines = Vec::with_capacity(by_line.len());
+    let mut merchandise = Money::zero(currency);
+    let mut tax = Money::zero(currency);
+    for (n, qty) in by_line {
+        let Some(line) = usize::try_from(n).ok().and_then(|i| order.lines.get(i)) else { continue };
+        let amount = times(line.unit_price, qty)?;
+        let line_tax = amount.times_rate(order.tax_rate);
+        merchandise = plus(merchandise, amount)?;
+        tax = plus(tax, line_tax)?;
+        lines.push(MoneyLine {
+            line: n,
+            sku: line.sku.clone(),
+            qty: Quantity::from_u64(qty).map_err(|_| Rejection::InvalidQuantity(0))?,
+            amount,
+            tax: line_tax,
+        });
+    }
+    let shipping = if order.shipping_invoiced { Money::zero(currency) } else { order.shipping };
+    let shipping_tax = shipping.times_rate(order.tax_rate);
+    let total = plus(plus(plus(merchandise, tax)?, shipping)?, shipping_tax)?;
+    let invoice = InvoiceId::parse(format!("{}-inv-{}", order.id, order.invoice_count + 1))
+        .map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+    let mut events = vec![Event::InvoiceIssued(InvoiceIssued {
+        order: order.id.clone(),
+        invoice,
+        lines,
+        shipping,
+        shipping_tax,
+        total,
+    })];
+    let mut journal = Journal::new(d);
+    let reference = JournalRef::Order(order.id.clone());
+    events.extend(journal.post(
+        reference.clone(),
+        "invoice",
+        vec![
+            Posting::debit(Account::CustomerDeposits, total),
+            Posting::credit(Account::ProductRevenue, merchandise),
+            Posting::credit(Account::ShippingRevenue, shipping),
+            Posting::credit(Account::SalesTaxPayable, plus(tax, shipping_tax)?),
+        ],
+    )?);
+    let mut cogs = Vec::new();
+    for item in items {
+        let cost = times(d.sku(&item.sku)?.unit_cost, item.qty.get())?;
+        cogs.push(Posting::debit(Account::CostOfGoodsSold, cost));
+        cogs.push(Posting::credit(Account::Inventory, cost));
+    }
+    events.extend(journal.post(reference, "cogs", cogs)?);
+    Ok(events)
+}
+
+pub(super) fn deliver(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    if order.status != OrderStatus::Shipped {
+        return Err(invalid_state(order, "deliver"));
+    }
+    Ok(vec![Event::OrderDelivered(OrderEvent { order: c.order.clone() })])
+}
+
+pub(super) fn cancel(d: &Decision<'_>, c: &CancelOrder) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    let cancellable = matches!(
+        order.status,
+        OrderStatus::Received | OrderStatus::Validated | OrderStatus::Fulfilling
+    );
+    if !cancellable || order.lines.iter().any(|l| l.shipped > 0) {
+        return Err(invalid_state(order, "cancel"));
+    }
+    let released = stage_items(order, None, |s| s.reserved + s.picked + s.packed);
+    let mut overlay = Overlay::new();
+    let mut skus = BTreeSet::new();
+    let mut quarantined = Vec::new();
+    for item in &released {
+        let key = StockKey::new(item.location.clone(), item.sku.clone(), item.lot.clone());
+        let recalled = item
+            .lot
+            .as_ref()
+            .is_some_and(|lot| d.known_lot(&item.sku, lot).is_ok_and(|l| l.recalled));
+        if recalled {
+            // Units of a recalled lot go from the order straight back into quarantine.
+            quarantined.push(Event::StockQuarantined(QuarantineMove {
+                key,
+                qty: item.qty,
+                reason: QuarantineReason::Recalled,
+            }));
+            continue;
+        }
+        overlay.add(&key, i64::try_from(item.qty.get()).unwrap_or(i64::MAX));
+        skus.insert(item.sku.clone());
+    }
+    let mut events = vec![Event::OrderCancelled(OrderCancelled {
+        order: c.order.clone(),
+        reason: c.reason,
+        released,
+    })];
+    events.extend(quarantined);
+    // The cancelled order's own lines are still indexed; skip them when refilling.
+    events.extend(fill_backorders(d.state, &mut overlay, &skus, Some(&c.order), d.today()));
+    Ok(events)
+}
+
+pub(super) fn substitute(d: &Decision<'_>, c: &SubstituteLine) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    let line = usize::try_from(c.line)
+        .ok()
+        .and_then(|i| order.lines.get(i))
+        .ok_or_else(|| Rejection::UnknownLine { order: c.order.clone(), line: c.line })?;
+    d.sku(&c.sku)?;
+    let open = matches!(
+        order.status,
+        OrderStatus::Received | OrderStatus::Validated | OrderStatus::Fulfilling
+    );
+    if !open || line.allocated > 0 {
+        return Err(invalid_state(order, "substitute an allocated line"));
+    }
+    if line.sku == c.sku {
+        return Ok(Vec::new());
+    }
+    let mut events = vec![Event::LineSubstituted(LineSubstituted {
+        order: c.order.clone(),
+        line: c.line,
+        from: line.sku.clone(),
+        to: c.sku.clone(),
+    })];
+    if order.status == OrderStatus::Fulfilling {
+        let request = LineRequest {
+            order: &order.id,
+            channel: &order.channel,
+            line: c.line,
+            sku: &c.sku,
+            qty: line.unallocated(),
+            backorder_fill: false,
+        };
+        let mut overlay = Overlay::new();
+        events.extend(allocate_or_backorder(d.state, &mut overlay, &request, d.today()));
+    }
+    Ok(events)
+}
+
+/// Fills waiting lines after stock arrives; shared by every inbound decision.
+pub(super) fn fill(d: &Decision<'_>, overlay: &mut Overlay, skus: &BTreeSet<Sku>) -> Vec<Event> {
+    fill_backorders(d.state, overlay, skus, None, d.today())
+}

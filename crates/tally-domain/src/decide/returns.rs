@@ -1,0 +1,236 @@
+//! Decisions on customer returns: authorise, receive into `returned`, inspect with a
+//! disposition per unit (restocked units go back into inventory value), close.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::orders::fill;
+use super::{Decision, Journal, positive, times};
+use crate::allocation::Overlay;
+use crate::command::{AuthorizeReturn, InspectReturn, ReceiveReturn, ReturnRef};
+use crate::event::{
+    Event, InspectedItem, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnItem,
+    ReturnLineQty, ReturnReceived,
+};
+use crate::ids::{LotId, OrderId, ReturnId};
+use crate::inventory::StockKey;
+use crate::journal::{Account, JournalRef, Posting};
+use crate::order::{Line, OrderStatus};
+use crate::rejection::Rejection;
+use crate::returns::{Disposition, Return};
+
+/// The lines of a sold order, open or delivered.
+pub(super) fn sold_lines<'a>(
+    d: &'a Decision<'_>,
+    order: &OrderId,
+) -> Result<&'a [Line], Rejection> {
+    if let Some(o) = d.state.orders.get(order) {
+        return Ok(&o.lines);
+    }
+    match d.state.closed_orders.get(order) {
+        Some(closed) => match &closed.returnable {
+            Some(r) => Ok(&r.lines),
+            None => Err(Rejection::InvalidState {
+                entity: "order",
+                id: order.to_string(),
+                state: OrderStatus::Cancelled.as_str().to_owned(),
+                action: "return or refund",
+            }),
+        },
+        None => Err(Rejection::UnknownOrder(order.clone())),
+    }
+}
+
+pub(super) fn line_of<'a>(
+    lines: &'a [Line],
+    order: &OrderId,
+    line: u32,
+) -> Result<&'a Line, Rejection> {
+    usize::try_from(line)
+        .ok()
+        .and_then(|i| lines.get(i))
+        .ok_or_else(|| Rejection::UnknownLine { order: order.clone(), line })
+}
+
+fn open_return<'a>(d: &'a Decision<'_>, id: &ReturnId) -> Result<&'a Return, Rejection> {
+    d.state.returns.get(id).ok_or_else(|| Rejection::UnknownReturn(id.clone()))
+}
+
+pub(super) fn authorize(d: &Decision<'_>, c: &AuthorizeReturn) -> Result<Vec<Event>, Rejection> {
+    if d.state.returns.contains_key(&c.return_id) {
+        return Err(Rejection::DuplicateId { kind: "return", id: c.return_id.to_string() });
+    }
+    let lines = sold_lines(d, &c.order)?;
+    if c.lines.is_empty() {
+        return Err(Rejection::InvalidInput(format!("return '{}' has no lines", c.return_id)));
+    }
+    let mut asked: BTreeMap<u32, u64> = BTreeMap::new();
+    for l in &c.lines {
+        line_of(lines, &c.order, l.line)?;
+        *asked.entry(l.line).or_insert(0) += positive(l.qty)?.get();
+    }
+    let mut out = Vec::with_capacity(asked.len());
+    for (n, qty) in asked {
+        let line = line_of(lines, &c.order, n)?;
+        let allowed = line.shipped.saturating_sub(line.after_sale.return_authorized);
+        if qty > allowed {
+            return Err(Rejection::ExceedsOutstanding { what: "return", requested: qty, allowed });
+        }
+        out.push(ReturnLineQty {
+            line: n,
+            sku: line.sku.clone(),
+            qty: positive(i64::try_from(qty).unwrap_or(i64::MAX))?,
+        });
+    }
+    Ok(vec![Event::ReturnAuthorized(ReturnAuthorized {
+        return_id: c.return_id.clone(),
+        order: c.order.clone(),
+        lines: out,
+    })])
+}
+
+pub(super) fn receive(d: &Decision<'_>, c: &ReceiveReturn) -> Result<Vec<Event>, Rejection> {
+    let ret = open_return(d, &c.return_id)?;
+    d.location(&c.location)?;
+    if ret.location.as_ref().is_some_and(|l| l != &c.location) {
+        return Err(Rejection::InvalidState {
+            entity: "return",
+            id: c.return_id.to_string(),
+            state: format!("received at another location than '{}'", c.location),
+            action: "receive",
+        });
+    }
+    if c.items.is_empty() {
+        return Err(Rejection::InvalidInput(format!(
+            "return '{}' receipt has no items",
+            c.return_id
+        )));
+    }
+    let mut per_line: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut items = Vec::with_capacity(c.items.len());
+    for item in &c.items {
+        let line = ret
+            .lines
+            .get(&item.line)
+            .ok_or_else(|| Rejection::UnknownLine { order: ret.order.clone(), line: item.line })?;
+        let def = d.sku(&line.sku)?;
+        d.check_lot_shape(def, item.lot.as_ref())?;
+        if let Some(lot) = &item.lot {
+            d.known_lot(&line.sku, lot)?;
+        }
+        let qty = positive(item.qty)?;
+        let total = per_line.entry(item.line).or_insert(0);
+        *total += qty.get();
+        let allowed = line.authorized.saturating_sub(line.received);
+        if *total > allowed {
+            return Err(Rejection::ExceedsOutstanding {
+                what: "return receipt",
+                requested: *total,
+                allowed,
+            });
+        }
+        items.push(ReturnItem {
+            line: item.line,
+            sku: line.sku.clone(),
+            lot: item.lot.clone(),
+            qty,
+        });
+    }
+    Ok(vec![Event::ReturnReceived(ReturnReceived {
+        return_id: c.return_id.clone(),
+        location: c.location.clone(),
+        items,
+    })])
+}
+
+pub(super) fn inspect(d: &Decision<'_>, c: &InspectReturn) -> Result<Vec<Event>, Rejection> {
+    let ret = open_return(d, &c.return_id)?;
+    let Some(location) = ret.location.clone() else {
+        return Err(Rejection::InvalidState {
+            entity: "return",
+            id: c.return_id.to_string(),
+            state: ret.state_name().to_owned(),
+            action: "inspect before receipt",
+        });
+    };
+    if c.items.is_empty() {
+        return Err(Rejection::InvalidInput(format!(
+            "return '{}' inspection has no items",
+            c.return_id
+        )));
+    }
+    let mut taken: BTreeMap<(u32, Option<LotId>), u64> = BTreeMap::new();
+    let mut items = Vec::with_capacity(c.items.len());
+    let mut restocked = Vec::new();
+    let mut revalued = Vec::new();
+    for item in &c.items {
+        let line = ret
+            .lines
+            .get(&item.line)
+            .ok_or_else(|| Rejection::UnknownLine { order: ret.order.clone(), line: item.line })?;
+        let qty = positive(item.qty)?;
+        let pk = (item.line, item.lot.clone());
+        let allowed = ret.pending.get(&pk).copied().unwrap_or(0);
+        let total = taken.entry(pk).or_insert(0);
+        *total += qty.get();
+        if *total > allowed {
+            return Err(Rejection::ExceedsOutstanding {
+                what: "inspection",
+                requested: *total,
+                allowed,
+            });
+        }
+        let key = StockKey::new(location.clone(), line.sku.clone(), item.lot.clone());
+        if item.disposition == Disposition::Restock {
+            restocked.push((key.clone(), qty.get()));
+        }
+        if item.disposition != Disposition::Scrap {
+            revalued.push((line.sku.clone(), qty.get()));
+        }
+        items.push(InspectedItem {
+            line: item.line,
+            sku: line.sku.clone(),
+            lot: item.lot.clone(),
+            qty,
+            disposition: item.disposition,
+        });
+    }
+    let mut events = vec![Event::ReturnInspected(ReturnInspected {
+        return_id: c.return_id.clone(),
+        location,
+        items,
+    })];
+    // Units kept (restocked or quarantined) go back into inventory value at standard cost.
+    let mut postings = Vec::new();
+    for (sku, qty) in revalued {
+        let value = times(d.sku(&sku)?.unit_cost, qty)?;
+        postings.push(Posting::debit(Account::Inventory, value));
+        postings.push(Posting::credit(Account::CostOfGoodsSold, value));
+    }
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Return(c.return_id.clone()),
+        "return restocked",
+        postings,
+    )?);
+    let mut overlay = Overlay::new();
+    let mut skus = BTreeSet::new();
+    for (key, qty) in restocked {
+        overlay.add(&key, i64::try_from(qty).unwrap_or(i64::MAX));
+        skus.insert(key.sku);
+    }
+    events.extend(fill(d, &mut overlay, &skus));
+    Ok(events)
+}
+
+pub(super) fn close(d: &Decision<'_>, c: &ReturnRef) -> Result<Vec<Event>, Rejection> {
+    let ret = open_return(d, &c.return_id)?;
+    if ret.pending.values().any(|n| *n > 0) {
+        return Err(Rejection::InvalidState {
+            entity: "return",
+            id: c.return_id.to_string(),
+            state: ret.state_name().to_owned(),
+            action: "close with units awaiting inspection",
+        });
+    }
+    Ok(vec![Event::ReturnClosed(ReturnClosed { return_id: c.return_id.clone() })])
+}

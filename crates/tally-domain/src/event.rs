@@ -1,0 +1,711 @@
+//! Events: the facts `decide` emits and `evolve` applies. One enum of payload structs; every
+//! variant has a stable type name, a schema version and the stream it belongs to.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{
+    ChannelId, InvoiceId, LocationId, LotId, OrderId, PaymentId, PayoutId, RefundId, ReturnId,
+    SettlementId, Sku, TransferId,
+};
+use crate::inventory::{AdjustReason, QuarantineReason, StockKey};
+use crate::journal::JournalEntry;
+use crate::master::{Channel, Location, SkuDef};
+use crate::money::{Currency, Money, Rate};
+use crate::order::{CancelReason, Digest, HoldReason, OrderLine};
+use crate::quantity::Quantity;
+use crate::returns::Disposition;
+use crate::settlement::SettlementLineKind;
+use crate::time::{Date, Timestamp};
+
+/// Safety stock set for a location × SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyStockSet {
+    /// Where.
+    pub location: LocationId,
+    /// Which SKU.
+    pub sku: Sku,
+    /// Units.
+    pub qty: u64,
+}
+
+/// An order was received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReceived {
+    /// Its id.
+    pub order: OrderId,
+    /// The channel.
+    pub channel: ChannelId,
+    /// When the customer placed it.
+    pub placed_at: Timestamp,
+    /// Currency.
+    pub currency: Currency,
+    /// Lines.
+    pub lines: Vec<OrderLine>,
+    /// Shipping charged.
+    pub shipping: Money,
+    /// Tax rate.
+    pub tax_rate: Rate,
+    /// Digest of the content, for duplicate detection.
+    pub digest: Digest,
+}
+
+/// An event about one order and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    /// The order.
+    pub order: OrderId,
+}
+
+/// An order was put on hold (schema v2: v1 had no `note`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderHeld {
+    /// The order.
+    pub order: OrderId,
+    /// Why.
+    pub reason: HoldReason,
+    /// SLA due time.
+    pub due_at: Timestamp,
+    /// Free text.
+    pub note: String,
+}
+
+/// Units of an order line were reserved at a location (and lot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineAllocated {
+    /// The order.
+    pub order: OrderId,
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Where.
+    pub location: LocationId,
+    /// Which lot.
+    pub lot: Option<LotId>,
+    /// Units reserved.
+    pub qty: Quantity,
+    /// Whether this filled a backorder when stock arrived.
+    pub backorder_fill: bool,
+}
+
+/// Units of an order line wait for stock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineBackordered {
+    /// The order.
+    pub order: OrderId,
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Units waiting.
+    pub qty: Quantity,
+}
+
+/// A line's SKU was replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineSubstituted {
+    /// The order.
+    pub order: OrderId,
+    /// Line number.
+    pub line: u32,
+    /// The SKU ordered.
+    pub from: Sku,
+    /// The SKU that replaces it.
+    pub to: Sku,
+}
+
+/// Reserved units of a line were released back to available (their lot was recalled); the
+/// line waits for stock again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationReleased {
+    /// The order.
+    pub order: OrderId,
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Where.
+    pub location: LocationId,
+    /// Which lot.
+    pub lot: Option<LotId>,
+    /// Units released.
+    pub qty: Quantity,
+}
+
+/// Units of a line moved one fulfilment stage at a location (and lot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FulfilmentItem {
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Where.
+    pub location: LocationId,
+    /// Which lot.
+    pub lot: Option<LotId>,
+    /// Units.
+    pub qty: Quantity,
+}
+
+/// Units were picked or packed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFulfilment {
+    /// The order.
+    pub order: OrderId,
+    /// What moved.
+    pub items: Vec<FulfilmentItem>,
+}
+
+/// A shipped unit group, with its lot's expiry for traceability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippedItem {
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// From where.
+    pub location: LocationId,
+    /// Which lot.
+    pub lot: Option<LotId>,
+    /// The lot's expiry.
+    pub expiry: Option<Date>,
+    /// Units.
+    pub qty: Quantity,
+}
+
+/// Packed units left to the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderShipped {
+    /// The order.
+    pub order: OrderId,
+    /// What shipped.
+    pub items: Vec<ShippedItem>,
+    /// Carrier.
+    pub carrier: String,
+    /// Tracking number.
+    pub tracking: String,
+    /// Serial numbers.
+    pub serials: Vec<String>,
+}
+
+/// An order was cancelled; its reserved, picked and packed units return to available.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCancelled {
+    /// The order.
+    pub order: OrderId,
+    /// Why.
+    pub reason: CancelReason,
+    /// Units released back to available.
+    pub released: Vec<FulfilmentItem>,
+}
+
+/// Inbound expected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundExpected {
+    /// Where.
+    pub location: LocationId,
+    /// Which SKU.
+    pub sku: Sku,
+    /// Units.
+    pub qty: Quantity,
+    /// Expected arrival.
+    pub eta: Timestamp,
+}
+
+/// Stock received into available.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryReceived {
+    /// Where.
+    pub key: StockKey,
+    /// The lot's expiry.
+    pub expiry: Option<Date>,
+    /// Units.
+    pub qty: Quantity,
+    /// Unit cost.
+    pub unit_cost: Money,
+    /// Units of `incoming` this receipt fulfils.
+    pub from_incoming: u64,
+}
+
+/// Available stock adjusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryAdjusted {
+    /// Where.
+    pub key: StockKey,
+    /// Signed units.
+    pub delta: i64,
+    /// Why.
+    pub reason: AdjustReason,
+}
+
+/// A cycle count (its variance follows as an adjustment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleCounted {
+    /// Where.
+    pub key: StockKey,
+    /// on_hand before the count.
+    pub expected: u64,
+    /// Units counted.
+    pub counted: u64,
+}
+
+/// A transfer left its source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferShipped {
+    /// The transfer.
+    pub transfer: TransferId,
+    /// Source bucket.
+    pub from: StockKey,
+    /// Destination location.
+    pub to: LocationId,
+    /// Units.
+    pub qty: Quantity,
+}
+
+/// A transfer (or part) arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferReceived {
+    /// The transfer.
+    pub transfer: TransferId,
+    /// Destination bucket.
+    pub key: StockKey,
+    /// Units.
+    pub qty: Quantity,
+}
+
+/// Units moved between available and a quarantine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineMove {
+    /// Where.
+    pub key: StockKey,
+    /// Units.
+    pub qty: Quantity,
+    /// Which quarantine.
+    pub reason: QuarantineReason,
+}
+
+/// Units scrapped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockScrapped {
+    /// Where.
+    pub key: StockKey,
+    /// Units.
+    pub qty: Quantity,
+    /// From which quarantine; available when `None`.
+    pub from: Option<QuarantineReason>,
+}
+
+/// A lot was recalled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotRecalled {
+    /// The SKU.
+    pub sku: Sku,
+    /// The lot.
+    pub lot: LotId,
+}
+
+/// Units of a line in a return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLineQty {
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Units.
+    pub qty: Quantity,
+}
+
+/// A return was authorised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnAuthorized {
+    /// The return.
+    pub return_id: ReturnId,
+    /// The order.
+    pub order: OrderId,
+    /// Units per line.
+    pub lines: Vec<ReturnLineQty>,
+}
+
+/// Returned units of a line and lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnItem {
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Lot.
+    pub lot: Option<LotId>,
+    /// Units.
+    pub qty: Quantity,
+}
+
+/// Returned units arrived into `returned`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnReceived {
+    /// The return.
+    pub return_id: ReturnId,
+    /// Where.
+    pub location: LocationId,
+    /// Units.
+    pub items: Vec<ReturnItem>,
+}
+
+/// Inspected units with their disposition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectedItem {
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Lot.
+    pub lot: Option<LotId>,
+    /// Units.
+    pub qty: Quantity,
+    /// What happens to them.
+    pub disposition: Disposition,
+}
+
+/// Returned units were inspected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnInspected {
+    /// The return.
+    pub return_id: ReturnId,
+    /// Where.
+    pub location: LocationId,
+    /// Results.
+    pub items: Vec<InspectedItem>,
+}
+
+/// A return was closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnClosed {
+    /// The return.
+    pub return_id: ReturnId,
+}
+
+/// A payment was captured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentCaptured {
+    /// The order.
+    pub order: OrderId,
+    /// The payment.
+    pub payment: PaymentId,
+    /// Amount.
+    pub amount: Money,
+}
+
+/// A line of an invoice or a refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyLine {
+    /// Line number.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Units.
+    pub qty: Quantity,
+    /// Units × unit price.
+    pub amount: Money,
+    /// Tax on `amount` (half-even, per line).
+    pub tax: Money,
+}
+
+/// An invoice was issued at shipment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceIssued {
+    /// The order.
+    pub order: OrderId,
+    /// The invoice (`{order}-inv-{n}`).
+    pub invoice: InvoiceId,
+    /// Lines shipped.
+    pub lines: Vec<MoneyLine>,
+    /// Shipping invoiced (first invoice only).
+    pub shipping: Money,
+    /// Tax on shipping.
+    pub shipping_tax: Money,
+    /// Σ amounts + shipping + taxes.
+    pub total: Money,
+}
+
+/// A processor fee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessorFeeRecorded {
+    /// The order.
+    pub order: OrderId,
+    /// The fee.
+    pub amount: Money,
+}
+
+/// A refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundIssued {
+    /// The refund.
+    pub refund: RefundId,
+    /// The order.
+    pub order: OrderId,
+    /// Lines.
+    pub lines: Vec<MoneyLine>,
+    /// Σ amounts + taxes.
+    pub total: Money,
+}
+
+/// A processor payout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessorPayoutRecorded {
+    /// The payout.
+    pub payout: PayoutId,
+    /// Amount.
+    pub amount: Money,
+}
+
+/// A settlement was opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementOpened {
+    /// The settlement.
+    pub settlement: SettlementId,
+    /// The channel.
+    pub channel: ChannelId,
+    /// Currency.
+    pub currency: Currency,
+    /// First day.
+    pub period_start: Date,
+    /// Last day.
+    pub period_end: Date,
+}
+
+/// A settlement money line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementLineRecorded {
+    /// The settlement.
+    pub settlement: SettlementId,
+    /// Line number within the settlement.
+    pub line_no: u32,
+    /// Kind.
+    pub kind: SettlementLineKind,
+    /// Signed amount.
+    pub amount: Money,
+    /// The order.
+    pub order: Option<OrderId>,
+    /// The SKU.
+    pub sku: Option<Sku>,
+    /// Units.
+    pub qty: u64,
+    /// Description.
+    pub description: String,
+}
+
+/// A settlement was paid out to the bank; it is closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutSettled {
+    /// The settlement.
+    pub settlement: SettlementId,
+    /// Amount.
+    pub amount: Money,
+    /// Deposit date.
+    pub deposit_date: Date,
+}
+
+/// Every event. Variant order does not matter to the codec (which keys on `event_type`), but
+/// JSON uses `type`/`data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Event {
+    /// `location.defined`
+    LocationDefined(Location),
+    /// `channel.defined`
+    ChannelDefined(Channel),
+    /// `sku.defined`
+    SkuDefined(SkuDef),
+    /// `inventory.safety_stock_set`
+    SafetyStockSet(SafetyStockSet),
+    /// `order.received`
+    OrderReceived(OrderReceived),
+    /// `order.validated`
+    OrderValidated(OrderEvent),
+    /// `order.held`
+    OrderHeld(OrderHeld),
+    /// `order.hold_released`
+    OrderHoldReleased(OrderEvent),
+    /// `order.line_allocated`
+    LineAllocated(LineAllocated),
+    /// `order.line_backordered`
+    LineBackordered(LineBackordered),
+    /// `order.line_substituted`
+    LineSubstituted(LineSubstituted),
+    /// `order.reservation_released`
+    ReservationReleased(ReservationReleased),
+    /// `order.picked`
+    OrderPicked(OrderFulfilment),
+    /// `order.packed`
+    OrderPacked(OrderFulfilment),
+    /// `order.shipped`
+    OrderShipped(OrderShipped),
+    /// `order.delivered`
+    OrderDelivered(OrderEvent),
+    /// `order.cancelled`
+    OrderCancelled(OrderCancelled),
+    /// `inventory.inbound_expected`
+    InboundExpected(InboundExpected),
+    /// `inventory.received`
+    InventoryReceived(InventoryReceived),
+    /// `inventory.adjusted`
+    InventoryAdjusted(InventoryAdjusted),
+    /// `inventory.cycle_counted`
+    CycleCounted(CycleCounted),
+    /// `inventory.transfer_shipped`
+    TransferShipped(TransferShipped),
+    /// `inventory.transfer_received`
+    TransferReceived(TransferReceived),
+    /// `inventory.quarantined`
+    StockQuarantined(QuarantineMove),
+    /// `inventory.quarantine_released`
+    QuarantineReleased(QuarantineMove),
+    /// `inventory.scrapped`
+    StockScrapped(StockScrapped),
+    /// `lot.recalled`
+    LotRecalled(LotRecalled),
+    /// `return.authorized`
+    ReturnAuthorized(ReturnAuthorized),
+    /// `return.received`
+    ReturnReceived(ReturnReceived),
+    /// `return.inspected`
+    ReturnInspected(ReturnInspected),
+    /// `return.closed`
+    ReturnClosed(ReturnClosed),
+    /// `finance.payment_captured`
+    PaymentCaptured(PaymentCaptured),
+    /// `finance.invoice_issued`
+    InvoiceIssued(InvoiceIssued),
+    /// `finance.processor_fee_recorded`
+    ProcessorFeeRecorded(ProcessorFeeRecorded),
+    /// `finance.refund_issued`
+    RefundIssued(RefundIssued),
+    /// `finance.processor_payout_recorded`
+    ProcessorPayoutRecorded(ProcessorPayoutRecorded),
+    /// `settlement.opened`
+    SettlementOpened(SettlementOpened),
+    /// `settlement.line_recorded`
+    SettlementLineRecorded(SettlementLineRecorded),
+    /// `settlement.payout_settled`
+    PayoutSettled(PayoutSettled),
+    /// `journal.entry_posted`
+    JournalEntryPosted(JournalEntry),
+}
+
+impl Event {
+    /// The stable type name stored in the envelope.
+    #[must_use]
+    pub const fn event_type(&self) -> &'static str {
+        match self {
+            Event::LocationDefined(_) => "location.defined",
+            Event::ChannelDefined(_) => "channel.defined",
+            Event::SkuDefined(_) => "sku.defined",
+            Event::SafetyStockSet(_) => "inventory.safety_stock_set",
+            Event::OrderReceived(_) => "order.received",
+            Event::OrderValidated(_) => "order.validated",
+            Event::OrderHeld(_) => "order.held",
+            Event::OrderHoldReleased(_) => "order.hold_released",
+            Event::LineAllocated(_) => "order.line_allocated",
+            Event::LineBackordered(_) => "order.line_backordered",
+            Event::LineSubstituted(_) => "order.line_substituted",
+            Event::ReservationReleased(_) => "order.reservation_released",
+            Event::OrderPicked(_) => "order.picked",
+            Event::OrderPacked(_) => "order.packed",
+            Event::OrderShipped(_) => "order.shipped",
+            Event::OrderDelivered(_) => "order.delivered",
+            Event::OrderCancelled(_) => "order.cancelled",
+            Event::InboundExpected(_) => "inventory.inbound_expected",
+            Event::InventoryReceived(_) => "inventory.received",
+            Event::InventoryAdjusted(_) => "inventory.adjusted",
+            Event::CycleCounted(_) => "inventory.cycle_counted",
+            Event::TransferShipped(_) => "inventory.transfer_shipped",
+            Event::TransferReceived(_) => "inventory.transfer_received",
+            Event::StockQuarantined(_) => "inventory.quarantined",
+            Event::QuarantineReleased(_) => "inventory.quarantine_released",
+            Event::StockScrapped(_) => "inventory.scrapped",
+            Event::LotRecalled(_) => "lot.recalled",
+            Event::ReturnAuthorized(_) => "return.authorized",
+            Event::ReturnReceived(_) => "return.received",
+            Event::ReturnInspected(_) => "return.inspected",
+            Event::ReturnClosed(_) => "return.closed",
+            Event::PaymentCaptured(_) => "finance.payment_captured",
+            Event::InvoiceIssued(_) => "finance.invoice_issued",
+            Event::ProcessorFeeRecorded(_) => "finance.processor_fee_recorded",
+            Event::RefundIssued(_) => "finance.refund_issued",
+            Event::ProcessorPayoutRecorded(_) => "finance.processor_payout_recorded",
+            Event::SettlementOpened(_) => "settlement.opened",
+            Event::SettlementLineRecorded(_) => "settlement.line_recorded",
+            Event::PayoutSettled(_) => "settlement.payout_settled",
+            Event::JournalEntryPosted(_) => "journal.entry_posted",
+        }
+    }
+
+    /// The current schema version of this variant's payload.
+    #[must_use]
+    pub const fn schema_version(&self) -> u16 {
+        match self {
+            Event::OrderHeld(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// The entity stream this event belongs to (DOMAIN.md §6).
+    #[must_use]
+    pub fn stream(&self) -> String {
+        match self {
+            Event::LocationDefined(e) => format!("location-{}", e.id),
+            Event::ChannelDefined(e) => format!("channel-{}", e.id),
+            Event::SkuDefined(e) => format!("sku-{}", e.sku),
+            Event::SafetyStockSet(e) => {
+                StockKey::new(e.location.clone(), e.sku.clone(), None).stream()
+            }
+            Event::OrderReceived(e) => order_stream(&e.order),
+            Event::OrderValidated(e) | Event::OrderHoldReleased(e) | Event::OrderDelivered(e) => {
+                order_stream(&e.order)
+            }
+            Event::OrderHeld(e) => order_stream(&e.order),
+            Event::LineAllocated(e) => order_stream(&e.order),
+            Event::LineBackordered(e) => order_stream(&e.order),
+            Event::LineSubstituted(e) => order_stream(&e.order),
+            Event::ReservationReleased(e) => order_stream(&e.order),
+            Event::OrderPicked(e) | Event::OrderPacked(e) => order_stream(&e.order),
+            Event::OrderShipped(e) => order_stream(&e.order),
+            Event::OrderCancelled(e) => order_stream(&e.order),
+            Event::InboundExpected(e) => {
+                StockKey::new(e.location.clone(), e.sku.clone(), None).stream()
+            }
+            Event::InventoryReceived(e) => e.key.stream(),
+            Event::InventoryAdjusted(e) => e.key.stream(),
+            Event::CycleCounted(e) => e.key.stream(),
+            Event::TransferShipped(e) => e.from.stream(),
+            Event::TransferReceived(e) => e.key.stream(),
+            Event::StockQuarantined(e) | Event::QuarantineReleased(e) => e.key.stream(),
+            Event::StockScrapped(e) => e.key.stream(),
+            Event::LotRecalled(e) => format!("lot-{}-{}", e.sku, e.lot),
+            Event::ReturnAuthorized(e) => return_stream(&e.return_id),
+            Event::ReturnReceived(e) => return_stream(&e.return_id),
+            Event::ReturnInspected(e) => return_stream(&e.return_id),
+            Event::ReturnClosed(e) => return_stream(&e.return_id),
+            Event::PaymentCaptured(e) => order_stream(&e.order),
+            Event::InvoiceIssued(e) => order_stream(&e.order),
+            Event::ProcessorFeeRecorded(e) => order_stream(&e.order),
+            Event::RefundIssued(e) => order_stream(&e.order),
+            Event::ProcessorPayoutRecorded(e) => format!("payout-{}", e.payout),
+            Event::SettlementOpened(e) => settlement_stream(&e.settlement),
+            Event::SettlementLineRecorded(e) => settlement_stream(&e.settlement),
+            Event::PayoutSettled(e) => settlement_stream(&e.settlement),
+            Event::JournalEntryPosted(e) => e.reference.stream(),
+        }
+    }
+}
+
+fn order_stream(order: &OrderId) -> String {
+    format!("order-{order}")
+}
+
+fn return_stream(id: &ReturnId) -> String {
+    format!("return-{id}")
+}
+
+fn settlement_stream(id: &SettlementId) -> String {
+    format!("settlement-{id}")
+}

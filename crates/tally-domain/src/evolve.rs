@@ -1,0 +1,573 @@
+//! `evolve`: applies one event to the decision state. Total and panic-free: an event that
+//! refers to something unknown changes nothing it cannot find.
+
+use std::collections::BTreeMap;
+
+use crate::event::Event;
+use crate::ids::{ChannelId, OrderId};
+use crate::inventory::{Lot, QuarantineReason, Stock, StockKey};
+use crate::master::{Channel, PriorityClass};
+use crate::order::{
+    AfterSale, AllocKey, ClosedOrder, Line, Order, OrderStatus, Returnable, Stages,
+};
+use crate::returns::{Disposition, Return, ReturnLine};
+use crate::settlement::{Settlement, SettlementLineKind};
+use crate::state::{BackorderKey, State, Transfer};
+
+/// Applies `event` to `state`.
+pub fn evolve(state: &mut State, event: &Event) {
+    let indexed_order = order_of(event);
+    if let Some(id) = &indexed_order {
+        unindex(state, id);
+    }
+    apply(state, event);
+    if let Some(id) = &indexed_order {
+        index(state, id);
+    }
+}
+
+fn order_of(event: &Event) -> Option<OrderId> {
+    match event {
+        Event::OrderReceived(e) => Some(e.order.clone()),
+        Event::OrderValidated(e) | Event::OrderHoldReleased(e) | Event::OrderDelivered(e) => {
+            Some(e.order.clone())
+        }
+        Event::OrderHeld(e) => Some(e.order.clone()),
+        Event::LineAllocated(e) => Some(e.order.clone()),
+        Event::LineBackordered(e) => Some(e.order.clone()),
+        Event::LineSubstituted(e) => Some(e.order.clone()),
+        Event::ReservationReleased(e) => Some(e.order.clone()),
+        Event::OrderCancelled(e) => Some(e.order.clone()),
+        _ => None,
+    }
+}
+
+fn backorder_keys(channels: &BTreeMap<ChannelId, Channel>, order: &Order) -> Vec<BackorderKey> {
+    if order.status != OrderStatus::Fulfilling {
+        return Vec::new();
+    }
+    let class = channels.get(&order.channel).map_or(PriorityClass::Standard, |c| c.priority);
+    order
+        .lines
+        .iter()
+        .zip(0_u32..)
+        .filter(|(l, _)| l.unallocated() > 0)
+        .map(|(l, n)| BackorderKey {
+            sku: l.sku.clone(),
+            class,
+            placed_at: order.placed_at,
+            seq: order.seq,
+            order: order.id.clone(),
+            line: n,
+        })
+        .collect()
+}
+
+fn unindex(state: &mut State, id: &OrderId) {
+    if let Some(order) = state.orders.get(id) {
+        for key in backorder_keys(&state.channels, order) {
+            state.backorders.remove(&key);
+        }
+    }
+}
+
+fn index(state: &mut State, id: &OrderId) {
+    if let Some(order) = state.orders.get(id) {
+        for key in backorder_keys(&state.channels, order) {
+            state.backorders.insert(key);
+        }
+    }
+}
+
+fn stock_mut<'a>(state: &'a mut State, key: &StockKey) -> &'a mut Stock {
+    state.stock.entry(key.clone()).or_default()
+}
+
+fn sub(value: &mut u64, qty: u64) {
+    debug_assert!(*value >= qty, "state would go negative: {value} - {qty}");
+    *value = value.saturating_sub(qty);
+}
+
+fn add_signed(value: &mut u64, delta: i64) {
+    if delta >= 0 {
+        *value = value.saturating_add(delta.unsigned_abs());
+    } else {
+        sub(value, delta.unsigned_abs());
+    }
+}
+
+fn quarantine_sub(stock: &mut Stock, reason: QuarantineReason, qty: u64) {
+    if let Some(n) = stock.quarantined.get_mut(&reason) {
+        sub(n, qty);
+        if *n == 0 {
+            stock.quarantined.remove(&reason);
+        }
+    } else {
+        debug_assert!(qty == 0, "quarantine {reason:?} would go negative");
+    }
+}
+
+/// The line of a sold order, open or delivered, for returns and refunds.
+fn sold_line_mut<'a>(state: &'a mut State, order: &OrderId, line: u32) -> Option<&'a mut Line> {
+    let index = usize::try_from(line).ok()?;
+    if let Some(o) = state.orders.get_mut(order) {
+        return o.lines.get_mut(index);
+    }
+    state.closed_orders.get_mut(order)?.returnable.as_mut()?.lines.get_mut(index)
+}
+
+#[expect(clippy::too_many_lines, reason = "one arm per event reads best as one match")]
+fn apply(state: &mut State, event: &Event) {
+    match event {
+        Event::LocationDefined(l) => {
+            state.locations.insert(l.id.clone(), l.clone());
+        }
+        Event::ChannelDefined(c) => {
+            state.channels.insert(c.id.clone(), c.clone());
+        }
+        Event::SkuDefined(s) => {
+            state.skus.insert(s.sku.clone(), s.clone());
+        }
+        Event::SafetyStockSet(e) => {
+            let key = (e.location.clone(), e.sku.clone());
+            if e.qty == 0 {
+                state.safety.remove(&key);
+            } else {
+                state.safety.insert(key, e.qty);
+            }
+        }
+        Event::OrderReceived(e) => {
+            state.order_count += 1;
+            let lines = e
+                .lines
+                .iter()
+                .map(|l| Line {
+                    sku: l.sku.clone(),
+                    substituted_from: None,
+                    ordered: l.qty.get(),
+                    unit_price: l.unit_price,
+                    allocated: 0,
+                    shipped: 0,
+                    invoiced: 0,
+                    after_sale: AfterSale::default(),
+                })
+                .collect();
+            let order = Order {
+                id: e.order.clone(),
+                channel: e.channel.clone(),
+                currency: e.currency,
+                placed_at: e.placed_at,
+                seq: state.order_count,
+                lines,
+                shipping: e.shipping,
+                tax_rate: e.tax_rate,
+                status: OrderStatus::Received,
+                hold: None,
+                allocations: BTreeMap::new(),
+                captured_minor: 0,
+                invoice_count: 0,
+                shipping_invoiced: false,
+                digest: e.digest,
+            };
+            state.orders.insert(e.order.clone(), order);
+        }
+        Event::OrderValidated(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.status = OrderStatus::Validated;
+            }
+        }
+        Event::OrderHeld(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.hold = Some(crate::order::Hold {
+                    reason: e.reason,
+                    due_at: e.due_at,
+                    note: e.note.clone(),
+                });
+            }
+        }
+        Event::OrderHoldReleased(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.hold = None;
+            }
+        }
+        Event::LineAllocated(e) => {
+            let qty = e.qty.get();
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.status = OrderStatus::Fulfilling;
+                if let Some(line) = usize::try_from(e.line).ok().and_then(|i| o.lines.get_mut(i)) {
+                    line.allocated += qty;
+                }
+                let key =
+                    AllocKey { line: e.line, location: e.location.clone(), lot: e.lot.clone() };
+                o.allocations.entry(key).or_default().reserved += qty;
+            }
+            let s =
+                stock_mut(state, &StockKey::new(e.location.clone(), e.sku.clone(), e.lot.clone()));
+            sub(&mut s.available, qty);
+            s.reserved += qty;
+        }
+        Event::LineBackordered(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.status = OrderStatus::Fulfilling;
+            }
+        }
+        Event::LineSubstituted(e) => {
+            if let Some(line) = state
+                .orders
+                .get_mut(&e.order)
+                .and_then(|o| usize::try_from(e.line).ok().and_then(|i| o.lines.get_mut(i)))
+            {
+                if line.substituted_from.is_none() {
+                    line.substituted_from = Some(e.from.clone());
+                }
+                line.sku = e.to.clone();
+            }
+        }
+        Event::ReservationReleased(e) => {
+            let qty = e.qty.get();
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                if let Some(line) = usize::try_from(e.line).ok().and_then(|i| o.lines.get_mut(i)) {
+                    sub(&mut line.allocated, qty);
+                }
+                let key =
+                    AllocKey { line: e.line, location: e.location.clone(), lot: e.lot.clone() };
+                if let Some(stages) = o.allocations.get_mut(&key) {
+                    sub(&mut stages.reserved, qty);
+                    if stages.is_empty() {
+                        o.allocations.remove(&key);
+                    }
+                }
+            }
+            let s =
+                stock_mut(state, &StockKey::new(e.location.clone(), e.sku.clone(), e.lot.clone()));
+            sub(&mut s.reserved, qty);
+            s.available += qty;
+        }
+        Event::OrderPicked(e) | Event::OrderPacked(e) => {
+            let picking = matches!(event, Event::OrderPicked(_));
+            for item in &e.items {
+                let qty = item.qty.get();
+                if let Some(o) = state.orders.get_mut(&e.order) {
+                    let key = AllocKey {
+                        line: item.line,
+                        location: item.location.clone(),
+                        lot: item.lot.clone(),
+                    };
+                    let stages = o.allocations.entry(key).or_default();
+                    if picking {
+                        sub(&mut stages.reserved, qty);
+                        stages.picked += qty;
+                    } else {
+                        sub(&mut stages.picked, qty);
+                        stages.packed += qty;
+                    }
+                }
+                let s = stock_mut(
+                    state,
+                    &StockKey::new(item.location.clone(), item.sku.clone(), item.lot.clone()),
+                );
+                if picking {
+                    sub(&mut s.reserved, qty);
+                    s.picked += qty;
+                } else {
+                    sub(&mut s.picked, qty);
+                    s.packed += qty;
+                }
+            }
+        }
+        Event::OrderShipped(e) => {
+            for item in &e.items {
+                let qty = item.qty.get();
+                if let Some(o) = state.orders.get_mut(&e.order) {
+                    let key = AllocKey {
+                        line: item.line,
+                        location: item.location.clone(),
+                        lot: item.lot.clone(),
+                    };
+                    if let Some(stages) = o.allocations.get_mut(&key) {
+                        sub(&mut stages.packed, qty);
+                        if stages.is_empty() {
+                            o.allocations.remove(&key);
+                        }
+                    }
+                    if let Some(line) =
+                        usize::try_from(item.line).ok().and_then(|i| o.lines.get_mut(i))
+                    {
+                        line.shipped += qty;
+                    }
+                }
+                let s = stock_mut(
+                    state,
+                    &StockKey::new(item.location.clone(), item.sku.clone(), item.lot.clone()),
+                );
+                sub(&mut s.packed, qty);
+                s.shipped += qty;
+            }
+            if let Some(o) = state.orders.get_mut(&e.order)
+                && o.lines.iter().all(|l| l.shipped >= l.ordered)
+            {
+                o.status = OrderStatus::Shipped;
+            }
+        }
+        Event::OrderDelivered(e) => {
+            if let Some(o) = state.orders.remove(&e.order) {
+                let closed = ClosedOrder {
+                    digest: o.digest,
+                    status: OrderStatus::Delivered,
+                    returnable: Some(Returnable {
+                        channel: o.channel,
+                        currency: o.currency,
+                        tax_rate: o.tax_rate,
+                        captured_minor: o.captured_minor,
+                        lines: o.lines,
+                    }),
+                };
+                state.closed_orders.insert(e.order.clone(), closed);
+            }
+        }
+        Event::OrderCancelled(e) => {
+            if let Some(o) = state.orders.get(&e.order) {
+                let moves: Vec<(StockKey, Stages)> = o
+                    .allocations
+                    .iter()
+                    .map(|(k, st)| {
+                        let sku = usize::try_from(k.line)
+                            .ok()
+                            .and_then(|i| o.lines.get(i))
+                            .map(|l| l.sku.clone());
+                        (sku, k, st)
+                    })
+                    .filter_map(|(sku, k, st)| {
+                        sku.map(|sku| {
+                            (StockKey::new(k.location.clone(), sku, k.lot.clone()), st.clone())
+                        })
+                    })
+                    .collect();
+                for (key, st) in moves {
+                    let s = stock_mut(state, &key);
+                    sub(&mut s.reserved, st.reserved);
+                    sub(&mut s.picked, st.picked);
+                    sub(&mut s.packed, st.packed);
+                    s.available += st.reserved + st.picked + st.packed;
+                }
+            }
+            if let Some(o) = state.orders.remove(&e.order) {
+                state.closed_orders.insert(
+                    e.order.clone(),
+                    ClosedOrder {
+                        digest: o.digest,
+                        status: OrderStatus::Cancelled,
+                        returnable: None,
+                    },
+                );
+            }
+        }
+        Event::InboundExpected(e) => {
+            stock_mut(state, &StockKey::new(e.location.clone(), e.sku.clone(), None)).incoming +=
+                e.qty.get();
+        }
+        Event::InventoryReceived(e) => {
+            stock_mut(state, &e.key).available += e.qty.get();
+            if e.from_incoming > 0 {
+                let k = StockKey::new(e.key.location.clone(), e.key.sku.clone(), None);
+                sub(&mut stock_mut(state, &k).incoming, e.from_incoming);
+            }
+            if let Some(lot) = &e.key.lot {
+                state
+                    .lots
+                    .entry((e.key.sku.clone(), lot.clone()))
+                    .or_insert(Lot { expiry: e.expiry, recalled: false });
+            }
+        }
+        Event::InventoryAdjusted(e) => add_signed(&mut stock_mut(state, &e.key).available, e.delta),
+        Event::CycleCounted(_) => {}
+        Event::TransferShipped(e) => {
+            let qty = e.qty.get();
+            sub(&mut stock_mut(state, &e.from).available, qty);
+            let to = StockKey::new(e.to.clone(), e.from.sku.clone(), e.from.lot.clone());
+            stock_mut(state, &to).in_transit += qty;
+            state.transfers.insert(
+                e.transfer.clone(),
+                Transfer { from: e.from.clone(), to: e.to.clone(), outstanding: qty },
+            );
+        }
+        Event::TransferReceived(e) => {
+            let qty = e.qty.get();
+            let s = stock_mut(state, &e.key);
+            sub(&mut s.in_transit, qty);
+            s.available += qty;
+            if let Some(t) = state.transfers.get_mut(&e.transfer) {
+                sub(&mut t.outstanding, qty);
+                if t.outstanding == 0 {
+                    state.transfers.remove(&e.transfer);
+                }
+            }
+        }
+        Event::StockQuarantined(e) => {
+            let s = stock_mut(state, &e.key);
+            sub(&mut s.available, e.qty.get());
+            *s.quarantined.entry(e.reason).or_insert(0) += e.qty.get();
+        }
+        Event::QuarantineReleased(e) => {
+            let s = stock_mut(state, &e.key);
+            quarantine_sub(s, e.reason, e.qty.get());
+            s.available += e.qty.get();
+        }
+        Event::StockScrapped(e) => {
+            let s = stock_mut(state, &e.key);
+            match e.from {
+                None => sub(&mut s.available, e.qty.get()),
+                Some(reason) => quarantine_sub(s, reason, e.qty.get()),
+            }
+        }
+        Event::LotRecalled(e) => {
+            state
+                .lots
+                .entry((e.sku.clone(), e.lot.clone()))
+                .or_insert(Lot { expiry: None, recalled: false })
+                .recalled = true;
+        }
+        Event::ReturnAuthorized(e) => {
+            let mut lines = BTreeMap::new();
+            for l in &e.lines {
+                lines.insert(
+                    l.line,
+                    ReturnLine {
+                        sku: l.sku.clone(),
+                        authorized: l.qty.get(),
+                        received: 0,
+                        inspected: 0,
+                    },
+                );
+                if let Some(line) = sold_line_mut(state, &e.order, l.line) {
+                    line.after_sale.return_authorized += l.qty.get();
+                }
+            }
+            state.returns.insert(
+                e.return_id.clone(),
+                Return {
+                    id: e.return_id.clone(),
+                    order: e.order.clone(),
+                    location: None,
+                    lines,
+                    pending: BTreeMap::new(),
+                },
+            );
+        }
+        Event::ReturnReceived(e) => {
+            if let Some(r) = state.returns.get_mut(&e.return_id) {
+                r.location = Some(e.location.clone());
+                for item in &e.items {
+                    if let Some(l) = r.lines.get_mut(&item.line) {
+                        l.received += item.qty.get();
+                    }
+                    *r.pending.entry((item.line, item.lot.clone())).or_insert(0) += item.qty.get();
+                }
+            }
+            for item in &e.items {
+                let key = StockKey::new(e.location.clone(), item.sku.clone(), item.lot.clone());
+                stock_mut(state, &key).returned += item.qty.get();
+            }
+        }
+        Event::ReturnInspected(e) => {
+            if let Some(r) = state.returns.get_mut(&e.return_id) {
+                for item in &e.items {
+                    if let Some(l) = r.lines.get_mut(&item.line) {
+                        l.inspected += item.qty.get();
+                    }
+                    let pk = (item.line, item.lot.clone());
+                    if let Some(n) = r.pending.get_mut(&pk) {
+                        sub(n, item.qty.get());
+                        if *n == 0 {
+                            r.pending.remove(&pk);
+                        }
+                    }
+                }
+            }
+            for item in &e.items {
+                let qty = item.qty.get();
+                let key = StockKey::new(e.location.clone(), item.sku.clone(), item.lot.clone());
+                let s = stock_mut(state, &key);
+                sub(&mut s.returned, qty);
+                match item.disposition {
+                    Disposition::Restock => s.available += qty,
+                    Disposition::Quarantine => {
+                        *s.quarantined.entry(QuarantineReason::ReturnInspection).or_insert(0) +=
+                            qty;
+                    }
+                    Disposition::Scrap => {}
+                }
+            }
+        }
+        Event::ReturnClosed(e) => {
+            state.returns.remove(&e.return_id);
+        }
+        Event::PaymentCaptured(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.captured_minor += e.amount.minor();
+            }
+        }
+        Event::InvoiceIssued(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.invoice_count += 1;
+                o.shipping_invoiced = true;
+                for l in &e.lines {
+                    if let Some(line) =
+                        usize::try_from(l.line).ok().and_then(|i| o.lines.get_mut(i))
+                    {
+                        line.invoiced += l.qty.get();
+                    }
+                }
+            }
+        }
+        Event::ProcessorFeeRecorded(_) | Event::ProcessorPayoutRecorded(_) => {}
+        Event::RefundIssued(e) => {
+            for l in &e.lines {
+                if let Some(line) = sold_line_mut(state, &e.order, l.line) {
+                    line.after_sale.refunded += l.qty.get();
+                }
+            }
+        }
+        Event::SettlementOpened(e) => {
+            state.settlements.insert(
+                e.settlement.clone(),
+                Settlement {
+                    id: e.settlement.clone(),
+                    channel: e.channel.clone(),
+                    currency: e.currency,
+                    period_start: e.period_start,
+                    period_end: e.period_end,
+                    line_count: 0,
+                    net_minor: 0,
+                    facilitator_tax_minor: 0,
+                },
+            );
+        }
+        Event::SettlementLineRecorded(e) => {
+            if let Some(s) = state.settlements.get_mut(&e.settlement) {
+                s.line_count += 1;
+                s.net_minor += e.amount.minor();
+                if e.kind == SettlementLineKind::FacilitatorTax {
+                    s.facilitator_tax_minor += e.amount.minor();
+                }
+            }
+        }
+        Event::PayoutSettled(e) => {
+            state.settlements.remove(&e.settlement);
+        }
+        Event::JournalEntryPosted(e) => {
+            debug_assert!(
+                crate::journal::check_balanced(&e.postings).is_ok(),
+                "unbalanced entry {e:?}"
+            );
+            state.journal_entry_count += 1;
+            for p in &e.postings {
+                let balance = state.balances.entry((p.account, p.amount.currency())).or_insert(0);
+                *balance += p.amount.minor();
+                if *balance == 0 {
+                    state.balances.remove(&(p.account, p.amount.currency()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Identifiers parsed at the edge: order, SKU, location, channel, lot, return, settlement and
+//! the other entity ids, plus the acting principal.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest identifier accepted, in bytes.
+pub const ID_BYTES_MAX: usize = 64;
+
+/// Why a string is not a valid identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdError {
+    /// The string is empty.
+    #[error("empty {kind}")]
+    Empty {
+        /// Which kind of id.
+        kind: &'static str,
+    },
+    /// The string is longer than [`ID_BYTES_MAX`].
+    #[error("{kind} '{value}' is longer than {ID_BYTES_MAX} bytes")]
+    TooLong {
+        /// Which kind of id.
+        kind: &'static str,
+        /// The offending value.
+        value: String,
+    },
+    /// The string holds whitespace or a control character.
+    #[error("{kind} '{value}' holds whitespace or a control character")]
+    BadChar {
+        /// Which kind of id.
+        kind: &'static str,
+        /// The offending value.
+        value: String,
+    },
+}
+
+fn check(kind: &'static str, value: &str) -> Result<(), IdError> {
+    if value.is_empty() {
+        return Err(IdError::Empty { kind });
+    }
+    if value.len() > ID_BYTES_MAX {
+        return Err(IdError::TooLong { kind, value: value.to_owned() });
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(IdError::BadChar { kind, value: value.to_owned() });
+    }
+    Ok(())
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses an identifier: 1 to 64 bytes, no whitespace or control characters.
+            pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
+                let value = value.into();
+                check($kind, &value)?;
+                Ok(Self(value))
+            }
+
+            /// The identifier as text.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, IdError> {
+                Self::parse(value)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = IdError;
+            fn try_from(value: &str) -> Result<Self, IdError> {
+                Self::parse(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An order, as numbered by the channel that placed it.
+    OrderId, "order id"
+);
+id_type!(
+    /// A stock-keeping unit.
+    Sku, "sku"
+);
+id_type!(
+    /// A stocking location: warehouse, store, 3PL node.
+    LocationId, "location id"
+);
+id_type!(
+    /// A sales channel: web shop, marketplace, EDI partner.
+    ChannelId, "channel id"
+);
+id_type!(
+    /// A production lot of a lot-tracked SKU.
+    LotId, "lot id"
+);
+id_type!(
+    /// A customer return (RMA).
+    ReturnId, "return id"
+);
+id_type!(
+    /// A marketplace settlement report.
+    SettlementId, "settlement id"
+);
+id_type!(
+    /// A stock transfer between two locations.
+    TransferId, "transfer id"
+);
+id_type!(
+    /// A payment captured by the processor.
+    PaymentId, "payment id"
+);
+id_type!(
+    /// A refund paid back to a customer.
+    RefundId, "refund id"
+);
+id_type!(
+    /// A processor payout to the bank.
+    PayoutId, "payout id"
+);
+id_type!(
+    /// A journal entry; minted by the domain, deterministically.
+    JournalEntryId, "journal entry id"
+);
+id_type!(
+    /// An invoice; minted by the domain, deterministically.
+    InvoiceId, "invoice id"
+);
+id_type!(
+    /// Who asked for a command: a user, an integration or a system job.
+    Actor, "actor"
+);

@@ -1,0 +1,220 @@
+//! Journal entries: the chart of accounts (DOMAIN.md §4), postings and the balance check.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{JournalEntryId, OrderId, PayoutId, ReturnId, SettlementId};
+use crate::inventory::StockKey;
+use crate::money::{Currency, Money};
+use crate::rejection::Rejection;
+use crate::time::Timestamp;
+
+/// An account of the chart. Variant order is part of the event format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Account {
+    /// 1000 bank.
+    Bank,
+    /// 1100 processor clearing.
+    ProcessorClearing,
+    /// 1150 marketplace clearing.
+    MarketplaceClearing,
+    /// 1160 marketplace reserve.
+    MarketplaceReserve,
+    /// 1200 inventory.
+    Inventory,
+    /// 2000 goods received not invoiced (Tally's own: the credit side of a stock receipt).
+    GoodsReceivedNotInvoiced,
+    /// 2100 customer deposits.
+    CustomerDeposits,
+    /// 2200 sales tax payable.
+    SalesTaxPayable,
+    /// 4000 product revenue.
+    ProductRevenue,
+    /// 4100 shipping revenue.
+    ShippingRevenue,
+    /// 4500 sales returns.
+    SalesReturns,
+    /// 5000 cost of goods sold.
+    CostOfGoodsSold,
+    /// 5100 payment fees.
+    PaymentFees,
+    /// 5200 marketplace commissions.
+    MarketplaceCommissions,
+    /// 5300 fulfillment fees.
+    FulfillmentFees,
+    /// 5400 storage fees.
+    StorageFees,
+    /// 5500 inventory write-off.
+    InventoryWriteOff,
+}
+
+impl Account {
+    /// Every account, in chart order.
+    pub const ALL: [Account; 17] = [
+        Account::Bank,
+        Account::ProcessorClearing,
+        Account::MarketplaceClearing,
+        Account::MarketplaceReserve,
+        Account::Inventory,
+        Account::GoodsReceivedNotInvoiced,
+        Account::CustomerDeposits,
+        Account::SalesTaxPayable,
+        Account::ProductRevenue,
+        Account::ShippingRevenue,
+        Account::SalesReturns,
+        Account::CostOfGoodsSold,
+        Account::PaymentFees,
+        Account::MarketplaceCommissions,
+        Account::FulfillmentFees,
+        Account::StorageFees,
+        Account::InventoryWriteOff,
+    ];
+
+    /// The account number of the chart.
+    #[must_use]
+    pub const fn number(self) -> u16 {
+        match self {
+            Account::Bank => 1000,
+            Account::ProcessorClearing => 1100,
+            Account::MarketplaceClearing => 1150,
+            Account::MarketplaceReserve => 1160,
+            Account::Inventory => 1200,
+            Account::GoodsReceivedNotInvoiced => 2000,
+            Account::CustomerDeposits => 2100,
+            Account::SalesTaxPayable => 2200,
+            Account::ProductRevenue => 4000,
+            Account::ShippingRevenue => 4100,
+            Account::SalesReturns => 4500,
+            Account::CostOfGoodsSold => 5000,
+            Account::PaymentFees => 5100,
+            Account::MarketplaceCommissions => 5200,
+            Account::FulfillmentFees => 5300,
+            Account::StorageFees => 5400,
+            Account::InventoryWriteOff => 5500,
+        }
+    }
+
+    /// The account with this number.
+    #[must_use]
+    pub fn from_number(number: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.number() == number)
+    }
+}
+
+/// One line of a journal entry: a signed amount on an account, debit positive, credit negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posting {
+    /// The account.
+    pub account: Account,
+    /// Debit when positive, credit when negative.
+    pub amount: Money,
+}
+
+impl Posting {
+    /// A debit of `amount` (which should be non-negative).
+    #[must_use]
+    pub const fn debit(account: Account, amount: Money) -> Self {
+        Self { account, amount }
+    }
+
+    /// A credit of `amount` (which should be non-negative).
+    #[must_use]
+    pub const fn credit(account: Account, amount: Money) -> Self {
+        Self { account, amount: amount.negated() }
+    }
+}
+
+/// What a journal entry is about; also names the stream it is recorded on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalRef {
+    /// An order (payment, invoice, COGS, fee, refund).
+    Order(OrderId),
+    /// A return (restocked units back into inventory).
+    Return(ReturnId),
+    /// A marketplace settlement.
+    Settlement(SettlementId),
+    /// A stock bucket (receipt, adjustment, scrap).
+    Stock(StockKey),
+    /// A processor payout.
+    Payout(PayoutId),
+    /// A manual entry.
+    Manual,
+}
+
+impl JournalRef {
+    /// The stream of the referenced entity.
+    #[must_use]
+    pub fn stream(&self) -> String {
+        match self {
+            JournalRef::Order(id) => format!("order-{id}"),
+            JournalRef::Return(id) => format!("return-{id}"),
+            JournalRef::Settlement(id) => format!("settlement-{id}"),
+            JournalRef::Stock(key) => key.stream(),
+            JournalRef::Payout(id) => format!("payout-{id}"),
+            JournalRef::Manual => "journal".to_owned(),
+        }
+    }
+}
+
+/// A balanced journal entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Its id, minted deterministically from the entry count.
+    pub entry: JournalEntryId,
+    /// Business time of posting (the command's `ctx.now`).
+    pub posted_at: Timestamp,
+    /// What it is about.
+    pub reference: JournalRef,
+    /// A short lowercase description: `payment captured`, `invoice`, `cogs`, …
+    pub memo: String,
+    /// Its postings; they sum to zero per currency.
+    pub postings: Vec<Posting>,
+}
+
+/// Σ of postings per currency.
+#[must_use]
+pub fn sums_by_currency(postings: &[Posting]) -> BTreeMap<Currency, i128> {
+    let mut sums = BTreeMap::new();
+    for p in postings {
+        *sums.entry(p.amount.currency()).or_insert(0_i128) += i128::from(p.amount.minor());
+    }
+    sums
+}
+
+/// `Ok` when the postings sum to zero in every currency.
+pub fn check_balanced(postings: &[Posting]) -> Result<(), Rejection> {
+    for (currency, sum) in sums_by_currency(postings) {
+        if sum != 0 {
+            let imbalance = i64::try_from(sum).map_or_else(
+                |_| sum.to_string(),
+                |m| Money::from_minor(m, currency).to_decimal_string(),
+            );
+            return Err(Rejection::UnbalancedEntry { currency, imbalance });
+        }
+    }
+    Ok(())
+}
+
+/// Drops zero postings and merges postings on the same account and currency, keeping the
+/// order of first appearance.
+#[must_use]
+pub fn compact(postings: Vec<Posting>) -> Vec<Posting> {
+    let mut out: Vec<Posting> = Vec::with_capacity(postings.len());
+    for p in postings {
+        if let Some(existing) = out.iter_mut().find(|e| {
+            e.account == p.account
+                && e.amount.currency() == p.amount.currency()
+                && (e.amount.minor() >= 0) == (p.amount.minor() >= 0)
+        }) {
+            existing.amount =
+                Money::from_minor(existing.amount.minor() + p.amount.minor(), p.amount.currency());
+        } else {
+            out.push(p);
+        }
+    }
+    out.retain(|p| p.amount.minor() != 0);
+    out
+}

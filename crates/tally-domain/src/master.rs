@@ -1,0 +1,96 @@
+//! Master data and policy: locations, channels, SKUs and their classes.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChannelId, LocationId, Sku};
+use crate::money::{Currency, Money};
+
+/// What kind of place a location is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationKind {
+    /// A distribution centre or warehouse.
+    Warehouse,
+    /// A retail store that ships from its shelves.
+    Store,
+    /// A third-party logistics provider's site.
+    ThirdParty,
+    /// A marketplace fulfilment centre holding our stock.
+    MarketplaceFulfillment,
+}
+
+/// A stocking location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// Its id.
+    pub id: LocationId,
+    /// What kind of place it is.
+    pub kind: LocationKind,
+    /// Allocation rank: lower ranks are tried first.
+    pub rank: u32,
+    /// Channels this location ships for.
+    pub channels: BTreeSet<ChannelId>,
+}
+
+/// Allocation priority of a channel (DOMAIN.md §1 policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityClass {
+    /// Wholesale/B2B with contractual priority: may allocate into safety stock, fills first.
+    Contract,
+    /// Direct-to-consumer and marketplaces: never takes safety stock.
+    Standard,
+}
+
+/// Whose processor collects the money of a channel's orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// Our own shop: payments through the processor clearing account (1100).
+    Direct,
+    /// A marketplace: money through marketplace settlements (1150).
+    Marketplace,
+    /// Invoiced wholesale/EDI.
+    Wholesale,
+}
+
+/// A sales channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// Its id.
+    pub id: ChannelId,
+    /// Allocation priority.
+    pub priority: PriorityClass,
+    /// What kind of channel it is.
+    pub kind: ChannelKind,
+    /// The currency its orders are priced in.
+    pub currency: Currency,
+}
+
+/// ABC classification of a SKU by value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AbcClass {
+    /// Highest value.
+    A,
+    /// Middle value.
+    B,
+    /// Lowest value.
+    C,
+}
+
+/// A SKU's master record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuDef {
+    /// Its id.
+    pub sku: Sku,
+    /// Whether stock is kept by lot (with expiry) and allocated FEFO.
+    pub lot_tracked: bool,
+    /// Days before expiry at which a lot may no longer be allocated.
+    pub shelf_life_margin_days: u32,
+    /// Standard unit cost: values COGS, write-offs and restocks.
+    pub unit_cost: Money,
+    /// ABC class.
+    pub abc: AbcClass,
+}

@@ -1,0 +1,226 @@
+//! Orders in decision state: lines, holds, allocations by stage, and the digest that closed
+//! orders shrink to.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChannelId, LocationId, LotId, OrderId, Sku};
+use crate::money::{Currency, Money, Rate};
+use crate::time::Timestamp;
+
+/// Where an order is in its lifecycle (holds are kept apart, see [`Order::hold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Received from the channel, not yet validated.
+    Received,
+    /// Validated, ready to allocate.
+    Validated,
+    /// Allocated (possibly split, possibly partly backordered) and in fulfilment.
+    Fulfilling,
+    /// Every unit shipped.
+    Shipped,
+    /// Delivered to the customer.
+    Delivered,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// Lowercase name, for messages.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Received => "received",
+            OrderStatus::Validated => "validated",
+            OrderStatus::Fulfilling => "fulfilling",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Why an order is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    /// Suspected fraud.
+    Fraud,
+    /// Payment not confirmed.
+    Payment,
+    /// Address to verify.
+    Address,
+    /// Credit limit.
+    Credit,
+    /// Held by hand.
+    Manual,
+}
+
+/// Why an order was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// The customer asked.
+    Customer,
+    /// Fraud.
+    Fraud,
+    /// No stock to fill it.
+    Stockout,
+}
+
+/// A hold on an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// Why.
+    pub reason: HoldReason,
+    /// When the hold must be resolved (SLA); past it, the hold is an exception.
+    pub due_at: Timestamp,
+    /// Free text.
+    pub note: String,
+}
+
+/// An order line as received: SKU, units, unit price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units ordered (at least 1).
+    pub qty: crate::quantity::Quantity,
+    /// Price of one unit, before tax.
+    pub unit_price: Money,
+}
+
+/// Counters of a line after the sale, kept while the order can still be returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfterSale {
+    /// Units authorised for return.
+    pub return_authorized: u64,
+    /// Units refunded.
+    pub refunded: u64,
+}
+
+/// An order line in decision state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// The SKU (after any substitution).
+    pub sku: Sku,
+    /// The SKU first ordered, when substituted.
+    pub substituted_from: Option<Sku>,
+    /// Units ordered.
+    pub ordered: u64,
+    /// Price of one unit, before tax.
+    pub unit_price: Money,
+    /// Units allocated so far (whatever stage they are in now).
+    pub allocated: u64,
+    /// Units shipped.
+    pub shipped: u64,
+    /// Units invoiced.
+    pub invoiced: u64,
+    /// Returns and refunds.
+    pub after_sale: AfterSale,
+}
+
+impl Line {
+    /// Units still waiting for stock.
+    #[must_use]
+    pub fn unallocated(&self) -> u64 {
+        self.ordered.saturating_sub(self.allocated)
+    }
+}
+
+/// Where allocated units of a line are: by location and lot.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AllocKey {
+    /// The line number (0-based).
+    pub line: u32,
+    /// The location.
+    pub location: LocationId,
+    /// The lot.
+    pub lot: Option<LotId>,
+}
+
+/// Units of an allocation by fulfilment stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stages {
+    /// Reserved, not yet picked.
+    pub reserved: u64,
+    /// Picked, not yet packed.
+    pub picked: u64,
+    /// Packed, not yet shipped.
+    pub packed: u64,
+}
+
+impl Stages {
+    /// Whether nothing remains in any stage.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.reserved == 0 && self.picked == 0 && self.packed == 0
+    }
+}
+
+/// 32-byte BLAKE3 digest of an order's content, for duplicate detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Digest(pub [u8; 32]);
+
+/// An open order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Its id.
+    pub id: OrderId,
+    /// The channel that placed it.
+    pub channel: ChannelId,
+    /// The currency of its prices.
+    pub currency: Currency,
+    /// When the customer placed it (orders backorder-fill oldest first).
+    pub placed_at: Timestamp,
+    /// Arrival order among all orders, the tie-break after `placed_at`.
+    pub seq: u64,
+    /// Its lines, numbered from 0.
+    pub lines: Vec<Line>,
+    /// Shipping charged.
+    pub shipping: Money,
+    /// Sales tax rate on merchandise and shipping.
+    pub tax_rate: Rate,
+    /// Lifecycle status.
+    pub status: OrderStatus,
+    /// The current hold, if any.
+    pub hold: Option<Hold>,
+    /// Allocated units by line, location and lot.
+    pub allocations: BTreeMap<AllocKey, Stages>,
+    /// Σ payments captured, in minor units.
+    pub captured_minor: i64,
+    /// Number of invoices issued (one per shipment).
+    pub invoice_count: u32,
+    /// Whether shipping was invoiced (with the first shipment).
+    pub shipping_invoiced: bool,
+    /// Digest of the content it was received with.
+    pub digest: Digest,
+}
+
+/// What a delivered or cancelled order shrinks to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedOrder {
+    /// Digest of the content it was received with.
+    pub digest: Digest,
+    /// `Delivered` or `Cancelled`.
+    pub status: OrderStatus,
+    /// For delivered orders: what returns and refunds need.
+    pub returnable: Option<Returnable>,
+}
+
+/// The part of a delivered order that returns and refunds need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Returnable {
+    /// The channel.
+    pub channel: ChannelId,
+    /// The currency.
+    pub currency: Currency,
+    /// The tax rate.
+    pub tax_rate: Rate,
+    /// Σ payments captured, in minor units.
+    pub captured_minor: i64,
+    /// The lines.
+    pub lines: Vec<Line>,
+}

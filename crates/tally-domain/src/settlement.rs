@@ -1,0 +1,88 @@
+//! Marketplace settlements: money lines, their counter accounts, and the payout invariant
+//! Σ net of lines = payout.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChannelId, SettlementId};
+use crate::journal::Account;
+use crate::money::Currency;
+use crate::time::Date;
+
+/// The kind of a settlement money line. Amounts are signed as the marketplace reports them:
+/// positive is money owed to us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementLineKind {
+    /// Item price collected from the customer.
+    Principal,
+    /// Shipping collected from the customer.
+    Shipping,
+    /// Sales tax collected for us (we remit it).
+    Tax,
+    /// Marketplace-facilitator tax: collected and remitted by the marketplace, in pairs that net
+    /// to zero.
+    FacilitatorTax,
+    /// Marketplace commission (negative).
+    Commission,
+    /// Fulfilment fee (negative).
+    FulfillmentFee,
+    /// Storage fee (negative).
+    StorageFee,
+    /// Refund to a customer (negative).
+    Refund,
+    /// Reserve held back by the marketplace (negative) or released (positive).
+    Reserve,
+}
+
+impl SettlementLineKind {
+    /// The account on the other side of marketplace clearing (1150).
+    #[must_use]
+    pub const fn counter_account(self) -> Account {
+        match self {
+            Self::Principal | Self::Shipping | Self::Tax => Account::CustomerDeposits,
+            Self::FacilitatorTax => Account::SalesTaxPayable,
+            Self::Commission => Account::MarketplaceCommissions,
+            Self::FulfillmentFee => Account::FulfillmentFees,
+            Self::StorageFee => Account::StorageFees,
+            Self::Refund => Account::SalesReturns,
+            Self::Reserve => Account::MarketplaceReserve,
+        }
+    }
+
+    /// The snake_case name used in exports.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Principal => "principal",
+            Self::Shipping => "shipping",
+            Self::Tax => "tax",
+            Self::FacilitatorTax => "facilitator_tax",
+            Self::Commission => "commission",
+            Self::FulfillmentFee => "fulfillment_fee",
+            Self::StorageFee => "storage_fee",
+            Self::Refund => "refund",
+            Self::Reserve => "reserve",
+        }
+    }
+}
+
+/// An open settlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// Its id.
+    pub id: SettlementId,
+    /// The marketplace channel.
+    pub channel: ChannelId,
+    /// Its currency.
+    pub currency: Currency,
+    /// First day of the period.
+    pub period_start: Date,
+    /// Last day of the period.
+    pub period_end: Date,
+    /// Number of lines recorded.
+    pub line_count: u32,
+    /// Σ net of its lines, in minor units.
+    pub net_minor: i64,
+    /// Σ of its facilitator-tax lines, in minor units (must be zero at payout).
+    pub facilitator_tax_minor: i64,
+}

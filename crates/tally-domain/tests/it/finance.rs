@@ -1,0 +1,218 @@
+//! Finance: payments, fees, refunds, payouts, settlements, manual entries.
+
+use tally_domain::command::*;
+use tally_domain::event::Event;
+use tally_domain::ids::{PaymentId, PayoutId, RefundId, SettlementId};
+use tally_domain::journal::{Account, Posting};
+use tally_domain::master::{ChannelKind, PriorityClass};
+use tally_domain::money::{Currency, Money, Rate};
+use tally_domain::settlement::SettlementLineKind;
+
+use crate::support::*;
+
+fn capture(order: &str, minor: i64) -> Command {
+    Command::CapturePayment(CapturePayment {
+        order: oid(order),
+        payment: PaymentId::parse("P1").unwrap(),
+        amount: usd(minor),
+    })
+}
+fn fee_rate() -> Command {
+    Command::RecordProcessorFee(RecordProcessorFee {
+        order: oid("O1"),
+        fee: FeeInput::Rate { rate: Rate::parse_percent("2.9").unwrap(), fixed: usd(30) },
+    })
+}
+fn refund(qty: i64) -> Command {
+    Command::IssueRefund(IssueRefund {
+        refund: RefundId::parse("F1").unwrap(),
+        order: oid("O1"),
+        lines: vec![LineQty { line: 0, qty }],
+    })
+}
+fn payout(minor: i64) -> Command {
+    Command::RecordProcessorPayout(RecordProcessorPayout {
+        payout: PayoutId::parse("PO1").unwrap(),
+        amount: usd(minor),
+    })
+}
+fn sid() -> SettlementId {
+    SettlementId::parse("S1").unwrap()
+}
+fn mkt() -> Vec<Command> {
+    world_and([
+        Command::DefineChannel(DefineChannel {
+            channel: ch("amz"),
+            priority: PriorityClass::Standard,
+            kind: ChannelKind::Marketplace,
+            currency: Currency::USD,
+        }),
+        Command::OpenSettlement(OpenSettlement {
+            settlement: sid(),
+            channel: ch("amz"),
+            currency: Currency::USD,
+            period_start: date("2026-03-01"),
+            period_end: date("2026-03-14"),
+        }),
+    ])
+}
+fn line(kind: SettlementLineKind, minor: i64) -> Command {
+    Command::RecordSettlementLine(RecordSettlementLine {
+        settlement: sid(),
+        kind,
+        amount: usd(minor),
+        order: None,
+        sku: None,
+        qty: 0,
+        description: String::new(),
+    })
+}
+fn settle(minor: i64) -> Command {
+    Command::SettlePayout(SettlePayout {
+        settlement: sid(),
+        amount: usd(minor),
+        deposit_date: date("2026-03-16"),
+    })
+}
+
+#[test]
+fn capture_payment_and_rejections() {
+    let s = world_and([place("O1", "web", &[("A", 2, 5000)], 1000, 80_000)]);
+    let (_, state) = Scenario::given(s.clone())
+        .when(capture("O1", 11_880))
+        .then_types(&["finance.payment_captured", "journal.entry_posted"]);
+    assert_eq!(state.balance(Account::ProcessorClearing, Currency::USD).minor(), 11_880);
+    assert_eq!(state.balance(Account::CustomerDeposits, Currency::USD).minor(), -11_880);
+    Scenario::given(s.clone()).when(capture("O1", 0)).then_rejects("INVALID_AMOUNT");
+    Scenario::given(s.clone()).when(capture("X", 1)).then_rejects("UNKNOWN_ORDER");
+    Scenario::given(s)
+        .when(Command::CapturePayment(CapturePayment {
+            order: oid("O1"),
+            payment: PaymentId::parse("P1").unwrap(),
+            amount: Money::from_minor(1, Currency::EUR),
+        }))
+        .then_rejects("CURRENCY_MISMATCH");
+}
+
+#[test]
+fn processor_fee_is_rate_of_captured_plus_fixed() {
+    let s = world_and([place("O1", "web", &[("A", 2, 5000)], 1000, 80_000), capture("O1", 11_880)]);
+    let (events, _) = Scenario::given(s.clone())
+        .when(fee_rate())
+        .then_types(&["finance.processor_fee_recorded", "journal.entry_posted"]);
+    let Event::ProcessorFeeRecorded(fee) = &events[0] else { panic!() };
+    assert_eq!(fee.amount.to_decimal_string(), "3.75");
+    Scenario::given(s.clone())
+        .when(Command::RecordProcessorFee(RecordProcessorFee {
+            order: oid("O1"),
+            fee: FeeInput::Amount { amount: usd(0) },
+        }))
+        .then_rejects("INVALID_AMOUNT");
+    Scenario::given(s)
+        .when(Command::RecordProcessorFee(RecordProcessorFee {
+            order: oid("O1"),
+            fee: FeeInput::Amount { amount: Money::from_minor(1, Currency::GBP) },
+        }))
+        .then_rejects("CURRENCY_MISMATCH");
+}
+
+#[test]
+fn refunds_are_bounded_by_shipped_units() {
+    let s = world_and(
+        [receive("WH1", "A", 5)]
+            .into_iter()
+            .chain(allocated_order("O1", "web", "A", 2))
+            .chain([capture("O1", 11_880)]),
+    );
+    Scenario::given(s.clone()).when(refund(1)).then_rejects("EXCEEDS_OUTSTANDING");
+    let shipped = Scenario::given(s).and(pick("O1")).and(pack("O1")).and(ship("O1"));
+    let (events, state) =
+        shipped.when(refund(1)).then_types(&["finance.refund_issued", "journal.entry_posted"]);
+    let Event::RefundIssued(r) = &events[0] else { panic!() };
+    assert_eq!(r.total.to_decimal_string(), "54.00");
+    let again = Scenario { state, ctx: ctx_at(T0) };
+    again.and(refund(1)).when(refund(1)).then_rejects("EXCEEDS_OUTSTANDING");
+}
+
+#[test]
+fn processor_payout_cannot_exceed_clearing() {
+    let s = world_and([place("O1", "web", &[("A", 2, 5000)], 1000, 80_000), capture("O1", 11_880)]);
+    Scenario::given(s.clone())
+        .when(payout(11_880))
+        .then_types(&["finance.processor_payout_recorded", "journal.entry_posted"]);
+    let r = Scenario::given(s.clone()).when(payout(11_881)).then_rejects("INSUFFICIENT_FUNDS");
+    assert_eq!(r.to_string(), "payout 118.81 exceeds the clearing balance 118.80");
+    Scenario::given(s).when(payout(-1)).then_rejects("INVALID_AMOUNT");
+}
+
+#[test]
+fn settlement_lines_and_payout() {
+    let s = Scenario::given(mkt())
+        .and(line(SettlementLineKind::Principal, 10_000))
+        .and(line(SettlementLineKind::Commission, -1_500))
+        .and(line(SettlementLineKind::FacilitatorTax, 800))
+        .and(line(SettlementLineKind::FacilitatorTax, -800));
+    assert_eq!(s.state.settlement(&sid()).unwrap().net_minor, 8_500);
+    let s2 = Scenario { state: s.state.clone(), ctx: s.ctx.clone() };
+    s2.when(settle(8_400)).then_rejects("SETTLEMENT_MISMATCH");
+    let (_, state) =
+        s.when(settle(8_500)).then_types(&["settlement.payout_settled", "journal.entry_posted"]);
+    assert_eq!(state.balance(Account::MarketplaceClearing, Currency::USD).minor(), 0);
+    assert!(state.settlement(&sid()).is_none());
+}
+
+#[test]
+fn settlement_rejections() {
+    Scenario::given(mkt())
+        .and(line(SettlementLineKind::FacilitatorTax, 800))
+        .when(settle(800))
+        .then_rejects("FACILITATOR_TAX_NOT_NETTED");
+    Scenario::given(mkt())
+        .when(line(SettlementLineKind::Principal, 0))
+        .then_rejects("INVALID_AMOUNT");
+    Scenario::given(world())
+        .when(line(SettlementLineKind::Principal, 1))
+        .then_rejects("UNKNOWN_SETTLEMENT");
+    Scenario::given(mkt())
+        .when(Command::RecordSettlementLine(RecordSettlementLine {
+            settlement: sid(),
+            kind: SettlementLineKind::Principal,
+            amount: Money::from_minor(1, Currency::EUR),
+            order: None,
+            sku: None,
+            qty: 0,
+            description: String::new(),
+        }))
+        .then_rejects("CURRENCY_MISMATCH");
+    let open = |channel: &str, start: &str| {
+        Command::OpenSettlement(OpenSettlement {
+            settlement: sid(),
+            channel: ch(channel),
+            currency: Currency::USD,
+            period_start: date(start),
+            period_end: date("2026-03-14"),
+        })
+    };
+    Scenario::given(mkt()).when(open("amz", "2026-03-01")).then_rejects("DUPLICATE_ID");
+    Scenario::given(world()).when(open("nope", "2026-03-01")).then_rejects("UNKNOWN_CHANNEL");
+    Scenario::given(mkt()[..mkt().len() - 1].to_vec())
+        .when(open("amz", "2026-03-20"))
+        .then_rejects("INVALID_INPUT");
+}
+
+#[test]
+fn manual_entries_must_balance() {
+    let entry = |a: i64, b: i64| {
+        Command::PostJournalEntry(PostJournalEntry {
+            memo: "accrual".to_owned(),
+            postings: vec![
+                Posting::debit(Account::StorageFees, usd(a)),
+                Posting::credit(Account::Bank, usd(b)),
+            ],
+        })
+    };
+    Scenario::given([]).when(entry(100, 100)).then_types(&["journal.entry_posted"]);
+    let r = Scenario::given([]).when(entry(100, 99)).then_rejects("UNBALANCED_ENTRY");
+    assert_eq!(r.to_string(), "unbalanced entry: postings in USD sum to 0.01");
+    Scenario::given([]).when(entry(0, 0)).then_rejects("INVALID_AMOUNT");
+}

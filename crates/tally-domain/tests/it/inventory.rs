@@ -1,0 +1,350 @@
+//! Inventory: inbound, receipts, adjustments, cycle counts, transfers, quarantine, scrap, recall.
+
+use tally_domain::command::*;
+use tally_domain::event::{CycleCounted, Event, InventoryAdjusted};
+use tally_domain::inventory::{AdjustReason, QuarantineReason};
+use tally_domain::journal::Account;
+use tally_domain::money::Currency;
+use tally_domain::time::Timestamp;
+
+use crate::support::*;
+
+fn adjust(l: &str, s: &str, lt: Option<&str>, delta: i64) -> Command {
+    Command::AdjustInventory(AdjustInventory {
+        location: loc(l),
+        sku: sku(s),
+        lot: lt.map(lot),
+        delta,
+        reason: AdjustReason::Found,
+    })
+}
+fn count(l: &str, s: &str, counted: i64) -> Command {
+    Command::CycleCount(CycleCount { location: loc(l), sku: sku(s), lot: None, counted })
+}
+fn transfer(id: &str, from: &str, to: &str, qty: i64) -> Command {
+    Command::ShipTransfer(ShipTransfer {
+        transfer: tally_domain::ids::TransferId::parse(id).unwrap(),
+        from: loc(from),
+        to: loc(to),
+        sku: sku("A"),
+        lot: None,
+        qty,
+    })
+}
+fn transfer_in(id: &str, qty: i64) -> Command {
+    Command::ReceiveTransfer(ReceiveTransfer {
+        transfer: tally_domain::ids::TransferId::parse(id).unwrap(),
+        qty,
+    })
+}
+fn quarantine(qty: i64, reason: QuarantineReason) -> Command {
+    Command::QuarantineStock(QuarantineStock {
+        location: loc("WH1"),
+        sku: sku("A"),
+        lot: None,
+        qty,
+        reason,
+    })
+}
+fn release(qty: i64, reason: QuarantineReason) -> Command {
+    Command::ReleaseQuarantine(ReleaseQuarantine {
+        location: loc("WH1"),
+        sku: sku("A"),
+        lot: None,
+        qty,
+        reason,
+    })
+}
+fn scrap(qty: i64, from: Option<QuarantineReason>) -> Command {
+    Command::ScrapStock(ScrapStock { location: loc("WH1"), sku: sku("A"), lot: None, qty, from })
+}
+
+#[test]
+fn expected_inbound_then_receipt_consumes_incoming() {
+    let expect = Command::ExpectInbound(ExpectInbound {
+        location: loc("WH1"),
+        sku: sku("A"),
+        qty: 10,
+        eta: Timestamp::from_millis(T0),
+    });
+    let (_, state) =
+        Scenario::given(world()).when(expect.clone()).then_types(&["inventory.inbound_expected"]);
+    assert_eq!(state.stock(&key("WH1", "A", None)).incoming, 10);
+    let (_, state) = Scenario::given(world_and([expect]))
+        .when(receive("WH1", "A", 4))
+        .then_types(&["inventory.received", "journal.entry_posted"]);
+    let s = state.stock(&key("WH1", "A", None));
+    assert_eq!((s.incoming, s.available), (6, 4));
+    assert_eq!(state.balance(Account::Inventory, Currency::USD).minor(), 8_000);
+    assert_eq!(state.balance(Account::GoodsReceivedNotInvoiced, Currency::USD).minor(), -8_000);
+    Scenario::given(world())
+        .when(Command::ExpectInbound(ExpectInbound {
+            location: loc("WH1"),
+            sku: sku("A"),
+            qty: 0,
+            eta: Timestamp::from_millis(T0),
+        }))
+        .then_rejects("INVALID_QUANTITY");
+}
+
+#[test]
+fn receipt_rejections() {
+    Scenario::given(world()).when(receive("NOPE", "A", 1)).then_rejects("UNKNOWN_LOCATION");
+    Scenario::given(world()).when(receive("WH1", "NOPE", 1)).then_rejects("UNKNOWN_SKU");
+    Scenario::given(world()).when(receive("WH1", "A", 0)).then_rejects("INVALID_QUANTITY");
+    Scenario::given(world()).when(receive("WH1", "L", 1)).then_rejects("LOT_REQUIRED");
+    Scenario::given(world())
+        .when(receive_lot("WH1", "A", "X", "2027-01-01", 1))
+        .then_rejects("LOT_NOT_TRACKED");
+    Scenario::given(world())
+        .when(receive_lot("WH1", "L", "X", "2026-03-10", 1))
+        .then_rejects("LOT_EXPIRED");
+    Scenario::given(world_and([receive_lot("WH1", "L", "X", "2027-01-01", 1)]))
+        .when(receive_lot("WH1", "L", "X", "2027-02-01", 1))
+        .then_rejects("LOT_EXPIRY_CONFLICT");
+    Scenario::given(world_and([
+        receive_lot("WH1", "L", "X", "2027-01-01", 1),
+        Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("X") }),
+    ]))
+    .when(receive_lot("WH2", "L", "X", "2027-01-01", 1))
+    .then_rejects("LOT_RECALLED");
+}
+
+#[test]
+fn adjustments_up_and_down() {
+    let s = world_and([receive("WH1", "A", 5)]);
+    let state = Scenario::given(s.clone()).when(adjust("WH1", "A", None, -2)).then_events(&[
+        Event::InventoryAdjusted(InventoryAdjusted {
+            key: key("WH1", "A", None),
+            delta: -2,
+            reason: AdjustReason::Found,
+        }),
+        Event::JournalEntryPosted(tally_domain::journal::JournalEntry {
+            entry: tally_domain::ids::JournalEntryId::parse("je-2").unwrap(),
+            posted_at: Timestamp::from_millis(T0),
+            reference: tally_domain::journal::JournalRef::Stock(key("WH1", "A", None)),
+            memo: "adjustment".to_owned(),
+            postings: vec![
+                tally_domain::journal::Posting::debit(Account::InventoryWriteOff, usd(4000)),
+                tally_domain::journal::Posting::credit(Account::Inventory, usd(4000)),
+            ],
+        }),
+    ]);
+    assert_eq!(state.available(&loc("WH1"), &sku("A")), 3);
+    Scenario::given(s.clone())
+        .when(adjust("WH1", "A", None, 3))
+        .then_types(&["inventory.adjusted", "journal.entry_posted"]);
+    Scenario::given(s.clone())
+        .when(adjust("WH1", "A", None, -6))
+        .then_rejects("INSUFFICIENT_STOCK");
+    Scenario::given(s.clone()).when(adjust("WH1", "A", None, 0)).then_rejects("INVALID_QUANTITY");
+    Scenario::given(s).when(adjust("WH1", "L", Some("NOPE"), 1)).then_rejects("UNKNOWN_LOT");
+}
+
+#[test]
+fn cycle_count_records_and_adjusts_variance() {
+    let s = world_and([receive("WH1", "A", 5)]);
+    let (events, state) = Scenario::given(s.clone()).when(count("WH1", "A", 3)).then_types(&[
+        "inventory.cycle_counted",
+        "inventory.adjusted",
+        "journal.entry_posted",
+    ]);
+    assert_eq!(
+        events[0],
+        Event::CycleCounted(CycleCounted { key: key("WH1", "A", None), expected: 5, counted: 3 })
+    );
+    assert_eq!(state.on_hand(&loc("WH1"), &sku("A")), 3);
+    Scenario::given(s.clone()).when(count("WH1", "A", 5)).then_types(&["inventory.cycle_counted"]);
+    Scenario::given(s.clone()).when(count("WH1", "A", -1)).then_rejects("INVALID_QUANTITY");
+    // Five reserved: a count of 2 cannot take units that orders hold.
+    Scenario::given(s)
+        .and(place("O1", "edi", &[("A", 5, 100)], 0, 0))
+        .and(validate("O1"))
+        .and(allocate("O1"))
+        .when(count("WH1", "A", 2))
+        .then_rejects("INSUFFICIENT_STOCK");
+}
+
+#[test]
+fn transfers_go_through_in_transit() {
+    let s = world_and([receive("WH1", "A", 5)]);
+    let (_, state) = Scenario::given(s.clone())
+        .when(transfer("T1", "WH1", "WH2", 4))
+        .then_types(&["inventory.transfer_shipped"]);
+    assert_eq!(state.stock(&key("WH2", "A", None)).in_transit, 4);
+    assert_eq!(state.on_hand(&loc("WH1"), &sku("A")), 1);
+    let (_, state) = Scenario::given(s.clone())
+        .and(transfer("T1", "WH1", "WH2", 4))
+        .when(transfer_in("T1", 3))
+        .then_types(&["inventory.transfer_received"]);
+    assert_eq!(state.stock(&key("WH2", "A", None)).in_transit, 1);
+    assert_eq!(state.available(&loc("WH2"), &sku("A")), 3);
+    Scenario::given(s.clone())
+        .and(transfer("T1", "WH1", "WH2", 4))
+        .when(transfer_in("T1", 5))
+        .then_rejects("EXCEEDS_OUTSTANDING");
+    Scenario::given(s.clone())
+        .and(transfer("T1", "WH1", "WH2", 4))
+        .when(transfer("T1", "WH1", "WH2", 1))
+        .then_rejects("DUPLICATE_ID");
+    Scenario::given(s.clone()).when(transfer_in("T9", 1)).then_rejects("UNKNOWN_TRANSFER");
+    Scenario::given(s.clone())
+        .when(transfer("T1", "WH1", "WH2", 6))
+        .then_rejects("INSUFFICIENT_STOCK");
+    Scenario::given(s.clone()).when(transfer("T1", "WH1", "WH1", 1)).then_rejects("INVALID_INPUT");
+    Scenario::given(s).when(transfer("T1", "WH1", "NOPE", 1)).then_rejects("UNKNOWN_LOCATION");
+}
+
+#[test]
+fn transfer_receipt_fills_backorders() {
+    let s = world_and([
+        receive("WH2", "A", 5),
+        place("O1", "edi", &[("A", 3, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        transfer("T1", "WH2", "WH1", 5),
+    ]);
+    let (_, state) = Scenario::given(s)
+        .when(transfer_in("T1", 5))
+        .then_types(&["inventory.transfer_received", "order.line_allocated"]);
+    assert_eq!(state.reserved(&loc("WH1"), &sku("A")), 3);
+}
+
+#[test]
+fn quarantine_release_and_scrap() {
+    let s = world_and([receive("WH1", "A", 5)]);
+    let (_, state) = Scenario::given(s.clone())
+        .when(quarantine(2, QuarantineReason::Damaged))
+        .then_types(&["inventory.quarantined"]);
+    let k = key("WH1", "A", None);
+    assert_eq!(state.stock(&k).quarantined.get(&QuarantineReason::Damaged), Some(&2));
+    assert_eq!(state.stock(&k).on_hand(), 5);
+    let q = Scenario::given(s.clone()).and(quarantine(2, QuarantineReason::Damaged));
+    let q2 = Scenario { state: q.state.clone(), ctx: q.ctx.clone() };
+    q.when(release(2, QuarantineReason::Damaged)).then_types(&["inventory.quarantine_released"]);
+    q2.when(release(1, QuarantineReason::QualityHold)).then_rejects("INSUFFICIENT_STOCK");
+    Scenario::given(s.clone())
+        .when(quarantine(6, QuarantineReason::Damaged))
+        .then_rejects("INSUFFICIENT_STOCK");
+    Scenario::given(s.clone())
+        .when(quarantine(0, QuarantineReason::Damaged))
+        .then_rejects("INVALID_QUANTITY");
+    let (_, state) = Scenario::given(s.clone())
+        .and(quarantine(2, QuarantineReason::Damaged))
+        .when(scrap(2, Some(QuarantineReason::Damaged)))
+        .then_types(&["inventory.scrapped", "journal.entry_posted"]);
+    assert_eq!(state.stock(&k).on_hand(), 3);
+    assert_eq!(state.balance(Account::InventoryWriteOff, Currency::USD).minor(), 4_000);
+    Scenario::given(s.clone())
+        .when(scrap(1, None))
+        .then_types(&["inventory.scrapped", "journal.entry_posted"]);
+    Scenario::given(s.clone()).when(scrap(6, None)).then_rejects("INSUFFICIENT_STOCK");
+    Scenario::given(s)
+        .when(scrap(1, Some(QuarantineReason::Expired)))
+        .then_rejects("INSUFFICIENT_STOCK");
+}
+
+#[test]
+fn recall_quarantines_the_lot_everywhere_and_blocks_allocation() {
+    let s = world_and([
+        receive_lot("WH1", "L", "BAD", "2026-06-01", 3),
+        receive_lot("WH2", "L", "BAD", "2026-06-01", 2),
+        receive_lot("WH2", "L", "GOOD", "2026-09-01", 4),
+    ]);
+    let recall = Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("BAD") });
+    let (_, state) = Scenario::given(s.clone()).when(recall.clone()).then_types(&[
+        "lot.recalled",
+        "inventory.quarantined",
+        "inventory.quarantined",
+    ]);
+    assert_eq!(
+        state.stock(&key("WH2", "L", Some("BAD"))).quarantined.get(&QuarantineReason::Recalled),
+        Some(&2)
+    );
+    assert_eq!(state.ats(&ch("web"), &sku("L")), 4);
+    Scenario::given(s.clone())
+        .and(recall.clone())
+        .when(recall.clone())
+        .then_rejects("LOT_RECALLED");
+    Scenario::given(s.clone())
+        .and(recall)
+        .when(Command::ReleaseQuarantine(ReleaseQuarantine {
+            location: loc("WH1"),
+            sku: sku("L"),
+            lot: Some(lot("BAD")),
+            qty: 1,
+            reason: QuarantineReason::Recalled,
+        }))
+        .then_rejects("LOT_RECALLED");
+    Scenario::given(s.clone())
+        .when(Command::RecallLot(RecallLot { sku: sku("A"), lot: lot("BAD") }))
+        .then_rejects("LOT_NOT_TRACKED");
+    Scenario::given(s)
+        .when(Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("NOPE") }))
+        .then_rejects("UNKNOWN_LOT");
+}
+
+#[test]
+fn receipt_fills_backorders_contract_first_then_oldest() {
+    let mut later = place("W2", "web", &[("A", 2, 100)], 0, 0);
+    if let Command::ReceiveOrder(o) = &mut later {
+        o.placed_at = Timestamp::from_millis(T0 + 10);
+    }
+    let mut edi_late = place("E1", "edi", &[("A", 2, 100)], 0, 0);
+    if let Command::ReceiveOrder(o) = &mut edi_late {
+        o.placed_at = Timestamp::from_millis(T0 + 20);
+    }
+    let s = world_and([
+        later,
+        validate("W2"),
+        allocate("W2"),
+        place("W1", "web", &[("A", 2, 100)], 0, 0),
+        validate("W1"),
+        allocate("W1"),
+        edi_late,
+        validate("E1"),
+        allocate("E1"),
+    ]);
+    let (events, _) = Scenario::given(s).when(receive("WH1", "A", 5)).then_types(&[
+        "inventory.received",
+        "journal.entry_posted",
+        "order.line_allocated",
+        "order.line_allocated",
+        "order.line_allocated",
+    ]);
+    let order_of = |e: &Event| match e {
+        Event::LineAllocated(a) => (a.order.to_string(), a.qty.get()),
+        _ => unreachable!(),
+    };
+    assert_eq!(order_of(&events[2]), ("E1".to_owned(), 2));
+    assert_eq!(order_of(&events[3]), ("W1".to_owned(), 2));
+    assert_eq!(order_of(&events[4]), ("W2".to_owned(), 1));
+}
+
+#[test]
+fn recall_releases_reservations_of_the_lot_and_reallocates() {
+    let s = world_and([
+        receive_lot("WH1", "L", "BAD", "2026-06-01", 3),
+        receive_lot("WH1", "L", "GOOD", "2026-09-01", 1),
+        place("O1", "web", &[("L", 2, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+    ]);
+    let (events, state) = Scenario::given(s)
+        .when(Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("BAD") }))
+        .then_types(&[
+            "lot.recalled",
+            "order.reservation_released",
+            "inventory.quarantined",
+            "order.line_allocated",
+            "order.line_backordered",
+        ]);
+    let Event::StockQuarantined(q) = &events[2] else { panic!() };
+    assert_eq!(q.qty.get(), 3);
+    let bad = state.stock(&key("WH1", "L", Some("BAD")));
+    assert_eq!((bad.available, bad.reserved, bad.quarantined_total()), (0, 0, 3));
+    assert_eq!(state.stock(&key("WH1", "L", Some("GOOD"))).reserved, 1);
+    let line = &state.order(&oid("O1")).unwrap().lines[0];
+    assert_eq!((line.allocated, line.unallocated()), (1, 1));
+    assert_eq!(state.backorders().count(), 1);
+}

@@ -1,0 +1,19 @@
+//! The one integration-test binary of tally-domain.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    missing_debug_implementations
+)]
+
+mod codec;
+mod finance;
+mod inventory;
+mod master;
+mod money;
+mod orders;
+mod props;
+mod rejections;
+mod returns;
+mod scenarios;
+mod support;

@@ -1,0 +1,89 @@
+//! Money, rates, rounding and decimal text.
+
+use tally_domain::money::{Currency, Money, Rate, div_half_even};
+use tally_domain::time::{Date, Timestamp};
+
+#[test]
+fn decimal_text_follows_minor_digits() {
+    assert_eq!(Money::from_minor(11_880, Currency::USD).to_decimal_string(), "118.80");
+    assert_eq!(Money::from_minor(-375, Currency::EUR).to_decimal_string(), "-3.75");
+    assert_eq!(Money::from_minor(1200, Currency::JPY).to_decimal_string(), "1200");
+    assert_eq!(Money::from_minor(1_005, Currency::KWD).to_decimal_string(), "1.005");
+    assert_eq!(Money::from_minor(5, Currency::USD).to_decimal_string(), "0.05");
+}
+
+#[test]
+fn parse_decimal_text() {
+    assert_eq!(Money::parse("118.80", Currency::USD).unwrap().minor(), 11_880);
+    assert_eq!(Money::parse("118.8", Currency::USD).unwrap().minor(), 11_880);
+    assert_eq!(Money::parse("-3.75", Currency::USD).unwrap().minor(), -375);
+    assert_eq!(Money::parse("12", Currency::JPY).unwrap().minor(), 12);
+    assert_eq!(Money::parse("1.005", Currency::KWD).unwrap().minor(), 1_005);
+    for bad in ["1.005", "", "1.", ".5", "1e3", "1,00", "abc", "--1"] {
+        assert!(Money::parse(bad, Currency::USD).is_err(), "{bad}");
+    }
+    assert!(Money::parse("1.5", Currency::JPY).is_err());
+    assert!(Money::parse("99999999999999999999", Currency::USD).is_err());
+}
+
+#[test]
+fn currency_codes() {
+    for c in Currency::ALL {
+        assert_eq!(Currency::parse(c.code()).unwrap(), c);
+    }
+    assert!(Currency::parse("XXX").is_err());
+    assert_eq!(Currency::JPY.minor_digits(), 0);
+    assert_eq!(Currency::KWD.minor_digits(), 3);
+}
+
+#[test]
+fn half_even_rounding() {
+    assert_eq!(div_half_even(25, 10), 2);
+    assert_eq!(div_half_even(35, 10), 4);
+    assert_eq!(div_half_even(-25, 10), -2);
+    assert_eq!(div_half_even(-35, 10), -4);
+    assert_eq!(div_half_even(26, 10), 3);
+    // DOMAIN.md §4: 2.9% of 118.80 = 3.4452 → 3.45; + 0.30 = 3.75.
+    let fee =
+        Money::from_minor(11_880, Currency::USD).times_rate(Rate::parse_percent("2.9").unwrap());
+    assert_eq!(fee.minor(), 345);
+    // 8% of 0.5625 cents-ish ties: 50 × 1% = 0.5 → 0 (even), 150 × 1% = 1.5 → 2.
+    assert_eq!(Rate::from_ppm(10_000).unwrap().apply_half_even(50), 0);
+    assert_eq!(Rate::from_ppm(10_000).unwrap().apply_half_even(150), 2);
+}
+
+#[test]
+fn rates_parse() {
+    assert_eq!(Rate::parse_percent("8").unwrap().ppm(), 80_000);
+    assert_eq!(Rate::parse_percent("2.9").unwrap().ppm(), 29_000);
+    assert_eq!(Rate::parse_percent("0.0001").unwrap().ppm(), 1);
+    assert!(Rate::parse_percent("100.01").is_err());
+    assert!(Rate::parse_percent("-1").is_err());
+    assert!(Rate::from_ppm(1_000_001).is_err());
+}
+
+#[test]
+fn json_forms_are_human_readable() {
+    let m = Money::from_minor(11_880, Currency::USD);
+    let json = serde_json::to_string(&m).unwrap();
+    assert_eq!(json, r#"{"amount":"118.80","currency":"USD"}"#);
+    assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
+    let t = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
+    assert_eq!(serde_json::to_string(&t).unwrap(), r#""2026-03-01T12:00:00.000Z""#);
+    assert_eq!(serde_json::from_str::<Timestamp>("1772366400000").unwrap(), t);
+    let d = Date::parse("2026-12-31").unwrap();
+    assert_eq!(serde_json::to_string(&d).unwrap(), r#""2026-12-31""#);
+    assert_eq!(d.minus_days(30).to_string(), "2026-12-01");
+    assert_eq!(t.date().to_string(), "2026-03-01");
+    assert!(Date::parse("2026-02-30").is_err());
+}
+
+#[test]
+fn ids_are_parsed() {
+    use tally_domain::ids::Sku;
+    assert!(Sku::parse("").is_err());
+    assert!(Sku::parse("A B").is_err());
+    assert!(Sku::parse("x".repeat(65)).is_err());
+    assert_eq!(Sku::parse("ABC-1").unwrap().as_str(), "ABC-1");
+    assert!(serde_json::from_str::<Sku>("\"\"").is_err());
+}

@@ -1,0 +1,364 @@
+//! Orders: receive, validate, hold/release, allocate, pick, pack, ship, deliver, cancel,
+//! substitute.
+
+use tally_domain::command::*;
+use tally_domain::event::{Event, LineAllocated, LineBackordered};
+use tally_domain::money::Currency;
+use tally_domain::order::{CancelReason, HoldReason, OrderStatus};
+use tally_domain::quantity::Quantity;
+use tally_domain::time::Timestamp;
+
+use crate::support::*;
+
+fn hold(id: &str) -> Command {
+    Command::HoldOrder(HoldOrder {
+        order: oid(id),
+        reason: HoldReason::Fraud,
+        due_at: Timestamp::from_millis(T0 + 3_600_000),
+        note: "check".to_owned(),
+    })
+}
+
+fn alloc(
+    order: &str,
+    line: u32,
+    sku_id: &str,
+    location: &str,
+    lt: Option<&str>,
+    qty: u64,
+    fill: bool,
+) -> Event {
+    Event::LineAllocated(LineAllocated {
+        order: oid(order),
+        line,
+        sku: sku(sku_id),
+        location: loc(location),
+        lot: lt.map(lot),
+        qty: Quantity::from_u64(qty).unwrap(),
+        backorder_fill: fill,
+    })
+}
+
+fn backorder(order: &str, line: u32, sku_id: &str, qty: u64) -> Event {
+    Event::LineBackordered(LineBackordered {
+        order: oid(order),
+        line,
+        sku: sku(sku_id),
+        qty: Quantity::from_u64(qty).unwrap(),
+    })
+}
+
+#[test]
+fn receive_order_and_its_rejections() {
+    Scenario::given(world())
+        .when(place("O1", "web", &[("A", 2, 5000)], 1000, 80_000))
+        .then_types(&["order.received"]);
+    Scenario::given(world())
+        .when(place("O1", "nope", &[("A", 2, 5000)], 0, 0))
+        .then_rejects("UNKNOWN_CHANNEL");
+    Scenario::given(world())
+        .when(place("O1", "web", &[("Z", 2, 5000)], 0, 0))
+        .then_rejects("UNKNOWN_SKU");
+    Scenario::given(world())
+        .when(place("O1", "web", &[("A", 0, 5000)], 0, 0))
+        .then_rejects("INVALID_QUANTITY");
+    Scenario::given(world())
+        .when(place("O1", "web", &[("A", -2, 5000)], 0, 0))
+        .then_rejects("INVALID_QUANTITY");
+    Scenario::given(world())
+        .when(place("O1", "web", &[("A", 1, -1)], 0, 0))
+        .then_rejects("INVALID_AMOUNT");
+    Scenario::given(world()).when(place("O1", "web", &[], 0, 0)).then_rejects("INVALID_INPUT");
+    let mut eur = place("O1", "web", &[("A", 1, 100)], 0, 0);
+    if let Command::ReceiveOrder(o) = &mut eur {
+        o.currency = Currency::EUR;
+    }
+    Scenario::given(world()).when(eur).then_rejects("CURRENCY_MISMATCH");
+}
+
+#[test]
+fn duplicate_orders_are_idempotent_or_conflicts() {
+    let first = place("O1", "web", &[("A", 2, 5000)], 1000, 80_000);
+    Scenario::given(world_and([first.clone()])).when(first.clone()).then_events(&[]);
+    let r = Scenario::given(world_and([first]))
+        .when(place("O1", "web", &[("A", 3, 5000)], 1000, 80_000))
+        .then_rejects("DUPLICATE_ORDER_CONFLICT");
+    assert_eq!(r.to_string(), "order 'O1' already exists with different content");
+    // Still detected once the order is closed (cancelled orders shrink to a digest).
+    let placed = place("O2", "web", &[("A", 1, 5000)], 0, 0);
+    let s = Scenario::given(world_and([
+        placed.clone(),
+        Command::CancelOrder(CancelOrder { order: oid("O2"), reason: CancelReason::Customer }),
+    ]));
+    assert!(s.state.order(&oid("O2")).is_none());
+    assert!(s.state.closed_order(&oid("O2")).is_some());
+    let s2 = Scenario { state: s.state.clone(), ctx: s.ctx.clone() };
+    s.when(placed).then_events(&[]);
+    s2.when(place("O2", "web", &[("A", 9, 5000)], 0, 0)).then_rejects("DUPLICATE_ORDER_CONFLICT");
+}
+
+#[test]
+fn validate_once() {
+    let s = world_and([place("O1", "web", &[("A", 1, 100)], 0, 0)]);
+    Scenario::given(s.clone()).when(validate("O1")).then_types(&["order.validated"]);
+    Scenario::given(s).and(validate("O1")).when(validate("O1")).then_rejects("INVALID_STATE");
+    Scenario::given(world()).when(validate("NOPE")).then_rejects("UNKNOWN_ORDER");
+}
+
+#[test]
+fn hold_and_release() {
+    let s = world_and([place("O1", "web", &[("A", 1, 100)], 0, 0), validate("O1")]);
+    let (_, state) = Scenario::given(s.clone()).when(hold("O1")).then_types(&["order.held"]);
+    assert_eq!(state.overdue_holds(Timestamp::from_millis(T0 + 3_600_001)), vec![oid("O1")]);
+    assert!(state.overdue_holds(Timestamp::from_millis(T0)).is_empty());
+    Scenario::given(s.clone()).and(hold("O1")).when(hold("O1")).then_rejects("INVALID_STATE");
+    Scenario::given(s.clone()).and(hold("O1")).when(allocate("O1")).then_rejects("ORDER_ON_HOLD");
+    Scenario::given(s.clone())
+        .and(hold("O1"))
+        .when(Command::ReleaseHold(oref("O1")))
+        .then_types(&["order.hold_released"]);
+    Scenario::given(s).when(Command::ReleaseHold(oref("O1"))).then_rejects("INVALID_STATE");
+    Scenario::given(world()).when(hold("NOPE")).then_rejects("UNKNOWN_ORDER");
+}
+
+#[test]
+fn allocate_splits_across_locations_in_rank_order() {
+    let s = world_and([
+        receive("WH1", "A", 3),
+        receive("WH2", "A", 5),
+        place("O1", "web", &[("A", 6, 100)], 0, 0),
+        validate("O1"),
+    ]);
+    let state = Scenario::given(s).when(allocate("O1")).then_events(&[
+        alloc("O1", 0, "A", "WH1", None, 3, false),
+        alloc("O1", 0, "A", "WH2", None, 3, false),
+    ]);
+    assert_eq!(state.reserved(&loc("WH1"), &sku("A")), 3);
+    assert_eq!(state.available(&loc("WH2"), &sku("A")), 2);
+    assert_eq!(state.order(&oid("O1")).unwrap().status, OrderStatus::Fulfilling);
+}
+
+#[test]
+fn allocate_respects_safety_stock_for_standard_and_backorders_the_rest() {
+    let s = world_and([
+        receive("WH1", "A", 10),
+        safety("WH1", "A", 2),
+        place("O1", "web", &[("A", 10, 100)], 0, 0),
+        validate("O1"),
+    ]);
+    Scenario::given(s)
+        .when(allocate("O1"))
+        .then_events(&[alloc("O1", 0, "A", "WH1", None, 8, false), backorder("O1", 0, "A", 2)]);
+    let s = world_and([
+        receive("WH1", "A", 10),
+        safety("WH1", "A", 2),
+        place("E1", "edi", &[("A", 10, 100)], 0, 0),
+        validate("E1"),
+    ]);
+    Scenario::given(s)
+        .when(allocate("E1"))
+        .then_events(&[alloc("E1", 0, "A", "WH1", None, 10, false)]);
+}
+
+#[test]
+fn allocate_only_validated_orders() {
+    Scenario::given(world_and([place("O1", "web", &[("A", 1, 100)], 0, 0)]))
+        .when(allocate("O1"))
+        .then_rejects("INVALID_STATE");
+    Scenario::given(world()).when(allocate("NOPE")).then_rejects("UNKNOWN_ORDER");
+}
+
+#[test]
+fn allocate_fefo_skips_lots_past_removal_date() {
+    // L has a 30-day shelf-life margin; now is 2026-03-01.
+    let s = world_and([
+        receive_lot("WH1", "L", "LATE", "2026-12-31", 5),
+        receive_lot("WH1", "L", "EARLY", "2026-06-30", 2),
+        receive_lot("WH1", "L", "SOON", "2026-03-20", 4),
+    ]);
+    // SOON cannot be received: it is already past removal (2026-02-18).
+    Scenario::given(world())
+        .when(receive_lot("WH1", "L", "SOON", "2026-03-20", 4))
+        .then_rejects("LOT_EXPIRED");
+    let s = s
+        .into_iter()
+        .filter(|c| !matches!(c, Command::ReceiveInventory(r) if r.lot == Some(lot("SOON"))))
+        .collect::<Vec<_>>();
+    Scenario::given(s)
+        .and(place("O1", "web", &[("L", 4, 100)], 0, 0))
+        .and(validate("O1"))
+        .when(allocate("O1"))
+        .then_events(&[
+            alloc("O1", 0, "L", "WH1", Some("EARLY"), 2, false),
+            alloc("O1", 0, "L", "WH1", Some("LATE"), 2, false),
+        ]);
+    // A lot that was fine at receipt but is past removal at allocation time is skipped.
+    let day = 86_400_000;
+    Scenario::given(world_and([
+        receive_lot("WH1", "L", "EARLY", "2026-06-30", 2),
+        receive_lot("WH1", "L", "LATE", "2026-12-31", 5),
+    ]))
+    .and(place("O1", "web", &[("L", 3, 100)], 0, 0))
+    .and(validate("O1"))
+    .at(T0 + 100 * day)
+    .when(allocate("O1"))
+    .then_events(&[alloc("O1", 0, "L", "WH1", Some("LATE"), 3, false)]);
+}
+
+fn shipped_world() -> Vec<Command> {
+    world_and([receive("WH1", "A", 5)].into_iter().chain(allocated_order("O1", "web", "A", 2)))
+}
+
+#[test]
+fn pick_pack_ship_deliver() {
+    let s = shipped_world();
+    Scenario::given(s.clone()).when(pick("O1")).then_types(&["order.picked"]);
+    Scenario::given(s.clone()).and(pick("O1")).when(pack("O1")).then_types(&["order.packed"]);
+    let (_, state) =
+        Scenario::given(s.clone()).and(pick("O1")).and(pack("O1")).when(ship("O1")).then_types(&[
+            "order.shipped",
+            "finance.invoice_issued",
+            "journal.entry_posted",
+            "journal.entry_posted",
+        ]);
+    let k = key("WH1", "A", None);
+    assert_eq!(state.stock(&k).shipped, 2);
+    assert_eq!(state.stock(&k).on_hand(), 3);
+    assert_eq!(state.order(&oid("O1")).unwrap().status, OrderStatus::Shipped);
+    let (_, state) =
+        Scenario { state, ctx: ctx_at(T0) }.when(deliver("O1")).then_types(&["order.delivered"]);
+    assert!(state.order(&oid("O1")).is_none());
+}
+
+#[test]
+fn fulfilment_out_of_order_is_rejected() {
+    let s = shipped_world();
+    Scenario::given(s.clone()).when(ship("O1")).then_rejects("INVALID_STATE");
+    Scenario::given(s.clone()).and(pick("O1")).when(ship("O1")).then_rejects("INVALID_STATE");
+    Scenario::given(s.clone()).when(pack("O1")).then_rejects("INVALID_STATE");
+    Scenario::given(s.clone()).and(pick("O1")).when(pick("O1")).then_rejects("INVALID_STATE");
+    Scenario::given(s.clone()).when(deliver("O1")).then_rejects("INVALID_STATE");
+    Scenario::given(s.clone()).and(hold("O1")).when(pick("O1")).then_rejects("ORDER_ON_HOLD");
+    Scenario::given(s.clone())
+        .when(Command::PickOrder(FulfilOrder { order: oid("O1"), location: Some(loc("NOPE")) }))
+        .then_rejects("UNKNOWN_LOCATION");
+    Scenario::given(s).when(pick("NOPE")).then_rejects("UNKNOWN_ORDER");
+}
+
+#[test]
+fn ship_refuses_recalled_and_expired_lots() {
+    let s = world_and([
+        receive_lot("WH1", "L", "L1", "2026-06-30", 5),
+        place("O1", "web", &[("L", 2, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        pick("O1"),
+        pack("O1"),
+    ]);
+    Scenario::given(s.clone())
+        .and(Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("L1") }))
+        .when(ship("O1"))
+        .then_rejects("LOT_RECALLED");
+    let day = 86_400_000;
+    Scenario::given(s.clone()).at(T0 + 200 * day).when(ship("O1")).then_rejects("LOT_EXPIRED");
+    let (events, _) = Scenario::given(s).when(ship("O1")).then_types(&[
+        "order.shipped",
+        "finance.invoice_issued",
+        "journal.entry_posted",
+        "journal.entry_posted",
+    ]);
+    let Event::OrderShipped(shipped) = &events[0] else { panic!() };
+    assert_eq!(shipped.items[0].lot, Some(lot("L1")));
+    assert_eq!(shipped.items[0].expiry, Some(date("2026-06-30")));
+}
+
+#[test]
+fn cancel_releases_stock_and_fills_other_backorders() {
+    let s = world_and([
+        receive("WH1", "A", 3),
+        place("O1", "web", &[("A", 3, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        pick("O1"),
+        place("O2", "web", &[("A", 2, 100)], 0, 0),
+        validate("O2"),
+        allocate("O2"),
+    ]);
+    let (events, state) = Scenario::given(s)
+        .when(Command::CancelOrder(CancelOrder {
+            order: oid("O1"),
+            reason: CancelReason::Stockout,
+        }))
+        .then_types(&["order.cancelled", "order.line_allocated"]);
+    assert_eq!(events[1], alloc("O2", 0, "A", "WH1", None, 2, true));
+    assert_eq!(state.available(&loc("WH1"), &sku("A")), 1);
+    assert_eq!(state.reserved(&loc("WH1"), &sku("A")), 2);
+    assert_eq!(state.stock(&key("WH1", "A", None)).picked, 0);
+    assert_eq!(state.backorders().count(), 0);
+}
+
+#[test]
+fn cancel_after_shipment_is_rejected() {
+    let s = shipped_world();
+    Scenario::given(s)
+        .and(pick("O1"))
+        .and(pack("O1"))
+        .and(ship("O1"))
+        .when(Command::CancelOrder(CancelOrder {
+            order: oid("O1"),
+            reason: CancelReason::Customer,
+        }))
+        .then_rejects("INVALID_STATE");
+    Scenario::given(world())
+        .when(Command::CancelOrder(CancelOrder { order: oid("X"), reason: CancelReason::Fraud }))
+        .then_rejects("UNKNOWN_ORDER");
+}
+
+#[test]
+fn substitute_a_backordered_line() {
+    let s = world_and([
+        receive("WH1", "B", 4),
+        place("O1", "web", &[("A", 2, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+    ]);
+    let s = {
+        let mut w = vec![define_sku("B", false, 0, 1500)];
+        w.extend(s);
+        w
+    };
+    let sub = |l: u32, to: &str| {
+        Command::SubstituteLine(SubstituteLine { order: oid("O1"), line: l, sku: sku(to) })
+    };
+    let (_, state) = Scenario::given(s.clone())
+        .when(sub(0, "B"))
+        .then_types(&["order.line_substituted", "order.line_allocated"]);
+    let line = &state.order(&oid("O1")).unwrap().lines[0];
+    assert_eq!(
+        (line.sku.as_str(), line.substituted_from.as_ref().map(|s| s.as_str())),
+        ("B", Some("A"))
+    );
+    Scenario::given(s.clone()).when(sub(5, "B")).then_rejects("UNKNOWN_LINE");
+    Scenario::given(s.clone()).when(sub(0, "Q")).then_rejects("UNKNOWN_SKU");
+    Scenario::given(s).and(sub(0, "B")).when(sub(0, "A")).then_rejects("INVALID_STATE");
+}
+
+#[test]
+fn cancelling_returns_units_of_a_recalled_lot_to_quarantine() {
+    let s = world_and([
+        receive_lot("WH1", "L", "L1", "2026-09-01", 2),
+        place("O1", "web", &[("L", 2, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        pick("O1"),
+        Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("L1") }),
+    ]);
+    let (_, state) = Scenario::given(s)
+        .when(Command::CancelOrder(CancelOrder {
+            order: oid("O1"),
+            reason: CancelReason::Customer,
+        }))
+        .then_types(&["order.cancelled", "inventory.quarantined"]);
+    let st = state.stock(&key("WH1", "L", Some("L1")));
+    assert_eq!((st.available, st.picked, st.quarantined_total()), (0, 0, 2));
+}
