@@ -1,0 +1,589 @@
+//! The view store: one fjall database holding every projection's keyspace, its checkpoint and
+//! quarantine, plus the machinery to catch up with the log, rebuild blue/green and replay into a
+//! temporary store for as-of reads.
+//!
+//! Layout: projection `name` lives in keyspace `v.<name>.<generation>`; `views_meta` maps
+//! `active/<name>` to the generation served. Inside a projection keyspace, keys starting with
+//! 0xFF are reserved: [`CHECKPOINT_KEY`] (last applied seq, u64 BE) and
+//! `0xFF quarantine 0x00 <seq BE>` (why that event could not be applied). The checkpoint is
+//! written in the same fjall batch as the state it covers, so after any crash a projection
+//! resumes exactly after the last event it applied. Projections are derived data: batches are
+//! not fsynced; the log is the durable source.
+
+use crate::projection::{Applied, Projection};
+use crate::tx::Tx;
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable as _, Snapshot};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use tally_log::{Log, RecordedEvent};
+use tokio::sync::watch;
+
+/// Reserved key of a projection's checkpoint (last applied seq).
+pub const CHECKPOINT_KEY: &[u8] = b"\xffcheckpoint";
+/// Reserved prefix of a projection's quarantined events.
+pub const QUARANTINE_PREFIX: &[u8] = b"\xffquarantine\x00";
+const META: &str = "views_meta";
+/// Events applied per fjall batch.
+pub const CHUNK_EVENTS: usize = 2048;
+
+/// Errors of the view store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The storage engine failed.
+    #[error("view storage: {0}")]
+    Storage(#[from] fjall::Error),
+    /// Reading the log failed.
+    #[error("log: {0}")]
+    Log(#[from] tally_log::Error),
+    /// No projection has that name.
+    #[error("unknown view '{0}'")]
+    UnknownView(String),
+    /// Stored view data is malformed.
+    #[error("view '{view}': {reason}")]
+    Malformed {
+        /// The view.
+        view: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Waiting for a seq timed out.
+    #[error("view is at seq {applied}, still short of {wanted} after the timeout")]
+    Lagging {
+        /// Where the views are.
+        applied: u64,
+        /// What was asked for.
+        wanted: u64,
+    },
+    /// I/O on a temporary directory.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `Result` with the store's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+struct Active {
+    generation: u64,
+    keyspace: Keyspace,
+}
+
+struct View {
+    projection: Arc<dyn Projection>,
+    active: RwLock<Active>,
+    applied: watch::Sender<u64>,
+}
+
+struct Inner {
+    db: Database,
+    meta: Keyspace,
+    views: Vec<View>,
+    /// Serialises catch-up and generation swaps.
+    apply_lock: Mutex<()>,
+    /// The smallest applied seq over all views.
+    low_water: watch::Sender<u64>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+/// The projections of one store. Cheap to clone.
+#[derive(Clone)]
+pub struct ViewStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ViewStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewStore").field("views", &self.names()).finish()
+    }
+}
+
+fn keyspace_name(view: &str, generation: u64) -> String {
+    format!("v.{view}.{generation}")
+}
+
+fn read_checkpoint(keyspace: &Keyspace, view: &str) -> Result<u64> {
+    match keyspace.get(CHECKPOINT_KEY)? {
+        None => Ok(0),
+        Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).map_err(|_| Error::Malformed {
+            view: view.to_owned(),
+            reason: "checkpoint is not 8 bytes".to_owned(),
+        }),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl ViewStore {
+    /// Opens (or creates) the view store in `path` with these projections.
+    pub fn open(path: &Path, projections: Vec<Arc<dyn Projection>>) -> Result<Self> {
+        std::fs::create_dir_all(path)?;
+        let db = Database::builder(path).open()?;
+        Self::with_db(db, projections, None)
+    }
+
+    /// A throw-away store in a temporary directory (for as-of replays and rebuild checks).
+    pub fn temporary(projections: Vec<Arc<dyn Projection>>) -> Result<Self> {
+        let dir = tempfile::Builder::new().prefix("tally-views").tempdir()?;
+        let db = Database::builder(dir.path()).temporary(true).open()?;
+        Self::with_db(db, projections, Some(dir))
+    }
+
+    fn with_db(
+        db: Database,
+        projections: Vec<Arc<dyn Projection>>,
+        temp: Option<tempfile::TempDir>,
+    ) -> Result<Self> {
+        let meta = db.keyspace(META, KeyspaceCreateOptions::default)?;
+        let mut views = Vec::with_capacity(projections.len());
+        for projection in projections {
+            let name = projection.name();
+            let generation = match meta.get(format!("active/{name}"))? {
+                None => 0,
+                Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).map_err(|_| {
+                    Error::Malformed { view: name.to_owned(), reason: "bad generation".into() }
+                })?,
+            };
+            let keyspace =
+                db.keyspace(&keyspace_name(name, generation), KeyspaceCreateOptions::default)?;
+            let applied = read_checkpoint(&keyspace, name)?;
+            views.push(View {
+                projection,
+                active: RwLock::new(Active { generation, keyspace }),
+                applied: watch::Sender::new(applied),
+            });
+        }
+        let low = views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                meta,
+                views,
+                apply_lock: Mutex::new(()),
+                low_water: watch::Sender::new(low),
+                _temp: temp,
+            }),
+        })
+    }
+
+    /// Names of the projections, in registration order.
+    #[must_use]
+    pub fn names(&self) -> Vec<&'static str> {
+        self.inner.views.iter().map(|v| v.projection.name()).collect()
+    }
+
+    fn view(&self, name: &str) -> Result<&View> {
+        self.inner
+            .views
+            .iter()
+            .find(|v| v.projection.name() == name)
+            .ok_or_else(|| Error::UnknownView(name.to_owned()))
+    }
+
+    /// The last seq `name` has applied.
+    pub fn applied(&self, name: &str) -> Result<u64> {
+        Ok(*self.view(name)?.applied.borrow())
+    }
+
+    /// The smallest applied seq over all projections.
+    #[must_use]
+    pub fn low_water(&self) -> u64 {
+        *self.inner.low_water.borrow()
+    }
+
+    /// Waits until every projection has applied `seq` (read-your-writes), or the timeout.
+    pub async fn wait_for(&self, seq: u64, timeout: std::time::Duration) -> Result<u64> {
+        let mut rx = self.inner.low_water.subscribe();
+        let wait = rx.wait_for(|applied| *applied >= seq);
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Ok(applied)) => Ok(*applied),
+            _ => Err(Error::Lagging { applied: self.low_water(), wanted: seq }),
+        }
+    }
+
+    /// Applies every durable event the projections have not applied yet, up to `upto`.
+    /// Returns the number of (event, projection) applications.
+    pub fn catch_up(&self, log: &Log, upto: Option<u64>) -> Result<u64> {
+        let _guard = lock(&self.inner.apply_lock);
+        let target = upto.unwrap_or(u64::MAX).min(log.head().seq);
+        let actives: Vec<_> = self
+            .inner
+            .views
+            .iter()
+            .map(|v| {
+                v.active
+                    .read()
+                    .map(|a| a.keyspace.clone())
+                    .unwrap_or_else(|e| e.into_inner().keyspace.clone())
+            })
+            .collect();
+        let targets: Vec<Target<'_>> = self
+            .inner
+            .views
+            .iter()
+            .zip(&actives)
+            .map(|(v, ks)| Target {
+                projection: v.projection.as_ref(),
+                keyspace: ks,
+                applied: *v.applied.borrow(),
+            })
+            .collect();
+        let applied =
+            apply_range(&self.inner.db, log, targets, target, &mut |_, _| {}, &mut |i, seq| {
+                self.inner.views[i].applied.send_replace(seq);
+            })?;
+        let low = self.inner.views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
+        self.inner.low_water.send_replace(low);
+        Ok(applied)
+    }
+
+    /// A consistent read of `name` at the seq it has applied.
+    pub fn reader(&self, name: &str) -> Result<ViewReader> {
+        let view = self.view(name)?;
+        let keyspace = view
+            .active
+            .read()
+            .map(|a| a.keyspace.clone())
+            .unwrap_or_else(|e| e.into_inner().keyspace.clone());
+        let snapshot = self.inner.db.snapshot();
+        let applied = match snapshot.get(&keyspace, CHECKPOINT_KEY)? {
+            Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
+            None => 0,
+        };
+        Ok(ViewReader { snapshot, keyspace, applied })
+    }
+
+    /// Rebuilds `name` from the log into a new generation while the current one keeps
+    /// serving, then swaps it in atomically and drops the old one (blue/green).
+    /// `progress(done, total)` is called after each chunk.
+    pub fn rebuild(
+        &self,
+        name: &str,
+        log: &Log,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RebuildReport> {
+        let index = self
+            .inner
+            .views
+            .iter()
+            .position(|v| v.projection.name() == name)
+            .ok_or_else(|| Error::UnknownView(name.to_owned()))?;
+        let view = &self.inner.views[index];
+        let generation =
+            view.active.read().map(|a| a.generation).unwrap_or_else(|e| e.into_inner().generation)
+                + 1;
+        let ks_name = keyspace_name(name, generation);
+        if self.inner.db.keyspace_exists(&ks_name) {
+            // Left over by an interrupted rebuild: start it over.
+            let stale = self.inner.db.keyspace(&ks_name, KeyspaceCreateOptions::default)?;
+            self.inner.db.delete_keyspace(stale)?;
+        }
+        let fresh = self.inner.db.keyspace(&ks_name, KeyspaceCreateOptions::default)?;
+        // Phase 1, unlocked: replay up to the current head while live updates go on.
+        let head = log.head().seq;
+        let mut at =
+            apply_single(&self.inner.db, log, view.projection.as_ref(), &fresh, 0, head, progress)?;
+        // Phase 2, locked: catch up with the live generation and swap.
+        let _guard = lock(&self.inner.apply_lock);
+        let live = *view.applied.borrow();
+        at = apply_single(
+            &self.inner.db,
+            log,
+            view.projection.as_ref(),
+            &fresh,
+            at,
+            live,
+            progress,
+        )?;
+        let mut batch = self.inner.db.batch().durability(Some(PersistMode::SyncData));
+        batch.insert(&self.inner.meta, format!("active/{name}"), generation.to_be_bytes());
+        batch.commit()?;
+        let old = {
+            let mut active = view.active.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::replace(&mut *active, Active { generation, keyspace: fresh })
+        };
+        self.inner.db.delete_keyspace(old.keyspace)?;
+        Ok(RebuildReport { generation, applied_seq: at })
+    }
+
+    /// Replays the log up to `seq` into a temporary store with fresh projections: the views as
+    /// they were at that seq.
+    pub fn replay_as_of(
+        log: &Log,
+        projections: Vec<Arc<dyn Projection>>,
+        seq: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ViewStore> {
+        let store = Self::temporary(projections)?;
+        {
+            let _guard = lock(&store.inner.apply_lock);
+            let actives: Vec<Keyspace> = store
+                .inner
+                .views
+                .iter()
+                .map(|v| {
+                    v.active
+                        .read()
+                        .map(|a| a.keyspace.clone())
+                        .unwrap_or_else(|e| e.into_inner().keyspace.clone())
+                })
+                .collect();
+            let targets = store
+                .inner
+                .views
+                .iter()
+                .zip(&actives)
+                .map(|(v, ks)| Target {
+                    projection: v.projection.as_ref(),
+                    keyspace: ks,
+                    applied: 0,
+                })
+                .collect();
+            apply_range(
+                &store.inner.db,
+                log,
+                targets,
+                seq.min(log.head().seq),
+                progress,
+                &mut |i, s| {
+                    store.inner.views[i].applied.send_replace(s);
+                },
+            )?;
+        }
+        let low = store.inner.views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
+        store.inner.low_water.send_replace(low);
+        Ok(store)
+    }
+
+    /// Every stored (key, value) of `name`'s served generation, checkpoint included: for
+    /// byte-for-byte comparisons.
+    pub fn dump(&self, name: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let reader = self.reader(name)?;
+        reader.scan(&[])
+    }
+
+    /// Events `name` could not apply: (seq, reason).
+    pub fn quarantined(&self, name: &str) -> Result<Vec<(u64, String)>> {
+        let reader = self.reader(name)?;
+        Ok(reader
+            .scan(QUARANTINE_PREFIX)?
+            .into_iter()
+            .map(|(k, v)| {
+                let seq = k
+                    .get(QUARANTINE_PREFIX.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                (seq, String::from_utf8_lossy(&v).into_owned())
+            })
+            .collect())
+    }
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// The generation now served.
+    pub generation: u64,
+    /// The seq it has applied.
+    pub applied_seq: u64,
+}
+
+/// A snapshot read of one projection.
+pub struct ViewReader {
+    snapshot: Snapshot,
+    keyspace: Keyspace,
+    applied: u64,
+}
+
+impl std::fmt::Debug for ViewReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewReader").field("applied", &self.applied).finish_non_exhaustive()
+    }
+}
+
+impl ViewReader {
+    /// The seq this read reflects.
+    #[must_use]
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    /// Raw read.
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.snapshot.get(&self.keyspace, key)?.map(|v| v.to_vec()))
+    }
+
+    /// Typed read.
+    pub fn get<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.get_raw(key)? {
+            None => Ok(None),
+            Some(bytes) => postcard::from_bytes(&bytes).map(Some).map_err(|e| Error::Malformed {
+                view: String::from_utf8_lossy(self.keyspace.name().as_bytes()).into_owned(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// An i64 counter written by [`Tx::add`].
+    pub fn counter(&self, key: &[u8]) -> Result<i64> {
+        Ok(self
+            .get_raw(key)?
+            .and_then(|b| b.as_slice().try_into().ok().map(i64::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Every (key, value) under `prefix`, in key order.
+    pub fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for guard in self.snapshot.prefix(&self.keyspace, prefix) {
+            let (k, v) = guard.into_inner()?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Typed values under `prefix`, with the key suffix after the prefix.
+    pub fn scan_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>> {
+        self.scan(prefix)?
+            .into_iter()
+            .map(|(k, v)| {
+                let value = postcard::from_bytes(&v).map_err(|e| Error::Malformed {
+                    view: String::from_utf8_lossy(self.keyspace.name().as_bytes()).into_owned(),
+                    reason: e.to_string(),
+                })?;
+                Ok((k[prefix.len().min(k.len())..].to_vec(), value))
+            })
+            .collect()
+    }
+}
+
+struct Target<'a> {
+    projection: &'a dyn Projection,
+    keyspace: &'a Keyspace,
+    applied: u64,
+}
+
+fn decode(event: &RecordedEvent) -> Result<tally_domain::Event, String> {
+    tally_domain::decode(event.event_type(), event.schema_version(), event.payload()).map_err(|e| {
+        format!("cannot decode {} v{}: {e}", event.event_type(), event.schema_version())
+    })
+}
+
+fn quarantine_key(seq: u64) -> Vec<u8> {
+    let mut key = QUARANTINE_PREFIX.to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// Applies events `(min applied, to]` to every target in chunks of [`CHUNK_EVENTS`], each chunk
+/// one fjall batch holding every target's writes and checkpoint.
+fn apply_range(
+    db: &Database,
+    log: &Log,
+    mut targets: Vec<Target<'_>>,
+    to: u64,
+    progress: &mut dyn FnMut(u64, u64),
+    on_applied: &mut dyn FnMut(usize, u64),
+) -> Result<u64> {
+    let from = targets.iter().map(|t| t.applied).min().unwrap_or(to);
+    if from >= to {
+        return Ok(0);
+    }
+    let total = to - from;
+    let mut txs: Vec<Tx<'_>> = targets.iter().map(|t| Tx::new(t.keyspace)).collect();
+    let mut applications = 0u64;
+    let mut in_chunk = 0usize;
+    let mut last = from;
+    for recorded in log.read(from + 1..=to) {
+        let recorded = recorded?;
+        let seq = recorded.seq();
+        let decoded = decode(&recorded);
+        let hash = recorded.hash();
+        for (target, tx) in targets.iter().zip(txs.iter_mut()) {
+            if seq <= target.applied {
+                continue;
+            }
+            let outcome = match &decoded {
+                Err(reason) => Err(reason.clone()),
+                Ok(event) => {
+                    let applied = Applied {
+                        seq,
+                        hash: &hash,
+                        stream: recorded.stream(),
+                        stream_version: recorded.stream_version(),
+                        event_type: recorded.event_type(),
+                        occurred_at_ms: recorded.occurred_at_ms(),
+                        recorded_at_ms: recorded.recorded_at_ms(),
+                        actor: recorded.actor(),
+                        source: recorded.source(),
+                        event,
+                    };
+                    tx.begin();
+                    target.projection.apply(tx, &applied).map_err(|e| {
+                        tx.rollback();
+                        e.0
+                    })
+                }
+            };
+            if let Err(reason) = outcome {
+                tracing::warn!(view = target.projection.name(), seq, %reason, "event quarantined");
+                tx.put_raw(quarantine_key(seq), reason.into_bytes());
+            }
+            applications += 1;
+        }
+        last = seq;
+        in_chunk += 1;
+        if in_chunk == CHUNK_EVENTS || txs.iter().map(Tx::len).sum::<usize>() > 64 * CHUNK_EVENTS {
+            commit_chunk(db, &mut targets, &mut txs, last, on_applied)?;
+            progress(last - from, total);
+            in_chunk = 0;
+        }
+    }
+    if in_chunk > 0 {
+        commit_chunk(db, &mut targets, &mut txs, last, on_applied)?;
+        progress(last - from, total);
+    }
+    Ok(applications)
+}
+
+fn commit_chunk(
+    db: &Database,
+    targets: &mut [Target<'_>],
+    txs: &mut [Tx<'_>],
+    last: u64,
+    on_applied: &mut dyn FnMut(usize, u64),
+) -> Result<()> {
+    let mut batch = db.batch();
+    for (target, tx) in targets.iter_mut().zip(txs.iter_mut()) {
+        if target.applied >= last {
+            continue;
+        }
+        tx.drain_into(&mut batch);
+        batch.insert(target.keyspace, CHECKPOINT_KEY, last.to_be_bytes());
+        target.applied = last;
+    }
+    batch.commit()?;
+    for (i, target) in targets.iter().enumerate() {
+        on_applied(i, target.applied);
+    }
+    Ok(())
+}
+
+fn apply_single(
+    db: &Database,
+    log: &Log,
+    projection: &dyn Projection,
+    keyspace: &Keyspace,
+    applied: u64,
+    to: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<u64> {
+    let targets = vec![Target { projection, keyspace, applied }];
+    let mut at = applied;
+    apply_range(db, log, targets, to, progress, &mut |_, seq| at = seq)?;
+    Ok(at.max(applied))
+}

@@ -1,0 +1,151 @@
+//! The write side of one projection during one chunk: reads see earlier writes of the chunk,
+//! and everything lands in one fjall batch with the checkpoint.
+
+use crate::projection::ApplyError;
+use fjall::Keyspace;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+/// A pending write: `Some(value)` or a deletion (`None`).
+type Pending = Option<Vec<u8>>;
+
+/// Pending writes of one projection over its keyspace.
+pub struct Tx<'a> {
+    keyspace: &'a Keyspace,
+    overlay: BTreeMap<Vec<u8>, Pending>,
+    /// Overlay entries replaced since the current event began, to undo a failed apply.
+    undo: Vec<(Vec<u8>, Option<Pending>)>,
+}
+
+impl std::fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("pending", &self.overlay.len()).finish()
+    }
+}
+
+impl<'a> Tx<'a> {
+    pub(crate) fn new(keyspace: &'a Keyspace) -> Self {
+        Self { keyspace, overlay: BTreeMap::new(), undo: Vec::new() }
+    }
+
+    /// Raw read through the pending writes.
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ApplyError> {
+        if let Some(pending) = self.overlay.get(key) {
+            return Ok(pending.clone());
+        }
+        self.keyspace
+            .get(key)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| ApplyError::new(format!("storage read: {e}")))
+    }
+
+    fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let previous = self.overlay.insert(key.clone(), value);
+        self.undo.push((key, previous));
+    }
+
+    /// Raw write.
+    pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.write(key, Some(value));
+    }
+
+    /// Removes a key.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.write(key, None);
+    }
+
+    /// Starts an event: later [`Tx::rollback`] undoes only what follows.
+    pub(crate) fn begin(&mut self) {
+        self.undo.clear();
+    }
+
+    /// Undoes every write since [`Tx::begin`].
+    pub(crate) fn rollback(&mut self) {
+        while let Some((key, previous)) = self.undo.pop() {
+            match previous {
+                Some(value) => {
+                    self.overlay.insert(key, value);
+                }
+                None => {
+                    self.overlay.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Typed read (postcard).
+    pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, ApplyError> {
+        match self.get_raw(key)? {
+            None => Ok(None),
+            Some(bytes) => postcard::from_bytes(&bytes)
+                .map(Some)
+                .map_err(|e| ApplyError::new(format!("stored value under {key:?}: {e}"))),
+        }
+    }
+
+    /// Typed write (postcard: deterministic bytes for equal values).
+    pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> Result<(), ApplyError> {
+        let bytes =
+            postcard::to_stdvec(value).map_err(|e| ApplyError::new(format!("encoding: {e}")))?;
+        self.put_raw(key, bytes);
+        Ok(())
+    }
+
+    /// Read-modify-write of a typed value, starting from `Default` when absent.
+    pub fn update<T, F>(&mut self, key: Vec<u8>, change: F) -> Result<T, ApplyError>
+    where
+        T: Serialize + DeserializeOwned + Default,
+        F: FnOnce(&mut T),
+    {
+        let mut value: T = self.get(&key)?.unwrap_or_default();
+        change(&mut value);
+        self.put(key, &value)?;
+        Ok(value)
+    }
+
+    /// Adds `delta` to an i64 counter (stored big-endian for readability in dumps).
+    pub fn add(&mut self, key: Vec<u8>, delta: i64) -> Result<i64, ApplyError> {
+        let current = match self.get_raw(&key)? {
+            Some(bytes) => i64::from_be_bytes(
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| ApplyError::new("counter is not 8 bytes"))?,
+            ),
+            None => 0,
+        };
+        let next = current
+            .checked_add(delta)
+            .ok_or_else(|| ApplyError::new(format!("counter overflow at {key:?}")))?;
+        self.put_raw(key, next.to_be_bytes().to_vec());
+        Ok(next)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.overlay.len()
+    }
+
+    pub(crate) fn drain_into(&mut self, batch: &mut fjall::OwnedWriteBatch) {
+        self.undo.clear();
+        for (key, value) in std::mem::take(&mut self.overlay) {
+            match value {
+                Some(value) => batch.insert(self.keyspace, key, value),
+                None => batch.remove(self.keyspace, key),
+            }
+        }
+    }
+}
+
+/// Builds a key from parts separated by 0x00 (parts never contain 0x00: ids are printable).
+#[must_use]
+pub fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(part);
+    }
+    out
+}
