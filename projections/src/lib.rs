@@ -6,6 +6,9 @@
 //! reads, rebuilds a projection blue/green, and replays into a temporary store for as-of reads.
 //! Rebuilding from the log gives byte-identical state.
 
+pub mod inventory;
+pub mod keys;
+pub mod movement;
 mod projection;
 mod store;
 mod tx;
@@ -16,3 +19,11 @@ pub use store::{
     ViewStore,
 };
 pub use tx::{Tx, key};
+
+use std::sync::Arc;
+
+/// Every projection of the ledger, in a fixed order.
+#[must_use]
+pub fn all() -> Vec<Arc<dyn Projection>> {
+    vec![Arc::new(inventory::Inventory)]
+}

@@ -1,0 +1,243 @@
+//! The inventory view: every state of DOMAIN.md §1 per location × SKU × lot, totals per
+//! location × SKU, and available-to-sell per channel and network-wide.
+//!
+//! Key layout (parts joined by 0x00; an empty lot part means "no lot"):
+//! - `stock/{location}/{sku}/{lot}` → [`Stock`] of one bucket (scan by location, or by
+//!   location × SKU for its lots);
+//! - `total/{sku}/{location}` → [`Stock`] summed over lots (scan by SKU across locations);
+//! - `location/{location}` → [`LocationInfo`] (rank and channels served);
+//! - `channel/{channel}` → [`PriorityClass`];
+//! - `safety/{location}/{sku}` → safety stock units (u64);
+//! - `alloc/{order}/{line}/{location}/{lot}` → stages of an order line's units (for cancels).
+//!
+//! ATS policy (DOMAIN.md §1 and the domain crate): a `standard` channel's ATS is
+//! Σ over locations serving it of max(0, available − safety stock); a `contract` channel may
+//! take safety stock, so its ATS is Σ available; network ATS is Σ max(0, available − safety
+//! stock) over all locations. Never negative.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use tally_domain::Event;
+use tally_domain::ids::ChannelId;
+use tally_domain::inventory::{Stock, StockKey};
+use tally_domain::master::PriorityClass;
+
+use crate::keys::{lot_part, prefix, split, text};
+use crate::movement::{self, apply_delta};
+use crate::projection::{Applied, ApplyError, Projection};
+use crate::store::{Result, ViewReader};
+use crate::tx::{Tx, key};
+
+const STOCK: &[u8] = b"stock";
+const TOTAL: &[u8] = b"total";
+const LOCATION: &[u8] = b"location";
+const CHANNEL: &[u8] = b"channel";
+const SAFETY: &[u8] = b"safety";
+const ALLOC: &[u8] = b"alloc";
+
+/// The inventory projection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Inventory;
+
+/// What the view keeps of a location.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationInfo {
+    /// Allocation rank (lower first).
+    pub rank: u32,
+    /// Channels it ships for.
+    pub channels: BTreeSet<ChannelId>,
+}
+
+fn stock_key(k: &StockKey) -> Vec<u8> {
+    key(&[
+        STOCK,
+        k.location.as_str().as_bytes(),
+        k.sku.as_str().as_bytes(),
+        lot_part(k.lot.as_ref()),
+    ])
+}
+
+fn total_key(k: &StockKey) -> Vec<u8> {
+    key(&[TOTAL, k.sku.as_str().as_bytes(), k.location.as_str().as_bytes()])
+}
+
+impl Projection for Inventory {
+    fn name(&self) -> &'static str {
+        "inventory"
+    }
+
+    fn apply(&self, tx: &mut Tx<'_>, applied: &Applied<'_>) -> Result<(), ApplyError> {
+        match applied.event {
+            Event::LocationDefined(l) => {
+                let info = LocationInfo { rank: l.rank, channels: l.channels.clone() };
+                tx.put(key(&[LOCATION, l.id.as_str().as_bytes()]), &info)?;
+            }
+            Event::ChannelDefined(c) => {
+                tx.put(key(&[CHANNEL, c.id.as_str().as_bytes()]), &c.priority)?;
+            }
+            Event::SafetyStockSet(e) => {
+                let k = key(&[SAFETY, e.location.as_str().as_bytes(), e.sku.as_str().as_bytes()]);
+                if e.qty == 0 {
+                    tx.delete(k);
+                } else {
+                    tx.put(k, &e.qty)?;
+                }
+            }
+            event => {
+                for delta in movement::deltas(tx, ALLOC, &|_| true, event)? {
+                    for k in [stock_key(&delta.key), total_key(&delta.key)] {
+                        let mut stock: Stock = tx.get(&k)?.unwrap_or_default();
+                        apply_delta(&mut stock, delta.state, delta.units).map_err(|e| {
+                            ApplyError::new(format!("bucket {}: {e}", delta.key.stream()))
+                        })?;
+                        tx.put(k, &stock)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The states of one bucket, or of a sum of buckets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockRow {
+    /// The location.
+    pub location: String,
+    /// The SKU.
+    pub sku: String,
+    /// The lot; `None` for SKUs without lots and for sums over lots.
+    pub lot: Option<String>,
+    /// The states.
+    pub stock: Stock,
+    /// `available + reserved + picked + packed + quarantined + returned`.
+    pub on_hand: u64,
+}
+
+impl StockRow {
+    fn new(location: String, sku: String, lot: Option<String>, stock: Stock) -> Self {
+        let on_hand = stock.on_hand();
+        Self { location, sku, lot, stock, on_hand }
+    }
+}
+
+/// Stock of a SKU at a location: the sum over lots and each lot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockAt {
+    /// Summed over lots.
+    pub total: StockRow,
+    /// One row per lot (one row with `lot: None` for SKUs without lots).
+    pub lots: Vec<StockRow>,
+}
+
+fn add_stock(into: &mut Stock, s: &Stock) {
+    into.available += s.available;
+    into.reserved += s.reserved;
+    into.picked += s.picked;
+    into.packed += s.packed;
+    for (reason, n) in &s.quarantined {
+        *into.quarantined.entry(*reason).or_insert(0) += n;
+    }
+    into.returned += s.returned;
+    into.in_transit += s.in_transit;
+    into.incoming += s.incoming;
+    into.shipped += s.shipped;
+}
+
+fn none_if_empty(part: &[u8]) -> Option<String> {
+    (!part.is_empty()).then(|| text(part))
+}
+
+/// Stock of `sku` at `location`, summed over lots and per lot.
+pub fn stock(r: &ViewReader, location: &str, sku: &str) -> Result<StockAt> {
+    let p = prefix(&[STOCK, location.as_bytes(), sku.as_bytes()]);
+    let lots: Vec<StockRow> = r
+        .scan_typed::<Stock>(&p)?
+        .into_iter()
+        .map(|(lot, s)| StockRow::new(location.to_owned(), sku.to_owned(), none_if_empty(&lot), s))
+        .collect();
+    let total =
+        r.get::<Stock>(&key(&[TOTAL, sku.as_bytes(), location.as_bytes()]))?.unwrap_or_default();
+    Ok(StockAt { total: StockRow::new(location.to_owned(), sku.to_owned(), None, total), lots })
+}
+
+/// Stock of `sku` at every location holding or expecting it, summed over lots, by location.
+pub fn by_sku(r: &ViewReader, sku: &str) -> Result<Vec<StockRow>> {
+    Ok(r.scan_typed::<Stock>(&prefix(&[TOTAL, sku.as_bytes()]))?
+        .into_iter()
+        .map(|(loc, s)| StockRow::new(text(&loc), sku.to_owned(), None, s))
+        .collect())
+}
+
+/// Stock of every SKU at `location`, summed over lots, by SKU.
+pub fn by_location(r: &ViewReader, location: &str) -> Result<Vec<StockRow>> {
+    let mut sums: BTreeMap<String, Stock> = BTreeMap::new();
+    for (suffix, s) in r.scan_typed::<Stock>(&prefix(&[STOCK, location.as_bytes()]))? {
+        let parts = split(&suffix);
+        let sku = parts.first().map(|p| text(p)).unwrap_or_default();
+        add_stock(sums.entry(sku).or_default(), &s);
+    }
+    Ok(sums.into_iter().map(|(sku, s)| StockRow::new(location.to_owned(), sku, None, s)).collect())
+}
+
+fn safety(r: &ViewReader, location: &str, sku: &str) -> Result<u64> {
+    Ok(r.get::<u64>(&key(&[SAFETY, location.as_bytes(), sku.as_bytes()]))?.unwrap_or(0))
+}
+
+fn location_info(r: &ViewReader, location: &str) -> Result<Option<LocationInfo>> {
+    r.get(&key(&[LOCATION, location.as_bytes()]))
+}
+
+/// Available-to-sell of `sku` for `channel`, or network-wide when `channel` is `None`.
+/// An unknown channel is treated as `standard` (it may not take safety stock).
+pub fn ats(r: &ViewReader, sku: &str, channel: Option<&str>) -> Result<u64> {
+    let class = match channel {
+        Some(c) => r
+            .get::<PriorityClass>(&key(&[CHANNEL, c.as_bytes()]))?
+            .unwrap_or(PriorityClass::Standard),
+        None => PriorityClass::Standard,
+    };
+    let mut sum = 0_u64;
+    for row in by_sku(r, sku)? {
+        if let Some(c) = channel {
+            let serves = location_info(r, &row.location)?
+                .is_some_and(|info| info.channels.iter().any(|ch| ch.as_str() == c));
+            if !serves {
+                continue;
+            }
+        }
+        let available = row.stock.available;
+        sum += match class {
+            PriorityClass::Contract => available,
+            PriorityClass::Standard => available.saturating_sub(safety(r, &row.location, sku)?),
+        };
+    }
+    Ok(sum)
+}
+
+/// ATS of a SKU network-wide and for every known channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtsView {
+    /// Network ATS.
+    pub network: u64,
+    /// (channel, ATS), by channel id.
+    pub channels: Vec<(String, u64)>,
+}
+
+/// ATS of `sku` network-wide and per channel.
+pub fn ats_by_channel(r: &ViewReader, sku: &str) -> Result<AtsView> {
+    let network = ats(r, sku, None)?;
+    let mut channels = Vec::new();
+    for (suffix, _) in r.scan(&prefix(&[CHANNEL]))? {
+        let channel = text(&suffix[prefix(&[CHANNEL]).len()..]);
+        let value = ats(r, sku, Some(&channel))?;
+        channels.push((channel, value));
+    }
+    Ok(AtsView { network, channels })
+}
+
+/// Master data of a location as the view knows it.
+pub fn location(r: &ViewReader, location: &str) -> Result<Option<LocationInfo>> {
+    location_info(r, location)
+}

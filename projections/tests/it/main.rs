@@ -1,0 +1,6 @@
+//! Integration tests of the views: DOMAIN.md scenarios through the log, rebuild = incremental,
+//! quarantine.
+
+mod support;
+
+mod inventory;
