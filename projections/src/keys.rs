@@ -22,6 +22,13 @@ pub fn time_part(ms: i64) -> [u8; 8] {
     (ms.cast_unsigned() ^ (1 << 63)).to_be_bytes()
 }
 
+/// Reads back [`time_part`].
+#[must_use]
+pub fn time_from(bytes: &[u8]) -> Option<i64> {
+    let array: [u8; 8] = bytes.try_into().ok()?;
+    Some((u64::from_be_bytes(array) ^ (1 << 63)).cast_signed())
+}
+
 /// A day number (days since the epoch) as 4 bytes that sort in numeric order.
 #[must_use]
 pub fn day_part(day: i32) -> [u8; 4] {

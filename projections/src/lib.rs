@@ -9,6 +9,7 @@
 pub mod inventory;
 pub mod keys;
 pub mod movement;
+pub mod orders;
 mod projection;
 mod store;
 mod tx;
@@ -25,5 +26,5 @@ use std::sync::Arc;
 /// Every projection of the ledger, in a fixed order.
 #[must_use]
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(inventory::Inventory)]
+    vec![Arc::new(inventory::Inventory), Arc::new(orders::Orders)]
 }

@@ -1,0 +1,547 @@
+//! The orders view: status and lines of every order (ordered, reserved per location and lot,
+//! backordered, picked, packed, shipped, cancelled, substitutions), holds with their SLA, and
+//! the exception and backorder lists.
+//!
+//! Key layout (parts joined by 0x00):
+//! - `order/{order}` → [`OrderView`];
+//! - `status/{status}/{order}` → empty: orders by status, paginated by order id;
+//! - `due/{due_at}/{order}` → empty: open holds by SLA due time (exceptions are a prefix of it);
+//! - `backorder/{class}/{placed_at}/{received seq}/{line}` → [`BackorderRef`]: waiting lines
+//!   in fill priority order (`contract` first, then oldest placement, then arrival);
+//! - `channel/{channel}` → [`PriorityClass`] (master data the priority needs).
+//!
+//! **Policy — release:** an order is *released* to fulfilment by its first allocation decision
+//! (its first `order.line_allocated` or `order.line_backordered`), the moment it becomes
+//! `fulfilling`. A line is backordered once allocation has looked at it and it still has units
+//! unallocated while the order is fulfilling; its age runs from when it last started waiting.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use tally_domain::Event;
+use tally_domain::ids::{ChannelId, LocationId, LotId, OrderId, Sku};
+use tally_domain::master::PriorityClass;
+use tally_domain::order::{CancelReason, HoldReason, OrderStatus};
+
+use crate::keys::{Page, be32, be64, page, prefix, text, time_from, time_part};
+use crate::projection::{Applied, ApplyError, Projection};
+use crate::store::{Result, ViewReader};
+use crate::tx::{Tx, key};
+
+const ORDER: &[u8] = b"order";
+const STATUS: &[u8] = b"status";
+const DUE: &[u8] = b"due";
+const BACKORDER: &[u8] = b"backorder";
+const CHANNEL: &[u8] = b"channel";
+
+/// The orders projection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Orders;
+
+/// A hold, open or released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldView {
+    /// Why.
+    pub reason: HoldReason,
+    /// Free text.
+    pub note: String,
+    /// When it was put on (business time).
+    pub held_at_ms: i64,
+    /// SLA due time.
+    pub due_at_ms: i64,
+    /// When it was released (or replaced by another hold); `None` while open.
+    pub released_at_ms: Option<i64>,
+}
+
+/// Units of a line at one location and lot, by stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// Where.
+    pub location: LocationId,
+    /// Which lot.
+    pub lot: Option<LotId>,
+    /// Reserved, not picked.
+    pub reserved: u64,
+    /// Picked, not packed.
+    pub picked: u64,
+    /// Packed, not shipped.
+    pub packed: u64,
+}
+
+/// One order line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineView {
+    /// The SKU (after substitution).
+    pub sku: Sku,
+    /// The SKU ordered, when substituted.
+    pub substituted_from: Option<Sku>,
+    /// Units ordered.
+    pub ordered: u64,
+    /// Units allocated so far (net of released reservations).
+    pub allocated: u64,
+    /// Units waiting for stock.
+    pub backordered: u64,
+    /// Since when the line waits (business time), while it does.
+    pub backordered_since_ms: Option<i64>,
+    /// Whether allocation has looked at this line.
+    pub attempted: bool,
+    /// Units picked, cumulative.
+    pub picked: u64,
+    /// Units packed, cumulative.
+    pub packed: u64,
+    /// Units shipped, cumulative.
+    pub shipped: u64,
+    /// Units cancelled.
+    pub cancelled: u64,
+    /// Where its unshipped units are, by location and lot.
+    pub reservations: Vec<Reservation>,
+}
+
+/// One order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    /// Its id.
+    pub id: OrderId,
+    /// The channel.
+    pub channel: ChannelId,
+    /// The channel's priority class at receipt.
+    pub class: PriorityClass,
+    /// Status.
+    pub status: OrderStatus,
+    /// When the customer placed it.
+    pub placed_at_ms: i64,
+    /// When the ledger received it (business time of `order.received`).
+    pub received_at_ms: i64,
+    /// Seq of `order.received`: arrival order.
+    pub received_seq: u64,
+    /// When it was released to fulfilment (see the module's policy).
+    pub released_at_ms: Option<i64>,
+    /// Every hold, oldest first; the last is open when `released_at_ms` is `None`.
+    pub holds: Vec<HoldView>,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<CancelReason>,
+    /// Its lines.
+    pub lines: Vec<LineView>,
+}
+
+impl OrderView {
+    /// The open hold, if any.
+    #[must_use]
+    pub fn open_hold(&self) -> Option<&HoldView> {
+        self.holds.last().filter(|h| h.released_at_ms.is_none())
+    }
+
+    fn is_open(&self) -> bool {
+        !matches!(
+            self.status,
+            OrderStatus::Cancelled | OrderStatus::Delivered | OrderStatus::Shipped
+        )
+    }
+}
+
+/// A backorder index entry: which order line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackorderRef {
+    /// The order.
+    pub order: OrderId,
+    /// The line.
+    pub line: u32,
+}
+
+fn order_key(order: &str) -> Vec<u8> {
+    key(&[ORDER, order.as_bytes()])
+}
+
+fn class_byte(class: PriorityClass) -> u8 {
+    match class {
+        PriorityClass::Contract => 0,
+        PriorityClass::Standard => 1,
+    }
+}
+
+/// Index entries of an order: (key, value).
+fn index(view: &OrderView) -> Result<BTreeSet<(Vec<u8>, Vec<u8>)>, ApplyError> {
+    let id = view.id.as_str().as_bytes();
+    let mut out = BTreeSet::new();
+    out.insert((key(&[STATUS, view.status.as_str().as_bytes(), id]), Vec::new()));
+    if view.is_open()
+        && let Some(hold) = view.open_hold()
+    {
+        out.insert((key(&[DUE, &time_part(hold.due_at_ms), id]), Vec::new()));
+    }
+    for (line, n) in view.lines.iter().zip(0_u32..) {
+        if line.backordered > 0 {
+            let k = key(&[
+                BACKORDER,
+                &[class_byte(view.class)],
+                &time_part(view.placed_at_ms),
+                &be64(view.received_seq),
+                &be32(n),
+            ]);
+            let v = postcard::to_stdvec(&BackorderRef { order: view.id.clone(), line: n })
+                .map_err(|e| ApplyError::new(format!("encoding: {e}")))?;
+            out.insert((k, v));
+        }
+    }
+    Ok(out)
+}
+
+fn line_mut<'a>(view: &'a mut OrderView, line: u32) -> Result<&'a mut LineView, ApplyError> {
+    let id = view.id.clone();
+    usize::try_from(line)
+        .ok()
+        .and_then(|i| view.lines.get_mut(i))
+        .ok_or_else(|| ApplyError::new(format!("order '{id}' has no line {line}")))
+}
+
+fn reservation<'a>(
+    line: &'a mut LineView,
+    location: &LocationId,
+    lot: Option<&LotId>,
+) -> &'a mut Reservation {
+    let at =
+        line.reservations.binary_search_by(|r| (&r.location, r.lot.as_ref()).cmp(&(location, lot)));
+    let index = match at {
+        Ok(i) => i,
+        Err(i) => {
+            line.reservations.insert(
+                i,
+                Reservation {
+                    location: location.clone(),
+                    lot: lot.cloned(),
+                    reserved: 0,
+                    picked: 0,
+                    packed: 0,
+                },
+            );
+            i
+        }
+    };
+    &mut line.reservations[index]
+}
+
+fn sub(value: &mut u64, qty: u64, what: &str) -> Result<(), ApplyError> {
+    *value = value
+        .checked_sub(qty)
+        .ok_or_else(|| ApplyError::new(format!("{what} would go negative: {value} - {qty}")))?;
+    Ok(())
+}
+
+fn release(view: &mut OrderView, at_ms: i64) {
+    view.status = OrderStatus::Fulfilling;
+    if view.released_at_ms.is_none() {
+        view.released_at_ms = Some(at_ms);
+    }
+}
+
+/// Applies an event about an existing order.
+#[expect(clippy::too_many_lines, reason = "one arm per event reads best as one match")]
+fn change(view: &mut OrderView, event: &Event, at_ms: i64) -> Result<(), ApplyError> {
+    match event {
+        Event::OrderValidated(_) => view.status = OrderStatus::Validated,
+        Event::OrderHeld(e) => {
+            if let Some(open) = view.holds.last_mut().filter(|h| h.released_at_ms.is_none()) {
+                open.released_at_ms = Some(at_ms);
+            }
+            view.holds.push(HoldView {
+                reason: e.reason,
+                note: e.note.clone(),
+                held_at_ms: at_ms,
+                due_at_ms: e.due_at.millis(),
+                released_at_ms: None,
+            });
+        }
+        Event::OrderHoldReleased(_) => {
+            if let Some(open) = view.holds.last_mut().filter(|h| h.released_at_ms.is_none()) {
+                open.released_at_ms = Some(at_ms);
+            }
+        }
+        Event::LineAllocated(e) => {
+            release(view, at_ms);
+            let line = line_mut(view, e.line)?;
+            line.attempted = true;
+            line.allocated += e.qty.get();
+            reservation(line, &e.location, e.lot.as_ref()).reserved += e.qty.get();
+        }
+        Event::LineBackordered(e) => {
+            release(view, at_ms);
+            line_mut(view, e.line)?.attempted = true;
+        }
+        Event::LineSubstituted(e) => {
+            let line = line_mut(view, e.line)?;
+            if line.substituted_from.is_none() {
+                line.substituted_from = Some(e.from.clone());
+            }
+            line.sku = e.to.clone();
+        }
+        Event::ReservationReleased(e) => {
+            let line = line_mut(view, e.line)?;
+            sub(&mut line.allocated, e.qty.get(), "allocated")?;
+            let r = reservation(line, &e.location, e.lot.as_ref());
+            sub(&mut r.reserved, e.qty.get(), "reserved")?;
+        }
+        Event::OrderPicked(e) | Event::OrderPacked(e) => {
+            let picking = matches!(event, Event::OrderPicked(_));
+            for item in &e.items {
+                let qty = item.qty.get();
+                let line = line_mut(view, item.line)?;
+                let r = reservation(line, &item.location, item.lot.as_ref());
+                if picking {
+                    sub(&mut r.reserved, qty, "reserved")?;
+                    r.picked += qty;
+                    line.picked += qty;
+                } else {
+                    sub(&mut r.picked, qty, "picked")?;
+                    r.packed += qty;
+                    line.packed += qty;
+                }
+            }
+        }
+        Event::OrderShipped(e) => {
+            for item in &e.items {
+                let qty = item.qty.get();
+                let line = line_mut(view, item.line)?;
+                let r = reservation(line, &item.location, item.lot.as_ref());
+                sub(&mut r.packed, qty, "packed")?;
+                line.shipped += qty;
+            }
+            if view.lines.iter().all(|l| l.shipped >= l.ordered) {
+                view.status = OrderStatus::Shipped;
+            }
+        }
+        Event::OrderDelivered(_) => view.status = OrderStatus::Delivered,
+        Event::OrderCancelled(e) => {
+            view.status = OrderStatus::Cancelled;
+            view.cancel_reason = Some(e.reason);
+            for line in &mut view.lines {
+                line.cancelled = line.ordered.saturating_sub(line.shipped);
+                line.reservations.clear();
+            }
+        }
+        _ => {}
+    }
+    for line in &mut view.lines {
+        line.reservations.retain(|r| r.reserved + r.picked + r.packed > 0);
+        line.backordered = if line.attempted && view.status == OrderStatus::Fulfilling {
+            line.ordered.saturating_sub(line.allocated)
+        } else {
+            0
+        };
+        if line.backordered == 0 {
+            line.backordered_since_ms = None;
+        } else if line.backordered_since_ms.is_none() {
+            line.backordered_since_ms = Some(at_ms);
+        }
+    }
+    Ok(())
+}
+
+fn order_of(event: &Event) -> Option<&OrderId> {
+    match event {
+        Event::OrderValidated(e) | Event::OrderHoldReleased(e) | Event::OrderDelivered(e) => {
+            Some(&e.order)
+        }
+        Event::OrderHeld(e) => Some(&e.order),
+        Event::LineAllocated(e) => Some(&e.order),
+        Event::LineBackordered(e) => Some(&e.order),
+        Event::LineSubstituted(e) => Some(&e.order),
+        Event::ReservationReleased(e) => Some(&e.order),
+        Event::OrderPicked(e) | Event::OrderPacked(e) => Some(&e.order),
+        Event::OrderShipped(e) => Some(&e.order),
+        Event::OrderCancelled(e) => Some(&e.order),
+        _ => None,
+    }
+}
+
+fn write(tx: &mut Tx<'_>, before: Option<&OrderView>, after: &OrderView) -> Result<(), ApplyError> {
+    let old = match before {
+        Some(v) => index(v)?,
+        None => BTreeSet::new(),
+    };
+    let new = index(after)?;
+    for (k, _) in old.difference(&new) {
+        if !new.iter().any(|(nk, _)| nk == k) {
+            tx.delete(k.clone());
+        }
+    }
+    for (k, v) in new.difference(&old) {
+        tx.put_raw(k.clone(), v.clone());
+    }
+    tx.put(order_key(after.id.as_str()), after)
+}
+
+impl Projection for Orders {
+    fn name(&self) -> &'static str {
+        "orders"
+    }
+
+    fn apply(&self, tx: &mut Tx<'_>, applied: &Applied<'_>) -> Result<(), ApplyError> {
+        let at_ms = applied.occurred_at_ms;
+        match applied.event {
+            Event::ChannelDefined(c) => {
+                tx.put(key(&[CHANNEL, c.id.as_str().as_bytes()]), &c.priority)?;
+            }
+            Event::OrderReceived(e) => {
+                if tx.get_raw(&order_key(e.order.as_str()))?.is_some() {
+                    return Err(ApplyError::new(format!("order '{}' received twice", e.order)));
+                }
+                let class = tx
+                    .get::<PriorityClass>(&key(&[CHANNEL, e.channel.as_str().as_bytes()]))?
+                    .unwrap_or(PriorityClass::Standard);
+                let lines = e
+                    .lines
+                    .iter()
+                    .map(|l| LineView {
+                        sku: l.sku.clone(),
+                        substituted_from: None,
+                        ordered: l.qty.get(),
+                        allocated: 0,
+                        backordered: 0,
+                        backordered_since_ms: None,
+                        attempted: false,
+                        picked: 0,
+                        packed: 0,
+                        shipped: 0,
+                        cancelled: 0,
+                        reservations: Vec::new(),
+                    })
+                    .collect();
+                let view = OrderView {
+                    id: e.order.clone(),
+                    channel: e.channel.clone(),
+                    class,
+                    status: OrderStatus::Received,
+                    placed_at_ms: e.placed_at.millis(),
+                    received_at_ms: at_ms,
+                    received_seq: applied.seq,
+                    released_at_ms: None,
+                    holds: Vec::new(),
+                    cancel_reason: None,
+                    lines,
+                };
+                write(tx, None, &view)?;
+            }
+            event => {
+                let Some(order) = order_of(event) else { return Ok(()) };
+                let before: OrderView = tx
+                    .get(&order_key(order.as_str()))?
+                    .ok_or_else(|| ApplyError::new(format!("unknown order '{order}'")))?;
+                let mut after = before.clone();
+                change(&mut after, event, at_ms)?;
+                write(tx, Some(&before), &after)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One order.
+pub fn order(r: &ViewReader, id: &str) -> Result<Option<OrderView>> {
+    r.get(&order_key(id))
+}
+
+/// Orders in `status`, by order id, after the cursor `after` (an order id), at most `limit`.
+pub fn orders_by_status(
+    r: &ViewReader,
+    status: OrderStatus,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page<OrderView, String>> {
+    let p = prefix(&[STATUS, status.as_str().as_bytes()]);
+    let mut rows = Vec::new();
+    for (k, _) in r.scan(&p)? {
+        let id = text(&k[p.len()..]);
+        if after.is_some_and(|a| id.as_str() <= a) {
+            continue;
+        }
+        if rows.len() > limit {
+            break;
+        }
+        if let Some(view) = order(r, &id)? {
+            rows.push(view);
+        }
+    }
+    Ok(page(rows, limit, |v| v.id.to_string()))
+}
+
+/// An open hold past its SLA due time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldException {
+    /// The order.
+    pub order: OrderId,
+    /// The hold.
+    pub hold: HoldView,
+    /// `now − due`.
+    pub overdue_ms: i64,
+}
+
+/// Open holds whose SLA due time is before `now_ms`, most overdue first.
+pub fn exceptions(r: &ViewReader, now_ms: i64) -> Result<Vec<HoldException>> {
+    let p = prefix(&[DUE]);
+    let mut out = Vec::new();
+    for (k, _) in r.scan(&p)? {
+        // `{due_at: 8 bytes}\0{order}`: the time part is binary, so cut by width.
+        let rest = &k[p.len()..];
+        let (Some(due), Some(id)) = (rest.get(..8), rest.get(9..)) else { continue };
+        if time_from(due).is_none_or(|due_ms| due_ms >= now_ms) {
+            break;
+        }
+        let Some(view) = order(r, &text(id))? else { continue };
+        if let Some(hold) = view.open_hold() {
+            out.push(HoldException {
+                order: view.id.clone(),
+                hold: hold.clone(),
+                overdue_ms: now_ms - hold.due_at_ms,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A line waiting for stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackorderRow {
+    /// The order.
+    pub order: OrderId,
+    /// The line.
+    pub line: u32,
+    /// The SKU.
+    pub sku: Sku,
+    /// Units waiting.
+    pub qty: u64,
+    /// The channel.
+    pub channel: ChannelId,
+    /// Its class.
+    pub class: PriorityClass,
+    /// When the order was placed.
+    pub placed_at_ms: i64,
+    /// Since when the line waits.
+    pub since_ms: i64,
+    /// `now − since`.
+    pub age_ms: i64,
+}
+
+/// Lines waiting for stock, in the order stock will fill them: `contract` first, then oldest
+/// placement, then arrival.
+pub fn backorders(r: &ViewReader, now_ms: i64) -> Result<Vec<BackorderRow>> {
+    let mut out = Vec::new();
+    for (_, b) in r.scan_typed::<BackorderRef>(&prefix(&[BACKORDER]))? {
+        let Some(view) = order(r, b.order.as_str())? else { continue };
+        let Some(line) = usize::try_from(b.line).ok().and_then(|i| view.lines.get(i)) else {
+            continue;
+        };
+        let since_ms = line.backordered_since_ms.unwrap_or(view.placed_at_ms);
+        out.push(BackorderRow {
+            order: view.id.clone(),
+            line: b.line,
+            sku: line.sku.clone(),
+            qty: line.backordered,
+            channel: view.channel.clone(),
+            class: view.class,
+            placed_at_ms: view.placed_at_ms,
+            since_ms,
+            age_ms: now_ms - since_ms,
+        });
+    }
+    Ok(out)
+}
