@@ -6,6 +6,8 @@
 //! reads, rebuilds a projection blue/green, and replays into a temporary store for as-of reads.
 //! Rebuilding from the log gives byte-identical state.
 
+pub mod audit;
+pub mod finance;
 pub mod inventory;
 pub mod keys;
 pub mod movement;
@@ -26,5 +28,10 @@ use std::sync::Arc;
 /// Every projection of the ledger, in a fixed order.
 #[must_use]
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(inventory::Inventory), Arc::new(orders::Orders)]
+    vec![
+        Arc::new(inventory::Inventory),
+        Arc::new(orders::Orders),
+        Arc::new(audit::Audit),
+        Arc::new(finance::Finance),
+    ]
 }

@@ -3,5 +3,7 @@
 
 mod support;
 
+mod audit;
+mod finance;
 mod inventory;
 mod orders;

@@ -281,3 +281,80 @@ pub fn world() -> Vec<Command> {
 pub fn order_flow(id: &str, channel: &str, placed_ms: i64, s: &str, qty: i64) -> Vec<Command> {
     vec![place(id, channel, placed_ms, &[(s, qty, 5000)], 1000, 80_000), validate(id), allocate(id)]
 }
+
+pub fn capture(order: &str, minor: i64) -> Command {
+    Command::CapturePayment(CapturePayment {
+        order: oid(order),
+        payment: PaymentId::parse(format!("pay-{order}")).unwrap(),
+        amount: usd(minor),
+    })
+}
+pub fn fee_rate(order: &str) -> Command {
+    Command::RecordProcessorFee(RecordProcessorFee {
+        order: oid(order),
+        fee: FeeInput::Rate { rate: Rate::parse_percent("2.9").unwrap(), fixed: usd(30) },
+    })
+}
+pub fn authorize_return(id: &str, order: &str, line: u32, qty: i64) -> Command {
+    Command::AuthorizeReturn(AuthorizeReturn {
+        return_id: ReturnId::parse(id).unwrap(),
+        order: oid(order),
+        lines: vec![LineQty { line, qty }],
+    })
+}
+pub fn receive_return(id: &str, l: &str, line: u32, lt: Option<&str>, qty: i64) -> Command {
+    Command::ReceiveReturn(ReceiveReturn {
+        return_id: ReturnId::parse(id).unwrap(),
+        location: loc(l),
+        items: vec![ReturnItemInput { line, lot: lt.map(lot), qty }],
+    })
+}
+pub fn inspect_return(
+    id: &str,
+    line: u32,
+    lt: Option<&str>,
+    qty: i64,
+    disposition: tally_domain::returns::Disposition,
+) -> Command {
+    Command::InspectReturn(InspectReturn {
+        return_id: ReturnId::parse(id).unwrap(),
+        items: vec![InspectionInput { line, lot: lt.map(lot), qty, disposition }],
+    })
+}
+pub fn refund(id: &str, order: &str, line: u32, qty: i64) -> Command {
+    Command::IssueRefund(IssueRefund {
+        refund: RefundId::parse(id).unwrap(),
+        order: oid(order),
+        lines: vec![LineQty { line, qty }],
+    })
+}
+pub fn processor_payout(id: &str, minor: i64) -> Command {
+    Command::RecordProcessorPayout(RecordProcessorPayout {
+        payout: PayoutId::parse(id).unwrap(),
+        amount: usd(minor),
+    })
+}
+
+/// DOMAIN.md §4 worked example: web sale of 2 × 50.00, shipping 10.00, tax 8 %, fee
+/// 2.9 % + 0.30, one unit returned, restocked and refunded, then the payout of 61.05.
+pub fn web_sale_to_payout() -> Vec<Command> {
+    use tally_domain::returns::Disposition;
+    let mut c = world();
+    c.push(receive("WH1", "A", 10));
+    c.extend([
+        place("O1", "web", T0, &[("A", 2, 5000)], 1000, 80_000),
+        validate("O1"),
+        allocate("O1"),
+        capture("O1", 11_880),
+        pick("O1"),
+        pack("O1"),
+        ship("O1"),
+        fee_rate("O1"),
+        authorize_return("R1", "O1", 0, 1),
+        receive_return("R1", "WH1", 0, None, 1),
+        inspect_return("R1", 0, None, 1, Disposition::Restock),
+        refund("F1", "O1", 0, 1),
+        processor_payout("PO1", 6105),
+    ]);
+    c
+}
