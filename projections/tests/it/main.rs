@@ -7,3 +7,4 @@ mod audit;
 mod finance;
 mod inventory;
 mod orders;
+mod rebuild;
