@@ -5,6 +5,7 @@ mod finance;
 mod inventory;
 mod master;
 mod orders;
+pub use orders::ORDER_LINES_MAX;
 mod returns;
 
 use crate::command::{Command, Context};

@@ -69,6 +69,8 @@ fn receive_order_and_its_rejections() {
         .when(place("O1", "web", &[("A", 1, -1)], 0, 0))
         .then_rejects("INVALID_AMOUNT");
     Scenario::given(world()).when(place("O1", "web", &[], 0, 0)).then_rejects("INVALID_INPUT");
+    let many = vec![("A", 1, 100); tally_domain::decide::ORDER_LINES_MAX + 1];
+    Scenario::given(world()).when(place("O1", "web", &many, 0, 0)).then_rejects("INVALID_INPUT");
     let mut eur = place("O1", "web", &[("A", 1, 100)], 0, 0);
     if let Command::ReceiveOrder(o) = &mut eur {
         o.currency = Currency::EUR;
