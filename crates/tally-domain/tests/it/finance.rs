@@ -162,6 +162,18 @@ fn settlement_lines_and_payout() {
 }
 
 #[test]
+fn open_settlement() {
+    let (_, state) = Scenario::given(mkt()[..mkt().len() - 1].to_vec())
+        .when(mkt().pop().unwrap())
+        .then_types(&["settlement.opened"]);
+    let s = state.settlement(&sid()).unwrap();
+    assert_eq!(
+        (s.period_start, s.period_end, s.line_count),
+        (date("2026-03-01"), date("2026-03-14"), 0)
+    );
+}
+
+#[test]
 fn settlement_rejections() {
     Scenario::given(mkt())
         .and(line(SettlementLineKind::FacilitatorTax, 800))
