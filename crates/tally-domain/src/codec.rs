@@ -72,7 +72,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::ReservationReleased(p) => body(p),
         Event::OrderPicked(p) | Event::OrderPacked(p) => body(p),
         Event::OrderShipped(p) => body(p),
-        Event::OrderCancelled(p) => body(p),
+        Event::OrderCancelled(p) | Event::OrderRemainderCancelled(p) => body(p),
         Event::InboundExpected(p) => body(p),
         Event::InventoryReceived(p) => body(p),
         Event::InventoryAdjusted(p) => body(p),
@@ -160,6 +160,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("order.shipped", 1) => Event::OrderShipped(read::<OrderShipped>(t, v, bytes)?),
         ("order.delivered", 1) => Event::OrderDelivered(read::<OrderEvent>(t, v, bytes)?),
         ("order.cancelled", 1) => Event::OrderCancelled(read::<OrderCancelled>(t, v, bytes)?),
+        ("order.remainder_cancelled", 1) => {
+            Event::OrderRemainderCancelled(read::<OrderCancelled>(t, v, bytes)?)
+        }
         ("inventory.inbound_expected", 1) => {
             Event::InboundExpected(read::<InboundExpected>(t, v, bytes)?)
         }
@@ -221,7 +224,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
 }
 
 /// Every event type name the codec knows.
-pub const KNOWN_TYPES: [&str; 40] = [
+pub const KNOWN_TYPES: [&str; 41] = [
     "location.defined",
     "channel.defined",
     "sku.defined",
@@ -239,6 +242,7 @@ pub const KNOWN_TYPES: [&str; 40] = [
     "order.shipped",
     "order.delivered",
     "order.cancelled",
+    "order.remainder_cancelled",
     "inventory.inbound_expected",
     "inventory.received",
     "inventory.adjusted",

@@ -188,7 +188,8 @@ pub struct OrderShipped {
     pub serials: Vec<String>,
 }
 
-/// An order was cancelled; its reserved, picked and packed units return to available.
+/// An order (or, for `order.remainder_cancelled`, the unshipped remainder of a partly shipped
+/// order) was cancelled; its reserved, picked and packed units return to available.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCancelled {
     /// The order.
@@ -543,6 +544,8 @@ pub enum Event {
     OrderDelivered(OrderEvent),
     /// `order.cancelled`
     OrderCancelled(OrderCancelled),
+    /// `order.remainder_cancelled`
+    OrderRemainderCancelled(OrderCancelled),
     /// `inventory.inbound_expected`
     InboundExpected(InboundExpected),
     /// `inventory.received`
@@ -613,6 +616,7 @@ impl Event {
             Event::OrderShipped(_) => "order.shipped",
             Event::OrderDelivered(_) => "order.delivered",
             Event::OrderCancelled(_) => "order.cancelled",
+            Event::OrderRemainderCancelled(_) => "order.remainder_cancelled",
             Event::InboundExpected(_) => "inventory.inbound_expected",
             Event::InventoryReceived(_) => "inventory.received",
             Event::InventoryAdjusted(_) => "inventory.adjusted",
@@ -669,7 +673,7 @@ impl Event {
             Event::ReservationReleased(e) => order_stream(&e.order),
             Event::OrderPicked(e) | Event::OrderPacked(e) => order_stream(&e.order),
             Event::OrderShipped(e) => order_stream(&e.order),
-            Event::OrderCancelled(e) => order_stream(&e.order),
+            Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => order_stream(&e.order),
             Event::InboundExpected(e) => {
                 StockKey::new(e.location.clone(), e.sku.clone(), None).stream()
             }

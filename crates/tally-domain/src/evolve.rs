@@ -37,7 +37,7 @@ fn order_of(event: &Event) -> Option<OrderId> {
         Event::LineBackordered(e) => Some(e.order.clone()),
         Event::LineSubstituted(e) => Some(e.order.clone()),
         Event::ReservationReleased(e) => Some(e.order.clone()),
-        Event::OrderCancelled(e) => Some(e.order.clone()),
+        Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => Some(e.order.clone()),
         _ => None,
     }
 }
@@ -107,6 +107,27 @@ fn quarantine_sub(stock: &mut Stock, reason: QuarantineReason, qty: u64) {
     }
 }
 
+/// Returns every unshipped allocated unit of an order to available and forgets the allocations.
+fn release_allocations(state: &mut State, order: &OrderId) {
+    let Some(o) = state.orders.get_mut(order) else { return };
+    let allocations = std::mem::take(&mut o.allocations);
+    let moves: Vec<(StockKey, Stages)> = allocations
+        .into_iter()
+        .filter_map(|(k, st)| {
+            let sku =
+                usize::try_from(k.line).ok().and_then(|i| o.lines.get(i)).map(|l| l.sku.clone())?;
+            Some((StockKey::new(k.location, sku, k.lot), st))
+        })
+        .collect();
+    for (key, st) in moves {
+        let s = stock_mut(state, &key);
+        sub(&mut s.reserved, st.reserved);
+        sub(&mut s.picked, st.picked);
+        sub(&mut s.packed, st.packed);
+        s.available += st.reserved + st.picked + st.packed;
+    }
+}
+
 /// The line of a sold order, open or delivered, for returns and refunds.
 fn sold_line_mut<'a>(state: &'a mut State, order: &OrderId, line: u32) -> Option<&'a mut Line> {
     let index = usize::try_from(line).ok()?;
@@ -149,6 +170,7 @@ fn apply(state: &mut State, event: &Event) {
                     allocated: 0,
                     shipped: 0,
                     invoiced: 0,
+                    cancelled: 0,
                     after_sale: AfterSale::default(),
                 })
                 .collect();
@@ -325,41 +347,26 @@ fn apply(state: &mut State, event: &Event) {
                 state.closed_orders.insert(e.order.clone(), closed);
             }
         }
-        Event::OrderCancelled(e) => {
-            if let Some(o) = state.orders.get(&e.order) {
-                let moves: Vec<(StockKey, Stages)> = o
-                    .allocations
-                    .iter()
-                    .map(|(k, st)| {
-                        let sku = usize::try_from(k.line)
-                            .ok()
-                            .and_then(|i| o.lines.get(i))
-                            .map(|l| l.sku.clone());
-                        (sku, k, st)
-                    })
-                    .filter_map(|(sku, k, st)| {
-                        sku.map(|sku| {
-                            (StockKey::new(k.location.clone(), sku, k.lot.clone()), st.clone())
-                        })
-                    })
-                    .collect();
-                for (key, st) in moves {
-                    let s = stock_mut(state, &key);
-                    sub(&mut s.reserved, st.reserved);
-                    sub(&mut s.picked, st.picked);
-                    sub(&mut s.packed, st.packed);
-                    s.available += st.reserved + st.picked + st.packed;
+        Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => {
+            release_allocations(state, &e.order);
+            let whole = matches!(event, Event::OrderCancelled(_));
+            if whole {
+                if let Some(o) = state.orders.remove(&e.order) {
+                    state.closed_orders.insert(
+                        e.order.clone(),
+                        ClosedOrder {
+                            digest: o.digest,
+                            status: OrderStatus::Cancelled,
+                            returnable: None,
+                        },
+                    );
                 }
-            }
-            if let Some(o) = state.orders.remove(&e.order) {
-                state.closed_orders.insert(
-                    e.order.clone(),
-                    ClosedOrder {
-                        digest: o.digest,
-                        status: OrderStatus::Cancelled,
-                        returnable: None,
-                    },
-                );
+            } else if let Some(o) = state.orders.get_mut(&e.order) {
+                for line in &mut o.lines {
+                    line.allocated = line.shipped;
+                    line.cancelled = line.ordered.saturating_sub(line.shipped);
+                }
+                o.status = OrderStatus::Shipped;
             }
         }
         Event::InboundExpected(e) => {

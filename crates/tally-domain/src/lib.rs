@@ -42,6 +42,10 @@
 //! - **Recall**: reserved units of the lot are released and reallocated from other lots; picked
 //!   and packed units stay with their order and shipping them is refused; cancelling such an order
 //!   returns them to quarantine.
+//! - **Cancellation**: before anything ships it cancels the order (`order.cancelled`, closed to a
+//!   digest); after a partial shipment it cancels the unshipped remainder
+//!   (`order.remainder_cancelled`) and the order becomes shipped, then deliverable. Unshipped
+//!   units go back to available (recalled lots to quarantine) and fill other backorders.
 //! - **Cycle count**: counts on_hand of one bucket; the variance adjusts `available` and is
 //!   refused if it would take units that orders hold.
 //! - **Closing**: delivered orders shrink to their digest plus the lines returns and refunds need;

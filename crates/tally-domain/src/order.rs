@@ -118,6 +118,8 @@ pub struct Line {
     pub shipped: u64,
     /// Units invoiced.
     pub invoiced: u64,
+    /// Units cancelled (the unshipped remainder of a partly shipped order).
+    pub cancelled: u64,
     /// Returns and refunds.
     pub after_sale: AfterSale,
 }
@@ -126,7 +128,7 @@ impl Line {
     /// Units still waiting for stock.
     #[must_use]
     pub fn unallocated(&self) -> u64 {
-        self.ordered.saturating_sub(self.allocated)
+        self.ordered.saturating_sub(self.allocated).saturating_sub(self.cancelled)
     }
 }
 

@@ -343,9 +343,10 @@ pub(super) fn cancel(d: &Decision<'_>, c: &CancelOrder) -> Result<Vec<Event>, Re
         order.status,
         OrderStatus::Received | OrderStatus::Validated | OrderStatus::Fulfilling
     );
-    if !cancellable || order.lines.iter().any(|l| l.shipped > 0) {
+    if !cancellable {
         return Err(invalid_state(order, "cancel"));
     }
+    let partly_shipped = order.lines.iter().any(|l| l.shipped > 0);
     let released = stage_items(order, None, |s| s.reserved + s.picked + s.packed);
     let mut overlay = Overlay::new();
     let mut skus = BTreeSet::new();
@@ -368,11 +369,14 @@ pub(super) fn cancel(d: &Decision<'_>, c: &CancelOrder) -> Result<Vec<Event>, Re
         overlay.add(&key, i64::try_from(item.qty.get()).unwrap_or(i64::MAX));
         skus.insert(item.sku.clone());
     }
-    let mut events = vec![Event::OrderCancelled(OrderCancelled {
-        order: c.order.clone(),
-        reason: c.reason,
-        released,
-    })];
+    let cancelled = OrderCancelled { order: c.order.clone(), reason: c.reason, released };
+    // A partly shipped order keeps what shipped: only its remainder is cancelled, and it can then
+    // be delivered.
+    let mut events = vec![if partly_shipped {
+        Event::OrderRemainderCancelled(cancelled)
+    } else {
+        Event::OrderCancelled(cancelled)
+    }];
     events.extend(quarantined);
     // The cancelled order's own lines are still indexed; skip them when refilling.
     events.extend(fill_backorders(d.state, &mut overlay, &skus, Some(&c.order), d.today()));
