@@ -7,10 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    CycleCounted, Event, InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued,
-    LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent,
-    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled,
-    ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
+    CycleCounted, DepositRefunded, Event, InboundExpected, InventoryAdjusted, InventoryReceived,
+    InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled,
+    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
+    PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
     ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived,
     SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived,
     TransferShipped,
@@ -90,6 +90,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::InvoiceIssued(p) => body(p),
         Event::ProcessorFeeRecorded(p) => body(p),
         Event::RefundIssued(p) => body(p),
+        Event::DepositRefunded(p) => body(p),
         Event::ProcessorPayoutRecorded(p) => body(p),
         Event::SettlementOpened(p) => body(p),
         Event::SettlementLineRecorded(p) => body(p),
@@ -199,6 +200,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
             Event::ProcessorFeeRecorded(read::<ProcessorFeeRecorded>(t, v, bytes)?)
         }
         ("finance.refund_issued", 1) => Event::RefundIssued(read::<RefundIssued>(t, v, bytes)?),
+        ("finance.deposit_refunded", 1) => {
+            Event::DepositRefunded(read::<DepositRefunded>(t, v, bytes)?)
+        }
         ("finance.processor_payout_recorded", 1) => {
             Event::ProcessorPayoutRecorded(read::<ProcessorPayoutRecorded>(t, v, bytes)?)
         }
@@ -224,7 +228,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
 }
 
 /// Every event type name the codec knows.
-pub const KNOWN_TYPES: [&str; 41] = [
+pub const KNOWN_TYPES: [&str; 42] = [
     "location.defined",
     "channel.defined",
     "sku.defined",
@@ -261,6 +265,7 @@ pub const KNOWN_TYPES: [&str; 41] = [
     "finance.invoice_issued",
     "finance.processor_fee_recorded",
     "finance.refund_issued",
+    "finance.deposit_refunded",
     "finance.processor_payout_recorded",
     "settlement.opened",
     "settlement.line_recorded",

@@ -449,6 +449,17 @@ pub struct RefundIssued {
     pub total: Money,
 }
 
+/// Customer money held for an order (captured, not invoiced) was paid back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositRefunded {
+    /// The refund.
+    pub refund: RefundId,
+    /// The order.
+    pub order: OrderId,
+    /// Amount.
+    pub amount: Money,
+}
+
 /// A processor payout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessorPayoutRecorded {
@@ -582,6 +593,8 @@ pub enum Event {
     ProcessorFeeRecorded(ProcessorFeeRecorded),
     /// `finance.refund_issued`
     RefundIssued(RefundIssued),
+    /// `finance.deposit_refunded`
+    DepositRefunded(DepositRefunded),
     /// `finance.processor_payout_recorded`
     ProcessorPayoutRecorded(ProcessorPayoutRecorded),
     /// `settlement.opened`
@@ -635,6 +648,7 @@ impl Event {
             Event::InvoiceIssued(_) => "finance.invoice_issued",
             Event::ProcessorFeeRecorded(_) => "finance.processor_fee_recorded",
             Event::RefundIssued(_) => "finance.refund_issued",
+            Event::DepositRefunded(_) => "finance.deposit_refunded",
             Event::ProcessorPayoutRecorded(_) => "finance.processor_payout_recorded",
             Event::SettlementOpened(_) => "settlement.opened",
             Event::SettlementLineRecorded(_) => "settlement.line_recorded",
@@ -693,6 +707,7 @@ impl Event {
             Event::InvoiceIssued(e) => order_stream(&e.order),
             Event::ProcessorFeeRecorded(e) => order_stream(&e.order),
             Event::RefundIssued(e) => order_stream(&e.order),
+            Event::DepositRefunded(e) => order_stream(&e.order),
             Event::ProcessorPayoutRecorded(e) => format!("payout-{}", e.payout),
             Event::SettlementOpened(e) => settlement_stream(&e.settlement),
             Event::SettlementLineRecorded(e) => settlement_stream(&e.settlement),

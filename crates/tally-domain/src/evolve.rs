@@ -187,6 +187,7 @@ fn apply(state: &mut State, event: &Event) {
                 hold: None,
                 allocations: BTreeMap::new(),
                 captured_minor: 0,
+                deposit_minor: 0,
                 invoice_count: 0,
                 shipping_invoiced: false,
                 digest: e.digest,
@@ -336,6 +337,8 @@ fn apply(state: &mut State, event: &Event) {
                 let closed = ClosedOrder {
                     digest: o.digest,
                     status: OrderStatus::Delivered,
+                    currency: o.currency,
+                    deposit_minor: o.deposit_minor,
                     returnable: Some(Returnable {
                         channel: o.channel,
                         currency: o.currency,
@@ -357,6 +360,8 @@ fn apply(state: &mut State, event: &Event) {
                         ClosedOrder {
                             digest: o.digest,
                             status: OrderStatus::Cancelled,
+                            currency: o.currency,
+                            deposit_minor: o.deposit_minor,
                             returnable: None,
                         },
                     );
@@ -512,10 +517,12 @@ fn apply(state: &mut State, event: &Event) {
         Event::PaymentCaptured(e) => {
             if let Some(o) = state.orders.get_mut(&e.order) {
                 o.captured_minor += e.amount.minor();
+                o.deposit_minor += e.amount.minor();
             }
         }
         Event::InvoiceIssued(e) => {
             if let Some(o) = state.orders.get_mut(&e.order) {
+                o.deposit_minor -= e.total.minor();
                 o.invoice_count += 1;
                 o.shipping_invoiced = true;
                 for l in &e.lines {
@@ -528,6 +535,13 @@ fn apply(state: &mut State, event: &Event) {
             }
         }
         Event::ProcessorFeeRecorded(_) | Event::ProcessorPayoutRecorded(_) => {}
+        Event::DepositRefunded(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.deposit_minor -= e.amount.minor();
+            } else if let Some(c) = state.closed_orders.get_mut(&e.order) {
+                c.deposit_minor -= e.amount.minor();
+            }
+        }
         Event::RefundIssued(e) => {
             for l in &e.lines {
                 if let Some(line) = sold_line_mut(state, &e.order, l.line) {

@@ -50,8 +50,10 @@
 //!   refused if it would take units that orders hold.
 //! - **Closing**: delivered orders shrink to their digest plus the lines returns and refunds need;
 //!   cancelled orders to their digest. Closed returns and paid-out settlements are dropped.
-//! - **Refunds** credit processor clearing and never return the processing fee; refund ids are not
-//!   checked for reuse (that would grow state with history).
+//! - **Refunds** of shipped units debit 4500 and their tax 2200, crediting processor clearing; the
+//!   processing fee is never returned. Customer money captured but not invoiced stays in 2100
+//!   deposits per order and is paid back with `refund_deposit` (Dr 2100 / Cr 1100), also after a
+//!   cancellation. Refund ids are not checked for reuse (that would grow state with history).
 
 pub mod allocation;
 pub mod codec;
