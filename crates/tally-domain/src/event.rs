@@ -516,94 +516,136 @@ pub struct PayoutSettled {
     pub deposit_date: Date,
 }
 
-/// Every event. Variant order does not matter to the codec (which keys on `event_type`), but
-/// JSON uses `type`/`data`.
+/// Every event. Variant order does not matter to the codec (which keys on `event_type`); JSON
+/// is `{"type": "order.received", "data": {…}}` with the same stable type names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+#[serde(tag = "type", content = "data")]
 pub enum Event {
     /// `location.defined`
+    #[serde(rename = "location.defined")]
     LocationDefined(Location),
     /// `channel.defined`
+    #[serde(rename = "channel.defined")]
     ChannelDefined(Channel),
     /// `sku.defined`
+    #[serde(rename = "sku.defined")]
     SkuDefined(SkuDef),
     /// `inventory.safety_stock_set`
+    #[serde(rename = "inventory.safety_stock_set")]
     SafetyStockSet(SafetyStockSet),
     /// `order.received`
+    #[serde(rename = "order.received")]
     OrderReceived(OrderReceived),
     /// `order.validated`
+    #[serde(rename = "order.validated")]
     OrderValidated(OrderEvent),
     /// `order.held`
+    #[serde(rename = "order.held")]
     OrderHeld(OrderHeld),
     /// `order.hold_released`
+    #[serde(rename = "order.hold_released")]
     OrderHoldReleased(OrderEvent),
     /// `order.line_allocated`
+    #[serde(rename = "order.line_allocated")]
     LineAllocated(LineAllocated),
     /// `order.line_backordered`
+    #[serde(rename = "order.line_backordered")]
     LineBackordered(LineBackordered),
     /// `order.line_substituted`
+    #[serde(rename = "order.line_substituted")]
     LineSubstituted(LineSubstituted),
     /// `order.reservation_released`
+    #[serde(rename = "order.reservation_released")]
     ReservationReleased(ReservationReleased),
     /// `order.picked`
+    #[serde(rename = "order.picked")]
     OrderPicked(OrderFulfilment),
     /// `order.packed`
+    #[serde(rename = "order.packed")]
     OrderPacked(OrderFulfilment),
     /// `order.shipped`
+    #[serde(rename = "order.shipped")]
     OrderShipped(OrderShipped),
     /// `order.delivered`
+    #[serde(rename = "order.delivered")]
     OrderDelivered(OrderEvent),
     /// `order.cancelled`
+    #[serde(rename = "order.cancelled")]
     OrderCancelled(OrderCancelled),
     /// `order.remainder_cancelled`
+    #[serde(rename = "order.remainder_cancelled")]
     OrderRemainderCancelled(OrderCancelled),
     /// `inventory.inbound_expected`
+    #[serde(rename = "inventory.inbound_expected")]
     InboundExpected(InboundExpected),
     /// `inventory.received`
+    #[serde(rename = "inventory.received")]
     InventoryReceived(InventoryReceived),
     /// `inventory.adjusted`
+    #[serde(rename = "inventory.adjusted")]
     InventoryAdjusted(InventoryAdjusted),
     /// `inventory.cycle_counted`
+    #[serde(rename = "inventory.cycle_counted")]
     CycleCounted(CycleCounted),
     /// `inventory.transfer_shipped`
+    #[serde(rename = "inventory.transfer_shipped")]
     TransferShipped(TransferShipped),
     /// `inventory.transfer_received`
+    #[serde(rename = "inventory.transfer_received")]
     TransferReceived(TransferReceived),
     /// `inventory.quarantined`
+    #[serde(rename = "inventory.quarantined")]
     StockQuarantined(QuarantineMove),
     /// `inventory.quarantine_released`
+    #[serde(rename = "inventory.quarantine_released")]
     QuarantineReleased(QuarantineMove),
     /// `inventory.scrapped`
+    #[serde(rename = "inventory.scrapped")]
     StockScrapped(StockScrapped),
     /// `lot.recalled`
+    #[serde(rename = "lot.recalled")]
     LotRecalled(LotRecalled),
     /// `return.authorized`
+    #[serde(rename = "return.authorized")]
     ReturnAuthorized(ReturnAuthorized),
     /// `return.received`
+    #[serde(rename = "return.received")]
     ReturnReceived(ReturnReceived),
     /// `return.inspected`
+    #[serde(rename = "return.inspected")]
     ReturnInspected(ReturnInspected),
     /// `return.closed`
+    #[serde(rename = "return.closed")]
     ReturnClosed(ReturnClosed),
     /// `finance.payment_captured`
+    #[serde(rename = "finance.payment_captured")]
     PaymentCaptured(PaymentCaptured),
     /// `finance.invoice_issued`
+    #[serde(rename = "finance.invoice_issued")]
     InvoiceIssued(InvoiceIssued),
     /// `finance.processor_fee_recorded`
+    #[serde(rename = "finance.processor_fee_recorded")]
     ProcessorFeeRecorded(ProcessorFeeRecorded),
     /// `finance.refund_issued`
+    #[serde(rename = "finance.refund_issued")]
     RefundIssued(RefundIssued),
     /// `finance.deposit_refunded`
+    #[serde(rename = "finance.deposit_refunded")]
     DepositRefunded(DepositRefunded),
     /// `finance.processor_payout_recorded`
+    #[serde(rename = "finance.processor_payout_recorded")]
     ProcessorPayoutRecorded(ProcessorPayoutRecorded),
     /// `settlement.opened`
+    #[serde(rename = "settlement.opened")]
     SettlementOpened(SettlementOpened),
     /// `settlement.line_recorded`
+    #[serde(rename = "settlement.line_recorded")]
     SettlementLineRecorded(SettlementLineRecorded),
     /// `settlement.payout_settled`
+    #[serde(rename = "settlement.payout_settled")]
     PayoutSettled(PayoutSettled),
     /// `journal.entry_posted`
+    #[serde(rename = "journal.entry_posted")]
     JournalEntryPosted(JournalEntry),
 }
 

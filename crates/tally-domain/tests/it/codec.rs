@@ -116,6 +116,8 @@ fn every_event_of_the_scenarios_round_trips_and_replays() {
             assert_eq!(&decoded, e);
             let json = serde_json::to_string(e).unwrap();
             assert_eq!(&serde_json::from_str::<Event>(&json).unwrap(), e, "{json}");
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(value["type"], e.event_type(), "json type tag is the stable type name");
             assert!(!e.stream().is_empty());
             types.push(e.event_type());
         }
