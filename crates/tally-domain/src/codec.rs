@@ -7,10 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    CycleCounted, Event, InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued,
-    LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent,
-    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled,
-    ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
+    CycleCounted, DepositRefunded, Event, InboundExpected, InventoryAdjusted, InventoryReceived,
+    InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled,
+    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
+    PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
     ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived,
     SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived,
     TransferShipped,
@@ -72,7 +72,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::ReservationReleased(p) => body(p),
         Event::OrderPicked(p) | Event::OrderPacked(p) => body(p),
         Event::OrderShipped(p) => body(p),
-        Event::OrderCancelled(p) => body(p),
+        Event::OrderCancelled(p) | Event::OrderRemainderCancelled(p) => body(p),
         Event::InboundExpected(p) => body(p),
         Event::InventoryReceived(p) => body(p),
         Event::InventoryAdjusted(p) => body(p),
@@ -90,6 +90,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::InvoiceIssued(p) => body(p),
         Event::ProcessorFeeRecorded(p) => body(p),
         Event::RefundIssued(p) => body(p),
+        Event::DepositRefunded(p) => body(p),
         Event::ProcessorPayoutRecorded(p) => body(p),
         Event::SettlementOpened(p) => body(p),
         Event::SettlementLineRecorded(p) => body(p),
@@ -160,6 +161,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("order.shipped", 1) => Event::OrderShipped(read::<OrderShipped>(t, v, bytes)?),
         ("order.delivered", 1) => Event::OrderDelivered(read::<OrderEvent>(t, v, bytes)?),
         ("order.cancelled", 1) => Event::OrderCancelled(read::<OrderCancelled>(t, v, bytes)?),
+        ("order.remainder_cancelled", 1) => {
+            Event::OrderRemainderCancelled(read::<OrderCancelled>(t, v, bytes)?)
+        }
         ("inventory.inbound_expected", 1) => {
             Event::InboundExpected(read::<InboundExpected>(t, v, bytes)?)
         }
@@ -196,6 +200,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
             Event::ProcessorFeeRecorded(read::<ProcessorFeeRecorded>(t, v, bytes)?)
         }
         ("finance.refund_issued", 1) => Event::RefundIssued(read::<RefundIssued>(t, v, bytes)?),
+        ("finance.deposit_refunded", 1) => {
+            Event::DepositRefunded(read::<DepositRefunded>(t, v, bytes)?)
+        }
         ("finance.processor_payout_recorded", 1) => {
             Event::ProcessorPayoutRecorded(read::<ProcessorPayoutRecorded>(t, v, bytes)?)
         }
@@ -221,7 +228,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
 }
 
 /// Every event type name the codec knows.
-pub const KNOWN_TYPES: [&str; 40] = [
+pub const KNOWN_TYPES: [&str; 42] = [
     "location.defined",
     "channel.defined",
     "sku.defined",
@@ -239,6 +246,7 @@ pub const KNOWN_TYPES: [&str; 40] = [
     "order.shipped",
     "order.delivered",
     "order.cancelled",
+    "order.remainder_cancelled",
     "inventory.inbound_expected",
     "inventory.received",
     "inventory.adjusted",
@@ -257,6 +265,7 @@ pub const KNOWN_TYPES: [&str; 40] = [
     "finance.invoice_issued",
     "finance.processor_fee_recorded",
     "finance.refund_issued",
+    "finance.deposit_refunded",
     "finance.processor_payout_recorded",
     "settlement.opened",
     "settlement.line_recorded",

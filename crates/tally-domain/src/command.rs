@@ -93,6 +93,9 @@ pub enum Command {
     RecordProcessorFee(RecordProcessorFee),
     /// Refund shipped units and their tax.
     IssueRefund(IssueRefund),
+    /// Pay back customer money held for an order that was not invoiced (e.g. after a
+    /// cancellation).
+    RefundDeposit(RefundDeposit),
     /// Record a processor payout to the bank.
     RecordProcessorPayout(RecordProcessorPayout),
     /// Open a marketplace settlement.
@@ -526,6 +529,17 @@ pub struct IssueRefund {
     pub order: OrderId,
     /// Units per line.
     pub lines: Vec<LineQty>,
+}
+
+/// Pay back customer money held in deposits for an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundDeposit {
+    /// New refund id.
+    pub refund: RefundId,
+    /// The order (open, delivered or cancelled).
+    pub order: OrderId,
+    /// Amount (positive, at most the deposit held).
+    pub amount: Money,
 }
 
 /// Processor payout.

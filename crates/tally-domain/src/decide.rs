@@ -5,6 +5,7 @@ mod finance;
 mod inventory;
 mod master;
 mod orders;
+pub use orders::ORDER_LINES_MAX;
 mod returns;
 
 use crate::command::{Command, Context};
@@ -56,6 +57,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::CapturePayment(c) => finance::capture_payment(&d, c),
         Command::RecordProcessorFee(c) => finance::processor_fee(&d, c),
         Command::IssueRefund(c) => finance::refund(&d, c),
+        Command::RefundDeposit(c) => finance::refund_deposit(&d, c),
         Command::RecordProcessorPayout(c) => finance::processor_payout(&d, c),
         Command::OpenSettlement(c) => finance::open_settlement(&d, c),
         Command::RecordSettlementLine(c) => finance::settlement_line(&d, c),

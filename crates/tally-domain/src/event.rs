@@ -188,7 +188,8 @@ pub struct OrderShipped {
     pub serials: Vec<String>,
 }
 
-/// An order was cancelled; its reserved, picked and packed units return to available.
+/// An order (or, for `order.remainder_cancelled`, the unshipped remainder of a partly shipped
+/// order) was cancelled; its reserved, picked and packed units return to available.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCancelled {
     /// The order.
@@ -448,6 +449,17 @@ pub struct RefundIssued {
     pub total: Money,
 }
 
+/// Customer money held for an order (captured, not invoiced) was paid back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositRefunded {
+    /// The refund.
+    pub refund: RefundId,
+    /// The order.
+    pub order: OrderId,
+    /// Amount.
+    pub amount: Money,
+}
+
 /// A processor payout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessorPayoutRecorded {
@@ -504,90 +516,136 @@ pub struct PayoutSettled {
     pub deposit_date: Date,
 }
 
-/// Every event. Variant order does not matter to the codec (which keys on `event_type`), but
-/// JSON uses `type`/`data`.
+/// Every event. Variant order does not matter to the codec (which keys on `event_type`); JSON
+/// is `{"type": "order.received", "data": {…}}` with the same stable type names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+#[serde(tag = "type", content = "data")]
 pub enum Event {
     /// `location.defined`
+    #[serde(rename = "location.defined")]
     LocationDefined(Location),
     /// `channel.defined`
+    #[serde(rename = "channel.defined")]
     ChannelDefined(Channel),
     /// `sku.defined`
+    #[serde(rename = "sku.defined")]
     SkuDefined(SkuDef),
     /// `inventory.safety_stock_set`
+    #[serde(rename = "inventory.safety_stock_set")]
     SafetyStockSet(SafetyStockSet),
     /// `order.received`
+    #[serde(rename = "order.received")]
     OrderReceived(OrderReceived),
     /// `order.validated`
+    #[serde(rename = "order.validated")]
     OrderValidated(OrderEvent),
     /// `order.held`
+    #[serde(rename = "order.held")]
     OrderHeld(OrderHeld),
     /// `order.hold_released`
+    #[serde(rename = "order.hold_released")]
     OrderHoldReleased(OrderEvent),
     /// `order.line_allocated`
+    #[serde(rename = "order.line_allocated")]
     LineAllocated(LineAllocated),
     /// `order.line_backordered`
+    #[serde(rename = "order.line_backordered")]
     LineBackordered(LineBackordered),
     /// `order.line_substituted`
+    #[serde(rename = "order.line_substituted")]
     LineSubstituted(LineSubstituted),
     /// `order.reservation_released`
+    #[serde(rename = "order.reservation_released")]
     ReservationReleased(ReservationReleased),
     /// `order.picked`
+    #[serde(rename = "order.picked")]
     OrderPicked(OrderFulfilment),
     /// `order.packed`
+    #[serde(rename = "order.packed")]
     OrderPacked(OrderFulfilment),
     /// `order.shipped`
+    #[serde(rename = "order.shipped")]
     OrderShipped(OrderShipped),
     /// `order.delivered`
+    #[serde(rename = "order.delivered")]
     OrderDelivered(OrderEvent),
     /// `order.cancelled`
+    #[serde(rename = "order.cancelled")]
     OrderCancelled(OrderCancelled),
+    /// `order.remainder_cancelled`
+    #[serde(rename = "order.remainder_cancelled")]
+    OrderRemainderCancelled(OrderCancelled),
     /// `inventory.inbound_expected`
+    #[serde(rename = "inventory.inbound_expected")]
     InboundExpected(InboundExpected),
     /// `inventory.received`
+    #[serde(rename = "inventory.received")]
     InventoryReceived(InventoryReceived),
     /// `inventory.adjusted`
+    #[serde(rename = "inventory.adjusted")]
     InventoryAdjusted(InventoryAdjusted),
     /// `inventory.cycle_counted`
+    #[serde(rename = "inventory.cycle_counted")]
     CycleCounted(CycleCounted),
     /// `inventory.transfer_shipped`
+    #[serde(rename = "inventory.transfer_shipped")]
     TransferShipped(TransferShipped),
     /// `inventory.transfer_received`
+    #[serde(rename = "inventory.transfer_received")]
     TransferReceived(TransferReceived),
     /// `inventory.quarantined`
+    #[serde(rename = "inventory.quarantined")]
     StockQuarantined(QuarantineMove),
     /// `inventory.quarantine_released`
+    #[serde(rename = "inventory.quarantine_released")]
     QuarantineReleased(QuarantineMove),
     /// `inventory.scrapped`
+    #[serde(rename = "inventory.scrapped")]
     StockScrapped(StockScrapped),
     /// `lot.recalled`
+    #[serde(rename = "lot.recalled")]
     LotRecalled(LotRecalled),
     /// `return.authorized`
+    #[serde(rename = "return.authorized")]
     ReturnAuthorized(ReturnAuthorized),
     /// `return.received`
+    #[serde(rename = "return.received")]
     ReturnReceived(ReturnReceived),
     /// `return.inspected`
+    #[serde(rename = "return.inspected")]
     ReturnInspected(ReturnInspected),
     /// `return.closed`
+    #[serde(rename = "return.closed")]
     ReturnClosed(ReturnClosed),
     /// `finance.payment_captured`
+    #[serde(rename = "finance.payment_captured")]
     PaymentCaptured(PaymentCaptured),
     /// `finance.invoice_issued`
+    #[serde(rename = "finance.invoice_issued")]
     InvoiceIssued(InvoiceIssued),
     /// `finance.processor_fee_recorded`
+    #[serde(rename = "finance.processor_fee_recorded")]
     ProcessorFeeRecorded(ProcessorFeeRecorded),
     /// `finance.refund_issued`
+    #[serde(rename = "finance.refund_issued")]
     RefundIssued(RefundIssued),
+    /// `finance.deposit_refunded`
+    #[serde(rename = "finance.deposit_refunded")]
+    DepositRefunded(DepositRefunded),
     /// `finance.processor_payout_recorded`
+    #[serde(rename = "finance.processor_payout_recorded")]
     ProcessorPayoutRecorded(ProcessorPayoutRecorded),
     /// `settlement.opened`
+    #[serde(rename = "settlement.opened")]
     SettlementOpened(SettlementOpened),
     /// `settlement.line_recorded`
+    #[serde(rename = "settlement.line_recorded")]
     SettlementLineRecorded(SettlementLineRecorded),
     /// `settlement.payout_settled`
+    #[serde(rename = "settlement.payout_settled")]
     PayoutSettled(PayoutSettled),
     /// `journal.entry_posted`
+    #[serde(rename = "journal.entry_posted")]
     JournalEntryPosted(JournalEntry),
 }
 
@@ -613,6 +671,7 @@ impl Event {
             Event::OrderShipped(_) => "order.shipped",
             Event::OrderDelivered(_) => "order.delivered",
             Event::OrderCancelled(_) => "order.cancelled",
+            Event::OrderRemainderCancelled(_) => "order.remainder_cancelled",
             Event::InboundExpected(_) => "inventory.inbound_expected",
             Event::InventoryReceived(_) => "inventory.received",
             Event::InventoryAdjusted(_) => "inventory.adjusted",
@@ -631,6 +690,7 @@ impl Event {
             Event::InvoiceIssued(_) => "finance.invoice_issued",
             Event::ProcessorFeeRecorded(_) => "finance.processor_fee_recorded",
             Event::RefundIssued(_) => "finance.refund_issued",
+            Event::DepositRefunded(_) => "finance.deposit_refunded",
             Event::ProcessorPayoutRecorded(_) => "finance.processor_payout_recorded",
             Event::SettlementOpened(_) => "settlement.opened",
             Event::SettlementLineRecorded(_) => "settlement.line_recorded",
@@ -669,7 +729,7 @@ impl Event {
             Event::ReservationReleased(e) => order_stream(&e.order),
             Event::OrderPicked(e) | Event::OrderPacked(e) => order_stream(&e.order),
             Event::OrderShipped(e) => order_stream(&e.order),
-            Event::OrderCancelled(e) => order_stream(&e.order),
+            Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => order_stream(&e.order),
             Event::InboundExpected(e) => {
                 StockKey::new(e.location.clone(), e.sku.clone(), None).stream()
             }
@@ -689,6 +749,7 @@ impl Event {
             Event::InvoiceIssued(e) => order_stream(&e.order),
             Event::ProcessorFeeRecorded(e) => order_stream(&e.order),
             Event::RefundIssued(e) => order_stream(&e.order),
+            Event::DepositRefunded(e) => order_stream(&e.order),
             Event::ProcessorPayoutRecorded(e) => format!("payout-{}", e.payout),
             Event::SettlementOpened(e) => settlement_stream(&e.settlement),
             Event::SettlementLineRecorded(e) => settlement_stream(&e.settlement),

@@ -37,7 +37,7 @@ fn order_of(event: &Event) -> Option<OrderId> {
         Event::LineBackordered(e) => Some(e.order.clone()),
         Event::LineSubstituted(e) => Some(e.order.clone()),
         Event::ReservationReleased(e) => Some(e.order.clone()),
-        Event::OrderCancelled(e) => Some(e.order.clone()),
+        Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => Some(e.order.clone()),
         _ => None,
     }
 }
@@ -107,6 +107,27 @@ fn quarantine_sub(stock: &mut Stock, reason: QuarantineReason, qty: u64) {
     }
 }
 
+/// Returns every unshipped allocated unit of an order to available and forgets the allocations.
+fn release_allocations(state: &mut State, order: &OrderId) {
+    let Some(o) = state.orders.get_mut(order) else { return };
+    let allocations = std::mem::take(&mut o.allocations);
+    let moves: Vec<(StockKey, Stages)> = allocations
+        .into_iter()
+        .filter_map(|(k, st)| {
+            let sku =
+                usize::try_from(k.line).ok().and_then(|i| o.lines.get(i)).map(|l| l.sku.clone())?;
+            Some((StockKey::new(k.location, sku, k.lot), st))
+        })
+        .collect();
+    for (key, st) in moves {
+        let s = stock_mut(state, &key);
+        sub(&mut s.reserved, st.reserved);
+        sub(&mut s.picked, st.picked);
+        sub(&mut s.packed, st.packed);
+        s.available += st.reserved + st.picked + st.packed;
+    }
+}
+
 /// The line of a sold order, open or delivered, for returns and refunds.
 fn sold_line_mut<'a>(state: &'a mut State, order: &OrderId, line: u32) -> Option<&'a mut Line> {
     let index = usize::try_from(line).ok()?;
@@ -149,6 +170,7 @@ fn apply(state: &mut State, event: &Event) {
                     allocated: 0,
                     shipped: 0,
                     invoiced: 0,
+                    cancelled: 0,
                     after_sale: AfterSale::default(),
                 })
                 .collect();
@@ -165,6 +187,7 @@ fn apply(state: &mut State, event: &Event) {
                 hold: None,
                 allocations: BTreeMap::new(),
                 captured_minor: 0,
+                deposit_minor: 0,
                 invoice_count: 0,
                 shipping_invoiced: false,
                 digest: e.digest,
@@ -314,6 +337,8 @@ fn apply(state: &mut State, event: &Event) {
                 let closed = ClosedOrder {
                     digest: o.digest,
                     status: OrderStatus::Delivered,
+                    currency: o.currency,
+                    deposit_minor: o.deposit_minor,
                     returnable: Some(Returnable {
                         channel: o.channel,
                         currency: o.currency,
@@ -325,41 +350,28 @@ fn apply(state: &mut State, event: &Event) {
                 state.closed_orders.insert(e.order.clone(), closed);
             }
         }
-        Event::OrderCancelled(e) => {
-            if let Some(o) = state.orders.get(&e.order) {
-                let moves: Vec<(StockKey, Stages)> = o
-                    .allocations
-                    .iter()
-                    .map(|(k, st)| {
-                        let sku = usize::try_from(k.line)
-                            .ok()
-                            .and_then(|i| o.lines.get(i))
-                            .map(|l| l.sku.clone());
-                        (sku, k, st)
-                    })
-                    .filter_map(|(sku, k, st)| {
-                        sku.map(|sku| {
-                            (StockKey::new(k.location.clone(), sku, k.lot.clone()), st.clone())
-                        })
-                    })
-                    .collect();
-                for (key, st) in moves {
-                    let s = stock_mut(state, &key);
-                    sub(&mut s.reserved, st.reserved);
-                    sub(&mut s.picked, st.picked);
-                    sub(&mut s.packed, st.packed);
-                    s.available += st.reserved + st.picked + st.packed;
+        Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => {
+            release_allocations(state, &e.order);
+            let whole = matches!(event, Event::OrderCancelled(_));
+            if whole {
+                if let Some(o) = state.orders.remove(&e.order) {
+                    state.closed_orders.insert(
+                        e.order.clone(),
+                        ClosedOrder {
+                            digest: o.digest,
+                            status: OrderStatus::Cancelled,
+                            currency: o.currency,
+                            deposit_minor: o.deposit_minor,
+                            returnable: None,
+                        },
+                    );
                 }
-            }
-            if let Some(o) = state.orders.remove(&e.order) {
-                state.closed_orders.insert(
-                    e.order.clone(),
-                    ClosedOrder {
-                        digest: o.digest,
-                        status: OrderStatus::Cancelled,
-                        returnable: None,
-                    },
-                );
+            } else if let Some(o) = state.orders.get_mut(&e.order) {
+                for line in &mut o.lines {
+                    line.allocated = line.shipped;
+                    line.cancelled = line.ordered.saturating_sub(line.shipped);
+                }
+                o.status = OrderStatus::Shipped;
             }
         }
         Event::InboundExpected(e) => {
@@ -505,10 +517,12 @@ fn apply(state: &mut State, event: &Event) {
         Event::PaymentCaptured(e) => {
             if let Some(o) = state.orders.get_mut(&e.order) {
                 o.captured_minor += e.amount.minor();
+                o.deposit_minor += e.amount.minor();
             }
         }
         Event::InvoiceIssued(e) => {
             if let Some(o) = state.orders.get_mut(&e.order) {
+                o.deposit_minor -= e.total.minor();
                 o.invoice_count += 1;
                 o.shipping_invoiced = true;
                 for l in &e.lines {
@@ -521,6 +535,13 @@ fn apply(state: &mut State, event: &Event) {
             }
         }
         Event::ProcessorFeeRecorded(_) | Event::ProcessorPayoutRecorded(_) => {}
+        Event::DepositRefunded(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                o.deposit_minor -= e.amount.minor();
+            } else if let Some(c) = state.closed_orders.get_mut(&e.order) {
+                c.deposit_minor -= e.amount.minor();
+            }
+        }
         Event::RefundIssued(e) => {
             for l in &e.lines {
                 if let Some(line) = sold_line_mut(state, &e.order, l.line) {

@@ -42,12 +42,18 @@
 //! - **Recall**: reserved units of the lot are released and reallocated from other lots; picked
 //!   and packed units stay with their order and shipping them is refused; cancelling such an order
 //!   returns them to quarantine.
+//! - **Cancellation**: before anything ships it cancels the order (`order.cancelled`, closed to a
+//!   digest); after a partial shipment it cancels the unshipped remainder
+//!   (`order.remainder_cancelled`) and the order becomes shipped, then deliverable. Unshipped
+//!   units go back to available (recalled lots to quarantine) and fill other backorders.
 //! - **Cycle count**: counts on_hand of one bucket; the variance adjusts `available` and is
 //!   refused if it would take units that orders hold.
 //! - **Closing**: delivered orders shrink to their digest plus the lines returns and refunds need;
 //!   cancelled orders to their digest. Closed returns and paid-out settlements are dropped.
-//! - **Refunds** credit processor clearing and never return the processing fee; refund ids are not
-//!   checked for reuse (that would grow state with history).
+//! - **Refunds** of shipped units debit 4500 and their tax 2200, crediting processor clearing; the
+//!   processing fee is never returned. Customer money captured but not invoiced stays in 2100
+//!   deposits per order and is paid back with `refund_deposit` (Dr 2100 / Cr 1100), also after a
+//!   cancellation. Refund ids are not checked for reuse (that would grow state with history).
 
 pub mod allocation;
 pub mod codec;

@@ -118,6 +118,8 @@ pub struct Line {
     pub shipped: u64,
     /// Units invoiced.
     pub invoiced: u64,
+    /// Units cancelled (the unshipped remainder of a partly shipped order).
+    pub cancelled: u64,
     /// Returns and refunds.
     pub after_sale: AfterSale,
 }
@@ -126,7 +128,7 @@ impl Line {
     /// Units still waiting for stock.
     #[must_use]
     pub fn unallocated(&self) -> u64 {
-        self.ordered.saturating_sub(self.allocated)
+        self.ordered.saturating_sub(self.allocated).saturating_sub(self.cancelled)
     }
 }
 
@@ -191,6 +193,8 @@ pub struct Order {
     pub allocations: BTreeMap<AllocKey, Stages>,
     /// Σ payments captured, in minor units.
     pub captured_minor: i64,
+    /// Customer money held in deposits for this order: captured − invoiced − deposit refunds.
+    pub deposit_minor: i64,
     /// Number of invoices issued (one per shipment).
     pub invoice_count: u32,
     /// Whether shipping was invoiced (with the first shipment).
@@ -206,6 +210,10 @@ pub struct ClosedOrder {
     pub digest: Digest,
     /// `Delivered` or `Cancelled`.
     pub status: OrderStatus,
+    /// Currency of the order.
+    pub currency: Currency,
+    /// Customer money still held in deposits, in minor units (refundable).
+    pub deposit_minor: i64,
     /// For delivered orders: what returns and refunds need.
     pub returnable: Option<Returnable>,
 }

@@ -176,6 +176,16 @@ pub enum Rejection {
         /// The net, as decimal text.
         net: String,
     },
+    /// A deposit refund exceeds the customer money held for the order.
+    #[error("refund {requested} exceeds the deposit {deposit} held for order '{order}'")]
+    RefundExceedsDeposit {
+        /// The order.
+        order: OrderId,
+        /// The deposit, as decimal text.
+        deposit: String,
+        /// The refund, as decimal text.
+        requested: String,
+    },
     /// A payout exceeds the clearing balance.
     #[error("payout {requested} exceeds the clearing balance {balance}")]
     InsufficientFunds {
@@ -219,6 +229,7 @@ impl Rejection {
             Self::SettlementMismatch { .. } => "SETTLEMENT_MISMATCH",
             Self::FacilitatorTaxNotNetted { .. } => "FACILITATOR_TAX_NOT_NETTED",
             Self::InsufficientFunds { .. } => "INSUFFICIENT_FUNDS",
+            Self::RefundExceedsDeposit { .. } => "REFUND_EXCEEDS_DEPOSIT",
         }
     }
 }

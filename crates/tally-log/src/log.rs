@@ -74,6 +74,7 @@ pub(crate) struct Inner {
     pub head_rx: watch::Receiver<Head>,
     shared: Arc<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    pub node_cache: crate::tree::NodeCache,
 }
 
 impl Drop for Inner {
@@ -131,6 +132,7 @@ impl Log {
                 head_rx,
                 shared,
                 writer: Mutex::new(Some(handle)),
+                node_cache: crate::tree::NodeCache::default(),
             }),
         })
     }

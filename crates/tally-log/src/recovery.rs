@@ -47,11 +47,12 @@ pub(crate) fn check(db: &Database, ks: &Keyspaces, tail_frames: u64) -> Result<R
         )));
     }
     let snapshot = db.snapshot();
-    let from_nodes = Frontier::from_source(&StoredNodes { snapshot: &snapshot, ks }, head.seq)
-        .map_err(|e| match e {
-            tally_proof::merkle::FrontierError::Source(inner) => inner,
-            other => merkle(format!("reading the frontier's nodes: {other}")),
-        })?;
+    let from_nodes =
+        Frontier::from_source(&StoredNodes { snapshot: &snapshot, ks, cache: None }, head.seq)
+            .map_err(|e| match e {
+                tally_proof::merkle::FrontierError::Source(inner) => inner,
+                other => merkle(format!("reading the frontier's nodes: {other}")),
+            })?;
     if from_nodes != frontier {
         return Err(merkle("stored frontier disagrees with the stored nodes".to_owned()));
     }

@@ -19,10 +19,35 @@ use tally_proof::merkle::{
     inclusion_proof, root_at,
 };
 
+/// Levels at and above this are kept in memory once read: proofs of any leaf share them.
+const CACHED_LEVEL_MIN: u8 = 8;
+/// Most nodes the cache holds (a tree of 2^27 leaves has about 10^6 such nodes).
+const CACHED_NODES_MAX: usize = 1 << 20;
+
+/// Complete nodes never change once written, so a read-through cache of the upper levels is
+/// always right; it spares proofs most of their storage reads.
+#[derive(Debug, Default)]
+pub(crate) struct NodeCache(std::sync::RwLock<std::collections::HashMap<(u8, u64), Digest>>);
+
+impl NodeCache {
+    fn get(&self, level: u8, index: u64) -> Option<Digest> {
+        self.0.read().ok()?.get(&(level, index)).copied()
+    }
+
+    fn put(&self, level: u8, index: u64, digest: Digest) {
+        if let Ok(mut map) = self.0.write()
+            && map.len() < CACHED_NODES_MAX
+        {
+            map.insert((level, index), digest);
+        }
+    }
+}
+
 /// Stored nodes read from one snapshot.
 pub(crate) struct StoredNodes<'a> {
     pub snapshot: &'a Snapshot,
     pub ks: &'a Keyspaces,
+    pub cache: Option<&'a NodeCache>,
 }
 
 impl NodeSource for StoredNodes<'_> {
@@ -37,13 +62,21 @@ impl NodeSource for StoredNodes<'_> {
                 .ok_or(Error::Corrupt(Corruption::MissingFrame { seq }))?;
             return Ok(leaf_hash(&decode_at(seq, value)?.hash()));
         }
+        let cache = self.cache.filter(|_| level >= CACHED_LEVEL_MIN);
+        if let Some(digest) = cache.and_then(|c| c.get(level, index)) {
+            return Ok(digest);
+        }
         let id = NodeId::new(level, index);
         let value = self.snapshot.get(&self.ks.merkle, id.to_bytes())?.ok_or_else(|| {
             Error::Corrupt(Corruption::Merkle(format!("node ({level}, {index}) is missing")))
         })?;
-        Digest::from_slice(&value).map_err(|_| {
+        let digest = Digest::from_slice(&value).map_err(|_| {
             Error::Corrupt(Corruption::Merkle(format!("node ({level}, {index}) is malformed")))
-        })
+        })?;
+        if let Some(cache) = cache {
+            cache.put(level, index, digest);
+        }
+        Ok(digest)
     }
 }
 
@@ -68,7 +101,15 @@ impl Log {
     pub fn root_at(&self, size: u64) -> Result<Digest> {
         self.check_size(size)?;
         let snapshot = self.inner.db.snapshot();
-        root_at(&StoredNodes { snapshot: &snapshot, ks: &self.inner.ks }, size).map_err(prove_error)
+        root_at(
+            &StoredNodes {
+                snapshot: &snapshot,
+                ks: &self.inner.ks,
+                cache: Some(&self.inner.node_cache),
+            },
+            size,
+        )
+        .map_err(prove_error)
     }
 
     /// Proof that event `seq` is in the tree of the first `size` events.
@@ -78,8 +119,16 @@ impl Log {
             return Err(Error::Invalid("seq 0 is not an event".to_owned()));
         }
         let snapshot = self.inner.db.snapshot();
-        inclusion_proof(&StoredNodes { snapshot: &snapshot, ks: &self.inner.ks }, seq - 1, size)
-            .map_err(prove_error)
+        inclusion_proof(
+            &StoredNodes {
+                snapshot: &snapshot,
+                ks: &self.inner.ks,
+                cache: Some(&self.inner.node_cache),
+            },
+            seq - 1,
+            size,
+        )
+        .map_err(prove_error)
     }
 
     /// Proof that the tree of `new_size` events extends the tree of `old_size` events.
@@ -87,7 +136,11 @@ impl Log {
         self.check_size(new_size)?;
         let snapshot = self.inner.db.snapshot();
         consistency_proof(
-            &StoredNodes { snapshot: &snapshot, ks: &self.inner.ks },
+            &StoredNodes {
+                snapshot: &snapshot,
+                ks: &self.inner.ks,
+                cache: Some(&self.inner.node_cache),
+            },
             old_size,
             new_size,
         )

@@ -160,12 +160,11 @@ impl Log {
             }
         }
         let mut frontier = if tree && first > 1 {
-            Frontier::from_source(&StoredNodes { snapshot: &snapshot, ks }, first - 1).map_err(
-                |e| match e {
+            Frontier::from_source(&StoredNodes { snapshot: &snapshot, ks, cache: None }, first - 1)
+                .map_err(|e| match e {
                     tally_proof::merkle::FrontierError::Source(inner) => inner,
                     other => Error::Corrupt(Corruption::Merkle(other.to_string())),
-                },
-            )?
+                })?
         } else {
             Frontier::new()
         };

@@ -25,6 +25,9 @@ use tally_proof::hash::leaf_hash;
 use tally_proof::merkle::Frontier;
 use tokio::sync::{mpsc, oneshot, watch};
 
+/// Streams whose current version the writer keeps in memory.
+const STREAM_VERSIONS_CACHED_MAX: usize = 1 << 20;
+
 /// One queued append and where to send its answer.
 pub(crate) struct Job {
     pub request: PreparedRequest,
@@ -161,6 +164,12 @@ impl Writer {
 
     /// Stages, commits and answers one group. Returns false when the log is now poisoned.
     fn commit_group(&mut self, jobs: Vec<Job>) -> bool {
+        if self.versions.len() >= STREAM_VERSIONS_CACHED_MAX {
+            // A cache of committed versions, not state: dropping it between groups costs
+            // index reads and keeps memory bounded by this limit, not by history. (Never
+            // inside a group: it also holds the versions the group has staged.)
+            self.versions.clear();
+        }
         let mut group = Group {
             batch: self.db.batch().durability(Some(PersistMode::SyncData)),
             staged_ids: HashMap::new(),
@@ -376,23 +385,22 @@ impl Writer {
             }
         }
         for event in &request.events {
+            // Caches the current version of every stream (committed or staged in this group).
             self.current_version(&event.stream)?;
+        }
+        let mut versions = Vec::with_capacity(request.events.len());
+        for event in &request.events {
+            // Present: cached just above, and nothing evicts inside a group.
+            let version = self.versions.entry(event.stream.clone()).or_default();
+            *version += 1;
+            versions.push(*version);
         }
 
         // Accepted: assign positions, patch the caller's frame templates, hash and write.
         let mut positions = Vec::with_capacity(request.events.len());
-        for event in &mut request.events {
+        // Every fallible step is above: from here on the request is written whole.
+        for (event, version) in request.events.iter_mut().zip(versions) {
             let seq = group.head.seq + 1;
-            let version = match self.versions.get_mut(&event.stream) {
-                Some(v) => {
-                    *v += 1;
-                    *v
-                }
-                None => {
-                    self.versions.insert(event.stream.clone(), 1);
-                    1
-                }
-            };
             let frame_len = event.frame.len() - HASH_BYTES;
             patch(&mut event.frame, seq, version, recorded_at_ms, &group.head.hash);
             let hash = chain_hash(&group.head.hash, &event.frame[..frame_len]);

@@ -7,10 +7,10 @@ use super::returns::{line_of, sold_lines};
 use super::{Decision, Journal, non_negative, plus, positive, same_currency, times};
 use crate::command::{
     CapturePayment, FeeInput, IssueRefund, OpenSettlement, PostJournalEntry, RecordProcessorFee,
-    RecordProcessorPayout, RecordSettlementLine, SettlePayout,
+    RecordProcessorPayout, RecordSettlementLine, RefundDeposit, SettlePayout,
 };
 use crate::event::{
-    Event, MoneyLine, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
+    DepositRefunded, Event, MoneyLine, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
     ProcessorPayoutRecorded, RefundIssued, SettlementLineRecorded, SettlementOpened,
 };
 use crate::ids::OrderId;
@@ -132,6 +132,42 @@ pub(super) fn refund(d: &Decision<'_>, c: &IssueRefund) -> Result<Vec<Event>, Re
             Posting::debit(Account::SalesReturns, merchandise),
             Posting::debit(Account::SalesTaxPayable, tax),
             Posting::credit(Account::ProcessorClearing, total),
+        ],
+    )?);
+    Ok(events)
+}
+
+pub(super) fn refund_deposit(d: &Decision<'_>, c: &RefundDeposit) -> Result<Vec<Event>, Rejection> {
+    let (currency, deposit) = match d.state.orders.get(&c.order) {
+        Some(o) => (o.currency, o.deposit_minor),
+        None => d
+            .state
+            .closed_orders
+            .get(&c.order)
+            .map(|o| (o.currency, o.deposit_minor))
+            .ok_or_else(|| Rejection::UnknownOrder(c.order.clone()))?,
+    };
+    same_currency(currency, c.amount.currency())?;
+    non_negative("deposit refund", c.amount, false)?;
+    if c.amount.minor() > deposit {
+        return Err(Rejection::RefundExceedsDeposit {
+            order: c.order.clone(),
+            deposit: Money::from_minor(deposit, currency).to_decimal_string(),
+            requested: c.amount.to_decimal_string(),
+        });
+    }
+    let mut events = vec![Event::DepositRefunded(DepositRefunded {
+        refund: c.refund.clone(),
+        order: c.order.clone(),
+        amount: c.amount,
+    })];
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Order(c.order.clone()),
+        "deposit refund",
+        vec![
+            Posting::debit(Account::CustomerDeposits, c.amount),
+            Posting::credit(Account::ProcessorClearing, c.amount),
         ],
     )?);
     Ok(events)

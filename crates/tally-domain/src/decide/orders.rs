@@ -23,6 +23,10 @@ use crate::quantity::Quantity;
 use crate::rejection::Rejection;
 use crate::time::Timestamp;
 
+/// Most lines one order may have.
+pub const ORDER_LINES_MAX: usize = 1_000;
+const _: () = assert!(ORDER_LINES_MAX <= u32::MAX as usize);
+
 /// The content an order id is bound to; its digest decides duplicates.
 #[derive(Serialize)]
 struct OrderContent<'a> {
@@ -59,6 +63,13 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
     if c.lines.is_empty() {
         return Err(Rejection::InvalidInput(format!("order '{}' has no lines", c.order)));
     }
+    if c.lines.len() > ORDER_LINES_MAX {
+        return Err(Rejection::InvalidInput(format!(
+            "order '{}' has {} lines, more than {ORDER_LINES_MAX}",
+            c.order,
+            c.lines.len()
+        )));
+    }
     let mut lines = Vec::with_capacity(c.lines.len());
     for line in &c.lines {
         d.sku(&line.sku)?;
@@ -67,8 +78,6 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         non_negative("unit price", line.unit_price, true)?;
         lines.push(OrderLine { sku: line.sku.clone(), qty, unit_price: line.unit_price });
     }
-    u32::try_from(lines.len())
-        .map_err(|_| Rejection::InvalidInput(format!("order '{}' has too many lines", c.order)))?;
     same_currency(c.currency, c.shipping.currency())?;
     non_negative("shipping", c.shipping, true)?;
     let digest = digest(&OrderContent {
@@ -334,9 +343,10 @@ pub(super) fn cancel(d: &Decision<'_>, c: &CancelOrder) -> Result<Vec<Event>, Re
         order.status,
         OrderStatus::Received | OrderStatus::Validated | OrderStatus::Fulfilling
     );
-    if !cancellable || order.lines.iter().any(|l| l.shipped > 0) {
+    if !cancellable {
         return Err(invalid_state(order, "cancel"));
     }
+    let partly_shipped = order.lines.iter().any(|l| l.shipped > 0);
     let released = stage_items(order, None, |s| s.reserved + s.picked + s.packed);
     let mut overlay = Overlay::new();
     let mut skus = BTreeSet::new();
@@ -359,11 +369,14 @@ pub(super) fn cancel(d: &Decision<'_>, c: &CancelOrder) -> Result<Vec<Event>, Re
         overlay.add(&key, i64::try_from(item.qty.get()).unwrap_or(i64::MAX));
         skus.insert(item.sku.clone());
     }
-    let mut events = vec![Event::OrderCancelled(OrderCancelled {
-        order: c.order.clone(),
-        reason: c.reason,
-        released,
-    })];
+    let cancelled = OrderCancelled { order: c.order.clone(), reason: c.reason, released };
+    // A partly shipped order keeps what shipped: only its remainder is cancelled, and it can then
+    // be delivered.
+    let mut events = vec![if partly_shipped {
+        Event::OrderRemainderCancelled(cancelled)
+    } else {
+        Event::OrderCancelled(cancelled)
+    }];
     events.extend(quarantined);
     // The cancelled order's own lines are still indexed; skip them when refilling.
     events.extend(fill_backorders(d.state, &mut overlay, &skus, Some(&c.order), d.today()));

@@ -162,6 +162,18 @@ fn settlement_lines_and_payout() {
 }
 
 #[test]
+fn open_settlement() {
+    let (_, state) = Scenario::given(mkt()[..mkt().len() - 1].to_vec())
+        .when(mkt().pop().unwrap())
+        .then_types(&["settlement.opened"]);
+    let s = state.settlement(&sid()).unwrap();
+    assert_eq!(
+        (s.period_start, s.period_end, s.line_count),
+        (date("2026-03-01"), date("2026-03-14"), 0)
+    );
+}
+
+#[test]
 fn settlement_rejections() {
     Scenario::given(mkt())
         .and(line(SettlementLineKind::FacilitatorTax, 800))
@@ -215,4 +227,45 @@ fn manual_entries_must_balance() {
     let r = Scenario::given([]).when(entry(100, 99)).then_rejects("UNBALANCED_ENTRY");
     assert_eq!(r.to_string(), "unbalanced entry: postings in USD sum to 0.01");
     Scenario::given([]).when(entry(0, 0)).then_rejects("INVALID_AMOUNT");
+}
+
+#[test]
+fn deposits_of_a_cancelled_order_are_refunded() {
+    let refund = |minor: i64| {
+        Command::RefundDeposit(RefundDeposit {
+            refund: RefundId::parse("D1").unwrap(),
+            order: oid("O1"),
+            amount: usd(minor),
+        })
+    };
+    let s = world_and([
+        place("O1", "web", &[("A", 2, 5000)], 1000, 80_000),
+        capture("O1", 11_880),
+        Command::CancelOrder(CancelOrder {
+            order: oid("O1"),
+            reason: tally_domain::order::CancelReason::Customer,
+        }),
+    ]);
+    let (_, state) = Scenario::given(s.clone())
+        .when(refund(11_880))
+        .then_types(&["finance.deposit_refunded", "journal.entry_posted"]);
+    assert_eq!(state.balance(Account::CustomerDeposits, Currency::USD).minor(), 0);
+    assert_eq!(state.balance(Account::ProcessorClearing, Currency::USD).minor(), 0);
+    let r = Scenario::given(s.clone()).when(refund(11_881)).then_rejects("REFUND_EXCEEDS_DEPOSIT");
+    assert_eq!(r.to_string(), "refund 118.81 exceeds the deposit 118.80 held for order 'O1'");
+    Scenario::given(s.clone())
+        .and(refund(10_000))
+        .when(refund(1_881))
+        .then_rejects("REFUND_EXCEEDS_DEPOSIT");
+    Scenario::given(s).when(refund(0)).then_rejects("INVALID_AMOUNT");
+    // Once invoiced at shipment, the deposit has become revenue: nothing is left to refund.
+    let shipped =
+        world_and(
+            [receive("WH1", "A", 2)]
+                .into_iter()
+                .chain(allocated_order("O1", "web", "A", 2))
+                .chain([capture("O1", 11_880), pick("O1"), pack("O1"), ship("O1")]),
+        );
+    Scenario::given(shipped).when(refund(1)).then_rejects("REFUND_EXCEEDS_DEPOSIT");
+    Scenario::given(world()).when(refund(1)).then_rejects("UNKNOWN_ORDER");
 }

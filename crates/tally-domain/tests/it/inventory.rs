@@ -348,3 +348,28 @@ fn recall_releases_reservations_of_the_lot_and_reallocates() {
     assert_eq!((line.allocated, line.unallocated()), (1, 1));
     assert_eq!(state.backorders().count(), 1);
 }
+
+#[test]
+fn quarantine_release_positive_adjustment_and_count_fill_backorders() {
+    let waiting = world_and([
+        receive("WH1", "A", 2),
+        quarantine(2, QuarantineReason::QualityHold),
+        place("O1", "web", &[("A", 1, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+    ]);
+    Scenario::given(waiting.clone())
+        .when(release(2, QuarantineReason::QualityHold))
+        .then_types(&["inventory.quarantine_released", "order.line_allocated"]);
+    Scenario::given(waiting.clone()).when(adjust("WH1", "A", None, 1)).then_types(&[
+        "inventory.adjusted",
+        "journal.entry_posted",
+        "order.line_allocated",
+    ]);
+    Scenario::given(waiting).when(count("WH1", "A", 3)).then_types(&[
+        "inventory.cycle_counted",
+        "inventory.adjusted",
+        "journal.entry_posted",
+        "order.line_allocated",
+    ]);
+}

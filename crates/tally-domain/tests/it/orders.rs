@@ -69,6 +69,8 @@ fn receive_order_and_its_rejections() {
         .when(place("O1", "web", &[("A", 1, -1)], 0, 0))
         .then_rejects("INVALID_AMOUNT");
     Scenario::given(world()).when(place("O1", "web", &[], 0, 0)).then_rejects("INVALID_INPUT");
+    let many = vec![("A", 1, 100); tally_domain::decide::ORDER_LINES_MAX + 1];
+    Scenario::given(world()).when(place("O1", "web", &many, 0, 0)).then_rejects("INVALID_INPUT");
     let mut eur = place("O1", "web", &[("A", 1, 100)], 0, 0);
     if let Command::ReceiveOrder(o) = &mut eur {
         o.currency = Currency::EUR;
@@ -361,4 +363,39 @@ fn cancelling_returns_units_of_a_recalled_lot_to_quarantine() {
         .then_types(&["order.cancelled", "inventory.quarantined"]);
     let st = state.stock(&key("WH1", "L", Some("L1")));
     assert_eq!((st.available, st.picked, st.quarantined_total()), (0, 0, 2));
+}
+
+#[test]
+fn stockout_cancel_of_a_partly_shipped_order_cancels_the_remainder() {
+    let s = world_and([
+        receive("WH1", "A", 2),
+        receive("WH2", "A", 1),
+        place("O1", "web", &[("A", 5, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        Command::PickOrder(FulfilOrder { order: oid("O1"), location: Some(loc("WH1")) }),
+        Command::PackOrder(FulfilOrder { order: oid("O1"), location: Some(loc("WH1")) }),
+        Command::ShipOrder(ShipOrder {
+            order: oid("O1"),
+            location: Some(loc("WH1")),
+            carrier: String::new(),
+            tracking: String::new(),
+            serials: vec![],
+        }),
+    ]);
+    let (_, state) = Scenario::given(s)
+        .when(Command::CancelOrder(CancelOrder {
+            order: oid("O1"),
+            reason: CancelReason::Stockout,
+        }))
+        .then_types(&["order.remainder_cancelled"]);
+    let order = state.order(&oid("O1")).unwrap();
+    assert_eq!(order.status, OrderStatus::Shipped);
+    assert_eq!(
+        (order.lines[0].shipped, order.lines[0].cancelled, order.lines[0].unallocated()),
+        (2, 3, 0)
+    );
+    assert_eq!(state.available(&loc("WH2"), &sku("A")), 1);
+    assert_eq!(state.backorders().count(), 0);
+    Scenario { state, ctx: ctx_at(T0) }.when(deliver("O1")).then_types(&["order.delivered"]);
 }

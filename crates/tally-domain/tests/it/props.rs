@@ -13,6 +13,7 @@ use tally_domain::master::PriorityClass;
 use tally_domain::money::Rate;
 use tally_domain::order::{CancelReason, HoldReason};
 use tally_domain::returns::Disposition;
+use tally_domain::settlement::SettlementLineKind;
 use tally_domain::time::Timestamp;
 use tally_domain::{Command, Event, State, codec, decide, evolve};
 
@@ -25,6 +26,14 @@ const LOTS: [(&str, &str); 3] = [("L0", "2026-05-15"), ("L1", "2026-08-01"), ("L
 const REASONS: [QuarantineReason; 3] =
     [QuarantineReason::Damaged, QuarantineReason::QualityHold, QuarantineReason::Recalled];
 const DAY_MS: i64 = 86_400_000;
+const SETTLEMENT_KINDS: [SettlementLineKind; 6] = [
+    SettlementLineKind::Principal,
+    SettlementLineKind::Commission,
+    SettlementLineKind::FacilitatorTax,
+    SettlementLineKind::FulfillmentFee,
+    SettlementLineKind::Reserve,
+    SettlementLineKind::Refund,
+];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -61,6 +70,8 @@ enum Op {
     Wait(i64),
     Progress(usize, Option<usize>),
     ReturnFlow(usize, usize, usize, usize),
+    RefundDeposit(usize, i64),
+    Settlement(usize, i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -101,6 +112,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (o.clone(), 1..4_i64).prop_map(|(a, b)| Op::Refund(a, b)),
         1 => (1..20_000_i64).prop_map(Op::Payout),
         1 => (0..20_i64).prop_map(Op::Wait),
+        1 => (o.clone(), 1..20_000_i64).prop_map(|(a, b)| Op::RefundDeposit(a, b)),
+        5 => (0..SETTLEMENT_KINDS.len(), -5_000..5_000_i64).prop_map(|(a, b)| Op::Settlement(a, b)),
         10 => (0..2_usize, o.clone(), lot.clone(), 0..3_usize).prop_map(|(a, b, c, d)| Op::ReturnFlow(a, b, c, d)),
         40 => (o.clone(), prop::option::weighted(0.2, l.clone())).prop_map(|(a, b)| Op::Progress(a, b)),
     ]
@@ -270,6 +283,12 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
                     serials: Vec::new(),
                 }),
                 _ if stage(|s| s.picked) > 0 => Command::PackOrder(fulfil),
+                _ if stage(|s| s.reserved) == 0 && order.lines.iter().any(|l| l.shipped > 0) => {
+                    Command::CancelOrder(CancelOrder {
+                        order: order.id.clone(),
+                        reason: CancelReason::Stockout,
+                    })
+                }
                 _ => Command::PickOrder(fulfil),
             }
         }
@@ -343,6 +362,48 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
             payout: PayoutId::parse("PO").ok()?,
             amount: usd(minor),
         }),
+        Op::RefundDeposit(o, minor) => Command::RefundDeposit(RefundDeposit {
+            refund: RefundId::parse("D").ok()?,
+            order: oid(&order_name(o)),
+            amount: usd(minor),
+        }),
+        Op::Settlement(kind, minor) => {
+            let settlement = tally_domain::ids::SettlementId::parse("S0").ok()?;
+            match state.settlement(&settlement) {
+                None => Command::OpenSettlement(OpenSettlement {
+                    settlement,
+                    channel: ch("amz"),
+                    currency: tally_domain::money::Currency::USD,
+                    period_start: date("2026-03-01"),
+                    period_end: date("2026-03-31"),
+                }),
+                Some(s) if s.line_count >= 2 && s.facilitator_tax_minor != 0 => {
+                    Command::RecordSettlementLine(RecordSettlementLine {
+                        settlement,
+                        kind: SettlementLineKind::FacilitatorTax,
+                        amount: usd(-s.facilitator_tax_minor),
+                        order: None,
+                        sku: None,
+                        qty: 0,
+                        description: String::new(),
+                    })
+                }
+                Some(s) if s.line_count >= 2 => Command::SettlePayout(SettlePayout {
+                    settlement,
+                    amount: usd(s.net_minor),
+                    deposit_date: date("2026-04-02"),
+                }),
+                Some(_) => Command::RecordSettlementLine(RecordSettlementLine {
+                    settlement,
+                    kind: SETTLEMENT_KINDS[kind],
+                    amount: usd(minor),
+                    order: None,
+                    sku: None,
+                    qty: 0,
+                    description: String::new(),
+                }),
+            }
+        }
         Op::Wait(_) => return None,
     };
     Some(command)
@@ -352,6 +413,7 @@ fn setup() -> Vec<Command> {
     vec![
         define_channel("web", PriorityClass::Standard),
         define_channel("edi", PriorityClass::Contract),
+        define_channel("amz", PriorityClass::Standard),
         define_location("WH1", 1, &["web", "edi"]),
         define_location("WH2", 2, &["web"]),
         define_location("WH3", 3, &["edi"]),
@@ -533,7 +595,7 @@ fn random_sequences_reach_deep_states() {
         Op::Inspect(0, 0, 1, 0),
     ];
     let (events, state) = run(&ops);
-    assert!(events.len() >= 8 + ops.len());
+    assert!(events.len() >= 9 + ops.len());
     assert_eq!(state.stock(&key("WH1", "A", None)).available, 8);
 }
 
@@ -543,7 +605,7 @@ fn generator_reaches_every_family() {
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         let ops = prop::collection::vec(op(), 60..80).new_tree(&mut runner).unwrap().current();
         let (events, _) = run(&ops);
         for e in events.iter().flatten() {
@@ -563,6 +625,11 @@ fn generator_reaches_every_family() {
         "lot.recalled",
         "return.received",
         "return.inspected",
+        "order.remainder_cancelled",
+        "order.reservation_released",
+        "finance.deposit_refunded",
+        "settlement.line_recorded",
+        "settlement.payout_settled",
     ] {
         assert!(counts.get(t).copied().unwrap_or(0) > 0, "never generated {t}: {counts:#?}");
     }

@@ -1,0 +1,33 @@
+//! Engine configuration, with documented defaults.
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The log's configuration (limits, group commit, checkpoints).
+    pub log: tally_log::Config,
+    /// Submissions that may wait for the writer. Default 8192.
+    pub command_queue_depth_max: usize,
+    /// Most commands decided per log append. Default 1024.
+    pub batch_commands_max: usize,
+    /// Most events per log append; a group stops growing past it. Default 16 384.
+    pub batch_events_max: usize,
+    /// Whether a runner thread keeps the views up to date after each append. Default true.
+    /// (Off only to test recovery of views that fell behind.)
+    pub run_projections: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let mut log = tally_log::Config::default();
+        // The engine appends a whole group of commands at once.
+        log.limits.append_events_max = 1 << 16;
+        log.limits.append_bytes_max = 256 << 20;
+        Self {
+            log,
+            command_queue_depth_max: 8192,
+            batch_commands_max: 1024,
+            batch_events_max: 16_384,
+            run_projections: true,
+        }
+    }
+}

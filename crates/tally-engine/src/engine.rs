@@ -1,0 +1,212 @@
+//! The `Engine` handle: opening (state rebuilt from the log), submitting, views, shutdown.
+
+use crate::config::EngineConfig;
+use crate::error::{OpenError, SubmitError};
+use crate::runner;
+use crate::submission::{Accepted, Submission};
+use crate::writer::{Job, Msg, Shared, SubmissionCounts, Writer};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tally_domain::{State, decode, evolve};
+use tally_log::Log;
+use tally_projections::{Projection, ViewStore};
+use tokio::sync::{mpsc, oneshot};
+
+/// An open engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("head", &self.inner.log.head().seq).finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    log: Log,
+    views: ViewStore,
+    tx: mpsc::Sender<Msg>,
+    shared: Arc<Shared>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    runner: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, closed));
+        if let Some(handle) = take(&self.writer) {
+            let _ = handle.join();
+        }
+        if let Some(handle) = take(&self.runner) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Replays every stored event into a fresh decision state.
+fn rebuild_state(log: &Log) -> Result<State, OpenError> {
+    let mut state = State::new();
+    for recorded in log.read(..) {
+        let recorded = recorded?;
+        let event = decode(recorded.event_type(), recorded.schema_version(), recorded.payload())
+            .map_err(|e| OpenError::Decode { seq: recorded.seq(), reason: e.to_string() })?;
+        evolve(&mut state, &event);
+    }
+    Ok(state)
+}
+
+impl Engine {
+    /// Opens the engine in `dir` (log in `dir/log`, views in `dir/views`) with these
+    /// projections. The decision state is rebuilt from the log; the views resume from their
+    /// checkpoints in the background.
+    pub fn open(
+        dir: &Path,
+        config: EngineConfig,
+        projections: Vec<Arc<dyn Projection>>,
+    ) -> Result<Self, OpenError> {
+        let log = Log::open(dir.join("log"), config.log.clone())?;
+        let views = ViewStore::open(&dir.join("views"), projections)?;
+        let state = rebuild_state(&log)?;
+        let (tx, rx) = mpsc::channel(config.command_queue_depth_max.max(1));
+        let shared = Arc::new(Shared::default());
+        let (runner, notify) = if config.run_projections {
+            let (notify, wake) = std::sync::mpsc::sync_channel(1);
+            (Some(runner::spawn(log.clone(), views.clone(), wake)?), Some(notify))
+        } else {
+            (None, None)
+        };
+        let writer =
+            Writer { log: log.clone(), state, config, notify, shared: Arc::clone(&shared) };
+        let writer = std::thread::Builder::new()
+            .name("tally-engine".to_owned())
+            .spawn(move || writer.run(rx))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                log,
+                views,
+                tx,
+                shared,
+                writer: Mutex::new(Some(writer)),
+                runner: Mutex::new(runner),
+            }),
+        })
+    }
+
+    /// The log.
+    #[must_use]
+    pub fn log(&self) -> &Log {
+        &self.inner.log
+    }
+
+    /// The views.
+    #[must_use]
+    pub fn views(&self) -> &ViewStore {
+        &self.inner.views
+    }
+
+    fn unavailable(&self) -> SubmitError {
+        SubmitError::Unavailable(
+            self.inner.shared.poison_reason().unwrap_or_else(|| "the engine is closed".to_owned()),
+        )
+    }
+
+    /// Decides `submission`; answers once its events are durable (or with why not).
+    pub async fn submit(&self, submission: Submission) -> Result<Accepted, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Msg::Submit(Box::new(Job { submission, reply })))
+            .await
+            .map_err(|_| self.unavailable())?;
+        answer.await.map_err(|_| self.unavailable())?
+    }
+
+    /// Submits many; each gets its own answer, in order. They are decided in this order,
+    /// possibly interleaved with other callers' submissions.
+    pub async fn submit_many(
+        &self,
+        submissions: Vec<Submission>,
+    ) -> Vec<Result<Accepted, SubmitError>> {
+        let mut answers = Vec::with_capacity(submissions.len());
+        for submission in submissions {
+            let (reply, answer) = oneshot::channel();
+            if self.inner.tx.send(Msg::Submit(Box::new(Job { submission, reply }))).await.is_err() {
+                answers.push(None);
+            } else {
+                answers.push(Some(answer));
+            }
+        }
+        let mut results = Vec::with_capacity(answers.len());
+        for answer in answers {
+            results.push(match answer {
+                None => Err(self.unavailable()),
+                Some(answer) => answer.await.unwrap_or_else(|_| Err(self.unavailable())),
+            });
+        }
+        results
+    }
+
+    /// [`Engine::submit`] for threads outside an async runtime.
+    pub fn submit_blocking(&self, submission: Submission) -> Result<Accepted, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .tx
+            .blocking_send(Msg::Submit(Box::new(Job { submission, reply })))
+            .map_err(|_| self.unavailable())?;
+        answer.blocking_recv().map_err(|_| self.unavailable())?
+    }
+
+    /// Waits until the views reflect at least `seq` (read-your-writes).
+    pub async fn wait_for_views(
+        &self,
+        seq: u64,
+        timeout: std::time::Duration,
+    ) -> Result<u64, tally_projections::Error> {
+        self.inner.views.wait_for(seq, timeout).await
+    }
+
+    /// Submissions and rejections per (source, command type) since the engine opened.
+    #[must_use]
+    pub fn submission_counts(&self) -> BTreeMap<(String, String), SubmissionCounts> {
+        self.inner.shared.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Rejections per code since the engine opened.
+    #[must_use]
+    pub fn rejections_by_code(&self) -> BTreeMap<&'static str, u64> {
+        self.inner
+            .shared
+            .rejections_by_code
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Why the engine stopped taking commands, if it did.
+    #[must_use]
+    pub fn poisoned(&self) -> Option<String> {
+        self.inner.shared.poison_reason()
+    }
+
+    /// Finishes queued commands, brings the views up to date, and stops. Blocks: from async
+    /// code, call it in `spawn_blocking`.
+    pub fn close(&self) {
+        let _ = self.inner.tx.blocking_send(Msg::Shutdown);
+        if let Some(handle) = take(&self.inner.writer) {
+            let _ = handle.join();
+        }
+        if let Some(handle) = take(&self.inner.runner) {
+            let _ = handle.join();
+        }
+        self.inner.log.close();
+    }
+}

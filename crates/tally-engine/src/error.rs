@@ -1,0 +1,60 @@
+//! Errors of the engine: typed, each with a stable code for the API.
+
+use tally_domain::Rejection;
+
+/// Why a submission was not accepted. Nothing was appended in any of these cases.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// The domain refused the command.
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// The idempotency key was used for a different command.
+    #[error("idempotency key '{key}' was already used for a different command")]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+    },
+    /// The submission is malformed (key, source, actor).
+    #[error("invalid submission: {0}")]
+    Invalid(String),
+    /// The engine cannot take commands (shut down, or stopped by a storage failure).
+    #[error("engine unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl SubmitError {
+    /// A stable machine code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rejected(r) => r.code(),
+            Self::IdempotencyConflict { .. } => "IDEMPOTENCY_CONFLICT",
+            Self::Invalid(_) => "INVALID_INPUT",
+            Self::Unavailable(_) => "UNAVAILABLE",
+        }
+    }
+}
+
+/// Why the engine could not open.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The log refused to open (corruption, storage).
+    #[error("log: {0}")]
+    Log(#[from] tally_log::Error),
+    /// The views could not open.
+    #[error("views: {0}")]
+    Views(#[from] tally_projections::Error),
+    /// A stored event cannot be decoded into the domain.
+    #[error("event at seq {seq} cannot be decoded: {reason}")]
+    Decode {
+        /// The seq.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A thread could not start.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,27 @@
+//! `tally-engine`: commands in, durable events out, views kept up to date.
+//!
+//! One writer thread owns the decision state (`tally_domain::State`, rebuilt from the log at
+//! open). Commands arrive on a bounded queue; the writer decides them in order — so two orders
+//! can never take the same last unit — appends the events of a whole group of commands in one
+//! log batch, and answers each caller only after that batch is durable. A projection runner
+//! applies new events to the views after each append.
+//!
+//! Idempotency: every submission carries an idempotency key. The events of an accepted
+//! command get ids derived from that key, and carry the command's content digest as their
+//! causation id, so a retry finds the first result in the log itself — also after a restart —
+//! and a different command under a used key is refused.
+
+mod config;
+mod engine;
+mod error;
+mod ids;
+mod runner;
+mod submission;
+mod writer;
+
+pub use config::EngineConfig;
+pub use engine::Engine;
+pub use error::{OpenError, SubmitError};
+pub use ids::{command_id, event_id};
+pub use submission::{Accepted, EventRef, Submission};
+pub use writer::SubmissionCounts;

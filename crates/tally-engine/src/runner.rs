@@ -1,0 +1,30 @@
+//! The projection runner: applies new durable events to the views after each append.
+
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
+use tally_log::Log;
+use tally_projections::ViewStore;
+
+/// Starts the runner. It catches up once, then again after every notification, and a last
+/// time when the writer goes away (the sender is dropped).
+pub(crate) fn spawn(
+    log: Log,
+    views: ViewStore,
+    wake: Receiver<()>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name("tally-views".to_owned()).spawn(move || {
+        loop {
+            if let Err(err) = views.catch_up(&log, None) {
+                // Storage trouble in the views: the log is intact and the checkpoint did not
+                // move, so the next wake-up retries from the same place.
+                tracing::error!(error = %err, "projection catch-up failed");
+            }
+            if wake.recv().is_err() {
+                if let Err(err) = views.catch_up(&log, None) {
+                    tracing::error!(error = %err, "final projection catch-up failed");
+                }
+                return;
+            }
+        }
+    })
+}

@@ -1,0 +1,336 @@
+//! The engine's single writer: decides queued commands in order against the in-memory state,
+//! appends a group's events in one durable log batch, then answers every caller of the group.
+//!
+//! A failed append leaves the in-memory state ahead of the log, so it stops the writer for
+//! good (callers get `Unavailable`); reopening rebuilds the state from the log.
+
+use crate::config::EngineConfig;
+use crate::error::SubmitError;
+use crate::ids::{describe, event_id};
+use crate::submission::{Accepted, EventRef, Submission};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tally_domain::ids::Actor;
+use tally_domain::time::Timestamp;
+use tally_domain::{Context, State, decide, encode, evolve};
+use tally_log::{AppendRequest, EventId, Log, NewEvent};
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) type Reply = oneshot::Sender<Result<Accepted, SubmitError>>;
+
+pub(crate) struct Job {
+    pub submission: Submission,
+    pub reply: Reply,
+}
+
+pub(crate) enum Msg {
+    Submit(Box<Job>),
+    Shutdown,
+}
+
+/// Submissions and rejections per (source, command type): the integration failure rate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubmissionCounts {
+    /// Submissions decided (accepted or rejected).
+    pub submitted: u64,
+    /// Of which rejected.
+    pub rejected: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub poisoned: Mutex<Option<String>>,
+    pub counts: Mutex<BTreeMap<(String, String), SubmissionCounts>>,
+    pub rejections_by_code: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Shared {
+    pub(crate) fn poison_reason(&self) -> Option<String> {
+        self.poisoned.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+enum Outcome {
+    Done(Result<Accepted, SubmitError>),
+    /// Accepted; its events are `range` of the group's append.
+    Pending {
+        command_id: EventId,
+        range: std::ops::Range<usize>,
+        refs: Vec<(String, String)>,
+    },
+    /// The same key and command as an earlier job of the group.
+    SameAs(usize),
+}
+
+pub(crate) struct Writer {
+    pub log: Log,
+    pub state: State,
+    pub config: EngineConfig,
+    pub notify: Option<SyncSender<()>>,
+    pub shared: Arc<Shared>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Writer {
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut carry: Vec<Job> = Vec::new();
+        loop {
+            let mut jobs = std::mem::take(&mut carry);
+            let mut stop = false;
+            if jobs.is_empty() {
+                match rx.blocking_recv() {
+                    Some(Msg::Submit(job)) => jobs.push(*job),
+                    Some(Msg::Shutdown) | None => return,
+                }
+            }
+            while jobs.len() < self.config.batch_commands_max {
+                match rx.try_recv() {
+                    Ok(Msg::Submit(job)) => jobs.push(*job),
+                    Ok(Msg::Shutdown) => {
+                        stop = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            match self.process(jobs) {
+                Some(rest) => carry = rest,
+                None => return,
+            }
+            if stop && carry.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Looks for the first result of `key` in the log.
+    fn first_result(
+        &self,
+        key: &str,
+        command_id: EventId,
+    ) -> Result<Option<Accepted>, SubmitError> {
+        let unavailable = |e: tally_log::Error| SubmitError::Unavailable(e.to_string());
+        let Some(first) = self.log.get_by_event_id(event_id(key, 0)).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        if first.causation_id() != Some(command_id) {
+            return Err(SubmitError::IdempotencyConflict { key: key.to_owned() });
+        }
+        let mut events = vec![EventRef {
+            seq: first.seq(),
+            stream: first.stream().to_owned(),
+            event_type: first.event_type().to_owned(),
+        }];
+        for index in 1.. {
+            match self.log.get_by_event_id(event_id(key, index)).map_err(unavailable)? {
+                Some(e) => events.push(EventRef {
+                    seq: e.seq(),
+                    stream: e.stream().to_owned(),
+                    event_type: e.event_type().to_owned(),
+                }),
+                None => break,
+            }
+        }
+        Ok(Some(Accepted { command_id, events, deduplicated: true }))
+    }
+
+    fn count(&self, source: &str, kind: &str, rejection: Option<&'static str>) {
+        let mut counts =
+            self.shared.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = counts.entry((source.to_owned(), kind.to_owned())).or_default();
+        entry.submitted += 1;
+        if let Some(code) = rejection {
+            entry.rejected += 1;
+            *self
+                .shared
+                .rejections_by_code
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(code)
+                .or_default() += 1;
+        }
+    }
+
+    /// Decides, appends and answers `jobs`. Returns jobs carried to the next group (when the
+    /// group reached its event limit), or `None` when the writer must stop.
+    fn process(&mut self, jobs: Vec<Job>) -> Option<Vec<Job>> {
+        let limits = self.log.config().limits.clone();
+        let mut events: Vec<NewEvent> = Vec::new();
+        let mut payload_bytes = 0usize;
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(jobs.len());
+        let mut keys: HashMap<String, (usize, EventId)> = HashMap::new();
+        let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+        let mut carry = Vec::new();
+        let mut jobs = jobs.into_iter();
+        while let Some(job) = jobs.next() {
+            let sub = &job.submission;
+            let index = outcomes.len();
+            if let Err(reason) = sub.validate() {
+                outcomes.push(Outcome::Done(Err(SubmitError::Invalid(reason))));
+                replies.push(job.reply);
+                continue;
+            }
+            let (command_id, kind) = describe(&sub.command);
+            if let Some(&(first, first_id)) = keys.get(&sub.idempotency_key) {
+                outcomes.push(if first_id == command_id {
+                    Outcome::SameAs(first)
+                } else {
+                    Outcome::Done(Err(SubmitError::IdempotencyConflict {
+                        key: sub.idempotency_key.clone(),
+                    }))
+                });
+                replies.push(job.reply);
+                continue;
+            }
+            match self.first_result(&sub.idempotency_key, command_id) {
+                Ok(Some(accepted)) => {
+                    outcomes.push(Outcome::Done(Ok(accepted)));
+                    replies.push(job.reply);
+                    continue;
+                }
+                Err(e) => {
+                    outcomes.push(Outcome::Done(Err(e)));
+                    replies.push(job.reply);
+                    continue;
+                }
+                Ok(None) => {}
+            }
+            let actor = match Actor::parse(sub.actor.clone()) {
+                Ok(actor) => actor,
+                Err(e) => {
+                    outcomes.push(Outcome::Done(Err(SubmitError::Invalid(e.to_string()))));
+                    replies.push(job.reply);
+                    continue;
+                }
+            };
+            let occurred_at_ms = sub.occurred_at_ms.unwrap_or_else(now_ms);
+            let ctx = Context { now: Timestamp::from_millis(occurred_at_ms), actor };
+            let decided = match decide(&self.state, &sub.command, &ctx) {
+                Ok(decided) => decided,
+                Err(rejection) => {
+                    self.count(&sub.source, &kind, Some(rejection.code()));
+                    outcomes.push(Outcome::Done(Err(SubmitError::Rejected(rejection))));
+                    replies.push(job.reply);
+                    continue;
+                }
+            };
+            // Encode first: a command whose events the log would refuse is refused here,
+            // before the state changes.
+            let encoded: Vec<Vec<u8>> = decided.iter().map(encode).collect();
+            let bytes: usize = encoded.iter().map(Vec::len).sum();
+            if let Some(too_big) =
+                encoded.iter().map(Vec::len).find(|&n| n > limits.event_bytes_max)
+            {
+                outcomes.push(Outcome::Done(Err(SubmitError::Invalid(format!(
+                    "an event of this command would be {too_big} bytes, over the limit of {}",
+                    limits.event_bytes_max
+                )))));
+                replies.push(job.reply);
+                continue;
+            }
+            let over = events.len() + decided.len() > self.config.batch_events_max
+                || events.len() + decided.len() > limits.append_events_max
+                || payload_bytes + bytes > limits.append_bytes_max;
+            if over && !events.is_empty() {
+                // Decide it again in the next group, against the state this group leaves.
+                carry.push(job);
+                carry.extend(jobs);
+                break;
+            }
+            if over {
+                outcomes.push(Outcome::Done(Err(SubmitError::Invalid(format!(
+                    "this command produces {} events ({bytes} bytes), over what one append may hold",
+                    decided.len()
+                )))));
+                replies.push(job.reply);
+                continue;
+            }
+            self.count(&sub.source, &kind, None);
+            let start = events.len();
+            let mut refs = Vec::with_capacity(decided.len());
+            for (i, (event, payload)) in decided.iter().zip(encoded).enumerate() {
+                evolve(&mut self.state, event);
+                let stream = event.stream();
+                refs.push((stream.clone(), event.event_type().to_owned()));
+                events.push(NewEvent {
+                    event_id: event_id(&sub.idempotency_key, u32::try_from(i).unwrap_or(u32::MAX)),
+                    stream,
+                    event_type: event.event_type().to_owned(),
+                    schema_version: event.schema_version(),
+                    occurred_at_ms,
+                    source: sub.source.clone(),
+                    correlation_id: Some(sub.correlation_id.unwrap_or(command_id)),
+                    causation_id: Some(command_id),
+                    actor: sub.actor.clone(),
+                    payload,
+                });
+            }
+            payload_bytes += bytes;
+            keys.insert(sub.idempotency_key.clone(), (index, command_id));
+            outcomes.push(Outcome::Pending { command_id, range: start..events.len(), refs });
+            replies.push(job.reply);
+        }
+
+        let positions = if events.is_empty() {
+            Vec::new()
+        } else {
+            match self.log.append_blocking(AppendRequest::new(events)) {
+                Ok(appended) => appended.positions,
+                Err(err) => {
+                    let reason = format!("the log refused an append ({err}); restart to recover");
+                    tracing::error!(%reason, "engine writer stops");
+                    *self
+                        .shared
+                        .poisoned
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason.clone());
+                    for reply in replies {
+                        let _ = reply.send(Err(SubmitError::Unavailable(reason.clone())));
+                    }
+                    for job in carry {
+                        let _ = job.reply.send(Err(SubmitError::Unavailable(reason.clone())));
+                    }
+                    return None;
+                }
+            }
+        };
+        if let Some(notify) = &self.notify {
+            let _ = notify.try_send(());
+        }
+        let mut results: Vec<Result<Accepted, SubmitError>> = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            let result = match outcome {
+                Outcome::Done(result) => result,
+                Outcome::Pending { command_id, range, refs } => Ok(Accepted {
+                    command_id,
+                    events: positions[range]
+                        .iter()
+                        .zip(refs)
+                        .map(|(p, (stream, event_type))| EventRef {
+                            seq: p.seq,
+                            stream,
+                            event_type,
+                        })
+                        .collect(),
+                    deduplicated: false,
+                }),
+                Outcome::SameAs(first) => match &results[first] {
+                    Ok(accepted) => Ok(Accepted { deduplicated: true, ..accepted.clone() }),
+                    Err(e) => Err(e.clone()),
+                },
+            };
+            results.push(result);
+        }
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+        Some(carry)
+    }
+}

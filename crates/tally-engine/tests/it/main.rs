@@ -1,0 +1,6 @@
+//! Integration tests of `tally-engine`: one binary, one module per concern.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+mod commands;
+mod scenarios;
+mod support;

@@ -1,0 +1,100 @@
+//! The domain's scenario files run through the engine: the log holds exactly the events the
+//! pure domain decides, rejections append nothing, and a restart in the middle changes nothing.
+
+use crate::support::open;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use tally_domain::ids::Actor;
+use tally_domain::time::Timestamp;
+use tally_domain::{Command, Context, Event, State, decode, execute};
+use tally_engine::Submission;
+
+#[derive(Deserialize)]
+struct File {
+    steps: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+struct Step {
+    at: Option<Timestamp>,
+    command: Option<Command>,
+    rejects: Option<String>,
+}
+
+fn files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tally-domain/tests/scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 6, "the domain's scenario files are where they should be");
+    files
+}
+
+fn run(path: &Path, restart_at: Option<usize>) -> (Vec<Event>, Vec<Event>) {
+    let file: File = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = open(dir.path());
+    let mut state = State::new();
+    let mut direct = Vec::new();
+    let mut now = 0;
+    for (i, step) in file.steps.iter().enumerate() {
+        if restart_at == Some(i) {
+            engine.close();
+            drop(engine);
+            engine = open(dir.path());
+        }
+        if let Some(at) = step.at {
+            now = at.millis();
+        }
+        let Some(command) = &step.command else { continue };
+        let ctx =
+            Context { now: Timestamp::from_millis(now), actor: Actor::parse("test").unwrap() };
+        let expected = execute(&mut state, command, &ctx);
+        let mut submission = Submission::new(format!("step-{i}"), command.clone());
+        submission.actor = "test".to_owned();
+        submission.occurred_at_ms = Some(now);
+        let head = engine.log().head().seq;
+        let got = engine.submit_blocking(submission);
+        match (expected, got, &step.rejects) {
+            (Ok(events), Ok(accepted), None) => {
+                assert_eq!(accepted.events.len(), events.len(), "step {i}");
+                direct.extend(events);
+            }
+            (Err(r), Err(e), Some(code)) => {
+                assert_eq!(r.code(), code);
+                assert_eq!(e.code(), code);
+                assert_eq!(engine.log().head().seq, head, "a rejection appends nothing");
+            }
+            (expected, got, rejects) => {
+                panic!("step {i}: domain {expected:?}, engine {got:?}, file expects {rejects:?}")
+            }
+        }
+    }
+    let logged = engine
+        .log()
+        .read(..)
+        .map(|e| {
+            let e = e.unwrap();
+            decode(e.event_type(), e.schema_version(), e.payload()).unwrap()
+        })
+        .collect();
+    engine.close();
+    (direct, logged)
+}
+
+#[test]
+fn scenario_files_through_the_engine_log_what_the_domain_decides() {
+    for path in files() {
+        let (direct, logged) = run(&path, None);
+        assert!(!logged.is_empty());
+        assert_eq!(logged, direct, "{}", path.display());
+    }
+}
+
+#[test]
+fn a_restart_in_the_middle_of_a_scenario_changes_nothing() {
+    for path in files() {
+        let (direct, _) = run(&path, None);
+        let (_, logged) = run(&path, Some(7));
+        assert_eq!(logged, direct, "{}", path.display());
+    }
+}
