@@ -161,7 +161,7 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
                 }
             }
         }
-        Event::OrderCancelled(e) => {
+        Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => {
             out.insert(Entity::order(&e.order));
             out.extend(e.released.iter().map(|i| stock(&i.location, &i.sku)));
         }
@@ -221,6 +221,9 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
             out.insert(Entity::order(&e.order));
         }
         Event::RefundIssued(e) => {
+            out.insert(Entity::order(&e.order));
+        }
+        Event::DepositRefunded(e) => {
             out.insert(Entity::order(&e.order));
         }
         Event::ProcessorPayoutRecorded(e) => {

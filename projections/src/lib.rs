@@ -7,6 +7,7 @@
 //! Rebuilding from the log gives byte-identical state.
 
 pub mod audit;
+pub mod fill_rate;
 pub mod finance;
 pub mod inventory;
 pub mod keys;
@@ -33,5 +34,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(orders::Orders),
         Arc::new(audit::Audit),
         Arc::new(finance::Finance),
+        Arc::new(fill_rate::FillRate),
     ]
 }

@@ -238,7 +238,7 @@ pub fn deltas(
                 m.stages(&e.order, item.line, &k, |s| sub(&mut s.packed, qty, "packed stage"))?;
             }
         }
-        Event::OrderCancelled(e) => {
+        Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => {
             for item in &e.released {
                 let k = bucket(&item.location, &item.sku, &item.lot);
                 if !(m.keep)(&k) {

@@ -160,7 +160,9 @@ fn class_byte(class: PriorityClass) -> u8 {
 }
 
 /// Index entries of an order: (key, value).
-fn index(view: &OrderView) -> Result<BTreeSet<(Vec<u8>, Vec<u8>)>, ApplyError> {
+type Entries = BTreeSet<(Vec<u8>, Vec<u8>)>;
+
+fn index(view: &OrderView) -> Result<Entries, ApplyError> {
     let id = view.id.as_str().as_bytes();
     let mut out = BTreeSet::new();
     out.insert((key(&[STATUS, view.status.as_str().as_bytes(), id]), Vec::new()));
@@ -186,7 +188,7 @@ fn index(view: &OrderView) -> Result<BTreeSet<(Vec<u8>, Vec<u8>)>, ApplyError> {
     Ok(out)
 }
 
-fn line_mut<'a>(view: &'a mut OrderView, line: u32) -> Result<&'a mut LineView, ApplyError> {
+fn line_mut(view: &mut OrderView, line: u32) -> Result<&mut LineView, ApplyError> {
     let id = view.id.clone();
     usize::try_from(line)
         .ok()
@@ -235,7 +237,6 @@ fn release(view: &mut OrderView, at_ms: i64) {
 }
 
 /// Applies an event about an existing order.
-#[expect(clippy::too_many_lines, reason = "one arm per event reads best as one match")]
 fn change(view: &mut OrderView, event: &Event, at_ms: i64) -> Result<(), ApplyError> {
     match event {
         Event::OrderValidated(_) => view.status = OrderStatus::Validated,
@@ -310,11 +311,14 @@ fn change(view: &mut OrderView, event: &Event, at_ms: i64) -> Result<(), ApplyEr
             }
         }
         Event::OrderDelivered(_) => view.status = OrderStatus::Delivered,
-        Event::OrderCancelled(e) => {
-            view.status = OrderStatus::Cancelled;
+        Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => {
+            // A partly shipped order keeps what shipped and can still be delivered.
+            let whole = matches!(event, Event::OrderCancelled(_));
+            view.status = if whole { OrderStatus::Cancelled } else { OrderStatus::Shipped };
             view.cancel_reason = Some(e.reason);
             for line in &mut view.lines {
                 line.cancelled = line.ordered.saturating_sub(line.shipped);
+                line.allocated = line.shipped;
                 line.reservations.clear();
             }
         }
@@ -348,7 +352,7 @@ fn order_of(event: &Event) -> Option<&OrderId> {
         Event::ReservationReleased(e) => Some(&e.order),
         Event::OrderPicked(e) | Event::OrderPacked(e) => Some(&e.order),
         Event::OrderShipped(e) => Some(&e.order),
-        Event::OrderCancelled(e) => Some(&e.order),
+        Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => Some(&e.order),
         _ => None,
     }
 }

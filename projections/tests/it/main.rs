@@ -1,9 +1,16 @@
 //! Integration tests of the views: DOMAIN.md scenarios through the log, rebuild = incremental,
 //! quarantine.
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    missing_debug_implementations,
+    reason = "tests panic on the unexpected"
+)]
 
 mod support;
 
 mod audit;
+mod fill_rate;
 mod finance;
 mod inventory;
 mod orders;
