@@ -11,6 +11,7 @@ pub mod fill_rate;
 pub mod finance;
 pub mod inventory;
 pub mod keys;
+pub mod lots;
 pub mod movement;
 pub mod orders;
 mod projection;
@@ -35,5 +36,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(audit::Audit),
         Arc::new(finance::Finance),
         Arc::new(fill_rate::FillRate),
+        Arc::new(lots::Lots),
     ]
 }

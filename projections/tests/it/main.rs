@@ -13,5 +13,6 @@ mod audit;
 mod fill_rate;
 mod finance;
 mod inventory;
+mod lots;
 mod orders;
 mod rebuild;
