@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod checkpoint;
+pub mod export;
+pub mod import;
+pub mod init;
+pub mod proof;
+pub mod replay;
+pub mod verify;

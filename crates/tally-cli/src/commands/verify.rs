@@ -1,0 +1,141 @@
+//! `tally verify` and `tally verify-bundle`.
+
+use crate::Outcome;
+use crate::store::DataDir;
+use anyhow::Context as _;
+use std::path::Path;
+use tally_log::tally_proof::bundle::dir::{DirError, verify_dir};
+use tally_log::tally_proof::checkpoint::SignedCheckpoint;
+use tally_log::tally_proof::key::PublicKey;
+use tally_log::{Error, Log, VerifyOptions};
+
+fn read_checkpoint(path: &Path) -> anyhow::Result<SignedCheckpoint> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading checkpoint '{}'", path.display()))?;
+    SignedCheckpoint::parse(&text).with_context(|| format!("checkpoint '{}'", path.display()))
+}
+
+/// Verifies the store: chain, tree, indexes; and optionally that it still holds what a saved
+/// checkpoint attests.
+pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
+    let dir = DataDir::open(data)?;
+    let key = dir.key()?;
+    let against = match against {
+        None => None,
+        Some(path) => {
+            let signed = read_checkpoint(path)?;
+            match signed.verify(key.public_key().verifying_key()) {
+                Ok(checkpoint) => Some(checkpoint),
+                Err(e) => {
+                    println!(
+                        "FAILED: checkpoint '{}' is not signed by this ledger: {e}",
+                        path.display()
+                    );
+                    return Ok(Outcome::Problem);
+                }
+            }
+        }
+    };
+    let log = match Log::open(dir.root.join("log"), dir.log_config()?) {
+        Ok(log) => log,
+        Err(err) if err.is_corruption() => {
+            println!("FAILED: the store does not open: {err}");
+            return Ok(Outcome::Problem);
+        }
+        Err(err) => return Err(err).context("opening the log"),
+    };
+    let options = VerifyOptions { against: against.clone(), ..VerifyOptions::full() };
+    let outcome = match log.verify(options) {
+        Ok(report) => {
+            println!(
+                "ok: {} events verified (chain, merkle tree, indexes); head {} hash {}",
+                report.frames_checked, report.last_seq, report.head_hash
+            );
+            if let Some(root) = report.root {
+                println!("merkle root {root}");
+            }
+            if let Some(cp) = against {
+                println!("the log contains what checkpoint of size {} attests", cp.size);
+            }
+            Outcome::Ok
+        }
+        Err(Error::Corrupt(corruption)) => {
+            println!("FAILED: {corruption}");
+            Outcome::Problem
+        }
+        Err(err) => {
+            log.close();
+            return Err(err).context("verifying");
+        }
+    };
+    log.close();
+    Ok(outcome)
+}
+
+/// Verifies an audit bundle with nothing but its files (and optionally a trusted key and
+/// checkpoint).
+pub fn bundle(dir: &Path, trusted: Option<&Path>, key: Option<&Path>) -> anyhow::Result<Outcome> {
+    let key = match key {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading key '{}'", path.display()))?;
+            Some(
+                PublicKey::parse_vkey(text.trim())
+                    .with_context(|| format!("key '{}'", path.display()))?,
+            )
+        }
+    };
+    let trusted = match trusted {
+        None => None,
+        Some(path) => Some(read_checkpoint(path)?),
+    };
+    // A saved checkpoint is trusted only once its signature checks out with the bundle's key
+    // (or the given one); verify_dir proves the log extends it.
+    let trusted_checkpoint = match (&trusted, &key) {
+        (Some(signed), Some(key)) => match signed.verify_with(key) {
+            Ok(cp) => Some(cp),
+            Err(e) => {
+                println!("FAILED: trusted checkpoint: {e}");
+                return Ok(Outcome::Problem);
+            }
+        },
+        (Some(signed), None) => {
+            let text = std::fs::read_to_string(dir.join("key.pub"))
+                .with_context(|| format!("reading '{}'", dir.join("key.pub").display()))?;
+            let bundle_key = PublicKey::parse_vkey(text.trim()).context("the bundle's key.pub")?;
+            match signed.verify_with(&bundle_key) {
+                Ok(cp) => Some(cp),
+                Err(e) => {
+                    println!("FAILED: trusted checkpoint: {e}");
+                    return Ok(Outcome::Problem);
+                }
+            }
+        }
+        (None, _) => None,
+    };
+    match verify_dir(dir, key.as_ref(), trusted_checkpoint.as_ref()) {
+        Ok(report) => {
+            println!(
+                "ok: {} events, {} checkpoints verified; root {}",
+                report.event_count, report.checkpoints_verified, report.root
+            );
+            if let Some(cp) = report.latest_checkpoint {
+                println!("latest checkpoint: size {} at {}", cp.size, cp.time);
+            }
+            if report.trusted_proof.is_some() {
+                println!(
+                    "the bundle's log extends the trusted checkpoint (consistency proof verified)"
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        Err(err @ (DirError::Io { .. } | DirError::TooLarge { .. })) => {
+            Err(anyhow::Error::from(err)).context("reading the bundle")
+        }
+        Err(err) => {
+            println!("FAILED: {:#}", anyhow::Error::from(err));
+            Ok(Outcome::Problem)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `tally`: the command line of the Tally ledger.
+//!
+//! Exit codes: 0 = ok; 1 = a problem was found (verification failed, or import lines were
+//! rejected); 2 = error (bad arguments, unreadable store, I/O).
+
+mod commands;
+mod store;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Tally: an event-sourced operations ledger.
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about, long_about = None)]
+struct Cli {
+    /// The data directory.
+    #[arg(long, global = true, env = "TALLY_DATA", default_value = "./tally-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a store: data directory, ledger key (0600) and config.
+    Init {
+        /// The log's identity in checkpoints.
+        #[arg(long, default_value = "tally.local/ledger")]
+        origin: String,
+        /// Where to write the ledger key (default: <data>/ledger.key).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Submit commands from an NDJSON file (or - for stdin). Idempotent: a re-run appends
+    /// nothing new. Rejected lines are reported and skipped.
+    Import {
+        /// The file, or `-`.
+        file: String,
+    },
+    /// Verify the chain, the Merkle tree and the indexes (exit 1 on any failure).
+    Verify {
+        /// A signed checkpoint saved earlier: the log must still contain what it attests.
+        #[arg(long)]
+        against: Option<PathBuf>,
+    },
+    /// Cut a signed checkpoint of the head (or print the one already there).
+    Checkpoint {
+        /// Write it to this file as well.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Export an audit bundle or a settlement report.
+    Export(commands::export::ExportArgs),
+    /// Verify an audit bundle offline; needs no store.
+    VerifyBundle {
+        /// The bundle directory.
+        dir: PathBuf,
+        /// A checkpoint saved earlier: prove the bundle's log extends it.
+        #[arg(long)]
+        trusted: Option<PathBuf>,
+        /// The ledger's public key file (`key.pub` format); default: the bundle's own.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Rebuild the projections from the log (blue/green), or print events.
+    Replay {
+        /// Rebuild only this view.
+        #[arg(long)]
+        view: Option<String>,
+        /// Print events as NDJSON instead of rebuilding.
+        #[arg(long)]
+        print: bool,
+        /// First seq to print.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Last seq to print (default: the head).
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Print an inclusion proof (--seq) or a consistency proof (--from/--to) as JSON.
+    Proof {
+        /// The event to prove.
+        #[arg(long, conflicts_with_all = ["from"])]
+        seq: Option<u64>,
+        /// Tree size the proof is for (default: the head).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Older tree size of a consistency proof.
+        #[arg(long, requires = "to")]
+        from: Option<u64>,
+        /// Newer tree size of a consistency proof.
+        #[arg(long)]
+        to: Option<u64>,
+    },
+}
+
+/// What a command found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything is fine.
+    Ok,
+    /// A problem was found and reported (exit 1).
+    Problem,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init { origin, key } => commands::init::run(&cli.data, &origin, key.as_deref()),
+        Command::Import { file } => commands::import::run(&cli.data, &file),
+        Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),
+        Command::Checkpoint { out } => commands::checkpoint::run(&cli.data, out.as_deref()),
+        Command::Export(args) => commands::export::run(&cli.data, args),
+        Command::VerifyBundle { dir, trusted, key } => {
+            commands::verify::bundle(&dir, trusted.as_deref(), key.as_deref())
+        }
+        Command::Replay { view, print, from, to } => {
+            commands::replay::run(&cli.data, view.as_deref(), print, from, to)
+        }
+        Command::Proof { seq, size, from, to } => {
+            commands::proof::run(&cli.data, seq, size, from.zip(to))
+        }
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problem) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("tally: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

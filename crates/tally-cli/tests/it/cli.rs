@@ -1,0 +1,180 @@
+//! Runs the built `tally` binary against temp stores.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tally(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tally"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("TALLY_DATA")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+const COMMANDS: &str = r#"{"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"}
+{"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["web"]}
+{"type": "define_sku", "sku": "A", "lot_tracked": false, "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"}
+{"key": "rcv-1", "command": {"type": "receive_inventory", "location": "WH1", "sku": "A", "qty": 10}, "source": "wms/WH1/asn-1", "actor": "wms", "occurred_at": "2026-03-01T09:00:00Z"}
+{"key": "ord-1", "command": {"type": "receive_order", "order": "D1", "channel": "web", "placed_at": "2026-03-01T10:00:00Z", "currency": "USD", "lines": [{"sku": "A", "qty": 2, "unit_price": {"amount": "15.00", "currency": "USD"}}], "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": 0}, "source": "shop/web/1001"}
+"#;
+
+fn init_store(dir: &Path) {
+    let out = tally(dir, &["init"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+fn head_seq(dir: &Path) -> u64 {
+    let out = tally(dir, &["verify"]);
+    let text = stdout(&out);
+    let at = text.find("head ").unwrap() + 5;
+    text[at..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn init_creates_a_private_key_and_refuses_to_run_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_store(&data);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.join("ledger.key")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let again = tally(&data, &["init"]);
+    assert_eq!(code(&again), 2);
+    assert!(stderr(&again).contains("already holds a store"), "{}", stderr(&again));
+    // A command on a directory without a store is an error, not a crash.
+    let missing = tally(&tmp.path().join("nothing"), &["verify"]);
+    assert_eq!(code(&missing), 2);
+    assert!(stderr(&missing).contains("tally init"), "{}", stderr(&missing));
+}
+
+#[test]
+fn import_twice_appends_once_and_reports_rejected_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_store(&data);
+    let file = tmp.path().join("commands.ndjson");
+    std::fs::write(&file, COMMANDS).unwrap();
+    let first = tally(&data, &["import", file.to_str().unwrap()]);
+    assert_eq!(code(&first), 0, "{}{}", stdout(&first), stderr(&first));
+    assert!(stdout(&first).contains("5 accepted"), "{}", stdout(&first));
+    let head = head_seq(&data);
+    assert!(head >= 5);
+
+    let second = tally(&data, &["import", file.to_str().unwrap()]);
+    assert_eq!(code(&second), 0, "{}", stderr(&second));
+    assert!(stdout(&second).contains("0 accepted"), "{}", stdout(&second));
+    assert!(stdout(&second).contains("5 already present"), "{}", stdout(&second));
+    assert_eq!(head_seq(&data), head, "a re-run appends nothing");
+
+    let bad = tmp.path().join("bad.ndjson");
+    std::fs::write(
+        &bad,
+        "{\"type\": \"receive_inventory\", \"location\": \"WH1\", \"sku\": \"NOPE\", \"qty\": 1}\nnot json\n{\"type\": \"receive_inventory\", \"location\": \"WH1\", \"sku\": \"A\", \"qty\": -1}\n",
+    )
+    .unwrap();
+    let out = tally(&data, &["import", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "rejections exit 1");
+    let err = stderr(&out);
+    assert!(err.contains("line 1: UNKNOWN_SKU"), "{err}");
+    assert!(err.contains("line 2: INVALID_INPUT"), "{err}");
+    assert!(err.contains("line 3: INVALID_QUANTITY"), "{err}");
+    assert_eq!(head_seq(&data), head, "rejected lines append nothing");
+}
+
+#[test]
+fn verify_passes_then_fails_on_a_tampered_store_naming_the_seq() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_store(&data);
+    let file = tmp.path().join("commands.ndjson");
+    std::fs::write(&file, COMMANDS).unwrap();
+    assert_eq!(code(&tally(&data, &["import", file.to_str().unwrap()])), 0);
+    let ok = tally(&data, &["verify"]);
+    assert_eq!(code(&ok), 0, "{}", stdout(&ok));
+    assert!(stdout(&ok).starts_with("ok:"));
+
+    // Save a checkpoint, then flip one byte of event 2 directly in the store.
+    let cp_file = tmp.path().join("cp.txt");
+    assert_eq!(code(&tally(&data, &["checkpoint", "--out", cp_file.to_str().unwrap()])), 0);
+    assert_eq!(code(&tally(&data, &["verify", "--against", cp_file.to_str().unwrap()])), 0);
+    {
+        let db = fjall::Database::builder(data.join("log")).open().unwrap();
+        let frames = db.keyspace("frames", fjall::KeyspaceCreateOptions::default).unwrap();
+        let mut value = frames.get(2u64.to_be_bytes()).unwrap().unwrap().to_vec();
+        let last = value.len() - 40;
+        value[last] ^= 0x20;
+        frames.insert(2u64.to_be_bytes(), value).unwrap();
+        db.persist(fjall::PersistMode::SyncAll).unwrap();
+    }
+    let bad = tally(&data, &["verify"]);
+    assert_eq!(code(&bad), 1, "{}{}", stdout(&bad), stderr(&bad));
+    assert!(stdout(&bad).contains("seq 2"), "{}", stdout(&bad));
+}
+
+#[test]
+fn bundles_and_proofs_verify_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_store(&data);
+    let file = tmp.path().join("commands.ndjson");
+    std::fs::write(&file, COMMANDS).unwrap();
+    assert_eq!(code(&tally(&data, &["import", file.to_str().unwrap()])), 0);
+    let saved = tmp.path().join("saved.txt");
+    assert_eq!(code(&tally(&data, &["checkpoint", "--out", saved.to_str().unwrap()])), 0);
+    let more = tmp.path().join("more.ndjson");
+    std::fs::write(
+        &more,
+        "{\"type\": \"receive_inventory\", \"location\": \"WH1\", \"sku\": \"A\", \"qty\": 3}\n",
+    )
+    .unwrap();
+    assert_eq!(code(&tally(&data, &["import", more.to_str().unwrap()])), 0);
+
+    let bundle = tmp.path().join("bundle");
+    let out = tally(&data, &["export", "--bundle", bundle.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // verify-bundle needs no store: run it with a data dir that does not exist.
+    let nowhere = tmp.path().join("no-store");
+    let ok = tally(
+        &nowhere,
+        &["verify-bundle", bundle.to_str().unwrap(), "--trusted", saved.to_str().unwrap()],
+    );
+    assert_eq!(code(&ok), 0, "{}{}", stdout(&ok), stderr(&ok));
+    assert!(stdout(&ok).contains("extends the trusted checkpoint"), "{}", stdout(&ok));
+
+    // Edit one event line of the bundle: verification fails, exit 1.
+    let events = bundle.join("events.ndjson");
+    let text = std::fs::read_to_string(&events).unwrap();
+    let tampered = text.replacen("\"seq\":3", "\"seq\":4", 1);
+    assert_ne!(tampered, text);
+    std::fs::write(&events, tampered).unwrap();
+    let bad = tally(&nowhere, &["verify-bundle", bundle.to_str().unwrap()]);
+    assert_eq!(code(&bad), 1, "{}{}", stdout(&bad), stderr(&bad));
+    assert!(stdout(&bad).starts_with("FAILED"), "{}", stdout(&bad));
+
+    // An inclusion proof printed by the CLI verifies with the library's pure verifier.
+    let proof = tally(&data, &["proof", "--seq", "3"]);
+    assert_eq!(code(&proof), 0, "{}", stderr(&proof));
+    let json: serde_json::Value = serde_json::from_slice(&proof.stdout).unwrap();
+    let p: tally_log::tally_proof::merkle::InclusionProof =
+        serde_json::from_value(json["proof"].clone()).unwrap();
+    let hash: tally_log::Digest = serde_json::from_value(json["event_hash"].clone()).unwrap();
+    let root: tally_log::Digest = serde_json::from_value(json["root"].clone()).unwrap();
+    tally_log::tally_proof::merkle::verify_inclusion(&p, &hash, 2, p.size, &root).unwrap();
+    // Bad arguments are errors (exit 2), not panics.
+    assert_eq!(code(&tally(&data, &["proof", "--seq", "999"])), 2);
+}
