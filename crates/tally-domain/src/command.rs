@@ -108,6 +108,53 @@ pub enum Command {
     PostJournalEntry(PostJournalEntry),
 }
 
+impl Command {
+    /// The command's type name, as in its JSON `type` tag.
+    #[must_use]
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::DefineLocation(_) => "define_location",
+            Self::DefineChannel(_) => "define_channel",
+            Self::DefineSku(_) => "define_sku",
+            Self::SetSafetyStock(_) => "set_safety_stock",
+            Self::ReceiveOrder(_) => "receive_order",
+            Self::ValidateOrder(_) => "validate_order",
+            Self::HoldOrder(_) => "hold_order",
+            Self::ReleaseHold(_) => "release_hold",
+            Self::AllocateOrder(_) => "allocate_order",
+            Self::PickOrder(_) => "pick_order",
+            Self::PackOrder(_) => "pack_order",
+            Self::ShipOrder(_) => "ship_order",
+            Self::DeliverOrder(_) => "deliver_order",
+            Self::CancelOrder(_) => "cancel_order",
+            Self::SubstituteLine(_) => "substitute_line",
+            Self::ExpectInbound(_) => "expect_inbound",
+            Self::ReceiveInventory(_) => "receive_inventory",
+            Self::AdjustInventory(_) => "adjust_inventory",
+            Self::CycleCount(_) => "cycle_count",
+            Self::ShipTransfer(_) => "ship_transfer",
+            Self::ReceiveTransfer(_) => "receive_transfer",
+            Self::QuarantineStock(_) => "quarantine_stock",
+            Self::ReleaseQuarantine(_) => "release_quarantine",
+            Self::ScrapStock(_) => "scrap_stock",
+            Self::RecallLot(_) => "recall_lot",
+            Self::AuthorizeReturn(_) => "authorize_return",
+            Self::ReceiveReturn(_) => "receive_return",
+            Self::InspectReturn(_) => "inspect_return",
+            Self::CloseReturn(_) => "close_return",
+            Self::CapturePayment(_) => "capture_payment",
+            Self::RecordProcessorFee(_) => "record_processor_fee",
+            Self::IssueRefund(_) => "issue_refund",
+            Self::RefundDeposit(_) => "refund_deposit",
+            Self::RecordProcessorPayout(_) => "record_processor_payout",
+            Self::OpenSettlement(_) => "open_settlement",
+            Self::RecordSettlementLine(_) => "record_settlement_line",
+            Self::SettlePayout(_) => "settle_payout",
+            Self::PostJournalEntry(_) => "post_journal_entry",
+        }
+    }
+}
+
 /// Define or redefine a location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DefineLocation {

@@ -13,22 +13,22 @@ fn to_id(hash: &blake3::Hash) -> EventId {
     EventId::new(u128::from_be_bytes(raw)).unwrap_or(EventId::MAX)
 }
 
-/// The content id of a command: a digest of its canonical JSON (object keys sorted). Stored as
-/// the causation id of every event the command produced.
+/// The content id of a command: a digest of its canonical encoding. Stored as the causation
+/// id of every event the command produced.
 #[must_use]
 pub fn command_id(command: &Command) -> EventId {
     describe(command).0
 }
 
-/// The command's content id and its type name (the JSON `type` tag).
-pub(crate) fn describe(command: &Command) -> (EventId, String) {
-    let value = serde_json::to_value(command).unwrap_or_default();
-    let kind = value.get("type").and_then(|t| t.as_str()).unwrap_or("unknown").to_owned();
-    // serde_json's Value keeps object keys sorted, so this encoding is canonical.
-    let json = serde_json::to_vec(&value).unwrap_or_default();
+/// The command's content id and its type name. The digest is over the command's postcard
+/// encoding (deterministic: the same command gives the same bytes).
+pub(crate) fn describe(command: &Command) -> (EventId, &'static str) {
+    // postcard handles every command (tested); JSON is the fallback should one ever not fit.
+    let bytes =
+        postcard::to_stdvec(command).or_else(|_| serde_json::to_vec(command)).unwrap_or_default();
     let mut hasher = blake3::Hasher::new_derive_key(COMMAND_CONTEXT);
-    hasher.update(&json);
-    (to_id(&hasher.finalize()), kind)
+    hasher.update(&bytes);
+    (to_id(&hasher.finalize()), command.kind())
 }
 
 /// The id of the `index`-th event of the command submitted under `idempotency_key`.

@@ -52,6 +52,15 @@ impl Shared {
     }
 }
 
+/// A decided group: its answers-to-be and its queued append.
+struct Decided {
+    outcomes: Vec<Outcome>,
+    replies: Vec<Reply>,
+    /// Idempotency keys of the commands appended by this group.
+    keys: HashMap<String, (usize, EventId)>,
+    append: tally_log::Result<Option<tally_log::PendingAppend>>,
+}
+
 enum Outcome {
     Done(Result<Accepted, SubmitError>),
     /// Accepted; its events are `range` of the group's append.
@@ -81,32 +90,56 @@ fn now_ms() -> i64 {
 impl Writer {
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         let mut carry: Vec<Job> = Vec::new();
+        // The previous group, decided and queued for append, not yet answered. Deciding the
+        // next group while it is made durable keeps the log writer and this thread busy at
+        // once. Its events are already in `self.state`; if its append fails the writer stops,
+        // and every later append is refused by the poisoned log as well.
+        let mut in_flight: Option<Decided> = None;
+        let mut stop = false;
         loop {
             let mut jobs = std::mem::take(&mut carry);
-            let mut stop = false;
-            if jobs.is_empty() {
-                match rx.blocking_recv() {
-                    Some(Msg::Submit(job)) => jobs.push(*job),
-                    Some(Msg::Shutdown) | None => return,
-                }
-            }
-            while jobs.len() < self.config.batch_commands_max {
+            if jobs.is_empty() && !stop {
                 match rx.try_recv() {
                     Ok(Msg::Submit(job)) => jobs.push(*job),
-                    Ok(Msg::Shutdown) => {
-                        stop = true;
-                        break;
+                    Ok(Msg::Shutdown) => stop = true,
+                    Err(mpsc::error::TryRecvError::Disconnected) => stop = true,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        // Nothing queued: answer the group in flight before sleeping.
+                        if let Some(previous) = in_flight.take()
+                            && !self.finish(previous)
+                        {
+                            return;
+                        }
+                        match rx.blocking_recv() {
+                            Some(Msg::Submit(job)) => jobs.push(*job),
+                            Some(Msg::Shutdown) | None => stop = true,
+                        }
                     }
+                }
+            }
+            while !stop && jobs.len() < self.config.batch_commands_max {
+                match rx.try_recv() {
+                    Ok(Msg::Submit(job)) => jobs.push(*job),
+                    Ok(Msg::Shutdown) => stop = true,
                     Err(_) => break,
                 }
             }
-            match self.process(jobs) {
-                Some(rest) => carry = rest,
-                None => return,
-            }
-            if stop && carry.is_empty() {
+            if jobs.is_empty() {
+                if let Some(previous) = in_flight.take() {
+                    self.finish(previous);
+                }
                 return;
             }
+            let in_flight_keys = in_flight.as_ref().map(|d| &d.keys);
+            let (decided, rest) = self.decide_group(jobs, in_flight_keys);
+            carry = rest;
+            if let Some(previous) = in_flight.take()
+                && !self.finish(previous)
+            {
+                self.abandon(decided, carry);
+                return;
+            }
+            in_flight = Some(decided);
         }
     }
 
@@ -117,6 +150,10 @@ impl Writer {
         command_id: EventId,
     ) -> Result<Option<Accepted>, SubmitError> {
         let unavailable = |e: tally_log::Error| SubmitError::Unavailable(e.to_string());
+        // The common case is a new key: one index read says so.
+        if self.log.event_position(event_id(key, 0)).map_err(unavailable)?.is_none() {
+            return Ok(None);
+        }
         let Some(first) = self.log.get_by_event_id(event_id(key, 0)).map_err(unavailable)? else {
             return Ok(None);
         };
@@ -141,7 +178,7 @@ impl Writer {
         Ok(Some(Accepted { command_id, events, deduplicated: true }))
     }
 
-    fn count(&self, source: &str, kind: &str, rejection: Option<&'static str>) {
+    fn count(&self, source: &str, kind: &'static str, rejection: Option<&'static str>) {
         let mut counts =
             self.shared.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = counts.entry((source.to_owned(), kind.to_owned())).or_default();
@@ -158,9 +195,15 @@ impl Writer {
         }
     }
 
-    /// Decides, appends and answers `jobs`. Returns jobs carried to the next group (when the
-    /// group reached its event limit), or `None` when the writer must stop.
-    fn process(&mut self, jobs: Vec<Job>) -> Option<Vec<Job>> {
+    /// Decides `jobs` against the state and queues one log append for their events. Stops
+    /// early (returning the rest) when the group is full, or when a job's idempotency key
+    /// belongs to the group still in flight: that job is decided once the earlier group is
+    /// durable, so its retry finds the first result in the log.
+    fn decide_group(
+        &mut self,
+        jobs: Vec<Job>,
+        in_flight_keys: Option<&HashMap<String, (usize, EventId)>>,
+    ) -> (Decided, Vec<Job>) {
         let limits = self.log.config().limits.clone();
         let mut events: Vec<NewEvent> = Vec::new();
         let mut payload_bytes = 0usize;
@@ -176,6 +219,11 @@ impl Writer {
                 outcomes.push(Outcome::Done(Err(SubmitError::Invalid(reason))));
                 replies.push(job.reply);
                 continue;
+            }
+            if in_flight_keys.is_some_and(|k| k.contains_key(&sub.idempotency_key)) {
+                carry.push(job);
+                carry.extend(jobs);
+                break;
             }
             let (command_id, kind) = describe(&sub.command);
             if let Some(&(first, first_id)) = keys.get(&sub.idempotency_key) {
@@ -215,7 +263,7 @@ impl Writer {
             let decided = match decide(&self.state, &sub.command, &ctx) {
                 Ok(decided) => decided,
                 Err(rejection) => {
-                    self.count(&sub.source, &kind, Some(rejection.code()));
+                    self.count(&sub.source, kind, Some(rejection.code()));
                     outcomes.push(Outcome::Done(Err(SubmitError::Rejected(rejection))));
                     replies.push(job.reply);
                     continue;
@@ -252,7 +300,7 @@ impl Writer {
                 replies.push(job.reply);
                 continue;
             }
-            self.count(&sub.source, &kind, None);
+            self.count(&sub.source, kind, None);
             let start = events.len();
             let mut refs = Vec::with_capacity(decided.len());
             for (i, (event, payload)) in decided.iter().zip(encoded).enumerate() {
@@ -277,28 +325,48 @@ impl Writer {
             outcomes.push(Outcome::Pending { command_id, range: start..events.len(), refs });
             replies.push(job.reply);
         }
-
-        let positions = if events.is_empty() {
-            Vec::new()
+        let append = if events.is_empty() {
+            Ok(None)
         } else {
-            match self.log.append_blocking(AppendRequest::new(events)) {
-                Ok(appended) => appended.positions,
-                Err(err) => {
-                    let reason = format!("the log refused an append ({err}); restart to recover");
-                    tracing::error!(%reason, "engine writer stops");
-                    *self
-                        .shared
-                        .poisoned
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason.clone());
-                    for reply in replies {
-                        let _ = reply.send(Err(SubmitError::Unavailable(reason.clone())));
-                    }
-                    for job in carry {
-                        let _ = job.reply.send(Err(SubmitError::Unavailable(reason.clone())));
-                    }
-                    return None;
+            self.log.append_nowait(AppendRequest::new(events)).map(Some)
+        };
+        (Decided { outcomes, replies, keys, append }, carry)
+    }
+
+    fn poison(&self, reason: &str) {
+        tracing::error!(%reason, "engine writer stops");
+        *self.shared.poisoned.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(reason.to_owned());
+    }
+
+    /// Answers every caller of a group that will not be appended (the writer is stopping).
+    fn abandon(&self, decided: Decided, carry: Vec<Job>) {
+        let reason = self.shared.poison_reason().unwrap_or_else(|| "the engine stopped".to_owned());
+        if let Ok(Some(pending)) = decided.append {
+            let _ = pending.wait();
+        }
+        for reply in decided.replies {
+            let _ = reply.send(Err(SubmitError::Unavailable(reason.clone())));
+        }
+        for job in carry {
+            let _ = job.reply.send(Err(SubmitError::Unavailable(reason.clone())));
+        }
+    }
+
+    /// Waits until the group's append is durable, then answers its callers. Returns false
+    /// when the append failed: the writer must stop.
+    fn finish(&mut self, decided: Decided) -> bool {
+        let Decided { outcomes, replies, append, .. } = decided;
+        let positions = match append.and_then(|pending| pending.map(|p| p.wait()).transpose()) {
+            Ok(Some(appended)) => appended.positions,
+            Ok(None) => Vec::new(),
+            Err(err) => {
+                let reason = format!("the log refused an append ({err}); restart to recover");
+                self.poison(&reason);
+                for reply in replies {
+                    let _ = reply.send(Err(SubmitError::Unavailable(reason.clone())));
                 }
+                return false;
             }
         };
         if let Some(notify) = &self.notify {
@@ -331,6 +399,6 @@ impl Writer {
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }
-        Some(carry)
+        true
     }
 }

@@ -32,7 +32,7 @@ pub use config::{Config, Limits};
 pub use error::{Corruption, Error, Result};
 pub use frame::RecordedEvent;
 pub use ids::EventId;
-pub use log::{Head, Log};
+pub use log::{Head, Log, PendingAppend};
 pub use read::{EventIter, StreamIter};
 pub use tally_proof;
 pub use verify::{VerifyOptions, VerifyReport};

@@ -14,6 +14,29 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot, watch};
 
+/// An append queued by [`Log::append_nowait`].
+#[must_use = "the append is acknowledged only through wait()"]
+pub struct PendingAppend {
+    answer: oneshot::Receiver<Result<Appended>>,
+    log: Log,
+}
+
+impl std::fmt::Debug for PendingAppend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAppend").finish_non_exhaustive()
+    }
+}
+
+impl PendingAppend {
+    /// Blocks until the append is durable (or refused). Not for async contexts.
+    pub fn wait(self) -> Result<Appended> {
+        match self.answer.blocking_recv() {
+            Ok(answer) => answer,
+            Err(_) => Err(self.log.unavailable()),
+        }
+    }
+}
+
 /// The last durable event: every seq up to it is stored and acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Head {
@@ -194,6 +217,30 @@ impl Log {
         let (msg, answer) = self.prepare(request)?;
         self.inner.tx.blocking_send(msg).map_err(|_| self.unavailable())?;
         answer.blocking_recv().map_err(|_| self.unavailable())?
+    }
+
+    /// Queues `request` and returns at once (blocking only while the queue is full); the
+    /// answer comes from [`PendingAppend::wait`]. Lets a caller prepare its next append while
+    /// this one is being made durable. Appends are applied in the order they are queued.
+    pub fn append_nowait(&self, request: AppendRequest) -> Result<PendingAppend> {
+        let (msg, answer) = self.prepare(request)?;
+        self.inner.tx.blocking_send(msg).map_err(|_| self.unavailable())?;
+        Ok(PendingAppend { answer, log: self.clone() })
+    }
+
+    /// Where `event_id` is stored, if it is durable: a single index read.
+    pub fn event_position(&self, event_id: crate::EventId) -> Result<Option<crate::Position>> {
+        let Some(value) = self.inner.ks.event_ids.get(event_id.to_be_bytes())? else {
+            return Ok(None);
+        };
+        let (seq, stream_version, _) = layout::parse_event_id_value(&value).ok_or_else(|| {
+            Error::Corrupt(crate::Corruption::Index {
+                index: layout::EVENT_IDS,
+                seq: 0,
+                reason: format!("entry for {event_id} is malformed"),
+            })
+        })?;
+        Ok((seq <= self.head().seq).then_some(crate::Position { seq, stream_version }))
     }
 
     /// Stops the writer after what is already queued, and waits for it. Later appends fail

@@ -129,3 +129,22 @@ fn every_event_of_the_scenarios_round_trips_and_replays() {
     let missing: Vec<&&str> = KNOWN_TYPES.iter().filter(|t| !types.contains(t)).collect();
     assert!(missing.is_empty(), "scenarios miss event types {missing:?}");
 }
+
+/// `Command::kind` is the JSON `type` tag of every command the scenario files use.
+#[test]
+fn command_kind_matches_the_json_tag() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for step in file["steps"].as_array().unwrap() {
+            if let Some(json) = step.get("command") {
+                let command: tally_domain::Command = serde_json::from_value(json.clone()).unwrap();
+                assert_eq!(command.kind(), json["type"].as_str().unwrap());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 100);
+}

@@ -189,3 +189,39 @@ fn views_behind_the_log_catch_up_without_double_counting() {
     .unwrap();
     assert_eq!(engine.views().dump("counter").unwrap(), rebuilt.dump("counter").unwrap());
 }
+
+/// Many simultaneous retries of one submission, spread over groups that are decided while
+/// earlier ones are still being made durable: one decision, one set of events.
+#[test]
+fn simultaneous_retries_are_decided_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    seed(&engine);
+    let head = engine.log().head().seq;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let results = runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for i in 0..48 {
+            let engine = engine.clone();
+            tasks.push(tokio::spawn(async move {
+                // Interleave with other work so the retries land in different groups.
+                let other = sub(&format!("other-{i}"), order(&format!("X{i}"), 1));
+                let _ = engine.submit(other).await;
+                engine.submit(sub("same-key", order("D1", 2))).await.unwrap()
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    assert!(results.iter().all(|r| r.events == results[0].events));
+    assert_eq!(results.iter().filter(|r| !r.deduplicated).count(), 1);
+    let order_events = engine
+        .log()
+        .read(head + 1..)
+        .filter(|e| e.as_ref().unwrap().stream() == "order-D1")
+        .count();
+    assert_eq!(order_events, results[0].events.len(), "the order was received once");
+}

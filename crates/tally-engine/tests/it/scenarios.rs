@@ -98,3 +98,21 @@ fn a_restart_in_the_middle_of_a_scenario_changes_nothing() {
         assert_eq!(logged, direct, "{}", path.display());
     }
 }
+
+/// Every command of the scenario files encodes for its content id, and different commands get
+/// different ids (a shared id would make retries of different commands look identical).
+#[test]
+fn command_ids_are_defined_and_distinct() {
+    let mut ids = std::collections::BTreeMap::new();
+    for path in files() {
+        let file: File = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for command in file.steps.into_iter().filter_map(|s| s.command) {
+            assert!(postcard::to_stdvec(&command).is_ok(), "{command:?}");
+            let id = tally_engine::command_id(&command);
+            if let Some(other) = ids.insert(id, command.clone()) {
+                assert_eq!(other, command, "two different commands share an id");
+            }
+        }
+    }
+    assert!(ids.len() > 100);
+}
