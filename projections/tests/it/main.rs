@@ -15,4 +15,5 @@ mod finance;
 mod inventory;
 mod lots;
 mod orders;
+mod pagination;
 mod rebuild;
