@@ -13,6 +13,7 @@ mod audit;
 mod fill_rate;
 mod finance;
 mod inventory;
+mod kpis;
 mod lots;
 mod orders;
 mod pagination;
