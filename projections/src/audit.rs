@@ -12,7 +12,7 @@ use tally_domain::Event;
 use tally_domain::inventory::StockKey;
 use tally_domain::journal::JournalRef;
 
-use crate::keys::{Page, be64, page, prefix, u64_from};
+use crate::keys::{Page, be64, page, prefix};
 use crate::projection::{Applied, ApplyError, Projection};
 use crate::store::{Result, ViewReader};
 use crate::tx::Tx;
@@ -295,12 +295,13 @@ pub fn trail(
     limit: usize,
 ) -> Result<Page<AuditRecord, u64>> {
     let p = trail_prefix(entity);
-    let rows: Vec<AuditRecord> = r
-        .scan_typed::<AuditRecord>(&p)?
+    // Seqs start at 1, so the cursor key of `after_seq = 0` sorts before every entry.
+    let mut cursor = p.clone();
+    cursor.extend_from_slice(&be64(after_seq));
+    let rows = r
+        .scan_after(&p, Some(&cursor), limit.saturating_add(1))?
         .into_iter()
-        .filter(|(suffix, _)| u64_from(suffix).is_some_and(|seq| seq > after_seq))
-        .take(limit.saturating_add(1))
-        .map(|(_, rec)| rec)
-        .collect();
+        .map(|(_, v)| r.decode::<AuditRecord>(&v))
+        .collect::<Result<Vec<_>>>()?;
     Ok(page(rows, limit, |rec| rec.seq))
 }

@@ -11,6 +11,7 @@ pub mod fill_rate;
 pub mod finance;
 pub mod inventory;
 pub mod keys;
+pub mod kpis;
 pub mod lots;
 pub mod movement;
 pub mod orders;
@@ -37,5 +38,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(finance::Finance),
         Arc::new(fill_rate::FillRate),
         Arc::new(lots::Lots),
+        Arc::new(kpis::Kpis::new()),
     ]
 }

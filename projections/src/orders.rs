@@ -23,7 +23,7 @@ use tally_domain::ids::{ChannelId, LocationId, LotId, OrderId, Sku};
 use tally_domain::master::PriorityClass;
 use tally_domain::order::{CancelReason, HoldReason, OrderStatus};
 
-use crate::keys::{Page, be32, be64, page, prefix, text, time_from, time_part};
+use crate::keys::{Page, be32, be64, malformed, page, prefix, text, time_from, time_part};
 use crate::projection::{Applied, ApplyError, Projection};
 use crate::store::{Result, ViewReader};
 use crate::tx::{Tx, key};
@@ -452,18 +452,16 @@ pub fn orders_by_status(
     limit: usize,
 ) -> Result<Page<OrderView, String>> {
     let p = prefix(&[STATUS, status.as_str().as_bytes()]);
+    let cursor = after.map(|a| [p.as_slice(), a.as_bytes()].concat());
     let mut rows = Vec::new();
-    for (k, _) in r.scan(&p)? {
+    for (k, _) in r.scan_after(&p, cursor.as_deref(), limit.saturating_add(1))? {
         let id = text(&k[p.len()..]);
-        if after.is_some_and(|a| id.as_str() <= a) {
-            continue;
-        }
-        if rows.len() > limit {
-            break;
-        }
-        if let Some(view) = order(r, &id)? {
-            rows.push(view);
-        }
+        // The index and the order are written in one batch: an entry without its order
+        // is corrupt data, not a reason to return a short page.
+        let view = order(r, &id)?.ok_or_else(|| {
+            malformed("orders", format!("status index names unknown order '{id}'"))
+        })?;
+        rows.push(view);
     }
     Ok(page(rows, limit, |v| v.id.to_string()))
 }

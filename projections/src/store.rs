@@ -13,6 +13,7 @@
 use crate::projection::{Applied, Projection};
 use crate::tx::Tx;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable as _, Snapshot};
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use tally_log::{Log, RecordedEvent};
@@ -443,6 +444,50 @@ impl ViewReader {
         Ok(out)
     }
 
+    /// At most `limit` (key, value) pairs under `prefix` whose key is strictly after `after`
+    /// (from the start of the prefix when `None`), in key order. Reads O(`limit`) entries
+    /// whatever the size of the prefix: the read starts at the cursor and stops at the limit
+    /// or at the end of the prefix.
+    pub fn scan_after(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let end = prefix_end(prefix);
+        let start = match after {
+            Some(a) if a >= prefix => {
+                if end.as_deref().is_some_and(|e| a >= e) {
+                    return Ok(Vec::new());
+                }
+                Bound::Excluded(a.to_vec())
+            }
+            _ => Bound::Included(prefix.to_vec()),
+        };
+        let upper = end.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut out = Vec::with_capacity(limit.min(1024));
+        if limit == 0 {
+            return Ok(out);
+        }
+        for guard in self.snapshot.range(&self.keyspace, (start, upper)) {
+            let (k, v) = guard.into_inner()?;
+            debug_assert!(k.starts_with(prefix), "range left the prefix");
+            out.push((k.to_vec(), v.to_vec()));
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decodes a stored postcard value of this view.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
+        postcard::from_bytes(bytes).map_err(|e| Error::Malformed {
+            view: String::from_utf8_lossy(self.keyspace.name().as_bytes()).into_owned(),
+            reason: e.to_string(),
+        })
+    }
+
     /// Typed values under `prefix`, with the key suffix after the prefix.
     pub fn scan_typed<T: serde::de::DeserializeOwned>(
         &self,
@@ -451,14 +496,20 @@ impl ViewReader {
         self.scan(prefix)?
             .into_iter()
             .map(|(k, v)| {
-                let value = postcard::from_bytes(&v).map_err(|e| Error::Malformed {
-                    view: String::from_utf8_lossy(self.keyspace.name().as_bytes()).into_owned(),
-                    reason: e.to_string(),
-                })?;
+                let value = self.decode(&v)?;
                 Ok((k[prefix.len().min(k.len())..].to_vec(), value))
             })
             .collect()
     }
+}
+
+/// The smallest key greater than every key starting with `prefix`; `None` when there is none
+/// (the prefix is empty or all 0xFF).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let last = prefix.iter().rposition(|b| *b != 0xFF)?;
+    let mut end = prefix[..=last].to_vec();
+    end[last] += 1;
+    Some(end)
 }
 
 struct Target<'a> {
@@ -586,4 +637,17 @@ fn apply_single(
     let mut at = applied;
     apply_range(db, log, targets, to, progress, &mut |_, seq| at = seq)?;
     Ok(at.max(applied))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_end_is_the_first_key_past_the_prefix() {
+        assert_eq!(prefix_end(b"ab\0"), Some(b"ab\x01".to_vec()));
+        assert_eq!(prefix_end(b"a\xff\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        assert_eq!(prefix_end(b""), None);
+    }
 }

@@ -13,6 +13,8 @@ mod audit;
 mod fill_rate;
 mod finance;
 mod inventory;
+mod kpis;
 mod lots;
 mod orders;
+mod pagination;
 mod rebuild;
