@@ -4,6 +4,7 @@
 //! rejected); 2 = error (bad arguments, unreadable store, I/O).
 
 mod commands;
+mod demo;
 mod store;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,18 @@ enum Command {
         /// Where to write the ledger key (default: <data>/ledger.key).
         #[arg(long)]
         key: Option<PathBuf>,
+    },
+    /// Build a store with a realistic seeded dataset and serve it.
+    Demo {
+        /// Address to serve GraphQL on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seed of the dataset (same seed, same data).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Only build the dataset, then exit.
+        #[arg(long)]
+        no_serve: bool,
     },
     /// Submit commands from an NDJSON file (or - for stdin). Idempotent: a re-run appends
     /// nothing new. Rejected lines are reported and skipped.
@@ -108,6 +121,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init { origin, key } => commands::init::run(&cli.data, &origin, key.as_deref()),
+        Command::Demo { listen: _, seed, no_serve } => {
+            commands::demo::run(&cli.data, seed, no_serve)
+        }
         Command::Import { file } => commands::import::run(&cli.data, &file),
         Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),
         Command::Checkpoint { out } => commands::checkpoint::run(&cli.data, out.as_deref()),

@@ -178,3 +178,44 @@ fn bundles_and_proofs_verify_offline() {
     // Bad arguments are errors (exit 2), not panics.
     assert_eq!(code(&tally(&data, &["proof", "--seq", "999"])), 2);
 }
+
+#[test]
+fn demo_builds_a_verifiable_store_and_a_rerun_appends_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let first = tally(&data, &["demo", "--no-serve", "--seed", "3"]);
+    assert_eq!(code(&first), 0, "{}{}", stdout(&first), stderr(&first));
+    assert!(stdout(&first).contains(" 0 rejected"), "{}", stdout(&first));
+    let head = head_seq(&data);
+    assert!(head > 10_000, "a realistic dataset: {head} events");
+    let again = tally(&data, &["demo", "--no-serve", "--seed", "3"]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert!(stdout(&again).contains("(0 new"), "{}", stdout(&again));
+    assert_eq!(head_seq(&data), head);
+    // The demo's marketplace settlements export with every amount as a decimal string with
+    // exactly the currency's two minor digits.
+    let csv = tally(
+        &data,
+        &[
+            "export",
+            "settlement",
+            "--channel",
+            "amazon",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+        ],
+    );
+    assert_eq!(code(&csv), 0, "{}", stderr(&csv));
+    let text = stdout(&csv);
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with("settlement_id,channel,period_start"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() > 100, "{} rows", rows.len());
+    for row in &rows {
+        let net = row.split(',').nth(15).unwrap();
+        let (_, cents) = net.rsplit_once('.').unwrap();
+        assert_eq!(cents.len(), 2, "{row}");
+    }
+}

@@ -1,0 +1,485 @@
+//! The demo dataset: a deterministic, seeded fortnight of a small omnichannel business.
+//!
+//! Three channels (web and a marketplace are `standard`, a B2B/EDI channel is `contract`),
+//! three locations, 36 SKUs of which six are lot-tracked medical supplies with expiries, and a
+//! few thousand orders with holds, splits across locations, backorders filled by restocks,
+//! cancellations, returns with every disposition, refunds, processor fees and payouts,
+//! marketplace settlements whose net equals their payout, and one lot recall.
+//!
+//! The generator decides every command against its own copy of the domain state before it
+//! emits it (the domain is pure and deterministic), so the engine accepts every submission and
+//! reaches the same state; nothing is emitted that would be rejected.
+
+use serde_json::{Value, json};
+use tally_domain::ids::{Actor, OrderId, SettlementId};
+use tally_domain::order::OrderStatus;
+use tally_domain::time::Timestamp;
+use tally_domain::{Command, Context, State, execute};
+use tally_engine::Submission;
+
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+/// 2026-11-09T00:00:00Z, a Monday.
+const START_MS: i64 = 1_794_182_400_000;
+const DAYS: i64 = 14;
+const LOCATIONS: [&str; 3] = ["WH1", "WH2", "STORE1"];
+
+/// A small deterministic generator (xorshift64*): the dataset depends only on the seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+struct Sku {
+    id: String,
+    price_cents: i64,
+    lot_tracked: bool,
+}
+
+/// The dataset being built.
+pub struct Demo {
+    seed: u64,
+    rng: Rng,
+    state: State,
+    now: i64,
+    submissions: Vec<Submission>,
+    skus: Vec<Sku>,
+    next_order: u64,
+    next_id: u64,
+    /// Orders and when they were placed, to move them along later.
+    open: Vec<(String, &'static str, i64)>,
+    delivered: Vec<String>,
+    marketplace_sold: Vec<String>,
+    /// Goods total (cents) of each marketplace order, for its settlement lines (delivered
+    /// orders shrink to a digest in the domain state, so the generator keeps this itself).
+    goods_cents: std::collections::BTreeMap<String, i64>,
+    /// Whether an order's first line is a lot-tracked SKU (returns of those need a lot).
+    first_line_lot_tracked: std::collections::BTreeSet<String>,
+}
+
+fn money(cents: i64) -> Value {
+    let sign = if cents < 0 { "-" } else { "" };
+    json!({"amount": format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100), "currency": "USD"})
+}
+
+fn date(ms: i64) -> String {
+    Timestamp::from_millis(ms).date().to_string()
+}
+
+impl Demo {
+    fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+            state: State::new(),
+            now: START_MS,
+            submissions: Vec::new(),
+            skus: Vec::new(),
+            next_order: 1000,
+            next_id: 0,
+            open: Vec::new(),
+            delivered: Vec::new(),
+            marketplace_sold: Vec::new(),
+            goods_cents: std::collections::BTreeMap::new(),
+            first_line_lot_tracked: std::collections::BTreeSet::new(),
+        }
+    }
+
+    /// Decides `json` against the generator's state; emits it only when accepted.
+    fn run(&mut self, source: &str, json: Value) -> bool {
+        let Ok(command) = serde_json::from_value::<Command>(json) else { return false };
+        let Ok(actor) = Actor::parse("demo") else { return false };
+        let ctx = Context { now: Timestamp::from_millis(self.now), actor };
+        if let Err(rejection) = execute(&mut self.state, &command, &ctx) {
+            if std::env::var_os("TALLY_DEMO_DEBUG").is_some() {
+                eprintln!("demo skips {}: {rejection}", command.kind());
+            }
+            return false;
+        }
+        self.next_id += 1;
+        let mut submission =
+            Submission::new(format!("demo-{}-{}", self.seed, self.next_id), command);
+        submission.actor = "demo".to_owned();
+        submission.source = source.to_owned();
+        submission.occurred_at_ms = Some(self.now);
+        self.submissions.push(submission);
+        true
+    }
+
+    fn master_data(&mut self) {
+        for (channel, priority, kind) in [
+            ("web", "standard", "direct"),
+            ("amazon", "standard", "marketplace"),
+            ("b2b", "contract", "wholesale"),
+        ] {
+            self.run(
+                "demo/setup",
+                json!({"type": "define_channel", "channel": channel,
+                "priority": priority, "kind": kind, "currency": "USD"}),
+            );
+        }
+        for (location, kind, rank, channels) in [
+            ("WH1", "warehouse", 1, json!(["web", "amazon", "b2b"])),
+            ("WH2", "third_party", 2, json!(["web", "amazon", "b2b"])),
+            ("STORE1", "store", 3, json!(["web"])),
+        ] {
+            self.run(
+                "demo/setup",
+                json!({"type": "define_location", "location": location,
+                "kind": kind, "rank": rank, "channels": channels}),
+            );
+        }
+        for i in 0..36u64 {
+            let lot_tracked = i >= 30;
+            let id = if lot_tracked {
+                format!("MED-{:02}", i - 29)
+            } else {
+                format!("SKU-{:03}", i + 1)
+            };
+            let cost = 200 + (i as i64 * 137) % 4000;
+            let price = cost * 2 + 99;
+            let abc = ["A", "B", "C"][(i % 3) as usize];
+            let mut def = json!({"type": "define_sku", "sku": id, "lot_tracked": lot_tracked,
+                "unit_cost": money(cost), "abc": abc});
+            if lot_tracked {
+                def["shelf_life_margin_days"] = json!(30);
+            }
+            self.run("demo/setup", def);
+            self.skus.push(Sku { id, price_cents: price, lot_tracked });
+        }
+        for sku in 0..10 {
+            let id = self.skus[sku].id.clone();
+            self.run(
+                "demo/setup",
+                json!({"type": "set_safety_stock", "location": "WH1", "sku": id, "qty": 5}),
+            );
+        }
+    }
+
+    fn restock(&mut self, day: i64, initial: bool) {
+        for i in 0..self.skus.len() {
+            for (l, location) in LOCATIONS.iter().enumerate() {
+                if l == 2 && i % 4 != 0 {
+                    continue; // the store carries a quarter of the range
+                }
+                let available = match (
+                    tally_domain::ids::LocationId::parse(*location),
+                    tally_domain::ids::Sku::parse(self.skus[i].id.clone()),
+                ) {
+                    (Ok(loc), Ok(sku)) => self.state.available(&loc, &sku),
+                    _ => continue,
+                };
+                // Restock some items late on purpose so backorders build up and get filled.
+                if !initial && (available > 15 || self.rng.chance(40)) {
+                    continue;
+                }
+                let qty = if initial { 20 + self.rng.below(40) } else { 30 + self.rng.below(50) };
+                let mut cmd = json!({"type": "receive_inventory", "location": location,
+                    "sku": self.skus[i].id, "qty": qty});
+                if self.skus[i].lot_tracked {
+                    // Each receipt is a new lot; expiries spread over the next year.
+                    cmd["lot"] = json!(format!("L{day:02}{i:02}{l}"));
+                    cmd["expiry"] =
+                        json!(date(self.now + (90 + self.rng.below(270) as i64) * DAY_MS));
+                }
+                self.run(&format!("wms/{location}/asn"), cmd);
+            }
+        }
+    }
+
+    fn place_order(&mut self) {
+        self.next_order += 1;
+        let roll = self.rng.below(100);
+        let channel: &'static str = if roll < 60 {
+            "web"
+        } else if roll < 85 {
+            "amazon"
+        } else {
+            "b2b"
+        };
+        let id = format!("{}-{}", channel.to_uppercase(), self.next_order);
+        let line_count = 1 + self.rng.below(if channel == "b2b" { 4 } else { 3 });
+        let mut lines = Vec::new();
+        let mut subtotal = 0;
+        for n in 0..line_count {
+            let sku = &self.skus[self.rng.below(self.skus.len() as u64) as usize];
+            if n == 0 && sku.lot_tracked {
+                self.first_line_lot_tracked.insert(id.clone());
+            }
+            let qty = if channel == "b2b" { 5 + self.rng.below(20) } else { 1 + self.rng.below(3) };
+            subtotal += sku.price_cents * qty as i64;
+            lines.push(json!({"sku": sku.id, "qty": qty, "unit_price": money(sku.price_cents)}));
+        }
+        let shipping = if channel == "web" { 795 } else { 0 };
+        let tax_ppm = if channel == "b2b" { 0 } else { 80_000 };
+        let placed = self.now;
+        let source = format!("{channel}/orders/{id}");
+        if !self.run(
+            &source,
+            json!({"type": "receive_order", "order": id, "channel": channel,
+            "placed_at": Timestamp::from_millis(placed).to_rfc3339(), "currency": "USD",
+            "lines": lines, "shipping": money(shipping), "tax_rate": tax_ppm}),
+        ) {
+            return;
+        }
+        self.run(&source, json!({"type": "validate_order", "order": id}));
+        if channel == "amazon" {
+            self.goods_cents.insert(id.clone(), subtotal);
+        }
+        if channel == "web" {
+            // Tax on goods and shipping, half-even per line as the domain computes it; the
+            // capture is accepted only when it matches, which the generator checks.
+            let base = subtotal + shipping;
+            let tax = (base * tax_ppm + 500_000) / 1_000_000;
+            self.run(
+                &source,
+                json!({"type": "capture_payment", "order": id,
+                "payment": format!("ch_{}", self.next_order), "amount": money(base + tax)}),
+            );
+        }
+        if self.rng.chance(6) {
+            let reason =
+                ["fraud", "payment", "address", "credit", "manual"][self.rng.below(5) as usize];
+            self.run(
+                &source,
+                json!({"type": "hold_order", "order": id, "reason": reason,
+                "due_at": Timestamp::from_millis(self.now + 4 * HOUR_MS).to_rfc3339(),
+                "note": "demo hold"}),
+            );
+        } else {
+            self.run(&source, json!({"type": "allocate_order", "order": id}));
+        }
+        if self.rng.chance(2) {
+            self.run(&source, json!({"type": "cancel_order", "order": id, "reason": "customer"}));
+            return;
+        }
+        self.open.push((id, channel, placed));
+    }
+
+    fn order_status(&self, id: &str) -> Option<OrderStatus> {
+        let id = OrderId::parse(id).ok()?;
+        self.state.order(&id).map(|o| o.status)
+    }
+
+    /// Releases holds (most of them), ships what is allocated, delivers what shipped.
+    fn fulfil(&mut self) {
+        let open = std::mem::take(&mut self.open);
+        for (id, channel, placed) in open {
+            let source = format!("wms/orders/{id}");
+            let age = self.now - placed;
+            let held = OrderId::parse(id.as_str())
+                .ok()
+                .and_then(|o| self.state.order(&o).map(|o| o.hold.is_some()))
+                .unwrap_or(false);
+            if held {
+                if age > 6 * HOUR_MS && self.rng.chance(85) {
+                    self.run(&source, json!({"type": "release_hold", "order": id}));
+                    self.run(&source, json!({"type": "allocate_order", "order": id}));
+                } else if age > 2 * DAY_MS {
+                    self.run(
+                        &source,
+                        json!({"type": "cancel_order", "order": id, "reason": "fraud"}),
+                    );
+                    continue;
+                }
+                self.open.push((id, channel, placed));
+                continue;
+            }
+            let in_progress = matches!(
+                self.order_status(&id),
+                Some(OrderStatus::Validated | OrderStatus::Fulfilling)
+            );
+            if age > HOUR_MS && in_progress {
+                self.run(&source, json!({"type": "allocate_order", "order": id}));
+                if self.run(&source, json!({"type": "pick_order", "order": id}))
+                    && self.run(&source, json!({"type": "pack_order", "order": id}))
+                {
+                    self.run(
+                        &source,
+                        json!({"type": "ship_order", "order": id,
+                        "carrier": "ups", "tracking": format!("1Z{}", self.next_order)}),
+                    );
+                }
+            }
+            match self.order_status(&id) {
+                Some(OrderStatus::Shipped) if age > 2 * DAY_MS => {
+                    if self.run(
+                        &format!("carrier/ups/{id}"),
+                        json!({"type": "deliver_order", "order": id}),
+                    ) {
+                        if channel == "web" {
+                            self.run(
+                                "stripe/fees",
+                                json!({"type": "record_processor_fee", "order": id,
+                                "fee": {"kind": "rate", "rate": 29000, "fixed": money(30)}}),
+                            );
+                        }
+                        if channel == "amazon" {
+                            self.marketplace_sold.push(id.clone());
+                        }
+                        self.delivered.push(id);
+                        continue;
+                    }
+                    self.open.push((id, channel, placed));
+                }
+                Some(OrderStatus::Delivered | OrderStatus::Cancelled) | None => {}
+                _ if age > 5 * DAY_MS && self.rng.chance(30) => {
+                    self.run(
+                        &source,
+                        json!({"type": "cancel_order", "order": id, "reason": "stockout"}),
+                    );
+                }
+                _ => self.open.push((id, channel, placed)),
+            }
+        }
+    }
+
+    fn returns(&mut self) {
+        let delivered = std::mem::take(&mut self.delivered);
+        for (n, id) in delivered.into_iter().enumerate() {
+            if !self.rng.chance(5)
+                || id.starts_with("AMAZON")
+                || id.starts_with("B2B")
+                || self.first_line_lot_tracked.contains(&id)
+            {
+                continue;
+            }
+            let rma = format!("RMA-{id}");
+            let source = format!("returns/{rma}");
+            if !self.run(
+                &source,
+                json!({"type": "authorize_return", "return_id": rma, "order": id,
+                "lines": [{"line": 0, "qty": 1}]}),
+            ) {
+                continue;
+            }
+            self.run(
+                &source,
+                json!({"type": "receive_return", "return_id": rma, "location": "WH1",
+                "items": [{"line": 0, "qty": 1}]}),
+            );
+            let disposition = ["restock", "restock", "quarantine", "scrap"][n % 4];
+            self.run(
+                &source,
+                json!({"type": "inspect_return", "return_id": rma,
+                "items": [{"line": 0, "qty": 1, "disposition": disposition}]}),
+            );
+            self.run(
+                "stripe/refunds",
+                json!({"type": "issue_refund", "refund": format!("re_{id}"),
+                "order": id, "lines": [{"line": 0, "qty": 1}]}),
+            );
+            self.run(&source, json!({"type": "close_return", "return_id": rma}));
+        }
+    }
+
+    /// A weekly marketplace settlement for the delivered marketplace orders, and a processor
+    /// payout of what the web clearing account holds.
+    fn settle(&mut self, week: i64) {
+        let sold = std::mem::take(&mut self.marketplace_sold);
+        let id = format!("AMZ-2026-W{week:02}");
+        let Ok(sid) = SettlementId::parse(id.clone()) else { return };
+        let start = date(self.now - 7 * DAY_MS);
+        let end = date(self.now - DAY_MS);
+        if !self.run(
+            "amazon/settlements",
+            json!({"type": "open_settlement", "settlement": id,
+            "channel": "amazon", "currency": "USD", "period_start": start, "period_end": end}),
+        ) {
+            return;
+        }
+        for order in &sold {
+            let Some(&total) = self.goods_cents.get(order) else { continue };
+            let tax = (total * 80_000 + 500_000) / 1_000_000;
+            let commission = -(total * 15 / 100);
+            for (kind, amount, description) in [
+                ("principal", total, "Principal"),
+                ("facilitator_tax", tax, "MarketplaceFacilitatorTax-Principal"),
+                ("facilitator_tax", -tax, "MarketplaceFacilitatorTax-Principal withheld"),
+                ("commission", commission, "Commission"),
+                ("fulfillment_fee", -350, "FBAPerUnitFulfillmentFee"),
+            ] {
+                self.run("amazon/settlements", json!({"type": "record_settlement_line", "settlement": id,
+                    "kind": kind, "amount": money(amount), "order": order, "description": description}));
+            }
+        }
+        self.run(
+            "amazon/settlements",
+            json!({"type": "record_settlement_line", "settlement": id,
+            "kind": "storage_fee", "amount": money(-1_250), "description": "Storage Fee"}),
+        );
+        if let Some(net) = self.state.settlement(&sid).map(|s| s.net_minor) {
+            self.run(
+                "amazon/settlements",
+                json!({"type": "settle_payout", "settlement": id,
+                "amount": money(net), "deposit_date": date(self.now + 2 * DAY_MS)}),
+            );
+        }
+        let clearing = self
+            .state
+            .balance(
+                tally_domain::journal::Account::ProcessorClearing,
+                tally_domain::money::Currency::USD,
+            )
+            .minor();
+        if clearing > 0 {
+            self.run(
+                "stripe/payouts",
+                json!({"type": "record_processor_payout",
+                "payout": format!("po_w{week:02}"), "amount": money(clearing)}),
+            );
+        }
+    }
+
+    fn build(mut self, orders_per_day: u64) -> Vec<Submission> {
+        self.master_data();
+        self.restock(0, true);
+        for day in 0..DAYS {
+            self.now = START_MS + day * DAY_MS + 7 * HOUR_MS;
+            if day > 0 {
+                self.restock(day, false);
+            }
+            let orders = orders_per_day / 2 + self.rng.below(orders_per_day);
+            let step = (12 * HOUR_MS) / orders.max(1) as i64;
+            for _ in 0..orders {
+                self.now += step;
+                self.place_order();
+                if self.rng.chance(20) {
+                    self.fulfil();
+                }
+            }
+            self.now = START_MS + day * DAY_MS + 21 * HOUR_MS;
+            self.fulfil();
+            self.returns();
+            if day == 9 {
+                // A supplier recall of the first medical lot received.
+                self.run(
+                    "quality/recall",
+                    json!({"type": "recall_lot", "sku": "MED-01", "lot": "L00300"}),
+                );
+            }
+            if day % 7 == 6 {
+                self.settle(day / 7 + 45);
+            }
+        }
+        self.submissions
+    }
+}
+
+/// The demo's submissions for `seed`, about `orders_per_day` orders a day for a fortnight.
+#[must_use]
+pub fn dataset(seed: u64, orders_per_day: u64) -> Vec<Submission> {
+    Demo::new(seed).build(orders_per_day)
+}
