@@ -107,7 +107,14 @@ fn main() -> anyhow::Result<()> {
     drive(&runtime, &engine, callers.min(64), 5_000, 0);
     let rss_before = rss_kib();
     let sync = fdatasync_rate(root.path(), 512, Duration::from_secs(2))?;
+    let (groups_before, grouped_before) = engine.group_stats();
     let elapsed = drive(&runtime, &engine, callers, commands, 5_000);
+    let (groups, grouped) = engine.group_stats();
+    eprintln!(
+        "mean group: {:.1} commands over {} groups",
+        (grouped - grouped_before) as f64 / (groups - groups_before).max(1) as f64,
+        groups - groups_before
+    );
     let rate = commands as f64 / elapsed.as_secs_f64();
     let rss_after = rss_kib();
     println!("| measure | figure | note |");

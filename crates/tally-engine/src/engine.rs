@@ -191,6 +191,13 @@ impl Engine {
             .clone()
     }
 
+    /// Groups decided so far and the commands in them (mean group size = commands / groups).
+    #[must_use]
+    pub fn group_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.inner.shared.groups.load(Relaxed), self.inner.shared.grouped_commands.load(Relaxed))
+    }
+
     /// Why the engine stopped taking commands, if it did.
     #[must_use]
     pub fn poisoned(&self) -> Option<String> {

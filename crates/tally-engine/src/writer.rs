@@ -41,6 +41,9 @@ pub struct SubmissionCounts {
 
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
+    /// Groups appended, and commands decided in them (for batch-size metrics).
+    pub groups: std::sync::atomic::AtomicU64,
+    pub grouped_commands: std::sync::atomic::AtomicU64,
     pub poisoned: Mutex<Option<String>>,
     pub counts: Mutex<BTreeMap<(String, String), SubmissionCounts>>,
     pub rejections_by_code: Mutex<BTreeMap<&'static str, u64>>,
@@ -325,6 +328,10 @@ impl Writer {
             outcomes.push(Outcome::Pending { command_id, range: start..events.len(), refs });
             replies.push(job.reply);
         }
+        self.shared.groups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .grouped_commands
+            .fetch_add(outcomes.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let append = if events.is_empty() {
             Ok(None)
         } else {
