@@ -4,3 +4,4 @@
 mod commands;
 mod scenarios;
 mod support;
+mod views;
