@@ -49,7 +49,7 @@ impl EventNode {
     async fn stream_version(&self) -> u64 {
         self.0.stream_version()
     }
-    /// Stable type name, e.g. `order_received`.
+    /// Stable type name, e.g. `order.received`.
     #[graphql(name = "type")]
     async fn event_type(&self) -> &str {
         self.0.event_type()

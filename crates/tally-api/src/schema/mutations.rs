@@ -136,8 +136,14 @@ fn record_accepted(a: &Accepted) {
     metrics::histogram!(telemetry::COMMAND_EVENTS).record(a.events.len() as f64);
 }
 
-async fn wait_for_views(state: &AppState, result: &mut SubmitResult) {
+async fn await_views(state: &AppState, result: &mut SubmitResult) {
     let engine = state.engine();
+    if engine.views().names().is_empty() {
+        // No projection: there is nothing to wait for.
+        result.views_seq = Some(result.last_seq);
+        result.views_caught_up = Some(true);
+        return;
+    }
     let reached =
         engine.wait_for_views(result.last_seq, state.config().wait_for_views_timeout()).await;
     result.views_caught_up = Some(reached.is_ok());
@@ -165,7 +171,7 @@ async fn submit_one(
             record_accepted(&accepted);
             let mut result = SubmitResult::from(accepted);
             if wait == Some(true) {
-                wait_for_views(state, &mut result).await;
+                await_views(state, &mut result).await;
             }
             Ok(result)
         }
@@ -296,7 +302,7 @@ impl Mutation {
                 views_seq: None,
                 views_caught_up: None,
             };
-            wait_for_views_probe(state, &mut probe).await;
+            await_views(state, &mut probe).await;
             for item in &mut items {
                 if let Some(r) = &mut item.result {
                     r.views_seq = probe.views_seq;
@@ -566,8 +572,4 @@ impl Mutation {
         let signed = state.log().checkpoint().await.map_err(|e| log_error("checkpoint", &e))?;
         Ok(Checkpoint::from(&signed))
     }
-}
-
-async fn wait_for_views_probe(state: &AppState, probe: &mut SubmitResult) {
-    wait_for_views(state, probe).await;
 }

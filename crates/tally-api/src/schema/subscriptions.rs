@@ -80,12 +80,17 @@ fn take_slot(ctx: &Context<'_>) -> Result<Option<OwnedSemaphorePermit>, ApiError
     }
 }
 
-fn tail(ctx: &Context<'_>, filter: Filter) -> Result<impl Stream<Item = EventNode>, ApiError> {
+fn tail(
+    ctx: &Context<'_>,
+    after_seq: Option<u64>,
+    filter: Filter,
+) -> Result<impl Stream<Item = EventNode>, ApiError> {
     let state = ctx.data_unchecked::<AppState>();
     let slot = take_slot(ctx)?;
     let log = state.log().clone();
     let mut head = log.subscribe_head();
-    let last_seq = head.borrow_and_update().seq;
+    let head_seq = head.borrow_and_update().seq;
+    let last_seq = after_seq.map_or(head_seq, |after| after.min(head_seq));
     let tail = Tail {
         log,
         head,
@@ -116,24 +121,27 @@ pub struct Subscription;
 
 #[Subscription]
 impl Subscription {
-    /// New durable events from now on, optionally only of these types and/or streams starting
-    /// with `streamPrefix`.
+    /// New durable events, optionally only of these types and/or streams starting with
+    /// `streamPrefix`: those after `afterSeq` (to resume without a gap after a reconnect),
+    /// or from the head when the subscription starts.
     #[graphql(guard = "FieldGuard(\"Subscription.events\")")]
     async fn events(
         &self,
         ctx: &Context<'_>,
         types: Option<Vec<String>>,
         stream_prefix: Option<String>,
+        after_seq: Option<u64>,
     ) -> async_graphql::Result<impl Stream<Item = EventNode>> {
         let filter: Filter = Box::new(move |e: &RecordedEvent| {
             types.as_ref().is_none_or(|t| t.iter().any(|t| t == e.event_type()))
                 && stream_prefix.as_ref().is_none_or(|p| e.stream().starts_with(p.as_str()))
         });
-        Ok(tail(ctx, filter)?)
+        Ok(tail(ctx, after_seq, filter)?)
     }
 
     /// New durable events that may change the ATS of `sku`: every event whose payload names
-    /// the SKU (receipts, adjustments, allocations, shipments, transfers, …).
+    /// the SKU (receipts, adjustments, allocations, shipments, transfers, …), after `afterSeq`
+    /// or from the head when the subscription starts.
     ///
     /// Pending the inventory projection: this emits the events, not the new ATS figures;
     /// once the `inventory` view lands it will emit `{sku, ats, meta}` per change.
@@ -142,10 +150,11 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         sku: String,
+        after_seq: Option<u64>,
     ) -> async_graphql::Result<impl Stream<Item = EventNode>> {
         let filter: Filter = Box::new(move |e: &RecordedEvent| {
             payload_json(e).is_ok_and(|v| mentions_sku(&v, &sku))
         });
-        Ok(tail(ctx, filter)?)
+        Ok(tail(ctx, after_seq, filter)?)
     }
 }
