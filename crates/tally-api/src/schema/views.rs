@@ -4,7 +4,7 @@
 //! checkpoint covering it. A projection query (inventory/ATS, orders, fill rate, KPIs, audit
 //! trail, lots, finance) is written as:
 //!
-//! ```ignore
+//! ```text
 //! #[graphql(guard = "FieldGuard(\"Query.ats\")")]          // + a row in auth::FIELD_ROLES
 //! async fn ats(&self, ctx: &Context<'_>, sku: String, as_of: Option<AsOf>)
 //!     -> async_graphql::Result<AtsAnswer> {

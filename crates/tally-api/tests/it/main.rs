@@ -4,6 +4,7 @@
 
 mod errors;
 mod http;
+mod lifecycle;
 mod roles;
 mod schema_sdl;
 mod subscriptions;

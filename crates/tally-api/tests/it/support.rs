@@ -53,6 +53,16 @@ impl TestServer {
         engine_config.log.checkpoints = Some(policy);
         let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(EventCount)];
         let engine = Engine::open(dir.path(), engine_config, projections.clone()).unwrap();
+        Self::serve(engine, projections, config, dir).await
+    }
+
+    /// Serves an open engine whose store is in `dir`.
+    pub async fn serve(
+        engine: Engine,
+        projections: Vec<Arc<dyn Projection>>,
+        config: ApiConfig,
+        dir: tempfile::TempDir,
+    ) -> Self {
         let mut auth = AuthConfig::empty();
         for role in Role::ALL {
             auth = auth.with_token(&format!("{}-bot", role.as_str()), role, &token(role));
@@ -78,16 +88,27 @@ impl TestServer {
         self.state.log().head().seq
     }
 
-    /// Stops the server gracefully, then closes the engine.
-    pub async fn stop(mut self) {
+    /// Asks the server to shut down (without waiting).
+    pub fn begin_stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Stops the server gracefully, then closes the engine.
+    pub async fn stop(self) {
+        drop(self.stop_and_keep().await);
+    }
+
+    /// [`TestServer::stop`], handing back the store's directory.
+    pub async fn stop_and_keep(mut self) -> tempfile::TempDir {
+        self.begin_stop();
         if let Some(served) = self.served.take() {
             tokio::time::timeout(Duration::from_secs(10), served).await.unwrap().unwrap().unwrap();
         }
         let engine = self.state.engine().clone();
         tokio::task::spawn_blocking(move || engine.close()).await.unwrap();
+        self._dir
     }
 
     /// POSTs a GraphQL request; returns the JSON answer.
