@@ -8,8 +8,9 @@ use std::time::Duration;
 pub struct ApiConfig {
     /// Deepest selection set a query may nest (async-graphql `limit_depth`). Default 12.
     pub limit_depth: usize,
-    /// Most fields a query may select, counted by async-graphql (`limit_complexity`); list
-    /// fields count once, page size bounds them instead. Default 500.
+    /// Most work a query may ask for (async-graphql `limit_complexity`): each field counts 1,
+    /// a connection counts `first` (default 50) × its selection. Default 10 000 (a full
+    /// page of 500 events with about 20 fields each).
     pub limit_complexity: usize,
     /// Page size when a connection's `first` is absent. Default 50.
     pub page_size_default: usize,
@@ -37,7 +38,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             limit_depth: 12,
-            limit_complexity: 500,
+            limit_complexity: 10_000,
             page_size_default: 50,
             page_size_max: 500,
             request_body_bytes_max: 4 << 20,

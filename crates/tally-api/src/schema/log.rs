@@ -160,7 +160,10 @@ impl LogQuery {
     }
 
     /// Events in seq order, `from`..=`to` (default: the whole log), paginated.
-    #[graphql(guard = "FieldGuard(\"Query.events\")")]
+    #[graphql(
+        guard = "FieldGuard(\"Query.events\")",
+        complexity = "first.map_or(50, |n| usize::try_from(n).unwrap_or(0)).saturating_mul(child_complexity).saturating_add(1)"
+    )]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -186,7 +189,10 @@ impl LogQuery {
     }
 
     /// The events of one stream in stream order, paginated.
-    #[graphql(guard = "FieldGuard(\"Query.stream\")")]
+    #[graphql(
+        guard = "FieldGuard(\"Query.stream\")",
+        complexity = "first.map_or(50, |n| usize::try_from(n).unwrap_or(0)).saturating_mul(child_complexity).saturating_add(1)"
+    )]
     async fn stream(
         &self,
         ctx: &Context<'_>,

@@ -6,6 +6,7 @@ pub mod log;
 pub mod mutations;
 pub mod proofs;
 pub mod subscriptions;
+pub mod typed;
 pub mod views;
 
 use crate::error::code;
@@ -24,9 +25,12 @@ pub use cursor::PageInfo;
 #[derive(MergedObject, Default, Debug)]
 pub struct Query(log::LogQuery, proofs::AuditQuery, views::ViewsQuery);
 
+/// The mutation root: generic and typed mutations.
+#[derive(MergedObject, Default, Debug)]
+pub struct Mutation(mutations::CoreMutation, typed::TypedMutation);
+
 /// The schema type.
-pub type TallySchema =
-    async_graphql::Schema<Query, mutations::Mutation, subscriptions::Subscription>;
+pub type TallySchema = async_graphql::Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// Builds the schema over `state`, with the configured limits.
 #[must_use]
@@ -40,11 +44,10 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-type Builder =
-    async_graphql::SchemaBuilder<Query, mutations::Mutation, subscriptions::Subscription>;
+type Builder = async_graphql::SchemaBuilder<Query, Mutation, subscriptions::Subscription>;
 
 fn builder() -> Builder {
-    async_graphql::Schema::build(Query::default(), mutations::Mutation, subscriptions::Subscription)
+    async_graphql::Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
         .extension(ErrorCodes)
 }
 

@@ -1,7 +1,7 @@
-//! Mutations: a generic `submit` of any domain command as JSON, typed mutations for the most
-//! used commands, bulk `submitMany`, and `cutCheckpoint`.
+//! Mutations: a generic `submit` of any domain command as JSON, bulk `submitMany`,
+//! `cutCheckpoint`, and the submission path the typed mutations (`typed.rs`) share.
 
-use super::inputs::*;
+use super::inputs::{CommandInput, EnvelopeInput};
 use super::proofs::Checkpoint;
 use crate::auth::{Auth, Caller, FieldGuard};
 use crate::error::{ApiError, ApiResult, log_error};
@@ -182,7 +182,8 @@ async fn submit_one(
     }
 }
 
-async fn submit_typed<T: Serialize>(
+/// Submits a typed input as the domain command tagged `tag`.
+pub(super) async fn submit_typed<T: Serialize>(
     ctx: &Context<'_>,
     field: &str,
     tag: &str,
@@ -196,12 +197,12 @@ async fn submit_typed<T: Serialize>(
     Ok(submit_one(state, submission(caller, envelope.into(), command), wait).await?)
 }
 
-/// Mutations.
+/// The generic mutations: any command as JSON, bulk, and checkpoints.
 #[derive(Debug, Default)]
-pub struct Mutation;
+pub struct CoreMutation;
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Submits any domain command given as JSON. A command that does not parse is
     /// `INVALID_INPUT`; a refused one carries the domain's rejection code.
     #[graphql(guard = "FieldGuard(\"Mutation.submit\")")]
@@ -311,254 +312,6 @@ impl Mutation {
             }
         }
         Ok(items)
-    }
-
-    /// Define or redefine a location.
-    #[graphql(guard = "FieldGuard(\"Mutation.defineLocation\")")]
-    async fn define_location(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: DefineLocationInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.defineLocation",
-            "define_location",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Define or redefine a channel.
-    #[graphql(guard = "FieldGuard(\"Mutation.defineChannel\")")]
-    async fn define_channel(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: DefineChannelInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.defineChannel",
-            "define_channel",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Define or redefine a SKU.
-    #[graphql(guard = "FieldGuard(\"Mutation.defineSku\")")]
-    async fn define_sku(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: DefineSkuInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(ctx, "Mutation.defineSku", "define_sku", envelope, &command, wait_for_views)
-            .await
-    }
-
-    /// Set safety stock of a SKU at a location.
-    #[graphql(guard = "FieldGuard(\"Mutation.setSafetyStock\")")]
-    async fn set_safety_stock(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: SetSafetyStockInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.setSafetyStock",
-            "set_safety_stock",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Receive (place) an order. The same order id with the same content is a no-op.
-    #[graphql(guard = "FieldGuard(\"Mutation.receiveOrder\")")]
-    async fn receive_order(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: ReceiveOrderInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.receiveOrder",
-            "receive_order",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Validate a received order.
-    #[graphql(guard = "FieldGuard(\"Mutation.validateOrder\")")]
-    async fn validate_order(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        order: String,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        let command = OrderRef { order };
-        submit_typed(
-            ctx,
-            "Mutation.validateOrder",
-            "validate_order",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Allocate a validated order: rank order, split, backorder, FEFO.
-    #[graphql(guard = "FieldGuard(\"Mutation.allocateOrder\")")]
-    async fn allocate_order(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        order: String,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        let command = OrderRef { order };
-        submit_typed(
-            ctx,
-            "Mutation.allocateOrder",
-            "allocate_order",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Ship packed units; issues the invoice and the COGS entry.
-    #[graphql(guard = "FieldGuard(\"Mutation.shipOrder\")")]
-    async fn ship_order(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: ShipOrderInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(ctx, "Mutation.shipOrder", "ship_order", envelope, &command, wait_for_views)
-            .await
-    }
-
-    /// Cancel an order nothing of which has shipped.
-    #[graphql(guard = "FieldGuard(\"Mutation.cancelOrder\")")]
-    async fn cancel_order(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: CancelOrderInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.cancelOrder",
-            "cancel_order",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Receive stock.
-    #[graphql(guard = "FieldGuard(\"Mutation.receiveInventory\")")]
-    async fn receive_inventory(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: ReceiveInventoryInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.receiveInventory",
-            "receive_inventory",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Adjust available stock up or down.
-    #[graphql(guard = "FieldGuard(\"Mutation.adjustInventory\")")]
-    async fn adjust_inventory(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: AdjustInventoryInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.adjustInventory",
-            "adjust_inventory",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Record a payment captured for an order.
-    #[graphql(guard = "FieldGuard(\"Mutation.capturePayment\")")]
-    async fn capture_payment(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: CapturePaymentInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.capturePayment",
-            "capture_payment",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
-    }
-
-    /// Refund shipped units and their tax.
-    #[graphql(guard = "FieldGuard(\"Mutation.issueRefund\")")]
-    async fn issue_refund(
-        &self,
-        ctx: &Context<'_>,
-        envelope: EnvelopeInput,
-        command: IssueRefundInput,
-        wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
-        submit_typed(
-            ctx,
-            "Mutation.issueRefund",
-            "issue_refund",
-            envelope,
-            &command,
-            wait_for_views,
-        )
-        .await
     }
 
     /// Cuts a signed checkpoint of everything appended so far (or returns the stored one at

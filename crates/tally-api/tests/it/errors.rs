@@ -48,7 +48,7 @@ async fn each_bad_request_gets_its_code_and_appends_nothing() {
         ),
         (
             "page too large",
-            "{ events(first: 100000) { edges { cursor } } }",
+            "{ events(first: 600) { edges { cursor } } }",
             json!({}),
             "INVALID_INPUT",
         ),
@@ -88,6 +88,22 @@ async fn each_bad_request_gets_its_code_and_appends_nothing() {
         .unwrap();
     assert_eq!(response.status(), 413);
     assert_eq!(server.head(), head);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_query_over_the_complexity_limit_is_refused() {
+    let config = ApiConfig { limit_complexity: 100, ..ApiConfig::default() };
+    let server = TestServer::start_with(config).await;
+    let admin = token(Role::Admin);
+    let small = server
+        .gql_as(Some(&admin), "{ events(first: 5) { edges { cursor node { seq } } } }", json!({}))
+        .await;
+    assert!(small.get("errors").is_none(), "{small:#}");
+    let big = server
+        .gql_as(Some(&admin), "{ events(first: 50) { edges { cursor node { seq } } } }", json!({}))
+        .await;
+    assert_eq!(first_code(&big), "LIMIT_EXCEEDED", "{big:#}");
     server.stop().await;
 }
 
