@@ -13,6 +13,32 @@
 //! - [`error`]: stable error codes; internal details are logged, never answered.
 //! - [`telemetry`]: Prometheus metrics.
 //!
+//! Serving (what `tally serve` does):
+//!
+//! ```no_run
+//! # async fn run(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use tally_api::{ApiConfig, AppState, AuthConfig};
+//! let projections: Vec<Arc<dyn tally_projections::Projection>> = Vec::new(); // tally_projections::all()
+//! let engine =
+//!     tally_engine::Engine::open(dir, tally_engine::EngineConfig::default(), projections.clone())?;
+//! let state = AppState::with_projections(
+//!     engine.clone(),
+//!     AuthConfig::from_env()?, // TALLY_API_TOKENS_FILE / TALLY_API_TOKENS
+//!     ApiConfig::default(),
+//!     projections,
+//! );
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! let shutdown = async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! };
+//! tally_api::serve(listener, state, shutdown).await?;
+//! // Every acknowledged command is durable; close the engine to stop its threads cleanly.
+//! tokio::task::spawn_blocking(move || engine.close()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Dependencies and why: `axum` (HTTP, WebSocket upgrade), `async-graphql` (schema, limits,
 //! GraphiQL) and `async-graphql-axum` (its graphql-ws protocol over axum's WebSocket),
 //! `tower-http` (body limit, timeout, request tracing), `tower` (layers), `metrics` and

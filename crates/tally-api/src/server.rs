@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -24,11 +24,17 @@ use tower_http::trace::TraceLayer;
 struct Shared {
     state: AppState,
     schema: TallySchema,
+    /// Held by every WebSocket task; `serve` waits until all are dropped.
+    connections: Option<mpsc::Sender<()>>,
 }
 
 /// The routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /graphql/ws` (graphql-ws and
 /// graphql-transport-ws), `/healthz`, `/readyz`, `/metrics`.
 pub fn router(state: AppState) -> Router {
+    router_with(state, None)
+}
+
+fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router {
     let config = state.config().clone();
     let schema = schema::build(&state);
     // Install the metrics recorder before the first request records anything.
@@ -46,7 +52,7 @@ pub fn router(state: AppState) -> Router {
             config.request_timeout(),
         ))
         .layer(TraceLayer::new_for_http())
-        .with_state(Shared { state, schema })
+        .with_state(Shared { state, schema, connections })
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then stops accepting,
@@ -57,17 +63,23 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
+    // WebSocket connections live in their own tasks after the upgrade: each holds a sender,
+    // and serving is over only when every one of them has ended.
+    let (connections, mut connections_done) = mpsc::channel::<()>(1);
+    let app = router_with(state.clone(), Some(connections));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving GraphQL at http://{addr}/graphql");
     }
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections, finishing in-flight requests");
             state.begin_shutdown();
         })
-        .await
+        .await;
+    // Every sender has been dropped once `recv` answers `None`.
+    while connections_done.recv().await.is_some() {}
+    served
 }
 
 fn authorization(headers: &HeaderMap) -> Option<&str> {
@@ -122,8 +134,10 @@ async fn graphql_ws(
     let header_auth = shared.state.auth().resolve(authorization(&headers));
     let slots_max = shared.state.config().subscriptions_per_connection_max;
     let state = shared.state.clone();
+    let mut shutdown = state.shutdown_signal();
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        GraphQLWebSocket::new(socket, shared.schema.clone(), protocol)
+        let _connection = shared.connections.clone();
+        let connection = GraphQLWebSocket::new(socket, shared.schema.clone(), protocol)
             .on_connection_init(move |payload| async move {
                 let auth = match init_authorization(&payload) {
                     Some(value) => state.auth().resolve(Some(value)),
@@ -137,8 +151,12 @@ async fn graphql_ws(
                 data.insert(ConnectionSlots(Arc::new(Semaphore::new(slots_max))));
                 Ok(data)
             })
-            .serve()
-            .await;
+            .serve();
+        // At shutdown the subscriptions end; the connection is dropped with them.
+        tokio::select! {
+            () = connection => {}
+            _ = shutdown.wait_for(|stop| *stop) => {}
+        }
     })
 }
 

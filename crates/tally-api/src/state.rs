@@ -7,6 +7,9 @@ use tally_engine::Engine;
 use tally_projections::Projection;
 use tokio::sync::watch;
 
+/// Full verifications that may run at once (each reads every frame); others wait.
+pub const VERIFY_CONCURRENCY_MAX: usize = 1;
+
 /// Shared server state. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +22,7 @@ struct Inner {
     config: ApiConfig,
     projections: Vec<Arc<dyn Projection>>,
     shutdown: watch::Sender<bool>,
+    verify_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -48,7 +52,10 @@ impl AppState {
         projections: Vec<Arc<dyn Projection>>,
     ) -> Self {
         let (shutdown, _) = watch::channel(false);
-        Self { inner: Arc::new(Inner { engine, auth, config, projections, shutdown }) }
+        let verify_slots = Arc::new(tokio::sync::Semaphore::new(VERIFY_CONCURRENCY_MAX));
+        Self {
+            inner: Arc::new(Inner { engine, auth, config, projections, shutdown, verify_slots }),
+        }
     }
 
     /// The engine.
@@ -79,6 +86,12 @@ impl AppState {
     #[must_use]
     pub fn projections(&self) -> &[Arc<dyn Projection>] {
         &self.inner.projections
+    }
+
+    /// Slots for full verifications ([`VERIFY_CONCURRENCY_MAX`]).
+    #[must_use]
+    pub fn verify_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.verify_slots
     }
 
     /// Marks the server as shutting down: `/readyz` fails and subscriptions end.

@@ -4,6 +4,7 @@ use crate::auth::FieldGuard;
 use crate::error::{ApiError, log_error};
 use crate::state::AppState;
 use async_graphql::{Context, Object, SimpleObject};
+use std::sync::Arc;
 use tally_log::VerifyOptions;
 use tally_log::tally_proof::checkpoint::SignedCheckpoint;
 
@@ -144,13 +145,21 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Verifies the whole store: chain, indexes, Merkle tree. Reads every frame: slow on a big
-    /// store; it runs on a blocking thread.
+    /// store; it runs on a blocking thread, one verification at a time.
     #[graphql(guard = "FieldGuard(\"Query.verify\")")]
     async fn verify(&self, ctx: &Context<'_>) -> async_graphql::Result<VerifyResult> {
-        let log = ctx.data_unchecked::<AppState>().log().clone();
-        let outcome = tokio::task::spawn_blocking(move || log.verify(VerifyOptions::full()))
+        let state = ctx.data_unchecked::<AppState>();
+        let slot = Arc::clone(state.verify_slots())
+            .acquire_owned()
             .await
-            .map_err(|e| ApiError::internal("verify task", &e))?;
+            .map_err(|e| ApiError::internal("verify slot", &e))?;
+        let log = state.log().clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            log.verify(VerifyOptions::full())
+        })
+        .await
+        .map_err(|e| ApiError::internal("verify task", &e))?;
         Ok(match outcome {
             Ok(report) => VerifyResult {
                 ok: true,

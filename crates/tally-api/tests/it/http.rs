@@ -32,6 +32,14 @@ async fn health_ready_metrics_and_graphiql_respond() {
     assert!(graphiql.text().await.unwrap().to_lowercase().contains("graphiql"));
 
     server.master_data().await;
+    let rejected = server
+        .gql_as(
+            Some(&token(Role::Operator)),
+            "mutation { submit(input: {idempotencyKey: \"m-rej\", source: \"shop/web\", command: {type: \"receive_inventory\", location: \"WH1\", sku: \"NOPE\", qty: 1}}) { lastSeq } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(first_code(&rejected), "UNKNOWN_SKU");
     let metrics = get("/metrics").await.unwrap();
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
@@ -44,6 +52,16 @@ async fn health_ready_metrics_and_graphiql_respond() {
     ] {
         assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
     }
+    assert!(
+        text.lines().any(|l| l.starts_with("tally_rejections_total")
+            && l.contains("code=\"UNKNOWN_SKU\"")
+            && l.contains("source=\"shop/web\"")),
+        "rejections by code and source missing:\n{text}"
+    );
+
+    // Once shutdown begins, the server is no longer ready.
+    server.state.begin_shutdown();
+    assert_eq!(get("/readyz").await.unwrap().status(), 503);
     server.stop().await;
 }
 
