@@ -1,0 +1,400 @@
+//! Bearer tokens, roles, and the table of which role may use which field.
+//!
+//! Tokens are kept only as blake3 hashes. A presented token is hashed and compared with every
+//! configured hash using `blake3::Hash`'s `PartialEq`, which is constant-time (it compares
+//! with `constant_time_eq`); the scan does not stop at the first match, so the time taken does
+//! not tell which entry matched.
+
+use crate::error::{ApiError, code};
+use serde::Deserialize;
+use std::path::Path;
+
+/// What a token allows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, async_graphql::Enum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Submits commands, reads the log and the operational views.
+    Operator,
+    /// Finance views and exports.
+    Finance,
+    /// Everything read-only: the log, verification, checkpoints and proofs.
+    Auditor,
+    /// Dashboard views.
+    Viewer,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 5] =
+        [Role::Admin, Role::Operator, Role::Finance, Role::Auditor, Role::Viewer];
+
+    /// The lowercase name used in configuration.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Finance => "finance",
+            Role::Auditor => "auditor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Parses a lowercase role name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+use Role::{Admin, Auditor, Finance, Operator, Viewer};
+
+const EVERYONE: &[Role] = &[Admin, Operator, Finance, Auditor, Viewer];
+const LOG_READERS: &[Role] = &[Admin, Operator, Auditor];
+const AUDIT: &[Role] = &[Admin, Auditor];
+const WRITERS: &[Role] = &[Admin, Operator];
+const DASHBOARD: &[Role] = &[Admin, Operator, Auditor, Viewer];
+
+/// Which roles may use each root field (`Type.field`). A field missing here is refused to
+/// everyone; a test checks that every root field of the schema has a row.
+pub const FIELD_ROLES: &[(&str, &[Role])] = &[
+    ("Query.head", EVERYONE),
+    ("Query.events", LOG_READERS),
+    ("Query.stream", LOG_READERS),
+    ("Query.event", LOG_READERS),
+    ("Query.verify", AUDIT),
+    ("Query.checkpoints", AUDIT),
+    ("Query.latestCheckpoint", AUDIT),
+    ("Query.inclusionProof", AUDIT),
+    ("Query.consistencyProof", AUDIT),
+    ("Query.views", EVERYONE),
+    ("Query.quarantined", LOG_READERS),
+    ("Query.submissionStats", DASHBOARD),
+    ("Query.whoami", EVERYONE),
+    ("Mutation.submit", WRITERS),
+    ("Mutation.submitMany", WRITERS),
+    ("Mutation.defineLocation", WRITERS),
+    ("Mutation.defineChannel", WRITERS),
+    ("Mutation.defineSku", WRITERS),
+    ("Mutation.setSafetyStock", WRITERS),
+    ("Mutation.receiveOrder", WRITERS),
+    ("Mutation.validateOrder", WRITERS),
+    ("Mutation.holdOrder", WRITERS),
+    ("Mutation.releaseHold", WRITERS),
+    ("Mutation.allocateOrder", WRITERS),
+    ("Mutation.pickOrder", WRITERS),
+    ("Mutation.packOrder", WRITERS),
+    ("Mutation.shipOrder", WRITERS),
+    ("Mutation.deliverOrder", WRITERS),
+    ("Mutation.cancelOrder", WRITERS),
+    ("Mutation.substituteLine", WRITERS),
+    ("Mutation.expectInbound", WRITERS),
+    ("Mutation.receiveInventory", WRITERS),
+    ("Mutation.adjustInventory", WRITERS),
+    ("Mutation.cycleCount", WRITERS),
+    ("Mutation.shipTransfer", WRITERS),
+    ("Mutation.receiveTransfer", WRITERS),
+    ("Mutation.quarantineStock", WRITERS),
+    ("Mutation.releaseQuarantine", WRITERS),
+    ("Mutation.scrapStock", WRITERS),
+    ("Mutation.recallLot", WRITERS),
+    ("Mutation.authorizeReturn", WRITERS),
+    ("Mutation.receiveReturn", WRITERS),
+    ("Mutation.inspectReturn", WRITERS),
+    ("Mutation.closeReturn", WRITERS),
+    ("Mutation.capturePayment", WRITERS),
+    ("Mutation.recordProcessorFee", WRITERS),
+    ("Mutation.issueRefund", WRITERS),
+    ("Mutation.refundDeposit", WRITERS),
+    ("Mutation.recordProcessorPayout", WRITERS),
+    ("Mutation.openSettlement", WRITERS),
+    ("Mutation.recordSettlementLine", WRITERS),
+    ("Mutation.settlePayout", WRITERS),
+    ("Mutation.postJournalEntry", WRITERS),
+    ("Mutation.cutCheckpoint", &[Admin]),
+    ("Subscription.events", LOG_READERS),
+    ("Subscription.atsChanged", DASHBOARD),
+];
+
+/// The roles allowed on `field` (`Type.field`); empty when the field has no row.
+#[must_use]
+pub fn allowed_roles(field: &str) -> &'static [Role] {
+    FIELD_ROLES.iter().find(|(f, _)| *f == field).map_or(&[], |(_, roles)| *roles)
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's name; recorded as the actor of submitted commands.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+}
+
+/// The authentication outcome of one request or WebSocket connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// No token was presented.
+    Anonymous,
+    /// A token was presented but matches none.
+    Invalid,
+    /// A known token.
+    Caller(Caller),
+}
+
+impl Auth {
+    /// Whether this caller may use `field`: `Ok`, or `UNAUTHENTICATED` / `FORBIDDEN`.
+    pub fn check(&self, field: &str) -> Result<&Caller, ApiError> {
+        match self {
+            Auth::Anonymous => {
+                Err(ApiError::new(code::UNAUTHENTICATED, "a bearer token is required"))
+            }
+            Auth::Invalid => Err(ApiError::new(code::UNAUTHENTICATED, "the token is not valid")),
+            Auth::Caller(caller) => {
+                if allowed_roles(field).contains(&caller.role) {
+                    Ok(caller)
+                } else {
+                    Err(ApiError::new(
+                        code::FORBIDDEN,
+                        format!("role '{}' may not use {field}", caller.role.as_str()),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// The async-graphql guard of one root field: looks the field up in [`FIELD_ROLES`].
+#[derive(Debug, Clone, Copy)]
+pub struct FieldGuard(pub &'static str);
+
+impl async_graphql::Guard for FieldGuard {
+    async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
+        let auth = ctx.data_opt::<Auth>().unwrap_or(&Auth::Anonymous);
+        auth.check(self.0).map(|_| ()).map_err(Into::into)
+    }
+}
+
+/// One configured token.
+#[derive(Debug, Clone)]
+struct TokenEntry {
+    name: String,
+    role: Role,
+    hash: blake3::Hash,
+}
+
+/// Why a token configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthConfigError {
+    /// The file could not be read.
+    #[error("cannot read token file {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The text is not valid TOML or JSON of the expected shape.
+    #[error("token configuration: {0}")]
+    Parse(String),
+    /// An entry is wrong.
+    #[error("token entry {index}: {reason}")]
+    Entry {
+        /// 0-based index.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenFile {
+    #[serde(default)]
+    tokens: Vec<TokenFileEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenFileEntry {
+    /// Recorded as the actor of the commands it submits.
+    name: String,
+    role: Role,
+    /// blake3 of the token, 64 hex digits.
+    blake3: String,
+}
+
+/// Token → role configuration, holding only hashes.
+///
+/// File format (TOML; the same shape in JSON when the file name ends in `.json`):
+///
+/// ```toml
+/// [[tokens]]
+/// name = "ops-console"
+/// role = "operator"
+/// blake3 = "<64 hex digits: blake3 of the token>"
+/// ```
+///
+/// Environment: `TALLY_API_TOKENS_FILE` names such a file; `TALLY_API_TOKENS` holds
+/// `name:role:token` entries separated by commas, hashed as they are read.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    tokens: Vec<TokenEntry>,
+}
+
+impl AuthConfig {
+    /// No tokens: every field answers `UNAUTHENTICATED`.
+    #[must_use]
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The hash to put in a token file for `token` (64 hex digits).
+    #[must_use]
+    pub fn hash_token(token: &str) -> String {
+        blake3::hash(token.as_bytes()).to_hex().to_string()
+    }
+
+    /// Adds a token given in clear; only its hash is kept.
+    #[must_use]
+    pub fn with_token(mut self, name: &str, role: Role, token: &str) -> Self {
+        self.tokens.push(TokenEntry {
+            name: name.to_owned(),
+            role,
+            hash: blake3::hash(token.as_bytes()),
+        });
+        self
+    }
+
+    /// Number of configured tokens.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Whether no token is configured.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    fn from_file_entries(file: TokenFile) -> Result<Self, AuthConfigError> {
+        let mut tokens = Vec::with_capacity(file.tokens.len());
+        for (index, entry) in file.tokens.into_iter().enumerate() {
+            let hash = blake3::Hash::from_hex(entry.blake3.trim()).map_err(|e| {
+                AuthConfigError::Entry {
+                    index,
+                    reason: format!("blake3 is not 64 hex digits: {e}"),
+                }
+            })?;
+            if entry.name.is_empty() || entry.name.chars().any(char::is_control) {
+                return Err(AuthConfigError::Entry {
+                    index,
+                    reason: "name must be non-empty printable text".to_owned(),
+                });
+            }
+            tokens.push(TokenEntry { name: entry.name, role: entry.role, hash });
+        }
+        Ok(Self { tokens })
+    }
+
+    /// Parses the TOML form.
+    pub fn from_toml_str(text: &str) -> Result<Self, AuthConfigError> {
+        let file: TokenFile =
+            toml::from_str(text).map_err(|e| AuthConfigError::Parse(e.to_string()))?;
+        Self::from_file_entries(file)
+    }
+
+    /// Parses the JSON form.
+    pub fn from_json_str(text: &str) -> Result<Self, AuthConfigError> {
+        let file: TokenFile =
+            serde_json::from_str(text).map_err(|e| AuthConfigError::Parse(e.to_string()))?;
+        Self::from_file_entries(file)
+    }
+
+    /// Reads a token file: JSON when its name ends in `.json`, TOML otherwise.
+    pub fn from_file(path: &Path) -> Result<Self, AuthConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| AuthConfigError::Io { path: path.display().to_string(), source })?;
+        if path.extension().is_some_and(|e| e == "json") {
+            Self::from_json_str(&text)
+        } else {
+            Self::from_toml_str(&text)
+        }
+    }
+
+    /// Parses `name:role:token[,name:role:token…]` (the `TALLY_API_TOKENS` form).
+    pub fn from_env_value(value: &str) -> Result<Self, AuthConfigError> {
+        let mut config = Self::empty();
+        for (index, item) in value.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+            let mut parts = item.splitn(3, ':');
+            let (Some(name), Some(role), Some(token)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(AuthConfigError::Entry {
+                    index,
+                    reason: "expected name:role:token".to_owned(),
+                });
+            };
+            let role = Role::parse(role).ok_or_else(|| AuthConfigError::Entry {
+                index,
+                reason: format!("unknown role '{role}'"),
+            })?;
+            if name.is_empty() || token.is_empty() {
+                return Err(AuthConfigError::Entry {
+                    index,
+                    reason: "name and token must be non-empty".to_owned(),
+                });
+            }
+            config = config.with_token(name, role, token);
+        }
+        Ok(config)
+    }
+
+    /// Tokens from the environment: the file named by `TALLY_API_TOKENS_FILE`, plus the
+    /// entries of `TALLY_API_TOKENS`.
+    pub fn from_env() -> Result<Self, AuthConfigError> {
+        let mut config = match std::env::var_os("TALLY_API_TOKENS_FILE") {
+            Some(path) => Self::from_file(Path::new(&path))?,
+            None => Self::empty(),
+        };
+        if let Ok(value) = std::env::var("TALLY_API_TOKENS") {
+            config.tokens.extend(Self::from_env_value(&value)?.tokens);
+        }
+        Ok(config)
+    }
+
+    /// Who `token` is, if anyone. Compares against every entry in constant time each.
+    #[must_use]
+    pub fn authenticate(&self, token: &str) -> Option<Caller> {
+        let presented = blake3::hash(token.as_bytes());
+        let mut found = None;
+        for entry in &self.tokens {
+            // `blake3::Hash: PartialEq` is constant-time; no early exit.
+            if entry.hash == presented && found.is_none() {
+                found = Some(Caller { name: entry.name.clone(), role: entry.role });
+            }
+        }
+        found
+    }
+
+    /// Resolves an `Authorization` header value (`Bearer <token>`); `None` = no header.
+    #[must_use]
+    pub fn resolve(&self, authorization: Option<&str>) -> Auth {
+        let Some(value) = authorization else { return Auth::Anonymous };
+        let value = value.trim();
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        if token.is_empty() {
+            return Auth::Invalid;
+        }
+        self.authenticate(token).map_or(Auth::Invalid, Auth::Caller)
+    }
+}

@@ -1,0 +1,67 @@
+//! The server's limits, all in one place, each with its documented default.
+
+use std::time::Duration;
+
+/// Limits and timeouts of the GraphQL server. Every limit is set explicitly here; nothing
+/// relies on a library default (async-graphql has no depth or complexity limit of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Deepest selection set a query may nest (async-graphql `limit_depth`). Default 12.
+    pub limit_depth: usize,
+    /// Most work a query may ask for (async-graphql `limit_complexity`): each field counts 1,
+    /// a connection counts `first` (default 50) × its selection. Default 10 000 (a full
+    /// page of 500 events with about 20 fields each).
+    pub limit_complexity: usize,
+    /// Page size when a connection's `first` is absent. Default 50.
+    pub page_size_default: usize,
+    /// Largest `first` a connection accepts. Default 500.
+    pub page_size_max: usize,
+    /// Largest request body; larger ones get HTTP 413. Default 4 MiB.
+    pub request_body_bytes_max: usize,
+    /// Whole-request timeout (HTTP 408 after it). Default 30 000 ms.
+    pub request_timeout_ms: u64,
+    /// Most commands in one `submitMany`. Default 1000.
+    pub submit_many_commands_max: usize,
+    /// Most concurrent subscriptions on one WebSocket connection. Default 16.
+    pub subscriptions_per_connection_max: usize,
+    /// Most events a subscription reads from the log at once (its buffer). Default 256.
+    pub subscription_batch_events_max: usize,
+    /// How long `waitForViews` waits for the views to reach a mutation's last seq.
+    /// Default 5000 ms (below the request timeout).
+    pub wait_for_views_timeout_ms: u64,
+    /// `/readyz` fails while the views are more than this many events behind the head.
+    /// Default 100 000.
+    pub ready_view_lag_events_max: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            limit_depth: 12,
+            limit_complexity: 10_000,
+            page_size_default: 50,
+            page_size_max: 500,
+            request_body_bytes_max: 4 << 20,
+            request_timeout_ms: 30_000,
+            submit_many_commands_max: 1000,
+            subscriptions_per_connection_max: 16,
+            subscription_batch_events_max: 256,
+            wait_for_views_timeout_ms: 5000,
+            ready_view_lag_events_max: 100_000,
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The request timeout.
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The read-your-writes wait.
+    #[must_use]
+    pub fn wait_for_views_timeout(&self) -> Duration {
+        Duration::from_millis(self.wait_for_views_timeout_ms)
+    }
+}

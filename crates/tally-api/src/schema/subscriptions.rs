@@ -1,0 +1,160 @@
+//! Subscriptions: tail the durable log (new events, filtered), and events touching a SKU.
+//!
+//! A subscription follows the log's durable head (`Log::subscribe_head`) and reads the new
+//! events from the last seq it delivered, at most `subscription_batch_events_max` at a time:
+//! a slow client makes its own subscription lag, never grows a buffer. Streams end when the
+//! server shuts down.
+
+use super::log::{EventNode, payload_json};
+use crate::auth::FieldGuard;
+use crate::error::{ApiError, code};
+use crate::state::AppState;
+use async_graphql::{Context, Subscription};
+use futures_util::Stream;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tally_log::RecordedEvent;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+/// The subscription slots of one WebSocket connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionSlots(pub Arc<Semaphore>);
+
+/// Which events a subscriber wants.
+type Filter = Box<dyn Fn(&RecordedEvent) -> bool + Send + Sync>;
+
+struct Tail {
+    log: tally_log::Log,
+    head: watch::Receiver<tally_log::Head>,
+    shutdown: watch::Receiver<bool>,
+    last_seq: u64,
+    batch_max: usize,
+    buffer: VecDeque<RecordedEvent>,
+    filter: Filter,
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Tail {
+    async fn next(mut self) -> Option<(EventNode, Self)> {
+        loop {
+            if let Some(event) = self.buffer.pop_front() {
+                return Some((EventNode(event), self));
+            }
+            let head = self.head.borrow_and_update().seq;
+            if head > self.last_seq {
+                let from = self.last_seq + 1;
+                let mut read = 0usize;
+                for event in self.log.read(from..=head).take(self.batch_max) {
+                    read += 1;
+                    match event {
+                        Ok(event) => {
+                            self.last_seq = event.seq();
+                            if (self.filter)(&event) {
+                                self.buffer.push_back(event);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "subscription read failed");
+                            return None;
+                        }
+                    }
+                }
+                if read > 0 {
+                    continue;
+                }
+            }
+            tokio::select! {
+                changed = self.head.changed() => if changed.is_err() { return None },
+                _ = self.shutdown.wait_for(|stop| *stop) => return None,
+            }
+        }
+    }
+}
+
+fn take_slot(ctx: &Context<'_>) -> Result<Option<OwnedSemaphorePermit>, ApiError> {
+    match ctx.data_opt::<ConnectionSlots>() {
+        None => Ok(None),
+        Some(slots) => Arc::clone(&slots.0).try_acquire_owned().map(Some).map_err(|_| {
+            ApiError::new(code::LIMIT_EXCEEDED, "too many subscriptions on this connection")
+        }),
+    }
+}
+
+fn tail(
+    ctx: &Context<'_>,
+    after_seq: Option<u64>,
+    filter: Filter,
+) -> Result<impl Stream<Item = EventNode>, ApiError> {
+    let state = ctx.data_unchecked::<AppState>();
+    let slot = take_slot(ctx)?;
+    let log = state.log().clone();
+    let mut head = log.subscribe_head();
+    let head_seq = head.borrow_and_update().seq;
+    let last_seq = after_seq.map_or(head_seq, |after| after.min(head_seq));
+    let tail = Tail {
+        log,
+        head,
+        shutdown: state.shutdown_signal(),
+        last_seq,
+        batch_max: state.config().subscription_batch_events_max.max(1),
+        buffer: VecDeque::new(),
+        filter,
+        _slot: slot,
+    };
+    Ok(futures_util::stream::unfold(tail, Tail::next))
+}
+
+/// Whether a JSON value holds a `sku` field equal to `sku`, at any depth.
+fn mentions_sku(value: &serde_json::Value, sku: &str) -> bool {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.iter().any(|(k, v)| (k == "sku" && v.as_str() == Some(sku)) || mentions_sku(v, sku))
+        }
+        serde_json::Value::Array(items) => items.iter().any(|v| mentions_sku(v, sku)),
+        _ => false,
+    }
+}
+
+/// Subscriptions.
+#[derive(Debug, Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// New durable events, optionally only of these types and/or streams starting with
+    /// `streamPrefix`: those after `afterSeq` (to resume without a gap after a reconnect),
+    /// or from the head when the subscription starts.
+    #[graphql(guard = "FieldGuard(\"Subscription.events\")")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        types: Option<Vec<String>>,
+        stream_prefix: Option<String>,
+        after_seq: Option<u64>,
+    ) -> async_graphql::Result<impl Stream<Item = EventNode>> {
+        let filter: Filter = Box::new(move |e: &RecordedEvent| {
+            types.as_ref().is_none_or(|t| t.iter().any(|t| t == e.event_type()))
+                && stream_prefix.as_ref().is_none_or(|p| e.stream().starts_with(p.as_str()))
+        });
+        Ok(tail(ctx, after_seq, filter)?)
+    }
+
+    /// New durable events that may change the ATS of `sku`: every event whose payload names
+    /// the SKU (receipts, adjustments, allocations, shipments, transfers, …), after `afterSeq`
+    /// or from the head when the subscription starts.
+    ///
+    /// Pending the inventory projection: this emits the events, not the new ATS figures;
+    /// once the `inventory` view lands it will emit `{sku, ats, meta}` per change.
+    #[graphql(guard = "FieldGuard(\"Subscription.atsChanged\")")]
+    async fn ats_changed(
+        &self,
+        ctx: &Context<'_>,
+        sku: String,
+        after_seq: Option<u64>,
+    ) -> async_graphql::Result<impl Stream<Item = EventNode>> {
+        let filter: Filter = Box::new(move |e: &RecordedEvent| {
+            payload_json(e).is_ok_and(|v| mentions_sku(&v, &sku))
+        });
+        Ok(tail(ctx, after_seq, filter)?)
+    }
+}

@@ -1,0 +1,314 @@
+//! View answers and where projection queries plug in.
+//!
+//! Every view answer carries a [`ViewMeta`]: the seq it reflects and the newest signed
+//! checkpoint covering it. A projection query (inventory/ATS, orders, fill rate, KPIs, audit
+//! trail, lots, finance) is written as:
+//!
+//! ```text
+//! #[graphql(guard = "FieldGuard(\"Query.ats\")")]          // + a row in auth::FIELD_ROLES
+//! async fn ats(&self, ctx: &Context<'_>, sku: String, as_of: Option<AsOf>)
+//!     -> async_graphql::Result<AtsAnswer> {
+//!     let state = ctx.data_unchecked::<AppState>();
+//!     let view = read_view(state, "inventory", as_of).await?;   // live, or replayed as of
+//!     let rows = view.reader.scan_typed::<Row>(prefix)?;        // typed reads of the view
+//!     Ok(AtsAnswer { meta: view.meta, rows })                   // meta on every answer
+//! }
+//! ```
+//!
+//! in its own `#[Object]` struct in this directory, added to `Query` in `schema/mod.rs`.
+
+use super::proofs::Checkpoint;
+use crate::auth::FieldGuard;
+use crate::error::{ApiError, ApiResult, code, log_error};
+use crate::state::AppState;
+use async_graphql::{Context, Object, OneofObject, SimpleObject};
+use chrono::{DateTime, Utc};
+use tally_log::Log;
+use tally_projections::{ViewReader, ViewStore};
+
+/// What a view answer reflects.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ViewMeta {
+    /// The seq the answer reflects: every event up to it, none after.
+    pub seq: u64,
+    /// The durable head when the answer was made (`headSeq − seq` = how far behind).
+    pub head_seq: u64,
+    /// The newest stored checkpoint with size ≤ `seq`: the signed state this answer can be
+    /// tied to (with a consistency proof from it to `seq`). Null when none is that old.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// Builds the meta of an answer reflecting `seq`.
+pub fn view_meta(log: &Log, seq: u64) -> ApiResult<ViewMeta> {
+    let head_seq = log.head().seq;
+    // Checkpoints are few (one per 10 000 events by default); a lookup by size in tally-log
+    // would make this O(log n).
+    let all = log.checkpoints().map_err(|e| log_error("checkpoints", &e))?;
+    let checkpoint = all.iter().rev().find(|c| c.unverified().size <= seq).map(Checkpoint::from);
+    Ok(ViewMeta { seq, head_seq, checkpoint })
+}
+
+/// When a view answer should be taken: at a seq, or at the last event recorded by a time.
+#[derive(Debug, Clone, OneofObject)]
+pub enum AsOf {
+    /// After this seq.
+    Seq(u64),
+    /// After the last event recorded at or before this time.
+    Time(DateTime<Utc>),
+}
+
+/// The seq `as_of` designates (clamped to the head).
+pub fn resolve_as_of(log: &Log, as_of: &AsOf) -> ApiResult<u64> {
+    let head = log.head().seq;
+    match as_of {
+        AsOf::Seq(seq) => Ok((*seq).min(head)),
+        AsOf::Time(time) => {
+            let at = time.timestamp_millis();
+            // recorded_at is non-decreasing along seq: binary search the last seq ≤ `at`.
+            let (mut lo, mut hi) = (0u64, head);
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                let recorded = log
+                    .get(mid)
+                    .map_err(|e| log_error("as of", &e))?
+                    .map_or(i64::MAX, |e| e.recorded_at_ms());
+                if recorded <= at {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            Ok(lo)
+        }
+    }
+}
+
+/// A consistent read of one view, with what it reflects.
+#[derive(Debug)]
+pub struct ViewRead {
+    /// The snapshot to read from.
+    pub reader: ViewReader,
+    /// What it reflects.
+    pub meta: ViewMeta,
+    /// Keeps a replayed (as-of) store alive while it is read.
+    _replayed: Option<ViewStore>,
+}
+
+/// Reads view `name` now, or as of an earlier point by replaying the log into a temporary
+/// store (cost: every event up to that point; runs on a blocking thread).
+pub async fn read_view(state: &AppState, name: &str, as_of: Option<AsOf>) -> ApiResult<ViewRead> {
+    let engine = state.engine();
+    let views = engine.views();
+    let live = views.reader(name).map_err(|e| view_error(name, &e))?;
+    let target = match &as_of {
+        None => None,
+        Some(a) => Some(resolve_as_of(engine.log(), a)?),
+    };
+    match target {
+        Some(seq) if seq != live.applied() => {
+            let log = engine.log().clone();
+            let projections = state.projections().to_vec();
+            if !projections.iter().any(|p| p.name() == name) {
+                return Err(ApiError::not_found(format!("view '{name}' cannot be replayed")));
+            }
+            let store = tokio::task::spawn_blocking(move || {
+                ViewStore::replay_as_of(&log, projections, seq, &mut |_, _| {})
+            })
+            .await
+            .map_err(|e| ApiError::internal("replay task", &e))?
+            .map_err(|e| ApiError::internal("replay", &e))?;
+            let reader = store.reader(name).map_err(|e| view_error(name, &e))?;
+            let meta = view_meta(engine.log(), reader.applied())?;
+            Ok(ViewRead { reader, meta, _replayed: Some(store) })
+        }
+        _ => {
+            let meta = view_meta(engine.log(), live.applied())?;
+            Ok(ViewRead { reader: live, meta, _replayed: None })
+        }
+    }
+}
+
+fn view_error(name: &str, e: &tally_projections::Error) -> ApiError {
+    match e {
+        tally_projections::Error::UnknownView(_) => {
+            ApiError::not_found(format!("unknown view '{name}'"))
+        }
+        _ => ApiError::internal("view read", e),
+    }
+}
+
+/// One projection's progress.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ViewStatus {
+    /// The projection's name.
+    pub name: String,
+    /// The last seq it has applied.
+    pub applied_seq: u64,
+    /// Head − applied.
+    pub lag_events: u64,
+    /// Events it could not apply (see `quarantined`).
+    pub quarantined_count: u64,
+}
+
+/// The projections and where they stand.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ViewsAnswer {
+    /// Reflects the smallest applied seq over all views.
+    pub meta: ViewMeta,
+    /// Each projection.
+    pub views: Vec<ViewStatus>,
+}
+
+/// An event a projection could not apply.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct QuarantinedEvent {
+    /// Its seq.
+    pub seq: u64,
+    /// Why the projection refused it.
+    pub reason: String,
+}
+
+/// Events one projection could not apply.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct QuarantinedAnswer {
+    /// What the answer reflects.
+    pub meta: ViewMeta,
+    /// The view.
+    pub view: String,
+    /// Total quarantined.
+    pub total: u64,
+    /// The first ones, by seq (at most the page size limit).
+    pub events: Vec<QuarantinedEvent>,
+}
+
+/// Submissions and rejections of one source and command type.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct SubmissionStat {
+    /// Where the commands came from.
+    pub source: String,
+    /// Command type.
+    pub command_type: String,
+    /// Submissions decided.
+    pub submitted: u64,
+    /// Of which rejected.
+    pub rejected: u64,
+    /// Integration failure rate: rejected / submitted.
+    pub failure_rate: f64,
+}
+
+/// Rejections of one code.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct CodeCount {
+    /// The rejection code.
+    pub code: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// The integration failure rate (DOMAIN.md §5) since the engine opened.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct SubmissionStats {
+    /// Reflects the head (the counters are kept by the engine, not by a projection).
+    pub meta: ViewMeta,
+    /// Per source and command type.
+    pub rows: Vec<SubmissionStat>,
+    /// Rejections per code.
+    pub rejections_by_code: Vec<CodeCount>,
+}
+
+/// Who the token belongs to.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Whoami {
+    /// The token's name (the actor of commands it submits).
+    pub name: String,
+    /// Its role.
+    pub role: crate::auth::Role,
+}
+
+/// View queries that work without projection modules.
+#[derive(Debug, Default)]
+pub struct ViewsQuery;
+
+#[Object]
+impl ViewsQuery {
+    /// The projections and how far each has applied the log.
+    #[graphql(guard = "FieldGuard(\"Query.views\")")]
+    async fn views(&self, ctx: &Context<'_>) -> async_graphql::Result<ViewsAnswer> {
+        let state = ctx.data_unchecked::<AppState>();
+        let engine = state.engine();
+        let head = engine.log().head().seq;
+        let mut views = Vec::new();
+        for name in engine.views().names() {
+            let applied = engine.views().applied(name).map_err(|e| view_error(name, &e))?;
+            let quarantined = engine.views().quarantined(name).map_err(|e| view_error(name, &e))?;
+            views.push(ViewStatus {
+                name: name.to_owned(),
+                applied_seq: applied,
+                lag_events: head.saturating_sub(applied),
+                quarantined_count: u64::try_from(quarantined.len()).unwrap_or(u64::MAX),
+            });
+        }
+        let low = if views.is_empty() { head } else { engine.views().low_water() };
+        Ok(ViewsAnswer { meta: view_meta(engine.log(), low)?, views })
+    }
+
+    /// Events the view `view` could not apply.
+    #[graphql(guard = "FieldGuard(\"Query.quarantined\")")]
+    async fn quarantined(
+        &self,
+        ctx: &Context<'_>,
+        view: String,
+    ) -> async_graphql::Result<QuarantinedAnswer> {
+        let state = ctx.data_unchecked::<AppState>();
+        let views = state.engine().views();
+        let applied = views.applied(&view).map_err(|e| view_error(&view, &e))?;
+        let all = views.quarantined(&view).map_err(|e| view_error(&view, &e))?;
+        let total = u64::try_from(all.len()).unwrap_or(u64::MAX);
+        let events = all
+            .into_iter()
+            .take(state.config().page_size_max)
+            .map(|(seq, reason)| QuarantinedEvent { seq, reason })
+            .collect();
+        Ok(QuarantinedAnswer { meta: view_meta(state.log(), applied)?, view, total, events })
+    }
+
+    /// Submissions and rejections per source and command type since the engine opened.
+    #[graphql(guard = "FieldGuard(\"Query.submissionStats\")")]
+    async fn submission_stats(&self, ctx: &Context<'_>) -> async_graphql::Result<SubmissionStats> {
+        let state = ctx.data_unchecked::<AppState>();
+        let engine = state.engine();
+        #[expect(clippy::cast_precision_loss, reason = "a rate; counts far below 2^53")]
+        let rows = engine
+            .submission_counts()
+            .into_iter()
+            .map(|((source, command_type), c)| SubmissionStat {
+                source,
+                command_type,
+                submitted: c.submitted,
+                rejected: c.rejected,
+                failure_rate: if c.submitted == 0 {
+                    0.0
+                } else {
+                    c.rejected as f64 / c.submitted as f64
+                },
+            })
+            .collect();
+        let rejections_by_code = engine
+            .rejections_by_code()
+            .into_iter()
+            .map(|(code, count)| CodeCount { code: code.to_owned(), count })
+            .collect();
+        let head = engine.log().head().seq;
+        Ok(SubmissionStats { meta: view_meta(engine.log(), head)?, rows, rejections_by_code })
+    }
+
+    /// The caller's token name and role.
+    #[graphql(guard = "FieldGuard(\"Query.whoami\")")]
+    async fn whoami(&self, ctx: &Context<'_>) -> async_graphql::Result<Whoami> {
+        let auth = ctx.data_opt::<crate::auth::Auth>().unwrap_or(&crate::auth::Auth::Anonymous);
+        match auth {
+            crate::auth::Auth::Caller(c) => Ok(Whoami { name: c.name.clone(), role: c.role }),
+            _ => Err(ApiError::new(code::UNAUTHENTICATED, "a bearer token is required").into()),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! HTTP: the routes, the GraphQL handlers, health and metrics, and graceful shutdown.
+
+use crate::auth::Auth;
+use crate::error::code;
+use crate::schema::{self, TallySchema, subscriptions::ConnectionSlots};
+use crate::state::AppState;
+use crate::telemetry;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::{BatchRequest, Data};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+struct Shared {
+    state: AppState,
+    schema: TallySchema,
+    /// Held by every WebSocket task; `serve` waits until all are dropped.
+    connections: Option<mpsc::Sender<()>>,
+}
+
+/// The routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /graphql/ws` (graphql-ws and
+/// graphql-transport-ws), `/healthz`, `/readyz`, `/metrics`.
+pub fn router(state: AppState) -> Router {
+    router_with(state, None)
+}
+
+fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router {
+    let config = state.config().clone();
+    let schema = schema::build(&state);
+    // Install the metrics recorder before the first request records anything.
+    let _ = telemetry::handle();
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(config.request_body_bytes_max))
+        .layer(RequestBodyLimitLayer::new(config.request_body_bytes_max))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout(),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(Shared { state, schema, connections })
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, then stops accepting,
+/// ends subscriptions and waits for in-flight requests. Every acknowledged command was durable
+/// before its answer was sent; closing the engine afterwards is the caller's job.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // WebSocket connections live in their own tasks after the upgrade: each holds a sender,
+    // and serving is over only when every one of them has ended.
+    let (connections, mut connections_done) = mpsc::channel::<()>(1);
+    let app = router_with(state.clone(), Some(connections));
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving GraphQL at http://{addr}/graphql");
+    }
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing in-flight requests");
+            state.begin_shutdown();
+        })
+        .await;
+    // Every sender has been dropped once `recv` answers `None`.
+    while connections_done.recv().await.is_some() {}
+    served
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""))
+}
+
+fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "response serialisation failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn graphql_post(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            let error = serde_json::json!({
+                "errors": [{
+                    "message": format!("the body is not a GraphQL request: {e}"),
+                    "extensions": { "code": code::INVALID_INPUT },
+                }]
+            });
+            return json_response(StatusCode::BAD_REQUEST, &error);
+        }
+    };
+    let auth = shared.state.auth().resolve(authorization(&headers));
+    let batch = batch.data(auth);
+    let response = shared.schema.execute_batch(batch).await;
+    json_response(StatusCode::OK, &response)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+}
+
+/// Reads `{"authorization": "Bearer …"}` (or `Authorization`) from a connection_init payload.
+fn init_authorization(payload: &serde_json::Value) -> Option<&str> {
+    let object = payload.as_object()?;
+    object.get("authorization").or_else(|| object.get("Authorization")).and_then(|v| v.as_str())
+}
+
+async fn graphql_ws(
+    State(shared): State<Shared>,
+    protocol: GraphQLProtocol,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header_auth = shared.state.auth().resolve(authorization(&headers));
+    let slots_max = shared.state.config().subscriptions_per_connection_max;
+    let state = shared.state.clone();
+    let mut shutdown = state.shutdown_signal();
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
+        let _connection = shared.connections.clone();
+        let connection = GraphQLWebSocket::new(socket, shared.schema.clone(), protocol)
+            .on_connection_init(move |payload| async move {
+                let auth = match init_authorization(&payload) {
+                    Some(value) => state.auth().resolve(Some(value)),
+                    None => header_auth,
+                };
+                if auth == Auth::Invalid {
+                    return Err(async_graphql::Error::new("the token is not valid"));
+                }
+                let mut data = Data::default();
+                data.insert(auth);
+                data.insert(ConnectionSlots(Arc::new(Semaphore::new(slots_max))));
+                Ok(data)
+            })
+            .serve();
+        // At shutdown the subscriptions end; the connection is dropped with them.
+        tokio::select! {
+            () = connection => {}
+            _ = shutdown.wait_for(|stop| *stop) => {}
+        }
+    })
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(shared): State<Shared>) -> Response {
+    let state = &shared.state;
+    let engine = state.engine();
+    let head = engine.log().head().seq;
+    let lag = if engine.views().names().is_empty() {
+        0
+    } else {
+        head.saturating_sub(engine.views().low_water())
+    };
+    let lag_max = state.config().ready_view_lag_events_max;
+    let problem = if state.shutting_down() {
+        Some("shutting down".to_owned())
+    } else if let Some(reason) = engine.poisoned() {
+        tracing::warn!(%reason, "engine poisoned");
+        Some("engine stopped by a storage failure".to_owned())
+    } else if lag > lag_max {
+        Some(format!("views are {lag} events behind the head, over {lag_max}"))
+    } else {
+        None
+    };
+    let body = serde_json::json!({
+        "ready": problem.is_none(),
+        "head_seq": head,
+        "view_lag_events": lag,
+        "reason": problem,
+    });
+    let status = if problem.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    json_response(status, &body)
+}
+
+async fn metrics(State(shared): State<Shared>) -> Response {
+    let text = telemetry::render(&shared.state);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

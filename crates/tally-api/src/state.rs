@@ -1,0 +1,113 @@
+//! `AppState`: what every request needs — the engine, the auth table, the limits.
+
+use crate::auth::AuthConfig;
+use crate::config::ApiConfig;
+use std::sync::Arc;
+use tally_engine::Engine;
+use tally_projections::Projection;
+use tokio::sync::watch;
+
+/// Full verifications that may run at once (each reads every frame); others wait.
+pub const VERIFY_CONCURRENCY_MAX: usize = 1;
+
+/// Shared server state. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    auth: AuthConfig,
+    config: ApiConfig,
+    projections: Vec<Arc<dyn Projection>>,
+    shutdown: watch::Sender<bool>,
+    verify_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("engine", &self.inner.engine)
+            .field("tokens", &self.inner.auth.len())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over an open engine.
+    #[must_use]
+    pub fn new(engine: Engine, auth: AuthConfig, config: ApiConfig) -> Self {
+        Self::with_projections(engine, auth, config, Vec::new())
+    }
+
+    /// State that also knows the engine's projections, so that view queries can replay them
+    /// `asOf` an earlier seq (fresh instances of the same projections the engine runs).
+    #[must_use]
+    pub fn with_projections(
+        engine: Engine,
+        auth: AuthConfig,
+        config: ApiConfig,
+        projections: Vec<Arc<dyn Projection>>,
+    ) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        let verify_slots = Arc::new(tokio::sync::Semaphore::new(VERIFY_CONCURRENCY_MAX));
+        Self {
+            inner: Arc::new(Inner { engine, auth, config, projections, shutdown, verify_slots }),
+        }
+    }
+
+    /// The engine.
+    #[must_use]
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The log.
+    #[must_use]
+    pub fn log(&self) -> &tally_log::Log {
+        self.inner.engine.log()
+    }
+
+    /// The token table.
+    #[must_use]
+    pub fn auth(&self) -> &AuthConfig {
+        &self.inner.auth
+    }
+
+    /// The limits.
+    #[must_use]
+    pub fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    /// The projections for as-of replays.
+    #[must_use]
+    pub fn projections(&self) -> &[Arc<dyn Projection>] {
+        &self.inner.projections
+    }
+
+    /// Slots for full verifications ([`VERIFY_CONCURRENCY_MAX`]).
+    #[must_use]
+    pub fn verify_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.verify_slots
+    }
+
+    /// Marks the server as shutting down: `/readyz` fails and subscriptions end.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// Whether shutdown has begun.
+    #[must_use]
+    pub fn shutting_down(&self) -> bool {
+        *self.inner.shutdown.borrow()
+    }
+
+    /// A receiver that flips to `true` at shutdown.
+    #[must_use]
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+}

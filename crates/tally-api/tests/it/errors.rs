@@ -1,0 +1,124 @@
+//! Bad requests get the right codes and append nothing.
+
+use crate::support::{TestServer, first_code, token};
+use serde_json::json;
+use tally_api::{ApiConfig, Role};
+
+const RECEIVE: &str = "mutation($qty: Int!, $sku: String!) { receiveInventory(envelope: {idempotencyKey: \"bad\"}, command: {location: \"WH1\", sku: $sku, qty: $qty}) { lastSeq } }";
+
+#[tokio::test]
+async fn each_bad_request_gets_its_code_and_appends_nothing() {
+    let config = ApiConfig { request_body_bytes_max: 16 << 10, ..ApiConfig::default() };
+    let server = TestServer::start_with(config).await;
+    server.master_data().await;
+    let head = server.head();
+    let operator = token(Role::Operator);
+    let op = Some(operator.as_str());
+
+    // 20 levels, over the default limit of 12.
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}",
+        "ofType { ".repeat(16),
+        "} ".repeat(16)
+    );
+    let cases = [
+        ("malformed GraphQL", "mutation { receiveInventory(", json!({}), "INVALID_INPUT"),
+        ("wrong type", RECEIVE, json!({"qty": "ten", "sku": "SKU-A"}), "INVALID_INPUT"),
+        ("unknown field", "{ head { nope } }", json!({}), "INVALID_INPUT"),
+        ("unknown sku", RECEIVE, json!({"qty": 1, "sku": "NOPE"}), "UNKNOWN_SKU"),
+        ("negative quantity", RECEIVE, json!({"qty": -5, "sku": "SKU-A"}), "INVALID_QUANTITY"),
+        (
+            "command JSON that does not parse",
+            "mutation { submit(input: {idempotencyKey: \"j\", command: {type: \"receive_inventory\", qty: 1}}) { lastSeq } }",
+            json!({}),
+            "INVALID_INPUT",
+        ),
+        (
+            "bad typed value",
+            "mutation { defineSku(envelope: {idempotencyKey: \"s\"}, command: {sku: \"SKU-B\", lotTracked: false, unitCost: {amount: \"abc\", currency: \"USD\"}, abc: A}) { lastSeq } }",
+            json!({}),
+            "INVALID_INPUT",
+        ),
+        ("too deep", deep.as_str(), json!({}), "LIMIT_EXCEEDED"),
+        (
+            "bad cursor",
+            "{ events(after: \"???\") { edges { cursor } } }",
+            json!({}),
+            "INVALID_INPUT",
+        ),
+        (
+            "page too large",
+            "{ events(first: 600) { edges { cursor } } }",
+            json!({}),
+            "INVALID_INPUT",
+        ),
+        ("bad event id", "{ event(id: \"xyz\") { seq } }", json!({}), "INVALID_INPUT"),
+        ("unknown view", "{ quarantined(view: \"nope\") { total } }", json!({}), "NOT_FOUND"),
+    ];
+    for (what, query, variables, code) in cases {
+        let answer = server.gql_as(op, query, variables).await;
+        assert_eq!(first_code(&answer), code, "{what}: {answer:#}");
+        assert!(answer["errors"][0]["message"].is_string(), "{what}");
+        assert_eq!(server.head(), head, "{what} appended");
+    }
+
+    // Not JSON at all: HTTP 400 with the same error shape.
+    let response = server
+        .client
+        .post(format!("{}/graphql", server.base))
+        .bearer_auth(&operator)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(first_code(&body), "INVALID_INPUT");
+
+    // Oversized body: HTTP 413.
+    let padding = "x".repeat(32 << 10);
+    let response = server
+        .client
+        .post(format!("{}/graphql", server.base))
+        .bearer_auth(&operator)
+        .json(&json!({"query": "{ head { seq } }", "variables": {"padding": padding}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(server.head(), head);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_query_over_the_complexity_limit_is_refused() {
+    let config = ApiConfig { limit_complexity: 100, ..ApiConfig::default() };
+    let server = TestServer::start_with(config).await;
+    let admin = token(Role::Admin);
+    let small = server
+        .gql_as(Some(&admin), "{ events(first: 5) { edges { cursor node { seq } } } }", json!({}))
+        .await;
+    assert!(small.get("errors").is_none(), "{small:#}");
+    let big = server
+        .gql_as(Some(&admin), "{ events(first: 50) { edges { cursor node { seq } } } }", json!({}))
+        .await;
+    assert_eq!(first_code(&big), "LIMIT_EXCEEDED", "{big:#}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn internal_details_are_not_leaked_and_codes_are_stable_for_auth() {
+    let server = TestServer::start().await;
+    let none = server.gql_as(None, "{ head { seq } }", json!({})).await;
+    assert_eq!(first_code(&none), "UNAUTHENTICATED");
+    let bad = server.gql_as(Some("not-a-token"), "{ head { seq } }", json!({})).await;
+    assert_eq!(first_code(&bad), "UNAUTHENTICATED");
+    let viewer = server.gql_as(Some(&token(Role::Viewer)), "{ verify { ok } }", json!({})).await;
+    assert_eq!(first_code(&viewer), "FORBIDDEN");
+    let who =
+        server.gql_as(Some(&token(Role::Finance)), "{ whoami { name role } }", json!({})).await;
+    assert_eq!(who["data"]["whoami"]["role"], "FINANCE");
+    assert_eq!(who["data"]["whoami"]["name"], "finance-bot");
+    server.stop().await;
+}

@@ -1,0 +1,237 @@
+//! Routes, the order scenario through typed mutations, log and audit queries, idempotency.
+
+use crate::support::{TestServer, first_code, token};
+use serde_json::{Value, json};
+use tally_api::Role;
+
+const ENVELOPE_MUTATIONS: &str = r#"
+mutation Setup($placedAt: DateTime!) {
+  safety: setSafetyStock(envelope: {idempotencyKey: "ss-1"}, command: {location: "WH1", sku: "SKU-A", qty: 2}) { lastSeq }
+  receive: receiveInventory(envelope: {idempotencyKey: "rcv-1", source: "wms/WH1"}, command: {location: "WH1", sku: "SKU-A", qty: 10}) { lastSeq events { type stream } }
+  order: receiveOrder(envelope: {idempotencyKey: "ord-W1"}, command: {
+    order: "W1", channel: "edi", placedAt: $placedAt, currency: "USD",
+    lines: [{sku: "SKU-A", qty: 6, unitPrice: {amount: "50.00", currency: "USD"}}],
+    shipping: {amount: "0.00", currency: "USD"}, taxRatePpm: 0}) { lastSeq }
+  validate: validateOrder(envelope: {idempotencyKey: "val-W1"}, order: "W1") { lastSeq }
+  allocate: allocateOrder(envelope: {idempotencyKey: "alloc-W1"}, order: "W1", waitForViews: true) {
+    firstSeq lastSeq viewsSeq viewsCaughtUp events { seq stream type } }
+}"#;
+
+#[tokio::test]
+async fn health_ready_metrics_and_graphiql_respond() {
+    let server = TestServer::start().await;
+    let get = |path: &str| server.client.get(format!("{}{path}", server.base)).send();
+    let health = get("/healthz").await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = get("/readyz").await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["ready"], true);
+    let graphiql = get("/graphql").await.unwrap();
+    assert_eq!(graphiql.status(), 200);
+    assert!(graphiql.text().await.unwrap().to_lowercase().contains("graphiql"));
+
+    server.master_data().await;
+    let rejected = server
+        .gql_as(
+            Some(&token(Role::Operator)),
+            "mutation { submit(input: {idempotencyKey: \"m-rej\", source: \"shop/web\", command: {type: \"receive_inventory\", location: \"WH1\", sku: \"NOPE\", qty: 1}}) { lastSeq } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(first_code(&rejected), "UNKNOWN_SKU");
+    let metrics = get("/metrics").await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    for name in [
+        "tally_log_head_seq",
+        "tally_projection_lag_events",
+        "tally_append_latency_seconds",
+        "tally_command_events",
+        "tally_engine_submissions",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
+    assert!(
+        text.lines().any(|l| l.starts_with("tally_rejections_total")
+            && l.contains("code=\"UNKNOWN_SKU\"")
+            && l.contains("source=\"shop/web\"")),
+        "rejections by code and source missing:\n{text}"
+    );
+
+    // Once shutdown begins, the server is no longer ready.
+    server.state.begin_shutdown();
+    assert_eq!(get("/readyz").await.unwrap().status(), 503);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
+    let server = TestServer::start().await;
+    server.master_data().await;
+    let data = server.gql(ENVELOPE_MUTATIONS, json!({"placedAt": "2026-03-01T10:00:00Z"})).await;
+    assert_eq!(data["receive"]["events"][0]["type"], "inventory.received");
+    assert_eq!(data["receive"]["events"][0]["stream"], "inventory-WH1-SKU-A");
+    let allocate = &data["allocate"];
+    let last = allocate["lastSeq"].as_u64().unwrap();
+    assert!(
+        allocate["events"].as_array().unwrap().iter().any(|e| e["type"] == "order.line_allocated")
+    );
+    assert_eq!(allocate["viewsCaughtUp"], true);
+    assert!(allocate["viewsSeq"].as_u64().unwrap() >= last);
+    assert_eq!(server.head(), last);
+
+    // head, and the whole log in pages of 3
+    let head = server.gql("{ head { seq hash recordedAt } }", json!({})).await;
+    assert_eq!(head["head"]["seq"].as_u64().unwrap(), last);
+    assert_eq!(head["head"]["hash"].as_str().unwrap().len(), 64);
+    let mut seqs = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = server
+            .gql(
+                "query($after: String) { events(first: 3, after: $after) { edges { cursor node { seq type stream id payload } } pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        let events = &page["events"];
+        for edge in events["edges"].as_array().unwrap() {
+            seqs.push(edge["node"]["seq"].as_u64().unwrap());
+            assert!(edge["node"]["payload"].is_object());
+        }
+        if events["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = Some(events["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seqs, (1..=last).collect::<Vec<_>>());
+
+    // a range, a stream, an event by id
+    let range =
+        server.gql("{ events(from: 2, to: 3) { edges { node { seq } } } }", json!({})).await;
+    assert_eq!(range["events"]["edges"].as_array().unwrap().len(), 2);
+    let stream = server
+        .gql("{ stream(stream: \"order-W1\", first: 10) { edges { node { seq streamVersion type id } } } }", json!({}))
+        .await;
+    let edges = stream["stream"]["edges"].as_array().unwrap();
+    assert_eq!(edges[0]["node"]["type"], "order.received");
+    assert_eq!(edges[0]["node"]["streamVersion"], 1);
+    let id = edges[0]["node"]["id"].as_str().unwrap().to_owned();
+    let by_id =
+        server.gql("query($id: String!) { event(id: $id) { seq type } }", json!({"id": id})).await;
+    assert_eq!(by_id["event"]["type"], "order.received");
+
+    // verify, checkpoint, proofs, views meta
+    let verify = server
+        .gql("{ verify { ok framesChecked lastSeq root failure { code } } }", json!({}))
+        .await;
+    assert_eq!(verify["verify"]["ok"], true);
+    assert_eq!(verify["verify"]["lastSeq"].as_u64().unwrap(), last);
+    let cut = server.gql("mutation { cutCheckpoint { size root text } }", json!({})).await;
+    assert_eq!(cut["cutCheckpoint"]["size"].as_u64().unwrap(), last);
+    assert_eq!(cut["cutCheckpoint"]["root"], verify["verify"]["root"]);
+    let latest = server
+        .gql("{ latestCheckpoint { size signatures { name } } checkpoints { size } }", json!({}))
+        .await;
+    assert_eq!(latest["latestCheckpoint"]["size"].as_u64().unwrap(), last);
+    assert_eq!(latest["checkpoints"].as_array().unwrap().len(), 1);
+    let proofs = server
+        .gql(
+            "query($seq: Int!, $size: Int!) { inclusionProof(seq: $seq, size: $size) { index size root path } consistencyProof(from: 2, to: $size) { oldSize newSize newRoot path } }",
+            json!({"seq": 3, "size": last}),
+        )
+        .await;
+    assert_eq!(proofs["inclusionProof"]["index"], 2);
+    assert_eq!(proofs["inclusionProof"]["root"], verify["verify"]["root"]);
+    assert_eq!(proofs["consistencyProof"]["newRoot"], verify["verify"]["root"]);
+    let views = server
+        .gql("{ views { meta { seq headSeq checkpoint { size } } views { name appliedSeq lagEvents quarantinedCount } } }", json!({}))
+        .await;
+    assert_eq!(views["views"]["views"][0]["name"], "event_count");
+    assert_eq!(views["views"]["meta"]["seq"].as_u64().unwrap(), last);
+    assert_eq!(views["views"]["meta"]["checkpoint"]["size"].as_u64().unwrap(), last);
+    let stats = server
+        .gql("{ submissionStats { meta { seq } rows { source commandType submitted rejected failureRate } } }", json!({}))
+        .await;
+    assert!(
+        stats["submissionStats"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["source"] == "wms/WH1")
+    );
+
+    // a proof past the head is bad input
+    let beyond = server
+        .gql_as(
+            Some(&token(Role::Auditor)),
+            "{ inclusionProof(seq: 1, size: 999) { root } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(first_code(&beyond), "INVALID_INPUT");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn idempotent_retry_returns_the_same_seqs_and_a_conflict_is_refused() {
+    let server = TestServer::start().await;
+    server.master_data().await;
+    let receive = json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 5});
+    let first = server.submit("retry-1", receive.clone()).await;
+    let head = server.head();
+    let again = server.submit("retry-1", receive).await;
+    assert_eq!(first["deduplicated"], false);
+    assert_eq!(again["deduplicated"], true);
+    assert_eq!(again["events"], first["events"]);
+    assert_eq!(again["lastSeq"], first["lastSeq"]);
+    assert_eq!(server.head(), head);
+
+    let other = json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 6});
+    let conflict = server
+        .gql_as(
+            Some(&token(Role::Operator)),
+            "mutation($input: CommandInput!) { submit(input: $input) { lastSeq } }",
+            json!({"input": {"idempotencyKey": "retry-1", "command": other}}),
+        )
+        .await;
+    assert_eq!(first_code(&conflict), "IDEMPOTENCY_CONFLICT");
+    assert_eq!(server.head(), head);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn submit_many_answers_each_item_and_enforces_its_limit() {
+    let config = tally_api::ApiConfig { submit_many_commands_max: 3, ..Default::default() };
+    let server = TestServer::start_with(config).await;
+    server.master_data().await;
+    let data = server
+        .gql(
+            "mutation($inputs: [CommandInput!]!) { submitMany(inputs: $inputs, waitForViews: true) { index result { lastSeq viewsCaughtUp } error { code message } } }",
+            json!({"inputs": [
+                {"idempotencyKey": "m-1", "command": {"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 1}},
+                {"idempotencyKey": "m-2", "command": {"type": "no_such_command"}},
+                {"idempotencyKey": "m-3", "command": {"type": "receive_inventory", "location": "WH1", "sku": "NOPE", "qty": 1}},
+            ]}),
+        )
+        .await;
+    let items = data["submitMany"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items[0]["result"]["lastSeq"].as_u64().unwrap() > 0);
+    assert_eq!(items[0]["result"]["viewsCaughtUp"], true);
+    assert_eq!(items[1]["error"]["code"], "INVALID_INPUT");
+    assert_eq!(items[2]["error"]["code"], "UNKNOWN_SKU");
+
+    let head = server.head();
+    let input = json!({"idempotencyKey": "x", "command": {"type": "validate_order", "order": "A"}});
+    let too_many = server
+        .gql_as(
+            Some(&token(Role::Admin)),
+            "mutation($inputs: [CommandInput!]!) { submitMany(inputs: $inputs) { index } }",
+            json!({"inputs": [input.clone(), input.clone(), input.clone(), input]}),
+        )
+        .await;
+    assert_eq!(first_code(&too_many), "INVALID_INPUT");
+    assert_eq!(server.head(), head);
+    server.stop().await;
+}

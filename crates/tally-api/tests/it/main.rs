@@ -1,0 +1,11 @@
+//! Integration tests of tally-api: a real server on 127.0.0.1:0 over a temporary engine.
+
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+mod errors;
+mod http;
+mod lifecycle;
+mod roles;
+mod schema_sdl;
+mod subscriptions;
+mod support;

@@ -1,0 +1,289 @@
+//! The field → roles table, enforced: every root field × every role, over HTTP (queries and
+//! mutations) and through the schema (subscriptions).
+
+use crate::support::{TestServer, first_code, token};
+use async_graphql::Request;
+use futures_util::StreamExt as _;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tally_api::Role;
+use tally_api::auth::{Auth, Caller, FIELD_ROLES};
+
+/// A valid operation that uses `field` and nothing else guarded.
+fn sample(field: &str) -> &'static str {
+    match field {
+        "Query.head" => "{ head { seq } }",
+        "Query.events" => "{ events(first: 1) { edges { cursor } } }",
+        "Query.stream" => "{ stream(stream: \"order-X\", first: 1) { edges { cursor } } }",
+        "Query.event" => "{ event(id: \"0000000000000000000000000000000a\") { seq } }",
+        "Query.verify" => "{ verify { ok } }",
+        "Query.checkpoints" => "{ checkpoints { size } }",
+        "Query.latestCheckpoint" => "{ latestCheckpoint { size } }",
+        "Query.inclusionProof" => "{ inclusionProof(seq: 1) { root } }",
+        "Query.consistencyProof" => "{ consistencyProof(from: 1) { newRoot } }",
+        "Query.views" => "{ views { meta { seq } } }",
+        "Query.quarantined" => "{ quarantined(view: \"event_count\") { total } }",
+        "Query.submissionStats" => "{ submissionStats { rows { source } } }",
+        "Query.whoami" => "{ whoami { role } }",
+        "Mutation.submit" => {
+            "mutation { submit(input: {idempotencyKey: \"p-submit\", command: {type: \"validate_order\", order: \"NOPE\"}}) { lastSeq } }"
+        }
+        "Mutation.submitMany" => "mutation { submitMany(inputs: []) { index } }",
+        "Mutation.defineLocation" => {
+            "mutation { defineLocation(envelope: {idempotencyKey: \"p-define_location\"}, command: {location: \"WH9\", kind: WAREHOUSE, rank: 9, channels: [\"nope\"]}) { lastSeq } }"
+        }
+        "Mutation.defineChannel" => {
+            "mutation { defineChannel(envelope: {idempotencyKey: \"p-define_channel\"}, command: {channel: \"web\", priority: STANDARD, kind: DIRECT, currency: \"USD\"}) { lastSeq } }"
+        }
+        "Mutation.defineSku" => {
+            "mutation { defineSku(envelope: {idempotencyKey: \"p-define_sku\"}, command: {sku: \"SKU-A\", lotTracked: false, unitCost: {amount: \"20.00\", currency: \"USD\"}, abc: A}) { lastSeq } }"
+        }
+        "Mutation.setSafetyStock" => {
+            "mutation { setSafetyStock(envelope: {idempotencyKey: \"p-set_safety_stock\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1}) { lastSeq } }"
+        }
+        "Mutation.receiveOrder" => {
+            "mutation { receiveOrder(envelope: {idempotencyKey: \"p-receive_order\"}, command: {order: \"P1\", channel: \"nope\", placedAt: \"2026-03-01T00:00:00Z\", currency: \"USD\", lines: [], shipping: {amount: \"0.00\", currency: \"USD\"}, taxRatePpm: 0}) { lastSeq } }"
+        }
+        "Mutation.validateOrder" => {
+            "mutation { validateOrder(envelope: {idempotencyKey: \"p-validate_order\"}, order: \"NOPE\") { lastSeq } }"
+        }
+        "Mutation.holdOrder" => {
+            "mutation { holdOrder(envelope: {idempotencyKey: \"p-hold_order\"}, command: {order: \"NOPE\", reason: MANUAL, dueAt: \"2026-03-02T00:00:00Z\"}) { lastSeq } }"
+        }
+        "Mutation.releaseHold" => {
+            "mutation { releaseHold(envelope: {idempotencyKey: \"p-release_hold\"}, order: \"NOPE\") { lastSeq } }"
+        }
+        "Mutation.allocateOrder" => {
+            "mutation { allocateOrder(envelope: {idempotencyKey: \"p-allocate_order\"}, order: \"NOPE\") { lastSeq } }"
+        }
+        "Mutation.pickOrder" => {
+            "mutation { pickOrder(envelope: {idempotencyKey: \"p-pick_order\"}, command: {order: \"NOPE\"}) { lastSeq } }"
+        }
+        "Mutation.packOrder" => {
+            "mutation { packOrder(envelope: {idempotencyKey: \"p-pack_order\"}, command: {order: \"NOPE\"}) { lastSeq } }"
+        }
+        "Mutation.shipOrder" => {
+            "mutation { shipOrder(envelope: {idempotencyKey: \"p-ship_order\"}, command: {order: \"NOPE\"}) { lastSeq } }"
+        }
+        "Mutation.deliverOrder" => {
+            "mutation { deliverOrder(envelope: {idempotencyKey: \"p-deliver_order\"}, order: \"NOPE\") { lastSeq } }"
+        }
+        "Mutation.cancelOrder" => {
+            "mutation { cancelOrder(envelope: {idempotencyKey: \"p-cancel_order\"}, command: {order: \"NOPE\", reason: CUSTOMER}) { lastSeq } }"
+        }
+        "Mutation.substituteLine" => {
+            "mutation { substituteLine(envelope: {idempotencyKey: \"p-substitute_line\"}, command: {order: \"NOPE\", line: 0, sku: \"SKU-A\"}) { lastSeq } }"
+        }
+        "Mutation.expectInbound" => {
+            "mutation { expectInbound(envelope: {idempotencyKey: \"p-expect_inbound\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1, eta: \"2026-03-05T00:00:00Z\"}) { lastSeq } }"
+        }
+        "Mutation.receiveInventory" => {
+            "mutation { receiveInventory(envelope: {idempotencyKey: \"p-receive_inventory\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1}) { lastSeq } }"
+        }
+        "Mutation.adjustInventory" => {
+            "mutation { adjustInventory(envelope: {idempotencyKey: \"p-adjust_inventory\"}, command: {location: \"WH1\", sku: \"NOPE\", delta: 1, reason: FOUND}) { lastSeq } }"
+        }
+        "Mutation.cycleCount" => {
+            "mutation { cycleCount(envelope: {idempotencyKey: \"p-cycle_count\"}, command: {location: \"WH1\", sku: \"NOPE\", counted: 1}) { lastSeq } }"
+        }
+        "Mutation.shipTransfer" => {
+            "mutation { shipTransfer(envelope: {idempotencyKey: \"p-ship_transfer\"}, command: {transfer: \"T1\", from: \"WH1\", to: \"NOPE\", sku: \"SKU-A\", qty: 1}) { lastSeq } }"
+        }
+        "Mutation.receiveTransfer" => {
+            "mutation { receiveTransfer(envelope: {idempotencyKey: \"p-receive_transfer\"}, command: {transfer: \"NOPE\", qty: 1}) { lastSeq } }"
+        }
+        "Mutation.quarantineStock" => {
+            "mutation { quarantineStock(envelope: {idempotencyKey: \"p-quarantine_stock\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1, reason: DAMAGED}) { lastSeq } }"
+        }
+        "Mutation.releaseQuarantine" => {
+            "mutation { releaseQuarantine(envelope: {idempotencyKey: \"p-release_quarantine\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1, reason: DAMAGED}) { lastSeq } }"
+        }
+        "Mutation.scrapStock" => {
+            "mutation { scrapStock(envelope: {idempotencyKey: \"p-scrap_stock\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1}) { lastSeq } }"
+        }
+        "Mutation.recallLot" => {
+            "mutation { recallLot(envelope: {idempotencyKey: \"p-recall_lot\"}, command: {sku: \"NOPE\", lot: \"L1\"}) { lastSeq } }"
+        }
+        "Mutation.authorizeReturn" => {
+            "mutation { authorizeReturn(envelope: {idempotencyKey: \"p-authorize_return\"}, command: {returnId: \"R1\", order: \"NOPE\", lines: [{line: 0, qty: 1}]}) { lastSeq } }"
+        }
+        "Mutation.receiveReturn" => {
+            "mutation { receiveReturn(envelope: {idempotencyKey: \"p-receive_return\"}, command: {returnId: \"NOPE\", location: \"WH1\", items: [{line: 0, qty: 1}]}) { lastSeq } }"
+        }
+        "Mutation.inspectReturn" => {
+            "mutation { inspectReturn(envelope: {idempotencyKey: \"p-inspect_return\"}, command: {returnId: \"NOPE\", items: [{line: 0, qty: 1, disposition: RESTOCK}]}) { lastSeq } }"
+        }
+        "Mutation.closeReturn" => {
+            "mutation { closeReturn(envelope: {idempotencyKey: \"p-close_return\"}, returnId: \"NOPE\") { lastSeq } }"
+        }
+        "Mutation.capturePayment" => {
+            "mutation { capturePayment(envelope: {idempotencyKey: \"p-capture_payment\"}, command: {order: \"NOPE\", payment: \"pay-1\", amount: {amount: \"1.00\", currency: \"USD\"}}) { lastSeq } }"
+        }
+        "Mutation.recordProcessorFee" => {
+            "mutation { recordProcessorFee(envelope: {idempotencyKey: \"p-record_processor_fee\"}, command: {order: \"NOPE\", fee: {rate: {ratePpm: 29000, fixed: {amount: \"0.30\", currency: \"USD\"}}}}) { lastSeq } }"
+        }
+        "Mutation.issueRefund" => {
+            "mutation { issueRefund(envelope: {idempotencyKey: \"p-issue_refund\"}, command: {refund: \"r-1\", order: \"NOPE\", lines: [{line: 0, qty: 1}]}) { lastSeq } }"
+        }
+        "Mutation.refundDeposit" => {
+            "mutation { refundDeposit(envelope: {idempotencyKey: \"p-refund_deposit\"}, command: {refund: \"r-2\", order: \"NOPE\", amount: {amount: \"1.00\", currency: \"USD\"}}) { lastSeq } }"
+        }
+        "Mutation.recordProcessorPayout" => {
+            "mutation { recordProcessorPayout(envelope: {idempotencyKey: \"p-record_processor_payout\"}, command: {payout: \"po-1\", amount: {amount: \"999999.00\", currency: \"USD\"}}) { lastSeq } }"
+        }
+        "Mutation.openSettlement" => {
+            "mutation { openSettlement(envelope: {idempotencyKey: \"p-open_settlement\"}, command: {settlement: \"S1\", channel: \"nope\", currency: \"USD\", periodStart: \"2026-03-01\", periodEnd: \"2026-03-14\"}) { lastSeq } }"
+        }
+        "Mutation.recordSettlementLine" => {
+            "mutation { recordSettlementLine(envelope: {idempotencyKey: \"p-record_settlement_line\"}, command: {settlement: \"NOPE\", kind: PRINCIPAL, amount: {amount: \"1.00\", currency: \"USD\"}}) { lastSeq } }"
+        }
+        "Mutation.settlePayout" => {
+            "mutation { settlePayout(envelope: {idempotencyKey: \"p-settle_payout\"}, command: {settlement: \"NOPE\", amount: {amount: \"1.00\", currency: \"USD\"}, depositDate: \"2026-03-15\"}) { lastSeq } }"
+        }
+        "Mutation.postJournalEntry" => {
+            "mutation { postJournalEntry(envelope: {idempotencyKey: \"p-post_journal_entry\"}, command: {memo: \"probe\", postings: [{account: BANK, amount: {amount: \"1.00\", currency: \"USD\"}}]}) { lastSeq } }"
+        }
+        "Mutation.cutCheckpoint" => "mutation { cutCheckpoint { size } }",
+        "Subscription.events" => "subscription { events { seq } }",
+        "Subscription.atsChanged" => "subscription { atsChanged(sku: \"SKU-A\") { seq } }",
+        other => panic!("no sample operation for {other}: add one"),
+    }
+}
+
+/// Root fields of the SDL, as `Type.field`.
+fn sdl_root_fields() -> BTreeSet<String> {
+    let sdl = tally_api::schema::sdl();
+    let mut fields = BTreeSet::new();
+    let mut current: Option<&str> = None;
+    let mut in_description = false;
+    for line in sdl.lines() {
+        let trimmed = line.trim();
+        if let Some(name) = ["Query", "Mutation", "Subscription"]
+            .into_iter()
+            .find(|n| trimmed == format!("type {n} {{"))
+        {
+            current = Some(name);
+            continue;
+        }
+        if trimmed == "}" {
+            current = None;
+            continue;
+        }
+        let Some(owner) = current else { continue };
+        if trimmed.starts_with("\"\"\"") {
+            let single = trimmed.len() > 3 && trimmed.ends_with("\"\"\"");
+            if !single {
+                in_description = !in_description;
+            }
+            continue;
+        }
+        if in_description || trimmed.is_empty() {
+            continue;
+        }
+        let name: String =
+            trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if !name.is_empty() && line.starts_with('\t') && !line.starts_with("\t\t") {
+            fields.insert(format!("{owner}.{name}"));
+        }
+    }
+    fields
+}
+
+#[test]
+fn every_root_field_has_exactly_one_row_in_the_table() {
+    let table: BTreeSet<String> = FIELD_ROLES.iter().map(|(f, _)| (*f).to_owned()).collect();
+    assert_eq!(table.len(), FIELD_ROLES.len(), "a field has two rows");
+    assert_eq!(sdl_root_fields(), table, "FIELD_ROLES and the schema's root fields differ");
+    for (field, roles) in FIELD_ROLES {
+        assert!(roles.contains(&Role::Admin), "admin may not use {field}");
+    }
+}
+
+#[tokio::test]
+async fn queries_and_mutations_enforce_the_table_for_every_role() {
+    let server = TestServer::start().await;
+    server.master_data().await;
+    for (field, allowed) in FIELD_ROLES {
+        if field.starts_with("Subscription.") {
+            continue;
+        }
+        let query = sample(field);
+        let anonymous = server.gql_as(None, query, json!({})).await;
+        assert_eq!(first_code(&anonymous), "UNAUTHENTICATED", "{field} without a token");
+        for role in Role::ALL {
+            let answer = server.gql_as(Some(&token(role)), query, json!({})).await;
+            let code = first_code(&answer);
+            if role == Role::Admin && field.starts_with("Mutation.") {
+                // The typed input reached the domain: it parsed, whatever the decision.
+                assert_ne!(code, "INVALID_INPUT", "{field}: {answer:#}");
+            }
+            if allowed.contains(&role) {
+                assert!(
+                    code != "FORBIDDEN" && code != "UNAUTHENTICATED",
+                    "{field} refused to {role:?}: {answer:#}"
+                );
+            } else {
+                assert_eq!(code, "FORBIDDEN", "{field} allowed to {role:?}: {answer:#}");
+            }
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn subscriptions_enforce_the_table_for_every_role() {
+    let server = TestServer::start().await;
+    server.master_data().await;
+    let schema = tally_api::schema::build(&server.state);
+    let mut n = 0;
+    for (field, allowed) in FIELD_ROLES.iter().filter(|(f, _)| f.starts_with("Subscription.")) {
+        let mut auths = vec![(None, Auth::Anonymous)];
+        auths.extend(
+            Role::ALL.map(|role| (Some(role), Auth::Caller(Caller { name: "t".to_owned(), role }))),
+        );
+        for (role, auth) in auths {
+            let mut stream = schema.execute_stream(Request::new(sample(field)).data(auth));
+            let mut next = stream.next();
+            // One poll: a refused subscription answers at once; an allowed one is now
+            // following the head.
+            let early = tokio::select! {
+                biased;
+                item = &mut next => Some(item),
+                () = std::future::ready(()) => None,
+            };
+            let response = match early {
+                Some(item) => item.unwrap(),
+                None => {
+                    n += 1;
+                    let command = json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 1});
+                    server.submit(&format!("sub-probe-{n}"), command).await;
+                    tokio::time::timeout(Duration::from_secs(10), next).await.unwrap().unwrap()
+                }
+            };
+            let code = response
+                .errors
+                .first()
+                .and_then(|e| e.extensions.as_ref())
+                .and_then(|x| x.get("code"))
+                .and_then(|v| match v {
+                    async_graphql::Value::String(s) => Some(s.clone()),
+                    _ => None,
+                });
+            match role {
+                None => assert_eq!(code.as_deref(), Some("UNAUTHENTICATED"), "{field}"),
+                Some(role) if allowed.contains(&role) => {
+                    assert!(
+                        response.errors.is_empty(),
+                        "{field} refused to {role:?}: {:?}",
+                        response.errors
+                    );
+                }
+                Some(role) => {
+                    assert_eq!(code.as_deref(), Some("FORBIDDEN"), "{field} allowed to {role:?}");
+                }
+            }
+        }
+    }
+    server.stop().await;
+}
