@@ -6,6 +6,7 @@
 mod commands;
 mod demo;
 mod store;
+mod tokens;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -32,6 +33,12 @@ enum Command {
         /// Where to write the ledger key (default: <data>/ledger.key).
         #[arg(long)]
         key: Option<PathBuf>,
+    },
+    /// Serve GraphQL (queries, mutations, subscriptions) over the store.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
     },
     /// Build a store with a realistic seeded dataset and serve it.
     Demo {
@@ -121,8 +128,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init { origin, key } => commands::init::run(&cli.data, &origin, key.as_deref()),
-        Command::Demo { listen: _, seed, no_serve } => {
-            commands::demo::run(&cli.data, seed, no_serve)
+        Command::Serve { listen } => commands::serve::run(&cli.data, &listen),
+        Command::Demo { listen, seed, no_serve } => {
+            commands::demo::run(&cli.data, &listen, seed, no_serve)
         }
         Command::Import { file } => commands::import::run(&cli.data, &file),
         Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),

@@ -61,10 +61,19 @@ pub fn build(data: &Path, seed: u64) -> anyhow::Result<DataDir> {
     Ok(dir)
 }
 
-pub fn run(data: &Path, seed: u64, no_serve: bool) -> anyhow::Result<Outcome> {
+pub fn run(data: &Path, listen: &str, seed: u64, no_serve: bool) -> anyhow::Result<Outcome> {
     build(data, seed)?;
     if no_serve {
         return Ok(Outcome::Ok);
     }
-    anyhow::bail!("serving needs the GraphQL server; run with --no-serve")
+    // One fresh token per role for this session, printed once and never stored; the store's
+    // own tokens keep working too.
+    let mut auth = crate::tokens::load(data)?;
+    println!("tokens for this demo session (send as `Authorization: Bearer <token>`):");
+    for role in tally_api::Role::ALL {
+        let token = crate::tokens::generate();
+        println!("  {:<8} {token}", role.as_str());
+        auth = auth.with_token(&format!("demo-{}", role.as_str()), role, &token);
+    }
+    crate::commands::serve::serve(data, listen, auth)
 }

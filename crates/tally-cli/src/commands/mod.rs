@@ -7,4 +7,5 @@ pub mod import;
 pub mod init;
 pub mod proof;
 pub mod replay;
+pub mod serve;
 pub mod verify;

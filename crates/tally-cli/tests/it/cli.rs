@@ -219,3 +219,64 @@ fn demo_builds_a_verifiable_store_and_a_rerun_appends_nothing() {
         assert_eq!(cents.len(), 2, "{row}");
     }
 }
+
+/// Sends one HTTP/1.1 request and returns the response text.
+fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn serve_answers_graphql_with_the_init_token_and_stops_on_sigterm() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let init = tally(&data, &["init"]);
+    assert_eq!(code(&init), 0);
+    let token = stdout(&init)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("admin API token (shown once, stored hashed in tokens.toml): ")
+        })
+        .unwrap()
+        .to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = lines
+        .find_map(|l| {
+            let l = l.unwrap();
+            l.strip_prefix("GraphQL:  http://").map(|r| r.split('/').next().unwrap().to_owned())
+        })
+        .unwrap();
+    assert!(http(&address, "GET", "/healthz", None, "").contains("200 OK"));
+    let query = r#"{"query":"{ head { seq } whoami { role } }"}"#;
+    let answer = http(&address, "POST", "/graphql", Some(&token), query);
+    assert!(answer.contains("\"role\""), "{answer}");
+    assert!(!answer.contains("\"errors\""), "{answer}");
+    let refused = http(&address, "POST", "/graphql", Some("tly_wrong"), query);
+    assert!(refused.contains("UNAUTHENTICATED"), "{refused}");
+    // SIGTERM: a graceful stop, exit 0, and the store verifies afterwards.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(code(&tally(&data, &["verify"])), 0);
+}

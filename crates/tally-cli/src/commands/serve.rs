@@ -1,0 +1,59 @@
+//! `tally serve`: the GraphQL server over the store, until Ctrl-C or SIGTERM.
+
+use crate::Outcome;
+use crate::store::DataDir;
+use anyhow::Context as _;
+use std::path::Path;
+use std::sync::Arc;
+use tally_api::{ApiConfig, AppState, AuthConfig};
+
+/// Serves `data` on `listen`. `auth` are the tokens to accept.
+pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outcome> {
+    let dir = DataDir::open(data)?;
+    if auth.is_empty() {
+        eprintln!(
+            "warning: no API tokens configured (tokens.toml or TALLY_API_TOKENS): every request will be refused"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let engine = dir.open_engine()?;
+    let projections: Vec<Arc<dyn tally_projections::Projection>> = tally_projections::all();
+    let state = AppState::with_projections(engine.clone(), auth, ApiConfig::default(), projections);
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let address = listener.local_addr()?;
+        println!("GraphQL:  http://{address}/graphql  (GraphiQL in a browser)");
+        println!("health:   http://{address}/healthz   metrics: http://{address}/metrics");
+        let shutdown = async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = ctrl_c.await;
+            }
+            eprintln!("shutting down: finishing requests in flight");
+        };
+        tally_api::serve(listener, state, shutdown).await.context("serving")
+    });
+    // Everything acknowledged is durable; close to stop the engine's threads cleanly.
+    engine.close();
+    result?;
+    Ok(Outcome::Ok)
+}
+
+pub fn run(data: &Path, listen: &str) -> anyhow::Result<Outcome> {
+    serve(data, listen, crate::tokens::load(data)?)
+}
