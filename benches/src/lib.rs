@@ -11,6 +11,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tally_log::{AppendRequest, Config, EventId, Log, NewEvent, VerifyOptions, chain_hash};
 
+/// The value after `--name` on the command line, or `default`.
+#[must_use]
+pub fn arg(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Payload bytes that make a ~300-byte stored frame with [`event`]'s envelope.
 pub const PAYLOAD_BYTES: usize = 130;
 

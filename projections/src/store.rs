@@ -75,6 +75,13 @@ struct View {
     applied: watch::Sender<u64>,
 }
 
+impl View {
+    /// The keyspace served now.
+    fn keyspace(&self) -> Keyspace {
+        self.active.read().map_or_else(|e| e.into_inner().keyspace.clone(), |a| a.keyspace.clone())
+    }
+}
+
 struct Inner {
     db: Database,
     meta: Keyspace,
@@ -168,6 +175,11 @@ impl ViewStore {
         })
     }
 
+    /// The served keyspace of every projection, in registration order.
+    fn active_keyspaces(&self) -> Vec<Keyspace> {
+        self.inner.views.iter().map(View::keyspace).collect()
+    }
+
     /// Names of the projections, in registration order.
     #[must_use]
     pub fn names(&self) -> Vec<&'static str> {
@@ -208,17 +220,7 @@ impl ViewStore {
     pub fn catch_up(&self, log: &Log, upto: Option<u64>) -> Result<u64> {
         let _guard = lock(&self.inner.apply_lock);
         let target = upto.unwrap_or(u64::MAX).min(log.head().seq);
-        let actives: Vec<_> = self
-            .inner
-            .views
-            .iter()
-            .map(|v| {
-                v.active
-                    .read()
-                    .map(|a| a.keyspace.clone())
-                    .unwrap_or_else(|e| e.into_inner().keyspace.clone())
-            })
-            .collect();
+        let actives = self.active_keyspaces();
         let targets: Vec<Target<'_>> = self
             .inner
             .views
@@ -242,11 +244,7 @@ impl ViewStore {
     /// A consistent read of `name` at the seq it has applied.
     pub fn reader(&self, name: &str) -> Result<ViewReader> {
         let view = self.view(name)?;
-        let keyspace = view
-            .active
-            .read()
-            .map(|a| a.keyspace.clone())
-            .unwrap_or_else(|e| e.into_inner().keyspace.clone());
+        let keyspace = view.keyspace();
         let snapshot = self.inner.db.snapshot();
         let applied = match snapshot.get(&keyspace, CHECKPOINT_KEY)? {
             Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
@@ -319,17 +317,7 @@ impl ViewStore {
         let store = Self::temporary(projections)?;
         {
             let _guard = lock(&store.inner.apply_lock);
-            let actives: Vec<Keyspace> = store
-                .inner
-                .views
-                .iter()
-                .map(|v| {
-                    v.active
-                        .read()
-                        .map(|a| a.keyspace.clone())
-                        .unwrap_or_else(|e| e.into_inner().keyspace.clone())
-                })
-                .collect();
+            let actives = store.active_keyspaces();
             let targets = store
                 .inner
                 .views

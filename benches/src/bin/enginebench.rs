@@ -7,18 +7,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tally_benches::fdatasync_rate;
+use tally_benches::{arg, fdatasync_rate};
 use tally_domain::Command;
 use tally_engine::{Engine, EngineConfig, Submission};
 use tally_projections::ViewStore;
-
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 fn command(json: serde_json::Value) -> anyhow::Result<Command> {
     Ok(serde_json::from_value(json)?)

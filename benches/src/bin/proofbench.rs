@@ -6,19 +6,11 @@
 
 use std::sync::Arc;
 use std::time::Instant;
-use tally_benches::{IdSource, run_producers};
+use tally_benches::{IdSource, arg, run_producers};
 use tally_log::tally_proof::bundle::dir::verify_dir;
 use tally_log::tally_proof::key::LedgerKey;
 use tally_log::tally_proof::merkle::{verify_consistency, verify_inclusion};
 use tally_log::{CheckpointPolicy, Config, Log};
-
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Percentile of sorted nanosecond samples.
 fn pct(sorted: &[u64], p: f64) -> f64 {
