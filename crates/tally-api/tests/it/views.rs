@@ -266,3 +266,128 @@ async fn ats_changed_carries_the_ats_once_the_views_applied_the_event() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn lot_trace_and_lot_buckets_after_a_recall() {
+    let server = TestServer::start_with_views().await;
+    run(&server, "fefo_recall.json").await;
+    let data = server
+        .gql(
+            r#"{
+                a: lotTrace(sku: "SYRINGE", lot: "LOT-A") {
+                    trace { expiry recalledSeq receipts { location qty } locations { location quarantined onHand } orders { order } }
+                }
+                b: lotTrace(sku: "SYRINGE", lot: "LOT-B") {
+                    meta { seq }
+                    trace { recalledAt receipts { qty } shipments { order qty location } orders { order units } }
+                }
+                none: lotTrace(sku: "SYRINGE", lot: "NOPE") { trace { lot } }
+                stock(location: "DC1", sku: "SYRINGE") { lots { lot available reserved quarantined shipped } }
+                trail: auditTrail(entity: {kind: LOT, sku: "SYRINGE", lot: "LOT-B"}) { edges { node { type } } }
+            }"#,
+            json!({}),
+        )
+        .await;
+    let a = &data["a"]["trace"];
+    assert_eq!(a["expiry"], "2026-07-01");
+    assert!(a["recalledSeq"].as_u64().is_some());
+    assert_eq!(
+        a["receipts"],
+        json!([{"location": "DC1", "qty": 100}, {"location": "DC2", "qty": 40}])
+    );
+    assert_eq!(a["locations"][0], json!({"location": "DC1", "quarantined": 100, "onHand": 100}));
+    assert_eq!(a["orders"], json!([]));
+    let b = &data["b"]["trace"];
+    assert_eq!(b["recalledAt"], Value::Null);
+    assert_eq!(b["receipts"], json!([{"qty": 50}]));
+    assert_eq!(b["shipments"], json!([{"order": "H-1", "qty": 50, "location": "DC1"}]));
+    assert_eq!(b["orders"], json!([{"order": "H-1", "units": 50}]));
+    assert_eq!(data["none"]["trace"], Value::Null);
+    let lots = data["stock"]["lots"].as_array().unwrap();
+    let lot_b = lots.iter().find(|l| l["lot"] == "LOT-B").unwrap();
+    assert_eq!(
+        lot_b,
+        &json!({"lot": "LOT-B", "available": 0, "reserved": 0, "quarantined": 0, "shipped": 50})
+    );
+    let types: Vec<&str> = data["trail"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.first(), Some(&"inventory.received"), "{types:?}");
+    assert!(types.contains(&"order.shipped"), "{types:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn exceptions_fill_rate_and_kpis_over_a_day_of_operations() {
+    let server = TestServer::start_with_views().await;
+    let heads = run(&server, "operations_day.json").await;
+    // The hold (due 11:00) is the 15th command; judged at noon it is an hour overdue.
+    let held = heads[14];
+    let at_noon = "query($asOf: AsOf) { exceptions(now: \"2026-03-01T12:00:00Z\", asOf: $asOf) { total holds { order overdueMs hold { reason dueAt releasedAt } } } }";
+    let then = server.gql(at_noon, json!({ "asOf": { "seq": held } })).await;
+    assert_eq!(
+        then["exceptions"]["holds"],
+        json!([{"order": "O1", "overdueMs": 3_600_000, "hold": {"reason": "payment", "dueAt": "2026-03-01T11:00:00+00:00", "releasedAt": null}}])
+    );
+    let now = server.gql(at_noon, json!({})).await;
+    assert_eq!(now["exceptions"]["total"], 0);
+
+    let window = json!({ "from": "2026-03-01", "to": "2026-03-01" });
+    let data = server
+        .gql(
+            r#"query($from: NaiveDate!, $to: NaiveDate!) {
+                fillRate(groupBy: CHANNEL, fromDay: $from, toDay: $to) {
+                    groups { group firstTime { order { numerator denominator bps } } final { order { numerator denominator bps } } }
+                }
+                releaseTimes(channel: "web", fromDay: $from, toDay: $to) { orders rows { channel day orders } }
+                recordAccuracy(location: "WH1", fromDay: $from, toDay: $to) { accuracy { denominator } rows { location day } }
+                empty: fillRate(groupBy: LOCATION, fromDay: "2025-01-01", toDay: "2025-01-31") { groups { group } }
+            }"#,
+            window,
+        )
+        .await;
+    // O2 was cancelled by the customer before release: out of the denominator. O1 waited
+    // for stock and was cut short by a stockout: unfilled on both bases.
+    let web = &data["fillRate"]["groups"][0];
+    assert_eq!(web["group"], "web");
+    assert_eq!(web["firstTime"]["order"], json!({"numerator": 0, "denominator": 1, "bps": 0}));
+    assert_eq!(web["final"]["order"], json!({"numerator": 0, "denominator": 1, "bps": 0}));
+    assert_eq!(data["releaseTimes"]["orders"], 1);
+    assert_eq!(
+        data["releaseTimes"]["rows"],
+        json!([{"channel": "web", "day": "2026-03-01", "orders": 1}])
+    );
+    assert_eq!(data["recordAccuracy"]["accuracy"]["denominator"], 1);
+    assert_eq!(data["recordAccuracy"]["rows"], json!([{"location": "WH1", "day": "2026-03-01"}]));
+    assert_eq!(data["empty"]["groups"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn return_cycles_and_as_of_a_time_before_the_first_event() {
+    let server = TestServer::start_with_views().await;
+    run(&server, "returns_dispositions.json").await;
+    let data = server
+        .gql(
+            r#"{
+                returnCycleTimes(fromDay: "2026-03-01", toDay: "2026-03-31") { rows { operationsReturns } operationsMsMean }
+                before: stock(location: "WH1", sku: "SHOE", asOf: {time: "2000-01-01T00:00:00Z"}) { meta { seq } total { onHand } }
+                trialBalance { totals { currency net { amount currency } balanced } }
+            }"#,
+            json!({}),
+        )
+        .await;
+    let rows = data["returnCycleTimes"]["rows"].as_array().unwrap();
+    let operations: u64 = rows.iter().map(|r| r["operationsReturns"].as_u64().unwrap()).sum();
+    assert_eq!(operations, 1);
+    assert_eq!(data["returnCycleTimes"]["operationsMsMean"], 0, "received and inspected at 09:00");
+    assert_eq!(data["before"], json!({"meta": {"seq": 0}, "total": {"onHand": 0}}));
+    assert_eq!(
+        data["trialBalance"]["totals"],
+        json!([{"currency": "GBP", "net": {"amount": "0.00", "currency": "GBP"}, "balanced": true}])
+    );
+    server.stop().await;
+}
