@@ -58,6 +58,7 @@ const LOG_READERS: &[Role] = &[Admin, Operator, Auditor];
 const AUDIT: &[Role] = &[Admin, Auditor];
 const WRITERS: &[Role] = &[Admin, Operator];
 const DASHBOARD: &[Role] = &[Admin, Operator, Auditor, Viewer];
+const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 
 /// Which roles may use each root field (`Type.field`). A field missing here is refused to
 /// everyone; a test checks that every root field of the schema has a row.
@@ -75,6 +76,25 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.quarantined", LOG_READERS),
     ("Query.submissionStats", DASHBOARD),
     ("Query.whoami", EVERYONE),
+    ("Query.stock", DASHBOARD),
+    ("Query.stockBySku", DASHBOARD),
+    ("Query.stockByLocation", DASHBOARD),
+    ("Query.ats", DASHBOARD),
+    ("Query.atsByChannel", DASHBOARD),
+    ("Query.order", DASHBOARD),
+    ("Query.orders", DASHBOARD),
+    ("Query.exceptions", DASHBOARD),
+    ("Query.backorders", DASHBOARD),
+    ("Query.fillRate", EVERYONE),
+    ("Query.releaseTimes", EVERYONE),
+    ("Query.returnCycleTimes", EVERYONE),
+    ("Query.recordAccuracy", EVERYONE),
+    ("Query.auditTrail", AUDIT),
+    ("Query.lotTrace", LOG_READERS),
+    ("Query.trialBalance", FINANCE),
+    ("Query.settlement", FINANCE),
+    ("Query.settlements", FINANCE),
+    ("Query.settlementExport", FINANCE),
     ("Mutation.submit", WRITERS),
     ("Mutation.submitMany", WRITERS),
     ("Mutation.defineLocation", WRITERS),

@@ -51,3 +51,21 @@ pub fn page_size(config: &ApiConfig, first: Option<i32>) -> ApiResult<usize> {
         }
     }
 }
+
+/// Encodes a text position (an order id) under `kind`.
+#[must_use]
+pub fn encode_text(kind: &str, position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{position}"))
+}
+
+/// Decodes a cursor made by [`encode_text`] with the same `kind`.
+pub fn decode_text(kind: &str, cursor: &str) -> ApiResult<String> {
+    let bad = || ApiError::invalid(format!("cursor '{cursor}' is not valid here"));
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (k, position) = text.split_once(':').ok_or_else(bad)?;
+    if k != kind {
+        return Err(bad());
+    }
+    Ok(position.to_owned())
+}

@@ -1,12 +1,19 @@
 //! The GraphQL schema: root types, limits, and the extension that gives every error a code.
 
+pub mod audit;
 mod cursor;
+pub mod finance;
 pub mod inputs;
+pub mod inventory;
+pub mod kpis;
 pub mod log;
+
 pub mod mutations;
+pub mod orders;
 pub mod proofs;
 pub mod subscriptions;
 pub mod typed;
+pub mod values;
 pub mod views;
 
 use crate::error::code;
@@ -23,7 +30,16 @@ pub use cursor::PageInfo;
 
 /// The query root. Projection queries are added here as further members (see `views`).
 #[derive(MergedObject, Default, Debug)]
-pub struct Query(log::LogQuery, proofs::AuditQuery, views::ViewsQuery);
+pub struct Query(
+    log::LogQuery,
+    proofs::AuditQuery,
+    views::ViewsQuery,
+    inventory::InventoryQuery,
+    orders::OrdersQuery,
+    kpis::KpisQuery,
+    audit::AuditTrailQuery,
+    finance::FinanceQuery,
+);
 
 /// The mutation root: generic and typed mutations.
 #[derive(MergedObject, Default, Debug)]

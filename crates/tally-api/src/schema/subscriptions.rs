@@ -1,16 +1,17 @@
-//! Subscriptions: tail the durable log (new events, filtered), and events touching a SKU.
+//! Subscriptions: tail the durable log (new events, filtered), and ATS changes of a SKU.
 //!
 //! A subscription follows the log's durable head (`Log::subscribe_head`) and reads the new
 //! events from the last seq it delivered, at most `subscription_batch_events_max` at a time:
 //! a slow client makes its own subscription lag, never grows a buffer. Streams end when the
 //! server shuts down.
 
+use super::inventory::AtsByChannelAnswer;
 use super::log::{EventNode, payload_json};
 use crate::auth::FieldGuard;
 use crate::error::{ApiError, code};
 use crate::state::AppState;
-use async_graphql::{Context, Subscription};
-use futures_util::Stream;
+use async_graphql::{Context, Object, Subscription};
+use futures_util::{Stream, StreamExt as _};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tally_log::RecordedEvent;
@@ -139,22 +140,77 @@ impl Subscription {
         Ok(tail(ctx, after_seq, filter)?)
     }
 
-    /// New durable events that may change the ATS of `sku`: every event whose payload names
+    /// Changes that may move the ATS of `sku`: one item per durable event whose payload names
     /// the SKU (receipts, adjustments, allocations, shipments, transfers, …), after `afterSeq`
-    /// or from the head when the subscription starts.
-    ///
-    /// Pending the inventory projection: this emits the events, not the new ATS figures;
-    /// once the `inventory` view lands it will emit `{sku, ats, meta}` per change.
+    /// or from the head when the subscription starts. Selecting `ats` waits for the views to
+    /// apply the event, then reads the inventory view.
     #[graphql(guard = "FieldGuard(\"Subscription.atsChanged\")")]
     async fn ats_changed(
         &self,
         ctx: &Context<'_>,
         sku: String,
         after_seq: Option<u64>,
-    ) -> async_graphql::Result<impl Stream<Item = EventNode>> {
+    ) -> async_graphql::Result<impl Stream<Item = AtsChange>> {
+        let wanted = sku.clone();
         let filter: Filter = Box::new(move |e: &RecordedEvent| {
-            payload_json(e).is_ok_and(|v| mentions_sku(&v, &sku))
+            payload_json(e).is_ok_and(|v| mentions_sku(&v, &wanted))
         });
-        Ok(tail(ctx, after_seq, filter)?)
+        let events = tail(ctx, after_seq, filter)?;
+        Ok(events.map(move |event| AtsChange { event: event.0, sku: sku.clone() }))
+    }
+}
+
+/// An event that may have moved a SKU's ATS.
+pub struct AtsChange {
+    event: RecordedEvent,
+    sku: String,
+}
+
+impl std::fmt::Debug for AtsChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtsChange")
+            .field("seq", &self.event.seq())
+            .field("sku", &self.sku)
+            .finish_non_exhaustive()
+    }
+}
+
+#[Object]
+impl AtsChange {
+    /// Seq of the event.
+    async fn seq(&self) -> u64 {
+        self.event.seq()
+    }
+
+    /// Its type.
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> &str {
+        self.event.event_type()
+    }
+
+    /// The event.
+    async fn event(&self) -> EventNode {
+        EventNode(self.event.clone())
+    }
+
+    /// The SKU.
+    async fn sku(&self) -> &str {
+        &self.sku
+    }
+
+    /// ATS of the SKU network-wide and per channel once the views have applied the event
+    /// (`meta.seq` ≥ `seq`: the figures may already include later events).
+    async fn ats(&self, ctx: &Context<'_>) -> async_graphql::Result<AtsByChannelAnswer> {
+        let state = ctx.data_unchecked::<AppState>();
+        let seq = self.event.seq();
+        state.engine().wait_for_views(seq, state.config().wait_for_views_timeout()).await.map_err(
+            |_| {
+                ApiError::new(
+                    code::UNAVAILABLE,
+                    format!("the views did not reach seq {seq} in time"),
+                )
+            },
+        )?;
+        Ok(super::inventory::ats_by_channel(state, self.sku.clone(), None).await?)
     }
 }

@@ -128,7 +128,8 @@ pub async fn read_view(state: &AppState, name: &str, as_of: Option<AsOf>) -> Api
     }
 }
 
-fn view_error(name: &str, e: &tally_projections::Error) -> ApiError {
+/// A projection error as an API error: `NOT_FOUND` for an unknown view, `INTERNAL` otherwise.
+pub(crate) fn view_error(name: &str, e: &tally_projections::Error) -> ApiError {
     match e {
         tally_projections::Error::UnknownView(_) => {
             ApiError::not_found(format!("unknown view '{name}'"))

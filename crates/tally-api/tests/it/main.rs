@@ -9,3 +9,4 @@ mod roles;
 mod schema_sdl;
 mod subscriptions;
 mod support;
+mod views;

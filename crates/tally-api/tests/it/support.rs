@@ -43,7 +43,18 @@ impl TestServer {
         Self::start_with(ApiConfig::default()).await
     }
 
+    /// A server over the ledger's real projections (plus the counting one).
+    pub async fn start_with_views() -> Self {
+        let mut projections = tally_projections::all();
+        projections.push(Arc::new(EventCount));
+        Self::start_over(ApiConfig::default(), projections).await
+    }
+
     pub async fn start_with(config: ApiConfig) -> Self {
+        Self::start_over(config, vec![Arc::new(EventCount)]).await
+    }
+
+    async fn start_over(config: ApiConfig, projections: Vec<Arc<dyn Projection>>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut engine_config = EngineConfig::default();
         let mut policy =
@@ -51,7 +62,6 @@ impl TestServer {
         policy.every_events = 0;
         policy.every_ms = 0;
         engine_config.log.checkpoints = Some(policy);
-        let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(EventCount)];
         let engine = Engine::open(dir.path(), engine_config, projections.clone()).unwrap();
         Self::serve(engine, projections, config, dir).await
     }

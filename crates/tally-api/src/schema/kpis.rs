@@ -1,0 +1,308 @@
+//! Fill rates and KPIs over a window of UTC days (DOMAIN.md §5): numerators and denominators
+//! with the rates in basis points (the `fill_rate` and `kpis` views).
+
+use super::values::{date_of, day_window};
+use super::views::{AsOf, ViewMeta, read_view, view_error};
+use crate::auth::FieldGuard;
+use crate::state::AppState;
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use chrono::NaiveDate;
+use tally_projections::fill_rate::{self, FillCounts, Grouping};
+use tally_projections::kpis;
+
+/// How fill rates are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum FillRateGroupBy {
+    /// By channel.
+    Channel,
+    /// By location of the first reservation (the empty location holds lines nothing was
+    /// reserved for).
+    Location,
+}
+
+/// A rate: numerator / denominator, in basis points rounded down (null when the
+/// denominator is zero).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Rate {
+    /// Filled.
+    pub numerator: i64,
+    /// Of.
+    pub denominator: i64,
+    /// numerator × 10 000 / denominator, rounded down.
+    pub bps: Option<i64>,
+}
+
+fn rate(numerator: i64, denominator: i64) -> Rate {
+    Rate { numerator, denominator, bps: FillCounts::bps(numerator, denominator) }
+}
+
+/// The three fill rates on one basis.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct FillRates {
+    /// Orders with every line filled in full and no substitution / orders.
+    pub order: Rate,
+    /// Lines filled in full / lines.
+    pub line: Rate,
+    /// Units filled / units ordered.
+    pub unit: Rate,
+}
+
+/// Fill rates of one group over the window.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct FillRateGroup {
+    /// The channel or location.
+    pub group: String,
+    /// Filled = reserved in full at first allocation.
+    pub first_time: FillRates,
+    /// Filled = shipped in full.
+    #[graphql(name = "final")]
+    pub final_basis: FillRates,
+}
+
+fn group(row: fill_rate::FillRateRow) -> FillRateGroup {
+    let c = row.counts;
+    FillRateGroup {
+        group: row.group,
+        first_time: FillRates {
+            order: rate(c.first_orders, c.orders),
+            line: rate(c.first_lines, c.lines),
+            unit: rate(c.first_units, c.units),
+        },
+        final_basis: FillRates {
+            order: rate(c.final_orders, c.orders),
+            line: rate(c.final_lines, c.lines),
+            unit: rate(c.final_units, c.units),
+        },
+    }
+}
+
+/// Fill rates per group.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct FillRateAnswer {
+    /// What the answer reflects.
+    pub meta: ViewMeta,
+    /// One row per group, by group.
+    pub groups: Vec<FillRateGroup>,
+}
+
+/// Release times of one channel and day of placement.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ReleaseTimeRow {
+    /// The channel.
+    pub channel: String,
+    /// UTC day of placement.
+    pub day: NaiveDate,
+    /// Orders released.
+    pub orders: u64,
+    /// Σ (released − received), ms.
+    pub gross_ms_sum: i64,
+    /// Σ (released − received − time on hold), ms.
+    pub net_ms_sum: i64,
+}
+
+/// Order release times (DOMAIN.md §5).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ReleaseTimesAnswer {
+    /// What the answer reflects.
+    pub meta: ViewMeta,
+    /// By channel then day.
+    pub rows: Vec<ReleaseTimeRow>,
+    /// Orders released over the window.
+    pub orders: u64,
+    /// Mean of released − received over the window, ms (null without orders).
+    pub gross_ms_mean: Option<i64>,
+    /// Mean net of time on hold, ms.
+    pub net_ms_mean: Option<i64>,
+}
+
+/// Return cycles ending on one day.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ReturnCycleRow {
+    /// UTC day the cycles ended.
+    pub day: NaiveDate,
+    /// Returns whose customer cycle (authorised → refunded) ended.
+    pub customer_returns: u64,
+    /// Σ (refunded − authorised), ms.
+    pub customer_ms_sum: i64,
+    /// Returns whose operations cycle (received → inspected) ended.
+    pub operations_returns: u64,
+    /// Σ (inspected − received), ms.
+    pub operations_ms_sum: i64,
+}
+
+/// Return cycle times.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ReturnCycleTimesAnswer {
+    /// What the answer reflects.
+    pub meta: ViewMeta,
+    /// By day.
+    pub rows: Vec<ReturnCycleRow>,
+    /// Mean customer cycle over the window, ms.
+    pub customer_ms_mean: Option<i64>,
+    /// Mean operations cycle over the window, ms.
+    pub operations_ms_mean: Option<i64>,
+}
+
+/// Cycle counts of one location and day.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AccuracyRow {
+    /// The location.
+    pub location: String,
+    /// UTC day of the counts.
+    pub day: NaiveDate,
+    /// Counts within tolerance / counts taken.
+    pub accuracy: Rate,
+}
+
+/// Inventory record accuracy.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct RecordAccuracyAnswer {
+    /// What the answer reflects.
+    pub meta: ViewMeta,
+    /// By location then day.
+    pub rows: Vec<AccuracyRow>,
+    /// Over the whole window.
+    pub accuracy: Rate,
+}
+
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn mean(sum: i64, count: u64) -> Option<i64> {
+    (count > 0).then(|| sum / signed(count))
+}
+
+/// Fill-rate and KPI queries.
+#[derive(Debug, Default)]
+pub struct KpisQuery;
+
+#[Object]
+impl KpisQuery {
+    /// Fill rates of orders placed on UTC days `fromDay..=toDay`, on both bases.
+    #[graphql(guard = "FieldGuard(\"Query.fillRate\")")]
+    async fn fill_rate(
+        &self,
+        ctx: &Context<'_>,
+        group_by: FillRateGroupBy,
+        from_day: NaiveDate,
+        to_day: NaiveDate,
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<FillRateAnswer> {
+        const VIEW: &str = "fill_rate";
+        let (from, to) = day_window(from_day, to_day)?;
+        let grouping = match group_by {
+            FillRateGroupBy::Channel => Grouping::Channel,
+            FillRateGroupBy::Location => Grouping::Location,
+        };
+        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let rows = fill_rate::fill_rates(&view.reader, grouping, from, to)
+            .map_err(|e| view_error(VIEW, &e))?;
+        Ok(FillRateAnswer { meta: view.meta, groups: rows.into_iter().map(group).collect() })
+    }
+
+    /// Release times of orders placed on UTC days `fromDay..=toDay`, of `channel` or all.
+    #[graphql(guard = "FieldGuard(\"Query.releaseTimes\")")]
+    async fn release_times(
+        &self,
+        ctx: &Context<'_>,
+        channel: Option<String>,
+        from_day: NaiveDate,
+        to_day: NaiveDate,
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<ReleaseTimesAnswer> {
+        const VIEW: &str = "kpis";
+        let (from, to) = day_window(from_day, to_day)?;
+        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let rows = kpis::release_times(&view.reader, channel.as_deref(), from, to)
+            .map_err(|e| view_error(VIEW, &e))?;
+        let orders: u64 = rows.iter().map(|r| r.orders).sum();
+        let gross: i64 = rows.iter().map(|r| r.gross_ms_sum).sum();
+        let net: i64 = rows.iter().map(|r| r.net_ms_sum).sum();
+        Ok(ReleaseTimesAnswer {
+            meta: view.meta,
+            rows: rows
+                .into_iter()
+                .map(|r| ReleaseTimeRow {
+                    channel: r.channel,
+                    day: date_of(r.day),
+                    orders: r.orders,
+                    gross_ms_sum: r.gross_ms_sum,
+                    net_ms_sum: r.net_ms_sum,
+                })
+                .collect(),
+            orders,
+            gross_ms_mean: mean(gross, orders),
+            net_ms_mean: mean(net, orders),
+        })
+    }
+
+    /// Return cycle times of cycles ending on UTC days `fromDay..=toDay`.
+    #[graphql(guard = "FieldGuard(\"Query.returnCycleTimes\")")]
+    async fn return_cycle_times(
+        &self,
+        ctx: &Context<'_>,
+        from_day: NaiveDate,
+        to_day: NaiveDate,
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<ReturnCycleTimesAnswer> {
+        const VIEW: &str = "kpis";
+        let (from, to) = day_window(from_day, to_day)?;
+        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let rows =
+            kpis::return_cycle_times(&view.reader, from, to).map_err(|e| view_error(VIEW, &e))?;
+        let customer: (u64, i64) = rows
+            .iter()
+            .fold((0, 0), |(n, s), r| (n + r.sums.customer_returns, s + r.sums.customer_ms_sum));
+        let operations: (u64, i64) = rows.iter().fold((0, 0), |(n, s), r| {
+            (n + r.sums.operations_returns, s + r.sums.operations_ms_sum)
+        });
+        Ok(ReturnCycleTimesAnswer {
+            meta: view.meta,
+            rows: rows
+                .into_iter()
+                .map(|r| ReturnCycleRow {
+                    day: date_of(r.day),
+                    customer_returns: r.sums.customer_returns,
+                    customer_ms_sum: r.sums.customer_ms_sum,
+                    operations_returns: r.sums.operations_returns,
+                    operations_ms_sum: r.sums.operations_ms_sum,
+                })
+                .collect(),
+            customer_ms_mean: mean(customer.1, customer.0),
+            operations_ms_mean: mean(operations.1, operations.0),
+        })
+    }
+
+    /// Inventory record accuracy of counts taken on UTC days `fromDay..=toDay`, at
+    /// `location` or everywhere.
+    #[graphql(guard = "FieldGuard(\"Query.recordAccuracy\")")]
+    async fn record_accuracy(
+        &self,
+        ctx: &Context<'_>,
+        location: Option<String>,
+        from_day: NaiveDate,
+        to_day: NaiveDate,
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<RecordAccuracyAnswer> {
+        const VIEW: &str = "kpis";
+        let (from, to) = day_window(from_day, to_day)?;
+        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let rows = kpis::record_accuracy(&view.reader, location.as_deref(), from, to)
+            .map_err(|e| view_error(VIEW, &e))?;
+        let within: u64 = rows.iter().map(|r| r.within).sum();
+        let counts: u64 = rows.iter().map(|r| r.counts).sum();
+        Ok(RecordAccuracyAnswer {
+            meta: view.meta,
+            rows: rows
+                .into_iter()
+                .map(|r| AccuracyRow {
+                    location: r.location,
+                    day: date_of(r.day),
+                    accuracy: rate(signed(r.within), signed(r.counts)),
+                })
+                .collect(),
+            accuracy: rate(signed(within), signed(counts)),
+        })
+    }
+}

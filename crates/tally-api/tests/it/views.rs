@@ -1,0 +1,393 @@
+//! The projection queries over the DOMAIN.md scenarios: each scenario's commands go in
+//! through `submit` with `waitForViews`, the views come out through the new queries.
+
+use crate::support::TestServer;
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// The steps of a scenario file with a command: (business time, command).
+fn scenario(name: &str) -> Vec<(Option<String>, Value)> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tally-domain/tests/scenarios").join(name);
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut now: Option<String> = None;
+    let mut out = Vec::new();
+    for step in file["steps"].as_array().unwrap() {
+        if let Some(at) = step["at"].as_str() {
+            now = Some(at.to_owned());
+        }
+        if step.get("command").is_some() {
+            out.push((now.clone(), step["command"].clone()));
+        }
+    }
+    out
+}
+
+/// Submits one scenario command as admin and waits for the views; rejections are part of
+/// the scenarios, so an answer with errors is returned, not a failure.
+async fn submit(server: &TestServer, key: &str, at: Option<&str>, command: &Value) -> Value {
+    let query = "mutation($input: CommandInput!) { submit(input: $input, waitForViews: true) { lastSeq viewsCaughtUp } }";
+    let input = json!({ "idempotencyKey": key, "command": command, "occurredAt": at });
+    let token = crate::support::token(tally_api::Role::Admin);
+    let answer = server.gql_as(Some(&token), query, json!({ "input": input })).await;
+    if answer.get("errors").is_none() {
+        assert_eq!(answer["data"]["submit"]["viewsCaughtUp"], json!(true), "{answer:#}");
+    }
+    answer
+}
+
+/// Runs every command of `name`; returns the head after each command.
+async fn run(server: &TestServer, name: &str) -> Vec<u64> {
+    let mut heads = Vec::new();
+    for (i, (at, command)) in scenario(name).into_iter().enumerate() {
+        submit(server, &format!("{name}-{i}"), at.as_deref(), &command).await;
+        heads.push(server.head());
+    }
+    heads
+}
+
+#[tokio::test]
+async fn section_8_ats_with_safety_stock_and_a_backorder_through_graphql() {
+    let server = TestServer::start_with_views().await;
+    let heads = run(&server, "ats_safety_stock_backorder.json").await;
+
+    let query = r#"query($asOf: AsOf) {
+        ats(sku: "A", channel: "web", asOf: $asOf) { ats meta { seq headSeq } }
+        atsByChannel(sku: "A", asOf: $asOf) { network channels { channel ats } }
+        stock(location: "WH1", sku: "A", asOf: $asOf) {
+            total { available reserved onHand } lots { lot onHand }
+        }
+        backorders(asOf: $asOf) { total }
+    }"#;
+    let now = server.gql(query, json!({})).await;
+    assert_eq!(now["ats"]["ats"], 18, "{now:#}");
+    assert_eq!(now["ats"]["meta"]["seq"], server.head());
+    assert_eq!(now["stock"]["total"], json!({"available": 20, "reserved": 10, "onHand": 30}));
+    assert_eq!(now["stock"]["lots"], json!([{"lot": null, "onHand": 30}]));
+    assert_eq!(now["atsByChannel"]["network"], 18);
+    assert_eq!(
+        now["atsByChannel"]["channels"],
+        json!([{"channel": "edi", "ats": 20}, {"channel": "web", "ats": 18}])
+    );
+    assert_eq!(now["backorders"]["total"], 0);
+
+    // After the first receipt and the safety stock (the sixth command): web ATS 8.
+    let past = heads[5];
+    let then = server.gql(query, json!({ "asOf": { "seq": past } })).await;
+    assert_eq!(then["ats"]["ats"], 8, "{then:#}");
+    assert_eq!(then["ats"]["meta"]["seq"], past);
+    assert_eq!(then["ats"]["meta"]["headSeq"], server.head());
+    assert_eq!(then["stock"]["total"], json!({"available": 10, "reserved": 0, "onHand": 10}));
+    assert_eq!(then["atsByChannel"]["channels"][0], json!({"channel": "edi", "ats": 10}));
+
+    // Before the last receipt D2 waited for stock.
+    let waiting = heads[heads.len() - 2];
+    let then = server.gql(query, json!({ "asOf": { "seq": waiting } })).await;
+    assert_eq!(then["backorders"]["total"], 1);
+    assert_eq!(then["ats"]["ats"], 0);
+
+    let orders = server
+        .gql(
+            r#"{ orders(status: FULFILLING, first: 2) {
+                edges { cursor node { id channel lines { allocated backordered } } }
+                pageInfo { hasNextPage endCursor } } }"#,
+            json!({}),
+        )
+        .await;
+    let edges = orders["orders"]["edges"].as_array().unwrap();
+    let ids: Vec<&str> = edges.iter().map(|e| e["node"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["D1", "D2"]);
+    assert_eq!(orders["orders"]["pageInfo"]["hasNextPage"], true);
+    let after = orders["orders"]["pageInfo"]["endCursor"].clone();
+    let rest = server
+        .gql(
+            "query($after: String) { orders(status: FULFILLING, first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage } } }",
+            json!({ "after": after }),
+        )
+        .await;
+    assert_eq!(rest["orders"]["edges"], json!([{"node": {"id": "W1"}}]));
+    assert_eq!(rest["orders"]["pageInfo"]["hasNextPage"], false);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn section_4_web_sale_to_payout_through_graphql() {
+    let server = TestServer::start_with_views().await;
+    run(&server, "web_sale_to_payout.json").await;
+
+    let tb = server
+        .gql(
+            "{ trialBalance { meta { seq } rows { account number currency debits { amount currency } credits { amount } net { amount currency } } totals { currency net { amount } balanced } } }",
+            json!({}),
+        )
+        .await;
+    let tb = &tb["trialBalance"];
+    assert_eq!(tb["meta"]["seq"], server.head());
+    assert_eq!(
+        tb["totals"],
+        json!([{"currency": "USD", "net": {"amount": "0.00"}, "balanced": true}])
+    );
+    let net = |account: &str| {
+        let rows = tb["rows"].as_array().unwrap();
+        let row = rows.iter().find(|r| r["account"] == account).unwrap();
+        assert_eq!(row["net"]["currency"], "USD");
+        row["net"]["amount"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(net("processor_clearing"), "0.00");
+    assert_eq!(net("sales_tax_payable"), "-4.80");
+    assert_eq!(net("bank"), "61.05");
+    assert_eq!(net("cost_of_goods_sold"), "20.00");
+    for row in tb["rows"].as_array().unwrap() {
+        let amount = row["debits"]["amount"].as_str().unwrap();
+        assert_eq!(amount.split('.').nth(1).map(str::len), Some(2), "{row}");
+    }
+
+    // The order's trail, page by page, in seq order, with the log's hashes.
+    let mut trail: Vec<(u64, String)> = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = server
+            .gql(
+                "query($after: String) { auditTrail(entity: {kind: ORDER, id: \"O-1001\"}, first: 3, after: $after) { edges { cursor node { seq hash type } } pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        let page = &page["auditTrail"];
+        for edge in page["edges"].as_array().unwrap() {
+            trail.push((
+                edge["node"]["seq"].as_u64().unwrap(),
+                edge["node"]["hash"].as_str().unwrap().to_owned(),
+            ));
+        }
+        if page["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert!(trail.len() >= 8, "{trail:?}");
+    assert!(trail.windows(2).all(|w| w[0].0 < w[1].0), "not in seq order: {trail:?}");
+    let events = server
+        .gql(
+            "{ events(first: 200) { edges { node { seq hash } } pageInfo { hasNextPage } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(events["events"]["pageInfo"]["hasNextPage"], false);
+    let log: std::collections::BTreeMap<u64, String> = events["events"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (e["node"]["seq"].as_u64().unwrap(), e["node"]["hash"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    for (seq, hash) in &trail {
+        assert_eq!(log.get(seq), Some(hash), "trail hash of seq {seq}");
+    }
+
+    let order = server
+        .gql(
+            "{ order(id: \"O-1001\") { order { status channel lines { sku ordered shipped } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        order["order"]["order"],
+        json!({"status": "DELIVERED", "channel": "web", "lines": [{"sku": "A", "ordered": 2, "shipped": 2}]})
+    );
+    let stock = server
+        .gql(
+            "{ stockByLocation(location: \"WH1\") { rows { sku available onHand shipped } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        stock["stockByLocation"]["rows"],
+        json!([{"sku": "A", "available": 9, "onHand": 9, "shipped": 2}])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn view_queries_reject_bad_windows_and_entities() {
+    let server = TestServer::start_with_views().await;
+    let bad = [
+        "{ fillRate(groupBy: CHANNEL, fromDay: \"2026-03-02\", toDay: \"2026-03-01\") { groups { group } } }",
+        "{ auditTrail(entity: {kind: STOCK, sku: \"A\"}) { edges { cursor } } }",
+        "{ orders(status: SHIPPED, after: \"bm9wZQ\") { edges { cursor } } }",
+    ];
+    let token = crate::support::token(tally_api::Role::Admin);
+    for query in bad {
+        let answer = server.gql_as(Some(&token), query, json!({})).await;
+        assert_eq!(crate::support::first_code(&answer), "INVALID_INPUT", "{query}: {answer:#}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ats_changed_carries_the_ats_once_the_views_applied_the_event() {
+    use futures_util::StreamExt as _;
+    use tally_api::auth::{Auth, Caller};
+    let server = TestServer::start_with_views().await;
+    server.master_data().await;
+    server
+        .submit(
+            "safety",
+            json!({"type": "set_safety_stock", "location": "WH1", "sku": "SKU-A", "qty": 2}),
+        )
+        .await;
+    let schema = tally_api::schema::build(&server.state);
+    let viewer = Auth::Caller(Caller { name: "dash".to_owned(), role: tally_api::Role::Viewer });
+    let query = format!(
+        "subscription {{ atsChanged(sku: \"SKU-A\", afterSeq: {}) {{ seq type ats {{ network channels {{ channel ats }} meta {{ seq }} }} }} }}",
+        server.head()
+    );
+    let mut stream = schema.execute_stream(async_graphql::Request::new(query).data(viewer));
+    let receipt = server
+        .submit(
+            "rcv",
+            json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 10}),
+        )
+        .await;
+    let item = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(item.errors.is_empty(), "{:?}", item.errors);
+    let data = item.data.into_json().unwrap();
+    let change = &data["atsChanged"];
+    assert_eq!(change["type"], "inventory.received");
+    assert_eq!(change["seq"], receipt["events"][0]["seq"]);
+    assert!(change["ats"]["meta"]["seq"].as_u64() >= change["seq"].as_u64());
+    assert_eq!(change["ats"]["network"], 8);
+    assert_eq!(
+        change["ats"]["channels"],
+        json!([{"channel": "edi", "ats": 10}, {"channel": "web", "ats": 8}])
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn lot_trace_and_lot_buckets_after_a_recall() {
+    let server = TestServer::start_with_views().await;
+    run(&server, "fefo_recall.json").await;
+    let data = server
+        .gql(
+            r#"{
+                a: lotTrace(sku: "SYRINGE", lot: "LOT-A") {
+                    trace { expiry recalledSeq receipts { location qty } locations { location quarantined onHand } orders { order } }
+                }
+                b: lotTrace(sku: "SYRINGE", lot: "LOT-B") {
+                    meta { seq }
+                    trace { recalledAt receipts { qty } shipments { order qty location } orders { order units } }
+                }
+                none: lotTrace(sku: "SYRINGE", lot: "NOPE") { trace { lot } }
+                stock(location: "DC1", sku: "SYRINGE") { lots { lot available reserved quarantined shipped } }
+                trail: auditTrail(entity: {kind: LOT, sku: "SYRINGE", lot: "LOT-B"}) { edges { node { type } } }
+            }"#,
+            json!({}),
+        )
+        .await;
+    let a = &data["a"]["trace"];
+    assert_eq!(a["expiry"], "2026-07-01");
+    assert!(a["recalledSeq"].as_u64().is_some());
+    assert_eq!(
+        a["receipts"],
+        json!([{"location": "DC1", "qty": 100}, {"location": "DC2", "qty": 40}])
+    );
+    assert_eq!(a["locations"][0], json!({"location": "DC1", "quarantined": 100, "onHand": 100}));
+    assert_eq!(a["orders"], json!([]));
+    let b = &data["b"]["trace"];
+    assert_eq!(b["recalledAt"], Value::Null);
+    assert_eq!(b["receipts"], json!([{"qty": 50}]));
+    assert_eq!(b["shipments"], json!([{"order": "H-1", "qty": 50, "location": "DC1"}]));
+    assert_eq!(b["orders"], json!([{"order": "H-1", "units": 50}]));
+    assert_eq!(data["none"]["trace"], Value::Null);
+    let lots = data["stock"]["lots"].as_array().unwrap();
+    let lot_b = lots.iter().find(|l| l["lot"] == "LOT-B").unwrap();
+    assert_eq!(
+        lot_b,
+        &json!({"lot": "LOT-B", "available": 0, "reserved": 0, "quarantined": 0, "shipped": 50})
+    );
+    let types: Vec<&str> = data["trail"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.first(), Some(&"inventory.received"), "{types:?}");
+    assert!(types.contains(&"order.shipped"), "{types:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn exceptions_fill_rate_and_kpis_over_a_day_of_operations() {
+    let server = TestServer::start_with_views().await;
+    let heads = run(&server, "operations_day.json").await;
+    // The hold (due 11:00) is the 15th command; judged at noon it is an hour overdue.
+    let held = heads[14];
+    let at_noon = "query($asOf: AsOf) { exceptions(now: \"2026-03-01T12:00:00Z\", asOf: $asOf) { total holds { order overdueMs hold { reason dueAt releasedAt } } } }";
+    let then = server.gql(at_noon, json!({ "asOf": { "seq": held } })).await;
+    assert_eq!(
+        then["exceptions"]["holds"],
+        json!([{"order": "O1", "overdueMs": 3_600_000, "hold": {"reason": "payment", "dueAt": "2026-03-01T11:00:00+00:00", "releasedAt": null}}])
+    );
+    let now = server.gql(at_noon, json!({})).await;
+    assert_eq!(now["exceptions"]["total"], 0);
+
+    let window = json!({ "from": "2026-03-01", "to": "2026-03-01" });
+    let data = server
+        .gql(
+            r#"query($from: NaiveDate!, $to: NaiveDate!) {
+                fillRate(groupBy: CHANNEL, fromDay: $from, toDay: $to) {
+                    groups { group firstTime { order { numerator denominator bps } } final { order { numerator denominator bps } } }
+                }
+                releaseTimes(channel: "web", fromDay: $from, toDay: $to) { orders rows { channel day orders } }
+                recordAccuracy(location: "WH1", fromDay: $from, toDay: $to) { accuracy { denominator } rows { location day } }
+                empty: fillRate(groupBy: LOCATION, fromDay: "2025-01-01", toDay: "2025-01-31") { groups { group } }
+            }"#,
+            window,
+        )
+        .await;
+    // O2 was cancelled by the customer before release: out of the denominator. O1 waited
+    // for stock and was cut short by a stockout: unfilled on both bases.
+    let web = &data["fillRate"]["groups"][0];
+    assert_eq!(web["group"], "web");
+    assert_eq!(web["firstTime"]["order"], json!({"numerator": 0, "denominator": 1, "bps": 0}));
+    assert_eq!(web["final"]["order"], json!({"numerator": 0, "denominator": 1, "bps": 0}));
+    assert_eq!(data["releaseTimes"]["orders"], 1);
+    assert_eq!(
+        data["releaseTimes"]["rows"],
+        json!([{"channel": "web", "day": "2026-03-01", "orders": 1}])
+    );
+    assert_eq!(data["recordAccuracy"]["accuracy"]["denominator"], 1);
+    assert_eq!(data["recordAccuracy"]["rows"], json!([{"location": "WH1", "day": "2026-03-01"}]));
+    assert_eq!(data["empty"]["groups"], json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn return_cycles_and_as_of_a_time_before_the_first_event() {
+    let server = TestServer::start_with_views().await;
+    run(&server, "returns_dispositions.json").await;
+    let data = server
+        .gql(
+            r#"{
+                returnCycleTimes(fromDay: "2026-03-01", toDay: "2026-03-31") { rows { operationsReturns } operationsMsMean }
+                before: stock(location: "WH1", sku: "SHOE", asOf: {time: "2000-01-01T00:00:00Z"}) { meta { seq } total { onHand } }
+                trialBalance { totals { currency net { amount currency } balanced } }
+            }"#,
+            json!({}),
+        )
+        .await;
+    let rows = data["returnCycleTimes"]["rows"].as_array().unwrap();
+    let operations: u64 = rows.iter().map(|r| r["operationsReturns"].as_u64().unwrap()).sum();
+    assert_eq!(operations, 1);
+    assert_eq!(data["returnCycleTimes"]["operationsMsMean"], 0, "received and inspected at 09:00");
+    assert_eq!(data["before"], json!({"meta": {"seq": 0}, "total": {"onHand": 0}}));
+    assert_eq!(
+        data["trialBalance"]["totals"],
+        json!([{"currency": "GBP", "net": {"amount": "0.00", "currency": "GBP"}, "balanced": true}])
+    );
+    server.stop().await;
+}
