@@ -280,3 +280,111 @@ fn serve_answers_graphql_with_the_init_token_and_stops_on_sigterm() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(code(&tally(&data, &["verify"])), 0);
 }
+
+/// Sums one decimal column ("77.30", "-1.20") in minor units.
+fn cents(text: &str) -> i64 {
+    let negative = text.starts_with('-');
+    let (units, minor) = text.trim_start_matches('-').split_once('.').unwrap();
+    let value = units.parse::<i64>().unwrap() * 100 + minor.parse::<i64>().unwrap();
+    if negative { -value } else { value }
+}
+
+/// The settlement CSV `tally export` writes adds up to what GraphQL says about the same
+/// settlement, and its net equals the payout.
+#[test]
+fn exported_settlement_totals_equal_the_graphql_settlement() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let init = tally(&data, &["init"]);
+    assert_eq!(code(&init), 0);
+    let token = stdout(&init)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("admin API token (shown once, stored hashed in tokens.toml): ")
+        })
+        .unwrap()
+        .to_owned();
+    // The domain's marketplace scenario as an import file (refused steps left out).
+    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tally-domain/tests/scenarios/marketplace_settlement.json");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(scenario).unwrap()).unwrap();
+    let mut at = serde_json::Value::Null;
+    let mut ndjson = String::new();
+    for step in file["steps"].as_array().unwrap() {
+        if let Some(t) = step.get("at") {
+            at = t.clone();
+        }
+        if step.get("command").is_some() && step.get("rejects").is_none() {
+            let line = serde_json::json!({"command": step["command"], "occurred_at": at});
+            ndjson.push_str(&format!("{line}\n"));
+        }
+    }
+    let commands = tmp.path().join("marketplace.ndjson");
+    std::fs::write(&commands, ndjson).unwrap();
+    let imported = tally(&data, &["import", commands.to_str().unwrap()]);
+    assert_eq!(code(&imported), 0, "{}{}", stdout(&imported), stderr(&imported));
+
+    let csv = tally(
+        &data,
+        &["export", "settlement", "--channel", "amz", "--from", "2026-03-01", "--to", "2026-03-31"],
+    );
+    assert_eq!(code(&csv), 0, "{}", stderr(&csv));
+    let text = stdout(&csv);
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (gross_at, fee_at, tax_at, net_at) =
+        (column("gross"), column("fee"), column("tax"), column("net"));
+    let mut sums = [0i64; 4];
+    let mut rows = 0;
+    for row in text.lines().skip(1) {
+        let cells: Vec<&str> = row.split(',').collect();
+        for (sum, at) in sums.iter_mut().zip([gross_at, fee_at, tax_at, net_at]) {
+            *sum += cents(cells[at]);
+        }
+        rows += 1;
+    }
+    assert!(rows >= 8, "{text}");
+    assert_eq!(sums[3], 7730, "net of the export equals the payout 77.30");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = lines
+        .find_map(|l| {
+            l.unwrap()
+                .strip_prefix("GraphQL:  http://")
+                .map(|r| r.split('/').next().unwrap().to_owned())
+        })
+        .unwrap();
+    let query = r#"{"query":"{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { totals { gross fee tax net rowCount } } settlement(id: \"S-2026-03A\") { settlement { totals { net { amount } } payout { amount { amount } } } } }"}"#;
+    let response = http(&address, "POST", "/graphql", Some(&token), query);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
+    let body = body.trim_start_matches(|c: char| c.is_ascii_hexdigit() || c.is_whitespace());
+    let json: serde_json::Value = serde_json::Deserializer::from_str(body)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}: {response}"));
+    let totals = &json["data"]["settlementExport"]["totals"][0];
+    let graphql = [
+        cents(totals["gross"].as_str().unwrap()),
+        cents(totals["fee"].as_str().unwrap()),
+        cents(totals["tax"].as_str().unwrap()),
+        cents(totals["net"].as_str().unwrap()),
+    ];
+    assert_eq!(graphql, sums, "CSV totals equal GraphQL totals: {json}");
+    assert_eq!(totals["rowCount"].as_u64(), Some(rows));
+    let settlement = &json["data"]["settlement"]["settlement"];
+    assert_eq!(cents(settlement["totals"]["net"]["amount"].as_str().unwrap()), sums[3]);
+    assert!(settlement["payout"].to_string().contains("77.30"), "{settlement}");
+}
