@@ -3,6 +3,7 @@
 use crate::Outcome;
 use crate::store::DataDir;
 use anyhow::Context as _;
+use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use tally_api::{ApiConfig, AppState, AuthConfig};
@@ -27,8 +28,12 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
             .await
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
-        println!("GraphQL:  http://{address}/graphql  (GraphiQL in a browser)");
-        println!("health:   http://{address}/healthz   metrics: http://{address}/metrics");
+        // A closed stdout (a supervisor that stopped reading) must not stop the server.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "GraphQL:  http://{address}/graphql  (GraphiQL in a browser)");
+        let _ = writeln!(out, "health:   http://{address}/healthz   metrics: http://{address}/metrics");
+        let _ = out.flush();
+        drop(out);
         let shutdown = async {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]
@@ -44,7 +49,7 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
             {
                 let _ = ctrl_c.await;
             }
-            eprintln!("shutting down: finishing requests in flight");
+            let _ = writeln!(std::io::stderr(), "shutting down: finishing requests in flight");
         };
         tally_api::serve(listener, state, shutdown).await.context("serving")
     });

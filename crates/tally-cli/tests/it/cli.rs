@@ -218,6 +218,42 @@ fn demo_builds_a_verifiable_store_and_a_rerun_appends_nothing() {
         let (_, cents) = net.rsplit_once('.').unwrap();
         assert_eq!(cents.len(), 2, "{row}");
     }
+    readme_tour_runs_against(&data);
+}
+
+/// Every operation of the README's GraphQL tour, in order, answers without errors on the
+/// demo store (seed 7, the default): the README's promise, checked.
+fn readme_tour_runs_against(data: &Path) {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let start = readme.find("```graphql").unwrap() + "```graphql".len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    let mut operations = Vec::new();
+    let (mut depth, mut current) = (0i32, String::new());
+    for line in block.lines() {
+        if depth == 0 && line.trim_start().starts_with('#') {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        if depth == 0 && !current.trim().is_empty() {
+            operations.push(std::mem::take(&mut current));
+        }
+    }
+    assert!(operations.len() >= 10, "{} operations", operations.len());
+    let (child, address) = spawn_serve(data, &[("TALLY_API_TOKENS", "tour:admin:tly_tour")]);
+    let mut failures = Vec::new();
+    for operation in &operations {
+        let body = serde_json::json!({ "query": operation }).to_string();
+        let response = http(&address, "POST", "/graphql", Some("tly_tour"), &body);
+        if !response.contains("\"data\"") || response.contains("\"errors\"") {
+            failures.push(format!("{operation}\n=> {response}"));
+        }
+    }
+    stop(child);
+    assert!(failures.is_empty(), "README tour failures:\n{}", failures.join("\n\n"));
 }
 
 /// Sends one HTTP/1.1 request and returns the response text.
@@ -237,9 +273,42 @@ fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &str
     response
 }
 
+/// Starts `tally serve` on a free loopback port; returns the process and its address.
+fn spawn_serve(data: &Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tally"));
+    command.arg("--data").arg(data).args(["serve", "--listen", "127.0.0.1:0"]);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = lines
+        .find_map(|l| {
+            l.unwrap()
+                .strip_prefix("GraphQL:  http://")
+                .map(|r| r.split('/').next().unwrap().to_owned())
+        })
+        .unwrap();
+    // Keep draining its stdout so the pipe stays open while it runs.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+/// Stops a served process with SIGTERM and returns its exit status.
+fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    assert!(
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success()
+    );
+    child.wait().unwrap()
+}
+
 #[test]
 fn serve_answers_graphql_with_the_init_token_and_stops_on_sigterm() {
-    use std::io::BufRead as _;
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("store");
     let init = tally(&data, &["init"]);
@@ -251,21 +320,7 @@ fn serve_answers_graphql_with_the_init_token_and_stops_on_sigterm() {
         })
         .unwrap()
         .to_owned();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .arg("--data")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = lines
-        .find_map(|l| {
-            let l = l.unwrap();
-            l.strip_prefix("GraphQL:  http://").map(|r| r.split('/').next().unwrap().to_owned())
-        })
-        .unwrap();
+    let (child, address) = spawn_serve(&data, &[]);
     assert!(http(&address, "GET", "/healthz", None, "").contains("200 OK"));
     let query = r#"{"query":"{ head { seq } whoami { role } }"}"#;
     let answer = http(&address, "POST", "/graphql", Some(&token), query);
@@ -274,10 +329,7 @@ fn serve_answers_graphql_with_the_init_token_and_stops_on_sigterm() {
     let refused = http(&address, "POST", "/graphql", Some("tly_wrong"), query);
     assert!(refused.contains("UNAUTHENTICATED"), "{refused}");
     // SIGTERM: a graceful stop, exit 0, and the store verifies afterwards.
-    let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(stop(child).code(), Some(0));
     assert_eq!(code(&tally(&data, &["verify"])), 0);
 }
 
@@ -293,7 +345,6 @@ fn cents(text: &str) -> i64 {
 /// settlement, and its net equals the payout.
 #[test]
 fn exported_settlement_totals_equal_the_graphql_settlement() {
-    use std::io::BufRead as _;
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("store");
     let init = tally(&data, &["init"]);
@@ -348,26 +399,10 @@ fn exported_settlement_totals_equal_the_graphql_settlement() {
     assert!(rows >= 8, "{text}");
     assert_eq!(sums[3], 7730, "net of the export equals the payout 77.30");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .arg("--data")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = lines
-        .find_map(|l| {
-            l.unwrap()
-                .strip_prefix("GraphQL:  http://")
-                .map(|r| r.split('/').next().unwrap().to_owned())
-        })
-        .unwrap();
+    let (child, address) = spawn_serve(&data, &[]);
     let query = r#"{"query":"{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { totals { gross fee tax net rowCount } } settlement(id: \"S-2026-03A\") { settlement { totals { net { amount } } payout { amount { amount } } } } }"}"#;
     let response = http(&address, "POST", "/graphql", Some(&token), query);
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
+    stop(child);
     let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
     let body = body.trim_start_matches(|c: char| c.is_ascii_hexdigit() || c.is_whitespace());
     let json: serde_json::Value = serde_json::Deserializer::from_str(body)
