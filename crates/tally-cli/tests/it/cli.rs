@@ -307,19 +307,24 @@ fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
     child.wait().unwrap()
 }
 
-#[test]
-fn serve_answers_graphql_with_the_init_token_and_stops_on_sigterm() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("store");
-    let init = tally(&data, &["init"]);
-    assert_eq!(code(&init), 0);
-    let token = stdout(&init)
+/// `tally init`, returning the admin API token it prints once.
+fn init_with_token(data: &Path) -> String {
+    let init = tally(data, &["init"]);
+    assert_eq!(code(&init), 0, "{}", stderr(&init));
+    stdout(&init)
         .lines()
         .find_map(|l| {
             l.strip_prefix("admin API token (shown once, stored hashed in tokens.toml): ")
         })
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+#[test]
+fn serve_answers_graphql_with_the_init_token_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let token = init_with_token(&data);
     let (child, address) = spawn_serve(&data, &[]);
     assert!(http(&address, "GET", "/healthz", None, "").contains("200 OK"));
     let query = r#"{"query":"{ head { seq } whoami { role } }"}"#;
@@ -347,15 +352,7 @@ fn cents(text: &str) -> i64 {
 fn exported_settlement_totals_equal_the_graphql_settlement() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("store");
-    let init = tally(&data, &["init"]);
-    assert_eq!(code(&init), 0);
-    let token = stdout(&init)
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("admin API token (shown once, stored hashed in tokens.toml): ")
-        })
-        .unwrap()
-        .to_owned();
+    let token = init_with_token(&data);
     // The domain's marketplace scenario as an import file (refused steps left out).
     let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tally-domain/tests/scenarios/marketplace_settlement.json");
