@@ -116,9 +116,38 @@ pub fn verify_dir(
     let events_path = dir.join(EVENTS_FILE);
     let events = fs::File::open(&events_path)
         .map_err(|source| DirError::Io { path: events_path.clone(), source })?;
-    let events = read_events(BufReader::with_capacity(1 << 20, events));
-    Ok(verify_log(events, &checkpoints, bundle_key.verifying_key(), trusted)?)
+    // Two stages on two threads: one reads and parses lines (JSON and base64 cost about as
+    // much as the hashing), the caller's thread checks the chain and builds the tree. Batches
+    // keep the hand-over cheap; the bounded channel keeps memory flat. When verification stops
+    // early, the receiver is dropped and the reader stops at its next send.
+    let reader = BufReader::with_capacity(1 << 20, events);
+    let (batches, received) = std::sync::mpsc::sync_channel::<Vec<ParsedEvent>>(4);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(PARSE_BATCH_EVENTS);
+            for event in read_events(reader) {
+                let failed = event.is_err();
+                batch.push(event);
+                if batch.len() == PARSE_BATCH_EVENTS || failed {
+                    let full =
+                        std::mem::replace(&mut batch, Vec::with_capacity(PARSE_BATCH_EVENTS));
+                    if batches.send(full).is_err() || failed {
+                        return;
+                    }
+                }
+            }
+            let _ = batches.send(batch);
+        });
+        let events = received.into_iter().flatten();
+        Ok(verify_log(events, &checkpoints, bundle_key.verifying_key(), trusted)?)
+    })
 }
+
+/// One parsed `events.ndjson` line.
+type ParsedEvent = Result<(u64, Vec<u8>, Digest), EventReadError>;
+
+/// Lines parsed per hand-over between the reading and the verifying thread.
+const PARSE_BATCH_EVENTS: usize = 1024;
 
 fn read_small(path: &Path, bytes_max: u64) -> Result<String, DirError> {
     let io = |source| DirError::Io { path: path.to_owned(), source };
