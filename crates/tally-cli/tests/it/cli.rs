@@ -37,6 +37,15 @@ fn init_store(dir: &Path) {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
+/// A new store holding the events of [`COMMANDS`].
+fn init_and_import(data: &Path, scratch: &Path) {
+    init_store(data);
+    let file = scratch.join("commands.ndjson");
+    std::fs::write(&file, COMMANDS).unwrap();
+    let out = tally(data, &["import", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
 fn head_seq(dir: &Path) -> u64 {
     let out = tally(dir, &["verify"]);
     let text = stdout(&out);
@@ -100,10 +109,7 @@ fn import_twice_appends_once_and_reports_rejected_lines() {
 fn verify_passes_then_fails_on_a_tampered_store_naming_the_seq() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("store");
-    init_store(&data);
-    let file = tmp.path().join("commands.ndjson");
-    std::fs::write(&file, COMMANDS).unwrap();
-    assert_eq!(code(&tally(&data, &["import", file.to_str().unwrap()])), 0);
+    init_and_import(&data, tmp.path());
     let ok = tally(&data, &["verify"]);
     assert_eq!(code(&ok), 0, "{}", stdout(&ok));
     assert!(stdout(&ok).starts_with("ok:"));
@@ -130,10 +136,7 @@ fn verify_passes_then_fails_on_a_tampered_store_naming_the_seq() {
 fn bundles_and_proofs_verify_offline() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("store");
-    init_store(&data);
-    let file = tmp.path().join("commands.ndjson");
-    std::fs::write(&file, COMMANDS).unwrap();
-    assert_eq!(code(&tally(&data, &["import", file.to_str().unwrap()])), 0);
+    init_and_import(&data, tmp.path());
     let saved = tmp.path().join("saved.txt");
     assert_eq!(code(&tally(&data, &["checkpoint", "--out", saved.to_str().unwrap()])), 0);
     let more = tmp.path().join("more.ndjson");
