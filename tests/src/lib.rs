@@ -2,6 +2,8 @@
 //! projection, signed checkpoints), one bearer token per role, and the DOMAIN.md scenario
 //! files as commands to submit.
 
+pub mod process;
+
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -83,14 +83,19 @@ enum Command {
         #[arg(long)]
         key: Option<PathBuf>,
     },
-    /// Rebuild the projections from the log (blue/green), or print events.
+    /// Rebuild the projections from the log (blue/green), print events, or check that the
+    /// views equal a rebuild (exit 1 naming the first differing view and key).
     Replay {
-        /// Rebuild only this view.
+        /// Rebuild (or check) only this view.
         #[arg(long)]
         view: Option<String>,
         /// Print events as NDJSON instead of rebuilding.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "check")]
         print: bool,
+        /// Rebuild every view into a temporary store and compare it byte for byte with the
+        /// live views (brought up to the head first); changes nothing else.
+        #[arg(long)]
+        check: bool,
         /// First seq to print.
         #[arg(long, default_value_t = 1)]
         from: u64,
@@ -139,8 +144,12 @@ fn main() -> ExitCode {
         Command::VerifyBundle { dir, trusted, key } => {
             commands::verify::bundle(&dir, trusted.as_deref(), key.as_deref())
         }
-        Command::Replay { view, print, from, to } => {
-            commands::replay::run(&cli.data, view.as_deref(), print, from, to)
+        Command::Replay { view, print, check, from, to } => {
+            if check {
+                commands::replay::check(&cli.data, view.as_deref())
+            } else {
+                commands::replay::run(&cli.data, view.as_deref(), print, from, to)
+            }
         }
         Command::Proof { seq, size, from, to } => {
             commands::proof::run(&cli.data, seq, size, from.zip(to))

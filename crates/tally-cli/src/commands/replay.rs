@@ -1,4 +1,5 @@
-//! `tally replay`: rebuild the projections from the log, or print events.
+//! `tally replay`: rebuild the projections from the log, print events, or check that the
+//! live views equal a rebuild from the log.
 
 use crate::Outcome;
 use crate::store::DataDir;
@@ -48,6 +49,137 @@ pub fn run(
     Ok(Outcome::Ok)
 }
 
+/// `tally replay --check`: brings the live views up to the head, rebuilds every view (or
+/// `view`) from the log into a temporary store, and compares the two key by key, byte for
+/// byte (checkpoints and quarantined events included). Exit 1 names each differing view and
+/// its first differing key.
+pub fn check(data: &Path, view: Option<&str>) -> anyhow::Result<Outcome> {
+    let dir = DataDir::open(data)?;
+    let log = dir.open_log()?;
+    let result = check_views(&dir, &log, view);
+    log.close();
+    result
+}
+
+fn check_views(dir: &DataDir, log: &tally_log::Log, view: Option<&str>) -> anyhow::Result<Outcome> {
+    let projections: Vec<_> = tally_projections::all()
+        .into_iter()
+        .filter(|p| view.is_none_or(|v| p.name() == v))
+        .collect();
+    if projections.is_empty() {
+        anyhow::bail!("unknown view '{}'", view.unwrap_or_default());
+    }
+    let live = tally_projections::ViewStore::open(&dir.root.join("views"), projections.clone())
+        .context("opening the views")?;
+    live.catch_up(log, None).context("bringing the views up to the head")?;
+    let head = log.head().seq;
+    let fresh = tally_projections::ViewStore::replay_as_of(log, projections, head, &mut |_, _| {})
+        .context("rebuilding the views from the log")?;
+    let mut keys = 0usize;
+    let mut differing = 0usize;
+    for name in live.names() {
+        let applied = live.applied(name)?;
+        let ours = live.dump(name).with_context(|| format!("reading view '{name}'"))?;
+        let rebuilt = fresh.dump(name).with_context(|| format!("reading rebuilt '{name}'"))?;
+        keys += ours.len().max(rebuilt.len());
+        if applied != head {
+            println!("FAILED: view '{name}' is at seq {applied}, not at the head {head}");
+            differing += 1;
+            continue;
+        }
+        let diff = Difference::of(&ours, &rebuilt);
+        if let Some(first) = diff.first {
+            differing += 1;
+            println!(
+                "FAILED: view '{name}' differs from a rebuild from the log at seq {head} ({} differing keys); first at key \"{}\": live {}, rebuilt {}",
+                diff.count,
+                first.key.escape_ascii(),
+                show(first.live.as_deref()),
+                show(first.rebuilt.as_deref()),
+            );
+        }
+    }
+    if differing > 0 {
+        return Ok(Outcome::Problem);
+    }
+    println!(
+        "ok: {} views equal a rebuild from the log at seq {head} ({keys} keys compared byte for byte)",
+        live.names().len()
+    );
+    Ok(Outcome::Ok)
+}
+
+fn show(value: Option<&[u8]>) -> String {
+    value.map_or_else(
+        || "absent".to_owned(),
+        |v| {
+            let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{} bytes {hex}", v.len())
+        },
+    )
+}
+
+/// One key whose value differs between the live view and the rebuild.
+#[derive(Debug, PartialEq, Eq)]
+struct Mismatch {
+    key: Vec<u8>,
+    live: Option<Vec<u8>>,
+    rebuilt: Option<Vec<u8>>,
+}
+
+/// How two key-ordered dumps differ.
+#[derive(Debug, PartialEq, Eq)]
+struct Difference {
+    first: Option<Mismatch>,
+    count: usize,
+}
+
+impl Difference {
+    /// Merges two dumps sorted by key (as `ViewStore::dump` returns them).
+    fn of(live: &[(Vec<u8>, Vec<u8>)], rebuilt: &[(Vec<u8>, Vec<u8>)]) -> Self {
+        let (mut a, mut b) = (live.iter().peekable(), rebuilt.iter().peekable());
+        let mut diff = Self { first: None, count: 0 };
+        let mut note = |key: &[u8], l: Option<&Vec<u8>>, r: Option<&Vec<u8>>| {
+            diff.count += 1;
+            if diff.first.is_none() {
+                diff.first =
+                    Some(Mismatch { key: key.to_vec(), live: l.cloned(), rebuilt: r.cloned() });
+            }
+        };
+        loop {
+            match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some((k, v)), None) => {
+                    note(k, Some(v), None);
+                    a.next();
+                }
+                (None, Some((k, v))) => {
+                    note(k, None, Some(v));
+                    b.next();
+                }
+                (Some((ka, va)), Some((kb, vb))) => match ka.cmp(kb) {
+                    std::cmp::Ordering::Less => {
+                        note(ka, Some(va), None);
+                        a.next();
+                    }
+                    std::cmp::Ordering::Greater => {
+                        note(kb, None, Some(vb));
+                        b.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        if va != vb {
+                            note(ka, Some(va), Some(vb));
+                        }
+                        a.next();
+                        b.next();
+                    }
+                },
+            }
+        }
+        diff
+    }
+}
+
 fn print_events(log: &tally_log::Log, from: u64, to: Option<u64>) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -75,4 +207,40 @@ fn print_events(log: &tally_log::Log, from: u64, to: Option<u64>) -> anyhow::Res
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Difference, Mismatch};
+
+    fn kv(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
+    }
+
+    #[test]
+    fn equal_dumps_do_not_differ() {
+        let a = kv(&[("a", "1"), ("b", "2")]);
+        assert_eq!(Difference::of(&a, &a), Difference { first: None, count: 0 });
+    }
+
+    #[test]
+    fn the_first_differing_key_is_named_whichever_side_has_it() {
+        let live = kv(&[("a", "1"), ("b", "2"), ("d", "4")]);
+        let rebuilt = kv(&[("a", "1"), ("b", "3"), ("c", "3")]);
+        let diff = Difference::of(&live, &rebuilt);
+        assert_eq!(diff.count, 3, "b changed, c missing live, d extra live");
+        assert_eq!(
+            diff.first,
+            Some(Mismatch {
+                key: b"b".to_vec(),
+                live: Some(b"2".to_vec()),
+                rebuilt: Some(b"3".to_vec())
+            })
+        );
+        let diff = Difference::of(&kv(&[("a", "1")]), &kv(&[("a", "1"), ("z", "9")]));
+        assert_eq!(
+            diff.first,
+            Some(Mismatch { key: b"z".to_vec(), live: None, rebuilt: Some(b"9".to_vec()) })
+        );
+    }
 }
