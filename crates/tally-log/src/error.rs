@@ -75,6 +75,9 @@ pub enum Corruption {
         /// What differs.
         reason: String,
     },
+    /// A file the storage engine needs is missing from the store's directory.
+    #[error("store files: {0}")]
+    Files(String),
     /// The trusted starting point of an incremental verification does not match.
     #[error("trusted point seq {seq} does not match: expected hash {expected}, found {found}")]
     TrustedMismatch {

@@ -14,6 +14,8 @@ mod chain;
 mod checkpoint;
 mod config;
 mod error;
+#[cfg(feature = "fault-injection")]
+mod fault;
 pub mod frame;
 mod ids;
 pub mod layout;
@@ -30,9 +32,11 @@ pub use chain::{Digest, GENESIS, body_digest, chain_hash};
 pub use checkpoint::CheckpointPolicy;
 pub use config::{Config, Limits};
 pub use error::{Corruption, Error, Result};
+#[cfg(feature = "fault-injection")]
+pub use fault::FaultInjector;
 pub use frame::RecordedEvent;
 pub use ids::EventId;
-pub use log::{Head, Log, PendingAppend};
+pub use log::{Head, Log, PendingAppend, check_journal_present};
 pub use read::{EventIter, StreamIter};
 pub use tally_proof;
 pub use verify::{VerifyOptions, VerifyReport};

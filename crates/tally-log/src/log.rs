@@ -112,6 +112,30 @@ impl Drop for Inner {
     }
 }
 
+/// Refuses a store whose fjall journal is gone. fjall always keeps an active journal; when it
+/// finds none in an existing store it starts a new one and does not recover its sequence
+/// counter from the tables, so later writes would be shadowed by older ones (fjall 3.1).
+pub fn check_journal_present(path: &Path) -> Result<()> {
+    let io = |source| Error::Io { path: path.display().to_string(), source };
+    if !path.join("version").exists() {
+        return Ok(());
+    }
+    let mut journals = 0;
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if entry.path().extension().is_some_and(|e| e == "jnl") {
+            journals += 1;
+        }
+    }
+    if journals == 0 {
+        return Err(Error::Corrupt(crate::Corruption::Files(format!(
+            "the journal (*.jnl) of the store in '{}' is missing; recent events may be lost",
+            path.display()
+        ))));
+    }
+    Ok(())
+}
+
 impl Log {
     /// Opens (or creates) the log in `path`.
     ///
@@ -121,6 +145,7 @@ impl Log {
         let path = path.as_ref().to_path_buf();
         std::fs::create_dir_all(&path)
             .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        check_journal_present(&path)?;
         let db = Database::builder(&path).cache_size(config.cache_bytes).open()?;
         let ks = Keyspaces::open(&db)?;
         let recovered = recovery::check(&db, &ks, config.recovery_tail_frames)?;
