@@ -90,6 +90,7 @@ fn a_real_full_disk_stops_the_writer_and_a_restart_with_space_recovers() {
     }
     assert!(!failures.is_empty(), "the disk never filled up");
     let head_at_failure = engine.log().head().seq;
+    let acknowledged_at_failure = acknowledged.len();
     let first = &failures[0].1;
     eprintln!(
         "full disk after {} acknowledged commands (head {head_at_failure}): {} failed, first: {first}",
@@ -99,9 +100,36 @@ fn a_real_full_disk_stops_the_writer_and_a_restart_with_space_recovers() {
     for (key, err) in &failures {
         assert_eq!(err.code(), "STORAGE_FAILED", "{key}: {err}");
     }
+    eprintln!("views applied up to {} of {head_at_failure}", engine.views().low_water());
     assert!(engine.storage_failed());
     // Reads still work on the full disk.
     assert_eq!(engine.log().read(..).count() as u64, head_at_failure);
+    engine.close();
+    drop(engine);
+
+    // A restart while the disk is still full: opening works, and holds what was acknowledged.
+    // fjall truncated the failed (torn) batch at open, which frees a little space: commands
+    // are taken until it is used up, then refused with the same typed error.
+    let engine = Engine::open(&store, EngineConfig::default(), projections()).unwrap();
+    assert_eq!(engine.log().head().seq, head_at_failure);
+    let mut still_full = None;
+    for i in 0..10_000 {
+        let key = format!("still-full-{i}");
+        match engine.submit_blocking(sub(&key, receipt())) {
+            Ok(accepted) => acknowledged.push((key, accepted.events[0].seq)),
+            Err(err) => {
+                still_full = Some((key, err));
+                break;
+            }
+        }
+    }
+    let (still_full_key, err) = still_full.expect("the disk is still full");
+    eprintln!(
+        "restart on the full disk: {} more commands taken, then: {err}",
+        acknowledged.len() - acknowledged_at_failure
+    );
+    assert_eq!(err.code(), "STORAGE_FAILED", "{err}");
+    let head_at_failure = engine.log().head().seq;
     engine.close();
     drop(engine);
 
@@ -114,7 +142,7 @@ fn a_real_full_disk_stops_the_writer_and_a_restart_with_space_recovers() {
         let stored = engine.log().get_by_event_id(event_id(key, 0)).unwrap();
         assert_eq!(stored.map(|e| e.seq()), Some(*seq), "{key}");
     }
-    for (key, _) in &failures {
+    for key in failures.iter().map(|(k, _)| k.as_str()).chain([still_full_key.as_str()]) {
         assert!(engine.log().get_by_event_id(event_id(key, 0)).unwrap().is_none(), "{key}");
     }
     let report = engine.log().verify(VerifyOptions::full()).unwrap();
