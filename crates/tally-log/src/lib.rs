@@ -32,7 +32,7 @@ pub use bundle::BundleSummary;
 pub use chain::{Digest, GENESIS, body_digest, chain_hash};
 pub use checkpoint::CheckpointPolicy;
 pub use config::{Config, Limits};
-pub use error::{Corruption, Error, Result};
+pub use error::{Corruption, Error, Result, storage_damage};
 #[cfg(feature = "fault-injection")]
 pub use fault::FaultInjector;
 pub use frame::RecordedEvent;

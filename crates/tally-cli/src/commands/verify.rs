@@ -43,6 +43,15 @@ pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
             println!("FAILED: the store does not open: {err}");
             return Ok(Outcome::Problem);
         }
+        Err(err) if err.damage().is_some() => {
+            println!(
+                "FAILED: the store does not open: the files of the log in '{}' are damaged: {} \
+                 ({err})",
+                dir.root.join("log").display(),
+                err.damage().unwrap_or_default()
+            );
+            return Ok(Outcome::Problem);
+        }
         Err(err) => return Err(err).context("opening the log"),
     };
     let options = VerifyOptions { against: against.clone(), ..VerifyOptions::full() };
@@ -62,6 +71,14 @@ pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
         }
         Err(Error::Corrupt(corruption)) => {
             println!("FAILED: {corruption}");
+            Outcome::Problem
+        }
+        Err(err) if err.damage().is_some() => {
+            println!(
+                "FAILED: reading the log: its files in '{}' are damaged: {} ({err})",
+                dir.root.join("log").display(),
+                err.damage().unwrap_or_default()
+            );
             Outcome::Problem
         }
         Err(err) => {
@@ -90,15 +107,20 @@ fn verify_views(path: &Path) -> Outcome {
         );
         Outcome::Problem
     };
+    let describe = |e: &tally_projections::Error| match e {
+        tally_projections::Error::Storage(inner) => tally_log::storage_damage(inner)
+            .map_or_else(|| e.to_string(), |what| format!("{what} ({e})")),
+        _ => e.to_string(),
+    };
     let views = match ViewStore::open(path, tally_projections::all()) {
         Ok(views) => views,
-        Err(e) => return failed(&e),
+        Err(e) => return failed(&describe(&e)),
     };
     let mut entries = 0usize;
     for name in views.names() {
         match views.dump(name) {
             Ok(rows) => entries += rows.len(),
-            Err(e) => return failed(&format_args!("view '{name}': {e}")),
+            Err(e) => return failed(&format_args!("view '{name}': {}", describe(&e))),
         }
     }
     println!("views: {entries} entries of {} views read", views.names().len());
