@@ -127,6 +127,11 @@ impl ViewStore {
     /// Opens (or creates) the view store in `path` with these projections.
     pub fn open(path: &Path, projections: Vec<Arc<dyn Projection>>) -> Result<Self> {
         std::fs::create_dir_all(path)?;
+        // Views are derived: a damaged view store is rebuilt by deleting it.
+        tally_log::check_store_files(path).map_err(|e| Error::Malformed {
+            view: "*".to_owned(),
+            reason: format!("{e}; delete '{}' to rebuild every view from the log", path.display()),
+        })?;
         let db = Database::builder(path).open()?;
         Self::with_db(db, projections, None)
     }

@@ -19,6 +19,9 @@ pub mod code {
     pub const IDEMPOTENCY_CONFLICT: &str = "IDEMPOTENCY_CONFLICT";
     /// The engine cannot take commands (closed, shutting down, or stopped by a failure).
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
+    /// The store could not make a command's events durable (a full disk, an I/O error):
+    /// nothing was acknowledged, and the engine takes no more commands until restarted.
+    pub const STORAGE_FAILED: &str = "STORAGE_FAILED";
     /// Anything else; the details are in the server log only.
     pub const INTERNAL: &str = "INTERNAL";
 }
@@ -70,6 +73,14 @@ impl From<tally_engine::SubmitError> for ApiError {
             SubmitError::Unavailable(reason) => {
                 tracing::warn!(%reason, "engine unavailable");
                 Self::new(code::UNAVAILABLE, "the engine is not taking commands")
+            }
+            SubmitError::StorageFailed(reason) => {
+                tracing::error!(%reason, "storage failed");
+                Self::new(
+                    code::STORAGE_FAILED,
+                    "the store could not persist the command (storage failure); nothing was \
+                     acknowledged, and no commands are taken until the server is restarted",
+                )
             }
             // Rejections, idempotency conflicts and invalid envelopes are the caller's business.
             _ => Self::new(e.code(), e.to_string()),

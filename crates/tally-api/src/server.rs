@@ -178,7 +178,13 @@ async fn readyz(State(shared): State<Shared>) -> Response {
         Some("shutting down".to_owned())
     } else if let Some(reason) = engine.poisoned() {
         tracing::warn!(%reason, "engine poisoned");
-        Some("engine stopped by a storage failure".to_owned())
+        Some(if engine.storage_failed() {
+            "engine stopped by a storage failure (full disk or I/O error); restart once the \
+             storage is fixed"
+                .to_owned()
+        } else {
+            "engine stopped by a failure; restart to recover".to_owned()
+        })
     } else if lag > lag_max {
         Some(format!("views are {lag} events behind the head, over {lag_max}"))
     } else {

@@ -129,9 +129,45 @@ pub enum Outcome {
     Problem,
 }
 
+/// Reports a panic as an error naming where it happened. A panic inside the storage engine
+/// while it reads a store's files means those files are damaged (fjall 3.1 asserts on some
+/// malformed journal entries instead of returning an error).
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let message = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line()));
+    eprintln!(
+        "tally: internal error{}: {}",
+        location.unwrap_or_default(),
+        message.replace('\n', " ")
+    );
+    eprintln!(
+        "tally: if this happened while opening the store, its files are probably damaged; \
+         `tally verify` names what it can, a backup restores the rest"
+    );
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    std::panic::set_hook(Box::new(report_panic));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("stopped by the internal error above")));
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problem) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("tally: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
         Command::Init { origin, key } => commands::init::run(&cli.data, &origin, key.as_deref()),
         Command::Serve { listen } => commands::serve::run(&cli.data, &listen),
         Command::Demo { listen, seed, no_serve } => {
@@ -153,14 +189,6 @@ fn main() -> ExitCode {
         }
         Command::Proof { seq, size, from, to } => {
             commands::proof::run(&cli.data, seq, size, from.zip(to))
-        }
-    };
-    match result {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Problem) => ExitCode::from(1),
-        Err(err) => {
-            eprintln!("tally: {err:#}");
-            ExitCode::from(2)
         }
     }
 }

@@ -114,9 +114,7 @@ impl Engine {
     }
 
     fn unavailable(&self) -> SubmitError {
-        SubmitError::Unavailable(
-            self.inner.shared.poison_reason().unwrap_or_else(|| "the engine is closed".to_owned()),
-        )
+        self.inner.shared.stopped_error("the engine is closed")
     }
 
     /// Decides `submission`; answers once its events are durable (or with why not).
@@ -202,6 +200,13 @@ impl Engine {
     #[must_use]
     pub fn poisoned(&self) -> Option<String> {
         self.inner.shared.poison_reason()
+    }
+
+    /// Whether the engine stopped because the store could not persist events (a full disk,
+    /// an I/O error). Recovery is a restart: reopening rebuilds the state from what is durable.
+    #[must_use]
+    pub fn storage_failed(&self) -> bool {
+        self.inner.shared.storage_failed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Finishes queued commands, brings the views up to date, and stops. Blocks: from async

@@ -18,9 +18,15 @@ pub enum SubmitError {
     /// The submission is malformed (key, source, actor).
     #[error("invalid submission: {0}")]
     Invalid(String),
-    /// The engine cannot take commands (shut down, or stopped by a storage failure).
+    /// The engine cannot take commands (shut down, or stopped by a failure).
     #[error("engine unavailable: {0}")]
     Unavailable(String),
+    /// The store could not make events durable (a full disk, an I/O error). Nothing of this
+    /// submission was acknowledged; if the failed write reached the disk anyway, a retry with
+    /// the same idempotency key finds it. The engine takes no more commands until it is
+    /// restarted (fail-stop: the storage engine's state after a failed write is unknown).
+    #[error("storage failed: {0}")]
+    StorageFailed(String),
 }
 
 impl SubmitError {
@@ -32,6 +38,7 @@ impl SubmitError {
             Self::IdempotencyConflict { .. } => "IDEMPOTENCY_CONFLICT",
             Self::Invalid(_) => "INVALID_INPUT",
             Self::Unavailable(_) => "UNAVAILABLE",
+            Self::StorageFailed(_) => "STORAGE_FAILED",
         }
     }
 }

@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub groups: std::sync::atomic::AtomicU64,
     pub grouped_commands: std::sync::atomic::AtomicU64,
     pub poisoned: Mutex<Option<String>>,
+    /// Whether the writer stopped because the store could not persist a group.
+    pub storage_failed: std::sync::atomic::AtomicBool,
     pub counts: Mutex<BTreeMap<(String, String), SubmissionCounts>>,
     pub rejections_by_code: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -52,6 +54,16 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn poison_reason(&self) -> Option<String> {
         self.poisoned.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The error for a caller the stopped writer cannot serve.
+    pub(crate) fn stopped_error(&self, otherwise: &str) -> SubmitError {
+        let reason = self.poison_reason().unwrap_or_else(|| otherwise.to_owned());
+        if self.storage_failed.load(std::sync::atomic::Ordering::SeqCst) {
+            SubmitError::StorageFailed(reason)
+        } else {
+            SubmitError::Unavailable(reason)
+        }
     }
 }
 
@@ -348,15 +360,14 @@ impl Writer {
 
     /// Answers every caller of a group that will not be appended (the writer is stopping).
     fn abandon(&self, decided: Decided, carry: Vec<Job>) {
-        let reason = self.shared.poison_reason().unwrap_or_else(|| "the engine stopped".to_owned());
         if let Ok(Some(pending)) = decided.append {
             let _ = pending.wait();
         }
         for reply in decided.replies {
-            let _ = reply.send(Err(SubmitError::Unavailable(reason.clone())));
+            let _ = reply.send(Err(self.shared.stopped_error("the engine stopped")));
         }
         for job in carry {
-            let _ = job.reply.send(Err(SubmitError::Unavailable(reason.clone())));
+            let _ = job.reply.send(Err(self.shared.stopped_error("the engine stopped")));
         }
     }
 
@@ -368,10 +379,20 @@ impl Writer {
             Ok(Some(appended)) => appended.positions,
             Ok(None) => Vec::new(),
             Err(err) => {
-                let reason = format!("the log refused an append ({err}); restart to recover");
+                let storage = matches!(
+                    err,
+                    tally_log::Error::Storage(_)
+                        | tally_log::Error::Poisoned(_)
+                        | tally_log::Error::Io { .. }
+                );
+                let reason = match err {
+                    tally_log::Error::Poisoned(_) => format!("the log refused an append: {err}"),
+                    _ => format!("the log refused an append ({err}); restart to recover"),
+                };
+                self.shared.storage_failed.store(storage, std::sync::atomic::Ordering::SeqCst);
                 self.poison(&reason);
                 for reply in replies {
-                    let _ = reply.send(Err(SubmitError::Unavailable(reason.clone())));
+                    let _ = reply.send(Err(self.shared.stopped_error(&reason)));
                 }
                 return false;
             }

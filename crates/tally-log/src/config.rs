@@ -49,6 +49,9 @@ pub struct Config {
     pub recovery_tail_frames: u64,
     /// fjall block cache. Default 64 MiB.
     pub cache_bytes: u64,
+    /// Test-only injected storage faults (feature `fault-injection`). Default: none.
+    #[cfg(feature = "fault-injection")]
+    pub faults: crate::FaultInjector,
 }
 
 impl Default for Config {
@@ -61,6 +64,8 @@ impl Default for Config {
             append_queue_depth_max: 4096,
             recovery_tail_frames: 4096,
             cache_bytes: 64 << 20,
+            #[cfg(feature = "fault-injection")]
+            faults: crate::FaultInjector::default(),
         }
     }
 }

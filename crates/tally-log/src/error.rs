@@ -75,6 +75,9 @@ pub enum Corruption {
         /// What differs.
         reason: String,
     },
+    /// A file the storage engine needs is missing from the store's directory.
+    #[error("store files: {0}")]
+    Files(String),
     /// The trusted starting point of an incremental verification does not match.
     #[error("trusted point seq {seq} does not match: expected hash {expected}, found {found}")]
     TrustedMismatch {
@@ -150,5 +153,55 @@ impl Error {
     #[must_use]
     pub fn is_corruption(&self) -> bool {
         matches!(self, Self::Corrupt(_))
+    }
+
+    /// When this is a storage-engine error that means the store's files are damaged or
+    /// missing (rather than, say, a locked store or a permission problem): what it says about
+    /// them, in words. fjall does not name the file, only what it found.
+    #[must_use]
+    pub fn damage(&self) -> Option<&'static str> {
+        match self {
+            Self::Storage(err) => storage_damage(err),
+            _ => None,
+        }
+    }
+}
+
+/// [`Error::damage`] for a fjall error.
+#[must_use]
+pub fn storage_damage(err: &fjall::Error) -> Option<&'static str> {
+    use fjall::{Error as F, LsmError as L};
+    let io = |e: &std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => Some("a file the storage engine needs is missing"),
+        std::io::ErrorKind::UnexpectedEof => Some("a file is shorter than its contents say"),
+        // Reading past the end of a truncated table file.
+        std::io::ErrorKind::InvalidInput => Some("a table or version file is truncated"),
+        std::io::ErrorKind::AlreadyExists => {
+            Some("the store's 'version' marker is missing, so fjall took it for a new store")
+        }
+        _ => None,
+    };
+    match err {
+        F::JournalRecovery(_) | F::InvalidTrailer | F::InvalidTag(_) => {
+            Some("the journal is damaged (a batch fails its checksum or does not decode)")
+        }
+        F::InvalidVersion(_) => Some("the store's 'version' marker is damaged"),
+        F::Decompress(_) => Some("a compressed value does not decompress"),
+        F::Unrecoverable => Some("a table or version file is missing or truncated"),
+        F::Io(e) => io(e),
+        F::Storage(inner) => match inner {
+            L::ChecksumMismatch { .. } => {
+                Some("a block of a table or version file fails its checksum")
+            }
+            L::InvalidHeader(_) | L::InvalidTrailer | L::InvalidTag(_) => {
+                Some("a table or version file does not decode (damaged header or trailer)")
+            }
+            L::InvalidVersion(_) => Some("a version file is damaged"),
+            L::Unrecoverable => Some("a table or version file is missing or truncated"),
+            L::Decompress(_) => Some("a compressed block does not decompress"),
+            L::Io(e) => io(e),
+            _ => None,
+        },
+        _ => None,
     }
 }

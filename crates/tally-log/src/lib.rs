@@ -14,8 +14,11 @@ mod chain;
 mod checkpoint;
 mod config;
 mod error;
+#[cfg(feature = "fault-injection")]
+mod fault;
 pub mod frame;
 mod ids;
+mod journal;
 pub mod layout;
 mod log;
 mod read;
@@ -29,10 +32,12 @@ pub use bundle::BundleSummary;
 pub use chain::{Digest, GENESIS, body_digest, chain_hash};
 pub use checkpoint::CheckpointPolicy;
 pub use config::{Config, Limits};
-pub use error::{Corruption, Error, Result};
+pub use error::{Corruption, Error, Result, storage_damage};
+#[cfg(feature = "fault-injection")]
+pub use fault::FaultInjector;
 pub use frame::RecordedEvent;
 pub use ids::EventId;
-pub use log::{Head, Log, PendingAppend};
+pub use log::{Head, Log, PendingAppend, check_store_files};
 pub use read::{EventIter, StreamIter};
 pub use tally_proof;
 pub use verify::{VerifyOptions, VerifyReport};

@@ -112,6 +112,58 @@ impl Drop for Inner {
     }
 }
 
+/// Refuses a store whose fjall files are missing in ways fjall 3.1 does not notice. fjall
+/// always keeps an active journal; when it finds none in an existing store it starts a new one
+/// without recovering its sequence counter from the tables, so later writes are shadowed by
+/// older ones. At open, fjall also *deletes* a keyspace directory that has no `current` file
+/// (taking it for a keyspace whose creation was interrupted), and every keyspace directory its
+/// registry (keyspace 0) does not name: with `keyspaces/0/current` gone, opening would delete
+/// the whole store. Both are refused here, before fjall runs, unless no table is at stake.
+pub fn check_store_files(path: &Path) -> Result<()> {
+    let io = |source| Error::Io { path: path.display().to_string(), source };
+    if !path.join("version").exists() {
+        return Ok(());
+    }
+    let missing = |what: String| {
+        Err(Error::Corrupt(crate::Corruption::Files(format!(
+            "{what} of the store in '{}' is missing",
+            path.display()
+        ))))
+    };
+    let mut journals = 0;
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if entry.path().extension().is_some_and(|e| e == "jnl") {
+            journals += 1;
+        }
+    }
+    if journals == 0 {
+        return missing("the journal (*.jnl)".to_owned());
+    }
+    let keyspaces = path.join("keyspaces");
+    let has_tables = |dir: &Path| {
+        std::fs::read_dir(dir.join("tables")).is_ok_and(|mut entries| entries.next().is_some())
+    };
+    let mut any_tables = false;
+    for entry in std::fs::read_dir(&keyspaces).map_err(io)? {
+        let dir = entry.map_err(io)?.path();
+        if !dir.is_dir() || !has_tables(&dir) {
+            continue;
+        }
+        any_tables = true;
+        if !dir.join("current").exists() {
+            return missing(format!(
+                "the 'current' file of '{}' (a keyspace holding tables)",
+                dir.strip_prefix(path).unwrap_or(&dir).display()
+            ));
+        }
+    }
+    if any_tables && !keyspaces.join("0").join("current").exists() {
+        return missing("fjall's keyspace registry (keyspaces/0/current)".to_owned());
+    }
+    Ok(())
+}
+
 impl Log {
     /// Opens (or creates) the log in `path`.
     ///
@@ -121,6 +173,10 @@ impl Log {
         let path = path.as_ref().to_path_buf();
         std::fs::create_dir_all(&path)
             .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        check_store_files(&path)?;
+        if path.join("version").exists() {
+            crate::journal::check_journals(&path)?;
+        }
         let db = Database::builder(&path).cache_size(config.cache_bytes).open()?;
         let ks = Keyspaces::open(&db)?;
         let recovered = recovery::check(&db, &ks, config.recovery_tail_frames)?;

@@ -187,7 +187,7 @@ impl Writer {
             self.write_state(&mut group.batch, &group.head);
             let due = self.checkpoint_due(group.head.seq);
             let cut = if due { self.cut_into(&mut group.batch, &group.head) } else { None };
-            if let Err(err) = group.batch.commit() {
+            if let Err(err) = self.commit(group.batch) {
                 self.poison(&err.to_string());
                 for (reply, _) in group.replies {
                     let _ = reply.send(Err(self.poisoned_error()));
@@ -205,6 +205,16 @@ impl Writer {
             let _ = reply.send(answer);
         }
         true
+    }
+
+    /// Makes `batch` durable (or, with the `fault-injection` feature, fails as told to).
+    fn commit(&self, batch: fjall::OwnedWriteBatch) -> fjall::Result<()> {
+        #[cfg(feature = "fault-injection")]
+        if let Some(err) = self.config.faults.commit_error() {
+            drop(batch);
+            return Err(err);
+        }
+        batch.commit()
     }
 
     fn poison(&self, reason: &str) {
@@ -289,7 +299,7 @@ impl Writer {
             let _ = reply.send(Err(Error::Invalid("cannot sign a checkpoint".to_owned())));
             return true;
         };
-        if let Err(err) = batch.commit() {
+        if let Err(err) = self.commit(batch) {
             self.poison(&err.to_string());
             let _ = reply.send(Err(self.poisoned_error()));
             return false;

@@ -8,6 +8,7 @@ use tally_log::tally_proof::bundle::dir::{DirError, verify_dir};
 use tally_log::tally_proof::checkpoint::SignedCheckpoint;
 use tally_log::tally_proof::key::PublicKey;
 use tally_log::{Error, Log, VerifyOptions};
+use tally_projections::ViewStore;
 
 fn read_checkpoint(path: &Path) -> anyhow::Result<SignedCheckpoint> {
     let text = std::fs::read_to_string(path)
@@ -42,6 +43,15 @@ pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
             println!("FAILED: the store does not open: {err}");
             return Ok(Outcome::Problem);
         }
+        Err(err) if err.damage().is_some() => {
+            println!(
+                "FAILED: the store does not open: the files of the log in '{}' are damaged: {} \
+                 ({err})",
+                dir.root.join("log").display(),
+                err.damage().unwrap_or_default()
+            );
+            return Ok(Outcome::Problem);
+        }
         Err(err) => return Err(err).context("opening the log"),
     };
     let options = VerifyOptions { against: against.clone(), ..VerifyOptions::full() };
@@ -63,13 +73,58 @@ pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
             println!("FAILED: {corruption}");
             Outcome::Problem
         }
+        Err(err) if err.damage().is_some() => {
+            println!(
+                "FAILED: reading the log: its files in '{}' are damaged: {} ({err})",
+                dir.root.join("log").display(),
+                err.damage().unwrap_or_default()
+            );
+            Outcome::Problem
+        }
         Err(err) => {
             log.close();
             return Err(err).context("verifying");
         }
     };
     log.close();
-    Ok(outcome)
+    if outcome == Outcome::Problem {
+        return Ok(outcome);
+    }
+    Ok(verify_views(&dir.root.join("views")))
+}
+
+/// Reads every entry of every view (fjall checks each block's checksum on the way). Views are
+/// derived from the log, so damage there is repaired by rebuilding them, not by a backup.
+fn verify_views(path: &Path) -> Outcome {
+    if !path.exists() {
+        return Outcome::Ok;
+    }
+    let failed = |e: &dyn std::fmt::Display| {
+        println!(
+            "FAILED: views: {e}; the views are derived from the log: stop the server, delete \
+             '{}' and start it again to rebuild them",
+            path.display()
+        );
+        Outcome::Problem
+    };
+    let describe = |e: &tally_projections::Error| match e {
+        tally_projections::Error::Storage(inner) => tally_log::storage_damage(inner)
+            .map_or_else(|| e.to_string(), |what| format!("{what} ({e})")),
+        _ => e.to_string(),
+    };
+    let views = match ViewStore::open(path, tally_projections::all()) {
+        Ok(views) => views,
+        Err(e) => return failed(&describe(&e)),
+    };
+    let mut entries = 0usize;
+    for name in views.names() {
+        match views.dump(name) {
+            Ok(rows) => entries += rows.len(),
+            Err(e) => return failed(&format_args!("view '{name}': {}", describe(&e))),
+        }
+    }
+    println!("views: {entries} entries of {} views read", views.names().len());
+    Outcome::Ok
 }
 
 /// Verifies an audit bundle with nothing but its files (and optionally a trusted key and

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 mod commands;
+mod full_disk;
 mod scenarios;
 mod support;
+mod tmpfs;
 mod views;
