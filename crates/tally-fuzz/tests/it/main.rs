@@ -2,6 +2,8 @@
 //! fuzz corpus and regression file. `TALLY_FUZZ_CASES=N` runs N cases per property instead
 //! of the defaults (which keep each test well under 30 s in a debug build).
 
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
 mod command;
 mod corpus;
 mod frame;
