@@ -57,8 +57,11 @@ pub fn graphql_input(data: &[u8]) -> GraphqlOutcome {
 
 impl GraphqlHarness {
     fn new() -> Self {
+        // The harness is a static that is never dropped, so its temp dir outlives the process;
+        // the next harness removes the dirs of processes that are gone.
+        remove_stale_stores();
         let dir = tempfile::Builder::new()
-            .prefix("tally-fuzz-graphql-")
+            .prefix(&format!("{STORE_PREFIX}{}-", std::process::id()))
             .tempdir()
             .expect("a temp dir for the harness store");
         let mut config = EngineConfig::default();
@@ -155,6 +158,26 @@ impl GraphqlHarness {
         }
         assert!(self.state.engine().poisoned().is_none(), "the engine stopped");
         outcome
+    }
+}
+
+const STORE_PREFIX: &str = "tally-fuzz-graphql-";
+
+/// Removes `tally-fuzz-graphql-<pid>-*` dirs in the temp dir whose process has ended.
+fn remove_stale_stores() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(STORE_PREFIX)) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
