@@ -18,6 +18,11 @@ pub struct ApiConfig {
     pub page_size_max: usize,
     /// Largest request body; larger ones get HTTP 413. Default 4 MiB.
     pub request_body_bytes_max: usize,
+    /// Most operations in one batched POST (a JSON array of requests); more get HTTP 400
+    /// `LIMIT_EXCEEDED`. Each operation has its own depth and complexity budget, so without
+    /// this a 4 MiB batch of small queries asks for thousands of times the work (and the
+    /// memory for the answers) one query may. Default 16.
+    pub batch_requests_max: usize,
     /// Whole-request timeout (HTTP 408 after it). Default 30 000 ms.
     pub request_timeout_ms: u64,
     /// Most commands in one `submitMany`. Default 1000.
@@ -42,6 +47,7 @@ impl Default for ApiConfig {
             page_size_default: 50,
             page_size_max: 500,
             request_body_bytes_max: 4 << 20,
+            batch_requests_max: 16,
             request_timeout_ms: 30_000,
             submit_many_commands_max: 1000,
             subscriptions_per_connection_max: 16,

@@ -109,6 +109,21 @@ async fn graphql_post(State(shared): State<Shared>, headers: HeaderMap, body: By
             return json_response(StatusCode::BAD_REQUEST, &error);
         }
     };
+    let batch_max = shared.state.config().batch_requests_max;
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > batch_max
+    {
+        let error = serde_json::json!({
+            "errors": [{
+                "message": format!(
+                    "a batch of {} requests is over the limit of {batch_max}",
+                    requests.len()
+                ),
+                "extensions": { "code": code::LIMIT_EXCEEDED },
+            }]
+        });
+        return json_response(StatusCode::BAD_REQUEST, &error);
+    }
     let auth = shared.state.auth().resolve(authorization(&headers));
     let batch = batch.data(auth);
     let response = shared.schema.execute_batch(batch).await;

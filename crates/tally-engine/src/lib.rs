@@ -15,6 +15,7 @@ mod config;
 mod engine;
 mod error;
 mod ids;
+pub mod import;
 mod runner;
 mod submission;
 mod writer;

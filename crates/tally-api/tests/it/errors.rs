@@ -122,3 +122,28 @@ async fn internal_details_are_not_leaked_and_codes_are_stable_for_auth() {
     assert_eq!(who["data"]["whoami"]["name"], "finance-bot");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_over_the_limit_is_refused_whole() {
+    let config = ApiConfig { batch_requests_max: 3, ..ApiConfig::default() };
+    let server = TestServer::start_with(config).await;
+    let admin = token(Role::Admin);
+    let post = |n: usize| {
+        let batch: Vec<_> = (0..n).map(|_| json!({"query": "{ head { seq } }"})).collect();
+        server
+            .client
+            .post(format!("{}/graphql", server.base))
+            .bearer_auth(&admin)
+            .json(&batch)
+            .send()
+    };
+    let ok = post(3).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let answers: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(answers.as_array().map(Vec::len), Some(3), "{answers:#}");
+    let over = post(4).await.unwrap();
+    assert_eq!(over.status(), 400);
+    let body: serde_json::Value = over.json().await.unwrap();
+    assert_eq!(first_code(&body), "LIMIT_EXCEEDED", "{body:#}");
+    server.stop().await;
+}

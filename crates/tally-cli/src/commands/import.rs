@@ -10,47 +10,13 @@ use crate::Outcome;
 use crate::store::DataDir;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::{BufRead as _, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
-use tally_domain::Command;
-use tally_domain::time::Timestamp;
 use tally_engine::Submission;
+use tally_engine::import::{ImportLines, parse_import_line};
 
 /// Commands submitted together (each still gets its own answer).
 const CHUNK_LINES: usize = 1000;
-/// Longest accepted line.
-const LINE_BYTES_MAX: usize = 1 << 20;
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    key: Option<String>,
-    command: Command,
-    source: Option<String>,
-    actor: Option<String>,
-    occurred_at: Option<Timestamp>,
-}
-
-fn parse(line: &str) -> Result<Submission, String> {
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let derived = || format!("import-{}", &blake3::hash(line.trim().as_bytes()).to_hex()[..32]);
-    if value.get("command").is_some() {
-        let envelope: Envelope = serde_json::from_value(value).map_err(|e| e.to_string())?;
-        let mut submission =
-            Submission::new(envelope.key.unwrap_or_else(derived), envelope.command);
-        submission.source = envelope.source.unwrap_or_else(|| "import".to_owned());
-        if let Some(actor) = envelope.actor {
-            submission.actor = actor;
-        }
-        submission.occurred_at_ms = envelope.occurred_at.map(Timestamp::millis);
-        Ok(submission)
-    } else {
-        let command: Command = serde_json::from_value(value).map_err(|e| e.to_string())?;
-        let mut submission = Submission::new(derived(), command);
-        submission.source = "import".to_owned();
-        Ok(submission)
-    }
-}
 
 #[derive(Default)]
 struct Tally {
@@ -93,27 +59,19 @@ pub fn run(data: &Path, file: &str) -> anyhow::Result<Outcome> {
             }
         }
     };
-    let reader = BufReader::new(input);
-    for (index, line) in reader.lines().enumerate() {
-        let number = index as u64 + 1;
-        let line = line.with_context(|| format!("reading line {number}"))?;
+    for line in ImportLines::new(BufReader::new(input)) {
+        let (number, line) = line.context("reading the input")?;
         progress.set_position(number);
-        if line.trim().is_empty() {
-            continue;
-        }
-        if line.len() > LINE_BYTES_MAX {
-            tally.rejected += 1;
-            eprintln!(
-                "line {number}: INVALID_INPUT: line of {} bytes is over {LINE_BYTES_MAX}",
-                line.len()
-            );
-            continue;
-        }
-        match parse(&line) {
+        let parsed = match line {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => parse_import_line(&line),
+            Err(e) => Err(e),
+        };
+        match parsed {
             Ok(submission) => chunk.push((number, submission)),
-            Err(reason) => {
+            Err(e) => {
                 tally.rejected += 1;
-                progress.suspend(|| eprintln!("line {number}: INVALID_INPUT: {reason}"));
+                progress.suspend(|| eprintln!("line {number}: {}: {e}", e.code()));
             }
         }
         if chunk.len() == CHUNK_LINES {

@@ -459,3 +459,21 @@ fn exported_settlement_totals_equal_the_graphql_settlement() {
     assert_eq!(cents(settlement["totals"]["net"]["amount"].as_str().unwrap()), sums[3]);
     assert!(settlement["payout"].to_string().contains("77.30"), "{settlement}");
 }
+
+#[test]
+fn import_refuses_non_utf8_and_over_long_lines_and_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_store(&data);
+    let mut file = b"\xff\xfe{}\n".to_vec();
+    file.extend_from_slice(format!("{{\"type\": \"{}\"}}\n", "x".repeat(1 << 20)).as_bytes());
+    file.extend_from_slice(COMMANDS.lines().next().unwrap().as_bytes());
+    let path = tmp.path().join("hostile.ndjson");
+    std::fs::write(&path, file).unwrap();
+    let out = tally(&data, &["import", path.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("line 1: INVALID_INPUT: line is not utf-8"), "{err}");
+    assert!(err.contains("line 2: INVALID_INPUT: line of 1048588 bytes is over 1048576"), "{err}");
+    assert!(stdout(&out).contains("1 accepted"), "{}", stdout(&out));
+}
