@@ -51,7 +51,11 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout(),
         ))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the method and path only: a query string (where a careless client may
+        // put a token) and the headers are never recorded.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         .with_state(Shared { state, schema, connections })
 }
 
@@ -109,6 +113,21 @@ async fn graphql_post(State(shared): State<Shared>, headers: HeaderMap, body: By
             return json_response(StatusCode::BAD_REQUEST, &error);
         }
     };
+    let batch_max = shared.state.config().batch_operations_max;
+    if let BatchRequest::Batch(operations) = &batch
+        && operations.len() > batch_max
+    {
+        let error = serde_json::json!({
+            "errors": [{
+                "message": format!(
+                    "a batch of {} operations is more than {batch_max}",
+                    operations.len()
+                ),
+                "extensions": { "code": code::LIMIT_EXCEEDED },
+            }]
+        });
+        return json_response(StatusCode::BAD_REQUEST, &error);
+    }
     let auth = shared.state.auth().resolve(authorization(&headers));
     let batch = batch.data(auth);
     let response = shared.schema.execute_batch(batch).await;
@@ -133,8 +152,12 @@ async fn graphql_ws(
 ) -> Response {
     let header_auth = shared.state.auth().resolve(authorization(&headers));
     let slots_max = shared.state.config().subscriptions_per_connection_max;
+    // One WebSocket message is held to the same size as one HTTP body (the library's default
+    // is 64 MiB).
+    let message_max = shared.state.config().request_body_bytes_max;
     let state = shared.state.clone();
     let mut shutdown = state.shutdown_signal();
+    let upgrade = upgrade.max_message_size(message_max).max_frame_size(message_max);
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
         let _connection = shared.connections.clone();
         let connection = GraphQLWebSocket::new(socket, shared.schema.clone(), protocol)
