@@ -124,8 +124,21 @@ pub enum Outcome {
     Problem,
 }
 
+/// Diagnostics go to stderr, filtered by `RUST_LOG` (default `warn`). Nothing logged names a
+/// token, a token hash or key material (a test runs the binary at `trace` to check).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Init { origin, key } => commands::init::run(&cli.data, &origin, key.as_deref()),
         Command::Serve { listen } => commands::serve::run(&cli.data, &listen),
