@@ -129,6 +129,7 @@ impl<'a> Walk<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use async_graphql::parser::parse_query;

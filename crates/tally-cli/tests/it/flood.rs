@@ -262,7 +262,7 @@ fn hostile_requests_are_refused_while_the_server_stays_responsive() {
     let mut n = 0u64;
     while !senders.iter().all(std::thread::JoinHandle::is_finished) || latencies.is_empty() {
         let started = Instant::now();
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let answer = served::request(&address, "GET", "/healthz", &[], b"").unwrap();
             assert_eq!((answer.status, answer.body.as_str()), (200, "ok\n"), "healthz");
         } else {

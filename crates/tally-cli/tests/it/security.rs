@@ -39,6 +39,9 @@ fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// A request to send: path, headers, body (GET when empty).
+type Ask = (String, Vec<(String, String)>, String);
+
 const INIT_TOKEN_PREFIX: &str = "admin API token (shown once, stored hashed in tokens.toml): ";
 
 #[test]
@@ -220,7 +223,7 @@ fn no_token_hash_or_key_byte_reaches_the_output_even_at_trace() {
     let mut answers = Vec::new();
     let query = r#"{"query": "{ whoami { name role } head { seq } }"}"#;
     let bearer = format!("Bearer {admin}");
-    let asked: Vec<(String, Vec<(String, String)>, String)> = vec![
+    let asked: Vec<Ask> = vec![
         ("/graphql".into(), vec![("Authorization".into(), bearer.clone())], query.into()),
         ("/graphql".into(), vec![("Authorization".into(), format!("Bearer {second}"))], query.into()),
         ("/graphql".into(), vec![("Authorization".into(), format!("Bearer {second}x"))], query.into()),
