@@ -130,7 +130,8 @@ fn secret_forms(data: &Path, tokens: &[&str]) -> Vec<String> {
     let key = std::fs::read_to_string(data.join("ledger.key")).unwrap();
     let key = key.trim_end();
     forms.push(key.to_owned());
-    let encoded = key.rsplit('+').next().unwrap();
+    // `PRIVATE+KEY+<name>+<hex id>+<base64>`; the base64 may itself hold a '+'.
+    let encoded = key.strip_prefix("PRIVATE+KEY+").unwrap().splitn(3, '+').nth(2).unwrap();
     forms.push(encoded.to_owned());
     let raw = base64_decode(encoded);
     assert_eq!(raw.len(), 33, "algorithm byte and the 32-byte ed25519 seed");
