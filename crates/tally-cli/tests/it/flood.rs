@@ -219,7 +219,7 @@ fn hostile_requests_are_refused_while_the_server_stays_responsive() {
         .map(|c| {
             let (hostile, address) = (hostile.clone(), address.clone());
             std::thread::spawn(move || {
-                let mut sent = vec![0u64; hostile.len()];
+                let mut sent = vec![(0u64, Duration::ZERO); hostile.len()];
                 let mut i = c;
                 // Until the deadline, and at least once through every kind.
                 while Instant::now() < deadline || i < c + hostile.len() {
@@ -228,6 +228,7 @@ fn hostile_requests_are_refused_while_the_server_stays_responsive() {
                     let auth = h.token.map(|t| format!("Bearer {t}"));
                     let headers: Vec<(&str, &str)> =
                         auth.as_deref().map(|a| vec![("Authorization", a)]).unwrap_or_default();
+                    let started = Instant::now();
                     let answer = served::request(&address, "POST", "/graphql", &headers, &h.body)
                         .unwrap_or_else(|e| panic!("{}: no answer: {e}", h.name));
                     assert_eq!(
@@ -248,7 +249,8 @@ fn hostile_requests_are_refused_while_the_server_stays_responsive() {
                         let data = &answer.json()["data"];
                         assert!(data.is_null() || data.get("submitMany").is_none(), "{}", h.name);
                     }
-                    sent[k] += 1;
+                    sent[k].0 += 1;
+                    sent[k].1 += started.elapsed();
                     i += 1;
                 }
                 sent
@@ -281,10 +283,11 @@ fn hostile_requests_are_refused_while_the_server_stays_responsive() {
         rss_max = rss_max.max(server.rss_kib());
         n += 1;
     }
-    let mut sent = vec![0u64; hostile.len()];
+    let mut sent = vec![(0u64, Duration::ZERO); hostile.len()];
     for sender in senders {
         for (total, one) in sent.iter_mut().zip(sender.join().unwrap()) {
-            *total += one;
+            total.0 += one.0;
+            total.1 += one.1;
         }
     }
     rss_max = rss_max.max(server.rss_kib());
@@ -294,14 +297,15 @@ fn hostile_requests_are_refused_while_the_server_stays_responsive() {
     assert!(status.success());
 
     latencies.sort();
-    let total: u64 = sent.iter().sum();
+    let total: u64 = sent.iter().map(|s| s.0).sum();
     let elapsed = flood_started.elapsed().as_secs_f64();
     eprintln!(
         "flood: {elapsed:.1} s, {clients} hostile clients: {total} hostile requests ({:.1}/s), all refused",
         total as f64 / elapsed
     );
-    for (h, count) in hostile.iter().zip(&sent) {
-        eprintln!("  {:<24} {count:>6} × {:>8} bytes", h.name, h.body.len());
+    for (h, (count, took)) in hostile.iter().zip(&sent) {
+        let mean = took.checked_div(u32::try_from(*count).unwrap_or(u32::MAX)).unwrap_or_default();
+        eprintln!("  {:<24} {count:>6} × {:>8} bytes, {mean:>12.1?} each", h.name, h.body.len());
     }
     eprintln!(
         "  probe: {} requests, p50 {:?}, p99 {:?}, max {:?}; RSS {} MiB before, {} MiB at most",
@@ -312,7 +316,7 @@ fn hostile_requests_are_refused_while_the_server_stays_responsive() {
         rss_before >> 10,
         rss_max >> 10
     );
-    assert!(sent.iter().all(|c| *c >= u64::try_from(clients).unwrap()), "{sent:?}");
+    assert!(sent.iter().all(|c| c.0 >= u64::try_from(clients).unwrap()), "{sent:?}");
     assert!(
         rss_max <= rss_before + RSS_GROWTH_MAX_KIB,
         "memory grew from {rss_before} KiB to {rss_max} KiB"
