@@ -60,8 +60,10 @@ const WRITERS: &[Role] = &[Admin, Operator];
 const DASHBOARD: &[Role] = &[Admin, Operator, Auditor, Viewer];
 const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 
-/// Which roles may use each root field (`Type.field`). A field missing here is refused to
-/// everyone; a test checks that every root field of the schema has a row.
+/// Which roles may use each root field (`Type.field`), and the nested fields that reach data
+/// of a stricter role than their root (`AtsChange.event`: a viewer may follow ATS changes,
+/// not read the log's events). A field missing here is refused to everyone; a test checks
+/// that every root field of the schema has a row.
 pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.head", EVERYONE),
     ("Query.events", LOG_READERS),
@@ -138,6 +140,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Mutation.cutCheckpoint", &[Admin]),
     ("Subscription.events", LOG_READERS),
     ("Subscription.atsChanged", DASHBOARD),
+    ("AtsChange.event", LOG_READERS),
 ];
 
 /// The roles allowed on `field` (`Type.field`); empty when the field has no row.
