@@ -25,6 +25,11 @@ pub struct ApiConfig {
     /// limits on its own, so without this a 4 MiB batch could ask for thousands of times the
     /// work of one query. Default 16.
     pub batch_operations_max: usize,
+    /// Most GraphQL POSTs read and executed at once; more wait (their bodies unread) for a
+    /// slot. Bounds the memory of a flood (each holds up to `request_body_bytes_max`).
+    /// Execution runs on the blocking pool, so parsing and validating big documents never
+    /// holds a runtime thread that `/healthz` or another request needs. Default 32.
+    pub graphql_concurrency_max: usize,
     /// Longest GraphQL document text (the `query` string; data belongs in variables),
     /// refused with `LIMIT_EXCEEDED` before it is parsed. Parsing is synchronous CPU work on a
     /// runtime thread, about 10 ms per 100 KiB in a release build. Default 256 KiB.
@@ -55,6 +60,7 @@ impl Default for ApiConfig {
             request_body_bytes_max: 4 << 20,
             batch_operations_max: 16,
             query_bytes_max: 256 << 10,
+            graphql_concurrency_max: 32,
             request_timeout_ms: 30_000,
             submit_many_commands_max: 1000,
             subscriptions_per_connection_max: 16,

@@ -24,6 +24,8 @@ use tower_http::trace::TraceLayer;
 struct Shared {
     state: AppState,
     schema: TallySchema,
+    /// Slots for GraphQL POSTs being read and executed (`graphql_concurrency_max`).
+    executions: Arc<Semaphore>,
     /// Held by every WebSocket task; `serve` waits until all are dropped.
     connections: Option<mpsc::Sender<()>>,
 }
@@ -37,6 +39,7 @@ pub fn router(state: AppState) -> Router {
 fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router {
     let config = state.config().clone();
     let schema = schema::build(&state);
+    let executions = Arc::new(Semaphore::new(config.graphql_concurrency_max.max(1)));
     // Install the metrics recorder before the first request records anything.
     let _ = telemetry::handle();
     Router::new()
@@ -56,7 +59,7 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
         }))
-        .with_state(Shared { state, schema, connections })
+        .with_state(Shared { state, schema, executions, connections })
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then stops accepting,
@@ -100,7 +103,37 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     }
 }
 
-async fn graphql_post(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(State(shared): State<Shared>, request: axum::extract::Request) -> Response {
+    // The slot is taken before the body is read: a flood waits with its bodies unread.
+    let Ok(slot) = shared.executions.clone().acquire_owned().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let headers = request.headers().clone();
+    let body = match <Bytes as axum::extract::FromRequest<()>>::from_request(request, &()).await {
+        Ok(body) => body,
+        // 413 past the body limit, 400 for a body that could not be read.
+        Err(rejection) => return rejection.into_response(),
+    };
+    // Parsing, validation and execution are CPU work on big documents: run them on the
+    // blocking pool, driving the async resolvers from there, so the runtime threads stay free.
+    let runtime = tokio::runtime::Handle::current();
+    // The slot goes with the work: a request that times out frees it only when its
+    // execution has really ended.
+    let task = tokio::task::spawn_blocking(move || {
+        let response = runtime.block_on(execute_post(shared, headers, body));
+        drop(slot);
+        response
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "GraphQL execution task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn execute_post(shared: Shared, headers: HeaderMap, body: Bytes) -> Response {
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(e) => {
