@@ -60,8 +60,10 @@ const WRITERS: &[Role] = &[Admin, Operator];
 const DASHBOARD: &[Role] = &[Admin, Operator, Auditor, Viewer];
 const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 
-/// Which roles may use each root field (`Type.field`). A field missing here is refused to
-/// everyone; a test checks that every root field of the schema has a row.
+/// Which roles may use each root field (`Type.field`), and the nested fields that reach data
+/// of a stricter role than their root (`AtsChange.event`: a viewer may follow ATS changes,
+/// not read the log's events). A field missing here is refused to everyone; a test checks
+/// that every root field of the schema has a row.
 pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.head", EVERYONE),
     ("Query.events", LOG_READERS),
@@ -138,6 +140,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Mutation.cutCheckpoint", &[Admin]),
     ("Subscription.events", LOG_READERS),
     ("Subscription.atsChanged", DASHBOARD),
+    ("AtsChange.event", LOG_READERS),
 ];
 
 /// The roles allowed on `field` (`Type.field`); empty when the field has no row.
@@ -200,11 +203,35 @@ impl async_graphql::Guard for FieldGuard {
 }
 
 /// One configured token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct TokenEntry {
     name: String,
     role: Role,
     hash: blake3::Hash,
+}
+
+impl std::fmt::Debug for TokenEntry {
+    /// Shows the name and role only: a token's hash is not printed, so it is never logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEntry")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("hash", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The index of the first of `hashes` equal to `presented`. Every entry is compared (a fold
+/// has no early exit), each with `blake3::Hash`'s constant-time `PartialEq`, so neither the
+/// number of comparisons nor any one comparison depends on where, or whether, it matches.
+fn find_constant_time<'a>(
+    hashes: impl Iterator<Item = &'a blake3::Hash>,
+    presented: &blake3::Hash,
+) -> Option<usize> {
+    hashes.enumerate().fold(None, |found, (index, hash)| {
+        let equal = hash == presented;
+        found.or(equal.then_some(index))
+    })
 }
 
 /// Why a token configuration could not be read.
@@ -388,18 +415,14 @@ impl AuthConfig {
         Ok(config)
     }
 
-    /// Who `token` is, if anyone. Compares against every entry in constant time each.
+    /// Who `token` is, if anyone. Compares against every entry, in constant time each
+    /// ([`find_constant_time`]).
     #[must_use]
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
         let presented = blake3::hash(token.as_bytes());
-        let mut found = None;
-        for entry in &self.tokens {
-            // `blake3::Hash: PartialEq` is constant-time; no early exit.
-            if entry.hash == presented && found.is_none() {
-                found = Some(Caller { name: entry.name.clone(), role: entry.role });
-            }
-        }
-        found
+        let index = find_constant_time(self.tokens.iter().map(|e| &e.hash), &presented)?;
+        let entry = self.tokens.get(index)?;
+        Some(Caller { name: entry.name.clone(), role: entry.role })
     }
 
     /// Resolves an `Authorization` header value (`Bearer <token>`); `None` = no header.
@@ -416,5 +439,58 @@ impl AuthConfig {
             return Auth::Invalid;
         }
         self.authenticate(token).map_or(Auth::Invalid, Auth::Caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hashes(n: usize) -> Vec<blake3::Hash> {
+        (0..n).map(|i| blake3::hash(format!("token-{i}").as_bytes())).collect()
+    }
+
+    #[test]
+    fn lookup_compares_with_every_entry_wherever_it_matches() {
+        let all = hashes(7);
+        let unknown = blake3::hash(b"unknown");
+        for target in all.iter().map(Some).chain([None]) {
+            let presented = target.unwrap_or(&unknown);
+            let mut visited = 0;
+            let found = find_constant_time(all.iter().inspect(|_| visited += 1), presented);
+            assert_eq!(found, target.and_then(|t| all.iter().position(|h| h == t)));
+            assert_eq!(visited, all.len(), "every entry is compared, match or not");
+        }
+        // Duplicates: the first entry wins, and the scan still goes to the end.
+        let twice = [all[2], all[3], all[2]];
+        let mut visited = 0;
+        assert_eq!(find_constant_time(twice.iter().inspect(|_| visited += 1), &all[2]), Some(0));
+        assert_eq!(visited, 3);
+    }
+
+    #[test]
+    fn authenticate_resolves_tokens_and_debug_shows_no_hash() {
+        let config = AuthConfig::empty().with_token("ops", Role::Operator, "tly_ops").with_token(
+            "audit",
+            Role::Auditor,
+            "tly_audit",
+        );
+        assert_eq!(
+            config.authenticate("tly_audit"),
+            Some(Caller { name: "audit".to_owned(), role: Role::Auditor })
+        );
+        assert_eq!(config.authenticate("tly_nope"), None);
+        assert_eq!(
+            config.resolve(Some("Bearer tly_ops")).clone(),
+            Auth::Caller(Caller { name: "ops".to_owned(), role: Role::Operator })
+        );
+        assert_eq!(config.resolve(Some("Basic tly_ops")), Auth::Invalid);
+        assert_eq!(config.resolve(None), Auth::Anonymous);
+        let debug = format!("{config:?}");
+        for secret in ["tly_ops", "tly_audit"] {
+            assert!(!debug.contains(secret), "{debug}");
+            assert!(!debug.contains(&AuthConfig::hash_token(secret)), "{debug}");
+        }
+        assert!(debug.contains("ops") && debug.contains("<redacted>"), "{debug}");
     }
 }

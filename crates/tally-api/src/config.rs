@@ -10,7 +10,9 @@ pub struct ApiConfig {
     pub limit_depth: usize,
     /// Most work a query may ask for (async-graphql `limit_complexity`): each field counts 1,
     /// a connection counts `first` (default 50) × its selection. Default 10 000 (a full
-    /// page of 500 events with about 20 fields each).
+    /// page of 500 events with about 20 fields each). The same number also bounds the
+    /// fields of a query with its fragments expanded, counted before validation
+    /// (`schema::size`), so fragment tricks cannot make validation itself expensive.
     pub limit_complexity: usize,
     /// Page size when a connection's `first` is absent. Default 50.
     pub page_size_default: usize,
@@ -18,11 +20,20 @@ pub struct ApiConfig {
     pub page_size_max: usize,
     /// Largest request body; larger ones get HTTP 413. Default 4 MiB.
     pub request_body_bytes_max: usize,
-    /// Most operations in one batched POST (a JSON array of requests); more get HTTP 400
-    /// `LIMIT_EXCEEDED`. Each operation has its own depth and complexity budget, so without
-    /// this a 4 MiB batch of small queries asks for thousands of times the work (and the
-    /// memory for the answers) one query may. Default 16.
-    pub batch_requests_max: usize,
+    /// Most operations in one batched POST (a JSON array of requests); a larger batch gets
+    /// HTTP 400 with `LIMIT_EXCEEDED`. Each operation is held to the depth and complexity
+    /// limits on its own, so without this a 4 MiB batch could ask for thousands of times the
+    /// work of one query. Default 16.
+    pub batch_operations_max: usize,
+    /// Most GraphQL POSTs read and executed at once; more wait (their bodies unread) for a
+    /// slot. Bounds the memory of a flood (each holds up to `request_body_bytes_max`).
+    /// Execution runs on the blocking pool, so parsing and validating big documents never
+    /// holds a runtime thread that `/healthz` or another request needs. Default 32.
+    pub graphql_concurrency_max: usize,
+    /// Longest GraphQL document text (the `query` string; data belongs in variables),
+    /// refused with `LIMIT_EXCEEDED` before it is parsed. Parsing is synchronous CPU work on a
+    /// runtime thread, about 10 ms per 100 KiB in a release build. Default 256 KiB.
+    pub query_bytes_max: usize,
     /// Whole-request timeout (HTTP 408 after it). Default 30 000 ms.
     pub request_timeout_ms: u64,
     /// Most commands in one `submitMany`. Default 1000.
@@ -47,7 +58,9 @@ impl Default for ApiConfig {
             page_size_default: 50,
             page_size_max: 500,
             request_body_bytes_max: 4 << 20,
-            batch_requests_max: 16,
+            batch_operations_max: 16,
+            query_bytes_max: 256 << 10,
+            graphql_concurrency_max: 32,
             request_timeout_ms: 30_000,
             submit_many_commands_max: 1000,
             subscriptions_per_connection_max: 16,

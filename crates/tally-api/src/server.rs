@@ -24,6 +24,8 @@ use tower_http::trace::TraceLayer;
 struct Shared {
     state: AppState,
     schema: TallySchema,
+    /// Slots for GraphQL POSTs being read and executed (`graphql_concurrency_max`).
+    executions: Arc<Semaphore>,
     /// Held by every WebSocket task; `serve` waits until all are dropped.
     connections: Option<mpsc::Sender<()>>,
 }
@@ -37,6 +39,7 @@ pub fn router(state: AppState) -> Router {
 fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router {
     let config = state.config().clone();
     let schema = schema::build(&state);
+    let executions = Arc::new(Semaphore::new(config.graphql_concurrency_max.max(1)));
     // Install the metrics recorder before the first request records anything.
     let _ = telemetry::handle();
     Router::new()
@@ -51,8 +54,12 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout(),
         ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(Shared { state, schema, connections })
+        // Spans name the method and path only: a query string (where a careless client may
+        // put a token) and the headers are never recorded.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
+        .with_state(Shared { state, schema, executions, connections })
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then stops accepting,
@@ -96,7 +103,37 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     }
 }
 
-async fn graphql_post(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(State(shared): State<Shared>, request: axum::extract::Request) -> Response {
+    // The slot is taken before the body is read: a flood waits with its bodies unread.
+    let Ok(slot) = shared.executions.clone().acquire_owned().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let headers = request.headers().clone();
+    let body = match <Bytes as axum::extract::FromRequest<()>>::from_request(request, &()).await {
+        Ok(body) => body,
+        // 413 past the body limit, 400 for a body that could not be read.
+        Err(rejection) => return rejection.into_response(),
+    };
+    // Parsing, validation and execution are CPU work on big documents: run them on the
+    // blocking pool, driving the async resolvers from there, so the runtime threads stay free.
+    let runtime = tokio::runtime::Handle::current();
+    // The slot goes with the work: a request that times out frees it only when its
+    // execution has really ended.
+    let task = tokio::task::spawn_blocking(move || {
+        let response = runtime.block_on(execute_post(shared, headers, body));
+        drop(slot);
+        response
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "GraphQL execution task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn execute_post(shared: Shared, headers: HeaderMap, body: Bytes) -> Response {
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(e) => {
@@ -109,15 +146,15 @@ async fn graphql_post(State(shared): State<Shared>, headers: HeaderMap, body: By
             return json_response(StatusCode::BAD_REQUEST, &error);
         }
     };
-    let batch_max = shared.state.config().batch_requests_max;
-    if let BatchRequest::Batch(requests) = &batch
-        && requests.len() > batch_max
+    let batch_max = shared.state.config().batch_operations_max;
+    if let BatchRequest::Batch(operations) = &batch
+        && operations.len() > batch_max
     {
         let error = serde_json::json!({
             "errors": [{
                 "message": format!(
-                    "a batch of {} requests is over the limit of {batch_max}",
-                    requests.len()
+                    "a batch of {} operations is more than {batch_max}",
+                    operations.len()
                 ),
                 "extensions": { "code": code::LIMIT_EXCEEDED },
             }]
@@ -148,8 +185,12 @@ async fn graphql_ws(
 ) -> Response {
     let header_auth = shared.state.auth().resolve(authorization(&headers));
     let slots_max = shared.state.config().subscriptions_per_connection_max;
+    // One WebSocket message is held to the same size as one HTTP body (the library's default
+    // is 64 MiB).
+    let message_max = shared.state.config().request_body_bytes_max;
     let state = shared.state.clone();
     let mut shutdown = state.shutdown_signal();
+    let upgrade = upgrade.max_message_size(message_max).max_frame_size(message_max);
     upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
         let _connection = shared.connections.clone();
         let connection = GraphQLWebSocket::new(socket, shared.schema.clone(), protocol)
@@ -193,13 +234,7 @@ async fn readyz(State(shared): State<Shared>) -> Response {
         Some("shutting down".to_owned())
     } else if let Some(reason) = engine.poisoned() {
         tracing::warn!(%reason, "engine poisoned");
-        Some(if engine.storage_failed() {
-            "engine stopped by a storage failure (full disk or I/O error); restart once the \
-             storage is fixed"
-                .to_owned()
-        } else {
-            "engine stopped by a failure; restart to recover".to_owned()
-        })
+        Some("engine stopped by a storage failure".to_owned())
     } else if lag > lag_max {
         Some(format!("views are {lag} events behind the head, over {lag_max}"))
     } else {

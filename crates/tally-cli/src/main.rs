@@ -151,8 +151,21 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     );
 }
 
+/// Diagnostics go to stderr, filtered by `RUST_LOG` (default `warn`). Nothing logged names a
+/// token, a token hash or key material (a test runs the binary at `trace` to check).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     std::panic::set_hook(Box::new(report_panic));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)))
         .unwrap_or_else(|_| Err(anyhow::anyhow!("stopped by the internal error above")));

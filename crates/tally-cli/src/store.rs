@@ -9,6 +9,7 @@
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 use tally_engine::{Engine, EngineConfig};
 use tally_log::tally_proof::key::LedgerKey;
@@ -59,7 +60,13 @@ impl DataDir {
         if root.join(CONFIG_FILE).exists() || root.join("log").exists() {
             bail!("'{}' already holds a store", root.display());
         }
-        std::fs::create_dir_all(root).with_context(|| format!("creating '{}'", root.display()))?;
+        // Owner-only: the directory holds the ledger key and the token hashes. (A directory
+        // that already exists keeps its mode.)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .with_context(|| format!("creating '{}'", root.display()))?;
         let config = StoreConfig {
             origin: origin.to_owned(),
             key_file: key_file.map_or_else(|| PathBuf::from("ledger.key"), Path::to_owned),

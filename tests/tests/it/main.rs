@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 mod crash_campaign;
+mod contention;
 mod settlement;

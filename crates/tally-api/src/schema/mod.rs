@@ -11,6 +11,7 @@ pub mod log;
 pub mod mutations;
 pub mod orders;
 pub mod proofs;
+pub mod size;
 pub mod subscriptions;
 pub mod typed;
 pub mod values;
@@ -74,7 +75,12 @@ trait FinishWithLimits {
 impl FinishWithLimits for Builder {
     fn finish_with_limits(self, state: &AppState) -> TallySchema {
         let config = state.config();
-        self.limit_depth(config.limit_depth).limit_complexity(config.limit_complexity).finish()
+        let fields_max = u64::try_from(config.limit_complexity).unwrap_or(u64::MAX);
+        let query_bytes_max = config.query_bytes_max;
+        self.extension(size::ExpandedSize { query_bytes_max, fields_max })
+            .limit_depth(config.limit_depth)
+            .limit_complexity(config.limit_complexity)
+            .finish()
     }
 }
 

@@ -188,7 +188,8 @@ impl AtsChange {
         self.event.event_type()
     }
 
-    /// The event.
+    /// The event (its payload, source and actor): for the roles that may read the log.
+    #[graphql(guard = "FieldGuard(\"AtsChange.event\")")]
     async fn event(&self) -> EventNode {
         EventNode(self.event.clone())
     }

@@ -123,27 +123,49 @@ async fn internal_details_are_not_leaked_and_codes_are_stable_for_auth() {
     server.stop().await;
 }
 
+fn fragment_bomb(levels: usize) -> String {
+    let mut text = format!("query {{ ...F{levels} }}\nfragment F0 on Query {{ head {{ seq }} }}\n");
+    for i in 1..=levels {
+        text.push_str(&format!("fragment F{i} on Query {{ ...F{} ...F{} }}\n", i - 1, i - 1));
+    }
+    text
+}
+
 #[tokio::test]
-async fn a_batch_over_the_limit_is_refused_whole() {
-    let config = ApiConfig { batch_requests_max: 3, ..ApiConfig::default() };
-    let server = TestServer::start_with(config).await;
+async fn fragment_bombs_long_texts_and_big_batches_are_refused_up_front() {
+    let server = TestServer::start().await;
     let admin = token(Role::Admin);
-    let post = |n: usize| {
+    let auth = Some(admin.as_str());
+    // 2^40 fields once expanded, in 2 KB: refused at once (this walk used to be exponential
+    // in async-graphql's own checks: 20 levels took 10 s of CPU).
+    let bomb = server.gql_as(auth, &fragment_bomb(40), json!({})).await;
+    assert_eq!(first_code(&bomb), "LIMIT_EXCEEDED", "{bomb:#}");
+    assert!(bomb["errors"][0]["message"].as_str().unwrap().contains("fragments expanded"));
+    // A few levels are an ordinary query.
+    let small = server.gql_as(auth, &fragment_bomb(3), json!({})).await;
+    assert!(small.get("errors").is_none(), "{small:#}");
+    // Query text over 256 KiB, refused unparsed.
+    let long = format!("{{ head {{ seq }} }} #{}", "x".repeat(256 << 10));
+    let answer = server.gql_as(auth, &long, json!({})).await;
+    assert_eq!(first_code(&answer), "LIMIT_EXCEEDED", "{answer:#}");
+    // Batches: 16 operations are answered, 17 refused with HTTP 400.
+    for (n, status) in [(16, 200), (17, 400)] {
         let batch: Vec<_> = (0..n).map(|_| json!({"query": "{ head { seq } }"})).collect();
-        server
+        let response = server
             .client
             .post(format!("{}/graphql", server.base))
             .bearer_auth(&admin)
             .json(&batch)
             .send()
-    };
-    let ok = post(3).await.unwrap();
-    assert_eq!(ok.status(), 200);
-    let answers: serde_json::Value = ok.json().await.unwrap();
-    assert_eq!(answers.as_array().map(Vec::len), Some(3), "{answers:#}");
-    let over = post(4).await.unwrap();
-    assert_eq!(over.status(), 400);
-    let body: serde_json::Value = over.json().await.unwrap();
-    assert_eq!(first_code(&body), "LIMIT_EXCEEDED", "{body:#}");
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status);
+        let body: serde_json::Value = response.json().await.unwrap();
+        if status == 200 {
+            assert_eq!(body.as_array().unwrap().len(), n);
+        } else {
+            assert_eq!(first_code(&body), "LIMIT_EXCEEDED", "{body:#}");
+        }
+    }
     server.stop().await;
 }
