@@ -2,6 +2,6 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
-mod crash_campaign;
 mod contention;
+mod crash_campaign;
 mod settlement;
