@@ -3,12 +3,14 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn tally(data: &Path, args: &[&str]) -> Output {
+/// Runs the real `tally` with `--data data` (panics report without a backtrace).
+pub(crate) fn tally(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tally"))
         .arg("--data")
         .arg(data)
         .args(args)
         .env_remove("TALLY_DATA")
+        .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap()
 }
@@ -21,7 +23,7 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn code(o: &Output) -> i32 {
+pub(crate) fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
