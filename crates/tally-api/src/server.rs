@@ -232,6 +232,9 @@ async fn readyz(State(shared): State<Shared>) -> Response {
     let lag_max = state.config().ready_view_lag_events_max;
     let problem = if state.shutting_down() {
         Some("shutting down".to_owned())
+    } else if let Some(reason) = engine.integrity_problem() {
+        // Reads are served; writes are refused until an operator acts (docs/operations.md).
+        Some(format!("the store refuses writes: {reason}"))
     } else if let Some(reason) = engine.poisoned() {
         tracing::warn!(%reason, "engine poisoned");
         Some("engine stopped by a storage failure".to_owned())

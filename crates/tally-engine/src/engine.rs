@@ -64,6 +64,26 @@ fn rebuild_state(log: &Log) -> Result<State, OpenError> {
     Ok(state)
 }
 
+/// Why the store must refuse writes, if it must: the log disagrees with its high-water mark,
+/// or a view has applied events beyond the log's head (the log lost events the views saw).
+/// Appending then would reuse seqs and re-accept idempotency keys that were acknowledged.
+fn integrity_problem(log: &Log, views: &ViewStore) -> Result<Option<String>, OpenError> {
+    if let Some(refusal) = log.refusal() {
+        return Ok(Some(refusal.to_string()));
+    }
+    let head = log.head().seq;
+    for name in views.names() {
+        let applied = views.applied(name)?;
+        if applied > head {
+            return Ok(Some(format!(
+                "view '{name}' has applied events up to seq {applied}, beyond the log's head at \
+                 seq {head}: the log lost acknowledged events"
+            )));
+        }
+    }
+    Ok(None)
+}
+
 impl Engine {
     /// Opens the engine in `dir` (log in `dir/log`, views in `dir/views`) with these
     /// projections. The decision state is rebuilt from the log; the views resume from their
@@ -75,6 +95,7 @@ impl Engine {
     ) -> Result<Self, OpenError> {
         let log = Log::open(dir.join("log"), config.log.clone())?;
         let views = ViewStore::open(&dir.join("views"), projections)?;
+        let integrity = integrity_problem(&log, &views)?;
         let state = rebuild_state(&log)?;
         let (tx, rx) = mpsc::channel(config.command_queue_depth_max.max(1));
         let shared = Arc::new(Shared::default());
@@ -84,18 +105,29 @@ impl Engine {
         } else {
             (None, None)
         };
-        let writer =
-            Writer { log: log.clone(), state, config, notify, shared: Arc::clone(&shared) };
-        let writer = std::thread::Builder::new()
-            .name("tally-engine".to_owned())
-            .spawn(move || writer.run(rx))?;
+        let writer = if let Some(reason) = integrity {
+            // No writer: every command is refused with the reason, nothing can be appended.
+            tracing::error!(%reason, "the store refuses writes; see docs/operations.md");
+            *shared.integrity.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(reason);
+            drop(rx);
+            None
+        } else {
+            let writer =
+                Writer { log: log.clone(), state, config, notify, shared: Arc::clone(&shared) };
+            Some(
+                std::thread::Builder::new()
+                    .name("tally-engine".to_owned())
+                    .spawn(move || writer.run(rx))?,
+            )
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 log,
                 views,
                 tx,
                 shared,
-                writer: Mutex::new(Some(writer)),
+                writer: Mutex::new(writer),
                 runner: Mutex::new(runner),
             }),
         })
@@ -200,6 +232,13 @@ impl Engine {
     #[must_use]
     pub fn poisoned(&self) -> Option<String> {
         self.inner.shared.poison_reason()
+    }
+
+    /// Why the store refuses writes since it opened, if it does: its log holds less than it
+    /// acknowledged (see [`SubmitError::IntegrityFailed`]). Reads go on.
+    #[must_use]
+    pub fn integrity_problem(&self) -> Option<String> {
+        self.inner.shared.integrity_reason()
     }
 
     /// Whether the engine stopped because the store could not persist events (a full disk,

@@ -27,6 +27,11 @@ pub enum SubmitError {
     /// restarted (fail-stop: the storage engine's state after a failed write is unknown).
     #[error("storage failed: {0}")]
     StorageFailed(String),
+    /// The store disagrees with what it acknowledged (its log lost events its high-water mark
+    /// or its views have seen): the engine refuses every command until an operator acts, so
+    /// no seq is reused and no idempotency key accepted twice. See docs/operations.md.
+    #[error("the store refuses writes: {0}")]
+    IntegrityFailed(String),
 }
 
 impl SubmitError {
@@ -39,6 +44,7 @@ impl SubmitError {
             Self::Invalid(_) => "INVALID_INPUT",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::StorageFailed(_) => "STORAGE_FAILED",
+            Self::IntegrityFailed(_) => "INTEGRITY_FAILED",
         }
     }
 }

@@ -47,17 +47,27 @@ pub(crate) struct Shared {
     pub poisoned: Mutex<Option<String>>,
     /// Whether the writer stopped because the store could not persist a group.
     pub storage_failed: std::sync::atomic::AtomicBool,
+    /// Set at open when the log or the views disagree with what was acknowledged: the engine
+    /// serves reads and refuses every command.
+    pub integrity: Mutex<Option<String>>,
     pub counts: Mutex<BTreeMap<(String, String), SubmissionCounts>>,
     pub rejections_by_code: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Shared {
+    pub(crate) fn integrity_reason(&self) -> Option<String> {
+        self.integrity.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
     pub(crate) fn poison_reason(&self) -> Option<String> {
         self.poisoned.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// The error for a caller the stopped writer cannot serve.
     pub(crate) fn stopped_error(&self, otherwise: &str) -> SubmitError {
+        if let Some(reason) = self.integrity_reason() {
+            return SubmitError::IntegrityFailed(reason);
+        }
         let reason = self.poison_reason().unwrap_or_else(|| otherwise.to_owned());
         if self.storage_failed.load(std::sync::atomic::Ordering::SeqCst) {
             SubmitError::StorageFailed(reason)

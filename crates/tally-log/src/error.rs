@@ -75,6 +75,10 @@ pub enum Corruption {
         /// What differs.
         reason: String,
     },
+    /// The log disagrees with its durable high-water mark: acknowledged batches are missing,
+    /// or the mark cannot vouch for the log. The log serves reads and refuses every write.
+    #[error("high-water mark: {0}")]
+    HighWaterMark(String),
     /// A file the storage engine needs is missing from the store's directory.
     #[error("store files: {0}")]
     Files(String),

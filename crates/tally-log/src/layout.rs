@@ -7,6 +7,7 @@
 //! | `event_ids` | event id (u128 BE) | seq (u64 BE) ‖ stream version (u64 BE) ‖ body digest (32) |
 //! | `meta` | `head` | seq (u64 BE) ‖ hash (32) ‖ recorded_at ms (i64 BE) |
 //! | `meta` | `format` | format version (u8) |
+//! | `meta` | `commits` | batches committed by the writer (u64 BE); see [`crate::mark`] |
 //! | `meta` | `frontier` | Merkle frontier (`tally_proof::merkle::Frontier::to_bytes`) |
 //! | `meta` | `counts` | events per type: repeated `len u8 ‖ type ‖ count u64 BE` |
 //! | `meta` | `checkpoint/` ‖ size (u64 BE) | signed checkpoint note (text) |
@@ -40,6 +41,9 @@ pub const META_CHECKPOINT_PREFIX: &[u8] = b"checkpoint/";
 pub const META_HEAD: &[u8] = b"head";
 /// Meta key of the format version.
 pub const META_FORMAT: &[u8] = b"format";
+/// Meta key of the commit count: the ordinal of the last batch the writer committed. Its
+/// presence also says the store keeps a high-water mark file ([`crate::mark`]).
+pub const META_COMMITS: &[u8] = b"commits";
 
 /// Key of a frame.
 #[must_use]

@@ -21,6 +21,7 @@ mod ids;
 mod journal;
 pub mod layout;
 mod log;
+pub mod mark;
 mod read;
 mod recovery;
 mod tree;

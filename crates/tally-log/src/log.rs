@@ -3,8 +3,9 @@
 use crate::append::{AppendRequest, Appended};
 use crate::chain::{Digest, GENESIS};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::layout;
+use crate::mark::{self, Mark, MarkFile, MarkSlots, StoreState};
 use crate::recovery;
 use crate::writer::{Job, Msg, Shared, Writer};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
@@ -98,6 +99,8 @@ pub(crate) struct Inner {
     shared: Arc<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
     pub node_cache: crate::tree::NodeCache,
+    /// Set when the log opened in disagreement with its high-water mark.
+    refusal: Option<Corruption>,
 }
 
 impl Drop for Inner {
@@ -164,6 +167,90 @@ pub fn check_store_files(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Opens fjall. Its journal recovery asserts on some damaged entries (an uncompressed value
+/// whose two length fields differ trips a `debug_assert`); such a panic is damage found, not a
+/// bug of ours, so it becomes [`Corruption::Files`] instead of unwinding through the caller.
+fn open_fjall(path: &Path, cache_bytes: u64) -> Result<Database> {
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Database::builder(path).cache_size(cache_bytes).open()
+    }));
+    match opened {
+        Ok(db) => Ok(db?),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(Error::Corrupt(Corruption::Files(format!(
+                "the storage engine failed while recovering the store in '{}' ({what}): its \
+                 journal is damaged; the store was not opened",
+                path.display()
+            ))))
+        }
+    }
+}
+
+/// Reconciles the store fjall recovered with the high-water mark read before fjall opened.
+/// `Ok(Ok((commits, file)))` to go on writing; `Ok(Err(reason))` to refuse writes.
+fn check_mark(
+    path: &Path,
+    db: &Database,
+    ks: &Keyspaces,
+    head: Head,
+    marked: Option<MarkSlots>,
+) -> Result<std::result::Result<(u64, MarkFile), String>> {
+    let stored = match ks.meta.get(layout::META_COMMITS)? {
+        None => None,
+        Some(v) => Some(layout::be_u64(&v).ok_or_else(|| {
+            Error::Corrupt(Corruption::Head("the commit count is malformed".to_owned()))
+        })?),
+    };
+    let store = StoreState { commit: stored.unwrap_or(0), seq: head.seq, hash: head.hash };
+    let Some(slots) = marked else {
+        if stored.is_some() {
+            return Ok(Err(format!(
+                "the high-water mark file ({}) is missing, so nothing vouches that the log \
+                 (commit {}, head seq {}) holds every acknowledged event",
+                mark::MARK_FILE,
+                store.commit,
+                head.seq
+            )));
+        }
+        // A new store, or one written before the mark existed: the mark starts here. The
+        // file comes first, so a crash between the two steps leaves a mark at commit 0.
+        if head.seq > 0 {
+            tracing::warn!(
+                head = head.seq,
+                "this store has no high-water mark yet; it starts at the current head"
+            );
+        }
+        let file = MarkFile::create(path, Mark { commit: 0, seq: head.seq, hash: head.hash })?;
+        ks.meta.insert(layout::META_COMMITS, 0u64.to_be_bytes())?;
+        db.persist(fjall::PersistMode::SyncData)?;
+        return Ok(Ok((0, file)));
+    };
+    let hash_at = |seq: u64| -> Result<Option<crate::Digest>> {
+        match ks.frames.get(layout::frame_key(seq))? {
+            None => Ok(None),
+            Some(value) => Ok(Some(crate::read::decode_at(seq, value)?.hash())),
+        }
+    };
+    if let Some(reason) = mark::check(store, &slots, &hash_at)? {
+        return Ok(Err(reason));
+    }
+    let file = MarkFile::open(path)?;
+    if slots.newest().map(|m| m.commit) != Some(store.commit) {
+        // The mark write after the last commit did not happen: catch it up.
+        file.write(Mark { commit: store.commit, seq: head.seq, hash: head.hash })?;
+    }
+    if stored.is_none() {
+        ks.meta.insert(layout::META_COMMITS, 0u64.to_be_bytes())?;
+        db.persist(fjall::PersistMode::SyncData)?;
+    }
+    Ok(Ok((store.commit, file)))
+}
+
 impl Log {
     /// Opens (or creates) the log in `path`.
     ///
@@ -177,10 +264,18 @@ impl Log {
         if path.join("version").exists() {
             crate::journal::check_journals(&path)?;
         }
-        let db = Database::builder(&path).cache_size(config.cache_bytes).open()?;
+        let marked = mark::read(&path)?;
+        let db = open_fjall(&path, config.cache_bytes)?;
         let ks = Keyspaces::open(&db)?;
         let recovered = recovery::check(&db, &ks, config.recovery_tail_frames)?;
         let head = recovered.head;
+        let (commits, mark_file) = match check_mark(&path, &db, &ks, head, marked)? {
+            Ok(opened) => opened,
+            Err(reason) => {
+                tracing::error!(%reason, head = head.seq, "the log refuses writes");
+                return Ok(Self::refusing(path, db, ks, config, head, reason));
+            }
+        };
 
         let (head_tx, head_rx) = watch::channel(head);
         let (tx, rx) = mpsc::channel(config.append_queue_depth_max.max(1));
@@ -196,6 +291,8 @@ impl Log {
             frontier: recovered.frontier,
             counts: recovered.counts,
             last_checkpoint: (recovered.checkpoint_size, std::time::Instant::now()),
+            commits,
+            mark: mark_file,
         };
         let handle = std::thread::Builder::new()
             .name("tally-log-writer".to_owned())
@@ -212,8 +309,45 @@ impl Log {
                 shared,
                 writer: Mutex::new(Some(handle)),
                 node_cache: crate::tree::NodeCache::default(),
+                refusal: None,
             }),
         })
+    }
+
+    /// A log that serves reads and refuses every write: no writer runs, so nothing can be
+    /// appended, checkpointed or reused.
+    fn refusing(
+        path: PathBuf,
+        db: Database,
+        ks: Keyspaces,
+        config: Config,
+        head: Head,
+        reason: String,
+    ) -> Self {
+        let (_head_tx, head_rx) = watch::channel(head);
+        let (tx, _rx) = mpsc::channel(1);
+        Self {
+            inner: Arc::new(Inner {
+                path,
+                db,
+                ks,
+                config,
+                tx,
+                head_rx,
+                shared: Arc::new(Shared::default()),
+                writer: Mutex::new(None),
+                node_cache: crate::tree::NodeCache::default(),
+                refusal: Some(Corruption::HighWaterMark(reason)),
+            }),
+        }
+    }
+
+    /// Why this log refuses writes, if it does: it disagrees with its high-water mark
+    /// ([`crate::mark`]). Reads still work; every append and checkpoint fails with this
+    /// [`Corruption`].
+    #[must_use]
+    pub fn refusal(&self) -> Option<&Corruption> {
+        self.inner.refusal.as_ref()
     }
 
     /// The directory of the store.
@@ -241,6 +375,9 @@ impl Log {
     }
 
     fn unavailable(&self) -> Error {
+        if let Some(refusal) = &self.inner.refusal {
+            return Error::Corrupt(refusal.clone());
+        }
         match self.inner.shared.poison_reason() {
             Some(reason) => Error::Poisoned(reason),
             None => Error::Closed,
@@ -252,6 +389,9 @@ impl Log {
         request: AppendRequest,
     ) -> Result<(Msg, oneshot::Receiver<Result<Appended>>)> {
         let request = request.prepare(&self.inner.config.limits)?;
+        if let Some(refusal) = &self.inner.refusal {
+            return Err(Error::Corrupt(refusal.clone()));
+        }
         if let Some(reason) = self.inner.shared.poison_reason() {
             return Err(Error::Poisoned(reason));
         }

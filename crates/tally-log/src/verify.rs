@@ -112,6 +112,11 @@ impl Log {
     /// Verifies the log up to the current head; the first failure is returned as
     /// [`Error::Corrupt`], naming the seq and the expected and found hashes.
     pub fn verify(&self, options: VerifyOptions) -> Result<VerifyReport> {
+        // A log that disagrees with its high-water mark fails, whatever its chain says: a
+        // chain cut short at a batch boundary is still a valid chain.
+        if let Some(refusal) = self.refusal() {
+            return Err(Error::Corrupt(refusal.clone()));
+        }
         // The head, frames, nodes and frontier all come from one snapshot. A batch is visible
         // only once it is durable, so the snapshot's head record is a durable head.
         let snapshot = self.inner.db.snapshot();

@@ -15,6 +15,7 @@ use crate::frame::{HASH_BYTES, patch};
 use crate::ids::EventId;
 use crate::layout;
 use crate::log::{Head, Keyspaces};
+use crate::mark::{Mark, MarkFile};
 use fjall::{Database, PersistMode};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -78,6 +79,10 @@ pub(crate) struct Writer {
     pub counts: BTreeMap<String, u64>,
     /// Tree size of the newest checkpoint and when this writer cut or found it.
     pub last_checkpoint: (Option<u64>, Instant),
+    /// Ordinal of the last batch committed (stored in `meta` with every batch).
+    pub commits: u64,
+    /// The high-water mark, written after every commit.
+    pub mark: MarkFile,
 }
 
 /// An event id staged earlier in the same group.
@@ -187,7 +192,7 @@ impl Writer {
             self.write_state(&mut group.batch, &group.head);
             let due = self.checkpoint_due(group.head.seq);
             let cut = if due { self.cut_into(&mut group.batch, &group.head) } else { None };
-            if let Err(err) = self.commit(group.batch) {
+            if let Err(err) = self.commit(group.batch).and_then(|()| self.mark(&group.head)) {
                 self.poison(&err.to_string());
                 for (reply, _) in group.replies {
                     let _ = reply.send(Err(self.poisoned_error()));
@@ -207,14 +212,25 @@ impl Writer {
         true
     }
 
-    /// Makes `batch` durable (or, with the `fault-injection` feature, fails as told to).
-    fn commit(&self, batch: fjall::OwnedWriteBatch) -> fjall::Result<()> {
+    /// Makes `batch` durable (or, with the `fault-injection` feature, fails as told to),
+    /// with the next commit count in it.
+    fn commit(&mut self, mut batch: fjall::OwnedWriteBatch) -> Result<()> {
+        let commit = self.commits + 1;
+        batch.insert(&self.ks.meta, layout::META_COMMITS, commit.to_be_bytes().to_vec());
         #[cfg(feature = "fault-injection")]
         if let Some(err) = self.config.faults.commit_error() {
             drop(batch);
-            return Err(err);
+            return Err(err.into());
         }
-        batch.commit()
+        batch.commit()?;
+        self.commits = commit;
+        Ok(())
+    }
+
+    /// Records the batch just committed in the high-water mark, durably, before any caller
+    /// of it is answered ([`crate::mark`]).
+    fn mark(&self, head: &Head) -> Result<()> {
+        self.mark.write(Mark { commit: self.commits, seq: head.seq, hash: head.hash })
     }
 
     fn poison(&self, reason: &str) {
@@ -299,7 +315,7 @@ impl Writer {
             let _ = reply.send(Err(Error::Invalid("cannot sign a checkpoint".to_owned())));
             return true;
         };
-        if let Err(err) = self.commit(batch) {
+        if let Err(err) = self.commit(batch).and_then(|()| self.mark(&head)) {
             self.poison(&err.to_string());
             let _ = reply.send(Err(self.poisoned_error()));
             return false;

@@ -34,6 +34,10 @@ pub fn run(data: &Path, file: &str) -> anyhow::Result<Outcome> {
     };
     let dir = DataDir::open(data)?;
     let engine = dir.open_engine()?;
+    if let Some(reason) = engine.integrity_problem() {
+        engine.close();
+        anyhow::bail!("the store refuses writes: {reason} (see docs/operations.md)");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let progress = ProgressBar::new_spinner();
     progress.set_style(

@@ -21,6 +21,14 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
         .build()
         .context("starting the runtime")?;
     let engine = dir.open_engine()?;
+    if let Some(reason) = engine.integrity_problem() {
+        eprintln!(
+            "ERROR: the store refuses writes: {reason}\n\
+             reads are served; every command is refused with INTEGRITY_FAILED and /readyz \
+             answers 503. Stop the server and follow 'The store refuses writes' in \
+             docs/operations.md (keep a copy of the store; restore from a backup)."
+        );
+    }
     let projections: Vec<Arc<dyn tally_projections::Projection>> = tally_projections::all();
     let state = AppState::with_projections(engine.clone(), auth, ApiConfig::default(), projections);
     let result = runtime.block_on(async {

@@ -54,6 +54,7 @@ pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
         }
         Err(err) => return Err(err).context("opening the log"),
     };
+    let head = log.head().seq;
     let options = VerifyOptions { against: against.clone(), ..VerifyOptions::full() };
     let outcome = match log.verify(options) {
         Ok(report) => {
@@ -90,12 +91,12 @@ pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
     if outcome == Outcome::Problem {
         return Ok(outcome);
     }
-    Ok(verify_views(&dir.root.join("views")))
+    Ok(verify_views(&dir.root.join("views"), head))
 }
 
 /// Reads every entry of every view (fjall checks each block's checksum on the way). Views are
 /// derived from the log, so damage there is repaired by rebuilding them, not by a backup.
-fn verify_views(path: &Path) -> Outcome {
+fn verify_views(path: &Path, head: u64) -> Outcome {
     if !path.exists() {
         return Outcome::Ok;
     }
@@ -116,6 +117,20 @@ fn verify_views(path: &Path) -> Outcome {
         Ok(views) => views,
         Err(e) => return failed(&describe(&e)),
     };
+    // A view that applied more than the log holds saw events the log has lost.
+    for name in views.names() {
+        match views.applied(name) {
+            Ok(applied) if applied > head => {
+                println!(
+                    "FAILED: view '{name}' has applied events up to seq {applied}, beyond the \
+                     log's head at seq {head}: the log lost acknowledged events"
+                );
+                return Outcome::Problem;
+            }
+            Ok(_) => {}
+            Err(e) => return failed(&format_args!("view '{name}': {}", describe(&e))),
+        }
+    }
     let mut entries = 0usize;
     for name in views.names() {
         match views.dump(name) {

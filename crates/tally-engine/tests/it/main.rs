@@ -3,6 +3,7 @@
 
 mod commands;
 mod full_disk;
+mod integrity;
 mod scenarios;
 mod support;
 mod tmpfs;

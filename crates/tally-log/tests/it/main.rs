@@ -4,6 +4,7 @@
 mod append;
 mod concurrency;
 mod crash;
+mod mark;
 mod proofs;
 mod property;
 mod support;

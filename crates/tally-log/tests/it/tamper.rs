@@ -148,6 +148,20 @@ pub fn relink(db: &Database, at: u64, tree: bool) {
     }
 }
 
+/// Rewrites the high-water mark to the store's current head, as an attacker with write access
+/// to the files can.
+pub fn forge_mark(dir: &Path) {
+    let (seq, hash, commit) = {
+        let db = Database::builder(dir).open().unwrap();
+        let meta = ks(&db, layout::META);
+        let head =
+            layout::parse_head_value(&meta.get(layout::META_HEAD).unwrap().unwrap()).unwrap();
+        let commit = layout::be_u64(&meta.get(layout::META_COMMITS).unwrap().unwrap()).unwrap();
+        (head.0, head.1, commit)
+    };
+    tally_log::mark::overwrite(dir, tally_log::mark::Mark { commit, seq, hash }).unwrap();
+}
+
 /// Rewriting a frame and recomputing every later hash (and the head record) makes the chain
 /// verify again: the chain alone cannot catch a relink. The stored Merkle tree does, unless the
 /// attacker recomputed it too (see `proofs::relink_with_tree_is_caught_by_a_saved_checkpoint`).
@@ -157,6 +171,16 @@ fn a_relinked_chain_verifies_but_the_tree_and_a_trusted_head_catch_it() {
     build(dir.path());
     let saved_head = open(dir.path()).head();
     tamper(dir.path(), |db| relink(db, 10, false));
+    // The high-water mark saw the old head: the relinked log serves reads, refuses writes and
+    // fails verification.
+    let log = open(dir.path());
+    assert!(matches!(log.refusal(), Some(Corruption::HighWaterMark(_))), "{:?}", log.refusal());
+    let err = log.verify(VerifyOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(Corruption::HighWaterMark(_))), "{err}");
+    log.close();
+    drop(log);
+    // An attacker who can write the files rewrites the mark too.
+    forge_mark(dir.path());
     let log = open(dir.path());
     let report = log.verify(VerifyOptions { indexes: true, ..VerifyOptions::default() }).unwrap();
     assert_eq!(report.last_seq, EVENTS);
