@@ -36,12 +36,22 @@ const END_BYTES: usize = 1 + 8 + MAGIC.len();
 pub(crate) struct JournalScan {
     /// Where decoding stops (the file's length when everything decodes).
     pub stop: u64,
+    /// Where fjall would cut the file: the end of the last complete batch before `stop`.
+    pub cut: u64,
     /// Batch trailers at or after `stop`.
     pub trailers_after: u64,
+    /// One past the last non-zero byte (fjall preallocates journals with zeros).
+    pub written: u64,
 }
 
-/// Checks every journal (`*.jnl`) in `dir`.
-pub(crate) fn check_journals(dir: &Path) -> Result<()> {
+/// Folder (inside the log's directory) where the bytes fjall is about to cut from a journal
+/// are kept before it opens the store.
+pub const TAILS_DIR: &str = "journal-tails";
+
+/// Checks every journal (`*.jnl`) in `dir`, and keeps a copy of every journal tail fjall's
+/// recovery is about to cut (a torn last batch after a crash, or damage): the evidence stays
+/// on disk whatever the opening decides. Returns the copies made.
+pub(crate) fn check_journals(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let io = |source| Error::Io { path: dir.display().to_string(), source };
     let mut journals = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
@@ -51,9 +61,16 @@ pub(crate) fn check_journals(dir: &Path) -> Result<()> {
         }
     }
     journals.sort();
+    let mut kept = Vec::new();
     for path in journals {
         let scan =
             scan(&path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        if scan.cut < scan.written {
+            kept.push(
+                keep_tail(dir, &path, scan.cut, scan.written)
+                    .map_err(|source| Error::Io { path: path.display().to_string(), source })?,
+            );
+        }
         if scan.trailers_after >= 2 {
             return Err(Error::Corrupt(Corruption::Files(format!(
                 "journal '{}' is damaged at byte {}: {} complete batches follow the damage, so \
@@ -65,7 +82,34 @@ pub(crate) fn check_journals(dir: &Path) -> Result<()> {
             ))));
         }
     }
-    Ok(())
+    Ok(kept)
+}
+
+/// Copies bytes `from..to` of `journal` to `dir/journal-tails/<name>-at-<from>.tail`, durably.
+fn keep_tail(
+    dir: &Path,
+    journal: &Path,
+    from: u64,
+    to: u64,
+) -> std::io::Result<std::path::PathBuf> {
+    use std::io::{Seek as _, SeekFrom, Write as _};
+    let tails = dir.join(TAILS_DIR);
+    std::fs::create_dir_all(&tails)?;
+    let name = journal.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let target = tails.join(format!("{name}-at-{from}.tail"));
+    if target.exists() {
+        return Ok(target);
+    }
+    let mut source = std::fs::File::open(journal)?;
+    source.seek(SeekFrom::Start(from))?;
+    let partial = tails.join(format!("{name}-at-{from}.partial"));
+    let mut out = std::fs::File::create(&partial)?;
+    std::io::copy(&mut source.take(to - from), &mut out)?;
+    out.flush()?;
+    out.sync_all()?;
+    std::fs::rename(&partial, &target)?;
+    std::fs::File::open(&tails)?.sync_all()?;
+    Ok(target)
 }
 
 /// A reader that counts the bytes it has consumed.
@@ -99,33 +143,39 @@ fn u32_le(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// Decodes entries until one does not decode; returns its offset.
-fn decode_until_stop<R: Read>(reader: &mut Counting<R>) -> std::io::Result<u64> {
+/// Decodes entries until one does not decode, or breaks fjall's batch framing (a start inside
+/// a batch, an item or end outside one). Returns (that offset, the end of the last complete
+/// batch before it): fjall's recovery cuts the file at the latter.
+fn decode_until_stop<R: Read>(reader: &mut Counting<R>) -> std::io::Result<(u64, u64)> {
+    let mut in_batch = false;
+    let mut cut = 0;
     loop {
         let at = reader.pos;
         let mut tag = [0u8; 1];
         if !reader.fill(&mut tag)? {
-            return Ok(at);
+            return Ok((at, cut));
         }
         let complete = match tag[0] {
-            TAG_START => reader.skip(4 + 8)?,
-            TAG_CLEAR => reader.skip(8)?,
+            TAG_START => !in_batch && reader.skip(4 + 8)?,
+            TAG_CLEAR => in_batch && reader.skip(8)?,
             TAG_END => {
                 let mut rest = [0u8; END_BYTES - 1];
-                reader.fill(&mut rest)? && rest[8..] == MAGIC
+                in_batch && reader.fill(&mut rest)? && rest[8..] == MAGIC
             }
             TAG_ITEM => {
                 // value type, compression, keyspace id (u64), key len (u16), value len (u32),
                 // on-disk value len (u32), key, value.
                 let mut head = [0u8; 1 + 1 + 8 + 2 + 4 + 4];
-                if reader.fill(&mut head)? {
+                if in_batch && reader.fill(&mut head)? {
+                    // lsm-tree's value types: value, tombstone, weak tombstone, indirection.
+                    let value_type = matches!(head[0], 0 | 1 | 2 | 4);
                     let compression = head[1];
                     let key_len = u64::from(u16::from_le_bytes([head[10], head[11]]));
                     let value_len = u32_le(&head[12..16]);
                     let on_disk = u32_le(&head[16..20]);
                     // 0 = none (both lengths equal), 1 = lz4.
                     let framed = compression == 1 || (compression == 0 && value_len == on_disk);
-                    framed && reader.skip(key_len + u64::from(on_disk))?
+                    value_type && framed && reader.skip(key_len + u64::from(on_disk))?
                 } else {
                     false
                 }
@@ -133,21 +183,36 @@ fn decode_until_stop<R: Read>(reader: &mut Counting<R>) -> std::io::Result<u64> 
             _ => false,
         };
         if !complete {
-            return Ok(at);
+            return Ok((at, cut));
+        }
+        match tag[0] {
+            TAG_START => in_batch = true,
+            TAG_END => {
+                in_batch = false;
+                cut = reader.pos;
+            }
+            _ => {}
         }
     }
 }
 
-/// Counts `End` entries (tag 3, eight bytes, magic) in what `reader` has left.
-fn count_trailers<R: Read>(reader: &mut R) -> std::io::Result<u64> {
+/// Counts `End` entries (tag 3, eight bytes, magic) in what `reader` has left, starting at
+/// offset `from`; also returns one past the last non-zero byte (or `from`).
+fn count_trailers<R: Read>(reader: &mut R, from: u64) -> std::io::Result<(u64, u64)> {
     let mut count = 0;
+    let mut written = from;
+    let mut pos = from;
     let mut window: Vec<u8> = Vec::with_capacity(64 << 10);
     let mut chunk = vec![0u8; 64 << 10];
     loop {
         let n = reader.read(&mut chunk)?;
         if n == 0 {
-            return Ok(count);
+            return Ok((count, written));
         }
+        if let Some(last) = chunk[..n].iter().rposition(|b| *b != 0) {
+            written = pos + last as u64 + 1;
+        }
+        pos += n as u64;
         window.extend_from_slice(&chunk[..n]);
         let mut i = 0;
         while i + END_BYTES <= window.len() {
@@ -167,12 +232,22 @@ fn count_trailers<R: Read>(reader: &mut R) -> std::io::Result<u64> {
 pub(crate) fn scan(path: &Path) -> std::io::Result<JournalScan> {
     let file = std::fs::File::open(path)?;
     let mut reader = Counting { inner: BufReader::with_capacity(1 << 20, file), pos: 0 };
-    let stop = decode_until_stop(&mut reader)?;
+    let (stop, cut) = decode_until_stop(&mut reader)?;
     // Count from the stop itself: re-open there.
     let mut file = std::fs::File::open(path)?;
     std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(stop))?;
-    let trailers_after = count_trailers(&mut BufReader::with_capacity(1 << 20, file))?;
-    Ok(JournalScan { stop, trailers_after })
+    let (trailers_after, mut written) =
+        count_trailers(&mut BufReader::with_capacity(1 << 20, file), stop)?;
+    if written == stop && cut < stop {
+        // Nothing but zeros after the stop: the written part may end before it (a torn
+        // entry whose length ran into the preallocated zeros).
+        let mut file = std::fs::File::open(path)?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(cut))?;
+        let mut between = Vec::new();
+        file.take(stop - cut).read_to_end(&mut between)?;
+        written = cut + between.iter().rposition(|b| *b != 0).map_or(0, |i| i as u64 + 1);
+    }
+    Ok(JournalScan { stop, cut, trailers_after, written })
 }
 
 #[cfg(test)]
@@ -213,6 +288,10 @@ mod tests {
         out
     }
 
+    fn len5(bytes: &[u8]) -> u64 {
+        bytes.len() as u64
+    }
+
     fn scan_bytes(bytes: &[u8]) -> JournalScan {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.jnl");
@@ -224,16 +303,66 @@ mod tests {
     fn a_clean_or_preallocated_journal_decodes_to_its_end() {
         let mut bytes = journal(5);
         let len = bytes.len() as u64;
-        assert_eq!(scan_bytes(&bytes), JournalScan { stop: len, trailers_after: 0 });
+        let clean = JournalScan { stop: len, cut: len, trailers_after: 0, written: len };
+        assert_eq!(scan_bytes(&bytes), clean);
         bytes.resize(bytes.len() + 4096, 0);
-        assert_eq!(scan_bytes(&bytes), JournalScan { stop: len, trailers_after: 0 });
+        assert_eq!(scan_bytes(&bytes), clean);
     }
 
     #[test]
     fn a_torn_last_batch_has_no_trailer_after_the_stop() {
         let bytes = journal(5);
         let torn = &bytes[..bytes.len() - 20];
-        assert_eq!(scan_bytes(torn).trailers_after, 0);
+        let scan = scan_bytes(torn);
+        assert_eq!(scan.trailers_after, 0);
+        assert_eq!(scan.cut, (bytes.len() / 5 * 4) as u64, "{scan:?}");
+        assert_eq!(scan.written, torn.len() as u64);
+    }
+
+    /// The bytes fjall is about to cut are copied out first, once.
+    #[test]
+    fn a_tail_fjall_will_cut_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = journal(5);
+        let mut torn = bytes[..bytes.len() - 20].to_vec();
+        torn.resize(torn.len() + 4096, 0);
+        std::fs::write(dir.path().join("3.jnl"), &torn).unwrap();
+        let kept = check_journals(dir.path()).unwrap();
+        let four = bytes.len() / 5 * 4;
+        assert_eq!(kept, vec![dir.path().join(TAILS_DIR).join(format!("3.jnl-at-{four}.tail"))]);
+        // Up to the last non-zero byte: the zeros after it are fjall's preallocation.
+        let tail = &bytes[four..bytes.len() - 20];
+        let written = tail.iter().rposition(|b| *b != 0).unwrap() + 1;
+        assert_eq!(std::fs::read(&kept[0]).unwrap(), &tail[..written]);
+        assert_eq!(check_journals(dir.path()).unwrap(), kept);
+    }
+
+    /// fjall's recovery stops at an item whose value type is not one lsm-tree knows, and cuts
+    /// every batch from there on: with complete batches after it, that is damage.
+    #[test]
+    fn a_flipped_value_type_byte_is_damage() {
+        let mut bytes = journal(5);
+        let batch = bytes.len() / 5;
+        // The first item of the second batch: start entry (13 bytes), then its value type.
+        bytes[batch + 13 + 1] = 3;
+        let scan = scan_bytes(&bytes);
+        assert_eq!(
+            (scan.stop, scan.cut, scan.trailers_after),
+            ((batch + 13) as u64, batch as u64, 4)
+        );
+    }
+
+    /// A start inside a batch, or an item outside one, breaks the framing where fjall's does.
+    #[test]
+    fn batch_framing_is_checked() {
+        let mut bytes = journal(3);
+        let batch = bytes.len() / 3;
+        // Turn the first batch's end entry into garbage that is not an end: the next start is
+        // then inside a batch.
+        bytes[batch - END_BYTES] = TAG_CLEAR;
+        let scan = scan_bytes(&bytes);
+        assert_eq!(scan.cut, 0, "{scan:?}");
+        assert!(scan.stop < batch as u64 + 1, "{scan:?}");
     }
 
     /// The scan agrees with the journals the fjall in use writes (lz4 values included).
@@ -276,7 +405,10 @@ mod tests {
     fn damage_followed_by_complete_batches_is_counted() {
         let mut bytes = journal(5);
         bytes[0] ^= 1;
-        assert_eq!(scan_bytes(&bytes), JournalScan { stop: 0, trailers_after: 5 });
+        assert_eq!(
+            scan_bytes(&bytes),
+            JournalScan { stop: 0, cut: 0, trailers_after: 5, written: len5(&bytes) }
+        );
         let mut bytes = journal(5);
         let one = bytes.len() / 5;
         bytes[one] = 0x7f; // the second batch's start tag

@@ -261,9 +261,11 @@ impl Log {
         std::fs::create_dir_all(&path)
             .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
         check_store_files(&path)?;
-        if path.join("version").exists() {
-            crate::journal::check_journals(&path)?;
-        }
+        let kept = if path.join("version").exists() {
+            crate::journal::check_journals(&path)?
+        } else {
+            Vec::new()
+        };
         let marked = mark::read(&path)?;
         let db = open_fjall(&path, config.cache_bytes)?;
         let ks = Keyspaces::open(&db)?;
@@ -271,7 +273,14 @@ impl Log {
         let head = recovered.head;
         let (commits, mark_file) = match check_mark(&path, &db, &ks, head, marked)? {
             Ok(opened) => opened,
-            Err(reason) => {
+            Err(mut reason) => {
+                if !kept.is_empty() {
+                    let kept: Vec<String> = kept.iter().map(|p| p.display().to_string()).collect();
+                    reason.push_str(&format!(
+                        "; the bytes fjall's recovery cut from the journal are kept in {}",
+                        kept.join(", ")
+                    ));
+                }
                 tracing::error!(%reason, head = head.seq, "the log refuses writes");
                 return Ok(Self::refusing(path, db, ks, config, head, reason));
             }

@@ -60,10 +60,16 @@ fn a_journal_cut_short_is_refused_naming_both_heads() {
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.set_len(used / 2).unwrap();
     drop(file);
-    for _ in 0..2 {
+    for round in 0..2 {
         let log = open(dir.path());
         let head = log.head().seq;
         assert!(head < EVENTS, "the cut lost events: head {head}");
+        if round == 0 {
+            // The partial batch fjall cut is kept as evidence, and the message says where.
+            assert_refused(&log, "journal-tails");
+            let tails = std::fs::read_dir(dir.path().join("journal-tails")).unwrap().count();
+            assert_eq!(tails, 1);
+        }
         assert_refused(&log, &format!("records seq {EVENTS}"));
         assert_refused(&log, &format!("head is seq {head}"));
         // Reads stay up.
