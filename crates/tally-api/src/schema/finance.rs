@@ -1,12 +1,14 @@
 //! Finance queries: the trial balance, settlements and the settlement export (DOMAIN.md §4),
 //! every amount as exact decimal text with its currency (the `finance` view).
 
+use super::args;
 use super::values::{Amount, date_of, day_window, name_of, time_of};
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
 use crate::state::AppState;
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use tally_domain::ids::{ChannelId, SettlementId};
 use tally_domain::money::Currency;
 use tally_projections::finance::{
     self, ExportRow, ExportSelector, SettlementDetail, SettlementView,
@@ -339,6 +341,7 @@ impl FinanceQuery {
         id: String,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementAnswer> {
+        args::id::<SettlementId>("id", &id)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let detail = finance::settlement(&view.reader, &id).map_err(|e| view_error(VIEW, &e))?;
         let lines = finance::export_rows(&view.reader, ExportSelector::Settlement(&id))
@@ -356,6 +359,7 @@ impl FinanceQuery {
         to: DateTime<Utc>,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementsAnswer> {
+        args::id::<ChannelId>("channel", &channel)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let found = finance::settlements(
             &view.reader,
@@ -381,6 +385,7 @@ impl FinanceQuery {
         to_day: NaiveDate,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementExportAnswer> {
+        args::id::<ChannelId>("channel", &channel)?;
         let (from, to) = day_window(from_day, to_day)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let selector = ExportSelector::Channel {

@@ -261,6 +261,7 @@ impl ViewsQuery {
         view: String,
     ) -> async_graphql::Result<QuarantinedAnswer> {
         let state = ctx.data_unchecked::<AppState>();
+        super::args::view_name("view", &view)?;
         let views = state.engine().views();
         let applied = views.applied(&view).map_err(|e| view_error(&view, &e))?;
         let all = views.quarantined(&view).map_err(|e| view_error(&view, &e))?;
