@@ -528,6 +528,24 @@ impl ViewReader {
         Ok(out)
     }
 
+    /// Events this view quarantined up to the seq it reflects: (how many, the first seq).
+    /// Reads the quarantine keys of the snapshot, so it agrees with every other read of it.
+    pub fn quarantine_summary(&self) -> Result<(u64, Option<u64>)> {
+        let mut count = 0_u64;
+        let mut first = None;
+        for guard in self.snapshot.prefix(&self.keyspace, QUARANTINE_PREFIX) {
+            let key = guard.key()?;
+            if first.is_none() {
+                first = key
+                    .get(QUARANTINE_PREFIX.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+            }
+            count += 1;
+        }
+        Ok((count, first))
+    }
+
     /// Decodes a stored postcard value of this view.
     pub fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
         postcard::from_bytes(bytes).map_err(|e| Error::Malformed {
