@@ -25,6 +25,14 @@ pub const CHECKPOINT_KEY: &[u8] = b"\xffcheckpoint";
 /// Reserved prefix of a projection's quarantined events.
 pub const QUARANTINE_PREFIX: &[u8] = b"\xffquarantine\x00";
 const META: &str = "views_meta";
+/// Longest key fjall accepts (longer ones panic inside it), in bytes.
+pub const KEY_BYTES_MAX: usize = u16::MAX as usize;
+
+/// `Err(KeyTooLong)` for a key fjall cannot hold.
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.len() > KEY_BYTES_MAX { Err(Error::KeyTooLong(key.len())) } else { Ok(()) }
+}
+
 /// Events applied per fjall batch.
 pub const CHUNK_EVENTS: usize = 2048;
 
@@ -41,6 +49,10 @@ pub enum Error {
     /// No projection has that name.
     #[error("unknown view '{0}'")]
     UnknownView(String),
+    /// A key asked for is longer than the store can hold ([`KEY_BYTES_MAX`]); callers
+    /// bound their inputs well below it (ids are at most 64 bytes).
+    #[error("a key of {0} bytes is longer than {KEY_BYTES_MAX}")]
+    KeyTooLong(usize),
     /// Stored view data is malformed.
     #[error("view '{view}': {reason}")]
     Malformed {
@@ -460,6 +472,7 @@ impl ViewReader {
 
     /// Raw read.
     pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
         Ok(self.snapshot.get(&self.keyspace, key)?.map(|v| v.to_vec()))
     }
 
@@ -484,6 +497,7 @@ impl ViewReader {
 
     /// Every (key, value) under `prefix`, in key order.
     pub fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        check_key(prefix)?;
         let mut out = Vec::new();
         for guard in self.snapshot.prefix(&self.keyspace, prefix) {
             let (k, v) = guard.into_inner()?;
@@ -502,6 +516,10 @@ impl ViewReader {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        check_key(prefix)?;
+        if let Some(after) = after {
+            check_key(after)?;
+        }
         let end = prefix_end(prefix);
         let start = match after {
             Some(a) if a >= prefix => {

@@ -39,3 +39,14 @@ fn a_storage_failure_stops_the_views_and_a_restart_resumes_from_the_checkpoint()
         assert!(l.store.dump(name).unwrap() == rebuilt.dump(name).unwrap(), "{name} differs");
     }
 }
+
+#[test]
+fn a_key_longer_than_the_store_holds_is_an_error_not_a_panic() {
+    let l = Ledger::new();
+    let r = l.reader("inventory");
+    let long = vec![b'k'; tally_projections::KEY_BYTES_MAX + 1];
+    assert!(matches!(r.get_raw(&long), Err(tally_projections::Error::KeyTooLong(_))));
+    assert!(matches!(r.scan(&long), Err(tally_projections::Error::KeyTooLong(_))));
+    assert!(r.scan_after(b"k", Some(&long), 1).is_err());
+    assert!(tally_projections::inventory::stock(&r, &"L".repeat(70_000), "A").is_err());
+}

@@ -174,6 +174,7 @@ pub(crate) fn view_error(name: &str, e: &tally_projections::Error) -> ApiError {
         tally_projections::Error::UnknownView(_) => {
             ApiError::not_found(format!("unknown view '{name}'"))
         }
+        tally_projections::Error::KeyTooLong(_) => ApiError::invalid(e.to_string()),
         _ => ApiError::internal("view read", e),
     }
 }
