@@ -3,6 +3,7 @@
 
 mod commands;
 mod full_disk;
+mod limits;
 mod scenarios;
 mod support;
 mod tmpfs;
