@@ -91,6 +91,14 @@ impl Projection for Inventory {
                         apply_delta(&mut stock, delta.state, delta.units).map_err(|e| {
                             ApplyError::new(format!("bucket {}: {e}", delta.key.stream()))
                         })?;
+                        // Every stored row's on_hand fits in u64, so reads never overflow.
+                        if stock.checked_on_hand().is_none() {
+                            return Err(ApplyError::new(format!(
+                                "bucket {}: on hand would pass {}",
+                                delta.key.stream(),
+                                u64::MAX
+                            )));
+                        }
                         tx.put(k, &stock)?;
                     }
                 }
@@ -131,18 +139,25 @@ pub struct StockAt {
     pub lots: Vec<StockRow>,
 }
 
-fn add_stock(into: &mut Stock, s: &Stock) {
-    into.available += s.available;
-    into.reserved += s.reserved;
-    into.picked += s.picked;
-    into.packed += s.packed;
+/// Adds `s` into `into`; `Malformed` when a sum (or its on hand) would not fit in u64.
+fn add_stock(into: &mut Stock, s: &Stock) -> Result<()> {
+    let overflow = || crate::keys::malformed("inventory", "stock summed over lots overflows u64");
+    let add = |a: &mut u64, b: u64| -> Result<()> {
+        *a = a.checked_add(b).ok_or_else(overflow)?;
+        Ok(())
+    };
+    add(&mut into.available, s.available)?;
+    add(&mut into.reserved, s.reserved)?;
+    add(&mut into.picked, s.picked)?;
+    add(&mut into.packed, s.packed)?;
     for (reason, n) in &s.quarantined {
-        *into.quarantined.entry(*reason).or_insert(0) += n;
+        add(into.quarantined.entry(*reason).or_insert(0), *n)?;
     }
-    into.returned += s.returned;
-    into.in_transit += s.in_transit;
-    into.incoming += s.incoming;
-    into.shipped += s.shipped;
+    add(&mut into.returned, s.returned)?;
+    add(&mut into.in_transit, s.in_transit)?;
+    add(&mut into.incoming, s.incoming)?;
+    add(&mut into.shipped, s.shipped)?;
+    into.checked_on_hand().map(drop).ok_or_else(overflow)
 }
 
 fn none_if_empty(part: &[u8]) -> Option<String> {
@@ -176,7 +191,7 @@ pub fn by_location(r: &ViewReader, location: &str) -> Result<Vec<StockRow>> {
     for (suffix, s) in r.scan_typed::<Stock>(&prefix(&[STOCK, location.as_bytes()]))? {
         let parts = split(&suffix);
         let sku = parts.first().map(|p| text(p)).unwrap_or_default();
-        add_stock(sums.entry(sku).or_default(), &s);
+        add_stock(sums.entry(sku).or_default(), &s)?;
     }
     Ok(sums.into_iter().map(|(sku, s)| StockRow::new(location.to_owned(), sku, None, s)).collect())
 }
@@ -208,10 +223,13 @@ pub fn ats(r: &ViewReader, sku: &str, channel: Option<&str>) -> Result<u64> {
             }
         }
         let available = row.stock.available;
-        sum += match class {
+        let ats = match class {
             PriorityClass::Contract => available,
             PriorityClass::Standard => available.saturating_sub(safety(r, &row.location, sku)?),
         };
+        sum = sum
+            .checked_add(ats)
+            .ok_or_else(|| crate::keys::malformed("inventory", "ATS overflows u64"))?;
     }
     Ok(sum)
 }

@@ -21,8 +21,8 @@ mod tx;
 
 pub use projection::{Applied, ApplyError, Projection};
 pub use store::{
-    CHECKPOINT_KEY, CHUNK_EVENTS, Error, QUARANTINE_PREFIX, RebuildReport, Result, ViewReader,
-    ViewStore,
+    CHECKPOINT_KEY, CHUNK_EVENTS, Error, KEY_BYTES_MAX, QUARANTINE_PREFIX, RebuildReport, Result,
+    ViewReader, ViewStore,
 };
 pub use tx::{Tx, key};
 

@@ -10,11 +10,12 @@
 //! resumes exactly after the last event it applied. Projections are derived data: batches are
 //! not fsynced; the log is the durable source.
 
-use crate::projection::{Applied, Projection};
+use crate::projection::{Applied, ApplyError, Projection};
 use crate::tx::Tx;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable as _, Snapshot};
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 use tally_log::{Log, RecordedEvent};
 use tokio::sync::watch;
@@ -24,6 +25,14 @@ pub const CHECKPOINT_KEY: &[u8] = b"\xffcheckpoint";
 /// Reserved prefix of a projection's quarantined events.
 pub const QUARANTINE_PREFIX: &[u8] = b"\xffquarantine\x00";
 const META: &str = "views_meta";
+/// Longest key fjall accepts (longer ones panic inside it), in bytes.
+pub const KEY_BYTES_MAX: usize = u16::MAX as usize;
+
+/// `Err(KeyTooLong)` for a key fjall cannot hold.
+fn check_key(key: &[u8]) -> Result<()> {
+    if key.len() > KEY_BYTES_MAX { Err(Error::KeyTooLong(key.len())) } else { Ok(()) }
+}
+
 /// Events applied per fjall batch.
 pub const CHUNK_EVENTS: usize = 2048;
 
@@ -40,6 +49,10 @@ pub enum Error {
     /// No projection has that name.
     #[error("unknown view '{0}'")]
     UnknownView(String),
+    /// A key asked for is longer than the store can hold ([`KEY_BYTES_MAX`]); callers
+    /// bound their inputs well below it (ids are at most 64 bytes).
+    #[error("a key of {0} bytes is longer than {KEY_BYTES_MAX}")]
+    KeyTooLong(usize),
     /// Stored view data is malformed.
     #[error("view '{view}': {reason}")]
     Malformed {
@@ -59,6 +72,29 @@ pub enum Error {
     /// I/O on a temporary directory.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A projection's storage failed while it applied `seq`: nothing of that chunk was
+    /// committed and the store stopped (see [`ViewStore::failure`]).
+    #[error("view '{view}' storage failed at seq {seq}: {reason}")]
+    ApplyStorage {
+        /// The view.
+        view: String,
+        /// The event being applied.
+        seq: u64,
+        /// The storage error.
+        reason: String,
+    },
+    /// The store stopped after a storage failure; restart the process to resume from the
+    /// views' checkpoints.
+    #[error("the views stopped after a storage failure ({0}); restart to resume")]
+    Stopped(String),
+}
+
+impl Error {
+    /// Whether this is a failure of the view store's own storage (which stops the store).
+    #[must_use]
+    pub fn is_storage(&self) -> bool {
+        matches!(self, Self::Storage(_) | Self::ApplyStorage { .. } | Self::Io(_))
+    }
 }
 
 /// `Result` with the store's [`Error`].
@@ -88,6 +124,11 @@ struct Inner {
     views: Vec<View>,
     /// Serialises catch-up and generation swaps.
     apply_lock: Mutex<()>,
+    /// Storage reads of projections still to fail (fault injection in tests; 0 otherwise).
+    read_faults: AtomicU64,
+    /// Set by the first storage failure of a catch-up: the store applies nothing more until it
+    /// is opened again.
+    failure: Mutex<Option<String>>,
     /// The smallest applied seq over all views.
     low_water: watch::Sender<u64>,
     _temp: Option<tempfile::TempDir>,
@@ -174,6 +215,8 @@ impl ViewStore {
                 meta,
                 views,
                 apply_lock: Mutex::new(()),
+                read_faults: AtomicU64::new(0),
+                failure: Mutex::new(None),
                 low_water: watch::Sender::new(low),
                 _temp: temp,
             }),
@@ -222,8 +265,32 @@ impl ViewStore {
 
     /// Applies every durable event the projections have not applied yet, up to `upto`.
     /// Returns the number of (event, projection) applications.
+    ///
+    /// A storage failure of the view store stops it: this and every later call answer an
+    /// error and apply nothing (the checkpoints stay where they are) until the store is opened
+    /// again. An event a projection cannot apply is quarantined instead (not an error).
     pub fn catch_up(&self, log: &Log, upto: Option<u64>) -> Result<u64> {
         let _guard = lock(&self.inner.apply_lock);
+        if let Some(reason) = lock(&self.inner.failure).clone() {
+            return Err(Error::Stopped(reason));
+        }
+        let result = self.catch_up_locked(log, upto);
+        if let Err(e) = &result
+            && e.is_storage()
+        {
+            tracing::error!(error = %e, "views stopped after a storage failure");
+            *lock(&self.inner.failure) = Some(e.to_string());
+        }
+        result
+    }
+
+    /// Why the store stopped applying events (a storage failure), or `None` while it runs.
+    #[must_use]
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.inner.failure).clone()
+    }
+
+    fn catch_up_locked(&self, log: &Log, upto: Option<u64>) -> Result<u64> {
         let target = upto.unwrap_or(u64::MAX).min(log.head().seq);
         let actives = self.active_keyspaces();
         let targets: Vec<Target<'_>> = self
@@ -238,7 +305,7 @@ impl ViewStore {
             })
             .collect();
         let applied =
-            apply_range(&self.inner.db, log, targets, target, &mut |_, _| {}, &mut |i, seq| {
+            apply_range(&self.inner, log, targets, target, &mut |_, _| {}, &mut |i, seq| {
                 self.inner.views[i].applied.send_replace(seq);
             })?;
         let low = self.inner.views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
@@ -287,19 +354,11 @@ impl ViewStore {
         // Phase 1, unlocked: replay up to the current head while live updates go on.
         let head = log.head().seq;
         let mut at =
-            apply_single(&self.inner.db, log, view.projection.as_ref(), &fresh, 0, head, progress)?;
+            apply_single(&self.inner, log, view.projection.as_ref(), &fresh, 0, head, progress)?;
         // Phase 2, locked: catch up with the live generation and swap.
         let _guard = lock(&self.inner.apply_lock);
         let live = *view.applied.borrow();
-        at = apply_single(
-            &self.inner.db,
-            log,
-            view.projection.as_ref(),
-            &fresh,
-            at,
-            live,
-            progress,
-        )?;
+        at = apply_single(&self.inner, log, view.projection.as_ref(), &fresh, at, live, progress)?;
         let mut batch = self.inner.db.batch().durability(Some(PersistMode::SyncData));
         batch.insert(&self.inner.meta, format!("active/{name}"), generation.to_be_bytes());
         batch.commit()?;
@@ -335,7 +394,7 @@ impl ViewStore {
                 })
                 .collect();
             apply_range(
-                &store.inner.db,
+                &store.inner,
                 log,
                 targets,
                 seq.min(log.head().seq),
@@ -355,6 +414,14 @@ impl ViewStore {
     pub fn dump(&self, name: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let reader = self.reader(name)?;
         reader.scan(&[])
+    }
+
+    /// Makes the next `reads` storage reads of projections fail with an I/O error, as a
+    /// failing disk would (test-only fault injection).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn inject_read_faults(&self, reads: u64) {
+        self.inner.read_faults.store(reads, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Events `name` could not apply: (seq, reason).
@@ -405,6 +472,7 @@ impl ViewReader {
 
     /// Raw read.
     pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
         Ok(self.snapshot.get(&self.keyspace, key)?.map(|v| v.to_vec()))
     }
 
@@ -429,6 +497,7 @@ impl ViewReader {
 
     /// Every (key, value) under `prefix`, in key order.
     pub fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        check_key(prefix)?;
         let mut out = Vec::new();
         for guard in self.snapshot.prefix(&self.keyspace, prefix) {
             let (k, v) = guard.into_inner()?;
@@ -447,6 +516,10 @@ impl ViewReader {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        check_key(prefix)?;
+        if let Some(after) = after {
+            check_key(after)?;
+        }
         let end = prefix_end(prefix);
         let start = match after {
             Some(a) if a >= prefix => {
@@ -471,6 +544,24 @@ impl ViewReader {
             }
         }
         Ok(out)
+    }
+
+    /// Events this view quarantined up to the seq it reflects: (how many, the first seq).
+    /// Reads the quarantine keys of the snapshot, so it agrees with every other read of it.
+    pub fn quarantine_summary(&self) -> Result<(u64, Option<u64>)> {
+        let mut count = 0_u64;
+        let mut first = None;
+        for guard in self.snapshot.prefix(&self.keyspace, QUARANTINE_PREFIX) {
+            let key = guard.key()?;
+            if first.is_none() {
+                first = key
+                    .get(QUARANTINE_PREFIX.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+            }
+            count += 1;
+        }
+        Ok((count, first))
     }
 
     /// Decodes a stored postcard value of this view.
@@ -526,7 +617,7 @@ fn quarantine_key(seq: u64) -> Vec<u8> {
 /// Applies events `(min applied, to]` to every target in chunks of [`CHUNK_EVENTS`], each chunk
 /// one fjall batch holding every target's writes and checkpoint.
 fn apply_range(
-    db: &Database,
+    inner: &Inner,
     log: &Log,
     mut targets: Vec<Target<'_>>,
     to: u64,
@@ -538,7 +629,9 @@ fn apply_range(
         return Ok(0);
     }
     let total = to - from;
-    let mut txs: Vec<Tx<'_>> = targets.iter().map(|t| Tx::new(t.keyspace)).collect();
+    let db = &inner.db;
+    let mut txs: Vec<Tx<'_>> =
+        targets.iter().map(|t| Tx::new(t.keyspace, &inner.read_faults)).collect();
     let mut applications = 0u64;
     let mut in_chunk = 0usize;
     let mut last = from;
@@ -567,10 +660,26 @@ fn apply_range(
                         event,
                     };
                     tx.begin();
-                    target.projection.apply(tx, &applied).map_err(|e| {
-                        tx.rollback();
-                        e.0
-                    })
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        target.projection.apply(tx, &applied)
+                    }))
+                    .unwrap_or_else(|panic| Err(ApplyError::new(panic_message(&*panic))));
+                    match result {
+                        Ok(()) => Ok(()),
+                        Err(ApplyError::Rejected(reason)) => {
+                            tx.rollback();
+                            Err(reason)
+                        }
+                        Err(e) => {
+                            // Not the event's fault: nothing of this chunk is committed, the
+                            // checkpoints stay, and a restart applies it again.
+                            return Err(Error::ApplyStorage {
+                                view: target.projection.name().to_owned(),
+                                seq,
+                                reason: e.to_string(),
+                            });
+                        }
+                    }
                 }
             };
             if let Err(reason) = outcome {
@@ -592,6 +701,17 @@ fn apply_range(
         progress(last - from, total);
     }
     Ok(applications)
+}
+
+/// The message of a panic payload (a projection bug: deterministic, so the event is
+/// quarantined like any rejection).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!("projection panicked: {text}")
 }
 
 fn commit_chunk(
@@ -618,7 +738,7 @@ fn commit_chunk(
 }
 
 fn apply_single(
-    db: &Database,
+    inner: &Inner,
     log: &Log,
     projection: &dyn Projection,
     keyspace: &Keyspace,
@@ -628,7 +748,7 @@ fn apply_single(
 ) -> Result<u64> {
     let targets = vec![Target { projection, keyspace, applied }];
     let mut at = applied;
-    apply_range(db, log, targets, to, progress, &mut |_, seq| at = seq)?;
+    apply_range(inner, log, targets, to, progress, &mut |_, seq| at = seq)?;
     Ok(at.max(applied))
 }
 

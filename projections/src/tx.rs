@@ -6,6 +6,7 @@ use fjall::Keyspace;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A pending write: `Some(value)` or a deletion (`None`).
 type Pending = Option<Vec<u8>>;
@@ -13,6 +14,8 @@ type Pending = Option<Vec<u8>>;
 /// Pending writes of one projection over its keyspace.
 pub struct Tx<'a> {
     keyspace: &'a Keyspace,
+    /// Storage reads still to fail (test-only fault injection; always 0 otherwise).
+    read_faults: &'a AtomicU64,
     overlay: BTreeMap<Vec<u8>, Pending>,
     /// Overlay entries replaced since the current event began, to undo a failed apply.
     undo: Vec<(Vec<u8>, Option<Pending>)>,
@@ -25,8 +28,8 @@ impl std::fmt::Debug for Tx<'_> {
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn new(keyspace: &'a Keyspace) -> Self {
-        Self { keyspace, overlay: BTreeMap::new(), undo: Vec::new() }
+    pub(crate) fn new(keyspace: &'a Keyspace, read_faults: &'a AtomicU64) -> Self {
+        Self { keyspace, read_faults, overlay: BTreeMap::new(), undo: Vec::new() }
     }
 
     /// Raw read through the pending writes.
@@ -34,10 +37,17 @@ impl<'a> Tx<'a> {
         if let Some(pending) = self.overlay.get(key) {
             return Ok(pending.clone());
         }
+        let injected = self
+            .read_faults
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if injected {
+            return Err(ApplyError::storage("read: injected i/o error"));
+        }
         self.keyspace
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
-            .map_err(|e| ApplyError::new(format!("storage read: {e}")))
+            .map_err(|e| ApplyError::storage(format!("read: {e}")))
     }
 
     fn write(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {

@@ -238,16 +238,32 @@ async fn readyz(State(shared): State<Shared>) -> Response {
     } else if let Some(reason) = engine.poisoned() {
         tracing::warn!(%reason, "engine poisoned");
         Some("engine stopped by a storage failure".to_owned())
+    } else if let Some(reason) = engine.views().failure() {
+        tracing::warn!(%reason, "views stopped");
+        Some(crate::schema::views::VIEWS_STOPPED.to_owned())
     } else if lag > lag_max {
         Some(format!("views are {lag} events behind the head, over {lag_max}"))
     } else {
         None
     };
+    // Views with quarantined events stay ready (their reads answer, flagged incomplete), but
+    // they are named here so a probe or an operator sees them.
+    let mut quarantined = serde_json::Map::new();
+    for name in engine.views().names() {
+        let summary = engine.views().reader(name).and_then(|r| r.quarantine_summary());
+        if let Ok((count, Some(first_seq))) = summary {
+            quarantined.insert(
+                name.to_owned(),
+                serde_json::json!({ "count": count, "first_seq": first_seq }),
+            );
+        }
+    }
     let body = serde_json::json!({
         "ready": problem.is_none(),
         "head_seq": head,
         "view_lag_events": lag,
         "reason": problem,
+        "quarantined_views": quarantined,
     });
     let status = if problem.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     json_response(status, &body)

@@ -12,7 +12,8 @@ use crate::command::{Command, Context};
 use crate::event::Event;
 use crate::ids::{ChannelId, JournalEntryId, LocationId, LotId, OrderId, Sku};
 use crate::inventory::{Lot, StockKey};
-use crate::journal::{JournalEntry, JournalRef, Posting, check_balanced, compact};
+use crate::journal::{Account, JournalEntry, JournalRef, Posting, check_balanced, compact};
+use crate::limits::{AMOUNT_MINOR_MAX, BALANCE_MINOR_MAX, QTY_MAX};
 use crate::master::{Channel, Location, SkuDef};
 use crate::money::{Currency, Money};
 use crate::order::Order;
@@ -131,9 +132,39 @@ impl Decision<'_> {
     }
 }
 
-/// A strictly positive quantity, or `INVALID_QUANTITY`.
+/// A quantity of 1 to [`QTY_MAX`] units, or `INVALID_QUANTITY`.
 pub(crate) fn positive(qty: i64) -> Result<Quantity, Rejection> {
-    Quantity::new(qty).map_err(|_| Rejection::InvalidQuantity(qty))
+    Quantity::new(qty).ok().filter(|q| q.get() <= QTY_MAX).ok_or(Rejection::InvalidQuantity(qty))
+}
+
+/// A count of 0 to [`QTY_MAX`] units (a cycle count, a safety stock), or `INVALID_QUANTITY`.
+pub(crate) fn units(qty: i64) -> Result<u64, Rejection> {
+    u64::try_from(qty).ok().filter(|q| *q <= QTY_MAX).ok_or(Rejection::InvalidQuantity(qty))
+}
+
+/// Free text of at most [`crate::limits::TEXT_BYTES_MAX`] bytes, or `INVALID_INPUT`.
+pub(crate) fn text(what: &'static str, value: &str) -> Result<(), Rejection> {
+    crate::limits::check_text(what, value).map_err(|e| Rejection::InvalidInput(e.to_string()))
+}
+
+/// `INVALID_AMOUNT` unless |amount| ≤ [`AMOUNT_MINOR_MAX`].
+pub(crate) fn amount(what: &'static str, amount: Money) -> Result<(), Rejection> {
+    if amount.minor().unsigned_abs() <= AMOUNT_MINOR_MAX.unsigned_abs() {
+        Ok(())
+    } else {
+        Err(Rejection::InvalidAmount { what, value: amount.to_decimal_string() })
+    }
+}
+
+/// `INVALID_QUANTITY` unless the bucket `key` can take `extra` more units and stay within
+/// [`crate::limits::BUCKET_UNITS_MAX`] over on hand, in transit and incoming.
+pub(crate) fn ensure_room(state: &State, key: &StockKey, extra: u64) -> Result<(), Rejection> {
+    let s = state.stock(key);
+    let held = u128::from(s.on_hand()) + u128::from(s.in_transit) + u128::from(s.incoming);
+    if held + u128::from(extra) > u128::from(crate::limits::BUCKET_UNITS_MAX) {
+        return Err(Rejection::InvalidQuantity(i64::try_from(extra).unwrap_or(i64::MAX)));
+    }
+    Ok(())
 }
 
 /// `INSUFFICIENT_STOCK` unless `present ≥ requested`.
@@ -160,42 +191,81 @@ pub(crate) fn same_currency(expected: Currency, found: Currency) -> Result<(), R
     if expected == found { Ok(()) } else { Err(Rejection::CurrencyMismatch { expected, found }) }
 }
 
-/// `INVALID_AMOUNT` unless `amount > 0` (or `≥ 0` when `zero_ok`).
+/// `INVALID_AMOUNT` unless `0 < amount ≤` [`AMOUNT_MINOR_MAX`] (or `0 ≤` when `zero_ok`).
 pub(crate) fn non_negative(
     what: &'static str,
     amount: Money,
     zero_ok: bool,
 ) -> Result<(), Rejection> {
-    if amount.minor() > 0 || (zero_ok && amount.minor() == 0) {
+    if (amount.minor() > 0 || (zero_ok && amount.minor() == 0))
+        && amount.minor() <= AMOUNT_MINOR_MAX
+    {
         Ok(())
     } else {
         Err(Rejection::InvalidAmount { what, value: amount.to_decimal_string() })
     }
 }
 
-/// Mints journal entries for one decision with ids that follow the state's entry count.
+/// Mints journal entries for one decision with ids that follow the state's entry count, and
+/// keeps every posting and every account balance within the bounds of [`crate::limits`].
 pub(crate) struct Journal<'a> {
     d: &'a Decision<'a>,
     posted: u64,
+    /// Balances as this decision's entries so far leave them.
+    balances: std::collections::BTreeMap<(Account, Currency), i64>,
 }
 
 impl<'a> Journal<'a> {
     pub(crate) fn new(d: &'a Decision<'a>) -> Self {
-        Self { d, posted: 0 }
+        Self { d, posted: 0, balances: std::collections::BTreeMap::new() }
     }
 
-    /// A balanced `JournalEntryPosted`, or `None` when every posting is zero.
+    /// A balanced `JournalEntryPosted`, or `None` when every posting is zero. `INVALID_AMOUNT`
+    /// when a posting is past [`AMOUNT_MINOR_MAX`] or an account balance would go past
+    /// ±[`BALANCE_MINOR_MAX`].
     pub(crate) fn post(
         &mut self,
         reference: JournalRef,
         memo: &str,
         postings: Vec<Posting>,
     ) -> Result<Option<Event>, Rejection> {
-        let postings = compact(postings);
+        text("journal memo", memo)?;
+        for p in &postings {
+            amount("posting", p.amount)?;
+        }
+        let too_big = || Rejection::InvalidAmount {
+            what: "posting",
+            value: format!("more than {AMOUNT_MINOR_MAX} minor units on one account"),
+        };
+        let postings = compact(postings).ok_or_else(too_big)?;
+        for p in &postings {
+            amount("posting", p.amount)?;
+        }
         if postings.is_empty() {
             return Ok(None);
         }
         check_balanced(&postings)?;
+        let mut balances = self.balances.clone();
+        for p in &postings {
+            let key = (p.account, p.amount.currency());
+            let before = match balances.get(&key) {
+                Some(b) => *b,
+                None => self.d.state.balance(p.account, p.amount.currency()).minor(),
+            };
+            let after = before
+                .checked_add(p.amount.minor())
+                .filter(|b| b.unsigned_abs() <= BALANCE_MINOR_MAX.unsigned_abs())
+                .ok_or_else(|| Rejection::InvalidAmount {
+                    what: "account balance",
+                    value: format!(
+                        "{:?} {} would pass ±{BALANCE_MINOR_MAX} minor units",
+                        p.account,
+                        p.amount.currency()
+                    ),
+                })?;
+            balances.insert(key, after);
+        }
+        self.balances = balances;
         self.posted += 1;
         let n = self.d.state.journal_entry_count + self.posted;
         let entry = JournalEntryId::parse(format!("je-{n}"))
@@ -210,12 +280,30 @@ impl<'a> Journal<'a> {
     }
 }
 
-/// Money × units, or `INVALID_AMOUNT` on overflow.
+/// Money × units, or `INVALID_AMOUNT` past [`AMOUNT_MINOR_MAX`].
 pub(crate) fn times(amount: Money, qty: u64) -> Result<Money, Rejection> {
-    amount.checked_mul(qty).ok_or_else(|| Rejection::InvalidAmount {
+    let product = amount.checked_mul(qty).ok_or_else(|| Rejection::InvalidAmount {
         what: "extended amount",
         value: amount.to_decimal_string(),
-    })
+    })?;
+    self::amount("extended amount", product)?;
+    Ok(product)
+}
+
+/// `INVALID_AMOUNT` unless the running total `total + add` stays within
+/// ±[`BALANCE_MINOR_MAX`] (an order's captured money, a settlement's net).
+pub(crate) fn within_total(what: &'static str, total: i64, add: Money) -> Result<(), Rejection> {
+    let after = i128::from(total) + i128::from(add.minor());
+    if after.unsigned_abs() > BALANCE_MINOR_MAX.unsigned_abs().into() {
+        return Err(Rejection::InvalidAmount {
+            what,
+            value: format!(
+                "{} would pass ±{BALANCE_MINOR_MAX} minor units",
+                add.to_decimal_string()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Sum of two amounts, or `CURRENCY_MISMATCH`/`INVALID_AMOUNT`.

@@ -5,8 +5,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Longest identifier accepted, in bytes.
-pub const ID_BYTES_MAX: usize = 64;
+/// Longest identifier accepted, in bytes (documented with the other bounds in `crate::limits`).
+pub use crate::limits::ID_BYTES_MAX;
+
+/// What every identifier type shares: parsing (the one place an id's bounds are checked) and
+/// its text. Lets callers at the edge parse any id through one helper.
+pub trait Id: Sized {
+    /// What the id names, for messages (`sku`, `order id`).
+    const KIND: &'static str;
+    /// Parses an identifier: 1 to [`ID_BYTES_MAX`] bytes, no whitespace or control characters.
+    fn parse_id(value: String) -> Result<Self, IdError>;
+    /// The identifier as text.
+    fn text(&self) -> &str;
+}
 
 /// Why a string is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,13 +29,15 @@ pub enum IdError {
         /// Which kind of id.
         kind: &'static str,
     },
-    /// The string is longer than [`ID_BYTES_MAX`].
-    #[error("{kind} '{value}' is longer than {ID_BYTES_MAX} bytes")]
+    /// The string is longer than [`ID_BYTES_MAX`]. The message quotes its first bytes only.
+    #[error("{kind} '{prefix}…' has {len} bytes, more than {ID_BYTES_MAX}")]
     TooLong {
         /// Which kind of id.
         kind: &'static str,
-        /// The offending value.
-        value: String,
+        /// The offending value's first [`ID_BYTES_MAX`] bytes (cut at a character boundary).
+        prefix: String,
+        /// Its length in bytes.
+        len: usize,
     },
     /// The string holds whitespace or a control character.
     #[error("{kind} '{value}' holds whitespace or a control character")]
@@ -41,7 +54,11 @@ fn check(kind: &'static str, value: &str) -> Result<(), IdError> {
         return Err(IdError::Empty { kind });
     }
     if value.len() > ID_BYTES_MAX {
-        return Err(IdError::TooLong { kind, value: value.to_owned() });
+        let mut cut = ID_BYTES_MAX;
+        while !value.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        return Err(IdError::TooLong { kind, prefix: value[..cut].to_owned(), len: value.len() });
     }
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(IdError::BadChar { kind, value: value.to_owned() });
@@ -67,6 +84,16 @@ macro_rules! id_type {
             /// The identifier as text.
             #[must_use]
             pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Id for $name {
+            const KIND: &'static str = $kind;
+            fn parse_id(value: String) -> Result<Self, IdError> {
+                Self::parse(value)
+            }
+            fn text(&self) -> &str {
                 &self.0
             }
         }

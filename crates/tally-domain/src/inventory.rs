@@ -99,7 +99,22 @@ impl Stock {
         self.quarantined.values().sum()
     }
 
-    /// `available + reserved + picked + packed + quarantined + returned`.
+    /// `available + reserved + picked + packed + quarantined + returned`, or `None` when it
+    /// does not fit in `u64` (never for a bucket within `limits::BUCKET_UNITS_MAX`).
+    #[must_use]
+    pub fn checked_on_hand(&self) -> Option<u64> {
+        let mut sum = self.available;
+        for n in [self.reserved, self.picked, self.packed, self.returned]
+            .into_iter()
+            .chain(self.quarantined.values().copied())
+        {
+            sum = sum.checked_add(n)?;
+        }
+        Some(sum)
+    }
+
+    /// `available + reserved + picked + packed + quarantined + returned`. Decisions keep a
+    /// bucket within `limits::BUCKET_UNITS_MAX`, so the sum fits; see [`Stock::checked_on_hand`].
     #[must_use]
     pub fn on_hand(&self) -> u64 {
         self.available

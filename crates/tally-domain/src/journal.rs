@@ -199,9 +199,9 @@ pub fn check_balanced(postings: &[Posting]) -> Result<(), Rejection> {
 }
 
 /// Drops zero postings and merges postings on the same account and currency, keeping the
-/// order of first appearance.
+/// order of first appearance; `None` when a merged amount would not fit in `i64`.
 #[must_use]
-pub fn compact(postings: Vec<Posting>) -> Vec<Posting> {
+pub fn compact(postings: Vec<Posting>) -> Option<Vec<Posting>> {
     let mut out: Vec<Posting> = Vec::with_capacity(postings.len());
     for p in postings {
         if let Some(existing) = out.iter_mut().find(|e| {
@@ -209,12 +209,11 @@ pub fn compact(postings: Vec<Posting>) -> Vec<Posting> {
                 && e.amount.currency() == p.amount.currency()
                 && (e.amount.minor() >= 0) == (p.amount.minor() >= 0)
         }) {
-            existing.amount =
-                Money::from_minor(existing.amount.minor() + p.amount.minor(), p.amount.currency());
+            existing.amount = existing.amount.checked_add(p.amount)?;
         } else {
             out.push(p);
         }
     }
     out.retain(|p| p.amount.minor() != 0);
-    out
+    Some(out)
 }

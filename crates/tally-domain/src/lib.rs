@@ -64,6 +64,7 @@ pub mod evolve;
 pub mod ids;
 pub mod inventory;
 pub mod journal;
+pub mod limits;
 pub mod master;
 pub mod money;
 pub mod order;

@@ -59,7 +59,17 @@ fn rebuild_state(log: &Log) -> Result<State, OpenError> {
         let recorded = recorded?;
         let event = decode(recorded.event_type(), recorded.schema_version(), recorded.payload())
             .map_err(|e| OpenError::Decode { seq: recorded.seq(), reason: e.to_string() })?;
-        evolve(&mut state, &event);
+        // `evolve` asserts its sums (overflow checks are on in every profile of the
+        // workspace): an old event that would wrap one stops the open with its seq.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evolve(&mut state, &event)))
+            .map_err(|panic| OpenError::Invariant {
+                seq: recorded.seq(),
+                reason: panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default(),
+            })?;
     }
     Ok(state)
 }

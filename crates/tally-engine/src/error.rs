@@ -67,6 +67,19 @@ pub enum OpenError {
         /// Why.
         reason: String,
     },
+    /// A stored event breaks an invariant of the decision state (a sum past the bounds of
+    /// `tally_domain::limits`, from a store written before they were checked). The state
+    /// cannot be rebuilt without wrapping, so the engine does not open.
+    #[error(
+        "event at seq {seq} breaks the decision state ({reason}); the store holds events \
+         written before the bounds of tally_domain::limits were enforced"
+    )]
+    Invariant {
+        /// The seq.
+        seq: u64,
+        /// What broke.
+        reason: String,
+    },
     /// A thread could not start.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

@@ -14,13 +14,17 @@ pub(crate) fn spawn(
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("tally-views".to_owned()).spawn(move || {
         loop {
-            if let Err(err) = views.catch_up(&log, None) {
-                // Storage trouble in the views: the log is intact and the checkpoint did not
-                // move, so the next wake-up retries from the same place.
-                tracing::error!(error = %err, "projection catch-up failed");
+            match views.catch_up(&log, None) {
+                // A storage failure of the views stopped the store (logged once, when it
+                // stopped): the checkpoints did not move, and a restart resumes from them.
+                Ok(_) | Err(tally_projections::Error::Stopped(_)) => {}
+                // Reading the log failed: nothing was applied, the next wake-up retries.
+                Err(err) => tracing::error!(error = %err, "projection catch-up failed"),
             }
             if wake.recv().is_err() {
-                if let Err(err) = views.catch_up(&log, None) {
+                if let Err(err) = views.catch_up(&log, None)
+                    && !matches!(err, tally_projections::Error::Stopped(_))
+                {
                     tracing::error!(error = %err, "final projection catch-up failed");
                 }
                 return;

@@ -10,6 +10,7 @@
 mod support;
 
 mod audit;
+mod faults;
 mod fill_rate;
 mod finance;
 mod inventory;

@@ -100,6 +100,13 @@ impl Ledger {
         }
     }
 
+    /// Closes the view store and opens it again from its directory (a restart).
+    pub fn reopen_store(&mut self, projections: Vec<Arc<dyn Projection>>) {
+        let path = self._dir.path().join("views");
+        self.store = ViewStore::temporary(Vec::new()).unwrap();
+        self.store = ViewStore::open(&path, projections).unwrap();
+    }
+
     pub fn reader(&self, name: &str) -> ViewReader {
         self.store.reader(name).unwrap()
     }

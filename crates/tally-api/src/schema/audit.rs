@@ -1,6 +1,7 @@
 //! The audit trail of an entity (Relay connection, cursor = seq; the `audit` view) and the
 //! trace of a lot (the `lots` view).
 
+use super::args;
 use super::cursor::{self, PageInfo};
 use super::values::time_of;
 use super::views::{AsOf, ViewMeta, read_view, view_error};
@@ -9,6 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use tally_domain::ids::{LocationId, LotId, OrderId, PayoutId, ReturnId, SettlementId, Sku};
 use tally_projections::audit::{self, AuditRecord, Entity};
 use tally_projections::inventory::StockRow;
 use tally_projections::lots;
@@ -58,6 +60,20 @@ fn required(value: Option<String>, field: &str, kind: EntityKind) -> ApiResult<S
 impl EntityInput {
     fn entity(self) -> ApiResult<Entity> {
         let kind = self.kind;
+        // Every field given is checked, also one the kind does not use.
+        match kind {
+            EntityKind::Order => args::opt_id::<OrderId>("entity.id", self.id.as_deref()).map(drop),
+            EntityKind::Return => {
+                args::opt_id::<ReturnId>("entity.id", self.id.as_deref()).map(drop)
+            }
+            EntityKind::Settlement => {
+                args::opt_id::<SettlementId>("entity.id", self.id.as_deref()).map(drop)
+            }
+            _ => args::opt_id::<PayoutId>("entity.id", self.id.as_deref()).map(drop),
+        }?;
+        args::opt_id::<LocationId>("entity.location", self.location.as_deref())?;
+        args::opt_id::<Sku>("entity.sku", self.sku.as_deref())?;
+        args::opt_id::<LotId>("entity.lot", self.lot.as_deref())?;
         Ok(match kind {
             EntityKind::Order => Entity::Order(required(self.id, "id", kind)?),
             EntityKind::Return => Entity::Return(required(self.id, "id", kind)?),
@@ -287,6 +303,7 @@ impl AuditTrailQuery {
     ) -> async_graphql::Result<AuditConnection> {
         let state = ctx.data_unchecked::<AppState>();
         let limit = cursor::page_size(state.config(), first)?;
+        args::cursor("after", after.as_deref())?;
         let after_seq = after.map(|c| cursor::decode(SEQ_CURSOR, &c)).transpose()?.unwrap_or(0);
         let entity = entity.entity()?;
         let view = read_view(state, AUDIT_VIEW, as_of).await?;
@@ -316,6 +333,8 @@ impl AuditTrailQuery {
         lot: String,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<LotTraceAnswer> {
+        args::id::<Sku>("sku", &sku)?;
+        args::id::<LotId>("lot", &lot)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), LOTS_VIEW, as_of).await?;
         let found = lots::trace(&view.reader, &sku, &lot).map_err(|e| view_error(LOTS_VIEW, &e))?;
         Ok(LotTraceAnswer { meta: view.meta, trace: found.map(|t| trace(&sku, &lot, t)) })

@@ -1,12 +1,14 @@
 //! Finance queries: the trial balance, settlements and the settlement export (DOMAIN.md §4),
 //! every amount as exact decimal text with its currency (the `finance` view).
 
+use super::args;
 use super::values::{Amount, date_of, day_window, name_of, time_of};
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
 use crate::state::AppState;
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use tally_domain::ids::{ChannelId, SettlementId};
 use tally_domain::money::Currency;
 use tally_projections::finance::{
     self, ExportRow, ExportSelector, SettlementDetail, SettlementView,
@@ -39,7 +41,8 @@ pub struct CurrencyTotal {
     pub currency: String,
     /// Σ net over every account.
     pub net: Amount,
-    /// Whether it is zero.
+    /// Whether it is zero and the answer is `complete`: false whenever the finance view
+    /// quarantined an event, whose postings are then missing from these sums.
     pub balanced: bool,
 }
 
@@ -52,6 +55,11 @@ pub struct TrialBalanceAnswer {
     pub rows: Vec<TrialBalanceRow>,
     /// Per currency.
     pub totals: Vec<CurrencyTotal>,
+    /// Whether every journal entry up to `meta.seq` is in these sums (no quarantined event,
+    /// views not stopped). When false, no total says `balanced`.
+    pub complete: bool,
+    /// Why the answer is not complete; null when it is.
+    pub incomplete_reason: Option<String>,
 }
 
 /// A settlement's totals.
@@ -305,6 +313,17 @@ impl FinanceQuery {
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<TrialBalanceAnswer> {
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let incomplete_reason = match (view.meta.quarantined.first_seq, &view.meta.views_stopped) {
+            (Some(first), _) => Some(format!(
+                "the finance view could not apply {} event(s), the first at seq {first} (see \
+                 quarantined(view: \"finance\")); their postings are missing, so the books \
+                 cannot be shown to balance",
+                view.meta.quarantined.count
+            )),
+            (None, Some(stopped)) => Some(stopped.clone()),
+            (None, None) => None,
+        };
+        let complete = incomplete_reason.is_none();
         let rows = finance::trial_balance(&view.reader).map_err(|e| view_error(VIEW, &e))?;
         let totals = finance::trial_balance_totals(&view.reader)
             .map_err(|e| view_error(VIEW, &e))?
@@ -313,7 +332,7 @@ impl FinanceQuery {
                 Ok(CurrencyTotal {
                     currency: c.code().to_owned(),
                     net: Amount::wide(net, c)?,
-                    balanced: net == 0,
+                    balanced: complete && net == 0,
                 })
             })
             .collect::<crate::error::ApiResult<Vec<_>>>()?;
@@ -328,7 +347,7 @@ impl FinanceQuery {
                 net: Amount::new(r.net, r.currency),
             })
             .collect();
-        Ok(TrialBalanceAnswer { meta: view.meta, rows, totals })
+        Ok(TrialBalanceAnswer { meta: view.meta, rows, totals, complete, incomplete_reason })
     }
 
     /// One settlement with its lines.
@@ -339,6 +358,7 @@ impl FinanceQuery {
         id: String,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementAnswer> {
+        args::id::<SettlementId>("id", &id)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let detail = finance::settlement(&view.reader, &id).map_err(|e| view_error(VIEW, &e))?;
         let lines = finance::export_rows(&view.reader, ExportSelector::Settlement(&id))
@@ -356,6 +376,7 @@ impl FinanceQuery {
         to: DateTime<Utc>,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementsAnswer> {
+        args::id::<ChannelId>("channel", &channel)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let found = finance::settlements(
             &view.reader,
@@ -381,6 +402,7 @@ impl FinanceQuery {
         to_day: NaiveDate,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementExportAnswer> {
+        args::id::<ChannelId>("channel", &channel)?;
         let (from, to) = day_window(from_day, to_day)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let selector = ExportSelector::Channel {

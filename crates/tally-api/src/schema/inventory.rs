@@ -1,12 +1,14 @@
 //! Inventory queries: the states of stock by location × SKU (summed and per lot), by SKU, by
 //! location, and available-to-sell per channel and network-wide (the `inventory` view).
 
+use super::args;
 use super::values::name_of;
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use async_graphql::{Context, Object, SimpleObject};
+use tally_domain::ids::{ChannelId, LocationId, Sku};
 use tally_projections::inventory::{self, StockRow};
 
 const VIEW: &str = "inventory";
@@ -149,9 +151,11 @@ impl InventoryQuery {
         sku: String,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<StockAnswer> {
+        let location: LocationId = args::id("location", &location)?;
+        let sku: Sku = args::id("sku", &sku)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
-        let at =
-            inventory::stock(&view.reader, &location, &sku).map_err(|e| view_error(VIEW, &e))?;
+        let at = inventory::stock(&view.reader, location.as_str(), sku.as_str())
+            .map_err(|e| view_error(VIEW, &e))?;
         Ok(StockAnswer {
             meta: view.meta,
             total: at.total.into(),
@@ -167,8 +171,10 @@ impl InventoryQuery {
         sku: String,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<StockListAnswer> {
+        let sku: Sku = args::id("sku", &sku)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
-        let rows = inventory::by_sku(&view.reader, &sku).map_err(|e| view_error(VIEW, &e))?;
+        let rows =
+            inventory::by_sku(&view.reader, sku.as_str()).map_err(|e| view_error(VIEW, &e))?;
         Ok(StockListAnswer { meta: view.meta, rows: rows.into_iter().map(Into::into).collect() })
     }
 
@@ -180,9 +186,10 @@ impl InventoryQuery {
         location: String,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<StockListAnswer> {
+        let location: LocationId = args::id("location", &location)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
-        let rows =
-            inventory::by_location(&view.reader, &location).map_err(|e| view_error(VIEW, &e))?;
+        let rows = inventory::by_location(&view.reader, location.as_str())
+            .map_err(|e| view_error(VIEW, &e))?;
         Ok(StockListAnswer { meta: view.meta, rows: rows.into_iter().map(Into::into).collect() })
     }
 
@@ -196,6 +203,8 @@ impl InventoryQuery {
         channel: Option<String>,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<AtsAnswer> {
+        args::id::<Sku>("sku", &sku)?;
+        args::opt_id::<ChannelId>("channel", channel.as_deref())?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let ats = inventory::ats(&view.reader, &sku, channel.as_deref())
             .map_err(|e| view_error(VIEW, &e))?;
@@ -220,6 +229,7 @@ pub(crate) async fn ats_by_channel(
     sku: String,
     as_of: Option<AsOf>,
 ) -> ApiResult<AtsByChannelAnswer> {
+    args::id::<Sku>("sku", &sku)?;
     let view = read_view(state, VIEW, as_of).await?;
     let ats = inventory::ats_by_channel(&view.reader, &sku).map_err(|e| view_error(VIEW, &e))?;
     Ok(AtsByChannelAnswer {

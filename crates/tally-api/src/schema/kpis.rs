@@ -1,12 +1,14 @@
 //! Fill rates and KPIs over a window of UTC days (DOMAIN.md §5): numerators and denominators
 //! with the rates in basis points (the `fill_rate` and `kpis` views).
 
+use super::args;
 use super::values::{date_of, day_window};
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
 use crate::state::AppState;
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::NaiveDate;
+use tally_domain::ids::{ChannelId, LocationId};
 use tally_projections::fill_rate::{self, FillCounts, Grouping};
 use tally_projections::kpis;
 
@@ -212,6 +214,7 @@ impl KpisQuery {
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<ReleaseTimesAnswer> {
         const VIEW: &str = "kpis";
+        args::opt_id::<ChannelId>("channel", channel.as_deref())?;
         let (from, to) = day_window(from_day, to_day)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let rows = kpis::release_times(&view.reader, channel.as_deref(), from, to)
@@ -286,6 +289,7 @@ impl KpisQuery {
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<RecordAccuracyAnswer> {
         const VIEW: &str = "kpis";
+        args::opt_id::<LocationId>("location", location.as_deref())?;
         let (from, to) = day_window(from_day, to_day)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let rows = kpis::record_accuracy(&view.reader, location.as_deref(), from, to)

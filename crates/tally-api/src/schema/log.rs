@@ -1,5 +1,6 @@
 //! Log access: the head, events by range, stream or id, and the event node.
 
+use super::args;
 use super::cursor::{self, PageInfo};
 use crate::auth::FieldGuard;
 use crate::error::{ApiError, ApiResult, log_error};
@@ -174,6 +175,7 @@ impl LogQuery {
     ) -> async_graphql::Result<EventConnection> {
         let state = ctx.data_unchecked::<AppState>();
         let size = cursor::page_size(state.config(), first)?;
+        args::cursor("after", after.as_deref())?;
         let mut start = from.unwrap_or(1).max(1);
         if let Some(after) = after {
             start = start.max(cursor::decode(SEQ_CURSOR, &after)?.saturating_add(1));
@@ -202,6 +204,8 @@ impl LogQuery {
     ) -> async_graphql::Result<EventConnection> {
         let state = ctx.data_unchecked::<AppState>();
         let size = cursor::page_size(state.config(), first)?;
+        args::stream("stream", &stream)?;
+        args::cursor("after", after.as_deref())?;
         let from_version = match after {
             Some(after) => cursor::decode(STREAM_CURSOR, &after)?.saturating_add(1),
             None => 1,
@@ -221,6 +225,7 @@ impl LogQuery {
         id: String,
     ) -> async_graphql::Result<Option<EventNode>> {
         let state = ctx.data_unchecked::<AppState>();
+        args::bounded("id", &id, 32)?;
         let event_id = EventId::parse_hex(&id)
             .ok_or_else(|| ApiError::invalid(format!("event id '{id}' is not 32 hex digits")))?;
         let found =

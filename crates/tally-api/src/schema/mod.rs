@@ -1,5 +1,6 @@
 //! The GraphQL schema: root types, limits, and the extension that gives every error a code.
 
+pub mod args;
 pub mod audit;
 mod cursor;
 pub mod finance;

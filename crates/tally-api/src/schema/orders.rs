@@ -1,6 +1,7 @@
 //! Order queries: one order, orders by status (Relay connection, cursor = order id), holds
 //! past their SLA, and lines waiting for stock (the `orders` view).
 
+use super::args;
 use super::cursor::{self, PageInfo};
 use super::values::{name_of, time_of};
 use super::views::{AsOf, ViewMeta, read_view, view_error};
@@ -8,6 +9,7 @@ use crate::auth::FieldGuard;
 use crate::state::AppState;
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tally_domain::ids::OrderId;
 use tally_projections::orders::{self, BackorderRow, HoldException, HoldView, LineView, OrderView};
 
 const VIEW: &str = "orders";
@@ -333,6 +335,7 @@ impl OrdersQuery {
         id: String,
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<OrderAnswer> {
+        args::id::<OrderId>("id", &id)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let order = orders::order(&view.reader, &id).map_err(|e| view_error(VIEW, &e))?;
         Ok(OrderAnswer { meta: view.meta, order: order.as_ref().map(Order::from) })
@@ -353,7 +356,10 @@ impl OrdersQuery {
     ) -> async_graphql::Result<OrderConnection> {
         let state = ctx.data_unchecked::<AppState>();
         let limit = cursor::page_size(state.config(), first)?;
+        args::cursor("after", after.as_deref())?;
         let after = after.map(|c| cursor::decode_text(ORDER_CURSOR, &c)).transpose()?;
+        let after: Option<OrderId> = args::opt_id("after", after.as_deref())?;
+        let after = after.map(String::from);
         let view = read_view(state, VIEW, as_of).await?;
         let page = orders::orders_by_status(&view.reader, status.into(), after.as_deref(), limit)
             .map_err(|e| view_error(VIEW, &e))?;

@@ -116,6 +116,9 @@ fn mentions_sku(value: &serde_json::Value, sku: &str) -> bool {
     }
 }
 
+/// Most event types one `events` subscription may filter on.
+pub const TYPES_MAX: usize = 64;
+
 /// Subscriptions.
 #[derive(Debug, Default)]
 pub struct Subscription;
@@ -133,6 +136,21 @@ impl Subscription {
         stream_prefix: Option<String>,
         after_seq: Option<u64>,
     ) -> async_graphql::Result<impl Stream<Item = EventNode>> {
+        if let Some(types) = &types {
+            if types.len() > TYPES_MAX {
+                return Err(crate::error::ApiError::invalid(format!(
+                    "argument types has {} entries, more than {TYPES_MAX}",
+                    types.len()
+                ))
+                .into());
+            }
+            for t in types {
+                super::args::bounded("types", t, tally_domain::limits::ID_BYTES_MAX)?;
+            }
+        }
+        if let Some(prefix) = &stream_prefix {
+            super::args::bounded("streamPrefix", prefix, tally_domain::limits::STREAM_BYTES_MAX)?;
+        }
         let filter: Filter = Box::new(move |e: &RecordedEvent| {
             types.as_ref().is_none_or(|t| t.iter().any(|t| t == e.event_type()))
                 && stream_prefix.as_ref().is_none_or(|p| e.stream().starts_with(p.as_str()))
@@ -151,6 +169,7 @@ impl Subscription {
         sku: String,
         after_seq: Option<u64>,
     ) -> async_graphql::Result<impl Stream<Item = AtsChange>> {
+        super::args::id::<tally_domain::ids::Sku>("sku", &sku)?;
         let wanted = sku.clone();
         let filter: Filter = Box::new(move |e: &RecordedEvent| {
             payload_json(e).is_ok_and(|v| mentions_sku(&v, &wanted))

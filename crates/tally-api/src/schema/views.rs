@@ -26,6 +26,15 @@ use chrono::{DateTime, Utc};
 use tally_log::Log;
 use tally_projections::{ViewReader, ViewStore};
 
+/// Events a view could not apply (quarantined): its answers leave them out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, SimpleObject)]
+pub struct QuarantineSummary {
+    /// How many events up to `meta.seq` the view quarantined (0 when its answers are whole).
+    pub count: u64,
+    /// The first of them (see `quarantined(view:)`); null when there is none.
+    pub first_seq: Option<u64>,
+}
+
 /// What a view answer reflects.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ViewMeta {
@@ -36,16 +45,47 @@ pub struct ViewMeta {
     /// The newest stored checkpoint with size ≤ `seq`: the signed state this answer can be
     /// tied to (with a consistency proof from it to `seq`). Null when none is that old.
     pub checkpoint: Option<Checkpoint>,
+    /// Events the view(s) behind this answer could not apply up to `seq`. When `count` is
+    /// not 0 the answer is incomplete: it leaves those events out.
+    pub quarantined: QuarantineSummary,
+    /// Set when the views stopped applying events after a storage failure: the answer is
+    /// stale (`seq` will not move) until the server is restarted.
+    pub views_stopped: Option<String>,
 }
 
-/// Builds the meta of an answer reflecting `seq`.
+/// The message an answer carries while the views are stopped (details are in the log).
+pub const VIEWS_STOPPED: &str = "the views stopped after a storage failure; restart the server to resume from their checkpoints";
+
+/// Builds the meta of an answer reflecting `seq` that no view quarantine applies to.
 pub fn view_meta(log: &Log, seq: u64) -> ApiResult<ViewMeta> {
     let head_seq = log.head().seq;
     // Checkpoints are few (one per 10 000 events by default); a lookup by size in tally-log
     // would make this O(log n).
     let all = log.checkpoints().map_err(|e| log_error("checkpoints", &e))?;
     let checkpoint = all.iter().rev().find(|c| c.unverified().size <= seq).map(Checkpoint::from);
-    Ok(ViewMeta { seq, head_seq, checkpoint })
+    Ok(ViewMeta {
+        seq,
+        head_seq,
+        checkpoint,
+        quarantined: QuarantineSummary::default(),
+        views_stopped: None,
+    })
+}
+
+/// The meta of an answer read from `reader` (a view's snapshot), with its quarantine.
+fn reader_meta(
+    state: &AppState,
+    name: &str,
+    reader: &ViewReader,
+    live: bool,
+) -> ApiResult<ViewMeta> {
+    let mut meta = view_meta(state.engine().log(), reader.applied())?;
+    let (count, first_seq) = reader.quarantine_summary().map_err(|e| view_error(name, &e))?;
+    meta.quarantined = QuarantineSummary { count, first_seq };
+    if live && state.engine().views().failure().is_some() {
+        meta.views_stopped = Some(VIEWS_STOPPED.to_owned());
+    }
+    Ok(meta)
 }
 
 /// When a view answer should be taken: at a seq, or at the last event recorded by a time.
@@ -118,11 +158,11 @@ pub async fn read_view(state: &AppState, name: &str, as_of: Option<AsOf>) -> Api
             .map_err(|e| ApiError::internal("replay task", &e))?
             .map_err(|e| ApiError::internal("replay", &e))?;
             let reader = store.reader(name).map_err(|e| view_error(name, &e))?;
-            let meta = view_meta(engine.log(), reader.applied())?;
+            let meta = reader_meta(state, name, &reader, false)?;
             Ok(ViewRead { reader, meta, _replayed: Some(store) })
         }
         _ => {
-            let meta = view_meta(engine.log(), live.applied())?;
+            let meta = reader_meta(state, name, &live, true)?;
             Ok(ViewRead { reader: live, meta, _replayed: None })
         }
     }
@@ -134,6 +174,7 @@ pub(crate) fn view_error(name: &str, e: &tally_projections::Error) -> ApiError {
         tally_projections::Error::UnknownView(_) => {
             ApiError::not_found(format!("unknown view '{name}'"))
         }
+        tally_projections::Error::KeyTooLong(_) => ApiError::invalid(e.to_string()),
         _ => ApiError::internal("view read", e),
     }
 }
@@ -149,6 +190,8 @@ pub struct ViewStatus {
     pub lag_events: u64,
     /// Events it could not apply (see `quarantined`).
     pub quarantined_count: u64,
+    /// The first of them; null when there is none.
+    pub quarantined_first_seq: Option<u64>,
 }
 
 /// The projections and where they stand.
@@ -239,18 +282,32 @@ impl ViewsQuery {
         let engine = state.engine();
         let head = engine.log().head().seq;
         let mut views = Vec::new();
+        let mut all = QuarantineSummary::default();
         for name in engine.views().names() {
             let applied = engine.views().applied(name).map_err(|e| view_error(name, &e))?;
             let quarantined = engine.views().quarantined(name).map_err(|e| view_error(name, &e))?;
+            let count = u64::try_from(quarantined.len()).unwrap_or(u64::MAX);
+            let first = quarantined.first().map(|(seq, _)| *seq);
+            all.count = all.count.saturating_add(count);
+            all.first_seq = match (all.first_seq, first) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             views.push(ViewStatus {
                 name: name.to_owned(),
                 applied_seq: applied,
                 lag_events: head.saturating_sub(applied),
-                quarantined_count: u64::try_from(quarantined.len()).unwrap_or(u64::MAX),
+                quarantined_count: count,
+                quarantined_first_seq: first,
             });
         }
         let low = if views.is_empty() { head } else { engine.views().low_water() };
-        Ok(ViewsAnswer { meta: view_meta(engine.log(), low)?, views })
+        let mut meta = view_meta(engine.log(), low)?;
+        meta.quarantined = all;
+        if engine.views().failure().is_some() {
+            meta.views_stopped = Some(VIEWS_STOPPED.to_owned());
+        }
+        Ok(ViewsAnswer { meta, views })
     }
 
     /// Events the view `view` could not apply.
@@ -261,16 +318,23 @@ impl ViewsQuery {
         view: String,
     ) -> async_graphql::Result<QuarantinedAnswer> {
         let state = ctx.data_unchecked::<AppState>();
+        super::args::view_name("view", &view)?;
         let views = state.engine().views();
         let applied = views.applied(&view).map_err(|e| view_error(&view, &e))?;
         let all = views.quarantined(&view).map_err(|e| view_error(&view, &e))?;
         let total = u64::try_from(all.len()).unwrap_or(u64::MAX);
+        let first_seq = all.first().map(|(seq, _)| *seq);
         let events = all
             .into_iter()
             .take(state.config().page_size_max)
             .map(|(seq, reason)| QuarantinedEvent { seq, reason })
             .collect();
-        Ok(QuarantinedAnswer { meta: view_meta(state.log(), applied)?, view, total, events })
+        let mut meta = view_meta(state.log(), applied)?;
+        meta.quarantined = QuarantineSummary { count: total, first_seq };
+        if views.failure().is_some() {
+            meta.views_stopped = Some(VIEWS_STOPPED.to_owned());
+        }
+        Ok(QuarantinedAnswer { meta, view, total, events })
     }
 
     /// Submissions and rejections per source and command type since the engine opened.

@@ -6,6 +6,8 @@ mod errors;
 mod full_disk;
 mod http;
 mod lifecycle;
+mod limits;
+mod quarantine;
 mod roles;
 mod schema_sdl;
 mod subscriptions;

@@ -54,7 +54,8 @@ impl TestServer {
         Self::start_over(config, vec![Arc::new(EventCount)]).await
     }
 
-    async fn start_over(config: ApiConfig, projections: Vec<Arc<dyn Projection>>) -> Self {
+    /// A server over these projections.
+    pub async fn start_over(config: ApiConfig, projections: Vec<Arc<dyn Projection>>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut engine_config = EngineConfig::default();
         let mut policy =

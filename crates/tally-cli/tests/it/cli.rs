@@ -437,6 +437,16 @@ fn exported_settlement_totals_equal_the_graphql_settlement() {
     assert!(rows >= 8, "{text}");
     assert_eq!(sums[3], 7730, "net of the export equals the payout 77.30");
 
+    // An over-long channel is an error (exit 2), not a panic in the store.
+    let long = "c".repeat(70_000);
+    let refused = tally(
+        &data,
+        &["export", "settlement", "--channel", &long, "--from", "2026-03-01", "--to", "2026-03-31"],
+    );
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--channel"), "{}", stderr(&refused));
+    assert!(!stderr(&refused).contains("panicked"), "{}", stderr(&refused));
+
     let (child, address) = spawn_serve(&data, &[]);
     let query = r#"{"query":"{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { totals { gross fee tax net rowCount } } settlement(id: \"S-2026-03A\") { settlement { totals { net { amount } } payout { amount { amount } } } } }"}"#;
     let response = http(&address, "POST", "/graphql", Some(&token), query);

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::returns::{line_of, sold_lines};
-use super::{Decision, Journal, non_negative, plus, positive, same_currency, times};
+use super::{
+    Decision, Journal, amount, non_negative, plus, positive, same_currency, text, times,
+    within_total,
+};
 use crate::command::{
     CapturePayment, FeeInput, IssueRefund, OpenSettlement, PostJournalEntry, RecordProcessorFee,
     RecordProcessorPayout, RecordSettlementLine, RefundDeposit, SettlePayout,
@@ -40,6 +43,8 @@ pub(super) fn capture_payment(
     let order = d.order(&c.order)?;
     same_currency(order.currency, c.amount.currency())?;
     non_negative("payment", c.amount, false)?;
+    within_total("order's captured total", order.captured_minor, c.amount)?;
+    within_total("order's deposits", order.deposit_minor, c.amount)?;
     let mut events = vec![Event::PaymentCaptured(PaymentCaptured {
         order: c.order.clone(),
         payment: c.payment.clone(),
@@ -244,6 +249,13 @@ pub(super) fn settlement_line(
             value: c.amount.to_decimal_string(),
         });
     }
+    amount("settlement line", c.amount)?;
+    within_total("settlement net", settlement.net_minor, c.amount)?;
+    within_total("settlement facilitator tax", settlement.facilitator_tax_minor, c.amount)?;
+    if c.qty > crate::limits::QTY_MAX {
+        return Err(Rejection::InvalidQuantity(i64::try_from(c.qty).unwrap_or(i64::MAX)));
+    }
+    text("settlement line description", &c.description)?;
     if let Some(sku) = &c.sku {
         d.sku(sku)?;
     }

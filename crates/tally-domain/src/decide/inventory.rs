@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::orders::fill;
-use super::{Decision, Journal, ensure_stock, non_negative, positive, times};
+use super::{Decision, Journal, ensure_room, ensure_stock, non_negative, positive, times};
 use crate::allocation::{LineRequest, Overlay, allocate_or_backorder};
 use crate::command::{
     AdjustInventory, CycleCount, ExpectInbound, QuarantineStock, RecallLot, ReceiveInventory,
@@ -17,6 +17,7 @@ use crate::event::{
 };
 use crate::inventory::{AdjustReason, Lot, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalRef, Posting};
+use crate::limits::QTY_MAX;
 use crate::master::{PriorityClass, SkuDef};
 use crate::quantity::Quantity;
 use crate::rejection::Rejection;
@@ -80,6 +81,7 @@ pub(super) fn expect_inbound(d: &Decision<'_>, c: &ExpectInbound) -> Result<Vec<
     d.location(&c.location)?;
     d.sku(&c.sku)?;
     let qty = positive(c.qty)?;
+    ensure_room(d.state, &StockKey::new(c.location.clone(), c.sku.clone(), None), qty.get())?;
     Ok(vec![Event::InboundExpected(InboundExpected {
         location: c.location.clone(),
         sku: c.sku.clone(),
@@ -102,6 +104,7 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Even
     let unit_cost = c.unit_cost.unwrap_or(def.unit_cost);
     non_negative("unit cost", unit_cost, true)?;
     let key = StockKey::new(c.location.clone(), c.sku.clone(), c.lot.clone());
+    ensure_room(d.state, &key, qty.get())?;
     let mut lot_info = None;
     if let Some(lot) = &c.lot {
         if let Some(existing) = d.state.lots.get(&(c.sku.clone(), lot.clone())) {
@@ -142,8 +145,8 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Even
 
 pub(super) fn adjust(d: &Decision<'_>, c: &AdjustInventory) -> Result<Vec<Event>, Rejection> {
     let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
-    if c.delta == 0 {
-        return Err(Rejection::InvalidQuantity(0));
+    if c.delta == 0 || c.delta.unsigned_abs() > QTY_MAX {
+        return Err(Rejection::InvalidQuantity(c.delta));
     }
     adjustment(d, &key, def, c.delta, c.reason, Vec::new())
 }
@@ -160,6 +163,8 @@ fn adjustment(
     let units = delta.unsigned_abs();
     if delta < 0 {
         ensure_stock(key, "available", stock.available, units)?;
+    } else {
+        ensure_room(d.state, key, units)?;
     }
     events.push(Event::InventoryAdjusted(InventoryAdjusted { key: key.clone(), delta, reason }));
     let mut journal = Journal::new(d);
@@ -180,7 +185,7 @@ fn adjustment(
 
 pub(super) fn cycle_count(d: &Decision<'_>, c: &CycleCount) -> Result<Vec<Event>, Rejection> {
     let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
-    let counted = u64::try_from(c.counted).map_err(|_| Rejection::InvalidQuantity(c.counted))?;
+    let counted = super::units(c.counted)?;
     let expected = d.state.stock(&key).on_hand();
     let events = vec![Event::CycleCounted(CycleCounted { key: key.clone(), expected, counted })];
     let variance = i128::from(counted) - i128::from(expected);
@@ -205,6 +210,7 @@ pub(super) fn ship_transfer(d: &Decision<'_>, c: &ShipTransfer) -> Result<Vec<Ev
     }
     let qty = positive(c.qty)?;
     ensure_stock(&from, "available", d.state.stock(&from).available, qty.get())?;
+    ensure_room(d.state, &StockKey::new(c.to.clone(), c.sku.clone(), c.lot.clone()), qty.get())?;
     Ok(vec![Event::TransferShipped(TransferShipped {
         transfer: c.transfer.clone(),
         from,

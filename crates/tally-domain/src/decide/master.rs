@@ -81,7 +81,7 @@ pub(super) fn set_safety_stock(
 ) -> Result<Vec<Event>, Rejection> {
     d.location(&c.location)?;
     d.sku(&c.sku)?;
-    let qty = u64::try_from(c.qty).map_err(|_| Rejection::InvalidQuantity(c.qty))?;
+    let qty = super::units(c.qty)?;
     let before = d.state.safety_stock(&c.location, &c.sku);
     if before == qty {
         return Ok(Vec::new());

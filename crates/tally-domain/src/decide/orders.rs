@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{Decision, Journal, non_negative, plus, positive, same_currency, times};
+use super::{Decision, Journal, non_negative, plus, positive, same_currency, text, times};
 use crate::allocation::{LineRequest, Overlay, allocate_or_backorder, fill_backorders};
 use crate::command::{
     CancelOrder, FulfilOrder, HoldOrder, OrderRef, ReceiveOrder, ShipOrder, SubstituteLine,
@@ -134,6 +134,7 @@ pub(super) fn hold(d: &Decision<'_>, c: &HoldOrder) -> Result<Vec<Event>, Reject
     if !holdable || order.hold.is_some() {
         return Err(invalid_state(order, "hold"));
     }
+    text("hold note", &c.note)?;
     Ok(vec![Event::OrderHeld(OrderHeld {
         order: c.order.clone(),
         reason: c.reason,
@@ -253,6 +254,18 @@ pub(super) fn ship(d: &Decision<'_>, c: &ShipOrder) -> Result<Vec<Event>, Reject
             expiry,
             qty: item.qty,
         });
+    }
+    text("carrier", &c.carrier)?;
+    text("tracking", &c.tracking)?;
+    if c.serials.len() > crate::limits::SERIALS_MAX {
+        return Err(Rejection::InvalidInput(format!(
+            "{} serials, more than {}",
+            c.serials.len(),
+            crate::limits::SERIALS_MAX
+        )));
+    }
+    for serial in &c.serials {
+        text("serial", serial)?;
     }
     let mut events = vec![Event::OrderShipped(OrderShipped {
         order: c.order.clone(),

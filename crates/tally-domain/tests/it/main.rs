@@ -9,6 +9,7 @@
 mod codec;
 mod finance;
 mod inventory;
+mod limits;
 mod master;
 mod money;
 mod orders;

@@ -4,6 +4,7 @@
 mod commands;
 mod full_disk;
 mod integrity;
+mod limits;
 mod scenarios;
 mod support;
 mod tmpfs;
