@@ -76,12 +76,18 @@ enum Command {
     VerifyBundle {
         /// The bundle directory.
         dir: PathBuf,
-        /// A checkpoint saved earlier: prove the bundle's log extends it.
+        /// A checkpoint saved earlier: prove the bundle's log extends it (it must be a prefix
+        /// of, or equal to, a signed checkpoint in the bundle).
         #[arg(long)]
         trusted: Option<PathBuf>,
-        /// The ledger's public key file (`key.pub` format); default: the bundle's own.
+        /// The ledger's public key file (`key.pub` format: exactly one key). Needed unless
+        /// --trusted is given; the bundle's own key.pub is not trusted by itself.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Pass a bundle whose last events are beyond its newest signed checkpoint, printing
+        /// how many are unsigned (they are checked for chain consistency only).
+        #[arg(long)]
+        allow_unsigned_tail: bool,
     },
     /// Rebuild the projections from the log (blue/green), print events, or check that the
     /// views equal a rebuild (exit 1 naming the first differing view and key).
@@ -190,8 +196,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),
         Command::Checkpoint { out } => commands::checkpoint::run(&cli.data, out.as_deref()),
         Command::Export(args) => commands::export::run(&cli.data, args),
-        Command::VerifyBundle { dir, trusted, key } => {
-            commands::verify::bundle(&dir, trusted.as_deref(), key.as_deref())
+        Command::VerifyBundle { dir, trusted, key, allow_unsigned_tail } => {
+            commands::verify::bundle(&dir, trusted.as_deref(), key.as_deref(), allow_unsigned_tail)
         }
         Command::Replay { view, print, check, from, to } => {
             if check {

@@ -199,7 +199,7 @@ fn no_token_hash_or_key_byte_reaches_the_output_even_at_trace() {
         vec!["checkpoint", "--out", cp.to_str().unwrap()],
         vec!["verify", "--against", cp.to_str().unwrap()],
         vec!["export", "--bundle", bundle.to_str().unwrap()],
-        vec!["verify-bundle", bundle.to_str().unwrap()],
+        vec!["verify-bundle", bundle.to_str().unwrap(), "--trusted", cp.to_str().unwrap()],
         vec!["proof", "--seq", "1"],
         vec!["replay", "--print"],
         vec!["replay"],
