@@ -24,6 +24,12 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
     let projections: Vec<Arc<dyn tally_projections::Projection>> = tally_projections::all();
     let state = AppState::with_projections(engine.clone(), auth, ApiConfig::default(), projections);
     let result = runtime.block_on(async {
+        // The handlers are installed before the address is printed: a SIGTERM sent as soon as
+        // the server says where it listens stops it gracefully, not by the default action.
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
@@ -34,12 +40,9 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
         let _ = writeln!(out, "health:   http://{address}/healthz   metrics: http://{address}/metrics");
         let _ = out.flush();
         drop(out);
-        let shutdown = async {
-            let ctrl_c = tokio::signal::ctrl_c();
+        let shutdown = async move {
             #[cfg(unix)]
             {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
                 tokio::select! {
                     _ = ctrl_c => {}
                     _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}

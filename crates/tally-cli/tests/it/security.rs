@@ -73,6 +73,24 @@ fn init_makes_the_store_owner_only_and_commands_refuse_open_secrets() {
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(text(&out).contains("chmod 600"), "{}", text(&out));
     }
+    chmod(&data.join("tokens.toml"), 0o600);
+
+    // Regression (issue 12, item 7a): the same rule for a file named by TALLY_API_TOKENS_FILE,
+    // which used to be accepted at 0666.
+    let elsewhere = data.parent().unwrap().join("api-tokens.toml");
+    std::fs::copy(data.join("tokens.toml"), &elsewhere).unwrap();
+    let env = [("TALLY_API_TOKENS_FILE", elsewhere.to_str().unwrap())];
+    for open in [0o666, 0o644, 0o640, 0o602] {
+        chmod(&elsewhere, open);
+        let out = tally(&data, &["serve", "--listen", "127.0.0.1:0"], &env);
+        assert_eq!(out.status.code(), Some(2), "{open:o}: {}", text(&out));
+        assert!(text(&out).contains("api-tokens.toml' has mode"), "{}", text(&out));
+        assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+    }
+    chmod(&elsewhere, 0o600);
+    let server = Served::start(&data, &env);
+    let (status, output) = server.stop();
+    assert!(status.success(), "{output}");
 }
 
 /// Standard base64 with padding, both ways (the key file's encoding).
