@@ -157,16 +157,44 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     );
 }
 
-/// Diagnostics go to stderr, filtered by `RUST_LOG` (default `warn`). Nothing logged names a
-/// token, a token hash or key material (a test runs the binary at `trace` to check).
+/// Targets shown at whatever level `RUST_LOG` asks for: Tally's own crates (`tally`,
+/// `tally_*`), which never log a token, a token hash or key material (a test runs the binary at
+/// `trace` to check), and the storage engine, which never sees one.
+const VERBOSE_TARGETS: &[&str] = &["tally", "fjall", "lsm_tree"];
+
+/// Every other target — the HTTP, WebSocket and GraphQL crates above all — is capped at this
+/// level whatever `RUST_LOG` says: their debug and trace output prints what goes over the
+/// wire (tungstenite logs every WebSocket message at trace, so a graphql-ws
+/// `connection_init` would show its bearer token). `RUST_LOG=trace` raises only the targets
+/// of [`VERBOSE_TARGETS`].
+const THIRD_PARTY_LEVEL_MAX: tracing::Level = tracing::Level::INFO;
+
+/// Whether an event or span of `target` at `level` may be printed (see
+/// [`THIRD_PARTY_LEVEL_MAX`]).
+fn shown(target: &str, level: tracing::Level) -> bool {
+    let verbose = target.starts_with("tally_")
+        || VERBOSE_TARGETS.iter().any(|root| {
+            target.strip_prefix(root).is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        });
+    verbose || level <= THIRD_PARTY_LEVEL_MAX
+}
+
+/// Diagnostics go to stderr, filtered by `RUST_LOG` (default `warn`), with third-party crates
+/// capped at [`THIRD_PARTY_LEVEL_MAX`] whatever `RUST_LOG` says. Nothing logged names a token,
+/// a token hash or key material.
 fn init_logging() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::FilterExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let cap = tracing_subscriber::filter::filter_fn(|meta| shown(meta.target(), *meta.level()));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_filter(filter.and(cap));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 fn main() -> ExitCode {
@@ -208,6 +236,27 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Proof { seq, size, from, to } => {
             commands::proof::run(&cli.data, seq, size, from.zip(to))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+    use tracing::Level;
+
+    #[test]
+    fn third_party_targets_are_capped_at_info_ours_are_not() {
+        for target in
+            ["tally", "tally::commands::serve", "tally_api::server", "fjall::db", "lsm_tree"]
+        {
+            assert!(shown(target, Level::TRACE), "{target}");
+        }
+        for target in
+            ["tungstenite::protocol", "async_graphql_axum", "hyper::proto", "tallyho", "fjallx"]
+        {
+            assert!(!shown(target, Level::TRACE) && !shown(target, Level::DEBUG), "{target}");
+            assert!(shown(target, Level::INFO) && shown(target, Level::WARN), "{target}");
         }
     }
 }

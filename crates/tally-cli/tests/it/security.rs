@@ -6,7 +6,8 @@
 //! makes the directory 0700 and `ledger.key` and `tokens.toml` 0600, and every command that
 //! reads the key (or `serve`, the token file) refuses one that group or others may use.
 
-use crate::served::{self, Served};
+use crate::served::{self, Served, WebSocket};
+use serde_json::json;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -236,8 +237,13 @@ fn no_token_hash_or_key_byte_reaches_the_output_even_at_trace() {
         }
     }
 
-    // The server, at trace, asked every which way.
-    let server = Served::start(&data, &trace);
+    // The server, at trace (naming the chatty third-party crates too: they stay capped),
+    // asked every which way.
+    let server_trace = [(
+        "RUST_LOG",
+        "trace,tungstenite=trace,tokio_tungstenite=trace,async_graphql=trace,hyper=trace,axum=trace",
+    )];
+    let server = Served::start(&data, &server_trace);
     let address = server.address.clone();
     let mut answers = Vec::new();
     let query = r#"{"query": "{ whoami { name role } head { seq } }"}"#;
@@ -268,6 +274,25 @@ fn no_token_hash_or_key_byte_reaches_the_output_even_at_trace() {
         let answer = served::request(&address, method, path, &headers, body.as_bytes()).unwrap();
         answers.push((path.clone(), answer));
     }
+    // Regression (issue 12, item 3): the token in a graphql-ws connection_init payload was
+    // printed by the websocket layer's trace output ("Received message …").
+    let mut ws_answers = Vec::new();
+    for (token, key) in [(&admin, "authorization"), (&second.to_owned(), "Authorization")] {
+        let mut ws = WebSocket::connect(&address);
+        ws.send(&json!({"type": "connection_init", "payload": {key: format!("Bearer {token}")}}));
+        assert_eq!(ws.receive().unwrap()["type"], "connection_ack");
+        ws.send(&json!({"id": "1", "type": "subscribe", "payload": {"query": "{ whoami { name role } }"}}));
+        let next = ws.receive().unwrap();
+        assert_eq!(next["type"], "next", "{next}");
+        ws_answers.push(next["payload"]["data"]["whoami"]["name"].clone());
+        assert_eq!(ws.receive().unwrap()["type"], "complete");
+    }
+    assert_eq!(ws_answers, [json!("admin"), json!("ops")]);
+    let mut refused = WebSocket::connect(&address);
+    refused.send(&json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {second}x")}}));
+    let closed = refused.receive();
+    assert!(closed.is_none(), "an invalid token closes the connection: {closed:?}");
+
     let (status, output) = server.stop();
     assert!(status.success(), "{output}");
     assert!(output.contains("TRACE") && output.contains("request"), "the server logged at trace");
