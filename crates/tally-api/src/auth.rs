@@ -62,8 +62,20 @@ const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 
 /// Which roles may use each root field (`Type.field`), and the nested fields that reach data
 /// of a stricter role than their root (`AtsChange.event`: a viewer may follow ATS changes,
-/// not read the log's events). A field missing here is refused to everyone; a test checks
-/// that every root field of the schema has a row.
+/// not read the log's events; `ViewMeta.checkpoint`: every view answer's meta may name its
+/// signed checkpoint, which only audit roles read). A root field missing here is refused to
+/// everyone. Tests check that every root field has a row, and that no nested field reaches a
+/// type (`Checkpoint`, `Event`, …) that the root fields returning it give to fewer roles than
+/// reach the nested field, unless a row here narrows it.
+///
+/// | data | roles |
+/// | --- | --- |
+/// | log events, streams, quarantine, lot trace | admin, operator, auditor |
+/// | verification, checkpoints (also `meta.checkpoint`), proofs, audit trail | admin, auditor |
+/// | operational views (stock, ATS, orders, exceptions) | admin, operator, auditor, viewer |
+/// | finance views and exports | admin, finance, auditor |
+/// | KPIs, `head`, `views`, `whoami` | every role |
+/// | commands | admin, operator (`cutCheckpoint`: admin) |
 pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.head", EVERYONE),
     ("Query.events", LOG_READERS),
@@ -141,6 +153,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Subscription.events", LOG_READERS),
     ("Subscription.atsChanged", DASHBOARD),
     ("AtsChange.event", LOG_READERS),
+    ("ViewMeta.checkpoint", AUDIT),
 ];
 
 /// The roles allowed on `field` (`Type.field`); empty when the field has no row.
