@@ -156,6 +156,11 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("ViewMeta.checkpoint", AUDIT),
 ];
 
+/// Who may read `/metrics` with a token (operational counters, rejection counts by source):
+/// the roles that read the log. Whether a token is needed at all is
+/// [`MetricsAccess`](crate::config::MetricsAccess).
+pub const METRICS_ROLES: &[Role] = LOG_READERS;
+
 /// The roles allowed on `field` (`Type.field`); empty when the field has no row.
 #[must_use]
 pub fn allowed_roles(field: &str) -> &'static [Role] {

@@ -39,6 +39,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Who may read /metrics: `loopback` (anonymous from loopback, else a token of role
+        /// admin, operator or auditor), `token` or `anonymous`. Default: `metrics_access` in
+        /// tally.toml, else `loopback`.
+        #[arg(long)]
+        metrics_access: Option<tally_api::config::MetricsAccess>,
     },
     /// Build a store with a realistic seeded dataset and serve it.
     Demo {
@@ -216,7 +221,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init { origin, key } => commands::init::run(&cli.data, &origin, key.as_deref()),
-        Command::Serve { listen } => commands::serve::run(&cli.data, &listen),
+        Command::Serve { listen, metrics_access } => {
+            commands::serve::run(&cli.data, &listen, metrics_access)
+        }
         Command::Demo { listen, seed, no_serve } => {
             commands::demo::run(&cli.data, &listen, seed, no_serve)
         }

@@ -6,6 +6,7 @@ mod errors;
 mod full_disk;
 mod http;
 mod lifecycle;
+mod metrics;
 mod roles;
 mod schema_sdl;
 mod subscriptions;

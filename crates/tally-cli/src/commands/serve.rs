@@ -6,11 +6,22 @@ use anyhow::Context as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
+use tally_api::config::MetricsAccess;
 use tally_api::{ApiConfig, AppState, AuthConfig};
 
-/// Serves `data` on `listen`. `auth` are the tokens to accept.
-pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outcome> {
+/// Serves `data` on `listen`. `auth` are the tokens to accept; `metrics_access` overrides the
+/// store's `metrics_access` setting (`tally.toml`; default: anonymous from loopback only).
+pub fn serve(
+    data: &Path,
+    listen: &str,
+    auth: AuthConfig,
+    metrics_access: Option<MetricsAccess>,
+) -> anyhow::Result<Outcome> {
     let dir = DataDir::open(data)?;
+    let config = ApiConfig {
+        metrics_access: metrics_access.unwrap_or(dir.config.metrics_access),
+        ..ApiConfig::default()
+    };
     if auth.is_empty() {
         eprintln!(
             "warning: no API tokens configured (tokens.toml or TALLY_API_TOKENS): every request will be refused"
@@ -22,7 +33,7 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
         .context("starting the runtime")?;
     let engine = dir.open_engine()?;
     let projections: Vec<Arc<dyn tally_projections::Projection>> = tally_projections::all();
-    let state = AppState::with_projections(engine.clone(), auth, ApiConfig::default(), projections);
+    let state = AppState::with_projections(engine.clone(), auth, config, projections);
     let result = runtime.block_on(async {
         // The handlers are installed before the address is printed: a SIGTERM sent as soon as
         // the server says where it listens stops it gracefully, not by the default action.
@@ -62,6 +73,10 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
     Ok(Outcome::Ok)
 }
 
-pub fn run(data: &Path, listen: &str) -> anyhow::Result<Outcome> {
-    serve(data, listen, crate::tokens::load(data)?)
+pub fn run(
+    data: &Path,
+    listen: &str,
+    metrics_access: Option<MetricsAccess>,
+) -> anyhow::Result<Outcome> {
+    serve(data, listen, crate::tokens::load(data)?, metrics_access)
 }

@@ -94,6 +94,45 @@ fn init_makes_the_store_owner_only_and_commands_refuse_open_secrets() {
     assert!(status.success(), "{output}");
 }
 
+/// `/metrics` access: anonymous on loopback by default, `metrics_access` in tally.toml, and
+/// `serve --metrics-access` over it (issue 12, item 7c; the non-loopback case is tested in
+/// tally-api, where the peer address can be set).
+#[test]
+fn metrics_access_follows_tally_toml_and_the_serve_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let init = tally(&data, &["init"], &[]);
+    assert!(init.status.success(), "{}", text(&init));
+    let stdout = String::from_utf8_lossy(&init.stdout).into_owned();
+    let admin = stdout.lines().find_map(|l| l.strip_prefix(INIT_TOKEN_PREFIX)).unwrap().to_owned();
+    let config = std::fs::read_to_string(data.join("tally.toml")).unwrap();
+    assert!(config.contains("metrics_access = \"loopback\""), "{config}");
+    let bearer = format!("Bearer {admin}");
+    let scrape = |address: &str, token: bool| {
+        let headers: Vec<(&str, &str)> =
+            if token { vec![("Authorization", bearer.as_str())] } else { vec![] };
+        served::request(address, "GET", "/metrics", &headers, b"").unwrap().status
+    };
+
+    let server = Served::start(&data, &[]);
+    assert_eq!(scrape(&server.address, false), 200, "anonymous from loopback by default");
+    assert!(server.stop().0.success());
+
+    std::fs::write(data.join("tally.toml"), config.replace("\"loopback\"", "\"token\"")).unwrap();
+    let server = Served::start(&data, &[]);
+    assert_eq!(scrape(&server.address, false), 401, "tally.toml asks for a token");
+    assert_eq!(scrape(&server.address, true), 200);
+    assert!(server.stop().0.success());
+
+    let server = Served::start_with(&data, &["--metrics-access", "anonymous"], &[]);
+    assert_eq!(scrape(&server.address, false), 200, "the flag overrides tally.toml");
+    assert!(server.stop().0.success());
+
+    let bad = tally(&data, &["serve", "--metrics-access", "everyone"], &[]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("expected loopback, token or anonymous"), "{}", text(&bad));
+}
+
 /// Standard base64 with padding, both ways (the key file's encoding).
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

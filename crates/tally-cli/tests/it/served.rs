@@ -34,11 +34,17 @@ impl Served {
     /// Starts `tally serve` on 127.0.0.1:0 with `env` set (and `RUST_LOG` removed unless
     /// given); waits for the address on stdout.
     pub fn start(data: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with(data, &[], env)
+    }
+
+    /// [`Served::start`] with more `serve` arguments.
+    pub fn start_with(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tally"));
         command
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env_remove("TALLY_DATA")
             .env_remove("RUST_LOG")
             .env_remove("TALLY_API_TOKENS")
