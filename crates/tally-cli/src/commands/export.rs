@@ -71,6 +71,9 @@ fn bundle(data: &Path, out: &Path) -> anyhow::Result<Outcome> {
     })?;
     let result = (|| -> anyhow::Result<()> {
         let upto = log.checkpoint_blocking().context("cutting a checkpoint of the head")?;
+        if upto.unverified().size == 0 {
+            bail!("the log holds no events: a bundle of an empty log proves nothing");
+        }
         let summary = log.export_bundle(out, &upto)?;
         println!(
             "bundle written to {}: {} events, {} checkpoints (the newest, size {}, signs the \
