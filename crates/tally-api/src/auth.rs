@@ -464,7 +464,7 @@ impl AuthConfig {
     }
 
     /// Who `token` is, if anyone. Compares against every entry, in constant time each
-    /// ([`find_constant_time`]).
+    /// (`find_constant_time`).
     #[must_use]
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
         let presented = blake3::hash(token.as_bytes());
