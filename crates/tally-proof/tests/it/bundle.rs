@@ -591,3 +591,35 @@ fn every_bundle_file_is_read_strictly() {
     fs::write(&checkpoints_path, &text).expect("writes");
     verify().expect("restored");
 }
+
+#[test]
+fn every_event_line_written_reads_back() {
+    let frames: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![0],
+        vec![0xff, 0xfe],
+        vec![1, 2, 3],
+        (0..=255u8).cycle().take(1000).collect(),
+    ];
+    for seq in [0, 1, 10, 1_000_000_007, u64::MAX] {
+        for frame in &frames {
+            let hash = chain_hash(&GENESIS, frame);
+            let line = dir::event_line(seq, &hash, frame) + "\n";
+            let read: Vec<_> = dir::read_events(line.as_bytes()).collect();
+            assert_eq!(read, vec![Ok((seq, frame.clone(), hash))], "{line}");
+        }
+    }
+    // Leading zeros, an uppercase digest, unpadded base64: not the one spelling.
+    let hash = chain_hash(&GENESIS, b"abc");
+    let line = dir::event_line(7, &hash, b"ab");
+    for bad in [
+        line.replacen(":7,", ":07,", 1),
+        line.replacen(&hash.to_string(), &hash.to_string().to_uppercase(), 1),
+        line.replacen("YWI=", "YWI", 1),
+        line.replacen("YWI=", "YWJ=", 1),
+    ] {
+        assert_ne!(bad, line);
+        let read: Vec<_> = dir::read_events(format!("{bad}\n").as_bytes()).collect();
+        assert!(matches!(read.as_slice(), [Err(_)]), "{bad}: {read:?}");
+    }
+}
