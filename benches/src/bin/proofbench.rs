@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 use tally_benches::{IdSource, arg, run_producers};
+use tally_log::tally_proof::bundle::UnsignedTail;
 use tally_log::tally_proof::bundle::dir::verify_dir;
 use tally_log::tally_proof::key::LedgerKey;
 use tally_log::tally_proof::merkle::{verify_consistency, verify_inclusion};
@@ -94,7 +95,7 @@ fn main() -> anyhow::Result<()> {
     log.export_bundle(&dir, &upto)?;
     let export_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let report = verify_dir(&dir, Some(&key.public_key()), None)?;
+    let report = verify_dir(&dir, Some(&key.public_key()), None, UnsignedTail::Refuse)?;
     let verify_s = t.elapsed().as_secs_f64();
     println!(
         "| bundle export, {} events | {:.0} events/s | — | NDJSON + base64 frames |",

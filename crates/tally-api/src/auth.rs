@@ -62,8 +62,20 @@ const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 
 /// Which roles may use each root field (`Type.field`), and the nested fields that reach data
 /// of a stricter role than their root (`AtsChange.event`: a viewer may follow ATS changes,
-/// not read the log's events). A field missing here is refused to everyone; a test checks
-/// that every root field of the schema has a row.
+/// not read the log's events; `ViewMeta.checkpoint`: every view answer's meta may name its
+/// signed checkpoint, which only audit roles read). A root field missing here is refused to
+/// everyone. Tests check that every root field has a row, and that no nested field reaches a
+/// type (`Checkpoint`, `Event`, …) that the root fields returning it give to fewer roles than
+/// reach the nested field, unless a row here narrows it.
+///
+/// | data | roles |
+/// | --- | --- |
+/// | log events, streams, quarantine, lot trace | admin, operator, auditor |
+/// | verification, checkpoints (also `meta.checkpoint`), proofs, audit trail | admin, auditor |
+/// | operational views (stock, ATS, orders, exceptions) | admin, operator, auditor, viewer |
+/// | finance views and exports | admin, finance, auditor |
+/// | KPIs, `head`, `views`, `whoami` | every role |
+/// | commands | admin, operator (`cutCheckpoint`: admin) |
 pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.head", EVERYONE),
     ("Query.events", LOG_READERS),
@@ -141,7 +153,13 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Subscription.events", LOG_READERS),
     ("Subscription.atsChanged", DASHBOARD),
     ("AtsChange.event", LOG_READERS),
+    ("ViewMeta.checkpoint", AUDIT),
 ];
+
+/// Who may read `/metrics` with a token (operational counters, rejection counts by source):
+/// the roles that read the log. Whether a token is needed at all is
+/// [`MetricsAccess`](crate::config::MetricsAccess).
+pub const METRICS_ROLES: &[Role] = LOG_READERS;
 
 /// The roles allowed on `field` (`Type.field`); empty when the field has no row.
 #[must_use]
@@ -245,6 +263,24 @@ pub enum AuthConfigError {
         path: String,
         /// The error.
         source: std::io::Error,
+    },
+    /// Group or others may read or write the file: whoever can write it can give themselves
+    /// any role, whoever can read it can try the hashes offline.
+    #[error(
+        "token file '{path}' has mode {mode:04o}, open to group or others; expected 0600 \
+         (chmod 600)"
+    )]
+    Permissions {
+        /// The path.
+        path: String,
+        /// The permission bits found.
+        mode: u32,
+    },
+    /// The path is not a regular file.
+    #[error("token file '{path}' is not a regular file")]
+    NotAFile {
+        /// The path.
+        path: String,
     },
     /// The text is not valid TOML or JSON of the expected shape.
     #[error("token configuration: {0}")]
@@ -364,10 +400,22 @@ impl AuthConfig {
         Self::from_file_entries(file)
     }
 
-    /// Reads a token file: JSON when its name ends in `.json`, TOML otherwise.
+    /// Reads a token file: JSON when its name ends in `.json`, TOML otherwise. Refuses a file
+    /// that group or others may read or write (any of the `0o077` bits), like the ledger key:
+    /// the same rule for `tokens.toml` and for `TALLY_API_TOKENS_FILE`.
     pub fn from_file(path: &Path) -> Result<Self, AuthConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| AuthConfigError::Io { path: path.display().to_string(), source })?;
+        use std::os::unix::fs::PermissionsExt as _;
+        let shown = || path.display().to_string();
+        let io = |source| AuthConfigError::Io { path: shown(), source };
+        let metadata = std::fs::metadata(path).map_err(io)?;
+        if !metadata.is_file() {
+            return Err(AuthConfigError::NotAFile { path: shown() });
+        }
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(AuthConfigError::Permissions { path: shown(), mode });
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
         if path.extension().is_some_and(|e| e == "json") {
             Self::from_json_str(&text)
         } else {
@@ -402,8 +450,8 @@ impl AuthConfig {
         Ok(config)
     }
 
-    /// Tokens from the environment: the file named by `TALLY_API_TOKENS_FILE`, plus the
-    /// entries of `TALLY_API_TOKENS`.
+    /// Tokens from the environment: the file named by `TALLY_API_TOKENS_FILE` (owner-only, see
+    /// [`AuthConfig::from_file`]), plus the entries of `TALLY_API_TOKENS`.
     pub fn from_env() -> Result<Self, AuthConfigError> {
         let mut config = match std::env::var_os("TALLY_API_TOKENS_FILE") {
             Some(path) => Self::from_file(Path::new(&path))?,
@@ -416,7 +464,7 @@ impl AuthConfig {
     }
 
     /// Who `token` is, if anyone. Compares against every entry, in constant time each
-    /// ([`find_constant_time`]).
+    /// (`find_constant_time`).
     #[must_use]
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
         let presented = blake3::hash(token.as_bytes());
@@ -492,5 +540,35 @@ mod tests {
             assert!(!debug.contains(&AuthConfig::hash_token(secret)), "{debug}");
         }
         assert!(debug.contains("ops") && debug.contains("<redacted>"), "{debug}");
+    }
+
+    #[test]
+    fn a_token_file_open_to_group_or_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.toml");
+        let hash = AuthConfig::hash_token("tly_x");
+        std::fs::write(
+            &path,
+            format!("[[tokens]]\nname = \"a\"\nrole = \"admin\"\nblake3 = \"{hash}\"\n"),
+        )
+        .expect("ok");
+        for mode in [0o666, 0o644, 0o640, 0o620, 0o604, 0o602, 0o601] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("ok");
+            let error = AuthConfig::from_file(&path).expect_err("refused");
+            assert!(
+                matches!(error, AuthConfigError::Permissions { mode: m, .. } if m == mode),
+                "{error}"
+            );
+            assert!(error.to_string().contains("chmod 600"), "{error}");
+        }
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("ok");
+            assert_eq!(AuthConfig::from_file(&path).expect("ok").len(), 1);
+        }
+        assert!(matches!(
+            AuthConfig::from_file(dir.path()).expect_err("refused"),
+            AuthConfigError::NotAFile { .. }
+        ));
     }
 }

@@ -2,6 +2,53 @@
 
 use std::time::Duration;
 
+/// Who may read `/metrics` (`metrics_access` in `tally.toml`, `tally serve --metrics-access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAccess {
+    /// Anyone connecting from a loopback address (127.0.0.0/8, `::1`); from any other address
+    /// a bearer token of a [`METRICS_ROLES`](crate::auth::METRICS_ROLES) role (the default).
+    /// Behind a reverse proxy on the same host every request comes from loopback: use
+    /// [`MetricsAccess::Token`] there, or block `/metrics` at the proxy.
+    #[default]
+    Loopback,
+    /// A bearer token of a metrics role, from any address.
+    Token,
+    /// Anyone, from anywhere (when something in front controls access).
+    Anonymous,
+}
+
+impl MetricsAccess {
+    /// The lowercase name used in configuration.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Loopback => "loopback",
+            Self::Token => "token",
+            Self::Anonymous => "anonymous",
+        }
+    }
+}
+
+impl std::str::FromStr for MetricsAccess {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::Loopback, Self::Token, Self::Anonymous]
+            .into_iter()
+            .find(|access| access.as_str() == text)
+            .ok_or_else(|| {
+                format!("unknown metrics access '{text}': expected loopback, token or anonymous")
+            })
+    }
+}
+
+impl std::fmt::Display for MetricsAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Limits and timeouts of the GraphQL server. Every limit is set explicitly here; nothing
 /// relies on a library default (async-graphql has no depth or complexity limit of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +95,12 @@ pub struct ApiConfig {
     /// `/readyz` fails while the views are more than this many events behind the head.
     /// Default 100 000.
     pub ready_view_lag_events_max: u64,
+    /// Who may read `/metrics`. Default [`MetricsAccess::Loopback`].
+    pub metrics_access: MetricsAccess,
+    /// Most `source` label values a metric shows: the sources with the largest counts get
+    /// their own series, all others are summed under `source="other"`, so a client cannot
+    /// grow the scrape by inventing sources. Default 20.
+    pub metrics_sources_max: usize,
 }
 
 impl Default for ApiConfig {
@@ -67,6 +120,8 @@ impl Default for ApiConfig {
             subscription_batch_events_max: 256,
             wait_for_views_timeout_ms: 5000,
             ready_view_lag_events_max: 100_000,
+            metrics_access: MetricsAccess::Loopback,
+            metrics_sources_max: 20,
         }
     }
 }

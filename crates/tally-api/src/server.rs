@@ -1,6 +1,7 @@
 //! HTTP: the routes, the GraphQL handlers, health and metrics, and graceful shutdown.
 
-use crate::auth::Auth;
+use crate::auth::{Auth, METRICS_ROLES};
+use crate::config::MetricsAccess;
 use crate::error::code;
 use crate::schema::{self, TallySchema, subscriptions::ConnectionSlots};
 use crate::state::AppState;
@@ -10,10 +11,11 @@ use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -77,6 +79,8 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving GraphQL at http://{addr}/graphql");
     }
+    // The peer address decides who may read `/metrics` without a token.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -269,7 +273,42 @@ async fn readyz(State(shared): State<Shared>) -> Response {
     json_response(status, &body)
 }
 
-async fn metrics(State(shared): State<Shared>) -> Response {
+/// `/metrics`, for whom [`MetricsAccess`] allows: anonymous from loopback by default; else a
+/// token of a [`METRICS_ROLES`] role (401 without a valid token, 403 for another role). A
+/// request without a peer address (the router served without connect info) is not loopback.
+async fn metrics(State(shared): State<Shared>, request: axum::extract::Request) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+    let loopback = peer.is_some_and(|peer| peer.ip().to_canonical().is_loopback());
+    let access = shared.state.config().metrics_access;
+    let anonymous_ok = match access {
+        MetricsAccess::Anonymous => true,
+        MetricsAccess::Loopback => loopback,
+        MetricsAccess::Token => false,
+    };
+    if !anonymous_ok {
+        let roles = METRICS_ROLES.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+        let refused = match shared.state.auth().resolve(authorization(request.headers())) {
+            Auth::Caller(caller) if METRICS_ROLES.contains(&caller.role) => None,
+            Auth::Caller(caller) => Some((
+                StatusCode::FORBIDDEN,
+                format!("role '{}' may not read /metrics (roles: {roles})\n", caller.role.as_str()),
+            )),
+            Auth::Anonymous | Auth::Invalid => Some((
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "/metrics needs a bearer token of role {roles} (metrics access '{access}'{})\n",
+                    if access == MetricsAccess::Loopback {
+                        ", and the peer is not loopback"
+                    } else {
+                        ""
+                    }
+                ),
+            )),
+        };
+        if let Some((status, message)) = refused {
+            return (status, [(header::WWW_AUTHENTICATE, "Bearer")], message).into_response();
+        }
+    }
     let text = telemetry::render(&shared.state);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

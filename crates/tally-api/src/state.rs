@@ -23,6 +23,8 @@ struct Inner {
     projections: Vec<Arc<dyn Projection>>,
     shutdown: watch::Sender<bool>,
     verify_slots: Arc<tokio::sync::Semaphore>,
+    /// Rejections answered by this server, per source and code (bounded).
+    rejections: std::sync::Mutex<crate::telemetry::RejectionCounts>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -54,7 +56,15 @@ impl AppState {
         let (shutdown, _) = watch::channel(false);
         let verify_slots = Arc::new(tokio::sync::Semaphore::new(VERIFY_CONCURRENCY_MAX));
         Self {
-            inner: Arc::new(Inner { engine, auth, config, projections, shutdown, verify_slots }),
+            inner: Arc::new(Inner {
+                engine,
+                auth,
+                config,
+                projections,
+                shutdown,
+                verify_slots,
+                rejections: std::sync::Mutex::default(),
+            }),
         }
     }
 
@@ -92,6 +102,16 @@ impl AppState {
     #[must_use]
     pub fn verify_slots(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.inner.verify_slots
+    }
+
+    /// Counts a rejection answered to a client, for `/metrics`.
+    pub fn record_rejection(&self, code: &'static str, source: &str) {
+        self.rejection_counts().record(code, source);
+    }
+
+    /// The rejections answered so far, per source and code.
+    pub fn rejection_counts(&self) -> std::sync::MutexGuard<'_, crate::telemetry::RejectionCounts> {
+        self.inner.rejections.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Marks the server as shutting down: `/readyz` fails and subscriptions end.

@@ -39,6 +39,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Who may read /metrics: `loopback` (anonymous from loopback, else a token of role
+        /// admin, operator or auditor), `token` or `anonymous`. Default: `metrics_access` in
+        /// tally.toml, else `loopback`.
+        #[arg(long)]
+        metrics_access: Option<tally_api::config::MetricsAccess>,
     },
     /// Build a store with a realistic seeded dataset and serve it.
     Demo {
@@ -76,12 +81,18 @@ enum Command {
     VerifyBundle {
         /// The bundle directory.
         dir: PathBuf,
-        /// A checkpoint saved earlier: prove the bundle's log extends it.
+        /// A checkpoint saved earlier: prove the bundle's log extends it (it must be a prefix
+        /// of, or equal to, a signed checkpoint in the bundle).
         #[arg(long)]
         trusted: Option<PathBuf>,
-        /// The ledger's public key file (`key.pub` format); default: the bundle's own.
+        /// The ledger's public key file (`key.pub` format: exactly one key). Needed unless
+        /// --trusted is given; the bundle's own key.pub is not trusted by itself.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Pass a bundle whose last events are beyond its newest signed checkpoint, printing
+        /// how many are unsigned (they are checked for chain consistency only).
+        #[arg(long)]
+        allow_unsigned_tail: bool,
     },
     /// Rebuild the projections from the log (blue/green), print events, or check that the
     /// views equal a rebuild (exit 1 naming the first differing view and key).
@@ -151,16 +162,44 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     );
 }
 
-/// Diagnostics go to stderr, filtered by `RUST_LOG` (default `warn`). Nothing logged names a
-/// token, a token hash or key material (a test runs the binary at `trace` to check).
+/// Targets shown at whatever level `RUST_LOG` asks for: Tally's own crates (`tally`,
+/// `tally_*`), which never log a token, a token hash or key material (a test runs the binary at
+/// `trace` to check), and the storage engine, which never sees one.
+const VERBOSE_TARGETS: &[&str] = &["tally", "fjall", "lsm_tree"];
+
+/// Every other target — the HTTP, WebSocket and GraphQL crates above all — is capped at this
+/// level whatever `RUST_LOG` says: their debug and trace output prints what goes over the
+/// wire (tungstenite logs every WebSocket message at trace, so a graphql-ws
+/// `connection_init` would show its bearer token). `RUST_LOG=trace` raises only the targets
+/// of [`VERBOSE_TARGETS`].
+const THIRD_PARTY_LEVEL_MAX: tracing::Level = tracing::Level::INFO;
+
+/// Whether an event or span of `target` at `level` may be printed (see
+/// [`THIRD_PARTY_LEVEL_MAX`]).
+fn shown(target: &str, level: tracing::Level) -> bool {
+    let verbose = target.starts_with("tally_")
+        || VERBOSE_TARGETS.iter().any(|root| {
+            target.strip_prefix(root).is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        });
+    verbose || level <= THIRD_PARTY_LEVEL_MAX
+}
+
+/// Diagnostics go to stderr, filtered by `RUST_LOG` (default `warn`), with third-party crates
+/// capped at [`THIRD_PARTY_LEVEL_MAX`] whatever `RUST_LOG` says. Nothing logged names a token,
+/// a token hash or key material.
 fn init_logging() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::FilterExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let cap = tracing_subscriber::filter::filter_fn(|meta| shown(meta.target(), *meta.level()));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_filter(filter.and(cap));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 fn main() -> ExitCode {
@@ -182,7 +221,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init { origin, key } => commands::init::run(&cli.data, &origin, key.as_deref()),
-        Command::Serve { listen } => commands::serve::run(&cli.data, &listen),
+        Command::Serve { listen, metrics_access } => {
+            commands::serve::run(&cli.data, &listen, metrics_access)
+        }
         Command::Demo { listen, seed, no_serve } => {
             commands::demo::run(&cli.data, &listen, seed, no_serve)
         }
@@ -190,8 +231,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),
         Command::Checkpoint { out } => commands::checkpoint::run(&cli.data, out.as_deref()),
         Command::Export(args) => commands::export::run(&cli.data, args),
-        Command::VerifyBundle { dir, trusted, key } => {
-            commands::verify::bundle(&dir, trusted.as_deref(), key.as_deref())
+        Command::VerifyBundle { dir, trusted, key, allow_unsigned_tail } => {
+            commands::verify::bundle(&dir, trusted.as_deref(), key.as_deref(), allow_unsigned_tail)
         }
         Command::Replay { view, print, check, from, to } => {
             if check {
@@ -202,6 +243,27 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Proof { seq, size, from, to } => {
             commands::proof::run(&cli.data, seq, size, from.zip(to))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+    use tracing::Level;
+
+    #[test]
+    fn third_party_targets_are_capped_at_info_ours_are_not() {
+        for target in
+            ["tally", "tally::commands::serve", "tally_api::server", "fjall::db", "lsm_tree"]
+        {
+            assert!(shown(target, Level::TRACE), "{target}");
+        }
+        for target in
+            ["tungstenite::protocol", "async_graphql_axum", "hyper::proto", "tallyho", "fjallx"]
+        {
+            assert!(!shown(target, Level::TRACE) && !shown(target, Level::DEBUG), "{target}");
+            assert!(shown(target, Level::INFO) && shown(target, Level::WARN), "{target}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The data directory: its layout, its config file, and opening the log or the engine on it.
 //!
 //! ```text
-//! <data>/tally.toml   origin, key file, checkpoint cadence (written by `tally init`)
+//! <data>/tally.toml   origin, key file, checkpoint cadence, metrics access (written by `tally init`)
 //! <data>/ledger.key   the ed25519 ledger key, mode 0600
 //! <data>/log/         the hash-chained log (fjall)
 //! <data>/views/       the projections (fjall), rebuildable from the log
@@ -11,6 +11,7 @@ use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
+use tally_api::config::MetricsAccess;
 use tally_engine::{Engine, EngineConfig};
 use tally_log::tally_proof::key::LedgerKey;
 use tally_log::{CheckpointPolicy, Config, Log};
@@ -30,6 +31,11 @@ pub struct StoreConfig {
     pub checkpoint_every_events: u64,
     /// Cut a checkpoint after this long with new events (0 = not by time).
     pub checkpoint_every_ms: u64,
+    /// Who may read `/metrics` when serving: `loopback` (anonymous from 127.0.0.0/8 and ::1,
+    /// a token of role admin, operator or auditor from anywhere else; the default), `token`
+    /// (always a token) or `anonymous`. `tally serve --metrics-access` overrides it.
+    #[serde(default)]
+    pub metrics_access: MetricsAccess,
 }
 
 /// An initialised data directory.
@@ -72,6 +78,7 @@ impl DataDir {
             key_file: key_file.map_or_else(|| PathBuf::from("ledger.key"), Path::to_owned),
             checkpoint_every_events: 10_000,
             checkpoint_every_ms: 60_000,
+            metrics_access: MetricsAccess::default(),
         };
         let dir = Self { root: root.to_owned(), config };
         let key = LedgerKey::generate("tally-ledger").context("generating the ledger key")?;

@@ -36,26 +36,10 @@ pub fn create_file(path: &Path, name: &str, role: Role, token: &str) -> anyhow::
     Ok(())
 }
 
-/// Refuses a token file that group or others may read or write: whoever can write it can
-/// give themselves any role.
-fn check_private(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(path)
-        .with_context(|| format!("reading '{}'", path.display()))?
-        .permissions()
-        .mode()
-        & 0o777;
-    if mode & 0o077 != 0 {
-        anyhow::bail!(
-            "token file '{}' has mode {mode:04o}, open to group or others; expected 0600 (chmod 600)",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
 /// The tokens the server accepts: the data directory's file, then `TALLY_API_TOKENS` /
-/// `TALLY_API_TOKENS_FILE` when set.
+/// `TALLY_API_TOKENS_FILE` when set. A token file (either) that group or others may read or
+/// write is refused ([`AuthConfig::from_file`]): whoever can write it can give themselves any
+/// role.
 pub fn load(data: &Path) -> anyhow::Result<AuthConfig> {
     let path = data.join(TOKENS_FILE);
     let from_env = std::env::var_os("TALLY_API_TOKENS").is_some()
@@ -64,7 +48,6 @@ pub fn load(data: &Path) -> anyhow::Result<AuthConfig> {
         return AuthConfig::from_env().context("reading API tokens from the environment");
     }
     if path.exists() {
-        check_private(&path)?;
         return AuthConfig::from_file(&path)
             .with_context(|| format!("reading '{}'", path.display()));
     }

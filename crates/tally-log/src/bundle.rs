@@ -27,14 +27,30 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 impl Log {
-    /// Writes an audit bundle of the events up to `upto` (a checkpoint of this log, e.g. from
-    /// [`Log::checkpoint`]) into `dir`, which must not exist yet or be empty. Needs the
-    /// checkpoint policy's key for `key.pub`.
+    /// Writes an audit bundle of the events up to `upto` (a checkpoint of this log signed by
+    /// its key, e.g. from [`Log::checkpoint`] at the head) into `dir`, which must not exist yet
+    /// or be empty. `upto` is the last event written, so a signed checkpoint covers the
+    /// bundle's last event and the bundle verifies without an unsigned tail. Needs the
+    /// checkpoint policy's key for `key.pub`; refuses an empty log (a bundle of no events
+    /// proves nothing and does not verify).
     pub fn export_bundle(&self, dir: &Path, upto: &SignedCheckpoint) -> Result<BundleSummary> {
         let policy = self.config().checkpoints.as_ref().ok_or_else(|| {
-            Error::Invalid("no checkpoint key is configured for this log".to_owned())
+            Error::Invalid(
+                "no checkpoint key is configured for this log: a bundle needs a signed \
+                 checkpoint of its last event"
+                    .to_owned(),
+            )
         })?;
-        let size = upto.unverified().size;
+        let public = policy.key.public_key();
+        let checkpoint = upto.verify_with(&public).map_err(|e| {
+            Error::Invalid(format!("the bundle's checkpoint is not signed by this log's key: {e}"))
+        })?;
+        let size = checkpoint.size;
+        if size == 0 {
+            return Err(Error::Invalid(
+                "the log holds no events: a bundle of an empty log proves nothing".to_owned(),
+            ));
+        }
         if size > self.head().seq {
             return Err(Error::Invalid(format!(
                 "checkpoint of size {size} is beyond the head at {}",
@@ -59,15 +75,23 @@ impl Log {
         }
         out.flush().map_err(io(&events_path))?;
         out.get_ref().sync_all().map_err(io(&events_path))?;
+        if head_hash != checkpoint.head_hash || event_count != size {
+            return Err(Error::Invalid(format!(
+                "the checkpoint of size {size} does not match this log's events (head hash {}, \
+                 {event_count} events read)",
+                head_hash
+            )));
+        }
 
-        let checkpoints: Vec<SignedCheckpoint> =
-            self.checkpoints()?.into_iter().filter(|c| c.unverified().size <= size).collect();
+        // Stored checkpoints up to `upto`, and `upto` itself (one note per size).
+        let mut checkpoints: Vec<SignedCheckpoint> =
+            self.checkpoints()?.into_iter().filter(|c| c.unverified().size < size).collect();
+        checkpoints.push(upto.clone());
         let checkpoints_path = dir.join(CHECKPOINTS_FILE);
         std::fs::write(&checkpoints_path, write_checkpoints(&checkpoints))
             .map_err(io(&checkpoints_path))?;
         let key_path = dir.join(KEY_FILE);
-        std::fs::write(&key_path, format!("{}\n", policy.key.public_key().to_vkey()))
-            .map_err(io(&key_path))?;
+        std::fs::write(&key_path, format!("{}\n", public.to_vkey())).map_err(io(&key_path))?;
         Ok(BundleSummary { event_count, checkpoint_count: checkpoints.len(), head_hash })
     }
 }

@@ -1,6 +1,7 @@
 //! Finance: the DOMAIN.md §4 marketplace settlement submitted through GraphQL; the
 //! `settlementExport` totals equal the `settlement(id)` totals, to the cent, and both answers
-//! are tied to a signed checkpoint.
+//! are tied to a signed checkpoint (which the auditor reads: `meta.checkpoint` is audit data,
+//! refused to the finance role).
 
 use serde_json::json;
 use tally_api::Role;
@@ -18,9 +19,21 @@ async fn settlement_export_totals_equal_the_settlement_query() {
         server.data(Role::Admin, "mutation { cutCheckpoint { size } }", json!({})).await.unwrap();
     assert_eq!(cut["cutCheckpoint"]["size"], server.head());
 
+    let refused = server
+        .graphql(
+            Role::Finance,
+            "{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { meta { seq checkpoint { size } } } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    assert_eq!(refused["errors"][0]["path"][2], "checkpoint", "{refused}");
+    assert_eq!(refused["data"]["settlementExport"]["meta"]["seq"], server.head(), "{refused}");
+
     let one = server
         .data(
-            Role::Finance,
+            Role::Auditor,
             "query($id: String!) { settlement(id: $id) {
                 meta { seq checkpoint { size } }
                 settlement { currency totals { gross { amount currency } fees { amount } tax { amount } refunds { amount } reserve { amount } net { amount } lineCount } payout { amount { amount } depositDate } }
@@ -40,7 +53,7 @@ async fn settlement_export_totals_equal_the_settlement_query() {
 
     let export = server
         .data(
-            Role::Finance,
+            Role::Auditor,
             "{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") {
                 meta { seq checkpoint { size } }
                 rows { settlementId currency txnType amountType gross fee tax net depositDate eventSeq }

@@ -126,9 +126,8 @@ fn caller<'c>(ctx: &'c Context<'_>, field: &str) -> ApiResult<&'c Caller> {
     ctx.data_opt::<Auth>().unwrap_or(&Auth::Anonymous).check(field)
 }
 
-fn record_rejection(e: &SubmitError, source: &str) {
-    metrics::counter!(telemetry::REJECTIONS, "code" => e.code(), "source" => source.to_owned())
-        .increment(1);
+fn record_rejection(state: &AppState, e: &SubmitError, source: &str) {
+    state.record_rejection(e.code(), source);
 }
 
 fn record_accepted(a: &Accepted) {
@@ -176,7 +175,7 @@ async fn submit_one(
             Ok(result)
         }
         Err(e) => {
-            record_rejection(&e, &source);
+            record_rejection(state, &e, &source);
             Err(e.into())
         }
     }
@@ -287,7 +286,7 @@ impl CoreMutation {
                     item.result = Some(accepted.into());
                 }
                 Err(e) => {
-                    record_rejection(&e, source);
+                    record_rejection(state, &e, source);
                     let e = ApiError::from(e);
                     item.error = Some(ItemError { code: e.code.to_owned(), message: e.message });
                 }

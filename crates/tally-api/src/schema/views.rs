@@ -44,6 +44,9 @@ pub struct ViewMeta {
     pub head_seq: u64,
     /// The newest stored checkpoint with size ≤ `seq`: the signed state this answer can be
     /// tied to (with a consistency proof from it to `seq`). Null when none is that old.
+    /// Checkpoints are audit data: admin and auditor only (`FORBIDDEN` for other roles, the
+    /// rest of the answer unchanged).
+    #[graphql(guard = "FieldGuard(\"ViewMeta.checkpoint\")")]
     pub checkpoint: Option<Checkpoint>,
     /// Events the view(s) behind this answer could not apply up to `seq`. When `count` is
     /// not 0 the answer is incomplete: it leaves those events out.

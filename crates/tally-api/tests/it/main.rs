@@ -7,6 +7,7 @@ mod full_disk;
 mod http;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod quarantine;
 mod roles;
 mod schema_sdl;

@@ -34,7 +34,7 @@ const PROJECTION_QUERIES: &[&str] = &[
 ];
 
 /// Rows of `FIELD_ROLES` for nested fields (guarded on their own, stricter than their root).
-const NESTED: &[&str] = &["AtsChange.event"];
+const NESTED: &[&str] = &["AtsChange.event", "ViewMeta.checkpoint"];
 
 /// A valid operation that uses `field` and nothing else guarded.
 fn sample(field: &str) -> &'static str {
@@ -206,6 +206,7 @@ fn sample(field: &str) -> &'static str {
         "Mutation.cutCheckpoint" => "mutation { cutCheckpoint { size } }",
         "Subscription.events" => "subscription { events { seq } }",
         "Subscription.atsChanged" => "subscription { atsChanged(sku: \"SKU-A\") { seq } }",
+        "ViewMeta.checkpoint" => "{ views { meta { seq checkpoint { size text } } } }",
         "AtsChange.event" => {
             "subscription { atsChanged(sku: \"SKU-A\") { seq event { seq actor } } }"
         }
@@ -264,12 +265,110 @@ async fn every_root_field_has_exactly_one_row_in_the_table() {
     }
 }
 
+/// The named type a field returns, lists and non-null unwrapped.
+fn named_type(mut reference: &serde_json::Value) -> String {
+    while reference["name"].is_null() {
+        reference = &reference["ofType"];
+    }
+    reference["name"].as_str().unwrap().to_owned()
+}
+
+/// Regression (issue 12, item 7b): a viewer read checkpoint text through `meta.checkpoint`,
+/// a nested field without a row. The table must cover nested fields: starting from every root
+/// field with the roles it allows (narrowed by each nested row on the way), no field may
+/// reach a type that root fields give only to fewer roles (`Checkpoint`: AUDIT roles;
+/// `Event`: log readers) unless a row on the path narrows it. A new nested field that leaks
+/// fails here, naming the path and the row to add.
+#[tokio::test]
+async fn nested_fields_reach_no_type_beyond_the_roles_of_their_path() {
+    use std::collections::{BTreeMap, HashSet};
+    let server = TestServer::start().await;
+    let schema = tally_api::schema::build(&server.state);
+    let answer = schema
+        .execute(
+            "{ __schema { queryType { name } mutationType { name } subscriptionType { name }
+               types { name kind fields { name type { name ofType { name ofType { name
+               ofType { name ofType { name } } } } } } } } }",
+        )
+        .await;
+    assert!(answer.errors.is_empty(), "{:?}", answer.errors);
+    let data = answer.data.into_json().unwrap();
+    server.stop().await;
+    let schema = &data["__schema"];
+    let roots: Vec<&str> = ["queryType", "mutationType", "subscriptionType"]
+        .iter()
+        .map(|root| schema[root]["name"].as_str().unwrap())
+        .collect();
+    // Object type → (field, returned type).
+    let mut types: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for t in schema["types"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        if t["kind"] != "OBJECT" || name.starts_with("__") {
+            continue;
+        }
+        let fields = t["fields"].as_array().unwrap();
+        let fields = fields
+            .iter()
+            .map(|f| (f["name"].as_str().unwrap().to_owned(), named_type(&f["type"])))
+            .collect();
+        types.insert(name.to_owned(), fields);
+    }
+    let roles_of = |field: &str| -> BTreeSet<&'static str> {
+        tally_api::auth::allowed_roles(field).iter().map(|r| r.as_str()).collect()
+    };
+    // Who root fields hand each type to.
+    let mut type_roles: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for root in &roots {
+        for (field, returned) in &types[*root] {
+            type_roles
+                .entry(returned.clone())
+                .or_default()
+                .extend(roles_of(&format!("{root}.{field}")));
+        }
+    }
+    let mut leaks = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<(String, BTreeSet<&str>, String)> = Vec::new();
+    for root in &roots {
+        for (field, returned) in &types[*root] {
+            let path = format!("{root}.{field}");
+            stack.push((returned.clone(), roles_of(&path), path));
+        }
+    }
+    while let Some((owner, roles, path)) = stack.pop() {
+        if !seen.insert((owner.clone(), roles.clone())) {
+            continue;
+        }
+        let Some(fields) = types.get(&owner) else { continue };
+        for (field, returned) in fields {
+            let row = format!("{owner}.{field}");
+            let mut reach = roles.clone();
+            if tally_api::auth::FIELD_ROLES.iter().any(|(f, _)| *f == row) {
+                reach = reach.intersection(&roles_of(&row)).copied().collect();
+            }
+            if let Some(owners) = type_roles.get(returned)
+                && !reach.is_subset(owners)
+            {
+                let extra: Vec<_> = reach.difference(owners).collect();
+                leaks.push(format!(
+                    "{row} (via {path}) gives {returned} to {extra:?}, which no root field \
+                     returning {returned} allows: add a row for {row} to FIELD_ROLES"
+                ));
+            }
+            stack.push((returned.clone(), reach, format!("{path} > {field}")));
+        }
+    }
+    leaks.sort();
+    leaks.dedup();
+    assert!(leaks.is_empty(), "nested fields reach data beyond their roles:\n{}", leaks.join("\n"));
+}
+
 #[tokio::test]
 async fn queries_and_mutations_enforce_the_table_for_every_role() {
     let server = TestServer::start_with_views().await;
     server.master_data().await;
     for (field, allowed) in FIELD_ROLES {
-        if field.starts_with("Subscription.") || NESTED.contains(field) {
+        if field.starts_with("Subscription.") || sample(field).starts_with("subscription") {
             continue;
         }
         let query = sample(field);

@@ -75,5 +75,5 @@ pub fn run(data: &Path, listen: &str, seed: u64, no_serve: bool) -> anyhow::Resu
         println!("  {:<8} {token}", role.as_str());
         auth = auth.with_token(&format!("demo-{}", role.as_str()), role, &token);
     }
-    crate::commands::serve::serve(data, listen, auth)
+    crate::commands::serve::serve(data, listen, auth, None)
 }

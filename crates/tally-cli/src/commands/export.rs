@@ -58,17 +58,30 @@ pub fn run(data: &Path, args: ExportArgs) -> anyhow::Result<Outcome> {
     }
 }
 
+/// Cuts a signed checkpoint of the head first, so the bundle's last event is covered by a
+/// signature and an honest bundle always verifies (without `--allow-unsigned-tail`).
 fn bundle(data: &Path, out: &Path) -> anyhow::Result<Outcome> {
     let dir = DataDir::open(data)?;
-    let log = dir.open_log()?;
+    let log = dir.open_log().with_context(|| {
+        format!(
+            "export --bundle signs a checkpoint of the head with the ledger key '{}' (tally.toml \
+             key_file), which it could not use",
+            dir.key_path().display()
+        )
+    })?;
     let result = (|| -> anyhow::Result<()> {
-        let upto = log.checkpoint_blocking()?;
+        let upto = log.checkpoint_blocking().context("cutting a checkpoint of the head")?;
+        if upto.unverified().size == 0 {
+            bail!("the log holds no events: a bundle of an empty log proves nothing");
+        }
         let summary = log.export_bundle(out, &upto)?;
         println!(
-            "bundle written to {}: {} events, {} checkpoints, head hash {}",
+            "bundle written to {}: {} events, {} checkpoints (the newest, size {}, signs the \
+             last event), head hash {}",
             out.display(),
             summary.event_count,
             summary.checkpoint_count,
+            upto.unverified().size,
             summary.head_hash
         );
         Ok(())

@@ -6,11 +6,22 @@ use anyhow::Context as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
+use tally_api::config::MetricsAccess;
 use tally_api::{ApiConfig, AppState, AuthConfig};
 
-/// Serves `data` on `listen`. `auth` are the tokens to accept.
-pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outcome> {
+/// Serves `data` on `listen`. `auth` are the tokens to accept; `metrics_access` overrides the
+/// store's `metrics_access` setting (`tally.toml`; default: anonymous from loopback only).
+pub fn serve(
+    data: &Path,
+    listen: &str,
+    auth: AuthConfig,
+    metrics_access: Option<MetricsAccess>,
+) -> anyhow::Result<Outcome> {
     let dir = DataDir::open(data)?;
+    let config = ApiConfig {
+        metrics_access: metrics_access.unwrap_or(dir.config.metrics_access),
+        ..ApiConfig::default()
+    };
     if auth.is_empty() {
         eprintln!(
             "warning: no API tokens configured (tokens.toml or TALLY_API_TOKENS): every request will be refused"
@@ -30,8 +41,14 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
         );
     }
     let projections: Vec<Arc<dyn tally_projections::Projection>> = tally_projections::all();
-    let state = AppState::with_projections(engine.clone(), auth, ApiConfig::default(), projections);
+    let state = AppState::with_projections(engine.clone(), auth, config, projections);
     let result = runtime.block_on(async {
+        // The handlers are installed before the address is printed: a SIGTERM sent as soon as
+        // the server says where it listens stops it gracefully, not by the default action.
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
@@ -42,12 +59,9 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
         let _ = writeln!(out, "health:   http://{address}/healthz   metrics: http://{address}/metrics");
         let _ = out.flush();
         drop(out);
-        let shutdown = async {
-            let ctrl_c = tokio::signal::ctrl_c();
+        let shutdown = async move {
             #[cfg(unix)]
             {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
                 tokio::select! {
                     _ = ctrl_c => {}
                     _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
@@ -67,6 +81,10 @@ pub fn serve(data: &Path, listen: &str, auth: AuthConfig) -> anyhow::Result<Outc
     Ok(Outcome::Ok)
 }
 
-pub fn run(data: &Path, listen: &str) -> anyhow::Result<Outcome> {
-    serve(data, listen, crate::tokens::load(data)?)
+pub fn run(
+    data: &Path,
+    listen: &str,
+    metrics_access: Option<MetricsAccess>,
+) -> anyhow::Result<Outcome> {
+    serve(data, listen, crate::tokens::load(data)?, metrics_access)
 }

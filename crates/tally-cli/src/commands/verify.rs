@@ -4,9 +4,9 @@ use crate::Outcome;
 use crate::store::DataDir;
 use anyhow::Context as _;
 use std::path::Path;
-use tally_log::tally_proof::bundle::dir::{DirError, verify_dir};
+use tally_log::tally_proof::bundle::dir::{DirError, KEY_FILE, parse_key_file, verify_dir};
+use tally_log::tally_proof::bundle::{BundleError, UnsignedTail};
 use tally_log::tally_proof::checkpoint::SignedCheckpoint;
-use tally_log::tally_proof::key::PublicKey;
 use tally_log::{Error, Log, VerifyOptions};
 use tally_projections::ViewStore;
 
@@ -142,26 +142,37 @@ fn verify_views(path: &Path, head: u64) -> Outcome {
     Outcome::Ok
 }
 
-/// Verifies an audit bundle with nothing but its files (and optionally a trusted key and
-/// checkpoint).
-pub fn bundle(dir: &Path, trusted: Option<&Path>, key: Option<&Path>) -> anyhow::Result<Outcome> {
+/// Verifies an audit bundle with nothing but its files, anchored by a key or a checkpoint the
+/// auditor holds. The bundle's own `key.pub` is not an anchor: anyone can write a bundle with a
+/// key of their own, so without `--key` or `--trusted` this is an error, not a pass.
+pub fn bundle(
+    dir: &Path,
+    trusted: Option<&Path>,
+    key: Option<&Path>,
+    allow_unsigned_tail: bool,
+) -> anyhow::Result<Outcome> {
+    if key.is_none() && trusted.is_none() {
+        anyhow::bail!(
+            "give --key <the ledger's public key file> (or --trusted <a checkpoint saved \
+             earlier>): the bundle's own key.pub shows only that the bundle agrees with itself, \
+             not who signed it"
+        );
+    }
     let key = match key {
         None => None,
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading key '{}'", path.display()))?;
-            Some(
-                PublicKey::parse_vkey(text.trim())
-                    .with_context(|| format!("key '{}'", path.display()))?,
-            )
+            Some(parse_key_file(&text).with_context(|| format!("key '{}'", path.display()))?)
         }
     };
     let trusted = match trusted {
         None => None,
         Some(path) => Some(read_checkpoint(path)?),
     };
-    // A saved checkpoint is trusted only once its signature checks out with the bundle's key
-    // (or the given one); verify_dir proves the log extends it.
+    // A saved checkpoint is trusted only once its signature checks out with the given key (or,
+    // without one, the bundle's, which the saved checkpoint then anchors); verify_dir proves
+    // the log extends it.
     let trusted_checkpoint = match (&trusted, &key) {
         (Some(signed), Some(key)) => match signed.verify_with(key) {
             Ok(cp) => Some(cp),
@@ -171,9 +182,16 @@ pub fn bundle(dir: &Path, trusted: Option<&Path>, key: Option<&Path>) -> anyhow:
             }
         },
         (Some(signed), None) => {
-            let text = std::fs::read_to_string(dir.join("key.pub"))
-                .with_context(|| format!("reading '{}'", dir.join("key.pub").display()))?;
-            let bundle_key = PublicKey::parse_vkey(text.trim()).context("the bundle's key.pub")?;
+            let path = dir.join(KEY_FILE);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading '{}'", path.display()))?;
+            let bundle_key = match parse_key_file(&text) {
+                Ok(key) => key,
+                Err(e) => {
+                    println!("FAILED: the bundle's key.pub: {e}");
+                    return Ok(Outcome::Problem);
+                }
+            };
             match signed.verify_with(&bundle_key) {
                 Ok(cp) => Some(cp),
                 Err(e) => {
@@ -184,7 +202,8 @@ pub fn bundle(dir: &Path, trusted: Option<&Path>, key: Option<&Path>) -> anyhow:
         }
         (None, _) => None,
     };
-    match verify_dir(dir, key.as_ref(), trusted_checkpoint.as_ref()) {
+    let tail = if allow_unsigned_tail { UnsignedTail::Allow } else { UnsignedTail::Refuse };
+    match verify_dir(dir, key.as_ref(), trusted_checkpoint.as_ref(), tail) {
         Ok(report) => {
             println!(
                 "ok: {} events, {} checkpoints verified; root {}",
@@ -192,6 +211,15 @@ pub fn bundle(dir: &Path, trusted: Option<&Path>, key: Option<&Path>) -> anyhow:
             );
             if let Some(cp) = report.latest_checkpoint {
                 println!("latest checkpoint: size {} at {}", cp.size, cp.time);
+            }
+            if report.unsigned_event_count > 0 {
+                println!(
+                    "warning: {} events (seq {} to {}) are unsigned: beyond the newest signed \
+                     checkpoint, checked for chain consistency only (--allow-unsigned-tail)",
+                    report.unsigned_event_count,
+                    report.signed_event_count + 1,
+                    report.event_count
+                );
             }
             if report.trusted_proof.is_some() {
                 println!(
@@ -204,7 +232,14 @@ pub fn bundle(dir: &Path, trusted: Option<&Path>, key: Option<&Path>) -> anyhow:
             Err(anyhow::Error::from(err)).context("reading the bundle")
         }
         Err(err) => {
+            let unsigned = matches!(err, DirError::Verify(BundleError::UnsignedTail { .. }));
             println!("FAILED: {:#}", anyhow::Error::from(err));
+            if unsigned {
+                println!(
+                    "(--allow-unsigned-tail verifies the signed prefix and reports the rest as \
+                     unsigned)"
+                );
+            }
             Ok(Outcome::Problem)
         }
     }

@@ -203,7 +203,10 @@ fn bundles_and_proofs_verify_offline() {
     let tampered = text.replacen("\"seq\":3", "\"seq\":4", 1);
     assert_ne!(tampered, text);
     std::fs::write(&events, tampered).unwrap();
-    let bad = tally(&nowhere, &["verify-bundle", bundle.to_str().unwrap()]);
+    let bad = tally(
+        &nowhere,
+        &["verify-bundle", bundle.to_str().unwrap(), "--trusted", saved.to_str().unwrap()],
+    );
     assert_eq!(code(&bad), 1, "{}{}", stdout(&bad), stderr(&bad));
     assert!(stdout(&bad).starts_with("FAILED"), "{}", stdout(&bad));
 
@@ -218,6 +221,135 @@ fn bundles_and_proofs_verify_offline() {
     tally_log::tally_proof::merkle::verify_inclusion(&p, &hash, 2, p.size, &root).unwrap();
     // Bad arguments are errors (exit 2), not panics.
     assert_eq!(code(&tally(&data, &["proof", "--seq", "999"])), 2);
+}
+
+/// Regression (issue 12, item 2): each of these forged bundles used to verify (exit 0).
+#[test]
+fn forged_bundles_fail_and_an_honest_export_verifies() {
+    use tally_log::tally_proof::bundle::dir::event_line;
+    use tally_log::tally_proof::hash::chain_hash;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_and_import(&data, tmp.path());
+    let saved = tmp.path().join("saved.txt");
+    assert_eq!(code(&tally(&data, &["checkpoint", "--out", saved.to_str().unwrap()])), 0);
+    let more = tmp.path().join("more.ndjson");
+    std::fs::write(
+        &more,
+        "{\"type\": \"receive_inventory\", \"location\": \"WH1\", \"sku\": \"A\", \"qty\": 3}\n",
+    )
+    .unwrap();
+    assert_eq!(code(&tally(&data, &["import", more.to_str().unwrap()])), 0);
+    let head = head_seq(&data);
+
+    // The export cuts a checkpoint of the head itself: no `tally checkpoint` before it.
+    let honest = tmp.path().join("honest");
+    let out = tally(&data, &["export", "--bundle", honest.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("the newest, size {head}, signs the last event")));
+    // The auditor's copy of the public key (init prints it; here, the honest bundle's).
+    let key = tmp.path().join("ledger.pub");
+    std::fs::copy(honest.join("key.pub"), &key).unwrap();
+    let key = key.to_str().unwrap();
+    let nowhere = tmp.path().join("no-store");
+    let verify = |bundle: &Path, extra: &[&str]| {
+        let mut args = vec!["verify-bundle", bundle.to_str().unwrap(), "--key", key];
+        args.extend_from_slice(extra);
+        tally(&nowhere, &args)
+    };
+    let trusted = ["--trusted", saved.to_str().unwrap()];
+    let ok = verify(&honest, &trusted);
+    assert_eq!(code(&ok), 0, "{}{}", stdout(&ok), stderr(&ok));
+    assert!(!stdout(&ok).contains("unsigned"), "{}", stdout(&ok));
+
+    // Without --key or --trusted there is no anchor: an error, not a pass.
+    let unanchored = tally(&nowhere, &["verify-bundle", honest.to_str().unwrap()]);
+    assert_eq!(code(&unanchored), 2, "{}", stdout(&unanchored));
+    assert!(stderr(&unanchored).contains("give --key"), "{}", stderr(&unanchored));
+
+    let forge = |name: &str, edit: &dyn Fn(&Path)| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        for file in ["events.ndjson", "checkpoints.txt", "key.pub"] {
+            std::fs::copy(honest.join(file), dir.join(file)).unwrap();
+        }
+        edit(&dir);
+        dir
+    };
+    let notes = std::fs::read_to_string(honest.join("checkpoints.txt")).unwrap();
+    let size_zero: String =
+        notes.split_inclusive("\u{c}\n").filter(|note| note.lines().nth(1) == Some("0")).collect();
+    assert!(!size_zero.is_empty(), "init cut a checkpoint of size 0: {notes}");
+
+    let emptied = forge("emptied", &|dir| std::fs::write(dir.join("checkpoints.txt"), "").unwrap());
+    let zero_only =
+        forge("zero", &|dir| std::fs::write(dir.join("checkpoints.txt"), &size_zero).unwrap());
+    for bundle in [&emptied, &zero_only] {
+        for extra in [&[][..], &trusted, &["--allow-unsigned-tail"]] {
+            let bad = verify(bundle, extra);
+            assert_eq!(code(&bad), 1, "{extra:?}: {}{}", stdout(&bad), stderr(&bad));
+            assert!(
+                stdout(&bad)
+                    .starts_with("FAILED: no checkpoint signed by the key covers any event"),
+                "{}",
+                stdout(&bad)
+            );
+        }
+    }
+
+    // One event appended with a correct chain hash: the keys are public, anyone can.
+    let extended = forge("extended", &|dir| {
+        let path = dir.join("events.ndjson");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        let prev: tally_log::Digest = serde_json::from_value(last["hash"].clone()).unwrap();
+        let frame = b"a forged event".to_vec();
+        let hash = chain_hash(&prev, &frame);
+        std::fs::write(&path, format!("{text}{}\n", event_line(head + 1, &hash, &frame))).unwrap();
+    });
+    let bad = verify(&extended, &trusted);
+    assert_eq!(code(&bad), 1, "{}{}", stdout(&bad), stderr(&bad));
+    assert!(
+        stdout(&bad).contains(&format!(
+            "1 events (seq {0} to {0}) are beyond the newest signed checkpoint (size {head})",
+            head + 1
+        )),
+        "{}",
+        stdout(&bad)
+    );
+    let allowed = verify(&extended, &["--allow-unsigned-tail", trusted[0], trusted[1]]);
+    assert_eq!(code(&allowed), 0, "{}{}", stdout(&allowed), stderr(&allowed));
+    assert!(
+        stdout(&allowed)
+            .contains(&format!("warning: 1 events (seq {0} to {0}) are unsigned", head + 1)),
+        "{}",
+        stdout(&allowed)
+    );
+
+    // Strict formats: an unknown field in an event line, a key file of two keys.
+    let annotated = forge("annotated", &|dir| {
+        let path = dir.join("events.ndjson");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen("{\"seq\":1,", "{\"seq\":1,\"note\":\"x\",", 1))
+            .unwrap();
+    });
+    let bad = verify(&annotated, &[]);
+    assert_eq!(code(&bad), 1, "{}{}", stdout(&bad), stderr(&bad));
+    assert!(
+        stdout(&bad).contains("events.ndjson line 1: unknown field `note`"),
+        "{}",
+        stdout(&bad)
+    );
+    let two = tmp.path().join("two.pub");
+    let one = std::fs::read_to_string(key).unwrap();
+    std::fs::write(&two, format!("{one}{one}")).unwrap();
+    let bad = tally(
+        &nowhere,
+        &["verify-bundle", honest.to_str().unwrap(), "--key", two.to_str().unwrap()],
+    );
+    assert_eq!(code(&bad), 2, "{}{}", stdout(&bad), stderr(&bad));
+    assert!(stderr(&bad).contains("expected exactly one public key"), "{}", stderr(&bad));
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! makes the directory 0700 and `ledger.key` and `tokens.toml` 0600, and every command that
 //! reads the key (or `serve`, the token file) refuses one that group or others may use.
 
-use crate::served::{self, Served};
+use crate::served::{self, Served, WebSocket};
+use serde_json::json;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -73,6 +74,63 @@ fn init_makes_the_store_owner_only_and_commands_refuse_open_secrets() {
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(text(&out).contains("chmod 600"), "{}", text(&out));
     }
+    chmod(&data.join("tokens.toml"), 0o600);
+
+    // Regression (issue 12, item 7a): the same rule for a file named by TALLY_API_TOKENS_FILE,
+    // which used to be accepted at 0666.
+    let elsewhere = data.parent().unwrap().join("api-tokens.toml");
+    std::fs::copy(data.join("tokens.toml"), &elsewhere).unwrap();
+    let env = [("TALLY_API_TOKENS_FILE", elsewhere.to_str().unwrap())];
+    for open in [0o666, 0o644, 0o640, 0o602] {
+        chmod(&elsewhere, open);
+        let out = tally(&data, &["serve", "--listen", "127.0.0.1:0"], &env);
+        assert_eq!(out.status.code(), Some(2), "{open:o}: {}", text(&out));
+        assert!(text(&out).contains("api-tokens.toml' has mode"), "{}", text(&out));
+        assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+    }
+    chmod(&elsewhere, 0o600);
+    let server = Served::start(&data, &env);
+    let (status, output) = server.stop();
+    assert!(status.success(), "{output}");
+}
+
+/// `/metrics` access: anonymous on loopback by default, `metrics_access` in tally.toml, and
+/// `serve --metrics-access` over it (issue 12, item 7c; the non-loopback case is tested in
+/// tally-api, where the peer address can be set).
+#[test]
+fn metrics_access_follows_tally_toml_and_the_serve_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let init = tally(&data, &["init"], &[]);
+    assert!(init.status.success(), "{}", text(&init));
+    let stdout = String::from_utf8_lossy(&init.stdout).into_owned();
+    let admin = stdout.lines().find_map(|l| l.strip_prefix(INIT_TOKEN_PREFIX)).unwrap().to_owned();
+    let config = std::fs::read_to_string(data.join("tally.toml")).unwrap();
+    assert!(config.contains("metrics_access = \"loopback\""), "{config}");
+    let bearer = format!("Bearer {admin}");
+    let scrape = |address: &str, token: bool| {
+        let headers: Vec<(&str, &str)> =
+            if token { vec![("Authorization", bearer.as_str())] } else { vec![] };
+        served::request(address, "GET", "/metrics", &headers, b"").unwrap().status
+    };
+
+    let server = Served::start(&data, &[]);
+    assert_eq!(scrape(&server.address, false), 200, "anonymous from loopback by default");
+    assert!(server.stop().0.success());
+
+    std::fs::write(data.join("tally.toml"), config.replace("\"loopback\"", "\"token\"")).unwrap();
+    let server = Served::start(&data, &[]);
+    assert_eq!(scrape(&server.address, false), 401, "tally.toml asks for a token");
+    assert_eq!(scrape(&server.address, true), 200);
+    assert!(server.stop().0.success());
+
+    let server = Served::start_with(&data, &["--metrics-access", "anonymous"], &[]);
+    assert_eq!(scrape(&server.address, false), 200, "the flag overrides tally.toml");
+    assert!(server.stop().0.success());
+
+    let bad = tally(&data, &["serve", "--metrics-access", "everyone"], &[]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("expected loopback, token or anonymous"), "{}", text(&bad));
 }
 
 /// Standard base64 with padding, both ways (the key file's encoding).
@@ -199,7 +257,7 @@ fn no_token_hash_or_key_byte_reaches_the_output_even_at_trace() {
         vec!["checkpoint", "--out", cp.to_str().unwrap()],
         vec!["verify", "--against", cp.to_str().unwrap()],
         vec!["export", "--bundle", bundle.to_str().unwrap()],
-        vec!["verify-bundle", bundle.to_str().unwrap()],
+        vec!["verify-bundle", bundle.to_str().unwrap(), "--trusted", cp.to_str().unwrap()],
         vec!["proof", "--seq", "1"],
         vec!["replay", "--print"],
         vec!["replay"],
@@ -218,8 +276,13 @@ fn no_token_hash_or_key_byte_reaches_the_output_even_at_trace() {
         }
     }
 
-    // The server, at trace, asked every which way.
-    let server = Served::start(&data, &trace);
+    // The server, at trace (naming the chatty third-party crates too: they stay capped),
+    // asked every which way.
+    let server_trace = [(
+        "RUST_LOG",
+        "trace,tungstenite=trace,tokio_tungstenite=trace,async_graphql=trace,hyper=trace,axum=trace",
+    )];
+    let server = Served::start(&data, &server_trace);
     let address = server.address.clone();
     let mut answers = Vec::new();
     let query = r#"{"query": "{ whoami { name role } head { seq } }"}"#;
@@ -250,6 +313,25 @@ fn no_token_hash_or_key_byte_reaches_the_output_even_at_trace() {
         let answer = served::request(&address, method, path, &headers, body.as_bytes()).unwrap();
         answers.push((path.clone(), answer));
     }
+    // Regression (issue 12, item 3): the token in a graphql-ws connection_init payload was
+    // printed by the websocket layer's trace output ("Received message …").
+    let mut ws_answers = Vec::new();
+    for (token, key) in [(&admin, "authorization"), (&second.to_owned(), "Authorization")] {
+        let mut ws = WebSocket::connect(&address);
+        ws.send(&json!({"type": "connection_init", "payload": {key: format!("Bearer {token}")}}));
+        assert_eq!(ws.receive().unwrap()["type"], "connection_ack");
+        ws.send(&json!({"id": "1", "type": "subscribe", "payload": {"query": "{ whoami { name role } }"}}));
+        let next = ws.receive().unwrap();
+        assert_eq!(next["type"], "next", "{next}");
+        ws_answers.push(next["payload"]["data"]["whoami"]["name"].clone());
+        assert_eq!(ws.receive().unwrap()["type"], "complete");
+    }
+    assert_eq!(ws_answers, [json!("admin"), json!("ops")]);
+    let mut refused = WebSocket::connect(&address);
+    refused.send(&json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {second}x")}}));
+    let closed = refused.receive();
+    assert!(closed.is_none(), "an invalid token closes the connection: {closed:?}");
+
     let (status, output) = server.stop();
     assert!(status.success(), "{output}");
     assert!(output.contains("TRACE") && output.contains("request"), "the server logged at trace");

@@ -34,11 +34,17 @@ impl Served {
     /// Starts `tally serve` on 127.0.0.1:0 with `env` set (and `RUST_LOG` removed unless
     /// given); waits for the address on stdout.
     pub fn start(data: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with(data, &[], env)
+    }
+
+    /// [`Served::start`] with more `serve` arguments.
+    pub fn start_with(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tally"));
         command
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env_remove("TALLY_DATA")
             .env_remove("RUST_LOG")
             .env_remove("TALLY_API_TOKENS")
@@ -193,4 +199,74 @@ pub fn graphql(
     let headers: Vec<(&str, &str)> =
         auth.as_deref().map(|a| vec![("Authorization", a)]).unwrap_or_default();
     request(address, "POST", "/graphql", &headers, body.as_bytes()).unwrap()
+}
+
+/// A minimal graphql-transport-ws client over a raw WebSocket (RFC 6455): text frames only,
+/// masked as a client must.
+pub struct WebSocket {
+    stream: std::net::TcpStream,
+}
+
+impl WebSocket {
+    /// Opens `/graphql/ws` with the `graphql-transport-ws` subprotocol.
+    pub fn connect(address: &str) -> Self {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let head = format!(
+            "GET /graphql/ws HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let mut byte = [0u8; 1];
+        while !answer.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            answer.push(byte[0]);
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+        Self { stream }
+    }
+
+    /// Sends `message` as one masked text frame.
+    pub fn send(&mut self, message: &serde_json::Value) {
+        let payload = message.to_string().into_bytes();
+        let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+        let mut frame = vec![0x81u8];
+        match payload.len() {
+            n if n < 126 => frame.push(0x80 | u8::try_from(n).unwrap()),
+            n => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&u16::try_from(n).unwrap().to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).unwrap();
+    }
+
+    /// The next text message as JSON; `None` when the server closed the connection.
+    pub fn receive(&mut self) -> Option<serde_json::Value> {
+        let mut head = [0u8; 2];
+        self.stream.read_exact(&mut head).ok()?;
+        let opcode = head[0] & 0x0f;
+        let mut len = u64::from(head[1] & 0x7f);
+        if len == 126 {
+            let mut ext = [0u8; 2];
+            self.stream.read_exact(&mut ext).unwrap();
+            len = u64::from(u16::from_be_bytes(ext));
+        } else if len == 127 {
+            let mut ext = [0u8; 8];
+            self.stream.read_exact(&mut ext).unwrap();
+            len = u64::from_be_bytes(ext);
+        }
+        let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+        self.stream.read_exact(&mut payload).unwrap();
+        match opcode {
+            0x1 => Some(serde_json::from_slice(&payload).unwrap()),
+            0x8 => None,
+            _ => self.receive(),
+        }
+    }
 }

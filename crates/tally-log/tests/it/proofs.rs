@@ -4,6 +4,7 @@
 use crate::support::{event, fill};
 use crate::tamper::{relink, tamper};
 use std::path::Path;
+use tally_log::tally_proof::bundle::UnsignedTail;
 use tally_log::tally_proof::bundle::dir::verify_dir;
 use tally_log::tally_proof::checkpoint::SignedCheckpoint;
 use tally_log::tally_proof::hash::leaf_hash;
@@ -119,7 +120,8 @@ fn an_exported_bundle_verifies_offline_and_a_tampered_one_does_not() {
     let bundle = tempfile::tempdir().unwrap();
     let summary = log.export_bundle(bundle.path(), &upto).unwrap();
     assert_eq!((summary.event_count, summary.checkpoint_count), (40, 3));
-    let report = verify_dir(bundle.path(), Some(&key.public_key()), None).unwrap();
+    let report =
+        verify_dir(bundle.path(), Some(&key.public_key()), None, UnsignedTail::Refuse).unwrap();
     assert_eq!(report.event_count, 40);
     assert_eq!(report.root, log.root_at(40).unwrap());
     assert_eq!(report.checkpoints_verified, 3);
@@ -136,8 +138,39 @@ fn an_exported_bundle_verifies_offline_and_a_tampered_one_does_not() {
     let replacement = if &line[at..=at] == "A" { "B" } else { "A" };
     line.replace_range(at..=at, replacement);
     std::fs::write(&events, lines.join("\n") + "\n").unwrap();
-    let err = verify_dir(bundle.path(), Some(&key.public_key()), None).unwrap_err();
+    let err =
+        verify_dir(bundle.path(), Some(&key.public_key()), None, UnsignedTail::Refuse).unwrap_err();
     assert!(err.to_string().contains("17"), "names seq 17: {err}");
+}
+
+/// An export is covered by a signed checkpoint of its last event, or refused: an empty log, or
+/// a checkpoint another key signed, gives no bundle.
+#[test]
+fn an_export_is_signed_to_its_last_event_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let log = open_signed(dir.path(), &key, 16);
+    let empty = log.checkpoint_blocking().unwrap();
+    let bundle = tempfile::tempdir().unwrap();
+    let error = log.export_bundle(bundle.path(), &empty).unwrap_err();
+    assert!(error.to_string().contains("the log holds no events"), "{error}");
+
+    fill(&log, 20, 5);
+    let upto = log.checkpoint_blocking().unwrap();
+    let stranger = LedgerKey::generate("tally-test").unwrap();
+    let forged =
+        SignedCheckpoint::sign(upto.unverified(), stranger.signing_key(), "tally-test").unwrap();
+    let error = log.export_bundle(bundle.path(), &forged).unwrap_err();
+    assert!(error.to_string().contains("not signed by this log's key"), "{error}");
+
+    // The checkpoints stored so far (size 0, the cadence's) and the one at the head; the
+    // bundle ends at the head.
+    let summary = log.export_bundle(bundle.path(), &upto).unwrap();
+    assert_eq!(summary.event_count, 20);
+    assert_eq!(summary.checkpoint_count, log.checkpoints().unwrap().len());
+    let report =
+        verify_dir(bundle.path(), Some(&key.public_key()), None, UnsignedTail::Refuse).unwrap();
+    assert_eq!((report.signed_event_count, report.unsigned_event_count), (20, 0));
 }
 
 /// The relink attack with the tree recomputed too: nothing in the store disagrees, so full

@@ -8,17 +8,26 @@
 //! ```
 //!
 //! `frame` is the exact byte string the chain hash covers (standard base64 with padding).
-//! Unknown fields in an event line are ignored, so an exporter may add readable ones; they are
-//! not covered by any hash and the verifier does not look at them.
+//!
+//! Every file is read strictly, so a bundle has one spelling and nothing unverified rides
+//! along in it:
+//! - an event line is exactly what [`event_line`] writes (fields `seq`, `hash`, `frame` in
+//!   that order, no spaces, no unknown or duplicate fields), ends with `\n` (not `\r\n`, the
+//!   last line too), and is at most [`EVENT_LINE_BYTES_MAX`] bytes;
+//! - the checkpoints file is strictly parsed notes (`tally_proof::checkpoint`), each followed
+//!   by the terminator line, nothing after the last one; two notes of one tree size are an
+//!   error;
+//! - `key.pub` holds exactly one public key: one line, optionally ending with `\n`
+//!   ([`parse_key_file`]).
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::bundle::{BundleError, BundleReport, verify_log};
+use crate::bundle::{BundleError, BundleReport, UnsignedTail, verify_log};
 use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use crate::hash::Digest;
 use crate::key::{KeyError, PublicKey};
@@ -33,8 +42,14 @@ pub const KEY_FILE: &str = "key.pub";
 pub const CHECKPOINT_TERMINATOR: &str = "\u{c}\n";
 /// Longest accepted checkpoints file.
 pub const CHECKPOINTS_BYTES_MAX: u64 = 256 << 20;
+/// Longest accepted event line, newline included (a frame of the log's largest event, 1 MiB,
+/// is about 1.4 MiB in base64).
+pub const EVENT_LINE_BYTES_MAX: usize = 4 << 20;
+/// Longest accepted public key file.
+pub const KEY_FILE_BYTES_MAX: u64 = 4096;
 
 #[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EventLine<'a> {
     seq: u64,
     hash: Digest,
@@ -50,20 +65,102 @@ pub fn event_line(seq: u64, hash: &Digest, frame: &[u8]) -> String {
     serde_json::to_string(&line).unwrap_or_default()
 }
 
-/// Reads `events.ndjson` lazily: one `(seq, frame, claimed hash)` per line, 1-based line
-/// numbers in errors. Blank lines are errors.
+/// Reads `events.ndjson` lazily and strictly (module docs): one `(seq, frame, claimed hash)`
+/// per line, 1-based line numbers in errors. Blank lines are errors; the first error ends it.
 pub fn read_events<R: BufRead>(
     reader: R,
 ) -> impl Iterator<Item = Result<(u64, Vec<u8>, Digest), EventReadError>> {
-    reader.lines().enumerate().map(|(i, line)| {
-        let line_number = i as u64 + 1;
-        let bad = |reason: String| EventReadError::Line { line: line_number, reason };
-        let text = line.map_err(|e| bad(e.to_string()))?;
-        let event: EventLine<'_> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        let frame =
-            BASE64.decode(event.frame.as_bytes()).map_err(|e| bad(format!("frame: {e}")))?;
-        Ok((event.seq, frame, event.hash))
+    let mut reader = reader;
+    let mut line_number = 0u64;
+    let mut failed = false;
+    let mut buf = Vec::new();
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        line_number += 1;
+        buf.clear();
+        let read = (&mut reader)
+            .take(EVENT_LINE_BYTES_MAX as u64)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| EventReadError::Line { line: line_number, reason: e.to_string() });
+        let item = match read {
+            Ok(0) => return None,
+            Ok(_) => parse_event_line(&buf, line_number),
+            Err(e) => Err(e),
+        };
+        failed = item.is_err();
+        Some(item)
     })
+}
+
+/// One line as read, with its newline.
+fn parse_event_line(raw: &[u8], line: u64) -> Result<(u64, Vec<u8>, Digest), EventReadError> {
+    let bad = |reason: String| EventReadError::Line { line, reason };
+    let Some(body) = raw.strip_suffix(b"\n") else {
+        return Err(bad(if raw.len() >= EVENT_LINE_BYTES_MAX {
+            format!("is longer than {EVENT_LINE_BYTES_MAX} bytes")
+        } else {
+            "does not end with a newline (trailing data at the end of the file)".to_owned()
+        }));
+    };
+    parse_canonical(body).ok_or_else(|| bad(describe_bad_line(body)))
+}
+
+/// Reads the one spelling [`event_line`] writes, byte by byte (cheaper than JSON parsing and
+/// re-encoding): `{"seq":<canonical decimal>,"hash":"<64 lowercase hex>","frame":"<standard
+/// base64, padded, canonical>"}`. `None` for anything else.
+fn parse_canonical(body: &[u8]) -> Option<(u64, Vec<u8>, Digest)> {
+    let rest = body.strip_prefix(b"{\"seq\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (seq, rest) = rest.split_at(digits);
+    if seq.is_empty() || (seq.len() > 1 && seq[0] == b'0') {
+        return None;
+    }
+    let seq: u64 = std::str::from_utf8(seq).ok()?.parse().ok()?;
+    let rest = rest.strip_prefix(b",\"hash\":\"")?;
+    let (hash, rest) = rest.split_at_checked(2 * crate::hash::DIGEST_BYTES)?;
+    let hash = Digest::from_hex(std::str::from_utf8(hash).ok()?).ok()?;
+    let frame = rest.strip_prefix(b"\",\"frame\":\"")?.strip_suffix(b"\"}")?;
+    // The standard engine refuses missing padding and non-zero trailing bits: one spelling.
+    let frame = BASE64.decode(frame).ok()?;
+    Some((seq, frame, hash))
+}
+
+/// Why a line is not canonical, as precisely as JSON parsing can tell.
+fn describe_bad_line(body: &[u8]) -> String {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return "is not UTF-8".to_owned();
+    };
+    match serde_json::from_str::<EventLine<'_>>(text) {
+        Err(e) => e.to_string(),
+        Ok(event) => match BASE64.decode(event.frame.as_bytes()) {
+            Err(e) => format!("frame: {e}"),
+            Ok(_) => {
+                "is not in the canonical form {\"seq\":…,\"hash\":\"…\",\"frame\":\"…\"} (extra \
+                      spaces, reordered fields, escapes or trailing data)"
+                    .to_owned()
+            }
+        },
+    }
+}
+
+/// Reads a public key file strictly: exactly one key on one line, optionally followed by a
+/// newline; no blank lines, comments, spaces or second key.
+pub fn parse_key_file(text: &str) -> Result<PublicKey, KeyError> {
+    let line = text.strip_suffix('\n').unwrap_or(text);
+    let lines = text.lines().count();
+    if line.contains('\n') || line.is_empty() {
+        return Err(KeyError::Format {
+            reason: format!("the key file holds {lines} lines; expected exactly one public key"),
+        });
+    }
+    if line.trim() != line || line.contains(char::is_whitespace) {
+        return Err(KeyError::Format {
+            reason: "the key line holds spaces; expected exactly one public key".to_owned(),
+        });
+    }
+    PublicKey::parse_vkey(line)
 }
 
 /// The checkpoints file for `checkpoints`.
@@ -96,15 +193,18 @@ pub fn parse_checkpoints(text: &str) -> Result<Vec<SignedCheckpoint>, DirError> 
 ///
 /// `key` is the key the auditor trusts; when given, the bundle's `key.pub` must be that key.
 /// Without it the bundle's own key is used, which shows only that the bundle is consistent
-/// with itself, not who signed it.
+/// with itself, not who signed it — unless `trusted` was verified with a key the auditor
+/// holds. `tail` says whether events beyond the newest signed checkpoint fail
+/// ([`UnsignedTail`]).
 pub fn verify_dir(
     dir: &Path,
     key: Option<&PublicKey>,
     trusted: Option<&Checkpoint>,
+    tail: UnsignedTail,
 ) -> Result<BundleReport, DirError> {
     let key_path = dir.join(KEY_FILE);
-    let key_text = read_small(&key_path, 4096)?;
-    let bundle_key = PublicKey::parse_vkey(&key_text)
+    let key_text = read_small(&key_path, KEY_FILE_BYTES_MAX)?;
+    let bundle_key = parse_key_file(&key_text)
         .map_err(|source| DirError::Key { path: key_path.clone(), source })?;
     if let Some(key) = key
         && *key != bundle_key
@@ -139,7 +239,7 @@ pub fn verify_dir(
             let _ = batches.send(batch);
         });
         let events = received.into_iter().flatten();
-        Ok(verify_log(events, &checkpoints, bundle_key.verifying_key(), trusted)?)
+        Ok(verify_log(events, &checkpoints, bundle_key.verifying_key(), trusted, tail)?)
     })
 }
 

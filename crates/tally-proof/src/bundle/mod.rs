@@ -1,5 +1,14 @@
 //! The offline verifier: recomputes chain and tree from a bundle's frames and checks every
-//! checkpoint, and that the log extends a checkpoint the auditor saved earlier.
+//! checkpoint, that a checkpoint signed by the ledger's key covers the last event, and that
+//! the log extends a checkpoint the auditor saved earlier.
+//!
+//! The chain and Merkle hashes use public constants: anyone can append frames to a bundle and
+//! recompute them. Only a signature binds events to the ledger, so a bundle verifies only when
+//! a signed checkpoint covers its **last** event. Events beyond the newest signed checkpoint are
+//! an *unsigned tail*: refused ([`UnsignedTail::Refuse`]), or, on request
+//! ([`UnsignedTail::Allow`]), counted in [`BundleReport::unsigned_event_count`] and verified for
+//! chain consistency only. A bundle without a signed checkpoint of at least one event never
+//! verifies.
 //!
 //! [`verify_log`] needs nothing but the bundle's contents and the public key, and holds
 //! O(log n) digests whatever the log's length: the tree is kept as a [`Frontier`], plus the
@@ -34,6 +43,21 @@ pub struct BundleReport {
     pub latest_checkpoint: Option<Checkpoint>,
     /// The consistency proof from the trusted checkpoint to the whole log, when one was given.
     pub trusted_proof: Option<ConsistencyProof>,
+    /// Events covered by the newest signed checkpoint (its size).
+    pub signed_event_count: u64,
+    /// Events beyond the newest signed checkpoint: 0 unless [`UnsignedTail::Allow`] was given.
+    pub unsigned_event_count: u64,
+}
+
+/// What to do with events beyond the newest signed checkpoint.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum UnsignedTail {
+    /// Fail with [`BundleError::UnsignedTail`] (the default: nothing unsigned is evidence).
+    #[default]
+    Refuse,
+    /// Verify them for chain consistency only and count them in
+    /// [`BundleReport::unsigned_event_count`].
+    Allow,
 }
 
 /// Verifies a log bundle.
@@ -46,12 +70,16 @@ pub struct BundleReport {
 ///    equal the signed ones; no checkpoint is beyond the log's end;
 /// 4. given `trusted` (a checkpoint the auditor verified and kept earlier): same origin, the
 ///    log reaches its size, its head chain hash matches, and a consistency proof from its
-///    size to the log's size verifies against its root — today's log extends it.
+///    size to the log's size verifies against its root — today's log extends it;
+/// 5. some checkpoint of at least one event is signed by `key`, and the newest one covers the
+///    last event (unless `tail` is [`UnsignedTail::Allow`]); `trusted` is no larger than it,
+///    so the trusted checkpoint is a prefix of (or equal to) a signed checkpoint in the bundle.
 pub fn verify_log<E, I>(
     frames: I,
     checkpoints: &[SignedCheckpoint],
     key: &VerifyingKey,
     trusted: Option<&Checkpoint>,
+    tail: UnsignedTail,
 ) -> Result<BundleReport, BundleError<E>>
 where
     I: IntoIterator<Item = Result<(u64, Vec<u8>, Digest), E>>,
@@ -105,6 +133,25 @@ where
         _ => None,
     };
     let latest_checkpoint = verified.iter().max_by_key(|checkpoint| checkpoint.size).cloned();
+    let signed_event_count = latest_checkpoint.as_ref().map_or(0, |checkpoint| checkpoint.size);
+    if signed_event_count == 0 {
+        return Err(BundleError::NoSignedCheckpoint {
+            checkpoint_count: verified.len(),
+            event_count: seq,
+        });
+    }
+    let unsigned_event_count = seq - signed_event_count;
+    if unsigned_event_count > 0 && tail == UnsignedTail::Refuse {
+        return Err(BundleError::UnsignedTail { signed_event_count, event_count: seq });
+    }
+    if let Some(trusted) = trusted
+        && trusted.size > signed_event_count
+    {
+        return Err(BundleError::TrustedBeyondSigned {
+            checkpoint: format!("trusted {}", trusted.describe()),
+            signed_event_count,
+        });
+    }
     Ok(BundleReport {
         event_count: seq,
         head_hash: prev,
@@ -112,6 +159,8 @@ where
         checkpoints_verified: verified.len(),
         latest_checkpoint,
         trusted_proof,
+        signed_event_count,
+        unsigned_event_count,
     })
 }
 
@@ -137,6 +186,14 @@ fn verify_signatures<E>(
                 checkpoint: label(index, &checkpoint),
                 expected: origin.to_owned(),
                 found: checkpoint.origin.clone(),
+            });
+        }
+        // A log has one tree per size: two notes of one size are a malformed bundle, even
+        // when they agree.
+        if let Some(first) = verified.iter().position(|c| c.size == checkpoint.size) {
+            return Err(BundleError::CheckpointDuplicate {
+                checkpoint: label(index, &checkpoint),
+                first: first + 1,
             });
         }
         verified.push(checkpoint);
@@ -360,6 +417,52 @@ pub enum BundleError<E> {
         /// Why the proof failed.
         #[source]
         source: ProofError,
+    },
+    /// Two checkpoints of the bundle have the same tree size.
+    #[error("{checkpoint} has the same tree size as checkpoint #{first}")]
+    CheckpointDuplicate {
+        /// The later one.
+        checkpoint: String,
+        /// 1-based position of the first one.
+        first: usize,
+    },
+    /// No checkpoint of at least one event is signed by the key: nothing in the bundle is
+    /// attested by the ledger (the chain alone can be computed by anyone).
+    #[error(
+        "no checkpoint signed by the key covers any event ({checkpoint_count} signed checkpoints \
+         of size 0 or none, {event_count} events): the bundle proves nothing"
+    )]
+    NoSignedCheckpoint {
+        /// Checkpoints verified (all of size 0).
+        checkpoint_count: usize,
+        /// Events in the bundle.
+        event_count: u64,
+    },
+    /// Events beyond the newest signed checkpoint: anyone can append to a chain, so they are
+    /// not evidence.
+    #[error(
+        "{} events (seq {} to {event_count}) are beyond the newest signed checkpoint (size \
+         {signed_event_count}): no signature covers them",
+        event_count - signed_event_count,
+        signed_event_count + 1
+    )]
+    UnsignedTail {
+        /// Events the newest signed checkpoint covers.
+        signed_event_count: u64,
+        /// Events in the bundle.
+        event_count: u64,
+    },
+    /// The trusted checkpoint is larger than every signed checkpoint in the bundle, so it is
+    /// not a prefix of (or equal to) one of them.
+    #[error(
+        "{checkpoint} is beyond the newest signed checkpoint of the bundle (size \
+         {signed_event_count})"
+    )]
+    TrustedBeyondSigned {
+        /// The trusted checkpoint.
+        checkpoint: String,
+        /// Events the newest signed checkpoint covers.
+        signed_event_count: u64,
     },
     /// A bug in this crate, not a property of the bundle.
     #[error("internal error: {reason}")]
