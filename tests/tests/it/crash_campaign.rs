@@ -669,7 +669,7 @@ fn audit_log(data: &Path, book: &Book, problems: &mut Vec<String>) -> anyhow::Re
                 Ok(expected) if !expected.is_empty() => {
                     open = Some(OpenCommand {
                         key: key.clone(),
-                        command_id: command_id(&record.command),
+                        command_id: command_id(&record.command).expect("every command has an id"),
                         expected,
                         next: 0,
                     });
@@ -760,7 +760,9 @@ fn check_acknowledged(
                         ack.events
                     ));
                 }
-                if ack.command_id != command_id(&record.command).to_string() {
+                if ack.command_id
+                    != command_id(&record.command).expect("every command has an id").to_string()
+                {
                     problems.push(format!(
                         "command {key}: acknowledged with command id {}",
                         ack.command_id

@@ -3,7 +3,9 @@
 
 mod commands;
 mod full_disk;
+mod idempotency;
 mod scenarios;
+mod streams;
 mod support;
 mod tmpfs;
 mod views;
