@@ -52,8 +52,16 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
-    /// Submit commands from an NDJSON file (or - for stdin). Idempotent: a re-run appends
-    /// nothing new. Rejected lines are reported and skipped.
+    /// Submit commands from an NDJSON file (or - for stdin). Rejected lines are reported and
+    /// skipped.
+    ///
+    /// Each line is a command or an envelope {"key", "command", "source", "actor",
+    /// "occurred_at"}. A line without "key" is keyed by the file's content digest and its line
+    /// number: importing the same file again appends nothing, two identical lines are two
+    /// commands, and a file that changed (even by an appended line) is a new file whose
+    /// key-less lines are imported again. Give lines a "key" to import them once whatever file
+    /// they come in. A member given twice in one object is refused; a UTF-8 byte order mark
+    /// at the start of the file is skipped.
     Import {
         /// The file, or `-`.
         file: String,

@@ -4,6 +4,7 @@
 mod commands;
 mod full_disk;
 mod idempotency;
+mod import;
 mod scenarios;
 mod streams;
 mod support;
