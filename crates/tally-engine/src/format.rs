@@ -29,7 +29,7 @@ const HEADER: &str = "tally store format ";
 pub enum FormatError {
     /// The store has events but no marker: it was written before format 2.
     #[error(
-        "the store in '{}' has {events} events but no {FORMAT_FILE} file: it was written with store format 1 (stream names joined by '-', command ids over postcard), and this tally reads format {STORE_FORMAT} only; there is no migration: keep using the tally that wrote it, or start a new data directory and import the commands again",
+        "the store in '{}' has {events} events but no {FORMAT_FILE} file: it was written with store format 1 (stream names joined by '-', command ids over postcard), and this tally reads format {STORE_FORMAT} only; there is no migration: keep using the tally that wrote it, or start a new data directory and import the commands again (if this tally wrote the store and the file was lost, restore it with the line '{HEADER}{STORE_FORMAT}': every event's stream is checked at open)",
         dir.display()
     )]
     Unmarked {

@@ -90,3 +90,21 @@ fn command_ids_ignore_member_order_and_absent_options() {
     assert_ne!(a, id(serde_json::json!({"type": "pick_order", "order": "D1", "location": "WH1"})));
     assert_ne!(a, id(serde_json::json!({"type": "pack_order", "order": "D1"})));
 }
+
+/// A stored command id of another id version never matches: a retry under its key is refused
+/// as a conflict and appends nothing (it is never taken for a new command and posted twice).
+/// Stores of id version 1 are refused at open anyway (store format 1); this is the rule the
+/// retry path keeps should such an id ever be met.
+#[test]
+fn a_stored_command_id_of_another_version_is_a_conflict_not_a_second_post() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1_id = tally_log::EventId::new(0x0123_4567_89ab_cdef).unwrap();
+    crate::streams::store_with_one_event(dir.path(), "location:WH-1", Some(v1_id));
+    std::fs::write(dir.path().join(tally_engine::FORMAT_FILE), "tally store format 2\n").unwrap();
+    let engine = open(dir.path());
+    let head = engine.log().head();
+    let retry = serde_json::json!({"type": "define_location", "location": "WH-1", "kind": "warehouse", "rank": 1, "channels": []});
+    let err = engine.submit_blocking(sub("old-1", retry)).unwrap_err();
+    assert_eq!(err.code(), "IDEMPOTENCY_CONFLICT", "{err}");
+    assert_eq!(engine.log().head(), head);
+}

@@ -48,9 +48,13 @@ fn stock_positions_whose_ids_join_alike_keep_their_own_streams() {
     }
 }
 
-/// Writes one `location.defined` event on `stream` straight into the log of `dir`, as a
-/// store of another naming would hold it.
-fn store_with_one_event_on(dir: &std::path::Path, stream: &str) {
+/// Writes one `location.defined` event (location `WH-1`, key `old-1`) on `stream` with this
+/// causation id straight into the log of `dir`, as a store of another format would hold it.
+pub fn store_with_one_event(
+    dir: &std::path::Path,
+    stream: &str,
+    causation_id: Option<tally_log::EventId>,
+) {
     use tally_domain::Event;
     use tally_domain::ids::LocationId;
     use tally_domain::master::{Location, LocationKind};
@@ -69,7 +73,7 @@ fn store_with_one_event_on(dir: &std::path::Path, stream: &str) {
         occurred_at_ms: 1_772_355_600_000,
         source: "test".to_owned(),
         correlation_id: None,
-        causation_id: None,
+        causation_id,
         actor: "test".to_owned(),
         payload: tally_domain::encode(&event),
     }]))
@@ -92,7 +96,7 @@ fn open_error(dir: &std::path::Path) -> String {
 #[test]
 fn a_store_of_the_old_naming_is_refused_at_open() {
     let dir = tempfile::tempdir().unwrap();
-    store_with_one_event_on(dir.path(), "location-WH-1");
+    store_with_one_event(dir.path(), "location-WH-1", None);
     let message = open_error(dir.path());
     assert!(message.contains("store format 1") && message.contains("format 2"), "{message}");
     assert!(message.contains("no migration"), "{message}");
@@ -104,7 +108,7 @@ fn a_store_of_the_old_naming_is_refused_at_open() {
 #[test]
 fn a_marked_store_with_events_on_other_streams_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    store_with_one_event_on(dir.path(), "location-WH-1");
+    store_with_one_event(dir.path(), "location-WH-1", None);
     std::fs::write(dir.path().join(tally_engine::FORMAT_FILE), "tally store format 2\n").unwrap();
     let message = open_error(dir.path());
     assert!(message.contains("seq 1") && message.contains("'location:WH-1'"), "{message}");
