@@ -60,11 +60,14 @@ enum Command {
     /// number: importing the same file again appends nothing, two identical lines are two
     /// commands, and a file that changed (even by an appended line) is a new file whose
     /// key-less lines are imported again. Give lines a "key" to import them once whatever file
-    /// they come in. A member given twice in one object is refused; a UTF-8 byte order mark
-    /// at the start of the file is skipped.
+    /// they come in (--require-keys refuses lines without one). A member given twice in one
+    /// object is refused; a UTF-8 byte order mark at the start of the file is skipped.
     Import {
         /// The file, or `-`.
         file: String,
+        /// Refuse lines without their own "key" (for files that grow or are re-cut).
+        #[arg(long)]
+        require_keys: bool,
     },
     /// Verify the chain, the Merkle tree and the indexes (exit 1 on any failure).
     Verify {
@@ -194,7 +197,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo { listen, seed, no_serve } => {
             commands::demo::run(&cli.data, &listen, seed, no_serve)
         }
-        Command::Import { file } => commands::import::run(&cli.data, &file),
+        Command::Import { file, require_keys } => {
+            commands::import::run(&cli.data, &file, require_keys)
+        }
         Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),
         Command::Checkpoint { out } => commands::checkpoint::run(&cli.data, out.as_deref()),
         Command::Export(args) => commands::export::run(&cli.data, args),

@@ -65,7 +65,9 @@ fn open_input(file: &str) -> anyhow::Result<(File, blake3::Hash)> {
     Ok((input, hasher.finalize()))
 }
 
-pub fn run(data: &Path, file: &str) -> anyhow::Result<Outcome> {
+/// Imports `file` into the store in `data`; with `require_keys`, a line without its own key
+/// is a rejected line.
+pub fn run(data: &Path, file: &str, require_keys: bool) -> anyhow::Result<Outcome> {
     let (input, digest) = open_input(file)?;
     let import_file = ImportFile::new(digest);
     let mut input = Digesting { inner: input, hasher: blake3::Hasher::new() };
@@ -105,6 +107,16 @@ pub fn run(data: &Path, file: &str) -> anyhow::Result<Outcome> {
             Err(e) => Err(e),
         };
         match parsed {
+            Ok(submission)
+                if require_keys && submission.idempotency_key == import_file.line_key(number) =>
+            {
+                tally.rejected += 1;
+                progress.suspend(|| {
+                    eprintln!(
+                        "line {number}: INVALID_INPUT: the line has no \"key\" (--require-keys)"
+                    );
+                });
+            }
             Ok(submission) => chunk.push((number, submission)),
             Err(e) => {
                 tally.rejected += 1;

@@ -522,4 +522,17 @@ fn identical_key_less_lines_are_two_commands_and_a_rerun_appends_nothing() {
         stderr(&out)
     );
     assert_eq!(head_seq(&data), head, "a refused line appends nothing");
+
+    // For files that grow: --require-keys refuses key-less lines.
+    let keyed = tmp.path().join("keyed.ndjson");
+    std::fs::write(&keyed, format!("{{\"key\": \"rcv-9\", \"command\": {receipt}}}\n{receipt}\n"))
+        .unwrap();
+    let out = tally(&data, &["import", "--require-keys", keyed.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("line 2: INVALID_INPUT: the line has no \"key\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("1 accepted (2 events)"), "{}", stdout(&out));
 }
