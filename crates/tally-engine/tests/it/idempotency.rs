@@ -24,6 +24,12 @@ fn a_no_op_takes_its_key_also_after_a_restart() {
         assert!(first.events.is_empty(), "{first:?}");
         assert!(!first.deduplicated);
         let head = engine.log().head();
+        // Its key is recorded by a marker event in the log.
+        let marker = engine.log().get(head.seq).unwrap().unwrap();
+        assert_eq!(marker.event_type(), "command.accepted");
+        assert_eq!(marker.stream(), "commands");
+        assert_eq!(marker.event_id(), tally_engine::event_id("noop-1", 0));
+        assert_eq!(marker.causation_id(), Some(first.command_id));
         let err = engine.submit_blocking(sub("noop-1", receive(5))).unwrap_err();
         assert_eq!(err.code(), "IDEMPOTENCY_CONFLICT", "{err}");
         assert_eq!(engine.log().head(), head, "a conflict appends nothing");
