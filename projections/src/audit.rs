@@ -251,6 +251,8 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
                 JournalRef::Manual => Entity::Journal,
             });
         }
+        // The marker of a command accepted with no change touches no entity.
+        Event::CommandAccepted(_) => {}
     }
     out
 }

@@ -57,11 +57,22 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
-    /// Submit commands from an NDJSON file (or - for stdin). Idempotent: a re-run appends
-    /// nothing new. Rejected lines are reported and skipped.
+    /// Submit commands from an NDJSON file (or - for stdin). Rejected lines are reported and
+    /// skipped.
+    ///
+    /// Each line is a command or an envelope {"key", "command", "source", "actor",
+    /// "occurred_at"}. A line without "key" is keyed by the file's content digest and its line
+    /// number: importing the same file again appends nothing, two identical lines are two
+    /// commands, and a file that changed (even by an appended line) is a new file whose
+    /// key-less lines are imported again. Give lines a "key" to import them once whatever file
+    /// they come in (--require-keys refuses lines without one). A member given twice in one
+    /// object is refused; a UTF-8 byte order mark at the start of the file is skipped.
     Import {
         /// The file, or `-`.
         file: String,
+        /// Refuse lines without their own "key" (for files that grow or are re-cut).
+        #[arg(long)]
+        require_keys: bool,
     },
     /// Verify the chain, the Merkle tree and the indexes (exit 1 on any failure).
     Verify {
@@ -227,7 +238,9 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo { listen, seed, no_serve } => {
             commands::demo::run(&cli.data, &listen, seed, no_serve)
         }
-        Command::Import { file } => commands::import::run(&cli.data, &file),
+        Command::Import { file, require_keys } => {
+            commands::import::run(&cli.data, &file, require_keys)
+        }
         Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),
         Command::Checkpoint { out } => commands::checkpoint::run(&cli.data, out.as_deref()),
         Command::Export(args) => commands::export::run(&cli.data, args),

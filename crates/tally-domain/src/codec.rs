@@ -7,13 +7,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    CycleCounted, DepositRefunded, Event, InboundExpected, InventoryAdjusted, InventoryReceived,
-    InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled,
-    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
-    PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
-    ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived,
-    SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived,
-    TransferShipped,
+    CommandAccepted, CycleCounted, DepositRefunded, Event, InboundExpected, InventoryAdjusted,
+    InventoryReceived, InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled,
+    OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped,
+    PaymentCaptured, PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove,
+    RefundIssued, ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected,
+    ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped,
+    TransferReceived, TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -96,6 +96,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::SettlementLineRecorded(p) => body(p),
         Event::PayoutSettled(p) => body(p),
         Event::JournalEntryPosted(p) => body(p),
+        Event::CommandAccepted(p) => body(p),
     }
 }
 
@@ -216,6 +217,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("journal.entry_posted", 1) => {
             Event::JournalEntryPosted(read::<JournalEntry>(t, v, bytes)?)
         }
+        ("command.accepted", 1) => Event::CommandAccepted(read::<CommandAccepted>(t, v, bytes)?),
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {
                 DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }
@@ -228,7 +230,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
 }
 
 /// Every event type name the codec knows.
-pub const KNOWN_TYPES: [&str; 42] = [
+pub const KNOWN_TYPES: [&str; 43] = [
     "location.defined",
     "channel.defined",
     "sku.defined",
@@ -271,4 +273,5 @@ pub const KNOWN_TYPES: [&str; 42] = [
     "settlement.line_recorded",
     "settlement.payout_settled",
     "journal.entry_posted",
+    "command.accepted",
 ];

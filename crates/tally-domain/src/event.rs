@@ -15,6 +15,7 @@ use crate::order::{CancelReason, Digest, HoldReason, OrderLine};
 use crate::quantity::Quantity;
 use crate::returns::Disposition;
 use crate::settlement::SettlementLineKind;
+use crate::stream;
 use crate::time::{Date, Timestamp};
 
 /// Safety stock set for a location × SKU.
@@ -516,6 +517,16 @@ pub struct PayoutSettled {
     pub deposit_date: Date,
 }
 
+/// A command was accepted and decided no other event: an identical re-sent order, a master
+/// record defined again exactly as it is. Written by the engine, never by `decide`, so that
+/// the command's idempotency key is in the log like every other accepted command's (its
+/// event id derives from the key, its causation id is the command's id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandAccepted {
+    /// The command's type name (`define_location`, …).
+    pub command: String,
+}
+
 /// Every event. Variant order does not matter to the codec (which keys on `event_type`); JSON
 /// is `{"type": "order.received", "data": {…}}` with the same stable type names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -647,6 +658,9 @@ pub enum Event {
     /// `journal.entry_posted`
     #[serde(rename = "journal.entry_posted")]
     JournalEntryPosted(JournalEntry),
+    /// `command.accepted`
+    #[serde(rename = "command.accepted")]
+    CommandAccepted(CommandAccepted),
 }
 
 impl Event {
@@ -696,6 +710,7 @@ impl Event {
             Event::SettlementLineRecorded(_) => "settlement.line_recorded",
             Event::PayoutSettled(_) => "settlement.payout_settled",
             Event::JournalEntryPosted(_) => "journal.entry_posted",
+            Event::CommandAccepted(_) => "command.accepted",
         }
     }
 
@@ -708,13 +723,13 @@ impl Event {
         }
     }
 
-    /// The entity stream this event belongs to (DOMAIN.md §6).
+    /// The entity stream this event belongs to (DOMAIN.md §6), named by [`crate::stream`].
     #[must_use]
     pub fn stream(&self) -> String {
         match self {
-            Event::LocationDefined(e) => format!("location-{}", e.id),
-            Event::ChannelDefined(e) => format!("channel-{}", e.id),
-            Event::SkuDefined(e) => format!("sku-{}", e.sku),
+            Event::LocationDefined(e) => stream::location(&e.id),
+            Event::ChannelDefined(e) => stream::channel(&e.id),
+            Event::SkuDefined(e) => stream::sku(&e.sku),
             Event::SafetyStockSet(e) => {
                 StockKey::new(e.location.clone(), e.sku.clone(), None).stream()
             }
@@ -740,7 +755,7 @@ impl Event {
             Event::TransferReceived(e) => e.key.stream(),
             Event::StockQuarantined(e) | Event::QuarantineReleased(e) => e.key.stream(),
             Event::StockScrapped(e) => e.key.stream(),
-            Event::LotRecalled(e) => format!("lot-{}-{}", e.sku, e.lot),
+            Event::LotRecalled(e) => stream::lot(&e.sku, &e.lot),
             Event::ReturnAuthorized(e) => return_stream(&e.return_id),
             Event::ReturnReceived(e) => return_stream(&e.return_id),
             Event::ReturnInspected(e) => return_stream(&e.return_id),
@@ -750,23 +765,24 @@ impl Event {
             Event::ProcessorFeeRecorded(e) => order_stream(&e.order),
             Event::RefundIssued(e) => order_stream(&e.order),
             Event::DepositRefunded(e) => order_stream(&e.order),
-            Event::ProcessorPayoutRecorded(e) => format!("payout-{}", e.payout),
+            Event::ProcessorPayoutRecorded(e) => stream::payout(&e.payout),
             Event::SettlementOpened(e) => settlement_stream(&e.settlement),
             Event::SettlementLineRecorded(e) => settlement_stream(&e.settlement),
             Event::PayoutSettled(e) => settlement_stream(&e.settlement),
             Event::JournalEntryPosted(e) => e.reference.stream(),
+            Event::CommandAccepted(_) => stream::COMMANDS.to_owned(),
         }
     }
 }
 
 fn order_stream(order: &OrderId) -> String {
-    format!("order-{order}")
+    stream::order(order)
 }
 
 fn return_stream(id: &ReturnId) -> String {
-    format!("return-{id}")
+    stream::return_of(id)
 }
 
 fn settlement_stream(id: &SettlementId) -> String {
-    format!("settlement-{id}")
+    stream::settlement(id)
 }

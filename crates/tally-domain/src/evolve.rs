@@ -590,5 +590,7 @@ fn apply(state: &mut State, event: &Event) {
                 }
             }
         }
+        // Changes nothing: it records that a command was accepted.
+        Event::CommandAccepted(_) => {}
     }
 }

@@ -25,13 +25,11 @@ impl StockKey {
         Self { location, sku, lot }
     }
 
-    /// The stream this key's events belong to: `inventory-{location}-{sku}[-{lot}]`.
+    /// The stream this key's events belong to: `inventory:{location}:{sku}[:{lot}]`
+    /// ([`crate::stream::inventory`]).
     #[must_use]
     pub fn stream(&self) -> String {
-        match &self.lot {
-            Some(lot) => format!("inventory-{}-{}-{}", self.location, self.sku, lot),
-            None => format!("inventory-{}-{}", self.location, self.sku),
-        }
+        crate::stream::inventory(self)
     }
 }
 

@@ -8,6 +8,7 @@ use crate::ids::{JournalEntryId, OrderId, PayoutId, ReturnId, SettlementId};
 use crate::inventory::StockKey;
 use crate::money::{Currency, Money};
 use crate::rejection::Rejection;
+use crate::stream;
 use crate::time::Timestamp;
 
 /// An account of the chart. Variant order is part of the event format.
@@ -149,12 +150,12 @@ impl JournalRef {
     #[must_use]
     pub fn stream(&self) -> String {
         match self {
-            JournalRef::Order(id) => format!("order-{id}"),
-            JournalRef::Return(id) => format!("return-{id}"),
-            JournalRef::Settlement(id) => format!("settlement-{id}"),
-            JournalRef::Stock(key) => key.stream(),
-            JournalRef::Payout(id) => format!("payout-{id}"),
-            JournalRef::Manual => "journal".to_owned(),
+            JournalRef::Order(id) => stream::order(id),
+            JournalRef::Return(id) => stream::return_of(id),
+            JournalRef::Settlement(id) => stream::settlement(id),
+            JournalRef::Stock(key) => stream::inventory(key),
+            JournalRef::Payout(id) => stream::payout(id),
+            JournalRef::Manual => stream::JOURNAL.to_owned(),
         }
     }
 }

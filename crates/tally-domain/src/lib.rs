@@ -11,10 +11,12 @@
 //! the log stores the bytes.
 //!
 //! # Policies decided here (beyond DOMAIN.md)
-//! - **Streams**: `order-{id}`, `inventory-{location}-{sku}[-{lot}]`, `return-{id}`,
-//!   `settlement-{id}`, `payout-{id}`, `lot-{sku}-{lot}`, `location-`/`channel-`/`sku-{id}` for
-//!   master data, and `journal` for manual entries; a journal entry lives on the stream of what
-//!   it is about.
+//! - **Streams** ([`stream`], naming version 2): `order:{id}`,
+//!   `inventory:{location}:{sku}[:{lot}]`, `return:{id}`, `settlement:{id}`, `payout:{id}`,
+//!   `lot:{sku}:{lot}`, `location:`/`channel:`/`sku:{id}` for master data, `journal` for manual
+//!   entries and `commands` for `command.accepted` markers; each id is written with `%` as
+//!   `%25` and `:` as `%3A`, so distinct entities never share a stream. A journal entry lives
+//!   on the stream of what it is about.
 //! - **Ids the domain mints**: journal entries `je-{n}` (n = entries so far + 1), invoices
 //!   `{order}-inv-{n}`.
 //! - **ATS**: a `contract` channel's ATS is Σ available (it may take safety stock); a
@@ -73,6 +75,7 @@ pub mod rejection;
 pub mod returns;
 pub mod settlement;
 pub mod state;
+pub mod stream;
 pub mod time;
 
 pub use codec::{DecodeError, decode, encode};

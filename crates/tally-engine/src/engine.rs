@@ -52,13 +52,22 @@ impl Drop for Inner {
     }
 }
 
-/// Replays every stored event into a fresh decision state.
+/// Replays every stored event into a fresh decision state, checking that each is stored on
+/// the stream its body names (the naming this version writes).
 fn rebuild_state(log: &Log) -> Result<State, OpenError> {
     let mut state = State::new();
     for recorded in log.read(..) {
         let recorded = recorded?;
         let event = decode(recorded.event_type(), recorded.schema_version(), recorded.payload())
             .map_err(|e| OpenError::Decode { seq: recorded.seq(), reason: e.to_string() })?;
+        let expected = event.stream();
+        if recorded.stream() != expected {
+            return Err(OpenError::StreamNaming {
+                seq: recorded.seq(),
+                stored: recorded.stream().to_owned(),
+                expected,
+            });
+        }
         // `evolve` asserts its sums (overflow checks are on in every profile of the
         // workspace): an old event that would wrap one stops the open with its seq.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evolve(&mut state, &event)))
@@ -95,15 +104,18 @@ fn integrity_problem(log: &Log, views: &ViewStore) -> Result<Option<String>, Ope
 }
 
 impl Engine {
-    /// Opens the engine in `dir` (log in `dir/log`, views in `dir/views`) with these
-    /// projections. The decision state is rebuilt from the log; the views resume from their
-    /// checkpoints in the background.
+    /// Opens the engine in `dir` (log in `dir/log`, views in `dir/views`, the store format
+    /// marker in `dir/store-format`) with these projections. A store of another format is
+    /// refused ([`OpenError::Format`]). The decision state is rebuilt from the log; the views
+    /// resume from their checkpoints in the background.
     pub fn open(
         dir: &Path,
         config: EngineConfig,
         projections: Vec<Arc<dyn Projection>>,
     ) -> Result<Self, OpenError> {
         let log = Log::open(dir.join("log"), config.log.clone())?;
+        // Before the views open or anything is written: a store of another format is refused.
+        crate::format::check_or_mark(dir, log.head().seq)?;
         let views = ViewStore::open(&dir.join("views"), projections)?;
         let integrity = integrity_problem(&log, &views)?;
         let state = rebuild_state(&log)?;

@@ -80,6 +80,23 @@ pub enum OpenError {
         /// What broke.
         reason: String,
     },
+    /// The store was written in another store format (stream naming, command ids).
+    #[error("{0}")]
+    Format(#[from] crate::format::FormatError),
+    /// A stored event is not on the stream its body names: the store was written with
+    /// another stream naming.
+    #[error(
+        "event at seq {seq} is stored on stream '{stored}' but belongs to '{expected}': the store was written with another stream naming; this tally reads store format {} only",
+        crate::format::STORE_FORMAT
+    )]
+    StreamNaming {
+        /// The seq.
+        seq: u64,
+        /// The stream it is stored on.
+        stored: String,
+        /// The stream its body names.
+        expected: String,
+    },
     /// A thread could not start.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

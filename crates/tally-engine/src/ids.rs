@@ -1,9 +1,22 @@
 //! Ids the engine derives: a command's content id and its events' ids.
+//!
+//! A command id is the keyed blake3 digest of the command's *canonical JSON* under a versioned
+//! context ([`COMMAND_ID_VERSION`]): the command's JSON form (the one the API and `tally
+//! import` accept), with object keys sorted by their bytes, `null` members left out, no
+//! whitespace. The id depends on the command's meaning as JSON, not on the layout of the Rust
+//! type: adding a variant, or an optional field that is absent (`null`), changes no id.
+//! Renaming a field or a type tag, or changing how a value is written, changes ids; the golden
+//! tests (`tests/it/idempotency.rs`) fail then, and such a change must bump the version and
+//! say how stored ids are compared on retry.
 
 use tally_domain::Command;
 use tally_log::EventId;
 
-const COMMAND_CONTEXT: &str = "tally 2026-11-26 engine command id v1";
+/// Version of the command-id encoding. 1 (before 2026-12) hashed the postcard layout of the
+/// Rust `Command` enum, which changed with every new field or variant.
+pub const COMMAND_ID_VERSION: u32 = 2;
+
+const COMMAND_CONTEXT: &str = "tally 2026-12-06 engine command id v2 canonical json";
 const EVENT_CONTEXT: &str = "tally 2026-11-26 engine event id v1";
 
 fn to_id(hash: &blake3::Hash) -> EventId {
@@ -13,22 +26,66 @@ fn to_id(hash: &blake3::Hash) -> EventId {
     EventId::new(u128::from_be_bytes(raw)).unwrap_or(EventId::MAX)
 }
 
-/// The content id of a command: a digest of its canonical encoding. Stored as the causation
-/// id of every event the command produced.
-#[must_use]
-pub fn command_id(command: &Command) -> EventId {
-    describe(command).0
+/// Why a command has no id: its JSON form could not be written (not expected of any
+/// command; answered as invalid input rather than hashed as something else).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the command has no canonical json form: {0}")]
+pub struct CommandIdError(String);
+
+/// The canonical JSON of `command` (what [`command_id`] hashes).
+pub fn canonical_json(command: &Command) -> Result<String, CommandIdError> {
+    let value = serde_json::to_value(command).map_err(|e| CommandIdError(e.to_string()))?;
+    let mut out = String::new();
+    write_canonical(&value, &mut out)?;
+    Ok(out)
 }
 
-/// The command's content id and its type name. The digest is over the command's postcard
-/// encoding (deterministic: the same command gives the same bytes).
-pub(crate) fn describe(command: &Command) -> (EventId, &'static str) {
-    // postcard handles every command (tested); JSON is the fallback should one ever not fit.
-    let bytes =
-        postcard::to_stdvec(command).or_else(|_| serde_json::to_vec(command)).unwrap_or_default();
+fn write_canonical(value: &serde_json::Value, out: &mut String) -> Result<(), CommandIdError> {
+    use serde_json::Value;
+    let text = |s: &str| serde_json::to_string(s).map_err(|e| CommandIdError(e.to_string()));
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => out.push_str(&text(s)?),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out)?;
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            // Sorted here, whatever order the map keeps (serde_json's `preserve_order`
+            // feature, if any crate ever enables it, keeps insertion order).
+            let mut sorted: Vec<(&String, &Value)> =
+                members.iter().filter(|(_, v)| !v.is_null()).collect();
+            sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (key, item)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&text(key)?);
+                out.push(':');
+                write_canonical(item, out)?;
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+/// The content id of a command: the digest of its canonical JSON under the versioned
+/// context. Stored as the causation id of every event the command produced.
+pub fn command_id(command: &Command) -> Result<EventId, CommandIdError> {
+    let json = canonical_json(command)?;
     let mut hasher = blake3::Hasher::new_derive_key(COMMAND_CONTEXT);
-    hasher.update(&bytes);
-    (to_id(&hasher.finalize()), command.kind())
+    hasher.update(json.as_bytes());
+    Ok(to_id(&hasher.finalize()))
 }
 
 /// The id of the `index`-th event of the command submitted under `idempotency_key`.

@@ -7,13 +7,16 @@
 //! applies new events to the views after each append.
 //!
 //! Idempotency: every submission carries an idempotency key. The events of an accepted
-//! command get ids derived from that key, and carry the command's content digest as their
-//! causation id, so a retry finds the first result in the log itself — also after a restart —
-//! and a different command under a used key is refused.
+//! command get ids derived from that key, and carry the command's content id (a digest of its
+//! canonical JSON, versioned) as their causation id, so a retry finds the first result in the
+//! log itself — also after a restart — and a different command under a used key is refused.
+//! A command accepted with no change is recorded by a `command.accepted` marker event on the
+//! `commands` stream, so its key is taken like any other; its answer has no events.
 
 mod config;
 mod engine;
 mod error;
+mod format;
 mod ids;
 pub mod import;
 mod runner;
@@ -23,6 +26,7 @@ mod writer;
 pub use config::EngineConfig;
 pub use engine::Engine;
 pub use error::{OpenError, SubmitError};
-pub use ids::{command_id, event_id};
+pub use format::{FORMAT_FILE, FormatError, STORE_FORMAT};
+pub use ids::{COMMAND_ID_VERSION, CommandIdError, canonical_json, command_id, event_id};
 pub use submission::{Accepted, EventRef, Submission};
 pub use writer::SubmissionCounts;

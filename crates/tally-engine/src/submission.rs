@@ -73,7 +73,8 @@ pub struct EventRef {
 pub struct Accepted {
     /// The command's content id (the causation id of its events).
     pub command_id: EventId,
-    /// Its events, in order (empty for an accepted no-op, e.g. an identical re-sent order).
+    /// Its events, in order. Empty for an accepted no-op (e.g. an identical re-sent order):
+    /// its key is then recorded by a `command.accepted` marker in the log, not listed here.
     pub events: Vec<EventRef>,
     /// True when this is the first result of an earlier submission with the same key.
     pub deduplicated: bool,

@@ -6,17 +6,21 @@
 
 use crate::config::EngineConfig;
 use crate::error::SubmitError;
-use crate::ids::{describe, event_id};
+use crate::ids::{command_id, event_id};
 use crate::submission::{Accepted, EventRef, Submission};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tally_domain::event::CommandAccepted;
 use tally_domain::ids::Actor;
 use tally_domain::time::Timestamp;
-use tally_domain::{Context, State, decide, encode, evolve};
+use tally_domain::{Context, Event, State, decide, encode, evolve};
 use tally_log::{AppendRequest, EventId, Log, NewEvent};
 use tokio::sync::{mpsc, oneshot};
+
+/// The type of the marker event of a command accepted with no other event.
+const ACCEPTED_MARKER: &str = "command.accepted";
 
 pub(crate) type Reply = oneshot::Sender<Result<Accepted, SubmitError>>;
 
@@ -185,6 +189,10 @@ impl Writer {
         if first.causation_id() != Some(command_id) {
             return Err(SubmitError::IdempotencyConflict { key: key.to_owned() });
         }
+        if first.event_type() == ACCEPTED_MARKER {
+            // Accepted with no change: the first result had no events.
+            return Ok(Some(Accepted { command_id, events: Vec::new(), deduplicated: true }));
+        }
         let mut events = vec![EventRef {
             seq: first.seq(),
             stream: first.stream().to_owned(),
@@ -250,7 +258,15 @@ impl Writer {
                 carry.extend(jobs);
                 break;
             }
-            let (command_id, kind) = describe(&sub.command);
+            let kind = sub.command.kind();
+            let command_id = match command_id(&sub.command) {
+                Ok(id) => id,
+                Err(e) => {
+                    outcomes.push(Outcome::Done(Err(SubmitError::Invalid(e.to_string()))));
+                    replies.push(job.reply);
+                    continue;
+                }
+            };
             if let Some(&(first, first_id)) = keys.get(&sub.idempotency_key) {
                 outcomes.push(if first_id == command_id {
                     Outcome::SameAs(first)
@@ -285,8 +301,13 @@ impl Writer {
             };
             let occurred_at_ms = sub.occurred_at_ms.unwrap_or_else(now_ms);
             let ctx = Context { now: Timestamp::from_millis(occurred_at_ms), actor };
-            let decided = match decide(&self.state, &sub.command, &ctx) {
-                Ok(decided) => decided,
+            let (decided, marker) = match decide(&self.state, &sub.command, &ctx) {
+                // Accepted with no change: a marker records the key (its answer has no events).
+                Ok(decided) if decided.is_empty() => (
+                    vec![Event::CommandAccepted(CommandAccepted { command: kind.to_owned() })],
+                    true,
+                ),
+                Ok(decided) => (decided, false),
                 Err(rejection) => {
                     self.count(&sub.source, kind, Some(rejection.code()));
                     outcomes.push(Outcome::Done(Err(SubmitError::Rejected(rejection))));
@@ -296,6 +317,16 @@ impl Writer {
             };
             // Encode first: a command whose events the log would refuse is refused here,
             // before the state changes.
+            let streams: Vec<String> = decided.iter().map(Event::stream).collect();
+            if let Some(long) = streams.iter().find(|s| s.len() > limits.stream_id_bytes_max) {
+                outcomes.push(Outcome::Done(Err(SubmitError::Invalid(format!(
+                    "stream '{long}' of this command is {} bytes, over the limit of {}: use shorter ids",
+                    long.len(),
+                    limits.stream_id_bytes_max
+                )))));
+                replies.push(job.reply);
+                continue;
+            }
             let encoded: Vec<Vec<u8>> = decided.iter().map(encode).collect();
             let bytes: usize = encoded.iter().map(Vec::len).sum();
             if let Some(too_big) =
@@ -328,10 +359,13 @@ impl Writer {
             self.count(&sub.source, kind, None);
             let start = events.len();
             let mut refs = Vec::with_capacity(decided.len());
-            for (i, (event, payload)) in decided.iter().zip(encoded).enumerate() {
+            for (i, ((event, payload), stream)) in
+                decided.iter().zip(encoded).zip(streams).enumerate()
+            {
                 evolve(&mut self.state, event);
-                let stream = event.stream();
-                refs.push((stream.clone(), event.event_type().to_owned()));
+                if !marker {
+                    refs.push((stream.clone(), event.event_type().to_owned()));
+                }
                 events.push(NewEvent {
                     event_id: event_id(&sub.idempotency_key, u32::try_from(i).unwrap_or(u32::MAX)),
                     stream,
@@ -347,7 +381,9 @@ impl Writer {
             }
             payload_bytes += bytes;
             keys.insert(sub.idempotency_key.clone(), (index, command_id));
-            outcomes.push(Outcome::Pending { command_id, range: start..events.len(), refs });
+            // A marker is appended but is not one of the command's events.
+            let end = if marker { start } else { events.len() };
+            outcomes.push(Outcome::Pending { command_id, range: start..end, refs });
             replies.push(job.reply);
         }
         self.shared.groups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -8,7 +8,7 @@ use tally_domain::ids::Actor;
 use tally_domain::time::Timestamp;
 use tally_domain::{Context, State, decide, evolve};
 use tally_engine::Submission;
-use tally_engine::import::{ImportLines, parse_import_line};
+use tally_engine::import::{ImportFile, ImportLines, parse_import_line};
 
 /// Business time of lines without `occurred_at` (2026-03-02T00:00:00Z).
 pub const DEFAULT_NOW_MS: i64 = 1_772_409_600_000;
@@ -34,8 +34,10 @@ pub fn base_state() -> &'static State {
     BASE.get_or_init(|| {
         let mut state = State::default();
         let mut outcome = CommandOutcome::default();
-        for line in samples::COMMANDS.lines() {
-            let submission = parse_import_line(line).expect("the sample lines parse");
+        let file = ImportFile::of_bytes(samples::COMMANDS.as_bytes());
+        for (number, line) in (1..).zip(samples::COMMANDS.lines()) {
+            let submission =
+                parse_import_line(line, &file, number).expect("the sample lines parse");
             decide_one(&mut state, &submission, &mut outcome);
         }
         assert!(outcome.rejected.is_empty(), "the sample lines are accepted: {outcome:?}");
@@ -51,12 +53,13 @@ pub fn base_state() -> &'static State {
 pub fn command_json(data: &[u8]) -> CommandOutcome {
     let mut state = base_state().clone();
     let mut outcome = CommandOutcome::default();
+    let file = ImportFile::of_bytes(data);
     for item in ImportLines::new(data) {
         // Reading from a byte slice cannot fail.
-        let Ok((_, line)) = item else { break };
+        let Ok((number, line)) = item else { break };
         let parsed = match line {
             Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => parse_import_line(&line),
+            Ok(line) => parse_import_line(&line, &file, number),
             Err(e) => Err(e),
         };
         outcome.lines += 1;

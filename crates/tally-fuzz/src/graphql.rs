@@ -79,9 +79,13 @@ impl GraphqlHarness {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let submissions = samples::COMMANDS
-            .lines()
-            .map(|line| tally_engine::import::parse_import_line(line).expect("sample lines parse"))
+        let file = tally_engine::import::ImportFile::of_bytes(samples::COMMANDS.as_bytes());
+        let submissions = (1..)
+            .zip(samples::COMMANDS.lines())
+            .map(|(number, line)| {
+                tally_engine::import::parse_import_line(line, &file, number)
+                    .expect("sample lines parse")
+            })
             .collect();
         for answer in runtime.block_on(engine.submit_many(submissions)) {
             answer.expect("the sample commands are accepted");

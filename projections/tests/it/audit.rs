@@ -33,10 +33,11 @@ fn order_trail_has_the_logs_hashes_in_seq_order() {
         .log
         .read(1..=l.head())
         .map(|e| e.unwrap())
-        .filter(|e| e.stream() == "order-O1")
+        .filter(|e| e.stream() == "order:O1")
         .map(|e| e.seq())
         .collect();
-    let in_trail: Vec<u64> = all.iter().filter(|r| r.stream == "order-O1").map(|r| r.seq).collect();
+    assert!(!on_stream.is_empty(), "order O1 has a stream of its own");
+    let in_trail: Vec<u64> = all.iter().filter(|r| r.stream == "order:O1").map(|r| r.seq).collect();
     assert_eq!(in_trail, on_stream);
     assert!(all.iter().any(|r| r.event_type == "return.authorized"));
     // The allocation is also in the trail of the SKU at its location.

@@ -42,7 +42,8 @@ impl EventNode {
     async fn seq(&self) -> u64 {
         self.0.seq()
     }
-    /// Entity stream.
+    /// Entity stream: `kind:part[:part]`, e.g. `order:1001` or `inventory:WH1:SKU-A`, each
+    /// part an id with `%` written `%25` and `:` written `%3A`.
     async fn stream(&self) -> &str {
         self.0.stream()
     }

@@ -71,7 +71,7 @@ async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
     server.master_data().await;
     let data = server.gql(ENVELOPE_MUTATIONS, json!({"placedAt": "2026-03-01T10:00:00Z"})).await;
     assert_eq!(data["receive"]["events"][0]["type"], "inventory.received");
-    assert_eq!(data["receive"]["events"][0]["stream"], "inventory-WH1-SKU-A");
+    assert_eq!(data["receive"]["events"][0]["stream"], "inventory:WH1:SKU-A");
     let allocate = &data["allocate"];
     let last = allocate["lastSeq"].as_u64().unwrap();
     assert!(
@@ -111,7 +111,7 @@ async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
         server.gql("{ events(from: 2, to: 3) { edges { node { seq } } } }", json!({})).await;
     assert_eq!(range["events"]["edges"].as_array().unwrap().len(), 2);
     let stream = server
-        .gql("{ stream(stream: \"order-W1\", first: 10) { edges { node { seq streamVersion type id } } } }", json!({}))
+        .gql("{ stream(stream: \"order:W1\", first: 10) { edges { node { seq streamVersion type id } } } }", json!({}))
         .await;
     let edges = stream["stream"]["edges"].as_array().unwrap();
     assert_eq!(edges[0]["node"]["type"], "order.received");

@@ -41,7 +41,7 @@ fn sample(field: &str) -> &'static str {
     match field {
         "Query.head" => "{ head { seq } }",
         "Query.events" => "{ events(first: 1) { edges { cursor } } }",
-        "Query.stream" => "{ stream(stream: \"order-X\", first: 1) { edges { cursor } } }",
+        "Query.stream" => "{ stream(stream: \"order:X\", first: 1) { edges { cursor } } }",
         "Query.event" => "{ event(id: \"0000000000000000000000000000000a\") { seq } }",
         "Query.verify" => "{ verify { ok } }",
         "Query.checkpoints" => "{ checkpoints { size } }",

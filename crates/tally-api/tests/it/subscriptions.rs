@@ -69,7 +69,7 @@ async fn a_subscriber_receives_new_events_filtered_by_type_and_sku() {
     subscribe(
         &mut socket,
         "1",
-        &format!("subscription {{ events(types: [\"inventory.received\"], streamPrefix: \"inventory-\", afterSeq: {after}) {{ seq type stream }} }}"),
+        &format!("subscription {{ events(types: [\"inventory.received\"], streamPrefix: \"inventory:\", afterSeq: {after}) {{ seq type stream }} }}"),
     )
     .await;
     subscribe(
@@ -106,7 +106,7 @@ async fn a_subscriber_receives_new_events_filtered_by_type_and_sku() {
         assert_eq!(node["type"], "inventory.received");
         seen.insert(id, node.clone());
     }
-    assert_eq!(seen["1"]["stream"], "inventory-WH1-SKU-A");
+    assert_eq!(seen["1"]["stream"], "inventory:WH1:SKU-A");
     send(&mut socket, json!({"id": "1", "type": "complete"})).await;
     drop(socket);
     server.stop().await;

@@ -621,3 +621,60 @@ fn import_refuses_non_utf8_and_over_long_lines_and_goes_on() {
     assert!(err.contains("line 2: INVALID_INPUT: line of 1048588 bytes is over 1048576"), "{err}");
     assert!(stdout(&out).contains("1 accepted"), "{}", stdout(&out));
 }
+
+/// Issue #12 item 5: key-less lines were keyed by their content, so two identical lines of
+/// one file (two receipts of 5 units) were one command; a byte order mark made line 1 invalid;
+/// a member given twice was taken with its last value.
+#[test]
+fn identical_key_less_lines_are_two_commands_and_a_rerun_appends_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_store(&data);
+    let receipt = r#"{"type": "receive_inventory", "location": "WH1", "sku": "A", "qty": 5}"#;
+    let master: Vec<&str> = COMMANDS.lines().take(3).collect();
+    let text = format!("\u{feff}{}\n{receipt}\n\n{receipt}\n", master.join("\n"));
+    let file = tmp.path().join("receipts.ndjson");
+    std::fs::write(&file, text).unwrap();
+    let first = tally(&data, &["import", file.to_str().unwrap()]);
+    assert_eq!(code(&first), 0, "{}{}", stdout(&first), stderr(&first));
+    // Each receipt is an inventory event and its journal entry.
+    assert!(stdout(&first).contains("5 accepted (7 events)"), "{}", stdout(&first));
+    let head = head_seq(&data);
+
+    let again = tally(&data, &["import", file.to_str().unwrap()]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("0 accepted (0 events), 5 already present"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(head_seq(&data), head, "a re-run appends nothing");
+
+    let twice = tmp.path().join("twice.ndjson");
+    std::fs::write(
+        &twice,
+        "{\"type\": \"receive_inventory\", \"location\": \"WH1\", \"sku\": \"A\", \"qty\": 5, \"qty\": 500}\n",
+    )
+    .unwrap();
+    let out = tally(&data, &["import", twice.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("line 1: INVALID_INPUT: duplicate member 'qty'"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(head_seq(&data), head, "a refused line appends nothing");
+
+    // For files that grow: --require-keys refuses key-less lines.
+    let keyed = tmp.path().join("keyed.ndjson");
+    std::fs::write(&keyed, format!("{{\"key\": \"rcv-9\", \"command\": {receipt}}}\n{receipt}\n"))
+        .unwrap();
+    let out = tally(&data, &["import", "--require-keys", keyed.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("line 2: INVALID_INPUT: the line has no \"key\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("1 accepted (2 events)"), "{}", stdout(&out));
+}

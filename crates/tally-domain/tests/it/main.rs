@@ -17,4 +17,5 @@ mod props;
 mod rejections;
 mod returns;
 mod scenarios;
+mod streams;
 mod support;

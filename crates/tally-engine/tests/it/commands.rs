@@ -221,7 +221,7 @@ fn simultaneous_retries_are_decided_once() {
     let order_events = engine
         .log()
         .read(head + 1..)
-        .filter(|e| e.as_ref().unwrap().stream() == "order-D1")
+        .filter(|e| e.as_ref().unwrap().stream() == "order:D1")
         .count();
     assert_eq!(order_events, results[0].events.len(), "the order was received once");
 }

@@ -3,9 +3,12 @@
 
 mod commands;
 mod full_disk;
+mod idempotency;
+mod import;
 mod integrity;
 mod limits;
 mod scenarios;
+mod streams;
 mod support;
 mod tmpfs;
 mod views;

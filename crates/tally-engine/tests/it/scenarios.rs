@@ -107,8 +107,7 @@ fn command_ids_are_defined_and_distinct() {
     for path in files() {
         let file: File = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for command in file.steps.into_iter().filter_map(|s| s.command) {
-            assert!(postcard::to_stdvec(&command).is_ok(), "{command:?}");
-            let id = tally_engine::command_id(&command);
+            let id = tally_engine::command_id(&command).unwrap();
             if let Some(other) = ids.insert(id, command.clone()) {
                 assert_eq!(other, command, "two different commands share an id");
             }

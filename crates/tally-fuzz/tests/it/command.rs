@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use std::sync::OnceLock;
 use tally_engine::import::{
-    IMPORT_LINE_BYTES_MAX, ImportLineError, ImportLines, parse_import_line,
+    IMPORT_LINE_BYTES_MAX, ImportFile, ImportLineError, ImportLines, parse_import_line,
 };
 use tally_fuzz::command::command_json;
 use tally_fuzz::samples;
@@ -73,9 +73,15 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         "]".repeat(5000)
     );
     // serde_json's parser stops at 128 levels.
-    assert!(matches!(parse_import_line(&deep), Err(ImportLineError::Json(_))));
+    assert!(matches!(
+        parse_import_line(&deep, &ImportFile::of_bytes(deep.as_bytes()), 1),
+        Err(ImportLineError::Json(_))
+    ));
     let just_over = serde_json::json!({ "command": nested_array(130) }).to_string();
-    assert!(matches!(parse_import_line(&just_over), Err(ImportLineError::Json(_))));
+    assert!(matches!(
+        parse_import_line(&just_over, &ImportFile::of_bytes(just_over.as_bytes()), 1),
+        Err(ImportLineError::Json(_))
+    ));
 }
 
 #[test]

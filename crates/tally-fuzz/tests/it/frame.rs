@@ -20,9 +20,13 @@ pub fn real_frames() -> &'static [Vec<u8>] {
         )
         .unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let submissions = crate::command::scenario_lines()
-            .iter()
-            .map(|line| tally_engine::import::parse_import_line(line).unwrap())
+        let lines = crate::command::scenario_lines();
+        let file = tally_engine::import::ImportFile::of_bytes(lines.join("\n").as_bytes());
+        let submissions = (1..)
+            .zip(lines.iter())
+            .map(|(number, line)| {
+                tally_engine::import::parse_import_line(line, &file, number).unwrap()
+            })
             .collect();
         let answers = runtime.block_on(engine.submit_many(submissions));
         assert!(answers.iter().filter(|a| a.is_ok()).count() > 20);
