@@ -72,6 +72,12 @@ pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
         }
         Err(Error::Corrupt(corruption)) => {
             println!("FAILED: {corruption}");
+            if matches!(corruption, tally_log::Corruption::HighWaterMark(_)) {
+                println!(
+                    "the store refuses writes until an operator acts: see 'The store refuses \
+                     writes' in docs/operations.md"
+                );
+            }
             Outcome::Problem
         }
         Err(err) if err.damage().is_some() => {
