@@ -421,25 +421,7 @@ fn every_fault_on_every_store_file_is_caught_or_proven_harmless() {
         .collect();
     let cases: Vec<(PathBuf, Fault)> =
         chosen.iter().flat_map(|p| FAULTS.iter().map(|f| (p.clone(), *f))).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                let scratch = tempfile::tempdir().unwrap();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((rel, fault)) = cases.get(i) else { break };
-                    let outcome = run_case(&fx, scratch.path(), rel, *fault);
-                    results.lock().unwrap().push((i, rel.clone(), *fault, outcome));
-                }
-            });
-        }
-    });
-    let mut rows = results.into_inner().unwrap();
-    rows.sort_by_key(|r| r.0);
-    let rows: Vec<(PathBuf, Fault, Outcome)> =
-        rows.into_iter().map(|(_, rel, fault, outcome)| (rel, fault, outcome)).collect();
+    let rows = run_all(&cases, |scratch, rel, fault| run_case(&fx, scratch, rel, fault));
     if std::env::var_os("TALLY_FAULT_TABLE").is_some() {
         println!("| file | kind | fault | outcome |\n|---|---|---|---|");
         for (rel, fault, outcome) in &rows {
@@ -491,6 +473,60 @@ fn every_fault_on_every_store_file_is_caught_or_proven_harmless() {
     assert!(matches!(journal("flip First"), Outcome::Verify(1, _)));
     assert!(matches!(journal("flip Middle"), Outcome::Verify(1, _)));
     assert!(matches!(journal("delete"), Outcome::Verify(..)));
+}
+
+/// Runs every case on two threads, each with its own scratch directory; rows in case order.
+fn run_all(
+    cases: &[(PathBuf, Fault)],
+    case: impl Fn(&Path, &Path, Fault) -> Outcome + Sync,
+) -> Vec<(PathBuf, Fault, Outcome)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let scratch = tempfile::tempdir().unwrap();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((rel, fault)) = cases.get(i) else { break };
+                    let outcome = case(scratch.path(), rel, *fault);
+                    results.lock().unwrap().push((i, rel.clone(), *fault, outcome));
+                }
+            });
+        }
+    });
+    let mut rows = results.into_inner().unwrap();
+    rows.sort_by_key(|r| r.0);
+    rows.into_iter().map(|(_, rel, fault, outcome)| (rel, fault, outcome)).collect()
+}
+
+/// One case of the sweep: [`run_case`], and a flip in the log that verify catches must also
+/// stop a writer.
+fn sweep_case(fx: &Fixture, scratch: &Path, rel: &Path, fault: Fault) -> Outcome {
+    let outcome = run_case(fx, scratch, rel, fault);
+    if !(matches!(outcome, Outcome::Verify(..)) && rel.starts_with("log")) {
+        return outcome;
+    }
+    let store = scratch.join("store");
+    let empty = scratch.join("empty.ndjson");
+    std::fs::write(&empty, "").unwrap();
+    let open = tally(&store, &["import", empty.to_str().unwrap()]);
+    if code(&open) != 0 {
+        return outcome;
+    }
+    // Opening reads what recovery needs and every frame (the engine replays them), not every
+    // index block: damage in an index or Merkle table must then fail any read of it (a bloom
+    // filter block is read by point lookups, as verify's, not by a scan: verify's sentence
+    // names the damage). A journal or the mark must be refused at open.
+    let named = matches!(&outcome, Outcome::Verify(1, line) if line.contains("are damaged"));
+    if kind(rel).ends_with("table") && (named || dump(&store.join("log")).is_err()) {
+        Outcome::Read(format!("verify: {}", first_line(&open)))
+    } else {
+        Outcome::Silent(format!(
+            "verify failed but the engine opened for writes: {}",
+            first_line(&open)
+        ))
+    }
 }
 
 /// A small xorshift, so the sweep is seeded and reproducible without a dependency.
@@ -556,62 +592,16 @@ fn a_seeded_sweep_of_bit_flips_never_loses_data_silently() {
             (path.clone(), Fault::Bit { at, bit })
         })
         .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                let scratch = tempfile::tempdir().unwrap();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((rel, fault)) = cases.get(i) else { break };
-                    let mut outcome = run_case(&fx, scratch.path(), rel, *fault);
-                    // A flip in the log that verify catches must also stop a writer.
-                    if matches!(outcome, Outcome::Verify(..)) && rel.starts_with("log") {
-                        let empty = scratch.path().join("empty.ndjson");
-                        std::fs::write(&empty, "").unwrap();
-                        let open = tally(
-                            &scratch.path().join("store"),
-                            &["import", empty.to_str().unwrap()],
-                        );
-                        let store = scratch.path().join("store");
-                        let k = kind(rel);
-                        if code(&open) == 0 {
-                            // Opening reads what recovery needs and every frame (the engine
-                            // replays them), not every index block: damage in an index or
-                            // Merkle table must then fail any read of it. A journal or the
-                            // mark must be refused at open.
-                            // (A damaged bloom filter block is read by point lookups, as
-                            // verify's, not by a scan: verify's sentence names the damage.)
-                            let named = matches!(&outcome, Outcome::Verify(1, line) if line.contains("are damaged"));
-                            let unread = k.ends_with("table")
-                                && (named || dump(&store.join("log")).is_err());
-                            outcome = if unread {
-                                Outcome::Read(format!("verify: {}", first_line(&open)))
-                            } else {
-                                Outcome::Silent(format!(
-                                    "verify failed but the engine opened for writes: {}",
-                                    first_line(&open)
-                                ))
-                            };
-                        }
-                    }
-                    results.lock().unwrap().push((i, rel.clone(), *fault, outcome));
-                }
-            });
-        }
-    });
-    let mut rows = results.into_inner().unwrap();
-    rows.sort_by_key(|r| r.0);
+    let rows = run_all(&cases, |scratch, rel, fault| sweep_case(&fx, scratch, rel, fault));
     let bad: Vec<_> = rows
         .iter()
-        .filter(|(_, _, _, o)| {
+        .filter(|(_, _, o)| {
             matches!(o, Outcome::Panic(_) | Outcome::Silent(_) | Outcome::LastBatchDropped(_))
         })
         .collect();
     assert!(bad.is_empty(), "seed {seed}: panics or silent losses: {bad:#?}");
     let mut by_kind: BTreeMap<String, [u64; 4]> = BTreeMap::new();
-    for (_, rel, _, outcome) in &rows {
+    for (rel, _, outcome) in &rows {
         let slot = match outcome {
             Outcome::Verify(..) | Outcome::Open(..) | Outcome::Contained(..) => 0,
             Outcome::Read(..) => 2,

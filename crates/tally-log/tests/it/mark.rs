@@ -85,7 +85,7 @@ fn a_missing_or_stale_mark_is_refused() {
     let stale = std::fs::read(dir.path().join(mark::MARK_FILE)).unwrap();
     {
         let log = open(dir.path());
-        fill_more(&log, 5);
+        fill_more(&log, 50_000, 5);
         log.close();
     }
     std::fs::write(dir.path().join(mark::MARK_FILE), &stale).unwrap();
@@ -98,9 +98,10 @@ fn a_missing_or_stale_mark_is_refused() {
     assert_refused(&log, "is missing");
 }
 
-fn fill_more(log: &Log, count: u128) {
+/// Appends `count` more single events, ids from `first_id`.
+fn fill_more(log: &Log, first_id: u128, count: u128) {
     for i in 0..count {
-        log.append_blocking(AppendRequest::new(vec![event(50_000 + i, "s-more", b"more")]))
+        log.append_blocking(AppendRequest::new(vec![event(first_id + i, "s-more", b"more")]))
             .unwrap();
     }
 }
@@ -114,22 +115,15 @@ fn a_mark_one_commit_behind_is_caught_up() {
     let before = std::fs::read(dir.path().join(mark::MARK_FILE)).unwrap();
     {
         let log = open(dir.path());
-        fill_more(&log, 1);
+        fill_more(&log, 50_000, 1);
         log.close();
     }
     std::fs::write(dir.path().join(mark::MARK_FILE), &before).unwrap();
     let log = open(dir.path());
     assert_eq!(log.refusal(), None);
     assert_eq!(log.head().seq, EVENTS + 1);
-    fill_more_from(&log, 10);
+    fill_more(&log, 60_000, 10);
     log.verify(VerifyOptions::full()).unwrap();
-}
-
-fn fill_more_from(log: &Log, count: u128) {
-    for i in 0..count {
-        log.append_blocking(AppendRequest::new(vec![event(60_000 + i, "s-more", b"more")]))
-            .unwrap();
-    }
 }
 
 /// A small xorshift: the sweep is seeded and reproducible without a dependency.
