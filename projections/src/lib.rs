@@ -6,6 +6,7 @@
 //! reads, rebuilds a projection blue/green, and replays into a temporary store for as-of reads.
 //! Rebuilding from the log gives byte-identical state.
 
+mod apply_error;
 pub mod audit;
 pub mod fill_rate;
 pub mod finance;

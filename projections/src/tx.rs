@@ -1,7 +1,7 @@
 //! The write side of one projection during one chunk: reads see earlier writes of the chunk,
 //! and everything lands in one fjall batch with the checkpoint.
 
-use crate::projection::ApplyError;
+use crate::apply_error::ApplyError;
 use fjall::Keyspace;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -17,8 +17,10 @@ mod error;
 #[cfg(feature = "fault-injection")]
 mod fault;
 pub mod frame;
+mod head;
 mod ids;
 mod journal;
+mod keyspaces;
 pub mod layout;
 mod log;
 pub mod mark;
@@ -37,8 +39,9 @@ pub use error::{Corruption, Error, Result, storage_damage};
 #[cfg(feature = "fault-injection")]
 pub use fault::FaultInjector;
 pub use frame::RecordedEvent;
+pub use head::Head;
 pub use ids::EventId;
-pub use log::{Head, Log, PendingAppend, check_store_files};
+pub use log::{Log, PendingAppend, check_store_files};
 pub use read::{EventIter, StreamIter};
 pub use tally_proof;
 pub use verify::{VerifyOptions, VerifyReport};

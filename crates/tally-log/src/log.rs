@@ -1,14 +1,15 @@
 //! The `Log` handle: opening, appending through the writer, and the durable head.
 
 use crate::append::{AppendRequest, Appended};
-use crate::chain::{Digest, GENESIS};
 use crate::config::Config;
 use crate::error::{Corruption, Error, Result};
+use crate::head::Head;
+use crate::keyspaces::Keyspaces;
 use crate::layout;
 use crate::mark::{self, Mark, MarkFile, MarkSlots, StoreState};
 use crate::recovery;
 use crate::writer::{Job, Msg, Shared, Writer};
-use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use fjall::Database;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,45 +36,6 @@ impl PendingAppend {
             Ok(answer) => answer,
             Err(_) => Err(self.log.unavailable()),
         }
-    }
-}
-
-/// The last durable event: every seq up to it is stored and acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
-    /// Seq of the last durable event (0 for an empty log).
-    pub seq: u64,
-    /// Its chain hash ([`GENESIS`] for an empty log).
-    pub hash: Digest,
-    /// Its recorded_at, ms since the Unix epoch (0 for an empty log).
-    pub recorded_at_ms: i64,
-}
-
-impl Head {
-    /// The head of an empty log.
-    pub const EMPTY: Self = Self { seq: 0, hash: GENESIS, recorded_at_ms: 0 };
-}
-
-/// The fjall keyspaces of the log.
-#[derive(Clone)]
-pub(crate) struct Keyspaces {
-    pub frames: Keyspace,
-    pub streams: Keyspace,
-    pub event_ids: Keyspace,
-    pub meta: Keyspace,
-    pub merkle: Keyspace,
-}
-
-impl Keyspaces {
-    fn open(db: &Database) -> Result<Self> {
-        let open = |name| db.keyspace(name, KeyspaceCreateOptions::default);
-        Ok(Self {
-            frames: open(layout::FRAMES)?,
-            streams: open(layout::STREAMS)?,
-            event_ids: open(layout::EVENT_IDS)?,
-            meta: open(layout::META)?,
-            merkle: open(layout::MERKLE)?,
-        })
     }
 }
 

@@ -9,8 +9,9 @@
 
 use crate::chain::Digest;
 use crate::error::{Corruption, Error, Result};
+use crate::keyspaces::Keyspaces;
 use crate::layout;
-use crate::log::{Keyspaces, Log};
+use crate::log::Log;
 use crate::read::decode_at;
 use fjall::{Readable as _, Snapshot};
 use tally_proof::hash::leaf_hash;

@@ -11,8 +11,9 @@
 use crate::chain::{Digest, GENESIS, chain_hash};
 use crate::error::{Corruption, Error, Result};
 use crate::frame::{HASH_BYTES, RecordedEvent};
+use crate::keyspaces::Keyspaces;
 use crate::layout;
-use crate::log::{Keyspaces, Log};
+use crate::log::Log;
 use crate::read::decode_at;
 use crate::tree::StoredNodes;
 use fjall::Readable as _;
@@ -122,13 +123,13 @@ impl Log {
         let snapshot = self.inner.db.snapshot();
         let ks = &self.inner.ks;
         let head = match snapshot.get(&ks.meta, layout::META_HEAD)? {
-            None => crate::log::Head::EMPTY,
+            None => crate::head::Head::EMPTY,
             Some(v) => {
                 let (seq, hash, recorded_at_ms) =
                     layout::parse_head_value(&v).ok_or_else(|| {
                         Error::Corrupt(Corruption::Head("head record is malformed".to_owned()))
                     })?;
-                crate::log::Head { seq, hash, recorded_at_ms }
+                crate::head::Head { seq, hash, recorded_at_ms }
             }
         };
         let (first, mut prev) = match options.trusted {
