@@ -101,6 +101,8 @@ pub struct ApiConfig {
     /// their own series, all others are summed under `source="other"`, so a client cannot
     /// grow the scrape by inventing sources. Default 20.
     pub metrics_sources_max: usize,
+    /// Web origins whose pages may call `/graphql` from a browser (CORS). Default: none.
+    pub cors_origins: crate::cors::CorsOrigins,
 }
 
 impl Default for ApiConfig {
@@ -122,6 +124,7 @@ impl Default for ApiConfig {
             ready_view_lag_events_max: 100_000,
             metrics_access: MetricsAccess::Loopback,
             metrics_sources_max: 20,
+            cors_origins: crate::cors::CorsOrigins::default(),
         }
     }
 }

@@ -50,6 +50,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod schema;
 mod server;

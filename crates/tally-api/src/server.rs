@@ -44,14 +44,16 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
     let executions = Arc::new(Semaphore::new(config.graphql_concurrency_max.max(1)));
     // Install the metrics recorder before the first request records anything.
     let _ = telemetry::handle();
+    let origins = config.cors_origins.clone();
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql_post))
+        .route("/graphql", get(graphiql).post(graphql_post).options(graphql_options))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(config.request_body_bytes_max))
         .layer(RequestBodyLimitLayer::new(config.request_body_bytes_max))
+        .layer(axum::middleware::from_fn(move |request, next| cors(origins.clone(), request, next)))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout(),
@@ -62,6 +64,29 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
         }))
         .with_state(Shared { state, schema, executions, connections })
+}
+
+/// `OPTIONS /graphql`: a CORS preflight (see [`crate::cors`]).
+async fn graphql_options(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    shared.state.config().cors_origins.preflight(&headers)
+}
+
+/// Adds the CORS headers to every answer to an allowed origin.
+async fn cors(
+    origins: crate::cors::CorsOrigins,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if origins.is_empty() {
+        return next.run(request).await;
+    }
+    let mut origin = HeaderMap::new();
+    if let Some(value) = request.headers().get(header::ORIGIN) {
+        origin.insert(header::ORIGIN, value.clone());
+    }
+    let mut response = next.run(request).await;
+    origins.decorate(&origin, &mut response);
+    response
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then stops accepting,

@@ -36,6 +36,10 @@ pub struct StoreConfig {
     /// (always a token) or `anonymous`. `tally serve --metrics-access` overrides it.
     #[serde(default)]
     pub metrics_access: MetricsAccess,
+    /// Web origins (`scheme://host[:port]`) whose pages may call the API from a browser
+    /// (CORS); none by default. No wildcard: tokens, not cookies, authenticate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cors_origins: Vec<String>,
 }
 
 /// An initialised data directory.
@@ -79,6 +83,7 @@ impl DataDir {
             checkpoint_every_events: 10_000,
             checkpoint_every_ms: 60_000,
             metrics_access: MetricsAccess::default(),
+            cors_origins: Vec::new(),
         };
         let dir = Self { root: root.to_owned(), config };
         let key = LedgerKey::generate("tally-ledger").context("generating the ledger key")?;

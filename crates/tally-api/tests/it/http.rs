@@ -2,7 +2,7 @@
 
 use crate::support::{TestServer, first_code, token};
 use serde_json::{Value, json};
-use tally_api::Role;
+use tally_api::{ApiConfig, Role};
 
 const ENVELOPE_MUTATIONS: &str = r#"
 mutation Setup($placedAt: DateTime!) {
@@ -233,5 +233,73 @@ async fn submit_many_answers_each_item_and_enforces_its_limit() {
         .await;
     assert_eq!(first_code(&too_many), "INVALID_INPUT");
     assert_eq!(server.head(), head);
+    server.stop().await;
+}
+
+/// A browser page on an allowed origin gets its preflight (204 with the CORS headers) and the
+/// CORS header on the answer; any other origin gets 403 and no CORS header.
+#[tokio::test]
+async fn cors_preflight_answers_allowed_origins_only() {
+    let config = ApiConfig {
+        cors_origins: tally_api::cors::CorsOrigins::parse(&["https://ops.example.com"]).unwrap(),
+        ..ApiConfig::default()
+    };
+    let server = TestServer::start_with(config).await;
+    let url = format!("{}/graphql", server.base);
+    let preflight = |origin: &'static str| {
+        server
+            .client
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "authorization, content-type")
+            .send()
+    };
+    let allowed = preflight("https://ops.example.com").await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    let h = allowed.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://ops.example.com");
+    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    assert_eq!(h["vary"], "Origin");
+
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+
+    let post = |origin: &'static str| {
+        server
+            .client
+            .post(&url)
+            .header("Origin", origin)
+            .bearer_auth(token(Role::Viewer))
+            .json(&json!({"query": "{ head { seq } }"}))
+            .send()
+    };
+    let answer = post("https://ops.example.com").await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["access-control-allow-origin"], "https://ops.example.com");
+    let other = post("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    server.stop().await;
+}
+
+/// Without an allow-list a cross-origin preflight is refused; a plain OPTIONS names the methods.
+#[tokio::test]
+async fn without_cors_origins_preflights_are_refused() {
+    let server = TestServer::start().await;
+    let url = format!("{}/graphql", server.base);
+    let preflight = server
+        .client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("Origin", "https://ops.example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 403);
+    let plain = server.client.request(reqwest::Method::OPTIONS, &url).send().await.unwrap();
+    assert_eq!(plain.status(), 204);
+    assert_eq!(plain.headers()["allow"], "GET, POST, OPTIONS");
     server.stop().await;
 }

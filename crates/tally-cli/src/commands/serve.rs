@@ -18,8 +18,11 @@ pub fn serve(
     metrics_access: Option<MetricsAccess>,
 ) -> anyhow::Result<Outcome> {
     let dir = DataDir::open(data)?;
+    let cors_origins = tally_api::cors::CorsOrigins::parse(&dir.config.cors_origins)
+        .map_err(|e| anyhow::anyhow!("tally.toml cors_origins: {e}"))?;
     let config = ApiConfig {
         metrics_access: metrics_access.unwrap_or(dir.config.metrics_access),
+        cors_origins,
         ..ApiConfig::default()
     };
     if auth.is_empty() {
