@@ -146,6 +146,14 @@ impl Subscription {
             }
             for t in types {
                 super::args::bounded("types", t, tally_domain::limits::ID_BYTES_MAX)?;
+                // A misspelt type would silently never fire: name the known ones instead.
+                if !tally_domain::codec::KNOWN_TYPES.contains(&t.as_str()) {
+                    return Err(crate::error::ApiError::invalid(format!(
+                        "unknown event type '{t}' in argument types; known types: {}",
+                        tally_domain::codec::KNOWN_TYPES.join(", ")
+                    ))
+                    .into());
+                }
             }
         }
         if let Some(prefix) = &stream_prefix {

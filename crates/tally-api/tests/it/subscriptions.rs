@@ -144,3 +144,23 @@ async fn websocket_auth_is_checked() {
     }
     server.stop().await;
 }
+
+/// A misspelt event type would never fire: it is refused, naming the known types.
+#[tokio::test]
+async fn an_unknown_event_type_filter_is_an_error_not_a_silent_stream() {
+    let server = TestServer::start().await;
+    let mut socket = connect(&server, Some(&token(Role::Operator))).await;
+    subscribe(&mut socket, "1", "subscription { events(types: [\"stock.received\"]) { seq } }")
+        .await;
+    let answer = next_json(&mut socket).await;
+    // The field's error arrives in the first message, with no data.
+    assert!(answer["payload"]["data"].is_null(), "{answer}");
+    let text = answer.to_string();
+    assert!(
+        text.contains("INVALID_INPUT") && text.contains("unknown event type 'stock.received'"),
+        "{answer}"
+    );
+    assert!(text.contains("inventory.received"), "the known types are named: {answer}");
+    drop(socket);
+    server.stop().await;
+}
