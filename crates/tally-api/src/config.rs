@@ -103,6 +103,9 @@ pub struct ApiConfig {
     pub metrics_sources_max: usize,
     /// Web origins whose pages may call `/graphql` from a browser (CORS). Default: none.
     pub cors_origins: crate::cors::CorsOrigins,
+    /// Whether a request without a valid token may introspect the schema (`__schema`,
+    /// `__type`). Default false: the schema is shown to callers with a token only.
+    pub introspection_anonymous: bool,
 }
 
 impl Default for ApiConfig {
@@ -125,6 +128,7 @@ impl Default for ApiConfig {
             metrics_access: MetricsAccess::Loopback,
             metrics_sources_max: 20,
             cors_origins: crate::cors::CorsOrigins::default(),
+            introspection_anonymous: false,
         }
     }
 }

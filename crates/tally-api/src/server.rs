@@ -162,6 +162,20 @@ async fn graphql_post(State(shared): State<Shared>, request: axum::extract::Requ
     }
 }
 
+/// Whether a query text names `__schema` or `__type` (not `__typename`). May see them inside a
+/// string too: then an anonymous caller, who could read nothing anyway, is told to bring a
+/// token.
+fn introspects(query: &str) -> bool {
+    ["__schema", "__type"].iter().any(|name| {
+        query.match_indices(name).any(|(at, _)| {
+            !query[at + name.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
 async fn execute_post(shared: Shared, headers: HeaderMap, body: Bytes) -> Response {
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
@@ -191,6 +205,26 @@ async fn execute_post(shared: Shared, headers: HeaderMap, body: Bytes) -> Respon
         return json_response(StatusCode::BAD_REQUEST, &error);
     }
     let auth = shared.state.auth().resolve(authorization(&headers));
+    let batch = if matches!(auth, Auth::Caller(_)) || shared.state.config().introspection_anonymous
+    {
+        batch
+    } else {
+        let asks = match &batch {
+            BatchRequest::Single(r) => introspects(&r.query),
+            BatchRequest::Batch(rs) => rs.iter().any(|r| introspects(&r.query)),
+        };
+        if asks {
+            // async-graphql would answer `null`: say why instead.
+            let error = serde_json::json!({
+                "errors": [{
+                    "message": "introspection (__schema, __type) needs a bearer token",
+                    "extensions": { "code": code::UNAUTHENTICATED },
+                }]
+            });
+            return json_response(StatusCode::OK, &error);
+        }
+        batch.disable_introspection()
+    };
     let batch = batch.data(auth);
     let response = shared.schema.execute_batch(batch).await;
     json_response(StatusCode::OK, &response)

@@ -40,6 +40,9 @@ pub struct StoreConfig {
     /// (CORS); none by default. No wildcard: tokens, not cookies, authenticate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cors_origins: Vec<String>,
+    /// Whether requests without a token may introspect the schema; off by default.
+    #[serde(default)]
+    pub introspection_anonymous: bool,
 }
 
 /// An initialised data directory.
@@ -84,6 +87,7 @@ impl DataDir {
             checkpoint_every_ms: 60_000,
             metrics_access: MetricsAccess::default(),
             cors_origins: Vec::new(),
+            introspection_anonymous: false,
         };
         let dir = Self { root: root.to_owned(), config };
         let key = LedgerKey::generate("tally-ledger").context("generating the ledger key")?;

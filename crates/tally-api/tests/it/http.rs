@@ -303,3 +303,28 @@ async fn without_cors_origins_preflights_are_refused() {
     assert_eq!(plain.headers()["allow"], "GET, POST, OPTIONS");
     server.stop().await;
 }
+
+/// The schema is shown to callers with a token; anonymous introspection is off by default and
+/// can be turned on.
+#[tokio::test]
+async fn introspection_needs_a_token_unless_configured() {
+    let query = "{ __schema { queryType { name } } }";
+    let server = TestServer::start().await;
+    let anonymous = server.gql_as(None, query, json!({})).await;
+    assert_eq!(first_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+    assert!(anonymous["data"].is_null(), "{anonymous}");
+    let invalid = server.gql_as(Some("tly_not-a-token"), query, json!({})).await;
+    assert_eq!(first_code(&invalid), "UNAUTHENTICATED", "{invalid}");
+    // `__typename` is not introspection.
+    let typename = server.gql_as(None, "{ __typename }", json!({})).await;
+    assert_eq!(typename["data"]["__typename"], "Query", "{typename}");
+    let viewer = server.gql_as(Some(&token(Role::Viewer)), query, json!({})).await;
+    assert_eq!(viewer["data"]["__schema"]["queryType"]["name"], "Query", "{viewer}");
+    server.stop().await;
+
+    let open = ApiConfig { introspection_anonymous: true, ..ApiConfig::default() };
+    let server = TestServer::start_with(open).await;
+    let anonymous = server.gql_as(None, query, json!({})).await;
+    assert_eq!(anonymous["data"]["__schema"]["queryType"]["name"], "Query", "{anonymous}");
+    server.stop().await;
+}

@@ -23,6 +23,7 @@ pub fn serve(
     let config = ApiConfig {
         metrics_access: metrics_access.unwrap_or(dir.config.metrics_access),
         cors_origins,
+        introspection_anonymous: dir.config.introspection_anonymous,
         ..ApiConfig::default()
     };
     if auth.is_empty() {
