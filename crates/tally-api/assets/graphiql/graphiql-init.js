@@ -30,7 +30,9 @@
     '# (`tally demo` prints one token per role). Then run the query with Ctrl-Enter.',
     '',
     '{',
-    '  __typename',
+    '  head {',
+    '    seq',
+    '  }',
     '}',
     '',
   ].join('\n');
