@@ -5,6 +5,8 @@
 //! the events are durable, subscriptions tail the durable head.
 //!
 //! - [`router`] / [`serve`]: the routes and graceful shutdown (`server.rs`).
+//! - [`graphiql`]: the GraphiQL page and its assets, vendored in `assets/graphiql/` and
+//!   embedded in the binary (no CDN).
 //! - [`schema`]: queries (log, audit, views), mutations, subscriptions, and the error-code
 //!   extension; `schema/views.rs` is where projection queries plug in.
 //! - [`auth`]: bearer tokens (kept hashed), roles, and [`auth::FIELD_ROLES`], the one table
@@ -39,8 +41,7 @@
 //! # }
 //! ```
 //!
-//! Dependencies and why: `axum` (HTTP, WebSocket upgrade), `async-graphql` (schema, limits,
-//! GraphiQL) and `async-graphql-axum` (its graphql-ws protocol over axum's WebSocket),
+//! Dependencies and why: `axum` (HTTP, WebSocket upgrade), `async-graphql` (schema, limits) and `async-graphql-axum` (its graphql-ws protocol over axum's WebSocket),
 //! `tower-http` (body limit, timeout, request tracing), `tower` (layers), `metrics` and
 //! `metrics-exporter-prometheus` without its push-gateway default (the `/metrics` text),
 //! `async-trait` (async-graphql's `Extension` trait is declared with it), `futures-util`
@@ -52,6 +53,7 @@ pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod graphiql;
 pub mod schema;
 mod server;
 pub mod state;

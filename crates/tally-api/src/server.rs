@@ -3,17 +3,18 @@
 use crate::auth::{Auth, METRICS_ROLES};
 use crate::config::MetricsAccess;
 use crate::error::code;
+use crate::graphiql;
 use crate::schema::{self, TallySchema, subscriptions::ConnectionSlots};
 use crate::state::AppState;
 use crate::telemetry;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,7 +34,8 @@ struct Shared {
 }
 
 /// The routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /graphql/ws` (graphql-ws and
-/// graphql-transport-ws), `/healthz`, `/readyz`, `/metrics`.
+/// graphql-transport-ws), `GET /graphiql/{file}` (GraphiQL's embedded assets, public),
+/// `/healthz`, `/readyz`, `/metrics`.
 pub fn router(state: AppState) -> Router {
     router_with(state, None)
 }
@@ -46,8 +48,9 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
     let _ = telemetry::handle();
     let origins = config.cors_origins.clone();
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql_post).options(graphql_options))
+        .route("/graphql", get(graphiql::page).post(graphql_post).options(graphql_options))
         .route("/graphql/ws", get(graphql_ws))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -228,10 +231,6 @@ async fn execute_post(shared: Shared, headers: HeaderMap, body: Bytes) -> Respon
     let batch = batch.data(auth);
     let response = shared.schema.execute_batch(batch).await;
     json_response(StatusCode::OK, &response)
-}
-
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
 }
 
 /// Reads `{"authorization": "Bearer …"}` (or `Authorization`) from a connection_init payload.

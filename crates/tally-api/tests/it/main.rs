@@ -4,6 +4,7 @@
 
 mod errors;
 mod full_disk;
+mod graphiql;
 mod http;
 mod lifecycle;
 mod limits;
