@@ -118,6 +118,20 @@ fn now_ms() -> i64 {
 
 impl Writer {
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        self.serve(&mut rx);
+        // Answer every submission still queued. Closing first and then receiving until `None`
+        // also answers one whose sender took its slot before the close but queued it after:
+        // merely dropping the receiver would leave that caller waiting as long as the engine
+        // lives.
+        rx.close();
+        while let Some(msg) = rx.blocking_recv() {
+            if let Msg::Submit(job) = msg {
+                let _ = job.reply.send(Err(self.shared.stopped_error("the engine is closed")));
+            }
+        }
+    }
+
+    fn serve(&mut self, rx: &mut mpsc::Receiver<Msg>) {
         let mut carry: Vec<Job> = Vec::new();
         // The previous group, decided and queued for append, not yet answered. Deciding the
         // next group while it is made durable keeps the log writer and this thread busy at

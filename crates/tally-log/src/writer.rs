@@ -109,8 +109,32 @@ fn now_ms() -> i64 {
 }
 
 impl Writer {
-    /// Runs until the queue closes, a shutdown arrives, or a commit fails.
+    /// Runs until the queue closes, a shutdown arrives, or a commit fails; then answers every
+    /// request still queued, so no caller waits for an answer that cannot come.
     pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        self.serve(&mut rx);
+        // Closing first and then receiving until `None` also answers a request whose sender
+        // took its slot before the close but queued it after: merely dropping the receiver
+        // would leave such a request (and its caller) waiting as long as the log lives.
+        rx.close();
+        while let Some(msg) = rx.blocking_recv() {
+            let error = || match self.shared.poison_reason() {
+                Some(reason) => Error::Poisoned(reason),
+                None => Error::Closed,
+            };
+            match msg {
+                Msg::Append(job) => {
+                    let _ = job.reply.send(Err(error()));
+                }
+                Msg::Checkpoint(reply) => {
+                    let _ = reply.send(Err(error()));
+                }
+                Msg::Shutdown => {}
+            }
+        }
+    }
+
+    fn serve(&mut self, rx: &mut mpsc::Receiver<Msg>) {
         let mut carry: Option<Job> = None;
         loop {
             let first = match carry.take() {
