@@ -33,38 +33,25 @@ pub struct Asset {
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
+/// An [`Asset`] embedded from `assets/graphiql/{name}`.
+macro_rules! asset {
+    ($content_type:expr, $name:literal) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            bytes: include_bytes!(concat!("../assets/graphiql/", $name)),
+        }
+    };
+}
+
 /// The assets the page loads, in the repository's `assets/graphiql/`.
 pub const ASSETS: &[Asset] = &[
-    Asset {
-        name: "react.production.min.js",
-        content_type: JS,
-        bytes: include_bytes!("../assets/graphiql/react.production.min.js"),
-    },
-    Asset {
-        name: "react-dom.production.min.js",
-        content_type: JS,
-        bytes: include_bytes!("../assets/graphiql/react-dom.production.min.js"),
-    },
-    Asset {
-        name: "graphiql.min.js",
-        content_type: JS,
-        bytes: include_bytes!("../assets/graphiql/graphiql.min.js"),
-    },
-    Asset {
-        name: "graphiql.min.css",
-        content_type: CSS,
-        bytes: include_bytes!("../assets/graphiql/graphiql.min.css"),
-    },
-    Asset {
-        name: "graphiql-page.css",
-        content_type: CSS,
-        bytes: include_bytes!("../assets/graphiql/graphiql-page.css"),
-    },
-    Asset {
-        name: "graphiql-init.js",
-        content_type: JS,
-        bytes: include_bytes!("../assets/graphiql/graphiql-init.js"),
-    },
+    asset!(JS, "react.production.min.js"),
+    asset!(JS, "react-dom.production.min.js"),
+    asset!(JS, "graphiql.min.js"),
+    asset!(CSS, "graphiql.min.css"),
+    asset!(CSS, "graphiql-page.css"),
+    asset!(JS, "graphiql-init.js"),
 ];
 
 /// The hand-written page, with plain `/graphiql/{file}` references.
