@@ -25,138 +25,134 @@ pub struct Context {
     pub actor: Actor,
 }
 
-/// A command. JSON: `{"type": "receive_inventory", "location": "WH1", …}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Command {
-    /// Define or redefine a location.
-    DefineLocation(DefineLocation),
-    /// Define or redefine a channel.
-    DefineChannel(DefineChannel),
-    /// Define or redefine a SKU.
-    DefineSku(DefineSku),
-    /// Set safety stock of a SKU at a location.
-    SetSafetyStock(SetSafetyStock),
-    /// Receive (place) an order.
-    ReceiveOrder(ReceiveOrder),
-    /// Validate a received order.
-    ValidateOrder(OrderRef),
-    /// Put an order on hold.
-    HoldOrder(HoldOrder),
-    /// Release an order's hold.
-    ReleaseHold(OrderRef),
-    /// Allocate a validated order: rank order, split, backorder, FEFO.
-    AllocateOrder(OrderRef),
-    /// Pick reserved units (at one location, or all).
-    PickOrder(FulfilOrder),
-    /// Pack picked units.
-    PackOrder(FulfilOrder),
-    /// Ship packed units; issues the invoice and the COGS entry.
-    ShipOrder(ShipOrder),
-    /// Record delivery of a fully shipped order.
-    DeliverOrder(OrderRef),
-    /// Cancel an order nothing of which has shipped.
-    CancelOrder(CancelOrder),
-    /// Replace the SKU of a line nothing of which is allocated.
-    SubstituteLine(SubstituteLine),
-    /// Record expected inbound (purchase order / ASN).
-    ExpectInbound(ExpectInbound),
-    /// Receive stock.
-    ReceiveInventory(ReceiveInventory),
-    /// Adjust available stock up or down.
-    AdjustInventory(AdjustInventory),
-    /// Record a cycle count; the variance becomes an adjustment.
-    CycleCount(CycleCount),
-    /// Ship a transfer: available at the source → in transit at the destination.
-    ShipTransfer(ShipTransfer),
-    /// Receive a transfer: in transit → available.
-    ReceiveTransfer(ReceiveTransfer),
-    /// Move available units to quarantine.
-    QuarantineStock(QuarantineStock),
-    /// Move quarantined units back to available.
-    ReleaseQuarantine(ReleaseQuarantine),
-    /// Scrap units from available or a quarantine.
-    ScrapStock(ScrapStock),
-    /// Recall a lot: quarantine it wherever available, block allocation.
-    RecallLot(RecallLot),
-    /// Authorise a return.
-    AuthorizeReturn(AuthorizeReturn),
-    /// Receive returned units into `returned`.
-    ReceiveReturn(ReceiveReturn),
-    /// Inspect returned units with a disposition each.
-    InspectReturn(InspectReturn),
-    /// Close a fully inspected return.
-    CloseReturn(ReturnRef),
-    /// Record a payment captured for an order.
-    CapturePayment(CapturePayment),
-    /// Record the processor's fee on an order's payments.
-    RecordProcessorFee(RecordProcessorFee),
-    /// Refund shipped units and their tax.
-    IssueRefund(IssueRefund),
-    /// Pay back customer money held for an order that was not invoiced (e.g. after a
-    /// cancellation).
-    RefundDeposit(RefundDeposit),
-    /// Record a processor payout to the bank.
-    RecordProcessorPayout(RecordProcessorPayout),
-    /// Open a marketplace settlement.
-    OpenSettlement(OpenSettlement),
-    /// Record one money line of a settlement.
-    RecordSettlementLine(RecordSettlementLine),
-    /// Settle a settlement's payout to the bank.
-    SettlePayout(SettlePayout),
-    /// Post a manual journal entry.
-    PostJournalEntry(PostJournalEntry),
+/// The list of every command, in one place: each with its doc, variant, payload type,
+/// `type` tag (snake_case) and GraphQL field name (camelCase). Calls `$callback!` with it, so
+/// that the [`Command`] enum here, the API's typed mutations and the checks of every surface
+/// are generated from the same list and cannot drift. Adding a command means: its payload type
+/// below (with its field docs, which become the GraphQL descriptions), one line here, its
+/// decision, its example in [`crate::examples`], and its tests.
+#[macro_export]
+macro_rules! for_each_command {
+    ($callback:ident) => {
+        $callback! {
+            /// Define or redefine a location.
+            DefineLocation(DefineLocation) define_location "defineLocation";
+            /// Define or redefine a channel.
+            DefineChannel(DefineChannel) define_channel "defineChannel";
+            /// Define or redefine a SKU.
+            DefineSku(DefineSku) define_sku "defineSku";
+            /// Set safety stock of a SKU at a location.
+            SetSafetyStock(SetSafetyStock) set_safety_stock "setSafetyStock";
+            /// Receive (place) an order.
+            ReceiveOrder(ReceiveOrder) receive_order "receiveOrder";
+            /// Validate a received order.
+            ValidateOrder(OrderRef) validate_order "validateOrder";
+            /// Put an order on hold.
+            HoldOrder(HoldOrder) hold_order "holdOrder";
+            /// Release an order's hold.
+            ReleaseHold(OrderRef) release_hold "releaseHold";
+            /// Allocate a validated order: rank order, split, backorder, FEFO.
+            AllocateOrder(OrderRef) allocate_order "allocateOrder";
+            /// Pick reserved units (at one location, or all).
+            PickOrder(FulfilOrder) pick_order "pickOrder";
+            /// Pack picked units.
+            PackOrder(FulfilOrder) pack_order "packOrder";
+            /// Ship packed units; issues the invoice and the COGS entry.
+            ShipOrder(ShipOrder) ship_order "shipOrder";
+            /// Record delivery of a fully shipped order.
+            DeliverOrder(OrderRef) deliver_order "deliverOrder";
+            /// Cancel an order nothing of which has shipped.
+            CancelOrder(CancelOrder) cancel_order "cancelOrder";
+            /// Replace the SKU of a line nothing of which is allocated.
+            SubstituteLine(SubstituteLine) substitute_line "substituteLine";
+            /// Record expected inbound (purchase order / ASN).
+            ExpectInbound(ExpectInbound) expect_inbound "expectInbound";
+            /// Receive stock.
+            ReceiveInventory(ReceiveInventory) receive_inventory "receiveInventory";
+            /// Adjust available stock up or down.
+            AdjustInventory(AdjustInventory) adjust_inventory "adjustInventory";
+            /// Record a cycle count; the variance becomes an adjustment.
+            CycleCount(CycleCount) cycle_count "cycleCount";
+            /// Ship a transfer: available at the source → in transit at the destination.
+            ShipTransfer(ShipTransfer) ship_transfer "shipTransfer";
+            /// Receive a transfer: in transit → available.
+            ReceiveTransfer(ReceiveTransfer) receive_transfer "receiveTransfer";
+            /// Move available units to quarantine.
+            QuarantineStock(QuarantineStock) quarantine_stock "quarantineStock";
+            /// Move quarantined units back to available.
+            ReleaseQuarantine(ReleaseQuarantine) release_quarantine "releaseQuarantine";
+            /// Scrap units from available or a quarantine.
+            ScrapStock(ScrapStock) scrap_stock "scrapStock";
+            /// Recall a lot: quarantine it wherever available, block allocation.
+            RecallLot(RecallLot) recall_lot "recallLot";
+            /// Authorise a return.
+            AuthorizeReturn(AuthorizeReturn) authorize_return "authorizeReturn";
+            /// Receive returned units into `returned`.
+            ReceiveReturn(ReceiveReturn) receive_return "receiveReturn";
+            /// Inspect returned units with a disposition each.
+            InspectReturn(InspectReturn) inspect_return "inspectReturn";
+            /// Close a fully inspected return.
+            CloseReturn(ReturnRef) close_return "closeReturn";
+            /// Record a payment captured for an order.
+            CapturePayment(CapturePayment) capture_payment "capturePayment";
+            /// Record the processor's fee on an order's payments.
+            RecordProcessorFee(RecordProcessorFee) record_processor_fee "recordProcessorFee";
+            /// Refund shipped units and their tax.
+            IssueRefund(IssueRefund) issue_refund "issueRefund";
+            /// Pay back customer money held for an order that was not invoiced (e.g. after a
+            /// cancellation).
+            RefundDeposit(RefundDeposit) refund_deposit "refundDeposit";
+            /// Record a processor payout to the bank.
+            RecordProcessorPayout(RecordProcessorPayout) record_processor_payout "recordProcessorPayout";
+            /// Open a marketplace settlement.
+            OpenSettlement(OpenSettlement) open_settlement "openSettlement";
+            /// Record one money line of a settlement.
+            RecordSettlementLine(RecordSettlementLine) record_settlement_line "recordSettlementLine";
+            /// Settle a settlement's payout to the bank.
+            SettlePayout(SettlePayout) settle_payout "settlePayout";
+            /// Post a manual journal entry.
+            PostJournalEntry(PostJournalEntry) post_journal_entry "postJournalEntry";
+        }
+    };
 }
 
-impl Command {
-    /// The command's type name, as in its JSON `type` tag.
-    #[must_use]
-    pub const fn kind(&self) -> &'static str {
-        match self {
-            Self::DefineLocation(_) => "define_location",
-            Self::DefineChannel(_) => "define_channel",
-            Self::DefineSku(_) => "define_sku",
-            Self::SetSafetyStock(_) => "set_safety_stock",
-            Self::ReceiveOrder(_) => "receive_order",
-            Self::ValidateOrder(_) => "validate_order",
-            Self::HoldOrder(_) => "hold_order",
-            Self::ReleaseHold(_) => "release_hold",
-            Self::AllocateOrder(_) => "allocate_order",
-            Self::PickOrder(_) => "pick_order",
-            Self::PackOrder(_) => "pack_order",
-            Self::ShipOrder(_) => "ship_order",
-            Self::DeliverOrder(_) => "deliver_order",
-            Self::CancelOrder(_) => "cancel_order",
-            Self::SubstituteLine(_) => "substitute_line",
-            Self::ExpectInbound(_) => "expect_inbound",
-            Self::ReceiveInventory(_) => "receive_inventory",
-            Self::AdjustInventory(_) => "adjust_inventory",
-            Self::CycleCount(_) => "cycle_count",
-            Self::ShipTransfer(_) => "ship_transfer",
-            Self::ReceiveTransfer(_) => "receive_transfer",
-            Self::QuarantineStock(_) => "quarantine_stock",
-            Self::ReleaseQuarantine(_) => "release_quarantine",
-            Self::ScrapStock(_) => "scrap_stock",
-            Self::RecallLot(_) => "recall_lot",
-            Self::AuthorizeReturn(_) => "authorize_return",
-            Self::ReceiveReturn(_) => "receive_return",
-            Self::InspectReturn(_) => "inspect_return",
-            Self::CloseReturn(_) => "close_return",
-            Self::CapturePayment(_) => "capture_payment",
-            Self::RecordProcessorFee(_) => "record_processor_fee",
-            Self::IssueRefund(_) => "issue_refund",
-            Self::RefundDeposit(_) => "refund_deposit",
-            Self::RecordProcessorPayout(_) => "record_processor_payout",
-            Self::OpenSettlement(_) => "open_settlement",
-            Self::RecordSettlementLine(_) => "record_settlement_line",
-            Self::SettlePayout(_) => "settle_payout",
-            Self::PostJournalEntry(_) => "post_journal_entry",
+/// Defines [`Command`] and its tag list from [`for_each_command!`].
+macro_rules! define_commands {
+    ($($(#[doc = $doc:literal])* $variant:ident($payload:ident) $tag:ident $field:literal;)*) => {
+        /// A command. JSON: `{"type": "receive_inventory", "location": "WH1", …}`; GraphQL: the
+        /// `CommandInput` one-of (`{receiveInventory: {…}}`) or the typed mutation of the same
+        /// name.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "graphql", derive(async_graphql::OneofObject), graphql(name = "CommandInput"))]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Command {
+            $($(#[doc = $doc])* $variant($payload),)*
         }
-    }
+
+        impl Command {
+            /// Every command's `type` tag, in definition order.
+            pub const TAGS: &'static [&'static str] = &[$(stringify!($tag)),*];
+
+            /// The command's type name, as in its JSON `type` tag.
+            #[must_use]
+            pub const fn kind(&self) -> &'static str {
+                match self {
+                    $(Self::$variant(_) => stringify!($tag),)*
+                }
+            }
+        }
+    };
 }
+
+for_each_command!(define_commands);
 
 /// Define or redefine a location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "DefineLocationInput")
+)]
 pub struct DefineLocation {
     /// Its id.
     pub location: LocationId,
@@ -170,6 +166,11 @@ pub struct DefineLocation {
 
 /// Define or redefine a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "DefineChannelInput")
+)]
 pub struct DefineChannel {
     /// Its id.
     pub channel: ChannelId,
@@ -183,6 +184,11 @@ pub struct DefineChannel {
 
 /// Define or redefine a SKU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "DefineSkuInput")
+)]
 pub struct DefineSku {
     /// Its id.
     pub sku: Sku,
@@ -190,6 +196,7 @@ pub struct DefineSku {
     pub lot_tracked: bool,
     /// Days before expiry when a lot stops being allocatable.
     #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
     pub shelf_life_margin_days: u32,
     /// Standard unit cost (non-negative).
     pub unit_cost: Money,
@@ -199,6 +206,11 @@ pub struct DefineSku {
 
 /// Set safety stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "SetSafetyStockInput")
+)]
 pub struct SetSafetyStock {
     /// Where.
     pub location: LocationId,
@@ -210,6 +222,11 @@ pub struct SetSafetyStock {
 
 /// A line of an incoming order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "OrderLineInput")
+)]
 pub struct OrderLineInput {
     /// The SKU.
     pub sku: Sku,
@@ -221,6 +238,11 @@ pub struct OrderLineInput {
 
 /// Receive (place) an order. The same order id with the same content is a no-op.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReceiveOrderInput")
+)]
 pub struct ReceiveOrder {
     /// Its id.
     pub order: OrderId,
@@ -240,6 +262,11 @@ pub struct ReceiveOrder {
 
 /// A command about one order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "OrderRefInput")
+)]
 pub struct OrderRef {
     /// The order.
     pub order: OrderId,
@@ -247,6 +274,11 @@ pub struct OrderRef {
 
 /// Hold an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "HoldOrderInput")
+)]
 pub struct HoldOrder {
     /// The order.
     pub order: OrderId,
@@ -256,11 +288,17 @@ pub struct HoldOrder {
     pub due_at: Timestamp,
     /// Free text.
     #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
     pub note: String,
 }
 
 /// Pick or pack an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "FulfilOrderInput")
+)]
 pub struct FulfilOrder {
     /// The order.
     pub order: OrderId,
@@ -271,6 +309,11 @@ pub struct FulfilOrder {
 
 /// Ship an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ShipOrderInput")
+)]
 pub struct ShipOrder {
     /// The order.
     pub order: OrderId,
@@ -279,17 +322,25 @@ pub struct ShipOrder {
     pub location: Option<LocationId>,
     /// Carrier name.
     #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
     pub carrier: String,
     /// Tracking number.
     #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
     pub tracking: String,
     /// Serial numbers of the units shipped, if serialised.
     #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
     pub serials: Vec<String>,
 }
 
 /// Cancel an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "CancelOrderInput")
+)]
 pub struct CancelOrder {
     /// The order.
     pub order: OrderId,
@@ -299,6 +350,11 @@ pub struct CancelOrder {
 
 /// Substitute a line's SKU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "SubstituteLineInput")
+)]
 pub struct SubstituteLine {
     /// The order.
     pub order: OrderId,
@@ -310,6 +366,11 @@ pub struct SubstituteLine {
 
 /// Expected inbound.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ExpectInboundInput")
+)]
 pub struct ExpectInbound {
     /// Where.
     pub location: LocationId,
@@ -323,6 +384,11 @@ pub struct ExpectInbound {
 
 /// Receive stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReceiveInventoryInput")
+)]
 pub struct ReceiveInventory {
     /// Where.
     pub location: LocationId,
@@ -343,6 +409,11 @@ pub struct ReceiveInventory {
 
 /// Adjust available stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "AdjustInventoryInput")
+)]
 pub struct AdjustInventory {
     /// Where.
     pub location: LocationId,
@@ -359,6 +430,11 @@ pub struct AdjustInventory {
 
 /// A cycle count of one bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "CycleCountInput")
+)]
 pub struct CycleCount {
     /// Where.
     pub location: LocationId,
@@ -373,6 +449,11 @@ pub struct CycleCount {
 
 /// Ship a transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ShipTransferInput")
+)]
 pub struct ShipTransfer {
     /// New transfer id.
     pub transfer: TransferId,
@@ -391,6 +472,11 @@ pub struct ShipTransfer {
 
 /// Receive (part of) a transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReceiveTransferInput")
+)]
 pub struct ReceiveTransfer {
     /// The transfer.
     pub transfer: TransferId,
@@ -400,6 +486,11 @@ pub struct ReceiveTransfer {
 
 /// Quarantine available units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "QuarantineStockInput")
+)]
 pub struct QuarantineStock {
     /// Where.
     pub location: LocationId,
@@ -416,6 +507,11 @@ pub struct QuarantineStock {
 
 /// Release quarantined units to available.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReleaseQuarantineInput")
+)]
 pub struct ReleaseQuarantine {
     /// Where.
     pub location: LocationId,
@@ -432,6 +528,11 @@ pub struct ReleaseQuarantine {
 
 /// Scrap units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ScrapStockInput")
+)]
 pub struct ScrapStock {
     /// Where.
     pub location: LocationId,
@@ -449,6 +550,11 @@ pub struct ScrapStock {
 
 /// Recall a lot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RecallLotInput")
+)]
 pub struct RecallLot {
     /// The SKU.
     pub sku: Sku,
@@ -458,6 +564,7 @@ pub struct RecallLot {
 
 /// Units of an order line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject), graphql(name = "LineQtyInput"))]
 pub struct LineQty {
     /// Line number (0-based).
     pub line: u32,
@@ -467,6 +574,11 @@ pub struct LineQty {
 
 /// Authorise a return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "AuthorizeReturnInput")
+)]
 pub struct AuthorizeReturn {
     /// New return id.
     pub return_id: ReturnId,
@@ -478,6 +590,11 @@ pub struct AuthorizeReturn {
 
 /// Returned units of a line and lot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReturnItemInput")
+)]
 pub struct ReturnItemInput {
     /// Line number.
     pub line: u32,
@@ -490,6 +607,11 @@ pub struct ReturnItemInput {
 
 /// Receive returned units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReceiveReturnInput")
+)]
 pub struct ReceiveReturn {
     /// The return.
     pub return_id: ReturnId,
@@ -501,6 +623,11 @@ pub struct ReceiveReturn {
 
 /// An inspection result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "InspectionInput")
+)]
 pub struct InspectionInput {
     /// Line number.
     pub line: u32,
@@ -515,6 +642,11 @@ pub struct InspectionInput {
 
 /// Inspect returned units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "InspectReturnInput")
+)]
 pub struct InspectReturn {
     /// The return.
     pub return_id: ReturnId,
@@ -524,6 +656,11 @@ pub struct InspectReturn {
 
 /// A command about one return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReturnRefInput")
+)]
 pub struct ReturnRef {
     /// The return.
     pub return_id: ReturnId,
@@ -531,6 +668,11 @@ pub struct ReturnRef {
 
 /// Payment captured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "CapturePaymentInput")
+)]
 pub struct CapturePayment {
     /// The order.
     pub order: OrderId,
@@ -540,26 +682,49 @@ pub struct CapturePayment {
     pub amount: Money,
 }
 
-/// How a processor fee is given.
+/// How a processor fee is given. JSON: `{"kind": "amount", "amount": …}` or
+/// `{"kind": "rate", "rate": 29000, "fixed": …}`; GraphQL: a one-of, `{exact: {amount: …}}` or
+/// `{rate: {rate: "2.9", fixed: …}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::OneofObject), graphql(name = "FeeInput"))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FeeInput {
     /// The exact fee, as the processor reports it.
-    Amount {
-        /// The fee.
-        amount: Money,
-    },
+    #[cfg_attr(feature = "graphql", graphql(name = "exact"))]
+    Amount(FeeAmount),
     /// Rate × captured amount (half-even) + fixed.
-    Rate {
-        /// The percentage.
-        rate: Rate,
-        /// The fixed part.
-        fixed: Money,
-    },
+    Rate(FeeRate),
+}
+
+/// A fee given as the processor reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "FeeAmountInput")
+)]
+pub struct FeeAmount {
+    /// The fee.
+    pub amount: Money,
+}
+
+/// A fee given as a rate of the captured amount plus a fixed part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject), graphql(name = "FeeRateInput"))]
+pub struct FeeRate {
+    /// The percentage of the captured amount (rounded half-even to the minor unit).
+    pub rate: Rate,
+    /// The fixed part.
+    pub fixed: Money,
 }
 
 /// Processor fee.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RecordProcessorFeeInput")
+)]
 pub struct RecordProcessorFee {
     /// The order.
     pub order: OrderId,
@@ -569,6 +734,11 @@ pub struct RecordProcessorFee {
 
 /// Refund shipped units and their tax.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "IssueRefundInput")
+)]
 pub struct IssueRefund {
     /// New refund id.
     pub refund: RefundId,
@@ -580,6 +750,11 @@ pub struct IssueRefund {
 
 /// Pay back customer money held in deposits for an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RefundDepositInput")
+)]
 pub struct RefundDeposit {
     /// New refund id.
     pub refund: RefundId,
@@ -591,6 +766,11 @@ pub struct RefundDeposit {
 
 /// Processor payout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RecordProcessorPayoutInput")
+)]
 pub struct RecordProcessorPayout {
     /// The payout id.
     pub payout: PayoutId,
@@ -600,6 +780,11 @@ pub struct RecordProcessorPayout {
 
 /// Open a settlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "OpenSettlementInput")
+)]
 pub struct OpenSettlement {
     /// New settlement id.
     pub settlement: SettlementId,
@@ -615,6 +800,11 @@ pub struct OpenSettlement {
 
 /// One settlement money line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RecordSettlementLineInput")
+)]
 pub struct RecordSettlementLine {
     /// The settlement.
     pub settlement: SettlementId,
@@ -630,14 +820,21 @@ pub struct RecordSettlementLine {
     pub sku: Option<Sku>,
     /// Units, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
     pub qty: u64,
     /// The marketplace's description.
     #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
     pub description: String,
 }
 
 /// Payout of a settlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "SettlePayoutInput")
+)]
 pub struct SettlePayout {
     /// The settlement.
     pub settlement: SettlementId,
@@ -649,6 +846,11 @@ pub struct SettlePayout {
 
 /// A manual journal entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "PostJournalEntryInput")
+)]
 pub struct PostJournalEntry {
     /// Description.
     pub memo: String,

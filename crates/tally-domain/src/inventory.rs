@@ -35,6 +35,7 @@ impl StockKey {
 
 /// Why units are quarantined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum QuarantineReason {
     /// Physically damaged.
@@ -51,6 +52,7 @@ pub enum QuarantineReason {
 
 /// Why stock was adjusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum AdjustReason {
     /// Units found.

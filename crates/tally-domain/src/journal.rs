@@ -13,6 +13,7 @@ use crate::time::Timestamp;
 
 /// An account of the chart. Variant order is part of the event format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum Account {
     /// 1000 bank.
@@ -106,6 +107,11 @@ impl Account {
 
 /// One line of a journal entry: a signed amount on an account, debit positive, credit negative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject, async_graphql::SimpleObject),
+    graphql(input_name = "PostingInput")
+)]
 pub struct Posting {
     /// The account.
     pub account: Account,

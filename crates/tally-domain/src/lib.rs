@@ -63,6 +63,9 @@ pub mod command;
 pub mod decide;
 pub mod event;
 pub mod evolve;
+pub mod examples;
+#[cfg(feature = "graphql")]
+pub mod graphql;
 pub mod ids;
 pub mod inventory;
 pub mod journal;

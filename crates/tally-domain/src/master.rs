@@ -9,6 +9,7 @@ use crate::money::{Currency, Money};
 
 /// What kind of place a location is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum LocationKind {
     /// A distribution centre or warehouse.
@@ -36,6 +37,7 @@ pub struct Location {
 
 /// Allocation priority of a channel (DOMAIN.md §1 policy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum PriorityClass {
     /// Wholesale/B2B with contractual priority: may allocate into safety stock, fills first.
@@ -46,6 +48,7 @@ pub enum PriorityClass {
 
 /// Whose processor collects the money of a channel's orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelKind {
     /// Our own shop: payments through the processor clearing account (1100).
@@ -71,6 +74,7 @@ pub struct Channel {
 
 /// ABC classification of a SKU by value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 pub enum AbcClass {
     /// Highest value.
     A,

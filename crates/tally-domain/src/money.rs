@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// An ISO 4217 currency the ledger supports. Variant order is part of the event format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum), graphql(name = "CurrencyCode"))]
 pub enum Currency {
     /// US dollar, 2 minor digits.
     USD,

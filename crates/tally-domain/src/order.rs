@@ -11,6 +11,7 @@ use crate::time::Timestamp;
 
 /// Where an order is in its lifecycle (holds are kept apart, see [`Order::hold`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Received from the channel, not yet validated.
@@ -44,6 +45,7 @@ impl OrderStatus {
 
 /// Why an order is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum HoldReason {
     /// Suspected fraud.
@@ -60,6 +62,7 @@ pub enum HoldReason {
 
 /// Why an order was cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum CancelReason {
     /// The customer asked.

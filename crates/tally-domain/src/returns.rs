@@ -8,6 +8,7 @@ use crate::ids::{LocationId, LotId, OrderId, ReturnId, Sku};
 
 /// What happens to an inspected returned unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     /// Back to available (and back into inventory value).

@@ -11,6 +11,7 @@ use crate::time::Date;
 /// The kind of a settlement money line. Amounts are signed as the marketplace reports them:
 /// positive is money owed to us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum SettlementLineKind {
     /// Item price collected from the customer.

@@ -299,7 +299,7 @@ pub fn capture(order: &str, minor: i64) -> Command {
 pub fn fee_rate(order: &str) -> Command {
     Command::RecordProcessorFee(RecordProcessorFee {
         order: oid(order),
-        fee: FeeInput::Rate { rate: Rate::parse_percent("2.9").unwrap(), fixed: usd(30) },
+        fee: FeeInput::Rate(FeeRate { rate: Rate::parse_percent("2.9").unwrap(), fixed: usd(30) }),
     })
 }
 pub fn authorize_return(id: &str, order: &str, line: u32, qty: i64) -> Command {

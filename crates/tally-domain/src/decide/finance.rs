@@ -9,8 +9,8 @@ use super::{
     within_total,
 };
 use crate::command::{
-    CapturePayment, FeeInput, IssueRefund, OpenSettlement, PostJournalEntry, RecordProcessorFee,
-    RecordProcessorPayout, RecordSettlementLine, RefundDeposit, SettlePayout,
+    CapturePayment, FeeAmount, FeeInput, FeeRate, IssueRefund, OpenSettlement, PostJournalEntry,
+    RecordProcessorFee, RecordProcessorPayout, RecordSettlementLine, RefundDeposit, SettlePayout,
 };
 use crate::event::{
     DepositRefunded, Event, MoneyLine, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
@@ -68,8 +68,8 @@ pub(super) fn processor_fee(
 ) -> Result<Vec<Event>, Rejection> {
     let (currency, _, captured) = order_money(d, &c.order)?;
     let amount = match &c.fee {
-        FeeInput::Amount { amount } => *amount,
-        FeeInput::Rate { rate, fixed } => {
+        FeeInput::Amount(FeeAmount { amount }) => *amount,
+        FeeInput::Rate(FeeRate { rate, fixed }) => {
             same_currency(currency, fixed.currency())?;
             plus(Money::from_minor(captured, currency).times_rate(*rate), *fixed)?
         }

@@ -20,7 +20,7 @@ fn capture(order: &str, minor: i64) -> Command {
 fn fee_rate() -> Command {
     Command::RecordProcessorFee(RecordProcessorFee {
         order: oid("O1"),
-        fee: FeeInput::Rate { rate: Rate::parse_percent("2.9").unwrap(), fixed: usd(30) },
+        fee: FeeInput::Rate(FeeRate { rate: Rate::parse_percent("2.9").unwrap(), fixed: usd(30) }),
     })
 }
 fn refund(qty: i64) -> Command {
@@ -105,13 +105,13 @@ fn processor_fee_is_rate_of_captured_plus_fixed() {
     Scenario::given(s.clone())
         .when(Command::RecordProcessorFee(RecordProcessorFee {
             order: oid("O1"),
-            fee: FeeInput::Amount { amount: usd(0) },
+            fee: FeeInput::Amount(FeeAmount { amount: usd(0) }),
         }))
         .then_rejects("INVALID_AMOUNT");
     Scenario::given(s)
         .when(Command::RecordProcessorFee(RecordProcessorFee {
             order: oid("O1"),
-            fee: FeeInput::Amount { amount: Money::from_minor(1, Currency::GBP) },
+            fee: FeeInput::Amount(FeeAmount { amount: Money::from_minor(1, Currency::GBP) }),
         }))
         .then_rejects("CURRENCY_MISMATCH");
 }

@@ -7,6 +7,7 @@
 )]
 
 mod codec;
+mod examples;
 mod finance;
 mod inventory;
 mod limits;

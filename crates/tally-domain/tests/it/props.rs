@@ -351,7 +351,7 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
         }),
         Op::Fee(o) => Command::RecordProcessorFee(RecordProcessorFee {
             order: oid(&order_name(o)),
-            fee: FeeInput::Rate { rate: Rate::from_ppm(29_000).ok()?, fixed: usd(30) },
+            fee: FeeInput::Rate(FeeRate { rate: Rate::from_ppm(29_000).ok()?, fixed: usd(30) }),
         }),
         Op::Refund(o, qty) => Command::IssueRefund(IssueRefund {
             refund: RefundId::parse("F").ok()?,
