@@ -100,17 +100,18 @@ impl Server {
         Ok(answer["data"].clone())
     }
 
-    /// Submits one command JSON as an operator with `waitForViews`; the answer as is
-    /// (a rejection is an answer with errors).
+    /// Submits one command JSON as an operator with `waitForViews`; the answer, with a
+    /// refusal (`userErrors`) given as top-level `errors` (see [`refusals_as_errors`]).
     pub async fn submit(
         &self,
         key: &str,
         at: Option<&str>,
         command: &Value,
     ) -> anyhow::Result<Value> {
-        let query = "mutation($input: CommandInput!) { submit(input: $input, waitForViews: true) { lastSeq viewsCaughtUp } }";
-        let input = json!({ "idempotencyKey": key, "command": command, "occurredAt": at });
-        self.graphql(Role::Operator, query, json!({ "input": input })).await
+        let query = "mutation($input: SubmitInput!) { submit(input: $input, waitForViews: true) { lastSeq viewsCaughtUp userErrors { field code message } } }";
+        let input = json!({ "idempotencyKey": key, "json": command, "occurredAt": at });
+        let answer = self.graphql(Role::Operator, query, json!({ "input": input })).await?;
+        Ok(refusals_as_errors(answer, "submit"))
     }
 
     /// Submits every command of a scenario file; the number of rejections.
@@ -182,4 +183,31 @@ pub fn minor(text: &str, digits: usize) -> anyhow::Result<i64> {
     }
     let value: i64 = format!("{whole}{fraction}").parse()?;
     Ok(if negative { -value } else { value })
+}
+
+/// A mutation answer whose payload at `data.{field}` has `userErrors`, rewritten as an answer
+/// with those errors at the top level (`{"data": null, "errors": [{message, extensions:
+/// {code}}]}`), so harnesses that count refusals look in one place. Other answers are returned
+/// as they are.
+#[must_use]
+pub fn refusals_as_errors(answer: Value, field: &str) -> Value {
+    let user_errors = answer["data"][field]["userErrors"].as_array().cloned().unwrap_or_default();
+    if user_errors.is_empty() {
+        return answer;
+    }
+    let errors: Vec<Value> = user_errors
+        .iter()
+        .map(|e| json!({ "message": e["message"], "extensions": { "code": e["code"] } }))
+        .collect();
+    json!({ "data": null, "errors": errors })
+}
+
+/// A 64-bit number of an answer: `UnsignedInt64` is a string of digits; JSON numbers are
+/// accepted too.
+#[must_use]
+pub fn u64_of(value: &Value) -> Option<u64> {
+    match value {
+        Value::String(text) => text.parse().ok(),
+        _ => value.as_u64(),
+    }
 }

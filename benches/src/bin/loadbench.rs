@@ -165,7 +165,7 @@ fn main() -> anyhow::Result<()> {
         });
         let c = run_lane(client.clone(), url.clone(), command_rate, seconds, Arc::clone(&commands), |n| {
             format!(
-                r#"{{"query":"mutation {{ submit(input: {{ idempotencyKey: \"load-{n}\", command: {{ type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-{:03}\", qty: 1 }} }}) {{ lastSeq }} }}"}}"#,
+                r#"{{"query":"mutation {{ submit(input: {{ idempotencyKey: \"load-{n}\", json: {{ type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-{:03}\", qty: 1 }} }}) {{ lastSeq }} }}"}}"#,
                 n % SKUS
             )
         });
@@ -192,13 +192,13 @@ fn main() -> anyhow::Result<()> {
                         .map(|i| {
                             let n = b * batch + i;
                             format!(
-                                r#"{{ idempotencyKey: \"bulk-{n}\", command: {{ type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-{:03}\", qty: 1 }} }}"#,
+                                r#"{{ idempotencyKey: \"bulk-{n}\", json: {{ type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-{:03}\", qty: 1 }} }}"#,
                                 n % SKUS
                             )
                         })
                         .collect();
                     let body = format!(
-                        r#"{{"query":"mutation {{ submitMany(inputs: [{}]) {{ index result {{ lastSeq }} error {{ code }} }} }}"}}"#,
+                        r#"{{"query":"mutation {{ submitMany(inputs: [{}]) {{ lastSeq userErrors {{ code }} }} }}"}}"#,
                         inputs.join(",")
                     );
                     match post(&client, &url, body).await {
@@ -212,7 +212,7 @@ fn main() -> anyhow::Result<()> {
                             let items = json["data"]["submitMany"].as_array().map_or(0, Vec::len);
                             let failed = json["data"]["submitMany"]
                                 .as_array()
-                                .map_or(0, |a| a.iter().filter(|i| !i["error"].is_null()).count());
+                                .map_or(0, |a| a.iter().filter(|i| i["userErrors"] != serde_json::json!([])).count());
                             if items as u64 != batch || failed > 0 {
                                 errors += 1;
                             }

@@ -75,7 +75,7 @@ const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 /// | operational views (stock, ATS, orders, exceptions) | admin, operator, auditor, viewer |
 /// | finance views and exports | admin, finance, auditor |
 /// | KPIs, `head`, `views`, `whoami` | every role |
-/// | commands | admin, operator (`cutCheckpoint`: admin) |
+/// | commands (every typed command mutation: [`COMMAND_MUTATIONS`]) | admin, operator (`cutCheckpoint`: admin) |
 pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.head", EVERYONE),
     ("Query.events", LOG_READERS),
@@ -111,44 +111,6 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.settlementExport", FINANCE),
     ("Mutation.submit", WRITERS),
     ("Mutation.submitMany", WRITERS),
-    ("Mutation.defineLocation", WRITERS),
-    ("Mutation.defineChannel", WRITERS),
-    ("Mutation.defineSku", WRITERS),
-    ("Mutation.setSafetyStock", WRITERS),
-    ("Mutation.receiveOrder", WRITERS),
-    ("Mutation.validateOrder", WRITERS),
-    ("Mutation.holdOrder", WRITERS),
-    ("Mutation.releaseHold", WRITERS),
-    ("Mutation.allocateOrder", WRITERS),
-    ("Mutation.pickOrder", WRITERS),
-    ("Mutation.packOrder", WRITERS),
-    ("Mutation.shipOrder", WRITERS),
-    ("Mutation.deliverOrder", WRITERS),
-    ("Mutation.cancelOrder", WRITERS),
-    ("Mutation.substituteLine", WRITERS),
-    ("Mutation.expectInbound", WRITERS),
-    ("Mutation.receiveInventory", WRITERS),
-    ("Mutation.adjustInventory", WRITERS),
-    ("Mutation.cycleCount", WRITERS),
-    ("Mutation.shipTransfer", WRITERS),
-    ("Mutation.receiveTransfer", WRITERS),
-    ("Mutation.quarantineStock", WRITERS),
-    ("Mutation.releaseQuarantine", WRITERS),
-    ("Mutation.scrapStock", WRITERS),
-    ("Mutation.recallLot", WRITERS),
-    ("Mutation.authorizeReturn", WRITERS),
-    ("Mutation.receiveReturn", WRITERS),
-    ("Mutation.inspectReturn", WRITERS),
-    ("Mutation.closeReturn", WRITERS),
-    ("Mutation.capturePayment", WRITERS),
-    ("Mutation.recordProcessorFee", WRITERS),
-    ("Mutation.issueRefund", WRITERS),
-    ("Mutation.refundDeposit", WRITERS),
-    ("Mutation.recordProcessorPayout", WRITERS),
-    ("Mutation.openSettlement", WRITERS),
-    ("Mutation.recordSettlementLine", WRITERS),
-    ("Mutation.settlePayout", WRITERS),
-    ("Mutation.postJournalEntry", WRITERS),
     ("Mutation.cutCheckpoint", &[Admin]),
     ("Subscription.events", LOG_READERS),
     ("Subscription.atsChanged", DASHBOARD),
@@ -161,9 +123,27 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
 /// [`MetricsAccess`](crate::config::MetricsAccess).
 pub const METRICS_ROLES: &[Role] = LOG_READERS;
 
+/// Who may submit commands: every typed command mutation (one per domain command) and
+/// `submit`/`submitMany`.
+pub const COMMAND_ROLES: &[Role] = WRITERS;
+
+/// Lists the typed command mutations as `Mutation.{field}`.
+macro_rules! command_mutations {
+    ($($(#[doc = $doc:literal])* $variant:ident($payload:ident) $tag:ident $field:literal;)*) => {
+        &[$(concat!("Mutation.", $field)),*]
+    };
+}
+
+/// Every typed command mutation (`Mutation.receiveInventory`, …), from the domain's command
+/// list: each is allowed to [`COMMAND_ROLES`], so a new command needs no row here.
+pub const COMMAND_MUTATIONS: &[&str] = tally_domain::for_each_command!(command_mutations);
+
 /// The roles allowed on `field` (`Type.field`); empty when the field has no row.
 #[must_use]
 pub fn allowed_roles(field: &str) -> &'static [Role] {
+    if COMMAND_MUTATIONS.contains(&field) {
+        return COMMAND_ROLES;
+    }
     FIELD_ROLES.iter().find(|(f, _)| *f == field).map_or(&[], |(_, roles)| *roles)
 }
 
@@ -217,6 +197,19 @@ impl async_graphql::Guard for FieldGuard {
     async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
         let auth = ctx.data_opt::<Auth>().unwrap_or(&Auth::Anonymous);
         auth.check(self.0).map(|_| ()).map_err(Into::into)
+    }
+}
+
+/// The guard of the typed command mutations: looks up `Mutation.{field}` (the field being
+/// resolved) with [`allowed_roles`], so one guard serves every generated mutation.
+#[derive(Debug, Clone, Copy)]
+pub struct MutationGuard;
+
+impl async_graphql::Guard for MutationGuard {
+    async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
+        let field = format!("Mutation.{}", ctx.item.node.name.node);
+        let auth = ctx.data_opt::<Auth>().unwrap_or(&Auth::Anonymous);
+        auth.check(&field).map(|_| ()).map_err(Into::into)
     }
 }
 

@@ -149,7 +149,25 @@ impl GraphqlHarness {
                     outcome.codes.push(code.to_owned());
                 }
                 if let Some(data) = answer.get("data").and_then(|d| d.as_object()) {
-                    some_data |= data.values().any(|v| !v.is_null());
+                    for value in data.values() {
+                        // A mutation payload (or `submitMany`'s list of them): its
+                        // `userErrors` are refusals that appended nothing.
+                        let payloads = match value {
+                            serde_json::Value::Array(items) => items.iter().collect(),
+                            other => vec![other],
+                        };
+                        for payload in payloads {
+                            let refusals = payload.get("userErrors").and_then(|e| e.as_array());
+                            for error in refusals.into_iter().flatten() {
+                                let code = error.get("code").and_then(|c| c.as_str());
+                                let code = code.unwrap_or_else(|| {
+                                    panic!("a user error without a code: {error}")
+                                });
+                                outcome.codes.push(code.to_owned());
+                            }
+                            some_data |= !payload.is_null() && refusals.is_none_or(Vec::is_empty);
+                        }
+                    }
                 }
             }
             outcome.may_append = some_data && has_mutation(body);

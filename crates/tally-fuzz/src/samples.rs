@@ -26,8 +26,8 @@ pub const TOUR: &[&str] = &[
     "{ trialBalance { rows { number account currency net { amount } } totals { currency net { amount } balanced } } }",
     "{ settlementExport(channel: \"amazon\", fromDay: \"2026-11-01\", toDay: \"2026-11-30\") { totals { currency gross fee tax net rowCount } rows { settlementId txnType amountType orderId net } } }",
     "{ auditTrail(entity: { kind: ORDER, id: \"D1\" }, first: 20) { edges { node { seq type hash actor source } } } }",
-    "mutation { receiveInventory(envelope: { idempotencyKey: \"asn-2026-11-26-001\", source: \"wms/WH1/asn-1\" } command: { location: \"WH1\", sku: \"SKU-001\", qty: 24 } waitForViews: true) { firstSeq lastSeq deduplicated events { seq type stream } } }",
-    "mutation { submit(input: { idempotencyKey: \"adj-1\", command: { type: \"adjust_inventory\", location: \"WH1\", sku: \"SKU-001\", delta: -1, reason: \"damage\" } }) { lastSeq } }",
+    "mutation { receiveInventory(envelope: { idempotencyKey: \"asn-2026-11-26-001\", source: \"wms/WH1/asn-1\" } input: { location: \"WH1\", sku: \"SKU-001\", qty: 24 } waitForViews: true) { firstSeq lastSeq deduplicated events { seq type stream } } }",
+    "mutation { submit(input: { idempotencyKey: \"adj-1\", json: { type: \"adjust_inventory\", location: \"WH1\", sku: \"SKU-001\", delta: -1, reason: \"damage\" } }) { lastSeq } }",
 ];
 
 /// Request bodies for the GraphQL harness: each tour operation as `{"query": …}`, one with
@@ -38,15 +38,15 @@ pub fn graphql_bodies() -> Vec<String> {
         TOUR.iter().map(|q| serde_json::json!({ "query": q }).to_string()).collect();
     out.push(
         serde_json::json!({
-            "query": "mutation Submit($input: CommandInput!) { submit(input: $input) { lastSeq deduplicated } }",
-            "variables": { "input": { "idempotencyKey": "rcv-var-1", "command": { "type": "receive_inventory", "location": "WH1", "sku": "SKU-001", "qty": 5 } } },
+            "query": "mutation Submit($input: SubmitInput!) { submit(input: $input) { lastSeq deduplicated userErrors { code } } }",
+            "variables": { "input": { "idempotencyKey": "rcv-var-1", "json": { "type": "receive_inventory", "location": "WH1", "sku": "SKU-001", "qty": 5 } } },
             "operationName": "Submit",
         })
         .to_string(),
     );
     out.push(
         serde_json::json!({
-            "query": "mutation { submit(input: { idempotencyKey: \"bad-1\", command: { type: \"receive_inventory\", location: \"WH1\", sku: \"NOPE\", qty: 1 } }) { lastSeq } }",
+            "query": "mutation { submit(input: { idempotencyKey: \"bad-1\", json: { type: \"receive_inventory\", location: \"WH1\", sku: \"NOPE\", qty: 1 } }) { lastSeq userErrors { code } } }",
         })
         .to_string(),
     );

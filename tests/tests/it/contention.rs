@@ -73,10 +73,10 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 /// Submits `command` under `key` with `waitForViews`, bounded in time; the whole answer.
 async fn submit(server: &Server, key: &str, command: &Value) -> Value {
-    let query = "mutation($input: CommandInput!) { submit(input: $input, waitForViews: true) {
-        commandId lastSeq deduplicated events { seq type } } }";
+    let query = "mutation($input: SubmitInput!) { submit(input: $input, waitForViews: true) {
+        commandId lastSeq deduplicated events { seq type } userErrors { field code message } } }";
     let input =
-        json!({ "idempotencyKey": key, "command": command, "occurredAt": "2026-03-01T10:00:00Z" });
+        json!({ "idempotencyKey": key, "json": command, "occurredAt": "2026-03-01T10:00:00Z" });
     let answer = tokio::time::timeout(
         ANSWER_TIMEOUT,
         server.graphql(Role::Operator, query, json!({ "input": input })),
@@ -84,6 +84,7 @@ async fn submit(server: &Server, key: &str, command: &Value) -> Value {
     .await
     .unwrap_or_else(|_| panic!("no answer to {key} within {ANSWER_TIMEOUT:?}"))
     .unwrap_or_else(|e| panic!("{key}: not a definite answer: {e:#}"));
+    let answer = tally_e2e_tests::refusals_as_errors(answer, "submit");
     assert_definite(key, &answer);
     answer
 }

@@ -173,7 +173,7 @@ fn parse_ack(result: &Value) -> Option<Ack> {
         .iter()
         .map(|e| {
             Some((
-                e["seq"].as_u64()?,
+                tally_e2e_tests::u64_of(&e["seq"])?,
                 e["stream"].as_str()?.to_owned(),
                 e["type"].as_str()?.to_owned(),
             ))
@@ -247,15 +247,17 @@ impl Api {
     ) -> Result<Result<Vec<Reply>, String>, Transport> {
         let inputs: Vec<Value> = batch
             .iter()
-            .map(|p| json!({ "idempotencyKey": p.key, "command": p.command, "source": "crash-campaign" }))
+            .map(|p| json!({ "idempotencyKey": p.key, "json": p.command, "source": "crash-campaign" }))
             .collect();
-        const FIELDS: &str = "commandId deduplicated events { seq stream type }";
+        const FIELDS: &str =
+            "commandId deduplicated events { seq stream type } userErrors { code message }";
         if let [_] = batch {
             let query = format!(
-                "mutation($input: CommandInput!, $wait: Boolean) {{ submit(input: $input, waitForViews: $wait) {{ {FIELDS} }} }}"
+                "mutation($input: SubmitInput!, $wait: Boolean) {{ submit(input: $input, waitForViews: $wait) {{ {FIELDS} }} }}"
             );
             let (status, answer) =
                 self.post(&query, json!({ "input": inputs[0], "wait": wait })).await?;
+            let answer = tally_e2e_tests::refusals_as_errors(answer, "submit");
             if status != 200 {
                 return Ok(Err(format!("HTTP {status}: {answer}")));
             }
@@ -270,7 +272,7 @@ impl Api {
                 .ok_or_else(|| format!("malformed answer: {answer}")));
         }
         let query = format!(
-            "mutation($inputs: [CommandInput!]!, $wait: Boolean) {{ submitMany(inputs: $inputs, waitForViews: $wait) {{ index result {{ {FIELDS} }} error {{ code message }} }} }}"
+            "mutation($inputs: [SubmitInput!]!, $wait: Boolean) {{ submitMany(inputs: $inputs, waitForViews: $wait) {{ {FIELDS} }} }}"
         );
         let (status, answer) = self.post(&query, json!({ "inputs": inputs, "wait": wait })).await?;
         if status != 200 || answer.get("errors").is_some() {
@@ -286,15 +288,14 @@ impl Api {
         }
         let mut replies = Vec::with_capacity(items.len());
         for item in &items {
-            let reply = if item["result"].is_object() {
-                parse_ack(&item["result"])
+            let reply = match item["userErrors"].get(0) {
+                None => parse_ack(item)
                     .map(Reply::Acked)
-                    .ok_or_else(|| format!("malformed item: {item}"))
-            } else {
-                refusal(
-                    item["error"]["code"].as_str().unwrap_or_default(),
-                    item["error"]["message"].as_str().unwrap_or_default(),
-                )
+                    .ok_or_else(|| format!("malformed item: {item}")),
+                Some(error) => refusal(
+                    error["code"].as_str().unwrap_or_default(),
+                    error["message"].as_str().unwrap_or_default(),
+                ),
             };
             match reply {
                 Ok(r) => replies.push(r),

@@ -1,24 +1,29 @@
-//! Mutations: a generic `submit` of any domain command as JSON, bulk `submitMany`,
-//! `cutCheckpoint`, and the submission path the typed mutations (`typed.rs`) share.
+//! Mutations: the path every command takes (typed mutations in `typed.rs`, `submit`,
+//! `submitMany`), the payload they answer with, and `cutCheckpoint`.
+//!
+//! Errors follow Shopify's convention: a command the domain refuses, an idempotency key
+//! reused for another command or a malformed envelope is answered in the payload's
+//! `userErrors` (nothing was appended); transport, authentication, limits and a store that
+//! cannot take commands are top-level GraphQL errors with a `code` extension.
 
-use super::inputs::{CommandInput, EnvelopeInput};
+use super::inputs::{EnvelopeInput, SubmitInput};
 use super::proofs::Checkpoint;
 use crate::auth::{Auth, Caller, FieldGuard};
-use crate::error::{ApiError, ApiResult, log_error};
+use crate::error::{ApiError, ApiResult, code, log_error};
 use crate::state::AppState;
 use crate::telemetry;
 use async_graphql::{Context, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::time::Instant;
 use tally_domain::Command;
+use tally_domain::graphql::UnsignedInt64;
+use tally_domain::time::Timestamp;
 use tally_engine::{Accepted, Submission, SubmitError};
 
 /// One event a command appended.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct AppendedEvent {
     /// Its seq.
-    pub seq: u64,
+    pub seq: UnsignedInt64,
     /// Its stream.
     pub stream: String,
     /// Its type name.
@@ -26,67 +31,100 @@ pub struct AppendedEvent {
     pub event_type: String,
 }
 
-/// What an accepted command did.
+/// A problem with a command that the caller can fix: the domain refused it, its idempotency
+/// key was used for another command, or its envelope is malformed. Nothing was appended.
 #[derive(Debug, Clone, SimpleObject)]
-pub struct SubmitResult {
-    /// The command's content id (the causation id of its events), hex.
-    pub command_id: String,
-    /// Its events, in order (empty for an accepted no-op).
-    pub events: Vec<AppendedEvent>,
-    /// Seq of the first event (0 when none).
-    pub first_seq: u64,
-    /// Seq of the last event (0 when none). Durable when this answer is sent.
-    pub last_seq: u64,
-    /// True when this is the first result of an earlier submission with the same key.
-    pub deduplicated: bool,
-    /// With `waitForViews`: the seq every view had applied when the answer was sent.
-    pub views_seq: Option<u64>,
-    /// With `waitForViews`: whether the views reached `lastSeq` within the wait.
-    pub views_caught_up: Option<bool>,
+pub struct UserError {
+    /// Path to the input field at fault, when one is (`["input", "qty"]`); null otherwise.
+    pub field: Option<Vec<String>>,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The stable code: a domain rejection (`INSUFFICIENT_STOCK`, `UNKNOWN_SKU`, …),
+    /// `IDEMPOTENCY_CONFLICT` or `INVALID_INPUT`.
+    pub code: String,
 }
 
-impl From<Accepted> for SubmitResult {
-    fn from(a: Accepted) -> Self {
+/// What a command did. Accepted: its id, its events and seqs, and no `userErrors`. Refused:
+/// `userErrors` says why, and every other field is null or empty.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct CommandPayload {
+    /// The command's content id (the causation id of its events), hex; null when refused.
+    pub command_id: Option<String>,
+    /// Its events, in order (empty for an accepted no-op and when refused).
+    pub events: Vec<AppendedEvent>,
+    /// Seq of the first event; null when none was appended.
+    pub first_seq: Option<UnsignedInt64>,
+    /// Seq of the last event; null when none was appended. Durable when this answer is sent.
+    pub last_seq: Option<UnsignedInt64>,
+    /// True when this is the first answer of an earlier submission with the same key.
+    pub deduplicated: bool,
+    /// With `waitForViews`: the seq every view had applied when the answer was sent.
+    pub views_seq: Option<UnsignedInt64>,
+    /// With `waitForViews`: whether the views reached `lastSeq` within the wait.
+    pub views_caught_up: Option<bool>,
+    /// Why the command was refused; empty when accepted.
+    pub user_errors: Vec<UserError>,
+}
+
+impl CommandPayload {
+    fn accepted(a: Accepted) -> Self {
+        let seq = |s: u64| (s > 0).then_some(UnsignedInt64(s));
         Self {
-            command_id: a.command_id.to_string(),
-            first_seq: a.first_seq(),
-            last_seq: a.last_seq(),
+            command_id: Some(a.command_id.to_string()),
+            first_seq: seq(a.first_seq()),
+            last_seq: seq(a.last_seq()),
             deduplicated: a.deduplicated,
             events: a
                 .events
                 .into_iter()
-                .map(|e| AppendedEvent { seq: e.seq, stream: e.stream, event_type: e.event_type })
+                .map(|e| AppendedEvent {
+                    seq: UnsignedInt64(e.seq),
+                    stream: e.stream,
+                    event_type: e.event_type,
+                })
                 .collect(),
             views_seq: None,
             views_caught_up: None,
+            user_errors: Vec::new(),
         }
+    }
+
+    fn refused(error: UserError) -> Self {
+        Self {
+            command_id: None,
+            events: Vec::new(),
+            first_seq: None,
+            last_seq: None,
+            deduplicated: false,
+            views_seq: None,
+            views_caught_up: None,
+            user_errors: vec![error],
+        }
+    }
+
+    fn last(&self) -> u64 {
+        self.last_seq.map_or(0, |s| s.0)
     }
 }
 
-/// An error of one item of `submitMany`.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct ItemError {
-    /// The stable code (as in the `code` extension of GraphQL errors).
-    pub code: String,
-    /// What went wrong.
-    pub message: String,
-}
-
-/// The answer for one item of `submitMany`: exactly one of `result` and `error` is set.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SubmitManyItem {
-    /// Index in the input list.
-    pub index: u32,
-    /// Set when accepted.
-    pub result: Option<SubmitResult>,
-    /// Set when not; nothing was appended for this item.
-    pub error: Option<ItemError>,
+/// Splits a submission error: the caller's to fix (a `UserError`), or a top-level error.
+fn user_error(e: SubmitError) -> Result<UserError, ApiError> {
+    let field = match &e {
+        SubmitError::Rejected(_) => Some(vec!["input".to_owned()]),
+        SubmitError::IdempotencyConflict { .. } => {
+            Some(vec!["envelope".to_owned(), "idempotencyKey".to_owned()])
+        }
+        SubmitError::Invalid(_) => Some(vec!["envelope".to_owned()]),
+        _ => return Err(ApiError::from(e)),
+    };
+    let e = ApiError::from(e);
+    Ok(UserError { field, message: e.message, code: e.code.to_owned() })
 }
 
 struct Envelope {
     idempotency_key: String,
     source: Option<String>,
-    occurred_at: Option<DateTime<Utc>>,
+    occurred_at: Option<Timestamp>,
 }
 
 impl From<EnvelopeInput> for Envelope {
@@ -101,29 +139,14 @@ fn submission(caller: &Caller, envelope: Envelope, command: Command) -> Submissi
     if let Some(source) = envelope.source {
         s.source = source;
     }
-    s.occurred_at_ms = envelope.occurred_at.map(|t| t.timestamp_millis());
+    s.occurred_at_ms = envelope.occurred_at.map(Timestamp::millis);
     s
 }
 
-/// Parses domain command JSON.
-fn parse_command(value: serde_json::Value) -> ApiResult<Command> {
-    serde_json::from_value(value).map_err(|e| ApiError::invalid(format!("invalid command: {e}")))
-}
-
-/// A typed input as the domain command tagged `tag`.
-fn typed_command<T: Serialize>(tag: &str, input: &T) -> ApiResult<Command> {
-    let mut value = serde_json::to_value(input).map_err(|e| ApiError::internal("input", &e))?;
-    match &mut value {
-        serde_json::Value::Object(map) => {
-            map.insert("type".to_owned(), serde_json::Value::String(tag.to_owned()));
-        }
-        _ => return Err(ApiError::internal("input", &"a typed input is not an object")),
-    }
-    serde_json::from_value(value).map_err(|e| ApiError::invalid(format!("invalid {tag}: {e}")))
-}
-
-fn caller<'c>(ctx: &'c Context<'_>, field: &str) -> ApiResult<&'c Caller> {
-    ctx.data_opt::<Auth>().unwrap_or(&Auth::Anonymous).check(field)
+/// The caller of the current root field, checked against the roles table.
+fn caller<'c>(ctx: &'c Context<'_>) -> ApiResult<&'c Caller> {
+    let field = format!("Mutation.{}", ctx.item.node.name.node);
+    ctx.data_opt::<Auth>().unwrap_or(&Auth::Anonymous).check(&field)
 }
 
 fn record_rejection(state: &AppState, e: &SubmitError, source: &str) {
@@ -135,21 +158,17 @@ fn record_accepted(a: &Accepted) {
     metrics::histogram!(telemetry::COMMAND_EVENTS).record(a.events.len() as f64);
 }
 
-async fn await_views(state: &AppState, result: &mut SubmitResult) {
+/// Waits (bounded) until the views reach `last_seq`; answers (views seq, caught up).
+async fn await_views(state: &AppState, last_seq: u64) -> (u64, bool) {
     let engine = state.engine();
     if engine.views().names().is_empty() {
         // No projection: there is nothing to wait for.
-        result.views_seq = Some(result.last_seq);
-        result.views_caught_up = Some(true);
-        return;
+        return (last_seq, true);
     }
-    let reached =
-        engine.wait_for_views(result.last_seq, state.config().wait_for_views_timeout()).await;
-    result.views_caught_up = Some(reached.is_ok());
-    result.views_seq = Some(match reached {
-        Ok(seq) => seq,
-        Err(_) => engine.views().low_water(),
-    });
+    match engine.wait_for_views(last_seq, state.config().wait_for_views_timeout()).await {
+        Ok(seq) => (seq, true),
+        Err(_) => (engine.views().low_water(), false),
+    }
 }
 
 /// Submits one command and answers once it is durable (and the views reflect it, if asked).
@@ -157,7 +176,7 @@ async fn submit_one(
     state: &AppState,
     submission: Submission,
     wait: Option<bool>,
-) -> ApiResult<SubmitResult> {
+) -> ApiResult<CommandPayload> {
     let source = submission.source.clone();
     let in_flight = metrics::gauge!(telemetry::QUEUE_DEPTH);
     in_flight.increment(1.0);
@@ -168,103 +187,128 @@ async fn submit_one(
     match outcome {
         Ok(accepted) => {
             record_accepted(&accepted);
-            let mut result = SubmitResult::from(accepted);
+            let mut payload = CommandPayload::accepted(accepted);
             if wait == Some(true) {
-                await_views(state, &mut result).await;
+                let (seq, caught_up) = await_views(state, payload.last()).await;
+                payload.views_seq = Some(UnsignedInt64(seq));
+                payload.views_caught_up = Some(caught_up);
             }
-            Ok(result)
+            Ok(payload)
         }
         Err(e) => {
             record_rejection(state, &e, &source);
-            Err(e.into())
+            user_error(e).map(CommandPayload::refused)
         }
     }
 }
 
-/// Submits a typed input as the domain command tagged `tag`.
-pub(super) async fn submit_typed<T: Serialize>(
+/// Submits a typed command (the path of every typed mutation).
+pub(super) async fn submit_command(
     ctx: &Context<'_>,
-    field: &str,
-    tag: &str,
     envelope: EnvelopeInput,
-    input: &T,
+    command: Command,
     wait: Option<bool>,
-) -> async_graphql::Result<SubmitResult> {
+) -> async_graphql::Result<CommandPayload> {
     let state = ctx.data_unchecked::<AppState>();
-    let caller = caller(ctx, field)?;
-    let command = typed_command(tag, input)?;
+    let caller = caller(ctx)?;
     Ok(submit_one(state, submission(caller, envelope.into(), command), wait).await?)
 }
 
-/// The generic mutations: any command as JSON, bulk, and checkpoints.
+/// The command of a `SubmitInput`: exactly one of `command` and `json`; a problem is a
+/// `UserError` on the field at fault (`path` locates the input).
+fn command_of(input: &mut SubmitInput, path: &[String]) -> Result<(Command, Envelope), UserError> {
+    let at = |field: &str| {
+        let mut p = path.to_vec();
+        p.push(field.to_owned());
+        Some(p)
+    };
+    let command = match (input.command.take(), input.json.take()) {
+        (Some(command), None) => command,
+        (None, Some(json)) => serde_json::from_value(json.0).map_err(|e| UserError {
+            field: at("json"),
+            message: format!("invalid command: {e}"),
+            code: code::INVALID_INPUT.to_owned(),
+        })?,
+        _ => {
+            return Err(UserError {
+                field: path.is_empty().then(Vec::new).or_else(|| Some(path.to_vec())),
+                message: "give exactly one of `command` and `json`".to_owned(),
+                code: code::INVALID_INPUT.to_owned(),
+            });
+        }
+    };
+    let envelope = Envelope {
+        idempotency_key: std::mem::take(&mut input.idempotency_key),
+        source: input.source.take(),
+        occurred_at: input.occurred_at.take(),
+    };
+    Ok((command, envelope))
+}
+
+/// The generic mutations: any command (typed or JSON), bulk, and checkpoints.
 #[derive(Debug, Default)]
 pub struct CoreMutation;
 
 #[Object]
 impl CoreMutation {
-    /// Submits any domain command given as JSON. A command that does not parse is
-    /// `INVALID_INPUT`; a refused one carries the domain's rejection code.
+    /// Submits any command, typed (`command: {receiveInventory: {…}}`) or as the domain's
+    /// JSON (`json: {"type": "receive_inventory", …}`).
     #[graphql(guard = "FieldGuard(\"Mutation.submit\")")]
     async fn submit(
         &self,
         ctx: &Context<'_>,
-        input: CommandInput,
+        #[graphql(desc = "The command and its envelope.")] mut input: SubmitInput,
+        #[graphql(desc = "Answer only once every view reflects the command (bounded by the \
+                          server's wait; see `viewsCaughtUp`).")]
         wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<SubmitResult> {
+    ) -> async_graphql::Result<CommandPayload> {
         let state = ctx.data_unchecked::<AppState>();
-        let caller = caller(ctx, "Mutation.submit")?;
-        let command = parse_command(input.command.0)?;
-        let envelope = Envelope {
-            idempotency_key: input.idempotency_key,
-            source: input.source,
-            occurred_at: input.occurred_at,
+        let caller = caller(ctx)?;
+        let (command, envelope) = match command_of(&mut input, &["input".to_owned()]) {
+            Ok(parsed) => parsed,
+            Err(e) => return Ok(CommandPayload::refused(e)),
         };
         Ok(submit_one(state, submission(caller, envelope, command), wait_for_views).await?)
     }
 
     /// Submits many commands, decided in list order (possibly interleaved with other callers'
-    /// commands). Each item is answered on its own; a bad item does not stop the others.
-    /// At most `submit_many_commands_max` items.
+    /// commands), and answers one payload per input, in input order. A refused item does not
+    /// stop the others. At most `submit_many_commands_max` items. A store that cannot take
+    /// commands fails the whole field (top-level error); items accepted before that are
+    /// durable, and a retry with the same idempotency keys answers them `deduplicated`.
     #[graphql(guard = "FieldGuard(\"Mutation.submitMany\")")]
     async fn submit_many(
         &self,
         ctx: &Context<'_>,
-        inputs: Vec<CommandInput>,
+        #[graphql(desc = "The commands, each with its envelope.")] inputs: Vec<SubmitInput>,
+        #[graphql(desc = "Answer only once every view reflects the accepted commands \
+                          (bounded by the server's wait).")]
         wait_for_views: Option<bool>,
-    ) -> async_graphql::Result<Vec<SubmitManyItem>> {
+    ) -> async_graphql::Result<Vec<CommandPayload>> {
         let state = ctx.data_unchecked::<AppState>();
-        let caller = caller(ctx, "Mutation.submitMany")?;
+        let caller = caller(ctx)?;
         let max = state.config().submit_many_commands_max;
         if inputs.len() > max {
-            return Err(ApiError::invalid(format!(
-                "submitMany got {} commands, over the limit of {max}",
-                inputs.len()
-            ))
+            return Err(ApiError::new(
+                code::LIMIT_EXCEEDED,
+                format!("submitMany got {} commands, over the limit of {max}", inputs.len()),
+            )
             .into());
         }
         #[expect(clippy::cast_precision_loss, reason = "a small count")]
         metrics::histogram!(telemetry::BATCH_COMMANDS).record(inputs.len() as f64);
-        let mut items: Vec<SubmitManyItem> = Vec::with_capacity(inputs.len());
+        let mut payloads: Vec<Option<CommandPayload>> = Vec::with_capacity(inputs.len());
         let mut submissions = Vec::with_capacity(inputs.len());
         let mut submitted_at = Vec::with_capacity(inputs.len());
-        for (index, input) in inputs.into_iter().enumerate() {
-            let index = u32::try_from(index).unwrap_or(u32::MAX);
-            match parse_command(input.command.0) {
-                Ok(command) => {
-                    let envelope = Envelope {
-                        idempotency_key: input.idempotency_key,
-                        source: input.source,
-                        occurred_at: input.occurred_at,
-                    };
-                    submitted_at.push(items.len());
+        for (index, mut input) in inputs.into_iter().enumerate() {
+            let path = ["inputs".to_owned(), index.to_string()];
+            match command_of(&mut input, &path) {
+                Ok((command, envelope)) => {
+                    submitted_at.push(payloads.len());
                     submissions.push(submission(caller, envelope, command));
-                    items.push(SubmitManyItem { index, result: None, error: None });
+                    payloads.push(None);
                 }
-                Err(e) => items.push(SubmitManyItem {
-                    index,
-                    result: None,
-                    error: Some(ItemError { code: e.code.to_owned(), message: e.message }),
-                }),
+                Err(e) => payloads.push(Some(CommandPayload::refused(e))),
             }
         }
         let sources: Vec<String> = submissions.iter().map(|s| s.source.clone()).collect();
@@ -277,40 +321,46 @@ impl CoreMutation {
         metrics::histogram!(telemetry::APPEND_LATENCY).record(started.elapsed().as_secs_f64());
         in_flight.decrement(count);
         let mut last_seq = 0;
+        let mut failure = None;
         for ((slot, answer), source) in submitted_at.into_iter().zip(answers).zip(&sources) {
-            let Some(item) = items.get_mut(slot) else { continue };
-            match answer {
+            let payload = match answer {
                 Ok(accepted) => {
                     record_accepted(&accepted);
                     last_seq = last_seq.max(accepted.last_seq());
-                    item.result = Some(accepted.into());
+                    CommandPayload::accepted(accepted)
                 }
                 Err(e) => {
                     record_rejection(state, &e, source);
-                    let e = ApiError::from(e);
-                    item.error = Some(ItemError { code: e.code.to_owned(), message: e.message });
+                    match user_error(e) {
+                        Ok(mut user) => {
+                            user.field = Some(vec!["inputs".to_owned(), slot.to_string()]);
+                            CommandPayload::refused(user)
+                        }
+                        Err(top) => {
+                            failure.get_or_insert(top);
+                            continue;
+                        }
+                    }
                 }
-            }
-        }
-        if wait_for_views == Some(true) {
-            let mut probe = SubmitResult {
-                command_id: String::new(),
-                events: Vec::new(),
-                first_seq: 0,
-                last_seq,
-                deduplicated: false,
-                views_seq: None,
-                views_caught_up: None,
             };
-            await_views(state, &mut probe).await;
-            for item in &mut items {
-                if let Some(r) = &mut item.result {
-                    r.views_seq = probe.views_seq;
-                    r.views_caught_up = probe.views_seq.map(|s| s >= r.last_seq);
+            if let Some(entry) = payloads.get_mut(slot) {
+                *entry = Some(payload);
+            }
+        }
+        if let Some(top) = failure {
+            return Err(top.into());
+        }
+        let mut payloads: Vec<CommandPayload> = payloads.into_iter().flatten().collect();
+        if wait_for_views == Some(true) {
+            let (seq, _) = await_views(state, last_seq).await;
+            for payload in &mut payloads {
+                if payload.user_errors.is_empty() {
+                    payload.views_seq = Some(UnsignedInt64(seq));
+                    payload.views_caught_up = Some(seq >= payload.last());
                 }
             }
         }
-        Ok(items)
+        Ok(payloads)
     }
 
     /// Cuts a signed checkpoint of everything appended so far (or returns the stored one at

@@ -24,7 +24,7 @@ async fn a_full_disk_answers_storage_failed_and_readyz_fails_while_reads_work() 
     let answer = server
         .gql_as(
             Some(&token(Role::Admin)),
-            "mutation { submit(input: {idempotencyKey: \"full-1\", command: {type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-A\", qty: 1}}) { lastSeq } }",
+            "mutation { submit(input: {idempotencyKey: \"full-1\", json: {type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-A\", qty: 1}}) { lastSeq } }",
             json!({}),
         )
         .await;
@@ -69,7 +69,7 @@ async fn a_log_short_of_its_high_water_mark_refuses_writes_and_readyz_says_why()
     let answer = server
         .gql_as(
             Some(&token(Role::Admin)),
-            "mutation { submit(input: {idempotencyKey: \"after-cut\", command: {type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-A\", qty: 1}}) { lastSeq } }",
+            "mutation { submit(input: {idempotencyKey: \"after-cut\", json: {type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-A\", qty: 1}}) { lastSeq } }",
             json!({}),
         )
         .await;

@@ -1,19 +1,19 @@
 //! Routes, the order scenario through typed mutations, log and audit queries, idempotency.
 
-use crate::support::{TestServer, first_code, token};
+use crate::support::{TestServer, first_code, token, u64_of, user_code};
 use serde_json::{Value, json};
 use tally_api::{ApiConfig, Role};
 
 const ENVELOPE_MUTATIONS: &str = r#"
 mutation Setup($placedAt: DateTime!) {
-  safety: setSafetyStock(envelope: {idempotencyKey: "ss-1"}, command: {location: "WH1", sku: "SKU-A", qty: 2}) { lastSeq }
-  receive: receiveInventory(envelope: {idempotencyKey: "rcv-1", source: "wms/WH1"}, command: {location: "WH1", sku: "SKU-A", qty: 10}) { lastSeq events { type stream } }
-  order: receiveOrder(envelope: {idempotencyKey: "ord-W1"}, command: {
-    order: "W1", channel: "edi", placedAt: $placedAt, currency: "USD",
-    lines: [{sku: "SKU-A", qty: 6, unitPrice: {amount: "50.00", currency: "USD"}}],
-    shipping: {amount: "0.00", currency: "USD"}, taxRatePpm: 0}) { lastSeq }
-  validate: validateOrder(envelope: {idempotencyKey: "val-W1"}, order: "W1") { lastSeq }
-  allocate: allocateOrder(envelope: {idempotencyKey: "alloc-W1"}, order: "W1", waitForViews: true) {
+  safety: setSafetyStock(envelope: {idempotencyKey: "ss-1"}, input: {location: "WH1", sku: "SKU-A", qty: 2}) { lastSeq }
+  receive: receiveInventory(envelope: {idempotencyKey: "rcv-1", source: "wms/WH1"}, input: {location: "WH1", sku: "SKU-A", qty: 10}) { lastSeq events { type stream } }
+  order: receiveOrder(envelope: {idempotencyKey: "ord-W1"}, input: {
+    order: "W1", channel: "edi", placedAt: $placedAt, currency: USD,
+    lines: [{sku: "SKU-A", qty: 6, unitPrice: {amount: "50.00", currencyCode: USD}}],
+    shipping: {amount: "0.00", currencyCode: USD}, taxRate: "0"}) { lastSeq }
+  validate: validateOrder(envelope: {idempotencyKey: "val-W1"}, input: {order: "W1"}) { lastSeq }
+  allocate: allocateOrder(envelope: {idempotencyKey: "alloc-W1"}, input: {order: "W1"}, waitForViews: true) {
     firstSeq lastSeq viewsSeq viewsCaughtUp events { seq stream type } }
 }"#;
 
@@ -35,11 +35,15 @@ async fn health_ready_metrics_and_graphiql_respond() {
     let rejected = server
         .gql_as(
             Some(&token(Role::Operator)),
-            "mutation { submit(input: {idempotencyKey: \"m-rej\", source: \"shop/web\", command: {type: \"receive_inventory\", location: \"WH1\", sku: \"NOPE\", qty: 1}}) { lastSeq } }",
+            "mutation { submit(input: {idempotencyKey: \"m-rej\", source: \"shop/web\", json: {type: \"receive_inventory\", location: \"WH1\", sku: \"NOPE\", qty: 1}}) { lastSeq userErrors { field code message } } }",
             json!({}),
         )
         .await;
-    assert_eq!(first_code(&rejected), "UNKNOWN_SKU");
+    let payload = &rejected["data"]["submit"];
+    assert_eq!(user_code(payload), "UNKNOWN_SKU");
+    assert_eq!(payload["userErrors"][0]["field"], json!(["input"]));
+    assert!(payload["userErrors"][0]["message"].as_str().unwrap().contains("NOPE"));
+    assert_eq!(payload["lastSeq"], Value::Null);
     let metrics = get("/metrics").await.unwrap();
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
@@ -73,12 +77,12 @@ async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
     assert_eq!(data["receive"]["events"][0]["type"], "inventory.received");
     assert_eq!(data["receive"]["events"][0]["stream"], "inventory:WH1:SKU-A");
     let allocate = &data["allocate"];
-    let last = allocate["lastSeq"].as_u64().unwrap();
+    let last = u64_of(&allocate["lastSeq"]);
     assert!(
         allocate["events"].as_array().unwrap().iter().any(|e| e["type"] == "order.line_allocated")
     );
     assert_eq!(allocate["viewsCaughtUp"], true);
-    assert!(allocate["viewsSeq"].as_u64().unwrap() >= last);
+    assert!(u64_of(&allocate["viewsSeq"]) >= last);
     assert_eq!(server.head(), last);
 
     // head, and the whole log in pages of 3
@@ -191,47 +195,57 @@ async fn idempotent_retry_returns_the_same_seqs_and_a_conflict_is_refused() {
     let conflict = server
         .gql_as(
             Some(&token(Role::Operator)),
-            "mutation($input: CommandInput!) { submit(input: $input) { lastSeq } }",
-            json!({"input": {"idempotencyKey": "retry-1", "command": other}}),
+            "mutation($input: SubmitInput!) { submit(input: $input) { lastSeq userErrors { field code } } }",
+            json!({"input": {"idempotencyKey": "retry-1", "json": other}}),
         )
         .await;
-    assert_eq!(first_code(&conflict), "IDEMPOTENCY_CONFLICT");
+    let payload = &conflict["data"]["submit"];
+    assert_eq!(user_code(payload), "IDEMPOTENCY_CONFLICT");
+    assert_eq!(payload["userErrors"][0]["field"], json!(["envelope", "idempotencyKey"]));
     assert_eq!(server.head(), head);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn submit_many_answers_each_item_and_enforces_its_limit() {
-    let config = tally_api::ApiConfig { submit_many_commands_max: 3, ..Default::default() };
+    let config = tally_api::ApiConfig { submit_many_commands_max: 4, ..Default::default() };
     let server = TestServer::start_with(config).await;
     server.master_data().await;
     let data = server
         .gql(
-            "mutation($inputs: [CommandInput!]!) { submitMany(inputs: $inputs, waitForViews: true) { index result { lastSeq viewsCaughtUp } error { code message } } }",
+            "mutation($inputs: [SubmitInput!]!) { submitMany(inputs: $inputs, waitForViews: true) { lastSeq viewsCaughtUp userErrors { field code message } } }",
             json!({"inputs": [
-                {"idempotencyKey": "m-1", "command": {"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 1}},
-                {"idempotencyKey": "m-2", "command": {"type": "no_such_command"}},
-                {"idempotencyKey": "m-3", "command": {"type": "receive_inventory", "location": "WH1", "sku": "NOPE", "qty": 1}},
+                {"idempotencyKey": "m-1", "json": {"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 1}},
+                {"idempotencyKey": "m-2", "json": {"type": "no_such_command"}},
+                {"idempotencyKey": "m-3", "json": {"type": "receive_inventory", "location": "WH1", "sku": "NOPE", "qty": 1}},
+                {"idempotencyKey": "m-4", "command": {"receiveInventory": {"location": "WH1", "sku": "SKU-A", "qty": 2}}},
             ]}),
         )
         .await;
     let items = data["submitMany"].as_array().unwrap();
-    assert_eq!(items.len(), 3);
-    assert!(items[0]["result"]["lastSeq"].as_u64().unwrap() > 0);
-    assert_eq!(items[0]["result"]["viewsCaughtUp"], true);
-    assert_eq!(items[1]["error"]["code"], "INVALID_INPUT");
-    assert_eq!(items[2]["error"]["code"], "UNKNOWN_SKU");
+    assert_eq!(items.len(), 4, "one payload per input, in input order");
+    assert!(u64_of(&items[0]["lastSeq"]) > 0);
+    assert_eq!(items[0]["viewsCaughtUp"], true);
+    assert_eq!(items[0]["userErrors"], json!([]));
+    assert_eq!(user_code(&items[1]), "INVALID_INPUT");
+    assert_eq!(items[1]["userErrors"][0]["field"], json!(["inputs", "1", "json"]));
+    assert_eq!(user_code(&items[2]), "UNKNOWN_SKU");
+    assert_eq!(items[2]["userErrors"][0]["field"], json!(["inputs", "2"]));
+    assert_eq!(items[2]["lastSeq"], Value::Null);
+    // The typed form of an item is decided like its JSON form.
+    assert!(u64_of(&items[3]["lastSeq"]) > u64_of(&items[0]["lastSeq"]));
+    assert_eq!(items[3]["userErrors"], json!([]));
 
     let head = server.head();
-    let input = json!({"idempotencyKey": "x", "command": {"type": "validate_order", "order": "A"}});
+    let input = json!({"idempotencyKey": "x", "json": {"type": "validate_order", "order": "A"}});
     let too_many = server
         .gql_as(
             Some(&token(Role::Admin)),
-            "mutation($inputs: [CommandInput!]!) { submitMany(inputs: $inputs) { index } }",
-            json!({"inputs": [input.clone(), input.clone(), input.clone(), input]}),
+            "mutation($inputs: [SubmitInput!]!) { submitMany(inputs: $inputs) { lastSeq } }",
+            json!({"inputs": [input.clone(), input.clone(), input.clone(), input.clone(), input]}),
         )
         .await;
-    assert_eq!(first_code(&too_many), "INVALID_INPUT");
+    assert_eq!(first_code(&too_many), "LIMIT_EXCEEDED");
     assert_eq!(server.head(), head);
     server.stop().await;
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+mod commands;
 mod errors;
 mod full_disk;
 mod graphiql;

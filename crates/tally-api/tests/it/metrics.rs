@@ -88,7 +88,7 @@ async fn source_labels_are_the_top_sources_and_other() {
     server.master_data().await;
     let reject = |n: usize, source: String| {
         let query = format!(
-            "mutation {{ submit(input: {{idempotencyKey: \"rej-{n}\", source: {source:?}, command: {{type: \"receive_inventory\", location: \"WH1\", sku: \"NOPE\", qty: 1}}}}) {{ lastSeq }} }}"
+            "mutation {{ submit(input: {{idempotencyKey: \"rej-{n}\", source: {source:?}, json: {{type: \"receive_inventory\", location: \"WH1\", sku: \"NOPE\", qty: 1}}}}) {{ lastSeq }} }}"
         );
         let server = &server;
         async move { server.gql_as(Some(&token(Role::Operator)), &query, json!({})).await }

@@ -8,7 +8,7 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tally_api::Role;
-use tally_api::auth::{Auth, Caller, FIELD_ROLES};
+use tally_api::auth::{Auth, COMMAND_MUTATIONS, COMMAND_ROLES, Caller, FIELD_ROLES};
 
 /// Root fields answered from the projections.
 const PROJECTION_QUERIES: &[&str] = &[
@@ -36,8 +36,56 @@ const PROJECTION_QUERIES: &[&str] = &[
 /// Rows of `FIELD_ROLES` for nested fields (guarded on their own, stricter than their root).
 const NESTED: &[&str] = &["AtsChange.event", "ViewMeta.checkpoint"];
 
-/// A valid operation that uses `field` and nothing else guarded.
-fn sample(field: &str) -> &'static str {
+/// Lists, per typed command mutation, its field, its input type's name and the input value
+/// of the command's example in the domain (`tally_domain::examples`).
+macro_rules! command_samples {
+    ($($(#[doc = $doc:literal])* $variant:ident($payload:ident) $tag:ident $field:literal;)*) => {
+        fn command_samples() -> Vec<(&'static str, String, serde_json::Value)> {
+            let examples = tally_domain::examples::commands();
+            let mut out = Vec::new();
+            $(
+                let example = examples
+                    .iter()
+                    .find_map(|c| match c {
+                        tally_domain::Command::$variant(p) => Some(p.clone()),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    })
+                    .expect(concat!("the domain has an example of ", stringify!($tag)));
+                let ty = <tally_domain::command::$payload as async_graphql::InputType>::type_name();
+                let value = async_graphql::InputType::to_value(&example).into_json().unwrap();
+                out.push(($field, ty.into_owned(), value));
+            )*
+            out
+        }
+    };
+}
+
+tally_domain::for_each_command!(command_samples);
+
+/// Every row of the roles table: `FIELD_ROLES` and one per typed command mutation.
+fn all_rows() -> Vec<(&'static str, &'static [Role])> {
+    let mut rows: Vec<_> = FIELD_ROLES.to_vec();
+    rows.extend(COMMAND_MUTATIONS.iter().map(|f| (*f, COMMAND_ROLES)));
+    rows
+}
+
+/// A valid operation (and its variables) that uses `field` and nothing else guarded. A typed
+/// command mutation submits the domain's example of its command.
+fn sample(field: &str) -> (String, serde_json::Value) {
+    if let Some((name, ty, input)) =
+        command_samples().into_iter().find(|(f, _, _)| format!("Mutation.{f}") == field)
+    {
+        let query = format!(
+            "mutation($input: {ty}!) {{ {name}(envelope: {{idempotencyKey: \"p-{name}\"}}, input: $input) {{ lastSeq userErrors {{ code }} }} }}"
+        );
+        return (query, json!({ "input": input }));
+    }
+    (static_sample(field).to_owned(), json!({}))
+}
+
+/// The sample operation of a field that is not a typed command mutation.
+fn static_sample(field: &str) -> &'static str {
     match field {
         "Query.head" => "{ head { seq } }",
         "Query.events" => "{ events(first: 1) { edges { cursor } } }",
@@ -86,123 +134,9 @@ fn sample(field: &str) -> &'static str {
             "{ settlementExport(channel: \"web\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { totals { net } } }"
         }
         "Mutation.submit" => {
-            "mutation { submit(input: {idempotencyKey: \"p-submit\", command: {type: \"validate_order\", order: \"NOPE\"}}) { lastSeq } }"
+            "mutation { submit(input: {idempotencyKey: \"p-submit\", json: {type: \"validate_order\", order: \"NOPE\"}}) { lastSeq } }"
         }
-        "Mutation.submitMany" => "mutation { submitMany(inputs: []) { index } }",
-        "Mutation.defineLocation" => {
-            "mutation { defineLocation(envelope: {idempotencyKey: \"p-define_location\"}, command: {location: \"WH9\", kind: WAREHOUSE, rank: 9, channels: [\"nope\"]}) { lastSeq } }"
-        }
-        "Mutation.defineChannel" => {
-            "mutation { defineChannel(envelope: {idempotencyKey: \"p-define_channel\"}, command: {channel: \"web\", priority: STANDARD, kind: DIRECT, currency: \"USD\"}) { lastSeq } }"
-        }
-        "Mutation.defineSku" => {
-            "mutation { defineSku(envelope: {idempotencyKey: \"p-define_sku\"}, command: {sku: \"SKU-A\", lotTracked: false, unitCost: {amount: \"20.00\", currency: \"USD\"}, abc: A}) { lastSeq } }"
-        }
-        "Mutation.setSafetyStock" => {
-            "mutation { setSafetyStock(envelope: {idempotencyKey: \"p-set_safety_stock\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1}) { lastSeq } }"
-        }
-        "Mutation.receiveOrder" => {
-            "mutation { receiveOrder(envelope: {idempotencyKey: \"p-receive_order\"}, command: {order: \"P1\", channel: \"nope\", placedAt: \"2026-03-01T00:00:00Z\", currency: \"USD\", lines: [], shipping: {amount: \"0.00\", currency: \"USD\"}, taxRatePpm: 0}) { lastSeq } }"
-        }
-        "Mutation.validateOrder" => {
-            "mutation { validateOrder(envelope: {idempotencyKey: \"p-validate_order\"}, order: \"NOPE\") { lastSeq } }"
-        }
-        "Mutation.holdOrder" => {
-            "mutation { holdOrder(envelope: {idempotencyKey: \"p-hold_order\"}, command: {order: \"NOPE\", reason: MANUAL, dueAt: \"2026-03-02T00:00:00Z\"}) { lastSeq } }"
-        }
-        "Mutation.releaseHold" => {
-            "mutation { releaseHold(envelope: {idempotencyKey: \"p-release_hold\"}, order: \"NOPE\") { lastSeq } }"
-        }
-        "Mutation.allocateOrder" => {
-            "mutation { allocateOrder(envelope: {idempotencyKey: \"p-allocate_order\"}, order: \"NOPE\") { lastSeq } }"
-        }
-        "Mutation.pickOrder" => {
-            "mutation { pickOrder(envelope: {idempotencyKey: \"p-pick_order\"}, command: {order: \"NOPE\"}) { lastSeq } }"
-        }
-        "Mutation.packOrder" => {
-            "mutation { packOrder(envelope: {idempotencyKey: \"p-pack_order\"}, command: {order: \"NOPE\"}) { lastSeq } }"
-        }
-        "Mutation.shipOrder" => {
-            "mutation { shipOrder(envelope: {idempotencyKey: \"p-ship_order\"}, command: {order: \"NOPE\"}) { lastSeq } }"
-        }
-        "Mutation.deliverOrder" => {
-            "mutation { deliverOrder(envelope: {idempotencyKey: \"p-deliver_order\"}, order: \"NOPE\") { lastSeq } }"
-        }
-        "Mutation.cancelOrder" => {
-            "mutation { cancelOrder(envelope: {idempotencyKey: \"p-cancel_order\"}, command: {order: \"NOPE\", reason: CUSTOMER}) { lastSeq } }"
-        }
-        "Mutation.substituteLine" => {
-            "mutation { substituteLine(envelope: {idempotencyKey: \"p-substitute_line\"}, command: {order: \"NOPE\", line: 0, sku: \"SKU-A\"}) { lastSeq } }"
-        }
-        "Mutation.expectInbound" => {
-            "mutation { expectInbound(envelope: {idempotencyKey: \"p-expect_inbound\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1, eta: \"2026-03-05T00:00:00Z\"}) { lastSeq } }"
-        }
-        "Mutation.receiveInventory" => {
-            "mutation { receiveInventory(envelope: {idempotencyKey: \"p-receive_inventory\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1}) { lastSeq } }"
-        }
-        "Mutation.adjustInventory" => {
-            "mutation { adjustInventory(envelope: {idempotencyKey: \"p-adjust_inventory\"}, command: {location: \"WH1\", sku: \"NOPE\", delta: 1, reason: FOUND}) { lastSeq } }"
-        }
-        "Mutation.cycleCount" => {
-            "mutation { cycleCount(envelope: {idempotencyKey: \"p-cycle_count\"}, command: {location: \"WH1\", sku: \"NOPE\", counted: 1}) { lastSeq } }"
-        }
-        "Mutation.shipTransfer" => {
-            "mutation { shipTransfer(envelope: {idempotencyKey: \"p-ship_transfer\"}, command: {transfer: \"T1\", from: \"WH1\", to: \"NOPE\", sku: \"SKU-A\", qty: 1}) { lastSeq } }"
-        }
-        "Mutation.receiveTransfer" => {
-            "mutation { receiveTransfer(envelope: {idempotencyKey: \"p-receive_transfer\"}, command: {transfer: \"NOPE\", qty: 1}) { lastSeq } }"
-        }
-        "Mutation.quarantineStock" => {
-            "mutation { quarantineStock(envelope: {idempotencyKey: \"p-quarantine_stock\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1, reason: DAMAGED}) { lastSeq } }"
-        }
-        "Mutation.releaseQuarantine" => {
-            "mutation { releaseQuarantine(envelope: {idempotencyKey: \"p-release_quarantine\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1, reason: DAMAGED}) { lastSeq } }"
-        }
-        "Mutation.scrapStock" => {
-            "mutation { scrapStock(envelope: {idempotencyKey: \"p-scrap_stock\"}, command: {location: \"WH1\", sku: \"NOPE\", qty: 1}) { lastSeq } }"
-        }
-        "Mutation.recallLot" => {
-            "mutation { recallLot(envelope: {idempotencyKey: \"p-recall_lot\"}, command: {sku: \"NOPE\", lot: \"L1\"}) { lastSeq } }"
-        }
-        "Mutation.authorizeReturn" => {
-            "mutation { authorizeReturn(envelope: {idempotencyKey: \"p-authorize_return\"}, command: {returnId: \"R1\", order: \"NOPE\", lines: [{line: 0, qty: 1}]}) { lastSeq } }"
-        }
-        "Mutation.receiveReturn" => {
-            "mutation { receiveReturn(envelope: {idempotencyKey: \"p-receive_return\"}, command: {returnId: \"NOPE\", location: \"WH1\", items: [{line: 0, qty: 1}]}) { lastSeq } }"
-        }
-        "Mutation.inspectReturn" => {
-            "mutation { inspectReturn(envelope: {idempotencyKey: \"p-inspect_return\"}, command: {returnId: \"NOPE\", items: [{line: 0, qty: 1, disposition: RESTOCK}]}) { lastSeq } }"
-        }
-        "Mutation.closeReturn" => {
-            "mutation { closeReturn(envelope: {idempotencyKey: \"p-close_return\"}, returnId: \"NOPE\") { lastSeq } }"
-        }
-        "Mutation.capturePayment" => {
-            "mutation { capturePayment(envelope: {idempotencyKey: \"p-capture_payment\"}, command: {order: \"NOPE\", payment: \"pay-1\", amount: {amount: \"1.00\", currency: \"USD\"}}) { lastSeq } }"
-        }
-        "Mutation.recordProcessorFee" => {
-            "mutation { recordProcessorFee(envelope: {idempotencyKey: \"p-record_processor_fee\"}, command: {order: \"NOPE\", fee: {rate: {ratePpm: 29000, fixed: {amount: \"0.30\", currency: \"USD\"}}}}) { lastSeq } }"
-        }
-        "Mutation.issueRefund" => {
-            "mutation { issueRefund(envelope: {idempotencyKey: \"p-issue_refund\"}, command: {refund: \"r-1\", order: \"NOPE\", lines: [{line: 0, qty: 1}]}) { lastSeq } }"
-        }
-        "Mutation.refundDeposit" => {
-            "mutation { refundDeposit(envelope: {idempotencyKey: \"p-refund_deposit\"}, command: {refund: \"r-2\", order: \"NOPE\", amount: {amount: \"1.00\", currency: \"USD\"}}) { lastSeq } }"
-        }
-        "Mutation.recordProcessorPayout" => {
-            "mutation { recordProcessorPayout(envelope: {idempotencyKey: \"p-record_processor_payout\"}, command: {payout: \"po-1\", amount: {amount: \"999999.00\", currency: \"USD\"}}) { lastSeq } }"
-        }
-        "Mutation.openSettlement" => {
-            "mutation { openSettlement(envelope: {idempotencyKey: \"p-open_settlement\"}, command: {settlement: \"S1\", channel: \"nope\", currency: \"USD\", periodStart: \"2026-03-01\", periodEnd: \"2026-03-14\"}) { lastSeq } }"
-        }
-        "Mutation.recordSettlementLine" => {
-            "mutation { recordSettlementLine(envelope: {idempotencyKey: \"p-record_settlement_line\"}, command: {settlement: \"NOPE\", kind: PRINCIPAL, amount: {amount: \"1.00\", currency: \"USD\"}}) { lastSeq } }"
-        }
-        "Mutation.settlePayout" => {
-            "mutation { settlePayout(envelope: {idempotencyKey: \"p-settle_payout\"}, command: {settlement: \"NOPE\", amount: {amount: \"1.00\", currency: \"USD\"}, depositDate: \"2026-03-15\"}) { lastSeq } }"
-        }
-        "Mutation.postJournalEntry" => {
-            "mutation { postJournalEntry(envelope: {idempotencyKey: \"p-post_journal_entry\"}, command: {memo: \"probe\", postings: [{account: BANK, amount: {amount: \"1.00\", currency: \"USD\"}}]}) { lastSeq } }"
-        }
+        "Mutation.submitMany" => "mutation { submitMany(inputs: []) { lastSeq } }",
         "Mutation.cutCheckpoint" => "mutation { cutCheckpoint { size } }",
         "Subscription.events" => "subscription { events { seq } }",
         "Subscription.atsChanged" => "subscription { atsChanged(sku: \"SKU-A\") { seq } }",
@@ -249,8 +183,10 @@ async fn introspected_root_fields() -> BTreeSet<String> {
 
 #[tokio::test]
 async fn every_root_field_has_exactly_one_row_in_the_table() {
-    let table: BTreeSet<String> = FIELD_ROLES.iter().map(|(f, _)| (*f).to_owned()).collect();
-    assert_eq!(table.len(), FIELD_ROLES.len(), "a field has two rows");
+    let rows = all_rows();
+    let table: BTreeSet<String> = rows.iter().map(|(f, _)| (*f).to_owned()).collect();
+    assert_eq!(table.len(), rows.len(), "a field has two rows");
+    assert_eq!(COMMAND_MUTATIONS.len(), tally_domain::Command::TAGS.len());
     let fields = introspected_root_fields().await;
     assert!(fields.len() > 70, "introspection found every root field: {fields:?}");
     let roots: BTreeSet<String> =
@@ -260,7 +196,7 @@ async fn every_root_field_has_exactly_one_row_in_the_table() {
     for field in &fields {
         let _ = sample(field);
     }
-    for (field, roles) in FIELD_ROLES {
+    for (field, roles) in &rows {
         assert!(roles.contains(&Role::Admin), "admin may not use {field}");
     }
 }
@@ -367,21 +303,21 @@ async fn nested_fields_reach_no_type_beyond_the_roles_of_their_path() {
 async fn queries_and_mutations_enforce_the_table_for_every_role() {
     let server = TestServer::start_with_views().await;
     server.master_data().await;
-    for (field, allowed) in FIELD_ROLES {
-        if field.starts_with("Subscription.") || sample(field).starts_with("subscription") {
+    for (field, allowed) in all_rows() {
+        let (query, variables) = sample(field);
+        if field.starts_with("Subscription.") || query.starts_with("subscription") {
             continue;
         }
-        let query = sample(field);
-        let anonymous = server.gql_as(None, query, json!({})).await;
+        let anonymous = server.gql_as(None, &query, variables.clone()).await;
         assert_eq!(first_code(&anonymous), "UNAUTHENTICATED", "{field} without a token");
         for role in Role::ALL {
-            let answer = server.gql_as(Some(&token(role)), query, json!({})).await;
+            let answer = server.gql_as(Some(&token(role)), &query, variables.clone()).await;
             let code = first_code(&answer);
             if role == Role::Admin && field.starts_with("Mutation.") {
                 // The typed input reached the domain: it parsed, whatever the decision.
                 assert_ne!(code, "INVALID_INPUT", "{field}: {answer:#}");
             }
-            if allowed.contains(&role) && PROJECTION_QUERIES.contains(field) {
+            if allowed.contains(&role) && PROJECTION_QUERIES.contains(&field) {
                 // Every projection query sample is valid against the real views.
                 assert!(answer.get("errors").is_none(), "{field} as {role:?}: {answer:#}");
             }
@@ -413,7 +349,7 @@ async fn subscriptions_enforce_the_table_for_every_role() {
             Role::ALL.map(|role| (Some(role), Auth::Caller(Caller { name: "t".to_owned(), role }))),
         );
         for (role, auth) in auths {
-            let mut stream = schema.execute_stream(Request::new(sample(field)).data(auth));
+            let mut stream = schema.execute_stream(Request::new(sample(field).0).data(auth));
             let mut next = stream.next();
             // One poll: a refused subscription answers at once; an allowed one is now
             // following the head.

@@ -143,15 +143,18 @@ impl TestServer {
         answer["data"].clone()
     }
 
-    /// Submits domain command JSON as admin; returns the SubmitResult JSON.
+    /// Submits domain command JSON as admin; returns the `CommandPayload` JSON. Panics when
+    /// the command is refused (`userErrors`).
     pub async fn submit(&self, key: &str, command: Value) -> Value {
         let data = self
             .gql(
-                "mutation($input: CommandInput!) { submit(input: $input) { commandId firstSeq lastSeq deduplicated events { seq stream type } } }",
-                json!({ "input": { "idempotencyKey": key, "command": command } }),
+                "mutation($input: SubmitInput!) { submit(input: $input) { commandId firstSeq lastSeq deduplicated events { seq stream type } userErrors { field message code } } }",
+                json!({ "input": { "idempotencyKey": key, "json": command } }),
             )
             .await;
-        data["submit"].clone()
+        let payload = data["submit"].clone();
+        assert_eq!(payload["userErrors"], json!([]), "refused: {payload:#}");
+        payload
     }
 
     /// Channels web (standard) and edi (contract), WH1 serving both, SKU-A at 20.00 USD.
@@ -182,4 +185,31 @@ impl TestServer {
 /// The `code` extension of the first error of an answer.
 pub fn first_code(answer: &Value) -> String {
     answer["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>").to_owned()
+}
+
+/// A 64-bit number of an answer: `UnsignedInt64` is a string of digits; plain JSON numbers
+/// are accepted too. Panics on anything else.
+pub fn u64_of(value: &Value) -> u64 {
+    match value {
+        Value::String(text) => text.parse().unwrap_or_else(|_| panic!("not a u64: {value}")),
+        _ => value.as_u64().unwrap_or_else(|| panic!("not a u64: {value}")),
+    }
+}
+
+/// The `code` of the first `userErrors` entry of a mutation payload.
+pub fn user_code(payload: &Value) -> String {
+    payload["userErrors"][0]["code"].as_str().unwrap_or("<none>").to_owned()
+}
+
+/// The (code, message) of an answer's error wherever it is: the first top-level error, else
+/// the first `userErrors` entry of the first mutation payload. `("<none>", "")` when neither.
+pub fn any_error(answer: &Value) -> (String, String) {
+    if answer.get("errors").is_some() {
+        let message = answer["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+        return (first_code(answer), message);
+    }
+    let payload = answer["data"].as_object().and_then(|d| d.values().next()).cloned();
+    let user = payload.map(|p| p["userErrors"][0].clone()).unwrap_or_default();
+    let code = user["code"].as_str().unwrap_or("<none>").to_owned();
+    (code, user["message"].as_str().unwrap_or_default().to_owned())
 }

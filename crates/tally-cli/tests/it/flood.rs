@@ -121,17 +121,17 @@ fn hostile_requests() -> Vec<Hostile> {
     });
     // A huge variable list: 30 000 commands for submitMany (limit 1000).
     let inputs: Vec<_> = (0..30_000)
-        .map(|i| json!({"idempotencyKey": format!("flood-{i}"), "command": {"type": "validate_order", "order": "NOPE"}}))
+        .map(|i| json!({"idempotencyKey": format!("flood-{i}"), "json": {"type": "validate_order", "order": "NOPE"}}))
         .collect();
     out.push(Hostile {
         name: "30 000 variables",
         token: Some(ADMIN),
         body: query_body(
-            "mutation($i: [CommandInput!]!) { submitMany(inputs: $i) { index } }",
+            "mutation($i: [SubmitInput!]!) { submitMany(inputs: $i) { lastSeq } }",
             &json!({ "i": inputs }),
         ),
         status: 200,
-        codes: invalid,
+        codes: limit,
     });
     // A batch of 1000 operations (limit 16).
     let batch: Vec<_> = (0..1000).map(|_| json!({"query": "{ head { seq } }"})).collect();

@@ -45,10 +45,10 @@ fn limits_answer_with_codes_and_leave_the_head() {
         ("huge int", body("{ events(first: 99999999999999999999) { edges { cursor } } }")),
         ("negative page", body("{ events(first: -1) { edges { cursor } } }")),
         ("long key", body(&format!(
-            "mutation {{ submit(input: {{ idempotencyKey: \"{long_key}\", command: {{ type: \"adjust_inventory\", location: \"WH1\", sku: \"SKU-001\", delta: -1, reason: \"damage\" }} }}) {{ lastSeq }} }}"
+            "mutation {{ submit(input: {{ idempotencyKey: \"{long_key}\", json: {{ type: \"adjust_inventory\", location: \"WH1\", sku: \"SKU-001\", delta: -1, reason: \"damage\" }} }}) {{ lastSeq userErrors {{ code }} }} }}"
         ))),
         ("deep variables", json!({
-            "query": "mutation S($c: JSON!) { submit(input: { idempotencyKey: \"deep\", command: $c }) { lastSeq } }",
+            "query": "mutation S($c: JSON!) { submit(input: { idempotencyKey: \"deep\", json: $c }) { lastSeq userErrors { code } } }",
             "variables": { "c": nested_array(100) },
         }).to_string().into_bytes()),
         ("deeper variables", format!(
