@@ -1,5 +1,6 @@
 //! The server's limits, all in one place, each with its documented default.
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 /// Who may read `/metrics` (`metrics_access` in `tally.toml`, `tally serve --metrics-access`).
@@ -61,7 +62,8 @@ pub struct ApiConfig {
     /// fields of a query with its fragments expanded, counted before validation
     /// (`schema::size`), so fragment tricks cannot make validation itself expensive.
     pub limit_complexity: usize,
-    /// Page size when a connection's `first` is absent. Default 50.
+    /// Page size when a connection's `first` is absent. Default 50. The query cost
+    /// (`query_cost_max`) counts a missing `first`/`last` as this many.
     pub page_size_default: usize,
     /// Largest `first` a connection accepts. Default 500.
     pub page_size_max: usize,
@@ -81,6 +83,14 @@ pub struct ApiConfig {
     /// refused with `LIMIT_EXCEEDED` before it is parsed. Parsing is synchronous CPU work on a
     /// runtime thread, about 10 ms per 100 KiB in a release build. Default 256 KiB.
     pub query_bytes_max: usize,
+    /// Most requested cost of one operation (`schema::cost`), computed from its document
+    /// before it is validated or run: each field costs 1, and a field's `first`/`last`
+    /// (its schema default, else `page_size_default`, when absent) multiplies the cost of its
+    /// selection. A costlier operation is refused with `LIMIT_EXCEEDED`, and nothing of it
+    /// runs. Every query and mutation response reports
+    /// `extensions.cost { requestedQueryCost maximumAvailable }`, the latter being this
+    /// number. Greater than 0 by its type (0 would refuse every query). Default 10 000.
+    pub query_cost_max: NonZeroU64,
     /// Whole-request timeout (HTTP 408 after it). Default 30 000 ms.
     pub request_timeout_ms: u64,
     /// Most commands in one `submitMany`. Default 1000.
@@ -108,6 +118,9 @@ pub struct ApiConfig {
     pub introspection_anonymous: bool,
 }
 
+/// The default of [`ApiConfig::query_cost_max`]: 10 000.
+pub const QUERY_COST_MAX_DEFAULT: NonZeroU64 = NonZeroU64::MIN.saturating_add(9_999);
+
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
@@ -118,6 +131,7 @@ impl Default for ApiConfig {
             request_body_bytes_max: 4 << 20,
             batch_operations_max: 16,
             query_bytes_max: 256 << 10,
+            query_cost_max: QUERY_COST_MAX_DEFAULT,
             graphql_concurrency_max: 32,
             request_timeout_ms: 30_000,
             submit_many_commands_max: 1000,

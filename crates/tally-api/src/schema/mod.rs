@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod audit;
+pub mod cost;
 mod cursor;
 pub mod finance;
 pub mod inputs;
@@ -26,7 +27,7 @@ use async_graphql::extensions::{
 use async_graphql::{MergedObject, Response, ServerError};
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 pub use cursor::PageInfo;
 
@@ -69,6 +70,19 @@ fn builder() -> Builder {
         .extension(ErrorCodes)
 }
 
+/// The field definitions the query cost reads, from this schema's own SDL (built once).
+static SHAPES: LazyLock<Arc<cost::Shapes>> = LazyLock::new(|| {
+    match cost::Shapes::from_sdl(&sdl()) {
+        Ok(shapes) => Arc::new(shapes),
+        Err(e) => {
+            // Not reachable while async-graphql prints SDL that its own parser reads (a unit test
+            // checks it); costs then count only explicit `first`/`last`.
+            tracing::error!(error = %e, "the schema's SDL does not parse: query costs use no field definitions");
+            Arc::new(cost::Shapes::default())
+        }
+    }
+});
+
 trait FinishWithLimits {
     fn finish_with_limits(self, state: &AppState) -> TallySchema;
 }
@@ -78,7 +92,11 @@ impl FinishWithLimits for Builder {
         let config = state.config();
         let fields_max = u64::try_from(config.limit_complexity).unwrap_or(u64::MAX);
         let query_bytes_max = config.query_bytes_max;
+        let page_default = u64::try_from(config.page_size_default).unwrap_or(u64::MAX);
+        let cost = cost::QueryCost::new(SHAPES.clone(), config.query_cost_max, page_default);
+        // After ExpandedSize: the cost walk runs only on documents of a bounded size.
         self.extension(size::ExpandedSize { query_bytes_max, fields_max })
+            .extension(cost)
             .limit_depth(config.limit_depth)
             .limit_complexity(config.limit_complexity)
             .finish()

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 mod commands;
+mod cost;
 mod errors;
 mod full_disk;
 mod graphiql;
