@@ -12,11 +12,19 @@
 //! gets new URLs. The page itself is `no-cache`. A Content-Security-Policy on the page allows
 //! scripts, styles and connections to this origin only (plus its WebSocket origin for
 //! subscriptions), with no inline script or style.
+//!
+//! Compression: an asset is served gzip-compressed (`Content-Encoding: gzip`) to a request whose
+//! `Accept-Encoding` allows gzip, as-is otherwise; both answers say `Vary: Accept-Encoding`.
+//! Each asset is compressed once per process, on its first gzip request (on the blocking
+//! pool), and kept.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::sync::LazyLock;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use std::io::Write as _;
+use std::sync::{LazyLock, OnceLock};
 
 /// The URL prefix of the assets.
 pub const ASSET_PREFIX: &str = "/graphiql/";
@@ -26,7 +34,9 @@ pub const ASSET_PREFIX: &str = "/graphiql/";
 pub struct Asset {
     /// The file name, under [`ASSET_PREFIX`] and in `assets/graphiql/`.
     pub name: &'static str,
+    /// Its `Content-Type`.
     pub content_type: &'static str,
+    /// Its bytes, as vendored.
     pub bytes: &'static [u8],
 }
 
@@ -118,23 +128,93 @@ pub(crate) async fn page(headers: HeaderMap) -> Response {
         .into_response()
 }
 
-/// `GET /graphiql/{file}`: one embedded asset, or 404.
-pub(crate) async fn asset(Path(name): Path<String>) -> Response {
-    match ASSETS.iter().find(|asset| asset.name == name) {
-        Some(asset) => (
-            [
-                (header::CONTENT_TYPE, asset.content_type),
-                (header::CACHE_CONTROL, CACHE_ASSET),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            asset.bytes,
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "no such GraphiQL asset\n").into_response(),
+/// Each asset of [`ASSETS`] gzip-compressed (same index), once compressed; `None` inside if
+/// compressing failed (the asset is then served as-is).
+static GZIPPED: LazyLock<Vec<OnceLock<Option<Vec<u8>>>>> =
+    LazyLock::new(|| ASSETS.iter().map(|_| OnceLock::new()).collect());
+
+/// `bytes` compressed with gzip at the best level (done once per asset and process).
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 3), Compression::best());
+    encoder.write_all(bytes).ok()?;
+    encoder.finish().ok()
+}
+
+/// The gzip-compressed bytes of `ASSETS[index]`, compressed on the blocking pool the first
+/// time (graphiql.min.js is 1 MB: not work for a runtime thread).
+async fn gzipped(index: usize) -> Option<&'static [u8]> {
+    let cell: &'static OnceLock<Option<Vec<u8>>> = GZIPPED.get(index)?;
+    if let Some(done) = cell.get() {
+        return done.as_deref();
     }
+    let bytes = ASSETS.get(index)?.bytes;
+    let compressed = tokio::task::spawn_blocking(move || cell.get_or_init(|| gzip(bytes)));
+    compressed.await.ok()?.as_deref()
+}
+
+/// Whether the `Accept-Encoding` headers allow gzip: `gzip` (or `x-gzip`) with a weight above
+/// 0, or, when gzip is not named, `*` with a weight above 0. No header, `gzip;q=0`, or an
+/// unreadable weight: identity.
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut named = None;
+    let mut any = None;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for element in value.split(',') {
+            let mut parts = element.split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            let mut weight_ok = true;
+            for parameter in parts {
+                if let Some((name, value)) = parameter.split_once('=')
+                    && name.trim().eq_ignore_ascii_case("q")
+                {
+                    weight_ok = positive_weight(value.trim());
+                }
+            }
+            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                // The most favourable mention wins (`gzip;q=0, gzip` allows it).
+                named = Some(named.unwrap_or(false) || weight_ok);
+            } else if coding == "*" {
+                any = Some(any.unwrap_or(false) || weight_ok);
+            }
+        }
+    }
+    named.or(any).unwrap_or(false)
+}
+
+/// Whether an RFC 9110 weight (`0` to `1`, at most three decimals) is above 0; a malformed one
+/// is not.
+fn positive_weight(weight: &str) -> bool {
+    let (whole, fraction) = weight.split_once('.').unwrap_or((weight, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let zeros = fraction.bytes().all(|b| b == b'0');
+    let well_formed = fraction.len() <= 3 && digits(fraction);
+    well_formed && ((whole == "1" && zeros) || (whole == "0" && !zeros))
+}
+
+/// `GET /graphiql/{file}`: one embedded asset (gzip-compressed when the request allows it), or
+/// 404.
+pub(crate) async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let Some((index, asset)) = ASSETS.iter().enumerate().find(|(_, asset)| asset.name == name)
+    else {
+        return (StatusCode::NOT_FOUND, "no such GraphiQL asset\n").into_response();
+    };
+    let common = [
+        (header::CONTENT_TYPE, asset.content_type),
+        (header::CACHE_CONTROL, CACHE_ASSET),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::VARY, "accept-encoding"),
+    ];
+    if accepts_gzip(&headers)
+        && let Some(compressed) = gzipped(index).await
+    {
+        return (common, [(header::CONTENT_ENCODING, "gzip")], compressed).into_response();
+    }
+    (common, asset.bytes).into_response()
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
 
@@ -143,6 +223,57 @@ mod tests {
         for asset in ASSETS {
             let reference = format!("\"{ASSET_PREFIX}{}?v={}\"", asset.name, version(asset.bytes));
             assert!(PAGE.contains(&reference), "the page does not load {}", asset.name);
+        }
+    }
+
+    fn accepts(values: &[&'static str]) -> bool {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+        }
+        accepts_gzip(&headers)
+    }
+
+    #[test]
+    fn accept_encoding_allows_gzip_only_with_a_positive_weight() {
+        for yes in [
+            &["gzip"][..],
+            &["gzip, deflate, br, zstd"],
+            &["br;q=1.0, GZIP;q=0.5"],
+            &["x-gzip"],
+            &["*"],
+            &["br", "gzip;q=0.001"],
+            &["gzip;q=0, gzip"],
+            &["identity, *;q=0.1"],
+            &["gzip ; q=1"],
+        ] {
+            assert!(accepts(yes), "{yes:?}");
+        }
+        for no in [
+            &[][..],
+            &[""],
+            &["identity"],
+            &["br, deflate"],
+            &["gzip;q=0"],
+            &["gzip;q=0.000, *"],
+            &["*;q=0"],
+            &["gzip;q=abc"],
+            &["gzip;q=1.5"],
+            &["gzip;q=0.0001"],
+            &["gzipx"],
+        ] {
+            assert!(!accepts(no), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn every_asset_compresses_and_decompresses_to_itself() {
+        use std::io::Read as _;
+        for asset in ASSETS {
+            let compressed = gzip(asset.bytes).unwrap();
+            let mut back = Vec::new();
+            flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut back).unwrap();
+            assert!(back == asset.bytes, "{}", asset.name);
         }
     }
 

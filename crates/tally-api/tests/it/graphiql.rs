@@ -3,7 +3,7 @@
 
 use crate::support::TestServer;
 use sha2::{Digest, Sha256};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -90,6 +90,9 @@ async fn graphiql_assets_are_public_typed_cached_and_the_vendored_bytes() {
         assert_eq!(headers["content-type"], expected_type, "{reference}");
         assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable");
         assert_eq!(headers["x-content-type-options"], "nosniff");
+        // No Accept-Encoding (reqwest is built without compression): identity.
+        assert!(headers.get("content-encoding").is_none(), "{reference}: {headers:?}");
+        assert_eq!(headers["vary"], "accept-encoding", "{reference}");
         let bytes = response.bytes().await.unwrap();
         let vendored = std::fs::read(vendored_dir().join(name)).unwrap();
         assert!(bytes[..] == vendored[..], "{name}: the served bytes are not the vendored file");
@@ -114,6 +117,49 @@ async fn graphiql_assets_are_public_typed_cached_and_the_vendored_bytes() {
         let response = server.client.get(format!("{}{missing}", server.base)).send().await;
         assert_eq!(response.unwrap().status(), 404, "{missing}");
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn graphiql_assets_are_gzipped_when_the_request_allows_it() {
+    let server = TestServer::start().await;
+    let get = |name: &str, accept: Option<&'static str>| {
+        let mut request = server.client.get(format!("{}/graphiql/{name}", server.base));
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        request.send()
+    };
+    let mut sizes = Vec::new();
+    for asset in tally_api::graphiql::ASSETS {
+        let vendored = std::fs::read(vendored_dir().join(asset.name)).unwrap();
+        // What a browser sends: gzip, decompressing to exactly the embedded (vendored) bytes.
+        let response = get(asset.name, Some("gzip, deflate, br, zstd")).await.unwrap();
+        assert_eq!(response.status(), 200, "{}", asset.name);
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-encoding"], "gzip", "{}", asset.name);
+        assert_eq!(headers["vary"], "accept-encoding", "{}", asset.name);
+        assert_eq!(headers["content-type"], asset.content_type, "{}", asset.name);
+        assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable");
+        let compressed = response.bytes().await.unwrap();
+        let mut decompressed = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut decompressed).unwrap();
+        assert!(decompressed == asset.bytes, "{}: not the embedded bytes", asset.name);
+        assert!(decompressed == vendored, "{}: not the vendored file", asset.name);
+        sizes.push(format!("{}: {} -> {} bytes", asset.name, asset.bytes.len(), compressed.len()));
+        // Twice: the second answer comes from the cache, byte for byte the same.
+        let again = get(asset.name, Some("gzip")).await.unwrap().bytes().await.unwrap();
+        assert!(again == compressed, "{}", asset.name);
+        // Refused or not offered: identity.
+        for accept in [None, Some("gzip;q=0"), Some("br, identity")] {
+            let response = get(asset.name, accept).await.unwrap();
+            assert!(response.headers().get("content-encoding").is_none(), "{accept:?}");
+            assert_eq!(response.headers()["vary"], "accept-encoding");
+            let body = response.bytes().await.unwrap();
+            assert!(body[..] == vendored[..], "{}, {accept:?}: not identity", asset.name);
+        }
+    }
+    let _ = writeln!(std::io::stderr(), "GraphiQL assets, gzip:\n  {}", sizes.join("\n  "));
     server.stop().await;
 }
 
