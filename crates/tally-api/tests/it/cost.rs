@@ -82,16 +82,16 @@ async fn over_the_maximum_is_limit_exceeded_with_no_data_and_nothing_runs() {
 
     // A mutation over the maximum appends nothing; the same command with a cheaper selection
     // is taken.
-    let input = json!({ "input": { "idempotencyKey": "c1", "command":
+    let input = json!({ "input": { "idempotencyKey": "c1", "json":
         {"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"} } });
     let costly =
-        "mutation($input: CommandInput!) { submit(input: $input) { lastSeq events { seq } } }";
+        "mutation($input: SubmitInput!) { submit(input: $input) { lastSeq events { seq } } }";
     let answer = server.gql_as(Some(&admin), costly, input.clone()).await;
     assert_eq!(first_code(&answer), "LIMIT_EXCEEDED", "{answer:#}");
     assert!(answer["data"].is_null(), "{answer:#}");
     assert_eq!(cost(&answer).0, json!(4), "{answer:#}");
     assert_eq!(server.head(), 0, "the refused mutation ran");
-    let cheap = "mutation($input: CommandInput!) { submit(input: $input) { lastSeq } }";
+    let cheap = "mutation($input: SubmitInput!) { submit(input: $input) { lastSeq } }";
     let answer = server.gql_as(Some(&admin), cheap, input).await;
     assert!(answer.get("errors").is_none(), "{answer:#}");
     assert_eq!(server.head(), 1);
