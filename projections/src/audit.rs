@@ -125,6 +125,9 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
         Event::SafetyStockSet(e) => {
             out.insert(stock(&e.location, &e.sku));
         }
+        Event::ReorderPointSet(e) => {
+            out.insert(stock(&e.location, &e.sku));
+        }
         Event::OrderReceived(e) => {
             out.insert(Entity::order(&e.order));
         }

@@ -11,9 +11,9 @@ use crate::event::{
     InventoryReceived, InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled,
     OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped,
     PaymentCaptured, PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove,
-    RefundIssued, ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected,
-    ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped,
-    TransferReceived, TransferShipped,
+    RefundIssued, ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed,
+    ReturnInspected, ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened,
+    StockScrapped, TransferReceived, TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -61,6 +61,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::ChannelDefined(p) => body(p),
         Event::SkuDefined(p) => body(p),
         Event::SafetyStockSet(p) => body(p),
+        Event::ReorderPointSet(p) => body(p),
         Event::OrderReceived(p) => body(p),
         Event::OrderValidated(p) | Event::OrderHoldReleased(p) | Event::OrderDelivered(p) => {
             body(p)
@@ -140,6 +141,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("sku.defined", 1) => Event::SkuDefined(read::<SkuDef>(t, v, bytes)?),
         ("inventory.safety_stock_set", 1) => {
             Event::SafetyStockSet(read::<SafetyStockSet>(t, v, bytes)?)
+        }
+        ("inventory.reorder_point_set", 1) => {
+            Event::ReorderPointSet(read::<ReorderPointSet>(t, v, bytes)?)
         }
         ("order.received", 1) => Event::OrderReceived(read::<OrderReceived>(t, v, bytes)?),
         ("order.validated", 1) => Event::OrderValidated(read::<OrderEvent>(t, v, bytes)?),
@@ -230,11 +234,12 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
 }
 
 /// Every event type name the codec knows.
-pub const KNOWN_TYPES: [&str; 43] = [
+pub const KNOWN_TYPES: [&str; 44] = [
     "location.defined",
     "channel.defined",
     "sku.defined",
     "inventory.safety_stock_set",
+    "inventory.reorder_point_set",
     "order.received",
     "order.validated",
     "order.held",

@@ -43,6 +43,8 @@ macro_rules! for_each_command {
             DefineSku(DefineSku) define_sku "defineSku";
             /// Set safety stock of a SKU at a location.
             SetSafetyStock(SetSafetyStock) set_safety_stock "setSafetyStock";
+            /// Set the reorder point of a SKU at a location (point 0 clears it).
+            SetReorderPoint(SetReorderPoint) set_reorder_point "setReorderPoint";
             /// Receive (place) an order.
             ReceiveOrder(ReceiveOrder) receive_order "receiveOrder";
             /// Validate a received order.
@@ -218,6 +220,26 @@ pub struct SetSafetyStock {
     pub sku: Sku,
     /// Units (zero or more).
     pub qty: i64,
+}
+
+/// Set the reorder point of a SKU at a location: when the units there that are available or
+/// in transit fall to or below `point`, the SKU needs replenishing with `reorder_qty` units
+/// (an (s, Q) policy). A point of 0 clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "SetReorderPointInput")
+)]
+pub struct SetReorderPoint {
+    /// Where.
+    pub location: LocationId,
+    /// Which SKU.
+    pub sku: Sku,
+    /// Units at or below which to reorder (zero or more; 0 clears the reorder point).
+    pub point: i64,
+    /// Units to order each time (at least 1 when `point` is set; ignored when clearing).
+    pub reorder_qty: i64,
 }
 
 /// A line of an incoming order.

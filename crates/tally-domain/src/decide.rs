@@ -30,6 +30,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::DefineChannel(c) => master::define_channel(&d, c),
         Command::DefineSku(c) => master::define_sku(&d, c),
         Command::SetSafetyStock(c) => master::set_safety_stock(&d, c),
+        Command::SetReorderPoint(c) => master::set_reorder_point(&d, c),
         Command::ReceiveOrder(c) => orders::receive(&d, c),
         Command::ValidateOrder(c) => orders::validate(&d, c),
         Command::HoldOrder(c) => orders::hold(&d, c),

@@ -29,6 +29,19 @@ pub struct SafetyStockSet {
     pub qty: u64,
 }
 
+/// A reorder point set for a location × SKU (point 0: cleared).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReorderPointSet {
+    /// Where.
+    pub location: LocationId,
+    /// Which SKU.
+    pub sku: Sku,
+    /// Units at or below which to reorder; 0 when cleared.
+    pub point: u64,
+    /// Units to order each time; 0 when cleared.
+    pub reorder_qty: u64,
+}
+
 /// An order was received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderReceived {
@@ -544,6 +557,9 @@ pub enum Event {
     /// `inventory.safety_stock_set`
     #[serde(rename = "inventory.safety_stock_set")]
     SafetyStockSet(SafetyStockSet),
+    /// `inventory.reorder_point_set`
+    #[serde(rename = "inventory.reorder_point_set")]
+    ReorderPointSet(ReorderPointSet),
     /// `order.received`
     #[serde(rename = "order.received")]
     OrderReceived(OrderReceived),
@@ -672,6 +688,7 @@ impl Event {
             Event::ChannelDefined(_) => "channel.defined",
             Event::SkuDefined(_) => "sku.defined",
             Event::SafetyStockSet(_) => "inventory.safety_stock_set",
+            Event::ReorderPointSet(_) => "inventory.reorder_point_set",
             Event::OrderReceived(_) => "order.received",
             Event::OrderValidated(_) => "order.validated",
             Event::OrderHeld(_) => "order.held",
@@ -731,6 +748,9 @@ impl Event {
             Event::ChannelDefined(e) => stream::channel(&e.id),
             Event::SkuDefined(e) => stream::sku(&e.sku),
             Event::SafetyStockSet(e) => {
+                StockKey::new(e.location.clone(), e.sku.clone(), None).stream()
+            }
+            Event::ReorderPointSet(e) => {
                 StockKey::new(e.location.clone(), e.sku.clone(), None).stream()
             }
             Event::OrderReceived(e) => order_stream(&e.order),

@@ -149,6 +149,14 @@ fn apply(state: &mut State, event: &Event) {
         Event::SkuDefined(s) => {
             state.skus.insert(s.sku.clone(), s.clone());
         }
+        Event::ReorderPointSet(e) => {
+            let key = (e.location.clone(), e.sku.clone());
+            if e.point == 0 {
+                state.reorder.remove(&key);
+            } else {
+                state.reorder.insert(key, (e.point, e.reorder_qty));
+            }
+        }
         Event::SafetyStockSet(e) => {
             let key = (e.location.clone(), e.sku.clone());
             if e.qty == 0 {

@@ -126,6 +126,12 @@ pub fn commands() -> Vec<Command> {
             abc: AbcClass::C,
         }),
         Command::SetSafetyStock(SetSafetyStock { location: wh1(), sku: sku_a(), qty: 2 }),
+        Command::SetReorderPoint(SetReorderPoint {
+            location: wh1(),
+            sku: sku_a(),
+            point: 10,
+            reorder_qty: 48,
+        }),
         Command::ExpectInbound(ExpectInbound {
             location: wh1(),
             sku: sku_a(),

@@ -51,6 +51,8 @@ pub struct State {
     pub(crate) channels: BTreeMap<ChannelId, Channel>,
     pub(crate) skus: BTreeMap<Sku, SkuDef>,
     pub(crate) safety: BTreeMap<(LocationId, Sku), u64>,
+    /// Reorder point and quantity per location × SKU (absent when unset).
+    pub(crate) reorder: BTreeMap<(LocationId, Sku), (u64, u64)>,
     pub(crate) stock: BTreeMap<StockKey, Stock>,
     pub(crate) lots: BTreeMap<(Sku, LotId), Lot>,
     pub(crate) orders: BTreeMap<OrderId, Order>,
@@ -99,6 +101,12 @@ impl State {
     #[must_use]
     pub fn safety_stock(&self, location: &LocationId, sku: &Sku) -> u64 {
         self.safety.get(&(location.clone(), sku.clone())).copied().unwrap_or(0)
+    }
+
+    /// The reorder point and reorder quantity of a SKU at a location, if set.
+    #[must_use]
+    pub fn reorder_point(&self, location: &LocationId, sku: &Sku) -> Option<(u64, u64)> {
+        self.reorder.get(&(location.clone(), sku.clone())).copied()
     }
 
     /// One bucket's states (all zero when never touched).

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use super::orders::fill;
 use super::{Decision, non_negative};
 use crate::allocation::Overlay;
-use crate::command::{DefineChannel, DefineLocation, DefineSku, SetSafetyStock};
-use crate::event::{Event, SafetyStockSet};
+use crate::command::{DefineChannel, DefineLocation, DefineSku, SetReorderPoint, SetSafetyStock};
+use crate::event::{Event, ReorderPointSet, SafetyStockSet};
 use crate::master::{Channel, Location, SkuDef};
 use crate::rejection::Rejection;
 
@@ -98,4 +98,34 @@ pub(super) fn set_safety_stock(
         events.extend(fill(d, &mut overlay, &BTreeSet::from([c.sku.clone()])));
     }
     Ok(events)
+}
+
+/// Records a reorder point: location and SKU defined, point ≥ 0 and, when set, a reorder
+/// quantity ≥ 1; clearing one that is not set, or setting the same values, is a no-op.
+pub(super) fn set_reorder_point(
+    d: &Decision<'_>,
+    c: &SetReorderPoint,
+) -> Result<Vec<Event>, Rejection> {
+    d.location(&c.location)?;
+    d.sku(&c.sku)?;
+    let point = super::units(c.point)?;
+    let (point, reorder_qty) = if point == 0 {
+        (0, 0)
+    } else {
+        let qty = super::units(c.reorder_qty)?;
+        if qty == 0 {
+            return Err(Rejection::InvalidQuantity(c.reorder_qty));
+        }
+        (point, qty)
+    };
+    let before = d.state.reorder_point(&c.location, &c.sku).unwrap_or((0, 0));
+    if before == (point, reorder_qty) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::ReorderPointSet(ReorderPointSet {
+        location: c.location.clone(),
+        sku: c.sku.clone(),
+        point,
+        reorder_qty,
+    })])
 }

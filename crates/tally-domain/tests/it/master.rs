@@ -1,7 +1,7 @@
 //! Master data: locations, channels, SKUs, safety stock.
 
 use tally_domain::command::*;
-use tally_domain::event::{Event, SafetyStockSet};
+use tally_domain::event::{Event, ReorderPointSet, SafetyStockSet};
 use tally_domain::master::{ChannelKind, LocationKind, PriorityClass};
 use tally_domain::money::Currency;
 
@@ -77,4 +77,51 @@ fn lowering_safety_stock_fills_standard_backorders() {
     assert_eq!(state.order(&oid("O1")).unwrap().lines[0].allocated, 2);
     assert_eq!(state.ats(&ch("web"), &sku("A")), 1);
     Scenario::given(s).when(safety("WH1", "A", 4)).then_types(&["inventory.safety_stock_set"]);
+}
+
+fn reorder(location: &str, sku_id: &str, point: i64, reorder_qty: i64) -> Command {
+    Command::SetReorderPoint(SetReorderPoint {
+        location: loc(location),
+        sku: sku(sku_id),
+        point,
+        reorder_qty,
+    })
+}
+
+#[test]
+fn reorder_point_set_changed_cleared_and_its_rejections() {
+    let set = Event::ReorderPointSet(ReorderPointSet {
+        location: loc("WH1"),
+        sku: sku("A"),
+        point: 10,
+        reorder_qty: 48,
+    });
+    let after = Scenario::given(world()).when(reorder("WH1", "A", 10, 48)).then_events(&[set]);
+    assert_eq!(after.reorder_point(&loc("WH1"), &sku("A")), Some((10, 48)));
+    // The same values again: nothing to record.
+    Scenario::given(world_and([reorder("WH1", "A", 10, 48)]))
+        .when(reorder("WH1", "A", 10, 48))
+        .then_events(&[]);
+    // A new quantity is recorded.
+    Scenario::given(world_and([reorder("WH1", "A", 10, 48)]))
+        .when(reorder("WH1", "A", 10, 60))
+        .then_types(&["inventory.reorder_point_set"]);
+    // Point 0 clears it (its quantity is ignored); clearing what is unset is a no-op.
+    let cleared = Scenario::given(world_and([reorder("WH1", "A", 10, 48)]))
+        .when(reorder("WH1", "A", 0, 999))
+        .then_events(&[Event::ReorderPointSet(ReorderPointSet {
+            location: loc("WH1"),
+            sku: sku("A"),
+            point: 0,
+            reorder_qty: 0,
+        })]);
+    assert_eq!(cleared.reorder_point(&loc("WH1"), &sku("A")), None);
+    Scenario::given(world()).when(reorder("WH1", "A", 0, 0)).then_events(&[]);
+    Scenario::given(world()).when(reorder("WH1", "A", -1, 5)).then_rejects("INVALID_QUANTITY");
+    Scenario::given(world()).when(reorder("WH1", "A", 10, 0)).then_rejects("INVALID_QUANTITY");
+    Scenario::given(world())
+        .when(reorder("WH1", "A", 10, 2_000_000_000))
+        .then_rejects("INVALID_QUANTITY");
+    Scenario::given(world()).when(reorder("WHX", "A", 10, 5)).then_rejects("UNKNOWN_LOCATION");
+    Scenario::given(world()).when(reorder("WH1", "NOPE", 10, 5)).then_rejects("UNKNOWN_SKU");
 }

@@ -8,7 +8,7 @@ use tally_domain::ids::{ChannelId, LocationId, LotId, Sku};
 use tally_domain::journal::Account;
 use tally_domain::money::{Currency, Money};
 use tally_domain::time::Timestamp;
-use tally_domain::{Command, Event, State, decide, evolve};
+use tally_domain::{Command, Context, Event, State, decide, evolve};
 
 use crate::support::ctx_at;
 
@@ -220,5 +220,19 @@ fn scenario_files_pass() {
 
 /// Events of every scenario file, each with the state it builds.
 pub fn all_stories() -> Vec<(Vec<Event>, State)> {
-    files().iter().map(|p| run_file(p)).collect()
+    let mut stories: Vec<_> = files().iter().map(|p| run_file(p)).collect();
+    stories.push(examples_story());
+    stories
+}
+
+/// The domain's examples of every command (`tally_domain::examples`), decided in order.
+fn examples_story() -> (Vec<Event>, State) {
+    let mut state = State::new();
+    let mut events = Vec::new();
+    let actor = tally_domain::ids::Actor::parse("examples").unwrap();
+    for (i, command) in tally_domain::examples::commands().iter().enumerate() {
+        let ctx = Context { now: tally_domain::examples::time_of(i), actor: actor.clone() };
+        events.extend(tally_domain::execute(&mut state, command, &ctx).unwrap());
+    }
+    (events, state)
 }
