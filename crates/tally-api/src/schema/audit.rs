@@ -182,6 +182,7 @@ pub struct LotOrder {
 
 /// Everything known about a lot (DOMAIN.md §7).
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "Lot")]
 pub struct LotTrace {
     /// The SKU.
     pub sku: String,

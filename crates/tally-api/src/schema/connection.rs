@@ -360,8 +360,8 @@ mod tests {
 
     fn meta() -> ViewMeta {
         ViewMeta {
-            seq: 0,
-            head_seq: 0,
+            seq: UnsignedInt64(0),
+            head_seq: UnsignedInt64(0),
             checkpoint: None,
             quarantined: super::super::views::QuarantineSummary::default(),
             views_stopped: None,

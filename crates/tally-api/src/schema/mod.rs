@@ -67,9 +67,29 @@ pub fn sdl() -> String {
 
 type Builder = async_graphql::SchemaBuilder<Query, Mutation, subscriptions::Subscription>;
 
+/// Enums the read side takes from `tally_domain` (feature `graphql`) that `inputs.rs` still
+/// declares again, with the same names and values, for the typed mutations. Until those take
+/// the domain enums too, both register under one name; the values parse the same either way.
+const SHARED_ENUMS: [&str; 9] = [
+    "LocationKind",
+    "PriorityClass",
+    "AbcClass",
+    "CancelReason",
+    "HoldReason",
+    "QuarantineReason",
+    "Disposition",
+    "SettlementLineKind",
+    "Account",
+];
+
 fn builder() -> Builder {
-    async_graphql::Schema::build(Query::default(), Mutation::default(), subscriptions::Subscription)
-        .extension(ErrorCodes)
+    async_graphql::Schema::build_with_ignore_name_conflicts(
+        Query::default(),
+        Mutation::default(),
+        subscriptions::Subscription,
+        SHARED_ENUMS,
+    )
+    .extension(ErrorCodes)
 }
 
 trait FinishWithLimits {

@@ -10,6 +10,7 @@ mod lifecycle;
 mod limits;
 mod metrics;
 mod quarantine;
+mod read_side;
 mod roles;
 mod schema_sdl;
 mod subscriptions;
