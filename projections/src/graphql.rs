@@ -90,7 +90,7 @@ fn time(ms: i64) -> Timestamp {
 impl OrderView {
     /// Global id (`gid://tally/Order/{orderId}`), for `node(id:)`.
     #[graphql(name = "id")]
-    async fn global_id(&self) -> ID {
+    pub async fn global_id(&self) -> ID {
         global_id("Order", &[self.id.as_str()])
     }
     /// When the customer placed it.
@@ -305,7 +305,7 @@ fn money(minor: i64, currency: Currency) -> Money {
 impl SettlementView {
     /// Global id (`gid://tally/Settlement/{settlementId}`), for `node(id:)`.
     #[graphql(name = "id")]
-    async fn global_id(&self) -> ID {
+    pub async fn global_id(&self) -> ID {
         global_id("Settlement", &[self.id.as_str()])
     }
     /// Totals so far.

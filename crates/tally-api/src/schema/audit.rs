@@ -189,8 +189,8 @@ pub struct LotTrace {
     /// The lot.
     pub lot: String,
     /// Global id (`gid://tally/Lot/{sku}/{lot}`), for `node(id:)`.
-    #[graphql(owned)]
-    pub id: async_graphql::ID,
+    #[graphql(name = "id", owned)]
+    pub global_id: async_graphql::ID,
     /// Expiry, from its first receipt.
     pub expiry: Option<Date>,
     /// When it was recalled (business time), if it was.
@@ -219,7 +219,7 @@ pub struct LotTraceAnswer {
 /// The trace of `lot` of `sku` as its GraphQL shape.
 pub(crate) fn trace(sku: &str, lot: &str, t: lots::LotTrace) -> LotTrace {
     LotTrace {
-        id: tally_projections::graphql::global_id("Lot", &[sku, lot]),
+        global_id: tally_projections::graphql::global_id("Lot", &[sku, lot]),
         sku: sku.to_owned(),
         lot: lot.to_owned(),
         expiry: t.info.expiry,

@@ -51,7 +51,8 @@ pub struct SkuNode {
 #[async_graphql::ComplexObject]
 impl SkuNode {
     /// Global id (`gid://tally/Sku/{sku}`).
-    async fn id(&self) -> ID {
+    #[graphql(name = "id")]
+    async fn global_id(&self) -> ID {
         global_id("Sku", &[self.sku.as_str()])
     }
 }
@@ -73,7 +74,8 @@ pub struct LocationNode {
 #[async_graphql::ComplexObject]
 impl LocationNode {
     /// Global id (`gid://tally/Location/{location}`).
-    async fn id(&self) -> ID {
+    #[graphql(name = "id")]
+    async fn global_id(&self) -> ID {
         global_id("Location", &[self.location.as_str()])
     }
 }
@@ -101,14 +103,20 @@ pub struct ReturnNode {
 #[async_graphql::ComplexObject]
 impl ReturnNode {
     /// Global id (`gid://tally/Return/{returnId}`).
-    async fn id(&self) -> ID {
+    #[graphql(name = "id")]
+    async fn global_id(&self) -> ID {
         global_id("Return", &[self.return_id.as_str()])
     }
 }
 
 /// An object with a global id (Relay): fetch it again with `node(id:)`.
 #[derive(Debug, Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Global id: `gid://tally/{Type}/{id}`, opaque."))]
+#[graphql(field(
+    name = "id",
+    method = "global_id",
+    ty = "ID",
+    desc = "Global id: `gid://tally/{Type}/{id}`, opaque."
+))]
 #[allow(clippy::large_enum_variant, reason = "one node per answer")]
 pub enum Node {
     /// An order.
