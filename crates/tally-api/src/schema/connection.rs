@@ -260,6 +260,9 @@ impl<K: CursorKey> Window<K> {
     }
 }
 
+/// A source of `(key, item)` pairs read one way from a key (see [`paginate`]).
+type Fetch<'a, K, T> = dyn FnMut(Direction, Option<&K>, usize) -> ApiResult<Vec<(K, T)>> + 'a;
+
 /// The page `window` asks for over `fetch`, a source of `(key, item)` in list order:
 /// `fetch(direction, from, n)` returns at most `n` items strictly after (`Forward`) or before
 /// (`Backward`) `from`, nearest first.
@@ -280,19 +283,16 @@ where
         items.reverse();
     }
     // Whether anything lies on the other side of the page (for an empty page: of the cursor).
-    let other_side =
-        |items: &[(K, T)],
-         fetch: &mut dyn FnMut(Direction, Option<&K>, usize) -> ApiResult<Vec<(K, T)>>|
-         -> ApiResult<bool> {
-            let (direction, edge) = match window.direction {
-                Direction::Forward => (Direction::Backward, items.first().map(|(k, _)| k)),
-                Direction::Backward => (Direction::Forward, items.last().map(|(k, _)| k)),
-            };
-            match edge.or(window.from.as_ref()) {
-                None => Ok(false),
-                Some(key) => Ok(!fetch(direction, Some(key), 1)?.is_empty()),
-            }
+    let other_side = |items: &[(K, T)], fetch: &mut Fetch<'_, K, T>| -> ApiResult<bool> {
+        let (direction, edge) = match window.direction {
+            Direction::Forward => (Direction::Backward, items.first().map(|(k, _)| k)),
+            Direction::Backward => (Direction::Forward, items.last().map(|(k, _)| k)),
         };
+        match edge.or(window.from.as_ref()) {
+            None => Ok(false),
+            Some(key) => Ok(!fetch(direction, Some(key), 1)?.is_empty()),
+        }
+    };
     let other = other_side(&items, &mut fetch)?;
     let (has_next_page, has_previous_page) = match window.direction {
         Direction::Forward => (more, other),
@@ -355,6 +355,7 @@ pub fn complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
 
