@@ -83,20 +83,29 @@ pub struct SettlementPayout {
 
 /// One settlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "Settlement", complex)
+)]
 pub struct SettlementView {
-    /// Its id.
+    /// Its ledger id; `id` is its global id.
+    #[cfg_attr(feature = "graphql", graphql(name = "settlementId"))]
     pub id: SettlementId,
     /// The marketplace channel.
     pub channel: ChannelId,
     /// Currency.
+    #[cfg_attr(feature = "graphql", graphql(name = "currencyCode"))]
     pub currency: Currency,
     /// First day.
     pub period_start: Date,
     /// Last day.
     pub period_end: Date,
     /// Totals so far.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub totals: Totals,
     /// The payout, once settled.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub payout: Option<SettlementPayout>,
 }
 
@@ -292,18 +301,27 @@ impl Projection for Finance {
 
 /// One row of the trial balance.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "TrialBalanceRow", complex)
+)]
 pub struct TrialBalanceRow {
     /// The account.
     pub account: Account,
     /// Its number in the chart.
     pub number: u16,
     /// Currency.
+    #[cfg_attr(feature = "graphql", graphql(name = "currencyCode"))]
     pub currency: Currency,
     /// Σ debits, minor units.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub debits: i64,
     /// Σ credits, minor units (positive).
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub credits: i64,
     /// `debits − credits`.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub net: i64,
 }
 
@@ -408,6 +426,10 @@ pub struct ExportRow {
     pub txn_type: &'static str,
     /// amount_type: the line kind (`principal`, `commission`, …).
     pub amount_type: &'static str,
+    /// The line kind (`amount_type` as the enum).
+    pub kind: SettlementLineKind,
+    /// The line's number within its settlement.
+    pub line_no: u32,
     /// amount_description.
     pub amount_description: String,
     /// order_id.
@@ -474,6 +496,8 @@ fn export_row(s: &SettlementView, l: &SettlementLine) -> ExportRow {
         currency: s.currency,
         txn_type,
         amount_type: l.kind.as_str(),
+        kind: l.kind,
+        line_no: l.line_no,
         amount_description: l.description.clone(),
         order_id: l.order.as_ref().map(ToString::to_string),
         sku: l.sku.as_ref().map(ToString::to_string),

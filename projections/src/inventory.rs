@@ -110,6 +110,11 @@ impl Projection for Inventory {
 
 /// The states of one bucket, or of a sum of buckets.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "StockStates", complex)
+)]
 pub struct StockRow {
     /// The location.
     pub location: String,
@@ -118,8 +123,10 @@ pub struct StockRow {
     /// The lot; `None` for SKUs without lots and for sums over lots.
     pub lot: Option<String>,
     /// The states.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub stock: Stock,
     /// `available + reserved + picked + packed + quarantined + returned`.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub on_hand: u64,
 }
 
@@ -196,6 +203,50 @@ pub fn by_location(r: &ViewReader, location: &str) -> Result<Vec<StockRow>> {
     Ok(sums.into_iter().map(|(sku, s)| StockRow::new(location.to_owned(), sku, None, s)).collect())
 }
 
+/// Every bucket (location × SKU × lot) at `location` and/or of `sku` (all buckets when both
+/// are `None`), by location, SKU and lot. With only a SKU, the locations come from the totals
+/// by SKU, so the read stays within that SKU's buckets.
+pub fn buckets(r: &ViewReader, location: Option<&str>, sku: Option<&str>) -> Result<Vec<StockRow>> {
+    let locations: Vec<Option<String>> = match (location, sku) {
+        (Some(l), _) => vec![Some(l.to_owned())],
+        (None, Some(s)) => by_sku(r, s)?.into_iter().map(|row| Some(row.location)).collect(),
+        (None, None) => vec![None],
+    };
+    let mut out = Vec::new();
+    for location in locations {
+        let mut parts: Vec<&[u8]> = vec![STOCK];
+        if let Some(l) = &location {
+            parts.push(l.as_bytes());
+            if let Some(s) = sku {
+                parts.push(s.as_bytes());
+            }
+        }
+        let p = prefix(&parts);
+        for (suffix, stock) in r.scan_typed::<Stock>(&p)? {
+            let rest = split(&suffix);
+            // The parts after the prefix: [location,] [sku,] lot.
+            let (l, s, lot) = match (&location, sku) {
+                (Some(l), Some(s)) => (l.clone(), s.to_owned(), rest.first().copied()),
+                (Some(l), None) => (
+                    l.clone(),
+                    rest.first().map(|p| text(p)).unwrap_or_default(),
+                    rest.get(1).copied(),
+                ),
+                (None, _) => (
+                    rest.first().map(|p| text(p)).unwrap_or_default(),
+                    rest.get(1).map(|p| text(p)).unwrap_or_default(),
+                    rest.get(2).copied(),
+                ),
+            };
+            if sku.is_some_and(|want| want != s) {
+                continue;
+            }
+            out.push(StockRow::new(l, s, lot.and_then(none_if_empty), stock));
+        }
+    }
+    Ok(out)
+}
+
 fn safety(r: &ViewReader, location: &str, sku: &str) -> Result<u64> {
     Ok(r.get::<u64>(&key(&[SAFETY, location.as_bytes(), sku.as_bytes()]))?.unwrap_or(0))
 }
@@ -236,11 +287,28 @@ pub fn ats(r: &ViewReader, sku: &str, channel: Option<&str>) -> Result<u64> {
 
 /// ATS of a SKU network-wide and for every known channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "Ats", complex)
+)]
 pub struct AtsView {
     /// Network ATS.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub network: u64,
-    /// (channel, ATS), by channel id.
-    pub channels: Vec<(String, u64)>,
+    /// Per known channel, by channel id.
+    pub channels: Vec<ChannelAts>,
+}
+
+/// ATS of a SKU for one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(complex))]
+pub struct ChannelAts {
+    /// The channel.
+    pub channel: String,
+    /// Units the channel may sell.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub ats: u64,
 }
 
 /// ATS of `sku` network-wide and per channel.
@@ -250,7 +318,7 @@ pub fn ats_by_channel(r: &ViewReader, sku: &str) -> Result<AtsView> {
     for (suffix, _) in r.scan(&prefix(&[CHANNEL]))? {
         let channel = text(&suffix[prefix(&[CHANNEL]).len()..]);
         let value = ats(r, sku, Some(&channel))?;
-        channels.push((channel, value));
+        channels.push(ChannelAts { channel, ats: value });
     }
     Ok(AtsView { network, channels })
 }

@@ -10,6 +10,8 @@ mod apply_error;
 pub mod audit;
 pub mod fill_rate;
 pub mod finance;
+#[cfg(feature = "graphql")]
+pub mod graphql;
 pub mod inventory;
 pub mod keys;
 pub mod kpis;

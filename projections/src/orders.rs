@@ -40,58 +40,78 @@ pub struct Orders;
 
 /// A hold, open or released.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "Hold", complex)
+)]
 pub struct HoldView {
     /// Why.
     pub reason: HoldReason,
     /// Free text.
     pub note: String,
     /// When it was put on (business time).
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub held_at_ms: i64,
     /// SLA due time.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub due_at_ms: i64,
     /// When it was released (or replaced by another hold); `None` while open.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub released_at_ms: Option<i64>,
 }
 
 /// Units of a line at one location and lot, by stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "LineReservation")
+)]
 pub struct Reservation {
     /// Where.
     pub location: LocationId,
     /// Which lot.
     pub lot: Option<LotId>,
-    /// Reserved, not picked.
+    /// Reserved, not picked (at most 10⁹, the quantity bound).
     pub reserved: u64,
-    /// Picked, not packed.
+    /// Picked, not packed (at most 10⁹).
     pub picked: u64,
-    /// Packed, not shipped.
+    /// Packed, not shipped (at most 10⁹).
     pub packed: u64,
 }
 
 /// One order line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "OrderLine", complex)
+)]
 pub struct LineView {
     /// The SKU (after substitution).
     pub sku: Sku,
     /// The SKU ordered, when substituted.
     pub substituted_from: Option<Sku>,
-    /// Units ordered.
+    /// Units ordered (at most 10⁹, the quantity bound `limits::QTY_MAX`).
     pub ordered: u64,
-    /// Units allocated so far (net of released reservations).
+    /// Units allocated so far, net of released reservations (at most the units ordered).
     pub allocated: u64,
-    /// Units waiting for stock.
+    /// Units waiting for stock (at most the units ordered).
     pub backordered: u64,
     /// Since when the line waits (business time), while it does.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub backordered_since_ms: Option<i64>,
     /// Whether allocation has looked at this line.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub attempted: bool,
-    /// Units picked, cumulative.
+    /// Units picked, cumulative (at most the units ordered).
     pub picked: u64,
-    /// Units packed, cumulative.
+    /// Units packed, cumulative (at most the units ordered).
     pub packed: u64,
-    /// Units shipped, cumulative.
+    /// Units shipped, cumulative (at most the units ordered).
     pub shipped: u64,
-    /// Units cancelled.
+    /// Units cancelled (at most the units ordered).
     pub cancelled: u64,
     /// Where its unshipped units are, by location and lot.
     pub reservations: Vec<Reservation>,
@@ -99,22 +119,33 @@ pub struct LineView {
 
 /// One order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "Order", complex)
+)]
 pub struct OrderView {
-    /// Its id.
+    /// Its ledger id (`W1001`); `id` is its global id.
+    #[cfg_attr(feature = "graphql", graphql(name = "orderId"))]
     pub id: OrderId,
     /// The channel.
     pub channel: ChannelId,
     /// The channel's priority class at receipt.
+    #[cfg_attr(feature = "graphql", graphql(name = "priorityClass"))]
     pub class: PriorityClass,
     /// Status.
     pub status: OrderStatus,
     /// When the customer placed it.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub placed_at_ms: i64,
     /// When the ledger received it (business time of `order.received`).
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub received_at_ms: i64,
     /// Seq of `order.received`: arrival order.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub received_seq: u64,
     /// When it was released to fulfilment (see the module's policy).
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub released_at_ms: Option<i64>,
     /// Every hold, oldest first; the last is open when `released_at_ms` is `None`.
     pub holds: Vec<HoldView>,
@@ -466,14 +497,21 @@ pub fn orders_by_status(
     Ok(page(rows, limit, |v| v.id.to_string()))
 }
 
+/// Every order, by order id (a scan of the whole view).
+pub fn all(r: &ViewReader) -> Result<Vec<OrderView>> {
+    Ok(r.scan_typed::<OrderView>(&prefix(&[ORDER]))?.into_iter().map(|(_, v)| v).collect())
+}
+
 /// An open hold past its SLA due time.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(complex))]
 pub struct HoldException {
     /// The order.
     pub order: OrderId,
     /// The hold.
     pub hold: HoldView,
     /// `now − due`.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub overdue_ms: i64,
 }
 
@@ -502,24 +540,33 @@ pub fn exceptions(r: &ViewReader, now_ms: i64) -> Result<Vec<HoldException>> {
 
 /// A line waiting for stock.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "Backorder", complex)
+)]
 pub struct BackorderRow {
     /// The order.
     pub order: OrderId,
-    /// The line.
+    /// The line's index in the order (from 0; an order has at most a few hundred lines).
     pub line: u32,
     /// The SKU.
     pub sku: Sku,
-    /// Units waiting.
+    /// Units waiting (at most 10⁹, the quantity bound).
     pub qty: u64,
     /// The channel.
     pub channel: ChannelId,
     /// Its class.
+    #[cfg_attr(feature = "graphql", graphql(name = "priorityClass"))]
     pub class: PriorityClass,
     /// When the order was placed.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub placed_at_ms: i64,
     /// Since when the line waits.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub since_ms: i64,
     /// `now − since`.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub age_ms: i64,
 }
 

@@ -76,6 +76,7 @@ const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 /// | finance views and exports | admin, finance, auditor |
 /// | KPIs, `head`, `views`, `whoami` | every role |
 /// | commands (every typed command mutation: [`COMMAND_MUTATIONS`]) | admin, operator (`cutCheckpoint`: admin) |
+/// | `node`, `nodes` | every role; each node type then needs its `Node.{Type}` row (the roles of the root field serving that type), else `FORBIDDEN` at that node |
 pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.head", EVERYONE),
     ("Query.events", LOG_READERS),
@@ -108,7 +109,17 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.trialBalance", FINANCE),
     ("Query.settlement", FINANCE),
     ("Query.settlements", FINANCE),
+    ("Query.settlementLines", FINANCE),
     ("Query.settlementExport", FINANCE),
+    ("Query.stockLevels", DASHBOARD),
+    ("Query.node", EVERYONE),
+    ("Query.nodes", EVERYONE),
+    ("Node.Order", DASHBOARD),
+    ("Node.Settlement", FINANCE),
+    ("Node.Lot", LOG_READERS),
+    ("Node.Sku", DASHBOARD),
+    ("Node.Location", DASHBOARD),
+    ("Node.Return", DASHBOARD),
     ("Mutation.submit", WRITERS),
     ("Mutation.submitMany", WRITERS),
     ("Mutation.cutCheckpoint", &[Admin]),

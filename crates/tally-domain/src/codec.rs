@@ -233,50 +233,6 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
     Ok(event)
 }
 
-/// Every event type name the codec knows.
-pub const KNOWN_TYPES: [&str; 44] = [
-    "location.defined",
-    "channel.defined",
-    "sku.defined",
-    "inventory.safety_stock_set",
-    "inventory.reorder_point_set",
-    "order.received",
-    "order.validated",
-    "order.held",
-    "order.hold_released",
-    "order.line_allocated",
-    "order.line_backordered",
-    "order.line_substituted",
-    "order.reservation_released",
-    "order.picked",
-    "order.packed",
-    "order.shipped",
-    "order.delivered",
-    "order.cancelled",
-    "order.remainder_cancelled",
-    "inventory.inbound_expected",
-    "inventory.received",
-    "inventory.adjusted",
-    "inventory.cycle_counted",
-    "inventory.transfer_shipped",
-    "inventory.transfer_received",
-    "inventory.quarantined",
-    "inventory.quarantine_released",
-    "inventory.scrapped",
-    "lot.recalled",
-    "return.authorized",
-    "return.received",
-    "return.inspected",
-    "return.closed",
-    "finance.payment_captured",
-    "finance.invoice_issued",
-    "finance.processor_fee_recorded",
-    "finance.refund_issued",
-    "finance.deposit_refunded",
-    "finance.processor_payout_recorded",
-    "settlement.opened",
-    "settlement.line_recorded",
-    "settlement.payout_settled",
-    "journal.entry_posted",
-    "command.accepted",
-];
+/// Every event type name the codec knows, in a stable order: the names of
+/// [`crate::event_type::EventType`]'s list.
+pub const KNOWN_TYPES: &[&str] = crate::event_type::EventType::NAMES;

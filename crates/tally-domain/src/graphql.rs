@@ -377,6 +377,74 @@ impl OutputType for Money {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Durations (added for the read side of the API: KPI sums and means of times).
+// ---------------------------------------------------------------------------------------------
+
+/// A signed span of time in milliseconds, shown as an ISO 8601 duration in seconds:
+/// `PT3600S` (an hour), `PT1.5S`, `-PT0.25S`, `PT0S`. Signed, because a span between two
+/// business times a caller supplied can be negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct DurationMs(pub i64);
+
+impl DurationMs {
+    /// The ISO 8601 text: `[-]PT{seconds}[.{fraction}]S`, without trailing zeros.
+    #[must_use]
+    pub fn to_iso8601(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let ms = self.0.unsigned_abs();
+        let (whole, frac) = (ms / 1000, ms % 1000);
+        if frac == 0 {
+            format!("{sign}PT{whole}S")
+        } else {
+            let frac = format!("{frac:03}");
+            format!("{sign}PT{whole}.{}S", frac.trim_end_matches('0'))
+        }
+    }
+
+    /// Parses `[-]PT{seconds}[.{1-3 digits}]S` (the form [`DurationMs::to_iso8601`] writes).
+    pub fn parse_iso8601(text: &str) -> Result<Self, String> {
+        let bad = || format!("'{text}' is not a duration such as \"PT90S\" or \"-PT1.5S\"");
+        let (negative, body) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let seconds = body.strip_prefix("PT").and_then(|b| b.strip_suffix('S')).ok_or_else(bad)?;
+        let (whole, frac) = seconds.split_once('.').unwrap_or((seconds, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 3 {
+            return Err(bad());
+        }
+        if seconds.contains('.') && frac.is_empty() {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let frac: i64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
+        let ms = whole.checked_mul(1000).and_then(|w| w.checked_add(frac)).ok_or_else(bad)?;
+        Ok(Self(if negative { -ms } else { ms }))
+    }
+}
+
+/// A signed span of time as an ISO 8601 duration in seconds with up to millisecond
+/// precision: `"PT3600S"` is an hour, `"PT1.5S"` 1 500 ms, `"-PT2S"` minus two seconds.
+#[Scalar(name = "Duration", specified_by_url = "https://en.wikipedia.org/wiki/ISO_8601#Durations")]
+impl ScalarType for DurationMs {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => DurationMs::parse_iso8601(text).map_err(InputValueError::custom),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(_))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.to_iso8601())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,5 +520,22 @@ mod tests {
                 .expect("ok");
         assert_eq!(InputType::to_value(&at), Value::String(at.to_rfc3339()));
         assert!(<Timestamp as InputType>::parse(Some(Value::String("yesterday".into()))).is_err());
+    }
+
+    #[test]
+    fn durations_are_iso_8601_seconds_both_ways() {
+        for (ms, text) in [
+            (0, "PT0S"),
+            (3_600_000, "PT3600S"),
+            (1_500, "PT1.5S"),
+            (-250, "-PT0.25S"),
+            (7, "PT0.007S"),
+        ] {
+            assert_eq!(DurationMs(ms).to_iso8601(), text);
+            assert_eq!(DurationMs::parse_iso8601(text), Ok(DurationMs(ms)), "{text}");
+        }
+        for bad in ["", "P1D", "PT", "PTS", "PT1.S", "PT1.2345S", "1S", "PT-1S"] {
+            assert!(DurationMs::parse_iso8601(bad).is_err(), "{bad}");
+        }
     }
 }

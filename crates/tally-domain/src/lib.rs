@@ -62,6 +62,7 @@ pub mod codec;
 pub mod command;
 pub mod decide;
 pub mod event;
+pub mod event_type;
 pub mod evolve;
 pub mod examples;
 #[cfg(feature = "graphql")]

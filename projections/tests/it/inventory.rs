@@ -42,7 +42,9 @@ fn domain_scenario_states_and_ats() {
     assert_eq!(ats(&r, "A", Some("web")).unwrap(), 18);
     let view = ats_by_channel(&r, "A").unwrap();
     assert_eq!(view.network, 18);
-    assert_eq!(view.channels, vec![("edi".to_owned(), 20), ("web".to_owned(), 18)]);
+    let channels: Vec<(&str, u64)> =
+        view.channels.iter().map(|c| (c.channel.as_str(), c.ats)).collect();
+    assert_eq!(channels, vec![("edi", 20), ("web", 18)]);
     assert_eq!(by_sku(&r, "A").unwrap().len(), 1);
     assert_eq!(by_location(&r, "WH1").unwrap()[0].on_hand, 30);
 }

@@ -2,15 +2,16 @@
 //! trace of a lot (the `lots` view).
 
 use super::args;
-use super::cursor::{self, PageInfo};
-use super::values::time_of;
+use super::connection::{self, Connection, Direction, PageArgs, Window};
+use super::event_type::EventType;
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use tally_domain::graphql::UnsignedInt64;
 use tally_domain::ids::{LocationId, LotId, OrderId, PayoutId, ReturnId, SettlementId, Sku};
+use tally_domain::time::{Date, Timestamp};
 use tally_projections::audit::{self, AuditRecord, Entity};
 use tally_projections::inventory::StockRow;
 use tally_projections::lots;
@@ -91,16 +92,17 @@ impl EntityInput {
     }
 }
 
-/// One event of a trail.
+/// One event of a trail. (A copy of the view's `AuditRecord`: its type is the API's
+/// `EventType` enum, which the projections crate does not know.)
 #[derive(Debug, Clone, SimpleObject)]
 pub struct AuditEntry {
     /// Its seq.
-    pub seq: u64,
+    pub seq: UnsignedInt64,
     /// Its chain hash (64 hex digits), as `event(…).hash` gives it.
     pub hash: String,
     /// Event type.
     #[graphql(name = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     /// Its stream.
     pub stream: String,
     /// Who.
@@ -108,44 +110,29 @@ pub struct AuditEntry {
     /// From where.
     pub source: String,
     /// Ledger time.
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: Timestamp,
     /// Business time.
-    pub occurred_at: DateTime<Utc>,
+    pub occurred_at: Timestamp,
 }
 
-impl From<AuditRecord> for AuditEntry {
-    fn from(r: AuditRecord) -> Self {
-        Self {
-            seq: r.seq,
+impl TryFrom<AuditRecord> for AuditEntry {
+    type Error = ApiError;
+
+    fn try_from(r: AuditRecord) -> ApiResult<Self> {
+        let event_type = EventType::parse(&r.event_type).ok_or_else(|| {
+            ApiError::internal("audit trail", &format!("seq {}: type '{}'", r.seq, r.event_type))
+        })?;
+        Ok(Self {
+            seq: UnsignedInt64(r.seq),
             hash: r.hash,
-            event_type: r.event_type,
+            event_type,
             stream: r.stream,
             actor: r.actor,
             source: r.source,
-            recorded_at: time_of(r.recorded_at_ms),
-            occurred_at: time_of(r.occurred_at_ms),
-        }
+            recorded_at: Timestamp::from_millis(r.recorded_at_ms),
+            occurred_at: Timestamp::from_millis(r.occurred_at_ms),
+        })
     }
-}
-
-/// An event in a trail page.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct AuditEdge {
-    /// Opaque cursor (the seq).
-    pub cursor: String,
-    /// The event.
-    pub node: AuditEntry,
-}
-
-/// A page of an entity's trail, in seq order.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct AuditConnection {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// The events of this page.
-    pub edges: Vec<AuditEdge>,
-    /// Where the page stands.
-    pub page_info: PageInfo,
 }
 
 /// A receipt of units of a lot.
@@ -153,14 +140,14 @@ pub struct AuditConnection {
 pub struct LotReceipt {
     /// Where.
     pub location: String,
-    /// Units.
+    /// Units (at most 10⁹, the quantity bound).
     pub qty: u64,
     /// Expiry recorded on receipt.
-    pub expiry: Option<NaiveDate>,
+    pub expiry: Option<Date>,
     /// Business time.
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     /// Seq of the event.
-    pub seq: u64,
+    pub seq: UnsignedInt64,
 }
 
 /// Units of a lot shipped to a customer.
@@ -172,16 +159,16 @@ pub struct LotShipment {
     pub line: u32,
     /// From where.
     pub location: String,
-    /// Units.
+    /// Units (at most 10⁹, the quantity bound).
     pub qty: u64,
-    /// Serial numbers recorded on the shipment.
+    /// Serial numbers recorded on the shipment (at most 10 000).
     pub serials: Vec<String>,
     /// Carrier tracking number.
     pub tracking: String,
     /// Business time.
-    pub at: DateTime<Utc>,
+    pub at: Timestamp,
     /// Seq of the event.
-    pub seq: u64,
+    pub seq: UnsignedInt64,
 }
 
 /// Units of a lot a customer order received.
@@ -190,26 +177,30 @@ pub struct LotOrder {
     /// The order.
     pub order: String,
     /// Units shipped to it.
-    pub units: u64,
+    pub units: UnsignedInt64,
 }
 
 /// Everything known about a lot (DOMAIN.md §7).
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "Lot")]
 pub struct LotTrace {
     /// The SKU.
     pub sku: String,
     /// The lot.
     pub lot: String,
+    /// Global id (`gid://tally/Lot/{sku}/{lot}`), for `node(id:)`.
+    #[graphql(name = "id", owned)]
+    pub global_id: async_graphql::ID,
     /// Expiry, from its first receipt.
-    pub expiry: Option<NaiveDate>,
+    pub expiry: Option<Date>,
     /// When it was recalled (business time), if it was.
-    pub recalled_at: Option<DateTime<Utc>>,
+    pub recalled_at: Option<Timestamp>,
     /// Seq of the recall.
-    pub recalled_seq: Option<u64>,
-    /// Receipts in seq order.
+    pub recalled_seq: Option<UnsignedInt64>,
+    /// Receipts in seq order (every one; a lot is received a few times).
     pub receipts: Vec<LotReceipt>,
     /// Where its units are now, by location.
-    pub locations: Vec<super::inventory::StockStates>,
+    pub locations: Vec<StockRow>,
     /// Shipments in seq order.
     pub shipments: Vec<LotShipment>,
     /// Customer orders that received it, by order id.
@@ -225,23 +216,24 @@ pub struct LotTraceAnswer {
     pub trace: Option<LotTrace>,
 }
 
-fn trace(sku: &str, lot: &str, t: lots::LotTrace) -> LotTrace {
-    let day = |d: tally_domain::time::Date| super::values::date_of(d.days());
+/// The trace of `lot` of `sku` as its GraphQL shape.
+pub(crate) fn trace(sku: &str, lot: &str, t: lots::LotTrace) -> LotTrace {
     LotTrace {
+        global_id: tally_projections::graphql::global_id("Lot", &[sku, lot]),
         sku: sku.to_owned(),
         lot: lot.to_owned(),
-        expiry: t.info.expiry.map(day),
-        recalled_at: t.info.recalled_at_ms.map(time_of),
-        recalled_seq: t.info.recalled_seq,
+        expiry: t.info.expiry,
+        recalled_at: t.info.recalled_at_ms.map(Timestamp::from_millis),
+        recalled_seq: t.info.recalled_seq.map(UnsignedInt64),
         receipts: t
             .receipts
             .into_iter()
             .map(|r| LotReceipt {
                 location: r.location.to_string(),
                 qty: r.qty,
-                expiry: r.expiry.map(day),
-                at: time_of(r.at_ms),
-                seq: r.seq,
+                expiry: r.expiry,
+                at: Timestamp::from_millis(r.at_ms),
+                seq: UnsignedInt64(r.seq),
             })
             .collect(),
         locations: t
@@ -249,14 +241,13 @@ fn trace(sku: &str, lot: &str, t: lots::LotTrace) -> LotTrace {
             .into_iter()
             .map(|l| {
                 let on_hand = l.on_hand;
-                let row = StockRow {
+                StockRow {
                     location: l.location,
                     sku: sku.to_owned(),
                     lot: Some(lot.to_owned()),
                     stock: l.stock,
                     on_hand,
-                };
-                row.into()
+                }
             })
             .collect(),
         shipments: t
@@ -269,14 +260,17 @@ fn trace(sku: &str, lot: &str, t: lots::LotTrace) -> LotTrace {
                 qty: s.qty,
                 serials: s.serials,
                 tracking: s.tracking,
-                at: time_of(s.at_ms),
-                seq: s.seq,
+                at: Timestamp::from_millis(s.at_ms),
+                seq: UnsignedInt64(s.seq),
             })
             .collect(),
         orders: t
             .orders
             .into_iter()
-            .map(|(order, units)| LotOrder { order: order.to_string(), units })
+            .map(|(order, units)| LotOrder {
+                order: order.to_string(),
+                units: UnsignedInt64(units),
+            })
             .collect(),
     }
 }
@@ -287,40 +281,61 @@ pub struct AuditTrailQuery;
 
 #[Object]
 impl AuditTrailQuery {
-    /// The events that touched `entity`, in seq order: `first` of them after the cursor
-    /// `after`.
+    /// The events that touched `entity`, in seq order, paged.
     #[graphql(
         guard = "FieldGuard(\"Query.auditTrail\")",
-        complexity = "first.map_or(50, |n| usize::try_from(n).unwrap_or(0)).saturating_mul(child_complexity).saturating_add(1)"
+        complexity = "connection::complexity(first, last, child_complexity)"
     )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
     async fn audit_trail(
         &self,
         ctx: &Context<'_>,
-        entity: EntityInput,
+        #[graphql(desc = "Whose trail.")] entity: EntityInput,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
-    ) -> async_graphql::Result<AuditConnection> {
+    ) -> async_graphql::Result<Connection<AuditEntry>> {
         let state = ctx.data_unchecked::<AppState>();
-        let limit = cursor::page_size(state.config(), first)?;
-        args::cursor("after", after.as_deref())?;
-        let after_seq = after.map(|c| cursor::decode(SEQ_CURSOR, &c)).transpose()?.unwrap_or(0);
+        let window = Window::<u64>::new(
+            state.config(),
+            SEQ_CURSOR,
+            &PageArgs::new(first, after, last, before),
+        )?;
         let entity = entity.entity()?;
         let view = read_view(state, AUDIT_VIEW, as_of).await?;
-        let page = audit::trail(&view.reader, &entity, after_seq, limit)
-            .map_err(|e| view_error(AUDIT_VIEW, &e))?;
-        let has_next_page = page.next.is_some();
-        let edges: Vec<AuditEdge> = page
-            .items
-            .into_iter()
-            .map(|r| AuditEdge { cursor: cursor::encode(SEQ_CURSOR, r.seq), node: r.into() })
-            .collect();
-        let end_cursor = edges.last().map(|e| e.cursor.clone());
-        Ok(AuditConnection {
-            meta: view.meta,
-            edges,
-            page_info: PageInfo { has_next_page, end_cursor },
-        })
+        let reader = &view.reader;
+        let fetch = |direction: Direction,
+                     from: Option<&u64>,
+                     n: usize|
+         -> ApiResult<Vec<(u64, AuditEntry)>> {
+            let records = match direction {
+                // Forward reads O(n) entries from the cursor.
+                Direction::Forward => {
+                    audit::trail(reader, &entity, from.copied().unwrap_or(0), n)
+                        .map_err(|e| view_error(AUDIT_VIEW, &e))?
+                        .items
+                }
+                // Backward reads the trail up to the cursor (trails are per entity).
+                Direction::Backward => {
+                    let mut all = audit::trail(reader, &entity, 0, usize::MAX)
+                        .map_err(|e| view_error(AUDIT_VIEW, &e))?
+                        .items;
+                    all.retain(|r| from.is_none_or(|f| r.seq < *f));
+                    all.into_iter().rev().take(n).collect()
+                }
+            };
+            records.into_iter().map(|r| Ok((r.seq, AuditEntry::try_from(r)?))).collect()
+        };
+        Ok(connection::paginate(SEQ_CURSOR, &window, view.meta, None, fetch)?)
     }
 
     /// The trace of `lot` of `sku`: receipts, where its units are, shipments, the orders

@@ -1,46 +1,34 @@
-//! Finance queries: the trial balance, settlements and the settlement export (DOMAIN.md §4),
-//! every amount as exact decimal text with its currency (the `finance` view).
+//! Finance queries: the trial balance, settlements, their lines and the settlement export
+//! (DOMAIN.md §4), every amount as `MoneyV2` (the `finance` view). Trial balance rows and
+//! settlements are the view's own structs; export rows are copies (the view's `ExportRow`
+//! keeps minor units and a text transaction type, shaped here into `MoneyV2` and enums).
 
 use super::args;
-use super::values::{Amount, date_of, day_window, name_of, time_of};
+use super::connection::{self, Connection, PageArgs, Window};
+use super::values::day_window;
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use async_graphql::{Context, Object, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use tally_domain::graphql::UnsignedInt64;
 use tally_domain::ids::{ChannelId, SettlementId};
-use tally_domain::money::Currency;
+use tally_domain::money::{Currency, Money};
+use tally_domain::settlement::SettlementLineKind;
+use tally_domain::time::{DAY_MS, Date, Timestamp};
 use tally_projections::finance::{
-    self, ExportRow, ExportSelector, SettlementDetail, SettlementView,
+    self, ExportRow, ExportSelector, SettlementView, TrialBalanceRow,
 };
 
 const VIEW: &str = "finance";
-const DAY_MS: i64 = 86_400_000;
-
-/// One account in one currency.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct TrialBalanceRow {
-    /// The account (`processor_clearing`, `sales_tax_payable`, …).
-    pub account: String,
-    /// Its number in the chart.
-    pub number: u16,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// Σ debits.
-    pub debits: Amount,
-    /// Σ credits (positive).
-    pub credits: Amount,
-    /// debits − credits (debit positive).
-    pub net: Amount,
-}
 
 /// Σ net of one currency: zero when the books balance.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct CurrencyTotal {
-    /// ISO 4217 code.
-    pub currency: String,
+    /// ISO 4217 currency.
+    pub currency_code: Currency,
     /// Σ net over every account.
-    pub net: Amount,
+    pub net: Money,
     /// Whether it is zero and the answer is `complete`: false whenever the finance view
     /// quarantined an event, whose postings are then missing from these sums.
     pub balanced: bool,
@@ -51,7 +39,8 @@ pub struct CurrencyTotal {
 pub struct TrialBalanceAnswer {
     /// What the answer reflects.
     pub meta: ViewMeta,
-    /// Every account and currency with postings, in chart order.
+    /// Every account and currency with postings, in chart order (at most the 17 accounts ×
+    /// the currencies).
     pub rows: Vec<TrialBalanceRow>,
     /// Per currency.
     pub totals: Vec<CurrencyTotal>,
@@ -62,101 +51,41 @@ pub struct TrialBalanceAnswer {
     pub incomplete_reason: Option<String>,
 }
 
-/// A settlement's totals.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SettlementTotals {
-    /// Principal and shipping.
-    pub gross: Amount,
-    /// Commissions, fulfilment and storage fees (negative).
-    pub fees: Amount,
-    /// Tax and facilitator tax.
-    pub tax: Amount,
-    /// Refunds (negative).
-    pub refunds: Amount,
-    /// Reserve held (negative) or released (positive).
-    pub reserve: Amount,
-    /// Σ of every line: what the payout must equal.
-    pub net: Amount,
-    /// Number of lines.
-    pub line_count: u32,
-}
-
-/// A settlement's payout.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SettlementPayout {
-    /// Amount deposited.
-    pub amount: Amount,
-    /// Deposit date.
-    pub deposit_date: NaiveDate,
-    /// Seq of the event.
-    pub event_seq: u64,
-}
-
-/// A settlement: header, totals and payout.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct Settlement {
-    /// Its id.
-    pub id: String,
-    /// The marketplace channel.
-    pub channel: String,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// First day of the period.
-    pub period_start: NaiveDate,
-    /// Last day of the period.
-    pub period_end: NaiveDate,
-    /// Totals.
-    pub totals: SettlementTotals,
-    /// The payout, once recorded.
-    pub payout: Option<SettlementPayout>,
-}
-
-impl From<&SettlementView> for Settlement {
-    fn from(s: &SettlementView) -> Self {
-        let c = s.currency;
-        let t = &s.totals;
-        Self {
-            id: s.id.to_string(),
-            channel: s.channel.to_string(),
-            currency: c.code().to_owned(),
-            period_start: date_of(s.period_start.days()),
-            period_end: date_of(s.period_end.days()),
-            totals: SettlementTotals {
-                gross: Amount::new(t.gross, c),
-                fees: Amount::new(t.fees, c),
-                tax: Amount::new(t.tax, c),
-                refunds: Amount::new(t.refunds, c),
-                reserve: Amount::new(t.reserve, c),
-                net: Amount::new(t.net, c),
-                line_count: t.line_count,
-            },
-            payout: s.payout.as_ref().map(|p| SettlementPayout {
-                amount: Amount::new(p.amount, c),
-                deposit_date: date_of(p.deposit_date.days()),
-                event_seq: p.event_seq,
-            }),
-        }
-    }
-}
-
-/// A settlement with its money lines (as export rows), or null when unknown.
+/// A settlement, or null when unknown (its lines: `settlementLines`).
 #[derive(Debug, Clone, SimpleObject)]
 pub struct SettlementAnswer {
     /// What the answer reflects.
     pub meta: ViewMeta,
     /// The settlement.
-    pub settlement: Option<Settlement>,
-    /// Its lines in line order (empty when unknown).
-    pub lines: Vec<SettlementExportRow>,
+    pub settlement: Option<SettlementView>,
 }
 
-/// Settlements of a channel.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct SettlementsAnswer {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// By period start.
-    pub settlements: Vec<Settlement>,
+/// The export's transaction type of a line (DOMAIN.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum TxnType {
+    /// A line about an order (principal, shipping, tax, fees of an order).
+    Order,
+    /// A refund.
+    Refund,
+    /// A service fee (storage).
+    ServiceFee,
+    /// A reserve held or released.
+    Reserve,
+    /// Anything else (fees without an order).
+    Other,
+}
+
+impl TxnType {
+    fn parse(text: &str) -> ApiResult<Self> {
+        Ok(match text {
+            "order" => TxnType::Order,
+            "refund" => TxnType::Refund,
+            "service_fee" => TxnType::ServiceFee,
+            "reserve" => TxnType::Reserve,
+            "other" => TxnType::Other,
+            other => return Err(ApiError::internal("txn type", &other)),
+        })
+    }
 }
 
 /// One row of the settlement export (DOMAIN.md §4): one money line.
@@ -167,17 +96,17 @@ pub struct SettlementExportRow {
     /// channel.
     pub channel: String,
     /// period_start.
-    pub period_start: NaiveDate,
+    pub period_start: Date,
     /// period_end.
-    pub period_end: NaiveDate,
+    pub period_end: Date,
     /// deposit_date, once paid out.
-    pub deposit_date: Option<NaiveDate>,
+    pub deposit_date: Option<Date>,
     /// currency.
-    pub currency: String,
-    /// txn_type: `order`, `refund`, `service_fee`, `reserve` or `other`.
-    pub txn_type: String,
-    /// amount_type: the line kind (`principal`, `commission`, …).
-    pub amount_type: String,
+    pub currency_code: Currency,
+    /// txn_type.
+    pub txn_type: TxnType,
+    /// amount_type: the line kind.
+    pub amount_type: SettlementLineKind,
     /// amount_description.
     pub amount_description: String,
     /// order_id.
@@ -185,117 +114,129 @@ pub struct SettlementExportRow {
     /// sku.
     pub sku: Option<String>,
     /// quantity.
-    pub quantity: u64,
-    /// gross, decimal text.
-    pub gross: String,
-    /// fee, decimal text.
-    pub fee: String,
-    /// tax, decimal text.
-    pub tax: String,
-    /// net, decimal text.
-    pub net: String,
+    pub quantity: UnsignedInt64,
+    /// gross.
+    pub gross: Money,
+    /// fee.
+    pub fee: Money,
+    /// tax.
+    pub tax: Money,
+    /// net.
+    pub net: Money,
     /// posted_at: business time of the journal entry.
-    pub posted_at: Option<DateTime<Utc>>,
-    /// gl_account.
+    pub posted_at: Option<Timestamp>,
+    /// gl_account: the chart number (four digits).
     pub gl_account: Option<u16>,
     /// journal_entry_id.
     pub journal_entry_id: Option<String>,
     /// event_seq.
-    pub event_seq: u64,
+    pub event_seq: UnsignedInt64,
 }
 
-fn decimal(minor: i64, currency: Currency) -> String {
-    Amount::new(minor, currency).amount
-}
-
-impl From<ExportRow> for SettlementExportRow {
-    fn from(r: ExportRow) -> Self {
+impl SettlementExportRow {
+    fn new(r: ExportRow) -> ApiResult<Self> {
         let c = r.currency;
-        Self {
+        Ok(Self {
+            txn_type: TxnType::parse(r.txn_type)?,
             settlement_id: r.settlement_id,
             channel: r.channel,
-            period_start: date_of(r.period_start.days()),
-            period_end: date_of(r.period_end.days()),
-            deposit_date: r.deposit_date.map(|d| date_of(d.days())),
-            currency: c.code().to_owned(),
-            txn_type: r.txn_type.to_owned(),
-            amount_type: r.amount_type.to_owned(),
+            period_start: r.period_start,
+            period_end: r.period_end,
+            deposit_date: r.deposit_date,
+            currency_code: c,
+            amount_type: r.kind,
             amount_description: r.amount_description,
             order_id: r.order_id,
             sku: r.sku,
-            quantity: r.quantity,
-            gross: decimal(r.gross, c),
-            fee: decimal(r.fee, c),
-            tax: decimal(r.tax, c),
-            net: decimal(r.net, c),
-            posted_at: r.posted_at_ms.map(time_of),
+            quantity: UnsignedInt64(r.quantity),
+            gross: Money::from_minor(r.gross, c),
+            fee: Money::from_minor(r.fee, c),
+            tax: Money::from_minor(r.tax, c),
+            net: Money::from_minor(r.net, c),
+            posted_at: r.posted_at_ms.map(Timestamp::from_millis),
             gl_account: r.gl_account,
             journal_entry_id: r.journal_entry_id,
-            event_seq: r.event_seq,
-        }
+            event_seq: UnsignedInt64(r.event_seq),
+        })
     }
 }
 
 /// Σ of the export's money columns in one currency.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ExportTotals {
-    /// ISO 4217 code.
-    pub currency: String,
+    /// ISO 4217 currency.
+    pub currency_code: Currency,
     /// Σ gross.
-    pub gross: String,
+    pub gross: Money,
     /// Σ fee.
-    pub fee: String,
+    pub fee: Money,
     /// Σ tax.
-    pub tax: String,
+    pub tax: Money,
     /// Σ net.
-    pub net: String,
+    pub net: Money,
     /// Rows.
-    pub row_count: u64,
+    pub row_count: UnsignedInt64,
 }
 
-/// The settlement export of a channel over a window.
+/// The settlement export of a channel over a window: totals of every row, the rows paged.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct SettlementExportAnswer {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// One row per money line, settlement by settlement in line order.
-    pub rows: Vec<SettlementExportRow>,
-    /// Per currency.
+    /// Per currency, over every row (every page).
     pub totals: Vec<ExportTotals>,
+    /// One row per money line, settlement by settlement (by period start) in line order.
+    pub rows: Connection<SettlementExportRow>,
 }
 
-fn export_totals(rows: &[ExportRow]) -> Vec<ExportTotals> {
-    let mut sums: std::collections::BTreeMap<Currency, (i64, i64, i64, i64, u64)> =
+fn wide(minor: i128, currency: Currency) -> ApiResult<Money> {
+    let minor = i64::try_from(minor).map_err(|e| ApiError::internal("sum out of range", &e))?;
+    Ok(Money::from_minor(minor, currency))
+}
+
+fn export_totals(rows: &[ExportRow]) -> ApiResult<Vec<ExportTotals>> {
+    let mut sums: std::collections::BTreeMap<Currency, (i128, i128, i128, i128, u64)> =
         std::collections::BTreeMap::new();
     for r in rows {
         let s = sums.entry(r.currency).or_default();
-        *s = (s.0 + r.gross, s.1 + r.fee, s.2 + r.tax, s.3 + r.net, s.4 + 1);
+        s.0 += i128::from(r.gross);
+        s.1 += i128::from(r.fee);
+        s.2 += i128::from(r.tax);
+        s.3 += i128::from(r.net);
+        s.4 += 1;
     }
     sums.into_iter()
-        .map(|(c, (gross, fee, tax, net, row_count))| ExportTotals {
-            currency: c.code().to_owned(),
-            gross: decimal(gross, c),
-            fee: decimal(fee, c),
-            tax: decimal(tax, c),
-            net: decimal(net, c),
-            row_count,
+        .map(|(c, (gross, fee, tax, net, row_count))| {
+            Ok(ExportTotals {
+                currency_code: c,
+                gross: wide(gross, c)?,
+                fee: wide(fee, c)?,
+                tax: wide(tax, c)?,
+                net: wide(net, c)?,
+                row_count: UnsignedInt64(row_count),
+            })
         })
         .collect()
 }
 
-fn detail_answer(
+/// Cursor key of an export row: period start, settlement, line number.
+fn row_key(r: &ExportRow) -> Vec<String> {
+    vec![
+        format!("{:011}", i64::from(r.period_start.days()) + i64::from(i32::MAX)),
+        r.settlement_id.clone(),
+        format!("{:010}", r.line_no),
+    ]
+}
+
+fn page_rows(
+    kind: &str,
+    window: &Window<Vec<String>>,
     meta: ViewMeta,
-    detail: Option<SettlementDetail>,
-    lines: Vec<ExportRow>,
-) -> SettlementAnswer {
-    match detail {
-        None => SettlementAnswer { meta, settlement: None, lines: Vec::new() },
-        Some(d) => SettlementAnswer {
-            meta,
-            settlement: Some(Settlement::from(&d.settlement)),
-            lines: lines.into_iter().map(Into::into).collect(),
-        },
-    }
+    rows: Vec<ExportRow>,
+) -> ApiResult<Connection<SettlementExportRow>> {
+    let items = rows
+        .into_iter()
+        .map(|r| Ok((row_key(&r), SettlementExportRow::new(r)?)))
+        .collect::<ApiResult<Vec<_>>>()?;
+    connection::paginate_sorted(kind, window, meta, items)
 }
 
 /// Finance queries.
@@ -310,6 +251,7 @@ impl FinanceQuery {
     async fn trial_balance(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<TrialBalanceAnswer> {
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
@@ -330,81 +272,141 @@ impl FinanceQuery {
             .into_iter()
             .map(|(c, net)| {
                 Ok(CurrencyTotal {
-                    currency: c.code().to_owned(),
-                    net: Amount::wide(net, c)?,
+                    currency_code: c,
+                    net: wide(net, c)?,
                     balanced: complete && net == 0,
                 })
             })
-            .collect::<crate::error::ApiResult<Vec<_>>>()?;
-        let rows = rows
-            .into_iter()
-            .map(|r| TrialBalanceRow {
-                account: name_of(&r.account),
-                number: r.number,
-                currency: r.currency.code().to_owned(),
-                debits: Amount::new(r.debits, r.currency),
-                credits: Amount::new(r.credits, r.currency),
-                net: Amount::new(r.net, r.currency),
-            })
-            .collect();
+            .collect::<ApiResult<Vec<_>>>()?;
         Ok(TrialBalanceAnswer { meta: view.meta, rows, totals, complete, incomplete_reason })
     }
 
-    /// One settlement with its lines.
+    /// One settlement by its ledger id.
     #[graphql(guard = "FieldGuard(\"Query.settlement\")")]
     async fn settlement(
         &self,
         ctx: &Context<'_>,
-        id: String,
+        #[graphql(desc = "The settlement's ledger id.")] id: String,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementAnswer> {
         args::id::<SettlementId>("id", &id)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let detail = finance::settlement(&view.reader, &id).map_err(|e| view_error(VIEW, &e))?;
-        let lines = finance::export_rows(&view.reader, ExportSelector::Settlement(&id))
-            .map_err(|e| view_error(VIEW, &e))?;
-        Ok(detail_answer(view.meta, detail, lines))
+        Ok(SettlementAnswer { meta: view.meta, settlement: detail.map(|d| d.settlement) })
     }
 
-    /// Settlements of `channel` whose period overlaps `[from, to]`, by period start.
-    #[graphql(guard = "FieldGuard(\"Query.settlements\")")]
+    /// The money lines of one settlement in line order, as export rows, paged (an unknown
+    /// settlement has none).
+    #[graphql(
+        guard = "FieldGuard(\"Query.settlementLines\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
+    async fn settlement_lines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The settlement's ledger id.")] id: String,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<Connection<SettlementExportRow>> {
+        let state = ctx.data_unchecked::<AppState>();
+        args::id::<SettlementId>("id", &id)?;
+        let window = Window::new(
+            state.config(),
+            "settlement-line",
+            &PageArgs::new(first, after, last, before),
+        )?;
+        let view = read_view(state, VIEW, as_of).await?;
+        let rows = finance::export_rows(&view.reader, ExportSelector::Settlement(&id))
+            .map_err(|e| view_error(VIEW, &e))?;
+        Ok(page_rows("settlement-line", &window, view.meta, rows)?)
+    }
+
+    /// Settlements of `channel` whose period overlaps `[from, to]`, by period start, paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.settlements\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
     async fn settlements(
         &self,
         ctx: &Context<'_>,
-        channel: String,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "The marketplace channel.")] channel: String,
+        #[graphql(desc = "Start of the window.")] from: Timestamp,
+        #[graphql(desc = "End of the window (inclusive).")] to: Timestamp,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
-    ) -> async_graphql::Result<SettlementsAnswer> {
+    ) -> async_graphql::Result<Connection<SettlementView>> {
+        let state = ctx.data_unchecked::<AppState>();
         args::id::<ChannelId>("channel", &channel)?;
-        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
-        let found = finance::settlements(
-            &view.reader,
-            &channel,
-            from.timestamp_millis(),
-            to.timestamp_millis(),
-        )
-        .map_err(|e| view_error(VIEW, &e))?;
-        Ok(SettlementsAnswer {
-            meta: view.meta,
-            settlements: found.iter().map(Settlement::from).collect(),
-        })
+        let window =
+            Window::new(state.config(), "settlement", &PageArgs::new(first, after, last, before))?;
+        let view = read_view(state, VIEW, as_of).await?;
+        let found = finance::settlements(&view.reader, &channel, from.millis(), to.millis())
+            .map_err(|e| view_error(VIEW, &e))?;
+        let items = found
+            .into_iter()
+            .map(|s| {
+                let start = i64::from(s.period_start.days()) + i64::from(i32::MAX);
+                (vec![format!("{start:011}"), s.id.to_string()], s)
+            })
+            .collect();
+        Ok(connection::paginate_sorted("settlement", &window, view.meta, items)?)
     }
 
     /// The settlement export (DOMAIN.md §4) of every settlement of `channel` whose period
-    /// overlaps the UTC days `fromDay..=toDay`.
-    #[graphql(guard = "FieldGuard(\"Query.settlementExport\")")]
+    /// overlaps the UTC days `fromDay..=toDay`: totals over every row, the rows paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.settlementExport\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
     async fn settlement_export(
         &self,
         ctx: &Context<'_>,
-        channel: String,
-        from_day: NaiveDate,
-        to_day: NaiveDate,
+        #[graphql(desc = "The marketplace channel.")] channel: String,
+        #[graphql(desc = "First UTC day of the window.")] from_day: Date,
+        #[graphql(desc = "Last UTC day of the window (inclusive).")] to_day: Date,
+        #[graphql(
+            desc = "Page size of `rows` from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor of `rows` to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size of `rows` from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor of `rows` to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementExportAnswer> {
+        let state = ctx.data_unchecked::<AppState>();
         args::id::<ChannelId>("channel", &channel)?;
         let (from, to) = day_window(from_day, to_day)?;
-        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let window =
+            Window::new(state.config(), "export-row", &PageArgs::new(first, after, last, before))?;
+        let view = read_view(state, VIEW, as_of).await?;
         let selector = ExportSelector::Channel {
             channel: &channel,
             from_ms: i64::from(from) * DAY_MS,
@@ -412,11 +414,10 @@ impl FinanceQuery {
         };
         let rows =
             finance::export_rows(&view.reader, selector).map_err(|e| view_error(VIEW, &e))?;
-        let totals = export_totals(&rows);
+        let totals = export_totals(&rows)?;
         Ok(SettlementExportAnswer {
-            meta: view.meta,
-            rows: rows.into_iter().map(Into::into).collect(),
             totals,
+            rows: page_rows("export-row", &window, view.meta, rows)?,
         })
     }
 }

@@ -1,84 +1,75 @@
 //! Inventory queries: the states of stock by location × SKU (summed and per lot), by SKU, by
-//! location, and available-to-sell per channel and network-wide (the `inventory` view).
+//! location, every bucket by filter, and available-to-sell per channel and network-wide (the
+//! `inventory` view). Rows are the view's own `StockRow` (GraphQL `StockStates`) and
+//! `AtsView` (`Ats`).
 
 use super::args;
-use super::values::name_of;
+use super::connection::{self, Connection, PageArgs, Window};
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use async_graphql::{Context, Object, SimpleObject};
-use tally_domain::ids::{ChannelId, LocationId, Sku};
-use tally_projections::inventory::{self, StockRow};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use tally_domain::graphql::UnsignedInt64;
+use tally_domain::ids::{ChannelId, LocationId, LotId, Sku};
+use tally_projections::inventory::{self, AtsView, StockRow};
 
 const VIEW: &str = "inventory";
 
-/// Units quarantined for one reason.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct QuarantinedUnits {
-    /// The reason (`damaged`, `quality_hold`, `recalled`, `expired`, `return_inspection`).
-    pub reason: String,
-    /// Units.
-    pub units: u64,
-}
-
-/// The states of one bucket (location × SKU × lot) or of a sum of buckets (DOMAIN.md §1).
-#[derive(Debug, Clone, SimpleObject)]
-pub struct StockStates {
-    /// The location.
-    pub location: String,
-    /// The SKU.
-    pub sku: String,
-    /// The lot; null for SKUs without lots and for sums over lots.
-    pub lot: Option<String>,
+/// A state of stock (DOMAIN.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum InventoryState {
     /// Sellable, unclaimed.
-    pub available: u64,
+    Available,
     /// Claimed by an order line, not yet picked.
-    pub reserved: u64,
+    Reserved,
     /// Picked.
-    pub picked: u64,
+    Picked,
     /// Packed, awaiting the carrier.
-    pub packed: u64,
-    /// Not sellable, all reasons.
-    pub quarantined: u64,
-    /// Not sellable, by reason.
-    pub quarantined_by_reason: Vec<QuarantinedUnits>,
+    Packed,
+    /// Not sellable (any reason).
+    Quarantined,
     /// Returned, awaiting inspection.
-    pub returned: u64,
+    Returned,
     /// On the way from another location.
-    pub in_transit: u64,
+    InTransit,
     /// Expected inbound.
-    pub incoming: u64,
-    /// Cumulative units shipped to customers from here (a counter, not stock).
-    pub shipped: u64,
-    /// Physically there: available + reserved + picked + packed + quarantined + returned.
-    pub on_hand: u64,
+    Incoming,
+    /// Shipped to customers (a cumulative counter).
+    Shipped,
 }
 
-impl From<StockRow> for StockStates {
-    fn from(row: StockRow) -> Self {
-        let s = row.stock;
-        Self {
-            quarantined: s.quarantined_total(),
-            quarantined_by_reason: s
-                .quarantined
-                .iter()
-                .map(|(reason, units)| QuarantinedUnits { reason: name_of(reason), units: *units })
-                .collect(),
-            location: row.location,
-            sku: row.sku,
-            lot: row.lot,
-            available: s.available,
-            reserved: s.reserved,
-            picked: s.picked,
-            packed: s.packed,
-            returned: s.returned,
-            in_transit: s.in_transit,
-            incoming: s.incoming,
-            shipped: s.shipped,
-            on_hand: row.on_hand,
+impl InventoryState {
+    /// Units of `row` in this state.
+    fn units(self, row: &StockRow) -> u64 {
+        let s = &row.stock;
+        match self {
+            InventoryState::Available => s.available,
+            InventoryState::Reserved => s.reserved,
+            InventoryState::Picked => s.picked,
+            InventoryState::Packed => s.packed,
+            InventoryState::Quarantined => {
+                s.quarantined.values().fold(0, |a, b| a.saturating_add(*b))
+            }
+            InventoryState::Returned => s.returned,
+            InventoryState::InTransit => s.in_transit,
+            InventoryState::Incoming => s.incoming,
+            InventoryState::Shipped => s.shipped,
         }
     }
+}
+
+/// Which buckets (location × SKU × lot): every condition given must hold.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct StockFilter {
+    /// Only buckets at this location.
+    pub location: Option<String>,
+    /// Only buckets of this SKU.
+    pub sku: Option<String>,
+    /// Only buckets of this lot.
+    pub lot: Option<String>,
+    /// Only buckets holding units in this state.
+    pub state: Option<InventoryState>,
 }
 
 /// Stock of a SKU at a location.
@@ -87,18 +78,10 @@ pub struct StockAnswer {
     /// What the answer reflects.
     pub meta: ViewMeta,
     /// Summed over lots.
-    pub total: StockStates,
-    /// Per lot (one row with a null lot for SKUs without lots; none if nothing was ever there).
-    pub lots: Vec<StockStates>,
-}
-
-/// Stock rows summed over lots.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct StockListAnswer {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// One row per location (`stockBySku`) or per SKU (`stockByLocation`).
-    pub rows: Vec<StockStates>,
+    pub total: StockRow,
+    /// Per lot, by lot (one row with a null lot for SKUs without lots; none if nothing was ever
+    /// there). Every lot is listed; `stockLevels(filter: {location, sku})` pages them.
+    pub lots: Vec<StockRow>,
 }
 
 /// Available-to-sell of a SKU for one channel or network-wide.
@@ -111,16 +94,7 @@ pub struct AtsAnswer {
     /// The channel; null = network-wide.
     pub channel: Option<String>,
     /// Units.
-    pub ats: u64,
-}
-
-/// ATS of a SKU for one channel.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct ChannelAts {
-    /// The channel.
-    pub channel: String,
-    /// Units.
-    pub ats: u64,
+    pub ats: UnsignedInt64,
 }
 
 /// ATS of a SKU network-wide and per channel.
@@ -130,10 +104,22 @@ pub struct AtsByChannelAnswer {
     pub meta: ViewMeta,
     /// The SKU.
     pub sku: String,
-    /// Network ATS: Σ over locations of max(0, available − safety stock).
-    pub network: u64,
-    /// Per known channel, by channel id.
-    pub channels: Vec<ChannelAts>,
+    /// Network-wide and per channel.
+    #[graphql(flatten)]
+    pub ats: AtsView,
+}
+
+fn page_rows(
+    state: &AppState,
+    kind: &str,
+    page: &PageArgs,
+    meta: ViewMeta,
+    rows: Vec<StockRow>,
+    key: impl Fn(&StockRow) -> Vec<String>,
+) -> ApiResult<Connection<StockRow>> {
+    let window = Window::<Vec<String>>::new(state.config(), kind, page)?;
+    let items = rows.into_iter().map(|r| (key(&r), r)).collect();
+    connection::paginate_sorted(kind, &window, meta, items)
 }
 
 /// Inventory queries.
@@ -147,8 +133,9 @@ impl InventoryQuery {
     async fn stock(
         &self,
         ctx: &Context<'_>,
-        location: String,
-        sku: String,
+        #[graphql(desc = "The location.")] location: String,
+        #[graphql(desc = "The SKU.")] sku: String,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<StockAnswer> {
         let location: LocationId = args::id("location", &location)?;
@@ -156,41 +143,125 @@ impl InventoryQuery {
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let at = inventory::stock(&view.reader, location.as_str(), sku.as_str())
             .map_err(|e| view_error(VIEW, &e))?;
-        Ok(StockAnswer {
-            meta: view.meta,
-            total: at.total.into(),
-            lots: at.lots.into_iter().map(Into::into).collect(),
-        })
+        Ok(StockAnswer { meta: view.meta, total: at.total, lots: at.lots })
     }
 
-    /// Stock of `sku` at every location holding or expecting it, summed over lots.
-    #[graphql(guard = "FieldGuard(\"Query.stockBySku\")")]
+    /// Stock of `sku` at every location holding or expecting it, summed over lots, by
+    /// location, paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.stockBySku\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
     async fn stock_by_sku(
         &self,
         ctx: &Context<'_>,
-        sku: String,
+        #[graphql(desc = "The SKU.")] sku: String,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
-    ) -> async_graphql::Result<StockListAnswer> {
+    ) -> async_graphql::Result<Connection<StockRow>> {
+        let state = ctx.data_unchecked::<AppState>();
         let sku: Sku = args::id("sku", &sku)?;
-        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let page = PageArgs::new(first, after, last, before);
+        Window::<Vec<String>>::new(state.config(), "stock-by-sku", &page)?;
+        let view = read_view(state, VIEW, as_of).await?;
         let rows =
             inventory::by_sku(&view.reader, sku.as_str()).map_err(|e| view_error(VIEW, &e))?;
-        Ok(StockListAnswer { meta: view.meta, rows: rows.into_iter().map(Into::into).collect() })
+        Ok(page_rows(state, "stock-by-sku", &page, view.meta, rows, |r| vec![r.location.clone()])?)
     }
 
-    /// Stock of every SKU at `location`, summed over lots.
-    #[graphql(guard = "FieldGuard(\"Query.stockByLocation\")")]
+    /// Stock of every SKU at `location`, summed over lots, by SKU, paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.stockByLocation\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
     async fn stock_by_location(
         &self,
         ctx: &Context<'_>,
-        location: String,
+        #[graphql(desc = "The location.")] location: String,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
-    ) -> async_graphql::Result<StockListAnswer> {
+    ) -> async_graphql::Result<Connection<StockRow>> {
+        let state = ctx.data_unchecked::<AppState>();
         let location: LocationId = args::id("location", &location)?;
-        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let page = PageArgs::new(first, after, last, before);
+        Window::<Vec<String>>::new(state.config(), "stock-by-location", &page)?;
+        let view = read_view(state, VIEW, as_of).await?;
         let rows = inventory::by_location(&view.reader, location.as_str())
             .map_err(|e| view_error(VIEW, &e))?;
-        Ok(StockListAnswer { meta: view.meta, rows: rows.into_iter().map(Into::into).collect() })
+        Ok(page_rows(state, "stock-by-location", &page, view.meta, rows, |r| vec![r.sku.clone()])?)
+    }
+
+    /// Every bucket (location × SKU × lot) that `filter` selects, by location, SKU and lot,
+    /// paged. Without a location or a SKU it reads every bucket of the view.
+    #[graphql(
+        guard = "FieldGuard(\"Query.stockLevels\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
+    async fn stock_levels(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which buckets (every condition given must hold).")] filter: Option<
+            StockFilter,
+        >,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<Connection<StockRow>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let filter = filter.unwrap_or_default();
+        let location: Option<LocationId> =
+            args::opt_id("filter.location", filter.location.as_deref())?;
+        let sku: Option<Sku> = args::opt_id("filter.sku", filter.sku.as_deref())?;
+        let lot: Option<LotId> = args::opt_id("filter.lot", filter.lot.as_deref())?;
+        let page = PageArgs::new(first, after, last, before);
+        Window::<Vec<String>>::new(state.config(), "stock-levels", &page)?;
+        let view = read_view(state, VIEW, as_of).await?;
+        let rows = inventory::buckets(
+            &view.reader,
+            location.as_ref().map(LocationId::as_str),
+            sku.as_ref().map(Sku::as_str),
+        )
+        .map_err(|e| view_error(VIEW, &e))?;
+        let rows = rows
+            .into_iter()
+            .filter(|r| lot.as_ref().is_none_or(|l| r.lot.as_deref() == Some(l.as_str())))
+            .filter(|r| filter.state.is_none_or(|s| s.units(r) > 0))
+            .collect();
+        Ok(page_rows(state, "stock-levels", &page, view.meta, rows, |r| {
+            vec![r.location.clone(), r.sku.clone(), r.lot.clone().unwrap_or_default()]
+        })?)
     }
 
     /// Available-to-sell of `sku` for `channel` (a `standard` channel may not take safety
@@ -199,8 +270,9 @@ impl InventoryQuery {
     async fn ats(
         &self,
         ctx: &Context<'_>,
-        sku: String,
-        channel: Option<String>,
+        #[graphql(desc = "The SKU.")] sku: String,
+        #[graphql(desc = "The channel (default: network-wide).")] channel: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<AtsAnswer> {
         args::id::<Sku>("sku", &sku)?;
@@ -208,7 +280,7 @@ impl InventoryQuery {
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let ats = inventory::ats(&view.reader, &sku, channel.as_deref())
             .map_err(|e| view_error(VIEW, &e))?;
-        Ok(AtsAnswer { meta: view.meta, sku, channel, ats })
+        Ok(AtsAnswer { meta: view.meta, sku, channel, ats: UnsignedInt64(ats) })
     }
 
     /// ATS of `sku` network-wide and for every known channel.
@@ -216,7 +288,8 @@ impl InventoryQuery {
     async fn ats_by_channel(
         &self,
         ctx: &Context<'_>,
-        sku: String,
+        #[graphql(desc = "The SKU.")] sku: String,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<AtsByChannelAnswer> {
         Ok(ats_by_channel(ctx.data_unchecked::<AppState>(), sku, as_of).await?)
@@ -232,14 +305,5 @@ pub(crate) async fn ats_by_channel(
     args::id::<Sku>("sku", &sku)?;
     let view = read_view(state, VIEW, as_of).await?;
     let ats = inventory::ats_by_channel(&view.reader, &sku).map_err(|e| view_error(VIEW, &e))?;
-    Ok(AtsByChannelAnswer {
-        meta: view.meta,
-        sku,
-        network: ats.network,
-        channels: ats
-            .channels
-            .into_iter()
-            .map(|(channel, ats)| ChannelAts { channel, ats })
-            .collect(),
-    })
+    Ok(AtsByChannelAnswer { meta: view.meta, sku, ats })
 }

@@ -1,14 +1,21 @@
 //! Fill rates and KPIs over a window of UTC days (DOMAIN.md §5): numerators and denominators
-//! with the rates in basis points (the `fill_rate` and `kpis` views).
+//! with the rates in basis points (the `fill_rate` and `kpis` views). Counts are
+//! `UnsignedInt64`, times `Duration`, days `Date`. The rows are copies of the views' rows:
+//! the views keep day numbers and millisecond sums, whose GraphQL shapes (a `Date`, a signed
+//! `Duration`) the views do not know.
+//!
+//! The row lists are not paged: one row per channel or location and day of the window, so
+//! their length is bounded by the window the caller gives.
 
 use super::args;
-use super::values::{date_of, day_window};
+use super::values::day_window;
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
 use crate::state::AppState;
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use chrono::NaiveDate;
+use tally_domain::graphql::{DurationMs, UnsignedInt64};
 use tally_domain::ids::{ChannelId, LocationId};
+use tally_domain::time::Date;
 use tally_projections::fill_rate::{self, FillCounts, Grouping};
 use tally_projections::kpis;
 
@@ -27,15 +34,23 @@ pub enum FillRateGroupBy {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Rate {
     /// Filled.
-    pub numerator: i64,
+    pub numerator: UnsignedInt64,
     /// Of.
-    pub denominator: i64,
-    /// numerator × 10 000 / denominator, rounded down.
-    pub bps: Option<i64>,
+    pub denominator: UnsignedInt64,
+    /// numerator × 10 000 / denominator, rounded down: 0 to 10 000.
+    pub bps: Option<i32>,
+}
+
+fn unsigned(n: i64) -> UnsignedInt64 {
+    UnsignedInt64(u64::try_from(n).unwrap_or(0))
 }
 
 fn rate(numerator: i64, denominator: i64) -> Rate {
-    Rate { numerator, denominator, bps: FillCounts::bps(numerator, denominator) }
+    Rate {
+        numerator: unsigned(numerator),
+        denominator: unsigned(denominator),
+        bps: FillCounts::bps(numerator, denominator).and_then(|b| i32::try_from(b).ok()),
+    }
 }
 
 /// The three fill rates on one basis.
@@ -52,7 +67,7 @@ pub struct FillRates {
 /// Fill rates of one group over the window.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct FillRateGroup {
-    /// The channel or location.
+    /// The channel or location (one group per channel or location: a short list).
     pub group: String,
     /// Filled = reserved in full at first allocation.
     pub first_time: FillRates,
@@ -93,13 +108,13 @@ pub struct ReleaseTimeRow {
     /// The channel.
     pub channel: String,
     /// UTC day of placement.
-    pub day: NaiveDate,
+    pub day: Date,
     /// Orders released.
-    pub orders: u64,
-    /// Σ (released − received), ms.
-    pub gross_ms_sum: i64,
-    /// Σ (released − received − time on hold), ms.
-    pub net_ms_sum: i64,
+    pub orders: UnsignedInt64,
+    /// Σ (released − received).
+    pub gross_sum: DurationMs,
+    /// Σ (released − received − time on hold).
+    pub net_sum: DurationMs,
 }
 
 /// Order release times (DOMAIN.md §5).
@@ -110,26 +125,26 @@ pub struct ReleaseTimesAnswer {
     /// By channel then day.
     pub rows: Vec<ReleaseTimeRow>,
     /// Orders released over the window.
-    pub orders: u64,
-    /// Mean of released − received over the window, ms (null without orders).
-    pub gross_ms_mean: Option<i64>,
-    /// Mean net of time on hold, ms.
-    pub net_ms_mean: Option<i64>,
+    pub orders: UnsignedInt64,
+    /// Mean of released − received over the window (null without orders).
+    pub gross_mean: Option<DurationMs>,
+    /// Mean net of time on hold (null without orders).
+    pub net_mean: Option<DurationMs>,
 }
 
 /// Return cycles ending on one day.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ReturnCycleRow {
     /// UTC day the cycles ended.
-    pub day: NaiveDate,
+    pub day: Date,
     /// Returns whose customer cycle (authorised → refunded) ended.
-    pub customer_returns: u64,
-    /// Σ (refunded − authorised), ms.
-    pub customer_ms_sum: i64,
+    pub customer_returns: UnsignedInt64,
+    /// Σ (refunded − authorised).
+    pub customer_sum: DurationMs,
     /// Returns whose operations cycle (received → inspected) ended.
-    pub operations_returns: u64,
-    /// Σ (inspected − received), ms.
-    pub operations_ms_sum: i64,
+    pub operations_returns: UnsignedInt64,
+    /// Σ (inspected − received).
+    pub operations_sum: DurationMs,
 }
 
 /// Return cycle times.
@@ -139,10 +154,10 @@ pub struct ReturnCycleTimesAnswer {
     pub meta: ViewMeta,
     /// By day.
     pub rows: Vec<ReturnCycleRow>,
-    /// Mean customer cycle over the window, ms.
-    pub customer_ms_mean: Option<i64>,
-    /// Mean operations cycle over the window, ms.
-    pub operations_ms_mean: Option<i64>,
+    /// Mean customer cycle over the window (null without returns).
+    pub customer_mean: Option<DurationMs>,
+    /// Mean operations cycle over the window (null without returns).
+    pub operations_mean: Option<DurationMs>,
 }
 
 /// Cycle counts of one location and day.
@@ -151,7 +166,7 @@ pub struct AccuracyRow {
     /// The location.
     pub location: String,
     /// UTC day of the counts.
-    pub day: NaiveDate,
+    pub day: Date,
     /// Counts within tolerance / counts taken.
     pub accuracy: Rate,
 }
@@ -171,8 +186,8 @@ fn signed(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn mean(sum: i64, count: u64) -> Option<i64> {
-    (count > 0).then(|| sum / signed(count))
+fn mean(sum: i64, count: u64) -> Option<DurationMs> {
+    (count > 0).then(|| DurationMs(sum / signed(count)))
 }
 
 /// Fill-rate and KPI queries.
@@ -186,9 +201,10 @@ impl KpisQuery {
     async fn fill_rate(
         &self,
         ctx: &Context<'_>,
-        group_by: FillRateGroupBy,
-        from_day: NaiveDate,
-        to_day: NaiveDate,
+        #[graphql(desc = "Group by channel or by location.")] group_by: FillRateGroupBy,
+        #[graphql(desc = "First UTC day of the window.")] from_day: Date,
+        #[graphql(desc = "Last UTC day of the window (inclusive).")] to_day: Date,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<FillRateAnswer> {
         const VIEW: &str = "fill_rate";
@@ -208,9 +224,10 @@ impl KpisQuery {
     async fn release_times(
         &self,
         ctx: &Context<'_>,
-        channel: Option<String>,
-        from_day: NaiveDate,
-        to_day: NaiveDate,
+        #[graphql(desc = "Only this channel (default: all).")] channel: Option<String>,
+        #[graphql(desc = "First UTC day of the window.")] from_day: Date,
+        #[graphql(desc = "Last UTC day of the window (inclusive).")] to_day: Date,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<ReleaseTimesAnswer> {
         const VIEW: &str = "kpis";
@@ -228,15 +245,15 @@ impl KpisQuery {
                 .into_iter()
                 .map(|r| ReleaseTimeRow {
                     channel: r.channel,
-                    day: date_of(r.day),
-                    orders: r.orders,
-                    gross_ms_sum: r.gross_ms_sum,
-                    net_ms_sum: r.net_ms_sum,
+                    day: Date::from_days(r.day),
+                    orders: UnsignedInt64(r.orders),
+                    gross_sum: DurationMs(r.gross_ms_sum),
+                    net_sum: DurationMs(r.net_ms_sum),
                 })
                 .collect(),
-            orders,
-            gross_ms_mean: mean(gross, orders),
-            net_ms_mean: mean(net, orders),
+            orders: UnsignedInt64(orders),
+            gross_mean: mean(gross, orders),
+            net_mean: mean(net, orders),
         })
     }
 
@@ -245,8 +262,9 @@ impl KpisQuery {
     async fn return_cycle_times(
         &self,
         ctx: &Context<'_>,
-        from_day: NaiveDate,
-        to_day: NaiveDate,
+        #[graphql(desc = "First UTC day of the window.")] from_day: Date,
+        #[graphql(desc = "Last UTC day of the window (inclusive).")] to_day: Date,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<ReturnCycleTimesAnswer> {
         const VIEW: &str = "kpis";
@@ -265,15 +283,15 @@ impl KpisQuery {
             rows: rows
                 .into_iter()
                 .map(|r| ReturnCycleRow {
-                    day: date_of(r.day),
-                    customer_returns: r.sums.customer_returns,
-                    customer_ms_sum: r.sums.customer_ms_sum,
-                    operations_returns: r.sums.operations_returns,
-                    operations_ms_sum: r.sums.operations_ms_sum,
+                    day: Date::from_days(r.day),
+                    customer_returns: UnsignedInt64(r.sums.customer_returns),
+                    customer_sum: DurationMs(r.sums.customer_ms_sum),
+                    operations_returns: UnsignedInt64(r.sums.operations_returns),
+                    operations_sum: DurationMs(r.sums.operations_ms_sum),
                 })
                 .collect(),
-            customer_ms_mean: mean(customer.1, customer.0),
-            operations_ms_mean: mean(operations.1, operations.0),
+            customer_mean: mean(customer.1, customer.0),
+            operations_mean: mean(operations.1, operations.0),
         })
     }
 
@@ -283,9 +301,10 @@ impl KpisQuery {
     async fn record_accuracy(
         &self,
         ctx: &Context<'_>,
-        location: Option<String>,
-        from_day: NaiveDate,
-        to_day: NaiveDate,
+        #[graphql(desc = "Only this location (default: all).")] location: Option<String>,
+        #[graphql(desc = "First UTC day of the window.")] from_day: Date,
+        #[graphql(desc = "Last UTC day of the window (inclusive).")] to_day: Date,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<RecordAccuracyAnswer> {
         const VIEW: &str = "kpis";
@@ -302,7 +321,7 @@ impl KpisQuery {
                 .into_iter()
                 .map(|r| AccuracyRow {
                     location: r.location,
-                    day: date_of(r.day),
+                    day: Date::from_days(r.day),
                     accuracy: rate(signed(r.within), signed(r.counts)),
                 })
                 .collect(),

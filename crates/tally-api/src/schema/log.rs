@@ -1,13 +1,18 @@
-//! Log access: the head, events by range, stream or id, and the event node.
+//! Log access: the head, events (filtered by type, stream, seq range and time range) and
+//! the events of one stream as Relay connections, one event by id, and the event node.
 
 use super::args;
-use super::cursor::{self, PageInfo};
+use super::connection::{self, Connection, Direction, PageArgs, Window};
+use super::event_type::EventType;
+use super::views::view_meta;
 use crate::auth::FieldGuard;
 use crate::error::{ApiError, ApiResult, log_error};
 use crate::state::AppState;
-use async_graphql::{Context, Json, Object, SimpleObject};
+use async_graphql::{Context, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use tally_log::{EventId, RecordedEvent};
+use tally_domain::graphql::UnsignedInt64;
+use tally_domain::time::Timestamp;
+use tally_log::{EventId, Log, RecordedEvent};
 
 /// Milliseconds since the epoch as a UTC time (the epoch itself when out of range).
 #[must_use]
@@ -19,7 +24,7 @@ pub fn time_of(ms: i64) -> DateTime<Utc> {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Head {
     /// Its seq (0 for an empty log).
-    pub seq: u64,
+    pub seq: UnsignedInt64,
     /// Its chain hash, hex.
     pub hash: String,
     /// When it was recorded (the epoch for an empty log).
@@ -28,7 +33,11 @@ pub struct Head {
 
 impl From<tally_log::Head> for Head {
     fn from(h: tally_log::Head) -> Self {
-        Self { seq: h.seq, hash: h.hash.to_hex(), recorded_at: time_of(h.recorded_at_ms) }
+        Self {
+            seq: UnsignedInt64(h.seq),
+            hash: h.hash.to_hex(),
+            recorded_at: time_of(h.recorded_at_ms),
+        }
     }
 }
 
@@ -38,25 +47,25 @@ pub struct EventNode(pub RecordedEvent);
 
 #[Object(name = "Event")]
 impl EventNode {
-    /// Global seq.
-    async fn seq(&self) -> u64 {
-        self.0.seq()
+    /// Global seq (from 1, gap-free).
+    async fn seq(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.0.seq())
     }
     /// Entity stream: `kind:part[:part]`, e.g. `order:1001` or `inventory:WH1:SKU-A`, each
     /// part an id with `%` written `%25` and `:` written `%3A`.
     async fn stream(&self) -> &str {
         self.0.stream()
     }
-    /// Version within the stream (from 1).
-    async fn stream_version(&self) -> u64 {
-        self.0.stream_version()
+    /// Version within the stream (from 1, gap-free).
+    async fn stream_version(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.0.stream_version())
     }
-    /// Stable type name, e.g. `order.received`.
+    /// Its type (`ORDER_RECEIVED` is the stored name `order.received`).
     #[graphql(name = "type")]
-    async fn event_type(&self) -> &str {
-        self.0.event_type()
+    async fn event_type(&self) -> ApiResult<EventType> {
+        event_type_of(&self.0)
     }
-    /// Payload schema version.
+    /// Payload schema version (a small number, from 1).
     async fn schema_version(&self) -> u16 {
         self.0.schema_version()
     }
@@ -73,12 +82,12 @@ impl EventNode {
         self.0.causation_id().map(|id| id.to_string())
     }
     /// Business time.
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        time_of(self.0.occurred_at_ms())
+    async fn occurred_at(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.occurred_at_ms())
     }
     /// Ledger time (non-decreasing along seq).
-    async fn recorded_at(&self) -> DateTime<Utc> {
-        time_of(self.0.recorded_at_ms())
+    async fn recorded_at(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.recorded_at_ms())
     }
     /// Where it came from.
     async fn source(&self) -> &str {
@@ -102,6 +111,17 @@ impl EventNode {
     }
 }
 
+/// The type of a stored event; `INTERNAL` for a name the codec does not know (the log only
+/// holds events the codec wrote).
+pub fn event_type_of(recorded: &RecordedEvent) -> ApiResult<EventType> {
+    EventType::parse(recorded.event_type()).ok_or_else(|| {
+        ApiError::internal(
+            "event type",
+            &format!("seq {}: '{}'", recorded.seq(), recorded.event_type()),
+        )
+    })
+}
+
 /// The domain event of `recorded` as JSON.
 pub fn payload_json(recorded: &RecordedEvent) -> ApiResult<serde_json::Value> {
     let event =
@@ -112,41 +132,180 @@ pub fn payload_json(recorded: &RecordedEvent) -> ApiResult<serde_json::Value> {
     serde_json::to_value(&event).map_err(|e| ApiError::internal("event to json", &e))
 }
 
-/// An edge of an event connection.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct EventEdge {
-    /// Opaque cursor of this edge.
-    pub cursor: String,
-    /// The event.
-    pub node: EventNode,
+/// Most event types one filter may name.
+pub const TYPES_MAX: usize = 64;
+
+/// Which events: every condition given must hold.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct EventFilter {
+    /// Only events of these types (at most 64; an unknown name is a validation error).
+    pub types: Option<Vec<EventType>>,
+    /// Only the events of this stream (its exact name, e.g. `order:W1001`).
+    pub stream: Option<String>,
+    /// Only events with seq ≥ this.
+    pub from_seq: Option<UnsignedInt64>,
+    /// Only events with seq ≤ this.
+    pub to_seq: Option<UnsignedInt64>,
+    /// Only events recorded at or after this time (ledger time).
+    pub recorded_from: Option<Timestamp>,
+    /// Only events recorded at or before this time (ledger time).
+    pub recorded_to: Option<Timestamp>,
 }
 
-/// A page of events.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct EventConnection {
-    /// The events of this page.
-    pub edges: Vec<EventEdge>,
-    /// Where the page stands.
-    pub page_info: PageInfo,
+/// The last seq recorded at or before `at_ms` (0 when none): ledger time is non-decreasing
+/// along seq, so a binary search.
+pub fn last_seq_recorded_by(log: &Log, at_ms: i64) -> ApiResult<u64> {
+    let (mut lo, mut hi) = (0_u64, log.head().seq);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        let recorded = log
+            .get(mid)
+            .map_err(|e| log_error("events by time", &e))?
+            .map_or(i64::MAX, |e| e.recorded_at_ms());
+        if recorded <= at_ms {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Ok(lo)
 }
 
-const SEQ_CURSOR: &str = "seq";
-const STREAM_CURSOR: &str = "stream-version";
+/// A checked [`EventFilter`]: a seq window and the optional type and stream conditions.
+struct Selection {
+    lo: u64,
+    hi: u64,
+    types: Option<Vec<EventType>>,
+    stream: Option<String>,
+}
 
-fn connection(
-    events: Vec<RecordedEvent>,
-    size: usize,
-    kind: &str,
-    position: impl Fn(&RecordedEvent) -> u64,
-) -> EventConnection {
-    let has_next_page = events.len() > size;
-    let edges: Vec<EventEdge> = events
-        .into_iter()
-        .take(size)
-        .map(|e| EventEdge { cursor: cursor::encode(kind, position(&e)), node: EventNode(e) })
-        .collect();
-    let end_cursor = edges.last().map(|e| e.cursor.clone());
-    EventConnection { edges, page_info: PageInfo { has_next_page, end_cursor } }
+impl Selection {
+    fn new(log: &Log, filter: EventFilter) -> ApiResult<Self> {
+        if let Some(types) = &filter.types
+            && types.len() > TYPES_MAX
+        {
+            return Err(ApiError::invalid(format!(
+                "filter.types has {} entries, more than {TYPES_MAX}",
+                types.len()
+            )));
+        }
+        if let Some(stream) = &filter.stream {
+            args::stream("filter.stream", stream)?;
+        }
+        let mut lo = filter.from_seq.map_or(1, u64::from).max(1);
+        let mut hi = filter.to_seq.map_or(u64::MAX, u64::from).min(log.head().seq);
+        if let Some(from) = filter.recorded_from {
+            let before = last_seq_recorded_by(log, from.millis().saturating_sub(1))?;
+            lo = lo.max(before.saturating_add(1));
+        }
+        if let Some(to) = filter.recorded_to {
+            hi = hi.min(last_seq_recorded_by(log, to.millis())?);
+        }
+        Ok(Self { lo, hi, types: filter.types, stream: filter.stream })
+    }
+
+    fn wants(&self, e: &RecordedEvent) -> bool {
+        (self.lo..=self.hi).contains(&e.seq())
+            && self.types.as_ref().is_none_or(|t| t.iter().any(|t| t.as_str() == e.event_type()))
+    }
+
+    /// The number of selected events when it is known without reading them.
+    fn cheap_count(&self) -> Option<u64> {
+        if self.types.is_some() || self.stream.is_some() {
+            return None;
+        }
+        Some(if self.lo > self.hi { 0 } else { self.hi - self.lo + 1 })
+    }
+}
+
+/// How many events a backward read takes from the log at a time.
+const BACKWARD_CHUNK: u64 = 256;
+
+fn read_range(log: &Log, from: u64, to: u64, out: &mut Vec<RecordedEvent>) -> ApiResult<()> {
+    if from <= to {
+        for e in log.read(from..=to) {
+            out.push(e.map_err(|e| log_error("read events", &e))?);
+        }
+    }
+    Ok(())
+}
+
+/// At most `n` selected events after / before `from` (exclusive), nearest first.
+fn fetch_log(
+    log: &Log,
+    sel: &Selection,
+    direction: Direction,
+    from: Option<&u64>,
+    n: usize,
+) -> ApiResult<Vec<(u64, EventNode)>> {
+    let mut out = Vec::with_capacity(n.min(1024));
+    if n == 0 || sel.lo > sel.hi {
+        return Ok(out);
+    }
+    match direction {
+        Direction::Forward => {
+            let start = from.map_or(sel.lo, |s| s.saturating_add(1)).max(sel.lo);
+            if start > sel.hi {
+                return Ok(out);
+            }
+            for e in log.read(start..=sel.hi) {
+                let e = e.map_err(|e| log_error("read events", &e))?;
+                if sel.wants(&e) {
+                    out.push((e.seq(), EventNode(e)));
+                    if out.len() == n {
+                        break;
+                    }
+                }
+            }
+        }
+        Direction::Backward => {
+            let mut end = from.map_or(sel.hi, |s| s.saturating_sub(1)).min(sel.hi);
+            while end >= sel.lo && end > 0 && out.len() < n {
+                let start = end.saturating_sub(BACKWARD_CHUNK - 1).max(sel.lo);
+                let mut chunk = Vec::new();
+                read_range(log, start, end, &mut chunk)?;
+                for e in chunk.into_iter().rev() {
+                    if sel.wants(&e) && out.len() < n {
+                        out.push((e.seq(), EventNode(e)));
+                    }
+                }
+                end = start.saturating_sub(1);
+            }
+        }
+    }
+    Ok(out)
+}
+
+const EVENT_CURSOR: &str = "event";
+
+/// A page of the events `filter` selects, in seq order.
+fn events_page(
+    state: &AppState,
+    filter: EventFilter,
+    page: &PageArgs,
+) -> ApiResult<Connection<EventNode>> {
+    let log = state.log();
+    let window = Window::<u64>::new(state.config(), EVENT_CURSOR, page)?;
+    let meta = view_meta(log, log.head().seq)?;
+    let sel = Selection::new(log, filter)?;
+    match &sel.stream {
+        // A stream is one entity's events: read it whole (it is short), then page in memory.
+        Some(stream) => {
+            let mut all = Vec::new();
+            for e in log.read_stream(stream, 1) {
+                let e = e.map_err(|e| log_error("read stream", &e))?;
+                if sel.wants(&e) {
+                    all.push((e.seq(), EventNode(e)));
+                }
+            }
+            connection::paginate_sorted(EVENT_CURSOR, &window, meta, all)
+        }
+        None => {
+            connection::paginate(EVENT_CURSOR, &window, meta, sel.cheap_count(), |d, from, n| {
+                fetch_log(log, &sel, d, from, n)
+            })
+        }
+    }
 }
 
 /// Log queries.
@@ -161,61 +320,59 @@ impl LogQuery {
         ctx.data_unchecked::<AppState>().log().head().into()
     }
 
-    /// Events in seq order, `from`..=`to` (default: the whole log), paginated.
+    /// Events in seq order, those `filter` selects (default: the whole log), paged. A filter
+    /// on types reads the log until it fills the page; `totalCount` is null then.
     #[graphql(
         guard = "FieldGuard(\"Query.events\")",
-        complexity = "first.map_or(50, |n| usize::try_from(n).unwrap_or(0)).saturating_mul(child_complexity).saturating_add(1)"
+        complexity = "connection::complexity(first, last, child_complexity)"
     )]
     async fn events(
         &self,
         ctx: &Context<'_>,
-        from: Option<u64>,
-        to: Option<u64>,
+        #[graphql(desc = "Which events (every condition given must hold).")] filter: Option<
+            EventFilter,
+        >,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<EventConnection> {
+        #[graphql(desc = "Cursor of the event to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor of the event to end before.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<EventNode>> {
         let state = ctx.data_unchecked::<AppState>();
-        let size = cursor::page_size(state.config(), first)?;
-        args::cursor("after", after.as_deref())?;
-        let mut start = from.unwrap_or(1).max(1);
-        if let Some(after) = after {
-            start = start.max(cursor::decode(SEQ_CURSOR, &after)?.saturating_add(1));
-        }
-        let end = to.unwrap_or(u64::MAX);
-        let mut events = Vec::with_capacity(size.saturating_add(1).min(1024));
-        if start <= end {
-            for e in state.log().read(start..=end).take(size.saturating_add(1)) {
-                events.push(e.map_err(|e| log_error("read events", &e))?);
-            }
-        }
-        Ok(connection(events, size, SEQ_CURSOR, RecordedEvent::seq))
+        let page = PageArgs::new(first, after, last, before);
+        Ok(events_page(state, filter.unwrap_or_default(), &page)?)
     }
 
-    /// The events of one stream in stream order, paginated.
+    /// The events of one stream in stream order, paged (the same as
+    /// `events(filter: {stream})`).
     #[graphql(
         guard = "FieldGuard(\"Query.stream\")",
-        complexity = "first.map_or(50, |n| usize::try_from(n).unwrap_or(0)).saturating_mul(child_complexity).saturating_add(1)"
+        complexity = "connection::complexity(first, last, child_complexity)"
     )]
     async fn stream(
         &self,
         ctx: &Context<'_>,
-        stream: String,
+        #[graphql(desc = "The stream's exact name, e.g. `order:W1001`.")] stream: String,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
-    ) -> async_graphql::Result<EventConnection> {
+        #[graphql(desc = "Cursor of the event to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor of the event to end before.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<EventNode>> {
         let state = ctx.data_unchecked::<AppState>();
-        let size = cursor::page_size(state.config(), first)?;
         args::stream("stream", &stream)?;
-        args::cursor("after", after.as_deref())?;
-        let from_version = match after {
-            Some(after) => cursor::decode(STREAM_CURSOR, &after)?.saturating_add(1),
-            None => 1,
-        };
-        let mut events = Vec::new();
-        for e in state.log().read_stream(&stream, from_version).take(size.saturating_add(1)) {
-            events.push(e.map_err(|e| log_error("read stream", &e))?);
-        }
-        Ok(connection(events, size, STREAM_CURSOR, RecordedEvent::stream_version))
+        let filter = EventFilter { stream: Some(stream), ..EventFilter::default() };
+        Ok(events_page(state, filter, &PageArgs::new(first, after, last, before))?)
     }
 
     /// The event with this id (32 hex digits), or null.
@@ -223,7 +380,7 @@ impl LogQuery {
     async fn event(
         &self,
         ctx: &Context<'_>,
-        id: String,
+        #[graphql(desc = "The event id: 32 hex digits.")] id: String,
     ) -> async_graphql::Result<Option<EventNode>> {
         let state = ctx.data_unchecked::<AppState>();
         args::bounded("id", &id, 32)?;

@@ -2,13 +2,15 @@
 
 pub mod args;
 pub mod audit;
+pub mod connection;
 pub mod cost;
-mod cursor;
+pub mod event_type;
 pub mod finance;
 pub mod inputs;
 pub mod inventory;
 pub mod kpis;
 pub mod log;
+pub mod node;
 
 pub mod mutations;
 pub mod orders;
@@ -29,7 +31,7 @@ use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
 use std::sync::{Arc, LazyLock};
 
-pub use cursor::PageInfo;
+pub use connection::PageInfo;
 
 /// The query root. Projection queries are added here as further members (see `views`).
 #[derive(MergedObject, Default, Debug)]
@@ -42,6 +44,7 @@ pub struct Query(
     kpis::KpisQuery,
     audit::AuditTrailQuery,
     finance::FinanceQuery,
+    node::NodeQuery,
 );
 
 /// The mutation root: generic and typed mutations.

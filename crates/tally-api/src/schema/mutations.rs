@@ -6,6 +6,7 @@
 //! `userErrors` (nothing was appended); transport, authentication, limits and a store that
 //! cannot take commands are top-level GraphQL errors with a `code` extension.
 
+use super::event_type::EventType;
 use super::inputs::{EnvelopeInput, SubmitInput};
 use super::proofs::Checkpoint;
 use crate::auth::{Auth, Caller, FieldGuard};
@@ -26,9 +27,9 @@ pub struct AppendedEvent {
     pub seq: UnsignedInt64,
     /// Its stream.
     pub stream: String,
-    /// Its type name.
+    /// Its type.
     #[graphql(name = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
 }
 
 /// A problem with a command that the caller can fix: the domain refused it, its idempotency
@@ -67,26 +68,29 @@ pub struct CommandPayload {
 }
 
 impl CommandPayload {
-    fn accepted(a: Accepted) -> Self {
+    fn accepted(a: Accepted) -> ApiResult<Self> {
         let seq = |s: u64| (s > 0).then_some(UnsignedInt64(s));
-        Self {
+        let (first_seq, last_seq) = (seq(a.first_seq()), seq(a.last_seq()));
+        let events = a
+            .events
+            .into_iter()
+            .map(|e| {
+                let event_type = EventType::parse(&e.event_type).ok_or_else(|| {
+                    ApiError::internal("event type", &format!("unlisted type {}", e.event_type))
+                })?;
+                Ok(AppendedEvent { seq: UnsignedInt64(e.seq), stream: e.stream, event_type })
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(Self {
             command_id: Some(a.command_id.to_string()),
-            first_seq: seq(a.first_seq()),
-            last_seq: seq(a.last_seq()),
+            first_seq,
+            last_seq,
             deduplicated: a.deduplicated,
-            events: a
-                .events
-                .into_iter()
-                .map(|e| AppendedEvent {
-                    seq: UnsignedInt64(e.seq),
-                    stream: e.stream,
-                    event_type: e.event_type,
-                })
-                .collect(),
+            events,
             views_seq: None,
             views_caught_up: None,
             user_errors: Vec::new(),
-        }
+        })
     }
 
     fn refused(error: UserError) -> Self {
@@ -187,7 +191,7 @@ async fn submit_one(
     match outcome {
         Ok(accepted) => {
             record_accepted(&accepted);
-            let mut payload = CommandPayload::accepted(accepted);
+            let mut payload = CommandPayload::accepted(accepted)?;
             if wait == Some(true) {
                 let (seq, caught_up) = await_views(state, payload.last()).await;
                 payload.views_seq = Some(UnsignedInt64(seq));
@@ -327,7 +331,13 @@ impl CoreMutation {
                 Ok(accepted) => {
                     record_accepted(&accepted);
                     last_seq = last_seq.max(accepted.last_seq());
-                    CommandPayload::accepted(accepted)
+                    match CommandPayload::accepted(accepted) {
+                        Ok(payload) => payload,
+                        Err(e) => {
+                            failure.get_or_insert(e);
+                            continue;
+                        }
+                    }
                 }
                 Err(e) => {
                     record_rejection(state, &e, source);

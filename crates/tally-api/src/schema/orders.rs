@@ -1,210 +1,21 @@
-//! Order queries: one order, orders by status (Relay connection, cursor = order id), holds
-//! past their SLA, and lines waiting for stock (the `orders` view).
+//! Order queries: one order, orders by filter and sort (a Relay connection), holds past
+//! their SLA, and lines waiting for stock (the `orders` view). Orders, holds, lines and
+//! backorders are the view's own structs (`OrderView` is GraphQL `Order`, …).
 
 use super::args;
-use super::cursor::{self, PageInfo};
-use super::values::{name_of, time_of};
+use super::connection::{self, Connection, PageArgs, Window};
 use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use async_graphql::{Context, Enum, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use tally_domain::ids::OrderId;
-use tally_projections::orders::{self, BackorderRow, HoldException, HoldView, LineView, OrderView};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use tally_domain::ids::{ChannelId, OrderId, Sku};
+use tally_domain::master::PriorityClass;
+use tally_domain::order::{HoldReason, OrderStatus};
+use tally_domain::time::Timestamp;
+use tally_projections::orders::{self, BackorderRow, HoldException, OrderView};
 
 const VIEW: &str = "orders";
-const ORDER_CURSOR: &str = "order";
-
-/// Where an order is in its lifecycle (holds are separate: see `Order.openHold`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum OrderStatus {
-    /// Received, not yet validated.
-    Received,
-    /// Validated, ready to allocate.
-    Validated,
-    /// Allocated (possibly split or partly backordered), in fulfilment.
-    Fulfilling,
-    /// Every unit shipped.
-    Shipped,
-    /// Delivered.
-    Delivered,
-    /// Cancelled.
-    Cancelled,
-}
-
-impl From<OrderStatus> for tally_domain::order::OrderStatus {
-    fn from(s: OrderStatus) -> Self {
-        use tally_domain::order::OrderStatus as D;
-        match s {
-            OrderStatus::Received => D::Received,
-            OrderStatus::Validated => D::Validated,
-            OrderStatus::Fulfilling => D::Fulfilling,
-            OrderStatus::Shipped => D::Shipped,
-            OrderStatus::Delivered => D::Delivered,
-            OrderStatus::Cancelled => D::Cancelled,
-        }
-    }
-}
-
-impl From<tally_domain::order::OrderStatus> for OrderStatus {
-    fn from(s: tally_domain::order::OrderStatus) -> Self {
-        use tally_domain::order::OrderStatus as D;
-        match s {
-            D::Received => OrderStatus::Received,
-            D::Validated => OrderStatus::Validated,
-            D::Fulfilling => OrderStatus::Fulfilling,
-            D::Shipped => OrderStatus::Shipped,
-            D::Delivered => OrderStatus::Delivered,
-            D::Cancelled => OrderStatus::Cancelled,
-        }
-    }
-}
-
-/// A hold, open or released.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct Hold {
-    /// Why (`fraud`, `payment`, `address`, `credit`, `manual`).
-    pub reason: String,
-    /// Free text.
-    pub note: String,
-    /// When it was put on (business time).
-    pub held_at: DateTime<Utc>,
-    /// SLA due time.
-    pub due_at: DateTime<Utc>,
-    /// When it was released; null while open.
-    pub released_at: Option<DateTime<Utc>>,
-}
-
-impl From<&HoldView> for Hold {
-    fn from(h: &HoldView) -> Self {
-        Self {
-            reason: name_of(&h.reason),
-            note: h.note.clone(),
-            held_at: time_of(h.held_at_ms),
-            due_at: time_of(h.due_at_ms),
-            released_at: h.released_at_ms.map(time_of),
-        }
-    }
-}
-
-/// Unshipped units of a line at one location and lot.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct LineReservation {
-    /// Where.
-    pub location: String,
-    /// Which lot.
-    pub lot: Option<String>,
-    /// Reserved, not picked.
-    pub reserved: u64,
-    /// Picked, not packed.
-    pub picked: u64,
-    /// Packed, not shipped.
-    pub packed: u64,
-}
-
-/// One order line.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct OrderLine {
-    /// Its index in the order.
-    pub line: u32,
-    /// The SKU (after substitution).
-    pub sku: String,
-    /// The SKU ordered, when substituted.
-    pub substituted_from: Option<String>,
-    /// Units ordered.
-    pub ordered: u64,
-    /// Units allocated (net of released reservations).
-    pub allocated: u64,
-    /// Units waiting for stock.
-    pub backordered: u64,
-    /// Since when the line waits, while it does.
-    pub backordered_since: Option<DateTime<Utc>>,
-    /// Units picked, cumulative.
-    pub picked: u64,
-    /// Units packed, cumulative.
-    pub packed: u64,
-    /// Units shipped, cumulative.
-    pub shipped: u64,
-    /// Units cancelled.
-    pub cancelled: u64,
-    /// Where its unshipped units are.
-    pub reservations: Vec<LineReservation>,
-}
-
-fn line(index: u32, l: &LineView) -> OrderLine {
-    OrderLine {
-        line: index,
-        sku: l.sku.to_string(),
-        substituted_from: l.substituted_from.as_ref().map(ToString::to_string),
-        ordered: l.ordered,
-        allocated: l.allocated,
-        backordered: l.backordered,
-        backordered_since: l.backordered_since_ms.map(time_of),
-        picked: l.picked,
-        packed: l.packed,
-        shipped: l.shipped,
-        cancelled: l.cancelled,
-        reservations: l
-            .reservations
-            .iter()
-            .map(|r| LineReservation {
-                location: r.location.to_string(),
-                lot: r.lot.as_ref().map(ToString::to_string),
-                reserved: r.reserved,
-                picked: r.picked,
-                packed: r.packed,
-            })
-            .collect(),
-    }
-}
-
-/// One order as the `orders` view knows it.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct Order {
-    /// Its id.
-    pub id: String,
-    /// The channel.
-    pub channel: String,
-    /// The channel's priority class at receipt (`contract` or `standard`).
-    pub priority_class: String,
-    /// Status.
-    pub status: OrderStatus,
-    /// When the customer placed it.
-    pub placed_at: DateTime<Utc>,
-    /// When the ledger received it (business time).
-    pub received_at: DateTime<Utc>,
-    /// Seq of `order.received`.
-    pub received_seq: u64,
-    /// When it was released to fulfilment.
-    pub released_at: Option<DateTime<Utc>>,
-    /// The open hold, if any.
-    pub open_hold: Option<Hold>,
-    /// Every hold, oldest first.
-    pub holds: Vec<Hold>,
-    /// Why it was cancelled.
-    pub cancel_reason: Option<String>,
-    /// Its lines.
-    pub lines: Vec<OrderLine>,
-}
-
-impl From<&OrderView> for Order {
-    fn from(o: &OrderView) -> Self {
-        Self {
-            id: o.id.to_string(),
-            channel: o.channel.to_string(),
-            priority_class: name_of(&o.class),
-            status: o.status.into(),
-            placed_at: time_of(o.placed_at_ms),
-            received_at: time_of(o.received_at_ms),
-            received_seq: o.received_seq,
-            released_at: o.released_at_ms.map(time_of),
-            open_hold: o.open_hold().map(Hold::from),
-            holds: o.holds.iter().map(Hold::from).collect(),
-            cancel_reason: o.cancel_reason.as_ref().map(name_of),
-            lines: o.lines.iter().zip(0_u32..).map(|(l, i)| line(i, l)).collect(),
-        }
-    }
-}
 
 /// One order, or null when the view does not know it.
 #[derive(Debug, Clone, SimpleObject)]
@@ -212,113 +23,117 @@ pub struct OrderAnswer {
     /// What the answer reflects.
     pub meta: ViewMeta,
     /// The order.
-    pub order: Option<Order>,
+    pub order: Option<OrderView>,
 }
 
-/// An order in a page.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct OrderEdge {
-    /// Opaque cursor (the order id).
-    pub cursor: String,
-    /// The order.
-    pub node: Order,
+/// Which orders: every condition given must hold.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct OrderFilter {
+    /// Only orders in one of these statuses (at most 6: the statuses).
+    pub status: Option<Vec<OrderStatus>>,
+    /// Only orders of this channel.
+    pub channel: Option<String>,
+    /// Only orders placed at or after this time.
+    pub placed_from: Option<Timestamp>,
+    /// Only orders placed at or before this time.
+    pub placed_to: Option<Timestamp>,
+    /// Only orders with an open hold for this reason.
+    pub hold_reason: Option<HoldReason>,
+    /// Only orders with a line of this SKU (ordered or substituted to).
+    pub sku: Option<String>,
 }
 
-/// A page of orders, by order id.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct OrderConnection {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// The orders of this page.
-    pub edges: Vec<OrderEdge>,
-    /// Where the page stands.
-    pub page_info: PageInfo,
+/// How orders are sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum)]
+pub enum OrderSortKey {
+    /// By order id (text order).
+    #[default]
+    OrderId,
+    /// By the time the customer placed it, then by order id.
+    PlacedAt,
 }
 
-/// An open hold past its SLA due time.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct HoldExceptionNode {
-    /// The order.
-    pub order: String,
-    /// The hold.
-    pub hold: Hold,
-    /// now − due, ms.
-    pub overdue_ms: i64,
+/// A time as 20 digits that sort like the time.
+fn sortable_time(ms: i64) -> String {
+    format!("{:020}", ms.cast_unsigned() ^ (1 << 63))
 }
 
-impl From<&HoldException> for HoldExceptionNode {
-    fn from(e: &HoldException) -> Self {
-        Self { order: e.order.to_string(), hold: (&e.hold).into(), overdue_ms: e.overdue_ms }
+/// The cursor key of `order` under `sort` (`reverse` flips the order of the time part).
+fn order_key(order: &OrderView, sort: OrderSortKey, reverse: bool) -> Vec<String> {
+    match sort {
+        OrderSortKey::OrderId => vec![order.id.to_string()],
+        OrderSortKey::PlacedAt => vec![sortable_time(order.placed_at_ms), order.id.to_string()],
     }
+    .into_iter()
+    .map(|part| if reverse { flip(&part) } else { part })
+    .collect()
 }
 
-/// Holds past their SLA, most overdue first.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct ExceptionsAnswer {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// The time the SLAs were judged against.
-    pub now: DateTime<Utc>,
-    /// How many there are.
-    pub total: u64,
-    /// The first ones (at most the page size limit).
-    pub holds: Vec<HoldExceptionNode>,
+/// A key part whose text order is the reverse of `part`'s: each byte complemented, then an
+/// end byte above every complement (so a prefix sorts after its extensions).
+fn flip(part: &str) -> String {
+    let mut out: String = part.bytes().map(|b| format!("{:02x}", 255 - b)).collect();
+    out.push_str("zz");
+    out
 }
 
-/// A line waiting for stock.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct Backorder {
-    /// The order.
-    pub order: String,
-    /// The line.
-    pub line: u32,
-    /// The SKU.
-    pub sku: String,
-    /// Units waiting.
-    pub qty: u64,
-    /// The channel.
-    pub channel: String,
-    /// Its priority class.
-    pub priority_class: String,
-    /// When the order was placed.
-    pub placed_at: DateTime<Utc>,
-    /// Since when the line waits.
-    pub since: DateTime<Utc>,
-    /// now − since, ms.
-    pub age_ms: i64,
+struct CheckedFilter {
+    status: Option<Vec<OrderStatus>>,
+    channel: Option<ChannelId>,
+    placed_from: Option<i64>,
+    placed_to: Option<i64>,
+    hold_reason: Option<HoldReason>,
+    sku: Option<Sku>,
 }
 
-impl From<&BackorderRow> for Backorder {
-    fn from(b: &BackorderRow) -> Self {
-        Self {
-            order: b.order.to_string(),
-            line: b.line,
-            sku: b.sku.to_string(),
-            qty: b.qty,
-            channel: b.channel.to_string(),
-            priority_class: name_of(&b.class),
-            placed_at: time_of(b.placed_at_ms),
-            since: time_of(b.since_ms),
-            age_ms: b.age_ms,
+impl CheckedFilter {
+    fn new(filter: OrderFilter) -> ApiResult<Self> {
+        if let Some(status) = &filter.status
+            && status.len() > 6
+        {
+            return Err(ApiError::invalid("filter.status names more than the 6 statuses"));
         }
+        let placed_from = filter.placed_from.map(Timestamp::millis);
+        let placed_to = filter.placed_to.map(Timestamp::millis);
+        if let (Some(from), Some(to)) = (placed_from, placed_to)
+            && from > to
+        {
+            return Err(ApiError::invalid("filter.placedFrom is after filter.placedTo"));
+        }
+        Ok(Self {
+            status: filter.status,
+            channel: args::opt_id("filter.channel", filter.channel.as_deref())?,
+            placed_from,
+            placed_to,
+            hold_reason: filter.hold_reason,
+            sku: args::opt_id("filter.sku", filter.sku.as_deref())?,
+        })
+    }
+
+    fn wants(&self, o: &OrderView) -> bool {
+        self.status.as_ref().is_none_or(|s| s.contains(&o.status))
+            && self.channel.as_ref().is_none_or(|c| *c == o.channel)
+            && self.placed_from.is_none_or(|t| o.placed_at_ms >= t)
+            && self.placed_to.is_none_or(|t| o.placed_at_ms <= t)
+            && self.hold_reason.is_none_or(|r| o.open_hold().is_some_and(|h| h.reason == r))
+            && self.sku.as_ref().is_none_or(|s| {
+                o.lines.iter().any(|l| l.sku == *s || l.substituted_from.as_ref() == Some(s))
+            })
     }
 }
 
-/// Lines waiting for stock in the order stock will fill them.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct BackordersAnswer {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// The time ages are measured to.
-    pub now: DateTime<Utc>,
-    /// How many there are.
-    pub total: u64,
-    /// The first ones (at most the page size limit).
-    pub lines: Vec<Backorder>,
-}
-
-fn count(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
+/// A cursor key of a backorder: class, placement, arrival, line (the fill order).
+fn backorder_key(b: &BackorderRow, received_seq: u64) -> Vec<String> {
+    let class = match b.class {
+        PriorityClass::Contract => "0",
+        PriorityClass::Standard => "1",
+    };
+    vec![
+        class.to_owned(),
+        sortable_time(b.placed_at_ms),
+        format!("{received_seq:020}"),
+        format!("{:010}", b.line),
+    ]
 }
 
 /// Order queries.
@@ -327,89 +142,162 @@ pub struct OrdersQuery;
 
 #[Object]
 impl OrdersQuery {
-    /// One order by id.
+    /// One order by its ledger id.
     #[graphql(guard = "FieldGuard(\"Query.order\")")]
     async fn order(
         &self,
         ctx: &Context<'_>,
-        id: String,
+        #[graphql(desc = "The order's ledger id (`W1001`).")] id: String,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<OrderAnswer> {
         args::id::<OrderId>("id", &id)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let order = orders::order(&view.reader, &id).map_err(|e| view_error(VIEW, &e))?;
-        Ok(OrderAnswer { meta: view.meta, order: order.as_ref().map(Order::from) })
+        Ok(OrderAnswer { meta: view.meta, order })
     }
 
-    /// Orders in `status`, by order id: `first` of them after the cursor `after`.
+    /// Orders that `filter` selects, sorted by `sortKey` (`reverse` for descending), paged.
     #[graphql(
         guard = "FieldGuard(\"Query.orders\")",
-        complexity = "first.map_or(50, |n| usize::try_from(n).unwrap_or(0)).saturating_mul(child_complexity).saturating_add(1)"
+        complexity = "connection::complexity(first, last, child_complexity)"
     )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
-        status: OrderStatus,
+        #[graphql(desc = "Which orders (every condition given must hold; default: all).")]
+        filter: Option<OrderFilter>,
+        #[graphql(desc = "What to sort by (default: order id).", default)] sort_key: OrderSortKey,
+        #[graphql(desc = "Sort descending instead of ascending.", default)] reverse: bool,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
-    ) -> async_graphql::Result<OrderConnection> {
+    ) -> async_graphql::Result<Connection<OrderView>> {
         let state = ctx.data_unchecked::<AppState>();
-        let limit = cursor::page_size(state.config(), first)?;
-        args::cursor("after", after.as_deref())?;
-        let after = after.map(|c| cursor::decode_text(ORDER_CURSOR, &c)).transpose()?;
-        let after: Option<OrderId> = args::opt_id("after", after.as_deref())?;
-        let after = after.map(String::from);
+        let page = PageArgs::new(first, after, last, before);
+        // The cursor names the sort, so a cursor of another sort is refused.
+        let kind = format!("order-{sort_key:?}-{reverse}");
+        let window = Window::<Vec<String>>::new(state.config(), &kind, &page)?;
+        let filter = CheckedFilter::new(filter.unwrap_or_default())?;
         let view = read_view(state, VIEW, as_of).await?;
-        let page = orders::orders_by_status(&view.reader, status.into(), after.as_deref(), limit)
-            .map_err(|e| view_error(VIEW, &e))?;
-        let edges: Vec<OrderEdge> = page
-            .items
-            .iter()
-            .map(|o| OrderEdge {
-                cursor: cursor::encode_text(ORDER_CURSOR, o.id.as_str()),
-                node: o.into(),
-            })
-            .collect();
-        let page_info = PageInfo {
-            has_next_page: page.next.is_some(),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        let candidates = match &filter.status {
+            Some(statuses) => {
+                let mut all = Vec::new();
+                let mut seen = Vec::new();
+                for status in statuses {
+                    if seen.contains(status) {
+                        continue;
+                    }
+                    seen.push(*status);
+                    let page = orders::orders_by_status(&view.reader, *status, None, usize::MAX)
+                        .map_err(|e| view_error(VIEW, &e))?;
+                    all.extend(page.items);
+                }
+                all
+            }
+            None => orders::all(&view.reader).map_err(|e| view_error(VIEW, &e))?,
         };
-        Ok(OrderConnection { meta: view.meta, edges, page_info })
+        let items: Vec<(Vec<String>, OrderView)> = candidates
+            .into_iter()
+            .filter(|o| filter.wants(o))
+            .map(|o| (order_key(&o, sort_key, reverse), o))
+            .collect();
+        Ok(connection::paginate_sorted(&kind, &window, view.meta, items)?)
     }
 
-    /// Open holds past their SLA due time at `now` (default: the server clock).
-    #[graphql(guard = "FieldGuard(\"Query.exceptions\")")]
+    /// Open holds past their SLA due time at `now` (default: the server clock), most overdue
+    /// first, paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.exceptions\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
     async fn exceptions(
         &self,
         ctx: &Context<'_>,
-        now: Option<DateTime<Utc>>,
+        #[graphql(desc = "The time SLAs are judged against (default: the server clock).")]
+        now: Option<Timestamp>,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
-    ) -> async_graphql::Result<ExceptionsAnswer> {
+    ) -> async_graphql::Result<Connection<HoldException>> {
         let state = ctx.data_unchecked::<AppState>();
-        let now = now.unwrap_or_else(Utc::now);
+        let window = Window::<Vec<String>>::new(
+            state.config(),
+            "exception",
+            &PageArgs::new(first, after, last, before),
+        )?;
+        let now_ms = now.map_or_else(|| chrono::Utc::now().timestamp_millis(), Timestamp::millis);
         let view = read_view(state, VIEW, as_of).await?;
-        let all = orders::exceptions(&view.reader, now.timestamp_millis())
-            .map_err(|e| view_error(VIEW, &e))?;
-        let holds = all.iter().take(state.config().page_size_max).map(Into::into).collect();
-        Ok(ExceptionsAnswer { meta: view.meta, now, total: count(all.len()), holds })
+        let all = orders::exceptions(&view.reader, now_ms).map_err(|e| view_error(VIEW, &e))?;
+        let items = all
+            .into_iter()
+            .map(|e| (vec![sortable_time(e.hold.due_at_ms), e.order.to_string()], e))
+            .collect();
+        Ok(connection::paginate_sorted("exception", &window, view.meta, items)?)
     }
 
-    /// Lines waiting for stock (contract first, then oldest placement, then arrival), aged
-    /// to `now` (default: the server clock).
-    #[graphql(guard = "FieldGuard(\"Query.backorders\")")]
+    /// Lines waiting for stock in the order stock will fill them (contract first, then
+    /// oldest placement, then arrival), aged to `now` (default: the server clock), paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.backorders\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
     async fn backorders(
         &self,
         ctx: &Context<'_>,
-        now: Option<DateTime<Utc>>,
+        #[graphql(desc = "The time ages are measured to (default: the server clock).")] now: Option<
+            Timestamp,
+        >,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
-    ) -> async_graphql::Result<BackordersAnswer> {
+    ) -> async_graphql::Result<Connection<BackorderRow>> {
         let state = ctx.data_unchecked::<AppState>();
-        let now = now.unwrap_or_else(Utc::now);
+        let window = Window::<Vec<String>>::new(
+            state.config(),
+            "backorder",
+            &PageArgs::new(first, after, last, before),
+        )?;
+        let now_ms = now.map_or_else(|| chrono::Utc::now().timestamp_millis(), Timestamp::millis);
         let view = read_view(state, VIEW, as_of).await?;
-        let all = orders::backorders(&view.reader, now.timestamp_millis())
-            .map_err(|e| view_error(VIEW, &e))?;
-        let lines = all.iter().take(state.config().page_size_max).map(Into::into).collect();
-        Ok(BackordersAnswer { meta: view.meta, now, total: count(all.len()), lines })
+        let all = orders::backorders(&view.reader, now_ms).map_err(|e| view_error(VIEW, &e))?;
+        let mut items = Vec::with_capacity(all.len());
+        for b in all {
+            let received_seq = orders::order(&view.reader, b.order.as_str())
+                .map_err(|e| view_error(VIEW, &e))?
+                .map_or(0, |o| o.received_seq);
+            items.push((backorder_key(&b, received_seq), b));
+        }
+        Ok(connection::paginate_sorted("backorder", &window, view.meta, items)?)
     }
 }

@@ -1,10 +1,15 @@
 //! Audit: verification, signed checkpoints, inclusion and consistency proofs.
 
+use super::connection::{self, Connection, PageArgs, Window};
+use super::event_type::EventType;
+use super::views::view_meta;
 use crate::auth::FieldGuard;
 use crate::error::{ApiError, log_error};
 use crate::state::AppState;
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Enum, Object, SimpleObject};
 use std::sync::Arc;
+use tally_domain::graphql::UnsignedInt64;
+use tally_domain::time::Timestamp;
 use tally_log::VerifyOptions;
 use tally_log::tally_proof::checkpoint::SignedCheckpoint;
 
@@ -14,11 +19,11 @@ pub struct VerifyResult {
     /// Whether chain, indexes and tree all checked out.
     pub ok: bool,
     /// Frames whose chain hash was recomputed.
-    pub frames_checked: u64,
+    pub frames_checked: UnsignedInt64,
     /// First seq checked.
-    pub first_seq: u64,
+    pub first_seq: UnsignedInt64,
     /// Last seq checked.
-    pub last_seq: u64,
+    pub last_seq: UnsignedInt64,
     /// Chain hash at the last seq, hex.
     pub head_hash: Option<String>,
     /// Merkle root recomputed from the frames, hex.
@@ -30,11 +35,20 @@ pub struct VerifyResult {
     pub failure: Option<VerifyFailure>,
 }
 
+/// What kind of failure verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum VerifyFailureCode {
+    /// Stored data does not check out (a broken chain, a wrong index or root).
+    Corruption,
+    /// An I/O failure while reading.
+    Storage,
+}
+
 /// Why verification failed.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct VerifyFailure {
-    /// `CORRUPTION` or `STORAGE`.
-    pub code: String,
+    /// Corruption or storage.
+    pub code: VerifyFailureCode,
     /// What was found, naming the seq.
     pub message: String,
 }
@@ -44,9 +58,9 @@ pub struct VerifyFailure {
 pub struct TypeCount {
     /// Event type.
     #[graphql(name = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     /// Events of that type up to the checkpoint.
-    pub count: u64,
+    pub count: UnsignedInt64,
 }
 
 /// A signer of a checkpoint.
@@ -66,15 +80,15 @@ pub struct Checkpoint {
     /// The log's identity.
     pub origin: String,
     /// Tree size (events covered).
-    pub size: u64,
+    pub size: UnsignedInt64,
     /// Merkle root, hex.
     pub root: String,
     /// Seq of the last covered event (= size).
-    pub head_seq: u64,
+    pub head_seq: UnsignedInt64,
     /// Chain hash at `head_seq`, hex.
     pub head_hash: String,
-    /// When it was cut, RFC 3339.
-    pub time: String,
+    /// When it was cut (null if the note's time is not RFC 3339).
+    pub time: Option<Timestamp>,
     /// Event count per type.
     pub counts: Vec<TypeCount>,
     /// Signatures.
@@ -87,15 +101,19 @@ impl From<&SignedCheckpoint> for Checkpoint {
         Self {
             text: signed.to_text(),
             origin: c.origin.clone(),
-            size: c.size,
+            size: UnsignedInt64(c.size),
             root: c.root.to_hex(),
-            head_seq: c.head_seq,
+            head_seq: UnsignedInt64(c.head_seq),
             head_hash: c.head_hash.to_hex(),
-            time: c.time.clone(),
+            time: Timestamp::parse_rfc3339(&c.time).ok(),
+            // The counts name the log's own types, all known to the codec.
             counts: c
                 .counts
                 .iter()
-                .map(|(t, n)| TypeCount { event_type: t.clone(), count: *n })
+                .filter_map(|(t, n)| {
+                    EventType::parse(t)
+                        .map(|t| TypeCount { event_type: t, count: UnsignedInt64(*n) })
+                })
                 .collect(),
             signatures: signed
                 .signatures()
@@ -110,11 +128,11 @@ impl From<&SignedCheckpoint> for Checkpoint {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct InclusionProof {
     /// The event's seq.
-    pub seq: u64,
+    pub seq: UnsignedInt64,
     /// Its leaf index (seq − 1).
-    pub index: u64,
+    pub index: UnsignedInt64,
     /// Tree size.
-    pub size: u64,
+    pub size: UnsignedInt64,
     /// The event's chain hash (the leaf is its Merkle leaf hash), hex.
     pub event_hash: String,
     /// Root of the tree of `size`, hex.
@@ -127,9 +145,9 @@ pub struct InclusionProof {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ConsistencyProof {
     /// Older size.
-    pub old_size: u64,
+    pub old_size: UnsignedInt64,
     /// Newer size.
-    pub new_size: u64,
+    pub new_size: UnsignedInt64,
     /// Root at `oldSize`, hex.
     pub old_root: String,
     /// Root at `newSize`, hex.
@@ -163,9 +181,9 @@ impl AuditQuery {
         Ok(match outcome {
             Ok(report) => VerifyResult {
                 ok: true,
-                frames_checked: report.frames_checked,
-                first_seq: report.first_seq,
-                last_seq: report.last_seq,
+                frames_checked: UnsignedInt64(report.frames_checked),
+                first_seq: UnsignedInt64(report.first_seq),
+                last_seq: UnsignedInt64(report.last_seq),
                 head_hash: Some(report.head_hash.to_hex()),
                 root: report.root.map(|r| r.to_hex()),
                 indexes_checked: report.indexes_checked,
@@ -173,27 +191,55 @@ impl AuditQuery {
             },
             Err(e) => {
                 tracing::warn!(error = %e, "verification failed");
-                let code = if e.is_corruption() { "CORRUPTION" } else { "STORAGE" };
+                let code = if e.is_corruption() {
+                    VerifyFailureCode::Corruption
+                } else {
+                    VerifyFailureCode::Storage
+                };
                 VerifyResult {
                     ok: false,
-                    frames_checked: 0,
-                    first_seq: 0,
-                    last_seq: 0,
+                    frames_checked: UnsignedInt64(0),
+                    first_seq: UnsignedInt64(0),
+                    last_seq: UnsignedInt64(0),
                     head_hash: None,
                     root: None,
                     indexes_checked: false,
-                    failure: Some(VerifyFailure { code: code.to_owned(), message: e.to_string() }),
+                    failure: Some(VerifyFailure { code, message: e.to_string() }),
                 }
             }
         })
     }
 
-    /// Every stored checkpoint, oldest first.
-    #[graphql(guard = "FieldGuard(\"Query.checkpoints\")")]
-    async fn checkpoints(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Checkpoint>> {
+    /// Every stored checkpoint, oldest first (by size), paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.checkpoints\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    async fn checkpoints(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<Checkpoint>> {
         let state = ctx.data_unchecked::<AppState>();
-        let all = state.log().checkpoints().map_err(|e| log_error("checkpoints", &e))?;
-        Ok(all.iter().map(Checkpoint::from).collect())
+        let window = Window::<u64>::new(
+            state.config(),
+            "checkpoint",
+            &PageArgs::new(first, after, last, before),
+        )?;
+        let log = state.log();
+        let all = log.checkpoints().map_err(|e| log_error("checkpoints", &e))?;
+        let items = all.iter().map(|c| (c.unverified().size, Checkpoint::from(c))).collect();
+        let meta = view_meta(log, log.head().seq)?;
+        Ok(connection::paginate_sorted("checkpoint", &window, meta, items)?)
     }
 
     /// The checkpoint of the largest tree size, if any.
@@ -212,12 +258,13 @@ impl AuditQuery {
     async fn inclusion_proof(
         &self,
         ctx: &Context<'_>,
-        seq: u64,
-        size: Option<u64>,
+        #[graphql(desc = "The event's seq.")] seq: UnsignedInt64,
+        #[graphql(desc = "Tree size (default: the head).")] size: Option<UnsignedInt64>,
     ) -> async_graphql::Result<InclusionProof> {
         let state = ctx.data_unchecked::<AppState>();
         let log = state.log();
-        let size = size.unwrap_or_else(|| log.head().seq);
+        let seq = seq.0;
+        let size = size.map_or_else(|| log.head().seq, u64::from);
         if seq == 0 || seq > size {
             return Err(
                 ApiError::invalid(format!("seq {seq} is not in a tree of size {size}")).into()
@@ -230,9 +277,9 @@ impl AuditQuery {
             .map_err(|e| log_error("get event", &e))?
             .ok_or_else(|| ApiError::not_found(format!("no event at seq {seq}")))?;
         Ok(InclusionProof {
-            seq,
-            index: proof.index,
-            size: proof.size,
+            seq: UnsignedInt64(seq),
+            index: UnsignedInt64(proof.index),
+            size: UnsignedInt64(proof.size),
             event_hash: event.hash().to_hex(),
             root: root.to_hex(),
             path: proof.path.iter().map(|d| d.to_hex()).collect(),
@@ -244,12 +291,13 @@ impl AuditQuery {
     async fn consistency_proof(
         &self,
         ctx: &Context<'_>,
-        from: u64,
-        to: Option<u64>,
+        #[graphql(desc = "The older tree size.")] from: UnsignedInt64,
+        #[graphql(desc = "The newer tree size (default: the head).")] to: Option<UnsignedInt64>,
     ) -> async_graphql::Result<ConsistencyProof> {
         let state = ctx.data_unchecked::<AppState>();
         let log = state.log();
-        let to = to.unwrap_or_else(|| log.head().seq);
+        let from = from.0;
+        let to = to.map_or_else(|| log.head().seq, u64::from);
         if from > to {
             return Err(ApiError::invalid(format!("from {from} is after to {to}")).into());
         }
@@ -258,8 +306,8 @@ impl AuditQuery {
         let old_root = log.root_at(from).map_err(|e| log_error("root", &e))?;
         let new_root = log.root_at(to).map_err(|e| log_error("root", &e))?;
         Ok(ConsistencyProof {
-            old_size: proof.old_size,
-            new_size: proof.new_size,
+            old_size: UnsignedInt64(proof.old_size),
+            new_size: UnsignedInt64(proof.new_size),
             old_root: old_root.to_hex(),
             new_root: new_root.to_hex(),
             path: proof.path.iter().map(|d| d.to_hex()).collect(),

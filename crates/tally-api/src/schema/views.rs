@@ -17,12 +17,15 @@
 //!
 //! in its own `#[Object]` struct in this directory, added to `Query` in `schema/mod.rs`.
 
+use super::connection::{self, Connection, PageArgs, Window};
 use super::proofs::Checkpoint;
 use crate::auth::FieldGuard;
 use crate::error::{ApiError, ApiResult, code, log_error};
 use crate::state::AppState;
 use async_graphql::{Context, Object, OneofObject, SimpleObject};
-use chrono::{DateTime, Utc};
+use tally_domain::graphql::UnsignedInt64;
+use tally_domain::money::{PPM_PER_WHOLE, Rate};
+use tally_domain::time::Timestamp;
 use tally_log::Log;
 use tally_projections::{ViewReader, ViewStore};
 
@@ -30,18 +33,18 @@ use tally_projections::{ViewReader, ViewStore};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, SimpleObject)]
 pub struct QuarantineSummary {
     /// How many events up to `meta.seq` the view quarantined (0 when its answers are whole).
-    pub count: u64,
+    pub count: UnsignedInt64,
     /// The first of them (see `quarantined(view:)`); null when there is none.
-    pub first_seq: Option<u64>,
+    pub first_seq: Option<UnsignedInt64>,
 }
 
 /// What a view answer reflects.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ViewMeta {
     /// The seq the answer reflects: every event up to it, none after.
-    pub seq: u64,
+    pub seq: UnsignedInt64,
     /// The durable head when the answer was made (`headSeq − seq` = how far behind).
-    pub head_seq: u64,
+    pub head_seq: UnsignedInt64,
     /// The newest stored checkpoint with size ≤ `seq`: the signed state this answer can be
     /// tied to (with a consistency proof from it to `seq`). Null when none is that old.
     /// Checkpoints are audit data: admin and auditor only (`FORBIDDEN` for other roles, the
@@ -67,8 +70,8 @@ pub fn view_meta(log: &Log, seq: u64) -> ApiResult<ViewMeta> {
     let all = log.checkpoints().map_err(|e| log_error("checkpoints", &e))?;
     let checkpoint = all.iter().rev().find(|c| c.unverified().size <= seq).map(Checkpoint::from);
     Ok(ViewMeta {
-        seq,
-        head_seq,
+        seq: UnsignedInt64(seq),
+        head_seq: UnsignedInt64(head_seq),
         checkpoint,
         quarantined: QuarantineSummary::default(),
         views_stopped: None,
@@ -84,45 +87,35 @@ fn reader_meta(
 ) -> ApiResult<ViewMeta> {
     let mut meta = view_meta(state.engine().log(), reader.applied())?;
     let (count, first_seq) = reader.quarantine_summary().map_err(|e| view_error(name, &e))?;
-    meta.quarantined = QuarantineSummary { count, first_seq };
+    meta.quarantined = summary(count, first_seq);
     if live && state.engine().views().failure().is_some() {
         meta.views_stopped = Some(VIEWS_STOPPED.to_owned());
     }
     Ok(meta)
 }
 
+/// A quarantine summary of `count` events, the first at `first_seq`.
+#[must_use]
+pub fn summary(count: u64, first_seq: Option<u64>) -> QuarantineSummary {
+    QuarantineSummary { count: UnsignedInt64(count), first_seq: first_seq.map(UnsignedInt64) }
+}
+
 /// When a view answer should be taken: at a seq, or at the last event recorded by a time.
 #[derive(Debug, Clone, OneofObject)]
 pub enum AsOf {
-    /// After this seq.
-    Seq(u64),
+    /// After this seq (clamped to the head).
+    Seq(UnsignedInt64),
     /// After the last event recorded at or before this time.
-    Time(DateTime<Utc>),
+    Time(Timestamp),
 }
 
 /// The seq `as_of` designates (clamped to the head).
 pub fn resolve_as_of(log: &Log, as_of: &AsOf) -> ApiResult<u64> {
     let head = log.head().seq;
     match as_of {
-        AsOf::Seq(seq) => Ok((*seq).min(head)),
-        AsOf::Time(time) => {
-            let at = time.timestamp_millis();
-            // recorded_at is non-decreasing along seq: binary search the last seq ≤ `at`.
-            let (mut lo, mut hi) = (0u64, head);
-            while lo < hi {
-                let mid = lo + (hi - lo).div_ceil(2);
-                let recorded = log
-                    .get(mid)
-                    .map_err(|e| log_error("as of", &e))?
-                    .map_or(i64::MAX, |e| e.recorded_at_ms());
-                if recorded <= at {
-                    lo = mid;
-                } else {
-                    hi = mid - 1;
-                }
-            }
-            Ok(lo)
-        }
+        AsOf::Seq(seq) => Ok(seq.0.min(head)),
+        // recorded_at is non-decreasing along seq: binary search the last seq ≤ `at`.
+        AsOf::Time(time) => super::log::last_seq_recorded_by(log, time.millis()),
     }
 }
 
@@ -188,13 +181,13 @@ pub struct ViewStatus {
     /// The projection's name.
     pub name: String,
     /// The last seq it has applied.
-    pub applied_seq: u64,
+    pub applied_seq: UnsignedInt64,
     /// Head − applied.
-    pub lag_events: u64,
+    pub lag_events: UnsignedInt64,
     /// Events it could not apply (see `quarantined`).
-    pub quarantined_count: u64,
+    pub quarantined_count: UnsignedInt64,
     /// The first of them; null when there is none.
-    pub quarantined_first_seq: Option<u64>,
+    pub quarantined_first_seq: Option<UnsignedInt64>,
 }
 
 /// The projections and where they stand.
@@ -210,22 +203,9 @@ pub struct ViewsAnswer {
 #[derive(Debug, Clone, SimpleObject)]
 pub struct QuarantinedEvent {
     /// Its seq.
-    pub seq: u64,
+    pub seq: UnsignedInt64,
     /// Why the projection refused it.
     pub reason: String,
-}
-
-/// Events one projection could not apply.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct QuarantinedAnswer {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// The view.
-    pub view: String,
-    /// Total quarantined.
-    pub total: u64,
-    /// The first ones, by seq (at most the page size limit).
-    pub events: Vec<QuarantinedEvent>,
 }
 
 /// Submissions and rejections of one source and command type.
@@ -236,11 +216,12 @@ pub struct SubmissionStat {
     /// Command type.
     pub command_type: String,
     /// Submissions decided.
-    pub submitted: u64,
+    pub submitted: UnsignedInt64,
     /// Of which rejected.
-    pub rejected: u64,
-    /// Integration failure rate: rejected / submitted.
-    pub failure_rate: f64,
+    pub rejected: UnsignedInt64,
+    /// Integration failure rate, rejected / submitted, as a percentage rounded down to four
+    /// decimals (`"12.5"`); null before any submission.
+    pub failure_rate: Option<Rate>,
 }
 
 /// Rejections of one code.
@@ -249,7 +230,7 @@ pub struct CodeCount {
     /// The rejection code.
     pub code: String,
     /// How many.
-    pub count: u64,
+    pub count: UnsignedInt64,
 }
 
 /// The integration failure rate (DOMAIN.md §5) since the engine opened.
@@ -257,10 +238,22 @@ pub struct CodeCount {
 pub struct SubmissionStats {
     /// Reflects the head (the counters are kept by the engine, not by a projection).
     pub meta: ViewMeta,
-    /// Per source and command type.
+    /// Per source and command type (at most `metrics_sources_max` sources × the command
+    /// types).
     pub rows: Vec<SubmissionStat>,
-    /// Rejections per code.
+    /// Rejections per code (one row per rejection code: a short closed list).
     pub rejections_by_code: Vec<CodeCount>,
+}
+
+/// `rejected / submitted` as a rate, rounded down to a part per million (`None` when nothing
+/// was submitted).
+fn failure_rate(rejected: u64, submitted: u64) -> Option<Rate> {
+    if submitted == 0 {
+        return None;
+    }
+    let ppm =
+        u128::from(rejected.min(submitted)) * u128::from(PPM_PER_WHOLE) / u128::from(submitted);
+    Rate::from_ppm(u32::try_from(ppm).ok()?).ok()
 }
 
 /// Who the token belongs to.
@@ -291,17 +284,17 @@ impl ViewsQuery {
             let quarantined = engine.views().quarantined(name).map_err(|e| view_error(name, &e))?;
             let count = u64::try_from(quarantined.len()).unwrap_or(u64::MAX);
             let first = quarantined.first().map(|(seq, _)| *seq);
-            all.count = all.count.saturating_add(count);
-            all.first_seq = match (all.first_seq, first) {
+            all.count = UnsignedInt64(all.count.0.saturating_add(count));
+            all.first_seq = match (all.first_seq, first.map(UnsignedInt64)) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
             views.push(ViewStatus {
                 name: name.to_owned(),
-                applied_seq: applied,
-                lag_events: head.saturating_sub(applied),
-                quarantined_count: count,
-                quarantined_first_seq: first,
+                applied_seq: UnsignedInt64(applied),
+                lag_events: UnsignedInt64(head.saturating_sub(applied)),
+                quarantined_count: UnsignedInt64(count),
+                quarantined_first_seq: first.map(UnsignedInt64),
             });
         }
         let low = if views.is_empty() { head } else { engine.views().low_water() };
@@ -313,31 +306,48 @@ impl ViewsQuery {
         Ok(ViewsAnswer { meta, views })
     }
 
-    /// Events the view `view` could not apply.
-    #[graphql(guard = "FieldGuard(\"Query.quarantined\")")]
+    /// Events the view `view` could not apply, by seq, paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.quarantined\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
     async fn quarantined(
         &self,
         ctx: &Context<'_>,
-        view: String,
-    ) -> async_graphql::Result<QuarantinedAnswer> {
+        #[graphql(desc = "The view's name (see `views`).")] view: String,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<QuarantinedEvent>> {
         let state = ctx.data_unchecked::<AppState>();
         super::args::view_name("view", &view)?;
+        let window = Window::<u64>::new(
+            state.config(),
+            "quarantined",
+            &PageArgs::new(first, after, last, before),
+        )?;
         let views = state.engine().views();
         let applied = views.applied(&view).map_err(|e| view_error(&view, &e))?;
         let all = views.quarantined(&view).map_err(|e| view_error(&view, &e))?;
         let total = u64::try_from(all.len()).unwrap_or(u64::MAX);
         let first_seq = all.first().map(|(seq, _)| *seq);
-        let events = all
-            .into_iter()
-            .take(state.config().page_size_max)
-            .map(|(seq, reason)| QuarantinedEvent { seq, reason })
-            .collect();
         let mut meta = view_meta(state.log(), applied)?;
-        meta.quarantined = QuarantineSummary { count: total, first_seq };
+        meta.quarantined = summary(total, first_seq);
         if views.failure().is_some() {
             meta.views_stopped = Some(VIEWS_STOPPED.to_owned());
         }
-        Ok(QuarantinedAnswer { meta, view, total, events })
+        let items = all
+            .into_iter()
+            .map(|(seq, reason)| (seq, QuarantinedEvent { seq: UnsignedInt64(seq), reason }))
+            .collect();
+        Ok(connection::paginate_sorted("quarantined", &window, meta, items)?)
     }
 
     /// Submissions and rejections per source and command type since the engine opened.
@@ -345,26 +355,21 @@ impl ViewsQuery {
     async fn submission_stats(&self, ctx: &Context<'_>) -> async_graphql::Result<SubmissionStats> {
         let state = ctx.data_unchecked::<AppState>();
         let engine = state.engine();
-        #[expect(clippy::cast_precision_loss, reason = "a rate; counts far below 2^53")]
         let rows = engine
             .submission_counts()
             .into_iter()
             .map(|((source, command_type), c)| SubmissionStat {
                 source,
                 command_type,
-                submitted: c.submitted,
-                rejected: c.rejected,
-                failure_rate: if c.submitted == 0 {
-                    0.0
-                } else {
-                    c.rejected as f64 / c.submitted as f64
-                },
+                submitted: UnsignedInt64(c.submitted),
+                rejected: UnsignedInt64(c.rejected),
+                failure_rate: failure_rate(c.rejected, c.submitted),
             })
             .collect();
         let rejections_by_code = engine
             .rejections_by_code()
             .into_iter()
-            .map(|(code, count)| CodeCount { code: code.to_owned(), count })
+            .map(|(code, count)| CodeCount { code: code.to_owned(), count: UnsignedInt64(count) })
             .collect();
         let head = engine.log().head().seq;
         Ok(SubmissionStats { meta: view_meta(engine.log(), head)?, rows, rejections_by_code })

@@ -50,10 +50,10 @@ async fn each_bad_request_gets_its_code_and_appends_nothing() {
             "page too large",
             "{ events(first: 600) { edges { cursor } } }",
             json!({}),
-            "INVALID_INPUT",
+            "LIMIT_EXCEEDED",
         ),
         ("bad event id", "{ event(id: \"xyz\") { seq } }", json!({}), "INVALID_INPUT"),
-        ("unknown view", "{ quarantined(view: \"nope\") { total } }", json!({}), "NOT_FOUND"),
+        ("unknown view", "{ quarantined(view: \"nope\") { totalCount } }", json!({}), "NOT_FOUND"),
     ];
     for (what, query, variables, code) in cases {
         let answer = server.gql_as(op, query, variables).await;

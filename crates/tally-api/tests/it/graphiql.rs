@@ -287,7 +287,7 @@ async fn graphiql_bundle_subscribes_over_graphql_ws_in_headless_chromium() {
         .map(|(title, _)| title.to_owned())
         .unwrap_or_default();
     assert!(
-        title.starts_with("SUBSCRIBED ") && title.contains("\"seq\":1"),
+        title.starts_with("SUBSCRIBED ") && title.contains("\"seq\":\"1\""),
         "no event over the subscription: title {title:?}\nbrowser log:\n{log}"
     );
     assert!(!log.contains("Content Security Policy"), "the CSP blocked something:\n{log}");

@@ -64,10 +64,10 @@ async fn a_view_read_as_of_an_earlier_seq_replays_to_that_seq() {
         read.reader.get_raw(b"count").unwrap().map(|v| u64::from_be_bytes(v.try_into().unwrap()))
     };
     let live = read_view(&server.state, "event_count", None).await.unwrap();
-    assert_eq!(live.meta.seq, head);
+    assert_eq!(live.meta.seq.0, head);
     assert_eq!(count(&live), Some(head));
-    let earlier = read_view(&server.state, "event_count", Some(AsOf::Seq(2))).await.unwrap();
-    assert_eq!(earlier.meta.seq, 2);
+    let earlier = read_view(&server.state, "event_count", Some(AsOf::Seq(2.into()))).await.unwrap();
+    assert_eq!(earlier.meta.seq.0, 2);
     assert_eq!(count(&earlier), Some(2));
     let unknown = read_view(&server.state, "nope", None).await.unwrap_err();
     assert_eq!(unknown.code, "NOT_FOUND");

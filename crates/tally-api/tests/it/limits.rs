@@ -49,7 +49,9 @@ impl Schema {
         match (kind, name) {
             ("SCALAR", "Int") => json!(1),
             ("SCALAR", "Boolean") => json!(false),
-            ("SCALAR", "NaiveDate") => json!("2026-01-01"),
+            ("SCALAR", "NaiveDate" | "Date") => json!("2026-01-01"),
+            ("SCALAR", "UnsignedInt64" | "Decimal") => json!("1"),
+            ("SCALAR", "Duration") => json!("PT1S"),
             ("SCALAR", "DateTime") => json!("2026-01-01T00:00:00Z"),
             ("SCALAR", "JSON") => json!({}),
             ("SCALAR", _) => json!("x"),

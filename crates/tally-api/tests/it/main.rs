@@ -12,6 +12,7 @@ mod lifecycle;
 mod limits;
 mod metrics;
 mod quarantine;
+mod read_side;
 mod roles;
 mod schema_sdl;
 mod subscriptions;

@@ -38,8 +38,8 @@ async fn server() -> TestServer {
 }
 
 const ANSWERS: &str = r#"{
-  trialBalance { meta { seq quarantined { count firstSeq } } totals { currency net { amount } balanced } complete incompleteReason }
-  settlementExport(channel: "web", fromDay: "2026-01-01", toDay: "2026-12-31") { meta { quarantined { count firstSeq } } }
+  trialBalance { meta { seq quarantined { count firstSeq } } totals { currencyCode net { amount } balanced } complete incompleteReason }
+  settlementExport(channel: "web", fromDay: "2026-01-01", toDay: "2026-12-31") { rows { meta { quarantined { count firstSeq } } } }
   stock(location: "WH1", sku: "SKU-A") { meta { quarantined { count firstSeq } viewsStopped } }
   views { meta { quarantined { count firstSeq } } views { name quarantinedCount quarantinedFirstSeq } }
 }"#;
@@ -65,7 +65,7 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
     let bad = server
         .submit("c-bad", json!({"type": "capture_payment", "order": "BAD", "payment": "P2", "amount": {"amount": "10.00", "currency": "USD"}}))
         .await;
-    let bad_entry_seq = crate::support::u64_of(&bad["lastSeq"]);
+    let bad_entry_seq = crate::support::num(&bad["lastSeq"]);
     server
         .state
         .engine()
@@ -78,7 +78,7 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
     let tb = &data["trialBalance"];
     assert_eq!(
         tb["meta"]["quarantined"],
-        json!({"count": 1, "firstSeq": bad_entry_seq}),
+        json!({"count": "1", "firstSeq": bad_entry_seq.to_string()}),
         "{data:#}"
     );
     // The remaining postings still sum to zero, but the answer must not call that balanced.
@@ -86,12 +86,12 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
     assert_eq!(tb["totals"][0]["balanced"], false, "{data:#}");
     assert_eq!(tb["complete"], false);
     assert!(tb["incompleteReason"].as_str().unwrap().contains(&format!("seq {bad_entry_seq}")));
-    let export = &data["settlementExport"]["meta"]["quarantined"];
-    assert_eq!(export, &json!({"count": 1, "firstSeq": bad_entry_seq}));
+    let export = &data["settlementExport"]["rows"]["meta"]["quarantined"];
+    assert_eq!(export, &json!({"count": "1", "firstSeq": bad_entry_seq.to_string()}));
     // Other views are whole.
-    assert_eq!(data["stock"]["meta"]["quarantined"], json!({"count": 0, "firstSeq": null}));
+    assert_eq!(data["stock"]["meta"]["quarantined"], json!({"count": "0", "firstSeq": null}));
     assert_eq!(data["stock"]["meta"]["viewsStopped"], Value::Null);
-    assert_eq!(data["views"]["meta"]["quarantined"]["count"], 1);
+    assert_eq!(data["views"]["meta"]["quarantined"]["count"], "1");
     let finance = data["views"]["views"]
         .as_array()
         .unwrap()
@@ -99,7 +99,7 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
         .find(|v| v["name"] == "finance")
         .unwrap()
         .clone();
-    assert_eq!(finance["quarantinedFirstSeq"], bad_entry_seq);
+    assert_eq!(finance["quarantinedFirstSeq"], bad_entry_seq.to_string());
 
     // Reads are fine, so the server stays ready; the body names the view.
     let ready = server.client.get(format!("{}/readyz", server.base)).send().await.unwrap();
@@ -114,11 +114,11 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
     // As of a seq before the quarantined event, the answer is whole again.
     let before = server
         .gql(
-            "query($seq: Int!) { trialBalance(asOf: {seq: $seq}) { meta { quarantined { count } } totals { balanced } complete } }",
+            "query($seq: UnsignedInt64!) { trialBalance(asOf: {seq: $seq}) { meta { quarantined { count } } totals { balanced } complete } }",
             json!({ "seq": bad_entry_seq - 1 }),
         )
         .await;
-    assert_eq!(before["trialBalance"]["meta"]["quarantined"]["count"], 0);
+    assert_eq!(before["trialBalance"]["meta"]["quarantined"]["count"], "0");
     assert_eq!(before["trialBalance"]["complete"], true);
     assert_eq!(before["trialBalance"]["totals"][0]["balanced"], true);
     server.stop().await;

@@ -58,56 +58,57 @@ async fn section_8_ats_with_safety_stock_and_a_backorder_through_graphql() {
         stock(location: "WH1", sku: "A", asOf: $asOf) {
             total { available reserved onHand } lots { lot onHand }
         }
-        backorders(asOf: $asOf) { total }
+        backorders(asOf: $asOf) { totalCount }
     }"#;
     let now = server.gql(query, json!({})).await;
-    assert_eq!(now["ats"]["ats"], 18, "{now:#}");
-    assert_eq!(now["ats"]["meta"]["seq"], server.head());
-    assert_eq!(now["stock"]["total"], json!({"available": 20, "reserved": 10, "onHand": 30}));
-    assert_eq!(now["stock"]["lots"], json!([{"lot": null, "onHand": 30}]));
-    assert_eq!(now["atsByChannel"]["network"], 18);
+    assert_eq!(now["ats"]["ats"], "18", "{now:#}");
+    assert_eq!(crate::support::num(&now["ats"]["meta"]["seq"]), server.head());
+    assert_eq!(now["stock"]["total"], json!({"available": "20", "reserved": "10", "onHand": "30"}));
+    assert_eq!(now["stock"]["lots"], json!([{"lot": null, "onHand": "30"}]));
+    assert_eq!(now["atsByChannel"]["network"], "18");
     assert_eq!(
         now["atsByChannel"]["channels"],
-        json!([{"channel": "edi", "ats": 20}, {"channel": "web", "ats": 18}])
+        json!([{"channel": "edi", "ats": "20"}, {"channel": "web", "ats": "18"}])
     );
-    assert_eq!(now["backorders"]["total"], 0);
+    assert_eq!(now["backorders"]["totalCount"], "0");
 
     // After the first receipt and the safety stock (the sixth command): web ATS 8.
     let past = heads[5];
     let then = server.gql(query, json!({ "asOf": { "seq": past } })).await;
-    assert_eq!(then["ats"]["ats"], 8, "{then:#}");
-    assert_eq!(then["ats"]["meta"]["seq"], past);
-    assert_eq!(then["ats"]["meta"]["headSeq"], server.head());
-    assert_eq!(then["stock"]["total"], json!({"available": 10, "reserved": 0, "onHand": 10}));
-    assert_eq!(then["atsByChannel"]["channels"][0], json!({"channel": "edi", "ats": 10}));
+    assert_eq!(then["ats"]["ats"], "8", "{then:#}");
+    assert_eq!(crate::support::num(&then["ats"]["meta"]["seq"]), past);
+    assert_eq!(crate::support::num(&then["ats"]["meta"]["headSeq"]), server.head());
+    assert_eq!(then["stock"]["total"], json!({"available": "10", "reserved": "0", "onHand": "10"}));
+    assert_eq!(then["atsByChannel"]["channels"][0], json!({"channel": "edi", "ats": "10"}));
 
     // Before the last receipt D2 waited for stock.
     let waiting = heads[heads.len() - 2];
     let then = server.gql(query, json!({ "asOf": { "seq": waiting } })).await;
-    assert_eq!(then["backorders"]["total"], 1);
-    assert_eq!(then["ats"]["ats"], 0);
+    assert_eq!(then["backorders"]["totalCount"], "1");
+    assert_eq!(then["ats"]["ats"], "0");
 
     let orders = server
         .gql(
-            r#"{ orders(status: FULFILLING, first: 2) {
-                edges { cursor node { id channel lines { allocated backordered } } }
+            r#"{ orders(filter: {status: [FULFILLING]}, first: 2) {
+                edges { cursor node { orderId channel lines { allocated backordered } } }
                 pageInfo { hasNextPage endCursor } } }"#,
             json!({}),
         )
         .await;
     let edges = orders["orders"]["edges"].as_array().unwrap();
-    let ids: Vec<&str> = edges.iter().map(|e| e["node"]["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = edges.iter().map(|e| e["node"]["orderId"].as_str().unwrap()).collect();
     assert_eq!(ids, ["D1", "D2"]);
     assert_eq!(orders["orders"]["pageInfo"]["hasNextPage"], true);
     let after = orders["orders"]["pageInfo"]["endCursor"].clone();
     let rest = server
         .gql(
-            "query($after: String) { orders(status: FULFILLING, first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage } } }",
+            "query($after: String) { orders(filter: {status: [FULFILLING]}, first: 2, after: $after) { edges { node { orderId } } pageInfo { hasNextPage hasPreviousPage } } }",
             json!({ "after": after }),
         )
         .await;
-    assert_eq!(rest["orders"]["edges"], json!([{"node": {"id": "W1"}}]));
+    assert_eq!(rest["orders"]["edges"], json!([{"node": {"orderId": "W1"}}]));
     assert_eq!(rest["orders"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(rest["orders"]["pageInfo"]["hasPreviousPage"], true);
     server.stop().await;
 }
 
@@ -118,26 +119,26 @@ async fn section_4_web_sale_to_payout_through_graphql() {
 
     let tb = server
         .gql(
-            "{ trialBalance { meta { seq } rows { account number currency debits { amount currency } credits { amount } net { amount currency } } totals { currency net { amount } balanced } } }",
+            "{ trialBalance { meta { seq } rows { account number currencyCode debits { amount currencyCode } credits { amount } net { amount currencyCode } } totals { currencyCode net { amount } balanced } } }",
             json!({}),
         )
         .await;
     let tb = &tb["trialBalance"];
-    assert_eq!(tb["meta"]["seq"], server.head());
+    assert_eq!(crate::support::num(&tb["meta"]["seq"]), server.head());
     assert_eq!(
         tb["totals"],
-        json!([{"currency": "USD", "net": {"amount": "0.00"}, "balanced": true}])
+        json!([{"currencyCode": "USD", "net": {"amount": "0.00"}, "balanced": true}])
     );
     let net = |account: &str| {
         let rows = tb["rows"].as_array().unwrap();
         let row = rows.iter().find(|r| r["account"] == account).unwrap();
-        assert_eq!(row["net"]["currency"], "USD");
+        assert_eq!(row["net"]["currencyCode"], "USD");
         row["net"]["amount"].as_str().unwrap().to_owned()
     };
-    assert_eq!(net("processor_clearing"), "0.00");
-    assert_eq!(net("sales_tax_payable"), "-4.80");
-    assert_eq!(net("bank"), "61.05");
-    assert_eq!(net("cost_of_goods_sold"), "20.00");
+    assert_eq!(net("PROCESSOR_CLEARING"), "0.00");
+    assert_eq!(net("SALES_TAX_PAYABLE"), "-4.80");
+    assert_eq!(net("BANK"), "61.05");
+    assert_eq!(net("COST_OF_GOODS_SOLD"), "20.00");
     for row in tb["rows"].as_array().unwrap() {
         let amount = row["debits"]["amount"].as_str().unwrap();
         assert_eq!(amount.split('.').nth(1).map(str::len), Some(2), "{row}");
@@ -156,7 +157,7 @@ async fn section_4_web_sale_to_payout_through_graphql() {
         let page = &page["auditTrail"];
         for edge in page["edges"].as_array().unwrap() {
             trail.push((
-                edge["node"]["seq"].as_u64().unwrap(),
+                crate::support::num(&edge["node"]["seq"]),
                 edge["node"]["hash"].as_str().unwrap().to_owned(),
             ));
         }
@@ -179,7 +180,7 @@ async fn section_4_web_sale_to_payout_through_graphql() {
         .unwrap()
         .iter()
         .map(|e| {
-            (e["node"]["seq"].as_u64().unwrap(), e["node"]["hash"].as_str().unwrap().to_owned())
+            (crate::support::num(&e["node"]["seq"]), e["node"]["hash"].as_str().unwrap().to_owned())
         })
         .collect();
     for (seq, hash) in &trail {
@@ -198,13 +199,13 @@ async fn section_4_web_sale_to_payout_through_graphql() {
     );
     let stock = server
         .gql(
-            "{ stockByLocation(location: \"WH1\") { rows { sku available onHand shipped } } }",
+            "{ stockByLocation(location: \"WH1\") { nodes { sku available onHand shipped } } }",
             json!({}),
         )
         .await;
     assert_eq!(
-        stock["stockByLocation"]["rows"],
-        json!([{"sku": "A", "available": 9, "onHand": 9, "shipped": 2}])
+        stock["stockByLocation"]["nodes"],
+        json!([{"sku": "A", "available": "9", "onHand": "9", "shipped": "2"}])
     );
     server.stop().await;
 }
@@ -215,7 +216,7 @@ async fn view_queries_reject_bad_windows_and_entities() {
     let bad = [
         "{ fillRate(groupBy: CHANNEL, fromDay: \"2026-03-02\", toDay: \"2026-03-01\") { groups { group } } }",
         "{ auditTrail(entity: {kind: STOCK, sku: \"A\"}) { edges { cursor } } }",
-        "{ orders(status: SHIPPED, after: \"bm9wZQ\") { edges { cursor } } }",
+        "{ orders(filter: {status: [SHIPPED]}, after: \"bm9wZQ\") { edges { cursor } } }",
     ];
     let token = crate::support::token(tally_api::Role::Admin);
     for query in bad {
@@ -257,16 +258,14 @@ async fn ats_changed_carries_the_ats_once_the_views_applied_the_event() {
     assert!(item.errors.is_empty(), "{:?}", item.errors);
     let data = item.data.into_json().unwrap();
     let change = &data["atsChanged"];
-    assert_eq!(change["type"], "inventory.received");
-    assert_eq!(
-        crate::support::u64_of(&change["seq"]),
-        crate::support::u64_of(&receipt["events"][0]["seq"])
-    );
-    assert!(change["ats"]["meta"]["seq"].as_u64() >= change["seq"].as_u64());
-    assert_eq!(change["ats"]["network"], 8);
+    assert_eq!(change["type"], "INVENTORY_RECEIVED");
+    let seq = crate::support::num(&change["seq"]);
+    assert_eq!(seq, crate::support::num(&receipt["events"][0]["seq"]));
+    assert!(crate::support::num(&change["ats"]["meta"]["seq"]) >= seq);
+    assert_eq!(change["ats"]["network"], "8");
     assert_eq!(
         change["ats"]["channels"],
-        json!([{"channel": "edi", "ats": 10}, {"channel": "web", "ats": 8}])
+        json!([{"channel": "edi", "ats": "10"}, {"channel": "web", "ats": "8"}])
     );
     server.stop().await;
 }
@@ -294,24 +293,27 @@ async fn lot_trace_and_lot_buckets_after_a_recall() {
         .await;
     let a = &data["a"]["trace"];
     assert_eq!(a["expiry"], "2026-07-01");
-    assert!(a["recalledSeq"].as_u64().is_some());
+    assert!(a["recalledSeq"].is_string(), "{a:#}");
     assert_eq!(
         a["receipts"],
         json!([{"location": "DC1", "qty": 100}, {"location": "DC2", "qty": 40}])
     );
-    assert_eq!(a["locations"][0], json!({"location": "DC1", "quarantined": 100, "onHand": 100}));
+    assert_eq!(
+        a["locations"][0],
+        json!({"location": "DC1", "quarantined": "100", "onHand": "100"})
+    );
     assert_eq!(a["orders"], json!([]));
     let b = &data["b"]["trace"];
     assert_eq!(b["recalledAt"], Value::Null);
     assert_eq!(b["receipts"], json!([{"qty": 50}]));
     assert_eq!(b["shipments"], json!([{"order": "H-1", "qty": 50, "location": "DC1"}]));
-    assert_eq!(b["orders"], json!([{"order": "H-1", "units": 50}]));
+    assert_eq!(b["orders"], json!([{"order": "H-1", "units": "50"}]));
     assert_eq!(data["none"]["trace"], Value::Null);
     let lots = data["stock"]["lots"].as_array().unwrap();
     let lot_b = lots.iter().find(|l| l["lot"] == "LOT-B").unwrap();
     assert_eq!(
         lot_b,
-        &json!({"lot": "LOT-B", "available": 0, "reserved": 0, "quarantined": 0, "shipped": 50})
+        &json!({"lot": "LOT-B", "available": "0", "reserved": "0", "quarantined": "0", "shipped": "50"})
     );
     let types: Vec<&str> = data["trail"]["edges"]
         .as_array()
@@ -319,8 +321,8 @@ async fn lot_trace_and_lot_buckets_after_a_recall() {
         .iter()
         .map(|e| e["node"]["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types.first(), Some(&"inventory.received"), "{types:?}");
-    assert!(types.contains(&"order.shipped"), "{types:?}");
+    assert_eq!(types.first(), Some(&"INVENTORY_RECEIVED"), "{types:?}");
+    assert!(types.contains(&"ORDER_SHIPPED"), "{types:?}");
     server.stop().await;
 }
 
@@ -330,19 +332,19 @@ async fn exceptions_fill_rate_and_kpis_over_a_day_of_operations() {
     let heads = run(&server, "operations_day.json").await;
     // The hold (due 11:00) is the 15th command; judged at noon it is an hour overdue.
     let held = heads[14];
-    let at_noon = "query($asOf: AsOf) { exceptions(now: \"2026-03-01T12:00:00Z\", asOf: $asOf) { total holds { order overdueMs hold { reason dueAt releasedAt } } } }";
+    let at_noon = "query($asOf: AsOf) { exceptions(now: \"2026-03-01T12:00:00Z\", asOf: $asOf) { totalCount nodes { order overdueMs hold { reason dueAt releasedAt } } } }";
     let then = server.gql(at_noon, json!({ "asOf": { "seq": held } })).await;
     assert_eq!(
-        then["exceptions"]["holds"],
-        json!([{"order": "O1", "overdueMs": 3_600_000, "hold": {"reason": "payment", "dueAt": "2026-03-01T11:00:00+00:00", "releasedAt": null}}])
+        then["exceptions"]["nodes"],
+        json!([{"order": "O1", "overdueMs": "3600000", "hold": {"reason": "PAYMENT", "dueAt": "2026-03-01T11:00:00.000Z", "releasedAt": null}}])
     );
     let now = server.gql(at_noon, json!({})).await;
-    assert_eq!(now["exceptions"]["total"], 0);
+    assert_eq!(now["exceptions"]["totalCount"], "0");
 
     let window = json!({ "from": "2026-03-01", "to": "2026-03-01" });
     let data = server
         .gql(
-            r#"query($from: NaiveDate!, $to: NaiveDate!) {
+            r#"query($from: Date!, $to: Date!) {
                 fillRate(groupBy: CHANNEL, fromDay: $from, toDay: $to) {
                     groups { group firstTime { order { numerator denominator bps } } final { order { numerator denominator bps } } }
                 }
@@ -357,14 +359,14 @@ async fn exceptions_fill_rate_and_kpis_over_a_day_of_operations() {
     // for stock and was cut short by a stockout: unfilled on both bases.
     let web = &data["fillRate"]["groups"][0];
     assert_eq!(web["group"], "web");
-    assert_eq!(web["firstTime"]["order"], json!({"numerator": 0, "denominator": 1, "bps": 0}));
-    assert_eq!(web["final"]["order"], json!({"numerator": 0, "denominator": 1, "bps": 0}));
-    assert_eq!(data["releaseTimes"]["orders"], 1);
+    assert_eq!(web["firstTime"]["order"], json!({"numerator": "0", "denominator": "1", "bps": 0}));
+    assert_eq!(web["final"]["order"], json!({"numerator": "0", "denominator": "1", "bps": 0}));
+    assert_eq!(data["releaseTimes"]["orders"], "1");
     assert_eq!(
         data["releaseTimes"]["rows"],
-        json!([{"channel": "web", "day": "2026-03-01", "orders": 1}])
+        json!([{"channel": "web", "day": "2026-03-01", "orders": "1"}])
     );
-    assert_eq!(data["recordAccuracy"]["accuracy"]["denominator"], 1);
+    assert_eq!(data["recordAccuracy"]["accuracy"]["denominator"], "1");
     assert_eq!(data["recordAccuracy"]["rows"], json!([{"location": "WH1", "day": "2026-03-01"}]));
     assert_eq!(data["empty"]["groups"], json!([]));
     server.stop().await;
@@ -377,21 +379,24 @@ async fn return_cycles_and_as_of_a_time_before_the_first_event() {
     let data = server
         .gql(
             r#"{
-                returnCycleTimes(fromDay: "2026-03-01", toDay: "2026-03-31") { rows { operationsReturns } operationsMsMean }
+                returnCycleTimes(fromDay: "2026-03-01", toDay: "2026-03-31") { rows { operationsReturns } operationsMean }
                 before: stock(location: "WH1", sku: "SHOE", asOf: {time: "2000-01-01T00:00:00Z"}) { meta { seq } total { onHand } }
-                trialBalance { totals { currency net { amount currency } balanced } }
+                trialBalance { totals { currencyCode net { amount currencyCode } balanced } }
             }"#,
             json!({}),
         )
         .await;
     let rows = data["returnCycleTimes"]["rows"].as_array().unwrap();
-    let operations: u64 = rows.iter().map(|r| r["operationsReturns"].as_u64().unwrap()).sum();
+    let operations: u64 = rows.iter().map(|r| crate::support::num(&r["operationsReturns"])).sum();
     assert_eq!(operations, 1);
-    assert_eq!(data["returnCycleTimes"]["operationsMsMean"], 0, "received and inspected at 09:00");
-    assert_eq!(data["before"], json!({"meta": {"seq": 0}, "total": {"onHand": 0}}));
+    assert_eq!(
+        data["returnCycleTimes"]["operationsMean"], "PT0S",
+        "received and inspected at 09:00"
+    );
+    assert_eq!(data["before"], json!({"meta": {"seq": "0"}, "total": {"onHand": "0"}}));
     assert_eq!(
         data["trialBalance"]["totals"],
-        json!([{"currency": "GBP", "net": {"amount": "0.00", "currency": "GBP"}, "balanced": true}])
+        json!([{"currencyCode": "GBP", "net": {"amount": "0.00", "currencyCode": "GBP"}, "balanced": true}])
     );
     server.stop().await;
 }

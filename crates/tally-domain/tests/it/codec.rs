@@ -119,6 +119,11 @@ fn every_event_of_the_scenarios_round_trips_and_replays() {
             let value: serde_json::Value = serde_json::from_str(&json).unwrap();
             assert_eq!(value["type"], e.event_type(), "json type tag is the stable type name");
             assert!(!e.stream().is_empty());
+            assert!(
+                tally_domain::event_type::EventType::parse(e.event_type()).is_some(),
+                "{} is not in the event type list",
+                e.event_type()
+            );
             types.push(e.event_type());
         }
         // Replaying the events alone rebuilds the same state.

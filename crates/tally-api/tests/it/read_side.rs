@@ -1,0 +1,236 @@
+//! The read side's shapes: Relay paging both ways, the page size limit, filters, global ids,
+//! and 64-bit values as exact strings.
+
+use crate::support::{TestServer, first_code, num, token};
+use serde_json::{Value, json};
+use tally_api::Role;
+
+fn order(id: &str, channel: &str, placed_at: &str, qty: u64) -> Value {
+    json!({"type": "receive_order", "order": id, "channel": channel, "placed_at": placed_at,
+           "currency": "USD",
+           "lines": [{"sku": "SKU-A", "qty": qty, "unit_price": {"amount": "10.00", "currency": "USD"}}],
+           "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": 0})
+}
+
+/// Master data, 5 units of SKU-A, and three orders: W1 (web, received), W2 (edi, validated),
+/// W3 (web, 10 units: allocated 5, backordered 5).
+async fn world() -> TestServer {
+    let server = TestServer::start_with_views().await;
+    server.master_data().await;
+    let rcv = json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 5});
+    server.submit("rcv", rcv).await;
+    server.submit("w1", order("W1", "web", "2026-03-01T10:00:00Z", 1)).await;
+    server.submit("w2", order("W2", "edi", "2026-03-02T10:00:00Z", 1)).await;
+    server.submit("w3", order("W3", "web", "2026-03-03T10:00:00Z", 10)).await;
+    server.submit("v2", json!({"type": "validate_order", "order": "W2"})).await;
+    server.submit("v3", json!({"type": "validate_order", "order": "W3"})).await;
+    server.submit("a3", json!({"type": "allocate_order", "order": "W3"})).await;
+    let head = server.head();
+    let timeout = std::time::Duration::from_secs(10);
+    server.state.engine().wait_for_views(head, timeout).await.unwrap();
+    server
+}
+
+fn seqs(connection: &Value) -> Vec<u64> {
+    connection["nodes"].as_array().unwrap().iter().map(|n| num(&n["seq"])).collect()
+}
+
+fn page_flags(connection: &Value) -> (bool, bool) {
+    let info = &connection["pageInfo"];
+    (info["hasPreviousPage"].as_bool().unwrap(), info["hasNextPage"].as_bool().unwrap())
+}
+
+fn ids(connection: &Value) -> Vec<String> {
+    let nodes = connection["nodes"].as_array().unwrap();
+    nodes.iter().map(|n| n["orderId"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn events_page_forward_and_backward_with_exact_page_info_and_a_limit() {
+    let server = world().await;
+    let head = server.head();
+    let q = "query($first: Int, $after: String, $last: Int, $before: String) {
+        events(first: $first, after: $after, last: $last, before: $before) {
+            nodes { seq } totalCount
+            pageInfo { hasPreviousPage hasNextPage startCursor endCursor } } }";
+    let first = server.gql(q, json!({"first": 2})).await["events"].clone();
+    assert_eq!(seqs(&first), [1, 2]);
+    assert_eq!(page_flags(&first), (false, true));
+    assert_eq!(num(&first["totalCount"]), head);
+    let after = first["pageInfo"]["endCursor"].clone();
+    let second = server.gql(q, json!({"first": 2, "after": after})).await["events"].clone();
+    assert_eq!(seqs(&second), [3, 4]);
+    assert_eq!(page_flags(&second), (true, true));
+    let last = server.gql(q, json!({"last": 2})).await["events"].clone();
+    assert_eq!(seqs(&last), [head - 1, head]);
+    assert_eq!(page_flags(&last), (true, false));
+    let before = last["pageInfo"]["startCursor"].clone();
+    let earlier = server.gql(q, json!({"last": 3, "before": before})).await["events"].clone();
+    assert_eq!(seqs(&earlier), [head - 4, head - 3, head - 2]);
+    assert_eq!(page_flags(&earlier), (true, true));
+    let back = second["pageInfo"]["startCursor"].clone();
+    let back = server.gql(q, json!({"last": 5, "before": back})).await["events"].clone();
+    assert_eq!(seqs(&back), [1, 2], "a short page at the start");
+    assert_eq!(page_flags(&back), (false, true));
+
+    let admin = token(Role::Admin);
+    let over = server.gql_as(Some(&admin), q, json!({"first": 501})).await;
+    assert_eq!(first_code(&over), "LIMIT_EXCEEDED", "{over:#}");
+    let over = server.gql_as(Some(&admin), q, json!({"last": 501})).await;
+    assert_eq!(first_code(&over), "LIMIT_EXCEEDED", "{over:#}");
+    let both = server.gql_as(Some(&admin), q, json!({"first": 1, "last": 1})).await;
+    assert_eq!(first_code(&both), "INVALID_INPUT", "{both:#}");
+    let other = server.gql("{ orders(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let foreign = json!({"first": 1, "after": other["orders"]["pageInfo"]["endCursor"]});
+    let foreign = server.gql_as(Some(&admin), q, foreign).await;
+    assert_eq!(first_code(&foreign), "INVALID_INPUT", "a cursor of another list: {foreign:#}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn each_filter_narrows_its_list() {
+    let server = world().await;
+    let events = |filter: Value| {
+        let server = &server;
+        async move {
+            let q = "query($f: EventFilter) { events(filter: $f, first: 100) { nodes { seq type stream } totalCount } }";
+            server.gql(q, json!({"f": filter})).await["events"].clone()
+        }
+    };
+    let received = events(json!({"types": ["ORDER_RECEIVED"]})).await;
+    let nodes = received["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3);
+    assert!(nodes.iter().all(|n| n["type"] == "ORDER_RECEIVED"));
+    assert_eq!(received["totalCount"], Value::Null, "not counted without reading");
+    let w1 = events(json!({"stream": "order:W1"})).await;
+    assert!(w1["nodes"].as_array().unwrap().iter().all(|n| n["stream"] == "order:W1"));
+    assert_eq!(w1["nodes"].as_array().unwrap().len(), 1);
+    let range = events(json!({"fromSeq": "2", "toSeq": "3"})).await;
+    assert_eq!(seqs(&range), [2, 3]);
+    assert_eq!(range["totalCount"], "2");
+    let future = events(json!({"recordedFrom": "2100-01-01T00:00:00Z"})).await;
+    assert_eq!(future["nodes"], json!([]));
+    let past = events(json!({"recordedTo": "2000-01-01T00:00:00Z"})).await;
+    assert_eq!(past["nodes"], json!([]));
+    let all_time = events(json!({"recordedFrom": "2000-01-01T00:00:00Z"})).await;
+    assert_eq!(num(&all_time["totalCount"]), server.head());
+
+    let orders = |args: &str| {
+        let q = format!("{{ orders({args}) {{ nodes {{ orderId }} totalCount }} }}");
+        let server = &server;
+        async move { server.gql(&q, json!({})).await["orders"].clone() }
+    };
+    assert_eq!(ids(&orders("first: 10").await), ["W1", "W2", "W3"]);
+    assert_eq!(ids(&orders("filter: {status: [VALIDATED]}").await), ["W2"]);
+    assert_eq!(ids(&orders("filter: {status: [RECEIVED, FULFILLING]}").await), ["W1", "W3"]);
+    assert_eq!(ids(&orders("filter: {channel: \"web\"}").await), ["W1", "W3"]);
+    let placed =
+        "filter: {placedFrom: \"2026-03-02T00:00:00Z\", placedTo: \"2026-03-02T23:59:59Z\"}";
+    assert_eq!(ids(&orders(placed).await), ["W2"]);
+    assert_eq!(ids(&orders("filter: {sku: \"SKU-A\"}").await).len(), 3);
+    assert_eq!(ids(&orders("filter: {sku: \"SKU-B\"}").await), Vec::<String>::new());
+    assert_eq!(ids(&orders("filter: {holdReason: FRAUD}").await), Vec::<String>::new());
+    assert_eq!(ids(&orders("sortKey: PLACED_AT, reverse: true").await), ["W3", "W2", "W1"]);
+    let admin = token(Role::Admin);
+    let bad = server
+        .gql_as(Some(&admin), "{ orders(filter: {channel: \"a b\"}) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(first_code(&bad), "INVALID_INPUT", "{bad:#}");
+    let bad = server
+        .gql_as(Some(&admin), "{ orders(filter: {status: [NOPE]}) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(first_code(&bad), "INVALID_INPUT", "{bad:#}");
+
+    let stock = |filter: &str| {
+        let q = format!(
+            "{{ stockLevels(filter: {filter}) {{ nodes {{ location sku lot available reserved }} }} }}"
+        );
+        let server = &server;
+        async move { server.gql(&q, json!({})).await["stockLevels"]["nodes"].clone() }
+    };
+    let row = json!([{"location": "WH1", "sku": "SKU-A", "lot": null, "available": "0", "reserved": "5"}]);
+    assert_eq!(stock("{}").await, row);
+    assert_eq!(stock("{location: \"WH1\"}").await, row);
+    assert_eq!(stock("{sku: \"SKU-A\"}").await, row);
+    assert_eq!(stock("{state: RESERVED}").await, row);
+    assert_eq!(stock("{state: AVAILABLE}").await, json!([]));
+    assert_eq!(stock("{location: \"WH2\"}").await, json!([]));
+    assert_eq!(stock("{lot: \"L1\"}").await, json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn nodes_round_trip_and_a_finance_node_is_forbidden_to_a_viewer() {
+    let server = world().await;
+    let data = server.gql("{ order(id: \"W2\") { order { id orderId } } }", json!({})).await;
+    let order_id = data["order"]["order"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(order_id, "gid://tally/Order/W2");
+    let q = "query($id: ID!) { node(id: $id) { id __typename
+        ... on Order { orderId status }
+        ... on Sku { sku abc unitCost { amount currencyCode } }
+        ... on Location { location kind rank channels } } }";
+    let node = server.gql(q, json!({"id": order_id})).await["node"].clone();
+    assert_eq!(
+        node,
+        json!({"id": order_id, "__typename": "Order", "orderId": "W2", "status": "VALIDATED"})
+    );
+    for (id, typename) in
+        [("gid://tally/Sku/SKU-A", "Sku"), ("gid://tally/Location/WH1", "Location")]
+    {
+        let node = server.gql(q, json!({"id": id})).await["node"].clone();
+        assert_eq!(node["id"], id);
+        assert_eq!(node["__typename"], typename);
+    }
+    let sku = server.gql(q, json!({"id": "gid://tally/Sku/SKU-A"})).await["node"].clone();
+    assert_eq!(sku["unitCost"], json!({"amount": "20.00", "currencyCode": "USD"}));
+    let location = server.gql(q, json!({"id": "gid://tally/Location/WH1"})).await["node"].clone();
+    assert_eq!(location["kind"], "WAREHOUSE");
+
+    let many = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }";
+    let ids = json!({"ids": [order_id, "gid://tally/Sku/SKU-A", "gid://tally/Order/NOPE"]});
+    let answer = server.gql_as(Some(&token(Role::Admin)), many, ids).await;
+    assert_eq!(
+        answer["data"]["nodes"],
+        json!([{"id": "gid://tally/Order/W2"}, {"id": "gid://tally/Sku/SKU-A"}, null])
+    );
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "NOT_FOUND", "{answer:#}");
+    assert_eq!(answer["errors"][0]["path"], json!(["nodes", 2]), "{answer:#}");
+
+    // A settlement is finance data: a viewer gets null and FORBIDDEN, whether it exists or not.
+    let viewer = token(Role::Viewer);
+    let settlement = json!({"id": "gid://tally/Settlement/S1"});
+    let answer =
+        server.gql_as(Some(&viewer), "query($id: ID!) { node(id: $id) { id } }", settlement).await;
+    assert_eq!(answer["data"]["node"], Value::Null);
+    assert_eq!(first_code(&answer), "FORBIDDEN", "{answer:#}");
+    let ids = json!({"ids": ["gid://tally/Settlement/S1", "gid://tally/Order/W2"]});
+    let answer = server.gql_as(Some(&viewer), many, ids).await;
+    assert_eq!(answer["data"]["nodes"], json!([null, {"id": "gid://tally/Order/W2"}]));
+    assert_eq!(first_code(&answer), "FORBIDDEN", "{answer:#}");
+    let too_many: Vec<String> = (0..101).map(|i| format!("gid://tally/Order/O{i}")).collect();
+    let answer = server.gql_as(Some(&viewer), many, json!({"ids": too_many})).await;
+    assert_eq!(first_code(&answer), "LIMIT_EXCEEDED", "{answer:#}");
+    let bad = server.gql_as(Some(&viewer), "{ node(id: \"W2\") { id } }", json!({})).await;
+    assert_eq!(first_code(&bad), "INVALID_INPUT", "{bad:#}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_age_above_two_to_the_31_is_an_exact_string() {
+    let server = world().await;
+    let data = server
+        .gql(
+            "{ backorders(now: \"2100-01-01T00:00:00Z\") { totalCount nodes { order qty since ageMs } } }",
+            json!({}),
+        )
+        .await;
+    let backorder = &data["backorders"]["nodes"][0];
+    assert_eq!(backorder["order"], "W3");
+    assert_eq!(backorder["qty"], 5);
+    let since = chrono::DateTime::parse_from_rfc3339(backorder["since"].as_str().unwrap()).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2100-01-01T00:00:00Z").unwrap();
+    let age = u64::try_from((now - since).num_milliseconds()).unwrap();
+    assert!(age > 1 << 31);
+    assert_eq!(backorder["ageMs"], json!(age.to_string()));
+    server.stop().await;
+}
