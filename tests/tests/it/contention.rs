@@ -167,6 +167,11 @@ async fn run_client(server: Arc<Server>, barrier: Arc<Barrier>, client: Client) 
     first
 }
 
+/// A number of an answer (`UnsignedInt64` strings or plain numbers); panics on anything else.
+fn number(value: &Value) -> u64 {
+    tally_e2e_tests::u64_of(value).unwrap_or_else(|| panic!("not a number: {value}"))
+}
+
 /// Events of the whole log, in seq order: (seq, type, data).
 async fn all_events(server: &Server) -> Vec<(u64, String, Value)> {
     let query = "query($after: String) { events(first: 500, after: $after) {
@@ -178,9 +183,14 @@ async fn all_events(server: &Server) -> Vec<(u64, String, Value)> {
         let page = &data["events"];
         for edge in page["edges"].as_array().unwrap() {
             let node = &edge["node"];
-            let kind = node["type"].as_str().unwrap().to_owned();
-            assert_eq!(node["payload"]["type"], json!(kind), "payload is tagged with its type");
-            out.push((node["seq"].as_u64().unwrap(), kind, node["payload"]["data"].clone()));
+            // The stored type name tags the payload; the `EventType` value is its enum form.
+            let kind = node["payload"]["type"].as_str().unwrap().to_owned();
+            assert_eq!(
+                node["type"],
+                json!(kind.replace('.', "_").to_uppercase()),
+                "payload is tagged with its type"
+            );
+            out.push((number(&node["seq"]), kind, node["payload"]["data"].clone()));
         }
         if page["pageInfo"]["hasNextPage"] != json!(true) {
             break;
@@ -307,7 +317,7 @@ impl Model {
 
 /// Stock and ATS while the race runs: every answer adds up, nothing is negative.
 async fn probe(server: Arc<Server>, received: u64, stop: Arc<AtomicBool>) -> u64 {
-    let query = "{ stockBySku(sku: \"A\") { rows { location available reserved picked packed quarantined returned onHand } }
+    let query = "{ stockBySku(sku: \"A\") { nodes { location available reserved picked packed quarantined returned onHand } }
                    atsByChannel(sku: \"A\") { network channels { channel ats } } }";
     let mut probes = 0;
     while !stop.load(Ordering::Acquire) {
@@ -317,8 +327,8 @@ async fn probe(server: Arc<Server>, received: u64, stop: Arc<AtomicBool>) -> u64
                 .expect("the probe is answered in time")
                 .unwrap();
         let mut physical = 0;
-        for row in data["stockBySku"]["rows"].as_array().unwrap() {
-            let n = |f: &str| row[f].as_i64().unwrap();
+        for row in data["stockBySku"]["nodes"].as_array().unwrap() {
+            let n = |f: &str| i64::try_from(number(&row[f])).unwrap();
             let states = ["available", "reserved", "picked", "packed", "quarantined", "returned"];
             assert!(states.iter().all(|s| n(s) >= 0), "a negative state: {row}");
             assert_eq!(states.iter().map(|s| n(s)).sum::<i64>(), n("onHand"), "{row}");
@@ -328,10 +338,11 @@ async fn probe(server: Arc<Server>, received: u64, stop: Arc<AtomicBool>) -> u64
         // The views may not have applied the receipts yet, never more than them.
         assert!(physical == received || physical == 0, "units appeared or vanished: {data}");
         let ats = &data["atsByChannel"];
-        assert!(ats["network"].as_i64().unwrap() >= 0, "{ats}");
-        assert!(
-            ats["channels"].as_array().unwrap().iter().all(|c| c["ats"].as_i64().unwrap() >= 0)
-        );
+        // Unsigned by type: each parses as a u64 (a negative ATS could not).
+        let _ = number(&ats["network"]);
+        for channel in ats["channels"].as_array().unwrap() {
+            let _ = number(&channel["ats"]);
+        }
         probes += 1;
         tokio::task::yield_now().await;
     }
@@ -400,8 +411,8 @@ async fn race(seed: u64, clients_n: u64) -> (Outcomes, u64) {
             continue;
         }
         let events = answer["data"]["submit"]["events"].as_array().unwrap();
-        let allocations = events.iter().filter(|e| e["type"] == "order.line_allocated").count();
-        let backordered = events.iter().any(|e| e["type"] == "order.line_backordered");
+        let allocations = events.iter().filter(|e| e["type"] == "ORDER_LINE_ALLOCATED").count();
+        let backordered = events.iter().any(|e| e["type"] == "ORDER_LINE_BACKORDERED");
         match (allocations, backordered) {
             (0, true) => outcomes.backordered += 1,
             (_, true) => outcomes.partial += 1,
@@ -415,18 +426,15 @@ async fn race(seed: u64, clients_n: u64) -> (Outcomes, u64) {
     let rows = server
         .data(
             Role::Viewer,
-            "{ stockBySku(sku: \"A\") { rows { location available reserved onHand } } }",
+            "{ stockBySku(sku: \"A\") { nodes { location available reserved onHand } } }",
             json!({}),
         )
         .await
         .unwrap();
     let mut reserved_view = 0;
-    for row in rows["stockBySku"]["rows"].as_array().unwrap() {
-        reserved_view += row["reserved"].as_u64().unwrap();
-        assert_eq!(
-            row["onHand"],
-            json!(row["available"].as_u64().unwrap() + row["reserved"].as_u64().unwrap())
-        );
+    for row in rows["stockBySku"]["nodes"].as_array().unwrap() {
+        reserved_view += number(&row["reserved"]);
+        assert_eq!(number(&row["onHand"]), number(&row["available"]) + number(&row["reserved"]));
     }
     for client in &clients {
         let order = server
@@ -434,11 +442,8 @@ async fn race(seed: u64, clients_n: u64) -> (Outcomes, u64) {
             .await
             .unwrap();
         let line = &order["order"]["order"]["lines"][0];
-        let (ordered, allocated, waiting) = (
-            line["ordered"].as_u64().unwrap(),
-            line["allocated"].as_u64().unwrap(),
-            line["backordered"].as_u64().unwrap(),
-        );
+        let (ordered, allocated, waiting) =
+            (number(&line["ordered"]), number(&line["allocated"]), number(&line["backordered"]));
         assert_eq!(ordered, client.qty);
         assert_eq!(
             allocated + waiting,

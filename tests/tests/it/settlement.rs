@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use tally_api::Role;
-use tally_e2e_tests::{Server, minor};
+use tally_e2e_tests::{Server, minor, u64_of};
 
 const SETTLEMENT: &str = "S-2026-03A";
 
@@ -17,71 +17,73 @@ async fn settlement_export_totals_equal_the_settlement_query() {
     // Checkpoints were cut every 10 events; cut one at the head too.
     let cut =
         server.data(Role::Admin, "mutation { cutCheckpoint { size } }", json!({})).await.unwrap();
-    assert_eq!(cut["cutCheckpoint"]["size"], server.head());
+    assert_eq!(u64_of(&cut["cutCheckpoint"]["size"]), Some(server.head()));
 
     let refused = server
         .graphql(
             Role::Finance,
-            "{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { meta { seq checkpoint { size } } } }",
+            "{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { rows { meta { seq checkpoint { size } } } } }",
             json!({}),
         )
         .await
         .unwrap();
     assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
-    assert_eq!(refused["errors"][0]["path"][2], "checkpoint", "{refused}");
-    assert_eq!(refused["data"]["settlementExport"]["meta"]["seq"], server.head(), "{refused}");
+    assert_eq!(refused["errors"][0]["path"][3], "checkpoint", "{refused}");
+    assert_eq!(refused["errors"][0]["path"][0], "settlementExport", "{refused}");
 
     let one = server
         .data(
             Role::Auditor,
             "query($id: String!) { settlement(id: $id) {
                 meta { seq checkpoint { size } }
-                settlement { currency totals { gross { amount currency } fees { amount } tax { amount } refunds { amount } reserve { amount } net { amount } lineCount } payout { amount { amount } depositDate } }
-                lines { net }
-            } }",
+                settlement { currencyCode totals { gross { amount currencyCode } fees { amount } tax { amount } refunds { amount } reserve { amount } net { amount } lineCount } payout { amount { amount } depositDate } }
+            }
+            settlementLines(id: $id, first: 100) { nodes { net { amount } } } }",
             json!({ "id": SETTLEMENT }),
         )
         .await
         .unwrap();
+    let lines = one["settlementLines"]["nodes"].clone();
     let one = &one["settlement"];
-    assert_eq!(one["meta"]["seq"], server.head());
-    assert_eq!(one["meta"]["checkpoint"]["size"], server.head(), "tied to the head checkpoint");
+    assert_eq!(u64_of(&one["meta"]["seq"]), Some(server.head()));
+    assert_eq!(
+        u64_of(&one["meta"]["checkpoint"]["size"]),
+        Some(server.head()),
+        "tied to the head checkpoint"
+    );
     let settlement = &one["settlement"];
-    assert_eq!(settlement["currency"], "USD");
+    assert_eq!(settlement["currencyCode"], "USD");
     let totals = &settlement["totals"];
-    assert_eq!(totals["gross"]["currency"], "USD");
+    assert_eq!(totals["gross"]["currencyCode"], "USD");
 
     let export = server
         .data(
             Role::Auditor,
-            "{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") {
-                meta { seq checkpoint { size } }
-                rows { settlementId currency txnType amountType gross fee tax net depositDate eventSeq }
-                totals { currency gross fee tax net rowCount }
+            "{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\", first: 100) {
+                rows { meta { seq checkpoint { size } } nodes { settlementId currencyCode txnType amountType gross { amount } fee { amount } tax { amount } net { amount } depositDate eventSeq } }
+                totals { currencyCode gross { amount } fee { amount } tax { amount } net { amount } rowCount }
             } }",
             json!({}),
         )
         .await
         .unwrap();
     let export = &export["settlementExport"];
-    assert!(
-        export["meta"]["checkpoint"]["size"].as_u64().unwrap()
-            <= export["meta"]["seq"].as_u64().unwrap()
-    );
-    let rows = export["rows"].as_array().unwrap();
-    assert!(rows.iter().all(|r| r["settlementId"] == SETTLEMENT && r["currency"] == "USD"));
+    let meta = &export["rows"]["meta"];
+    assert!(u64_of(&meta["checkpoint"]["size"]).unwrap() <= u64_of(&meta["seq"]).unwrap());
+    let rows = export["rows"]["nodes"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["settlementId"] == SETTLEMENT && r["currencyCode"] == "USD"));
     assert!(rows.iter().all(|r| r["depositDate"] == "2026-03-16"));
 
     // The export's own sums, recomputed from its rows, equal its totals row…
     let sum = |column: &str| -> i64 {
-        rows.iter().map(|r| minor(r[column].as_str().unwrap(), 2).unwrap()).sum()
+        rows.iter().map(|r| minor(r[column]["amount"].as_str().unwrap(), 2).unwrap()).sum()
     };
     let export_totals = &export["totals"][0];
     assert_eq!(export["totals"].as_array().unwrap().len(), 1);
     for column in ["gross", "fee", "tax", "net"] {
         assert_eq!(
             sum(column),
-            minor(export_totals[column].as_str().unwrap(), 2).unwrap(),
+            minor(export_totals[column]["amount"].as_str().unwrap(), 2).unwrap(),
             "{column}"
         );
     }
@@ -94,14 +96,14 @@ async fn settlement_export_totals_equal_the_settlement_query() {
     assert_eq!(sum("tax"), amount("tax"));
     assert_eq!(sum("net"), amount("net"));
     // Σ net = payout = 77.30, the invariant finance reconciles on.
-    assert_eq!(export_totals["net"], "77.30");
+    assert_eq!(export_totals["net"]["amount"], "77.30");
     assert_eq!(settlement["payout"]["amount"]["amount"], "77.30");
     assert_eq!(totals["reserve"]["amount"], "-10.00");
-    let line_sum: i64 = one["lines"]
+    let line_sum: i64 = lines
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| minor(l["net"].as_str().unwrap(), 2).unwrap())
+        .map(|l| minor(l["net"]["amount"].as_str().unwrap(), 2).unwrap())
         .sum();
     assert_eq!(line_sum, amount("net"));
 

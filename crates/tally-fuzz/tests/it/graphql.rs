@@ -18,7 +18,7 @@ fn the_tour_answers_without_errors() {
     for body in samples::graphql_bodies() {
         // Keys of their own: the properties share this process's store and may have used
         // the samples' keys for other commands.
-        let body = ["adj-1", "asn-2026-11-26-001", "rcv-var-1", "bad-1"]
+        let body = ["adj-1", "adj-2", "asn-2026-11-26-001", "rcv-var-1", "bad-1"]
             .iter()
             .fold(body, |body, key| body.replace(key, &format!("tour-{key}")));
         let outcome = graphql_input(body.as_bytes());
