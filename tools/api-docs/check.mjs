@@ -9,13 +9,13 @@
 //   `Decimal`, `Date`, `DateTime`, `Percentage`, `Duration`), so `first: "5"` or
 //   `fromDay: "15/11/2026"` fail here as they would on the server;
 // - variables are checked against the operation: a ```json block right after the GraphQL
-//   block (with nothing or a line `Variables:` between), or the generated section's
+//   block (with nothing or one line `Variables…:` between), or the generated section's
 //   "Variables: `{…}`" line; an operation with a required variable and no variables fails;
 // - each operation's requested cost is computed with the server's rule (crates/tally-api/src/
 //   schema/cost.rs: every field 1, `first`/`last` multiply their selection, a paged field
 //   without them counts the page default 50) and must not exceed the default maximum 10 000;
 //   its depth must not exceed 12, and no `first`/`last` may exceed the page size limit 500;
-// - every ```json block must parse;
+// - every ```json block must parse, and every `](#anchor)` link must name a heading;
 // - every root field of Query and Subscription, and every Mutation field, must appear in at
 //   least one example.
 //
@@ -185,7 +185,7 @@ function blocks(markdown) {
     if (b.lang !== 'graphql') continue;
     const next = out[k + 1];
     const gap = lines.slice(b.end, next ? next.line - 1 : b.end).map((l) => l.trim());
-    const gapOk = gap.every((l) => l === '' || /^variables:?$/i.test(l));
+    const gapOk = gap.every((l) => l === '' || /^variables\b[^`]*:$/i.test(l));
     if (next && next.lang === 'json' && gapOk) {
       b.variables = { line: next.line, text: next.text };
       next.isVariables = true;
@@ -368,6 +368,31 @@ for (const b of all) {
     }
   }
   if (errors.length) failures.push({ where, errors });
+}
+
+// Internal links: every `](#anchor)` must name a heading (GitHub's slugs).
+{
+  const text = read(docsPath);
+  const slugs = new Map();
+  let fenced = false;
+  for (const line of text.split('\n')) {
+    if (/^\s*(`{3,}|~{3,})/.test(line)) fenced = !fenced;
+    const m = !fenced && /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+    if (!m) continue;
+    const base = m[1]
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = slugs.get(base) ?? 0;
+    slugs.set(base, n + 1);
+    if (n > 0) slugs.set(`${base}-${n}`, 1);
+  }
+  const broken = [...text.matchAll(/\]\(#([^)]+)\)/g)]
+    .map((m) => m[1])
+    .filter((anchor) => !slugs.has(anchor));
+  if (broken.length) {
+    failures.push({ where: docsName, errors: [`links to no heading: ${[...new Set(broken)].map((a) => '#' + a).join(', ')}`] });
+  }
 }
 
 const missing = [];

@@ -28,7 +28,7 @@ pub const TOUR: &[&str] = &[
     "{ atsByChannel(sku: \"SKU-001\", asOf: { seq: 5 }) { network meta { seq } } }",
     "{ exceptions(first: 20) { totalCount nodes { order overdueMs hold { reason dueAt } } } }",
     "{ trialBalance { rows { number account currencyCode net { amount currencyCode } } totals { currencyCode net { amount } balanced } } }",
-    "{ settlementExport(channel: \"amazon\", fromDay: \"2026-11-01\", toDay: \"2026-11-30\", first: 100) { totals { currencyCode gross { amount } fee { amount } tax { amount } net { amount } rowCount } rows { nodes { settlementId txnType amountType orderId net { amount currencyCode } } pageInfo { hasNextPage endCursor } } } }",
+    "{ settlementExport(channel: \"amazon\", fromDay: \"2026-11-01\", toDay: \"2026-11-30\") { totals { currencyCode gross { amount } fee { amount } tax { amount } net { amount } rowCount } rows(first: 100) { nodes { settlementId txnType amountType orderId net { amount currencyCode } } pageInfo { hasNextPage endCursor } } } }",
     "{ auditTrail(entity: { kind: ORDER, id: \"D1\" }, first: 20) { edges { node { seq type hash actor source } } } }",
     "mutation { receiveInventory(envelope: { idempotencyKey: \"asn-2026-11-26-001\", source: \"wms/WH1/asn-1\" } input: { location: \"WH1\", sku: \"SKU-001\", qty: 24 } waitForViews: true) { firstSeq lastSeq deduplicated events { seq type stream } userErrors { field code message } } }",
     "mutation { submit(input: { idempotencyKey: \"adj-1\", command: { adjustInventory: { location: \"WH1\", sku: \"SKU-001\", delta: -1, reason: DAMAGE } } }) { lastSeq userErrors { code message } } }",

@@ -59,8 +59,8 @@ async fn settlement_export_totals_equal_the_settlement_query() {
     let export = server
         .data(
             Role::Auditor,
-            "{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\", first: 100) {
-                rows { meta { seq checkpoint { size } } nodes { settlementId currencyCode txnType amountType gross { amount } fee { amount } tax { amount } net { amount } depositDate eventSeq } }
+            "{ settlementExport(channel: \"amz\", fromDay: \"2026-03-01\", toDay: \"2026-03-31\") {
+                rows(first: 100) { meta { seq checkpoint { size } } nodes { settlementId currencyCode txnType amountType gross { amount } fee { amount } tax { amount } net { amount } depositDate eventSeq } }
                 totals { currencyCode gross { amount } fee { amount } tax { amount } net { amount } rowCount }
             } }",
             json!({}),

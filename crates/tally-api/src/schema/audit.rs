@@ -344,8 +344,9 @@ impl AuditTrailQuery {
     async fn lot_trace(
         &self,
         ctx: &Context<'_>,
-        sku: String,
-        lot: String,
+        #[graphql(desc = "The lot-tracked SKU.")] sku: String,
+        #[graphql(desc = "The lot.")] lot: String,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<LotTraceAnswer> {
         args::id::<Sku>("sku", &sku)?;

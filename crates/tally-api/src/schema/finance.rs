@@ -179,12 +179,40 @@ pub struct ExportTotals {
 }
 
 /// The settlement export of a channel over a window: totals of every row, the rows paged.
-#[derive(Debug, Clone, SimpleObject)]
+#[derive(Debug, Clone)]
 pub struct SettlementExportAnswer {
+    totals: Vec<ExportTotals>,
+    rows: Vec<ExportRow>,
+    meta: ViewMeta,
+}
+
+/// The settlement export of a channel over a window: totals of every row, the rows paged.
+#[Object]
+impl SettlementExportAnswer {
     /// Per currency, over every row (every page).
-    pub totals: Vec<ExportTotals>,
+    async fn totals(&self) -> &[ExportTotals] {
+        &self.totals
+    }
+
     /// One row per money line, settlement by settlement (by period start) in line order.
-    pub rows: Connection<SettlementExportRow>,
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn rows(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start or after `after` (default 50, at most the \
+                          page size limit).")]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end or before `before` (at most the page size \
+                          limit).")]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<SettlementExportRow>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let window =
+            Window::new(state.config(), "export-row", &PageArgs::new(first, after, last, before))?;
+        Ok(page_rows("export-row", &window, self.meta.clone(), self.rows.clone())?)
+    }
 }
 
 fn wide(minor: i128, currency: Currency) -> ApiResult<Money> {
@@ -377,35 +405,19 @@ impl FinanceQuery {
 
     /// The settlement export (DOMAIN.md §4) of every settlement of `channel` whose period
     /// overlaps the UTC days `fromDay..=toDay`: totals over every row, the rows paged.
-    #[graphql(
-        guard = "FieldGuard(\"Query.settlementExport\")",
-        complexity = "connection::complexity(first, last, child_complexity)"
-    )]
-    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
+    #[graphql(guard = "FieldGuard(\"Query.settlementExport\")")]
     async fn settlement_export(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The marketplace channel.")] channel: String,
         #[graphql(desc = "First UTC day of the window.")] from_day: Date,
         #[graphql(desc = "Last UTC day of the window (inclusive).")] to_day: Date,
-        #[graphql(
-            desc = "Page size of `rows` from the start or after `after` (default 50, at most the page size limit)."
-        )]
-        first: Option<i32>,
-        #[graphql(desc = "Cursor of `rows` to start after.")] after: Option<String>,
-        #[graphql(
-            desc = "Page size of `rows` from the end or before `before` (at most the page size limit)."
-        )]
-        last: Option<i32>,
-        #[graphql(desc = "Cursor of `rows` to end before.")] before: Option<String>,
         #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementExportAnswer> {
         let state = ctx.data_unchecked::<AppState>();
         args::id::<ChannelId>("channel", &channel)?;
         let (from, to) = day_window(from_day, to_day)?;
-        let window =
-            Window::new(state.config(), "export-row", &PageArgs::new(first, after, last, before))?;
         let view = read_view(state, VIEW, as_of).await?;
         let selector = ExportSelector::Channel {
             channel: &channel,
@@ -415,9 +427,6 @@ impl FinanceQuery {
         let rows =
             finance::export_rows(&view.reader, selector).map_err(|e| view_error(VIEW, &e))?;
         let totals = export_totals(&rows)?;
-        Ok(SettlementExportAnswer {
-            totals,
-            rows: page_rows("export-row", &window, view.meta, rows)?,
-        })
+        Ok(SettlementExportAnswer { totals, rows, meta: view.meta })
     }
 }

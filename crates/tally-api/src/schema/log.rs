@@ -45,6 +45,8 @@ impl From<tally_log::Head> for Head {
 #[derive(Debug, Clone)]
 pub struct EventNode(pub RecordedEvent);
 
+/// A stored event with its envelope: seq, chain hash, stream, type, actor, source, times
+/// and its payload.
 #[Object(name = "Event")]
 impl EventNode {
     /// Global seq (from 1, gap-free).

@@ -125,6 +125,7 @@ pub const TYPES_MAX: usize = 64;
 #[derive(Debug, Default)]
 pub struct Subscription;
 
+/// Subscriptions (graphql-transport-ws at `/graphql/ws`): new durable events, and ATS changes.
 #[Subscription]
 impl Subscription {
     /// New durable events, optionally only of these types and/or streams starting with
@@ -203,6 +204,7 @@ impl std::fmt::Debug for AtsChange {
     }
 }
 
+/// An event that may have moved a SKU's ATS, with the ATS once the views applied it.
 #[Object]
 impl AtsChange {
     /// Seq of the event.
