@@ -240,6 +240,7 @@ async fn graphiql_bundle_subscribes_over_graphql_ws_in_headless_chromium() {
     // so the DOM is dumped once the subscription has answered (or after 30 s).
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
     let done_tx = std::sync::Arc::new(done_tx);
+    let reset = done_tx.clone();
     let app = tally_api::router(server.state.clone())
         .route(
             "/probe",
@@ -278,14 +279,27 @@ async fn graphiql_bundle_subscribes_over_graphql_ws_in_headless_chromium() {
         );
     let probe = tokio::spawn(async move { axum::serve(listener, app).await });
     let url = format!("http://{probe_host}/probe");
-    let (dom, log) =
-        tokio::task::spawn_blocking(move || run_chromium(&chromium, &url)).await.unwrap();
+    // On a loaded machine the page can run out of the browser's time budget before it has
+    // any answer (its title is still "probe"); that run proves nothing either way, so it is
+    // tried again, at most three times. Any answer (an event, an error) is judged at once.
+    let mut runs = 0;
+    let (title, log) = loop {
+        runs += 1;
+        reset.send_replace(false);
+        let (chromium, url) = (chromium.clone(), url.clone());
+        let (dom, log) =
+            tokio::task::spawn_blocking(move || run_chromium(&chromium, &url)).await.unwrap();
+        let title = dom
+            .split_once("<title>")
+            .and_then(|(_, rest)| rest.split_once("</title>"))
+            .map(|(title, _)| title.to_owned())
+            .unwrap_or_default();
+        if title != "probe" || runs == 3 {
+            break (title, log);
+        }
+        eprintln!("graphiql browser test: run {runs} ended before the page had an answer; again");
+    };
     probe.abort();
-    let title = dom
-        .split_once("<title>")
-        .and_then(|(_, rest)| rest.split_once("</title>"))
-        .map(|(title, _)| title.to_owned())
-        .unwrap_or_default();
     assert!(
         title.starts_with("SUBSCRIBED ") && title.contains("\"seq\":\"1\""),
         "no event over the subscription: title {title:?}\nbrowser log:\n{log}"
