@@ -42,6 +42,13 @@ pub const SERIALS_MAX: usize = 10_000;
 /// Most units one order line, movement, count or safety-stock setting may name: 10⁹.
 pub const QTY_MAX: u64 = 1_000_000_000;
 
+/// Highest allocation rank of a location: 10⁶ (ranks order a handful of locations; the bound
+/// keeps them well inside GraphQL's 32-bit `Int`).
+pub const RANK_MAX: u32 = 1_000_000;
+
+/// Longest shelf-life margin of a SKU: 36 500 days (a century).
+pub const SHELF_LIFE_MARGIN_DAYS_MAX: u32 = 36_500;
+
 /// Largest |amount| of one price, payment, fee, settlement line or posting, in minor units:
 /// 10¹⁵ (ten trillion USD; a quadrillion JPY).
 pub const AMOUNT_MINOR_MAX: i64 = 1_000_000_000_000_000;

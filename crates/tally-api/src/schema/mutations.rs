@@ -13,7 +13,7 @@ use crate::auth::{Auth, Caller, FieldGuard};
 use crate::error::{ApiError, ApiResult, code, log_error};
 use crate::state::AppState;
 use crate::telemetry;
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 use std::time::Instant;
 use tally_domain::Command;
 use tally_domain::graphql::UnsignedInt64;
@@ -45,9 +45,10 @@ pub struct UserError {
     pub code: String,
 }
 
-/// What a command did. Accepted: its id, its events and seqs, and no `userErrors`. Refused:
-/// `userErrors` says why, and every other field is null or empty.
+/// What a command did. Accepted: its id, its events and seqs, the objects it changed, and no
+/// `userErrors`. Refused: `userErrors` says why, and every other field is null or empty.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct CommandPayload {
     /// The command's content id (the causation id of its events), hex; null when refused.
     pub command_id: Option<String>,
@@ -65,6 +66,29 @@ pub struct CommandPayload {
     pub views_caught_up: Option<bool>,
     /// Why the command was refused; empty when accepted.
     pub user_errors: Vec<UserError>,
+}
+
+#[async_graphql::ComplexObject]
+impl CommandPayload {
+    /// Global ids of the objects the command's events belong to, in the order first touched:
+    /// orders, SKUs (also for a change of their stock), locations, lots, returns and
+    /// settlements. Fetch any of them with `node(id:)`.
+    async fn changed_ids(&self) -> Vec<ID> {
+        self.node_ids()
+    }
+
+    /// The objects of `changedIds` as the views hold them when this field is read (with
+    /// `waitForViews: true`, after this command), leaving out those the caller's role may not
+    /// read (a settlement for an operator) and those the views do not hold yet.
+    async fn changed(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::node::Node>> {
+        let mut out = Vec::new();
+        for id in self.node_ids() {
+            if let Some(node) = super::node::resolve_readable(ctx, &id).await? {
+                out.push(node);
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl CommandPayload {
@@ -104,6 +128,19 @@ impl CommandPayload {
             views_caught_up: None,
             user_errors: vec![error],
         }
+    }
+
+    /// The global ids of the objects the events belong to, first touched first.
+    fn node_ids(&self) -> Vec<ID> {
+        let mut ids: Vec<ID> = Vec::new();
+        for event in &self.events {
+            if let Some(id) = super::node::stream_node_id(&event.stream)
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+        ids
     }
 
     fn last(&self) -> u64 {

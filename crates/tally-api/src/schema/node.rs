@@ -336,3 +336,37 @@ impl NodeQuery {
         Ok(out)
     }
 }
+
+/// The global id of the object an event stream belongs to, when that object is a node:
+/// `order:`, `return:`, `settlement:`, `sku:`, `location:` and `lot:` streams name theirs; a
+/// stock position (`inventory:{location}:{sku}[:{lot}]`) gives its SKU. Other streams (channels,
+/// payouts, the manual journal, command markers) have none.
+#[must_use]
+pub fn stream_node_id(stream: &str) -> Option<ID> {
+    let (kind, parts) = tally_domain::stream::parse(stream)?;
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    Some(match (kind, parts.as_slice()) {
+        ("order", [id]) => global_id("Order", &[id]),
+        ("return", [id]) => global_id("Return", &[id]),
+        ("settlement", [id]) => global_id("Settlement", &[id]),
+        ("sku", [id]) | ("inventory", [_, id] | [_, id, _]) => global_id("Sku", &[id]),
+        ("location", [id]) => global_id("Location", &[id]),
+        ("lot", [sku, lot]) => global_id("Lot", &[sku, lot]),
+        _ => return None,
+    })
+}
+
+/// Resolves `id` for a mutation's `changed`: `None` when the caller's role may not read its
+/// type or the views do not hold it (yet); other errors as they are.
+pub async fn resolve_readable(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
+    match resolve(ctx, id).await {
+        Ok(node) => Ok(node),
+        Err(e)
+            if e.code == crate::error::code::FORBIDDEN
+                || e.code == crate::error::code::NOT_FOUND =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}

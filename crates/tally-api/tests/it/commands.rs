@@ -215,3 +215,61 @@ fn commands_doc_matches_the_domain() {
          TALLY_UPDATE_DOCS=1 cargo test -p tally-api --test it commands_doc"
     );
 }
+
+/// A payload names the objects its command changed (`changedIds`) and returns those the
+/// caller may read as they are after the command (`changed`, with `waitForViews`).
+#[tokio::test]
+async fn payloads_return_the_changed_objects_the_caller_may_read() {
+    let server = TestServer::start_with_views().await;
+    server.master_data().await;
+    let operator = crate::support::token(tally_api::Role::Operator);
+    let order = server
+        .gql_as(
+            Some(&operator),
+            "mutation { receiveOrder(envelope: {idempotencyKey: \"o1\"}, waitForViews: true, input: {
+                order: \"W9\", channel: \"web\", placedAt: \"2026-03-01T10:00:00Z\", currency: USD,
+                lines: [{sku: \"SKU-A\", qty: 1, unitPrice: {amount: \"30.00\", currencyCode: USD}}],
+                shipping: {amount: \"0.00\", currencyCode: USD}, taxRate: \"0\"}) {
+              changedIds changed { id ... on Order { orderId status } } userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    let payload = &order["data"]["receiveOrder"];
+    assert_eq!(payload["changedIds"], json!(["gid://tally/Order/W9"]), "{order:#}");
+    assert_eq!(payload["changed"][0]["orderId"], "W9", "{order:#}");
+    assert_eq!(payload["changed"][0]["status"], "RECEIVED", "{order:#}");
+
+    let receipt = server
+        .gql_as(
+            Some(&operator),
+            "mutation { receiveInventory(envelope: {idempotencyKey: \"r1\"}, waitForViews: true,
+                input: {location: \"WH1\", sku: \"SKU-A\", qty: 3}) { changedIds changed { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(receipt["data"]["receiveInventory"]["changedIds"], json!(["gid://tally/Sku/SKU-A"]));
+    assert_eq!(receipt["data"]["receiveInventory"]["changed"][0]["id"], "gid://tally/Sku/SKU-A");
+
+    // A settlement is finance data: an operator learns its id, not its contents.
+    server
+        .submit(
+            "ch-amz",
+            json!({"type": "define_channel", "channel": "amz", "priority": "standard", "kind": "marketplace", "currency": "USD"}),
+        )
+        .await;
+    let opened = server
+        .gql_as(
+            Some(&operator),
+            "mutation { openSettlement(envelope: {idempotencyKey: \"s1\"}, waitForViews: true,
+                input: {settlement: \"S9\", channel: \"amz\", currency: USD, periodStart: \"2026-03-01\", periodEnd: \"2026-03-14\"}) {
+              changedIds changed { id } userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    let payload = &opened["data"]["openSettlement"];
+    assert_eq!(payload["userErrors"], json!([]), "{opened:#}");
+    assert_eq!(payload["changedIds"], json!(["gid://tally/Settlement/S9"]), "{opened:#}");
+    assert_eq!(payload["changed"], json!([]), "{opened:#}");
+    assert!(opened.get("errors").is_none(), "{opened:#}");
+    server.stop().await;
+}

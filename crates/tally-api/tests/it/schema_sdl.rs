@@ -17,3 +17,71 @@ fn schema_file_matches_the_code() {
          TALLY_UPDATE_SCHEMA=1 cargo test -p tally-api --test it schema_file_matches_the_code"
     );
 }
+
+/// GraphQL's `Int` is 32-bit: no seq, time, duration, count or sum that can pass 2³¹, and no
+/// money, may be one. Every `Int` field, argument and input field of the schema is listed
+/// here by name with the bound that keeps it small; a new one fails until it is justified
+/// (or given `UnsignedInt64`, `DateTime`, `Duration` or `MoneyV2`).
+#[test]
+fn every_int_in_the_schema_is_bounded_below_two_to_the_31() {
+    /// Field or argument names that may be `Int`, and why.
+    const BOUNDED: &[(&str, &str)] = &[
+        ("qty", "units of one line or bucket: |qty| ≤ 10⁹ (tally_domain::limits)"),
+        ("delta", "an adjustment: |delta| ≤ 10⁹"),
+        ("counted", "units counted in one bucket: ≤ 10⁹"),
+        ("point", "a reorder point: ≤ 10⁹ units"),
+        ("reorderQty", "a reorder quantity: ≤ 10⁹ units"),
+        ("ordered", "units of one order line: ≤ 10⁹"),
+        ("allocated", "units of one order line: ≤ 10⁹"),
+        ("backordered", "units of one order line: ≤ 10⁹"),
+        ("cancelled", "units of one order line: ≤ 10⁹"),
+        ("reserved", "units of one order line: ≤ 10⁹"),
+        ("picked", "units of one order line: ≤ 10⁹"),
+        ("packed", "units of one order line: ≤ 10⁹"),
+        ("shipped", "units of one order line: ≤ 10⁹"),
+        ("line", "a line number of one order"),
+        ("rank", "an allocation rank of a location"),
+        ("shelfLifeMarginDays", "days"),
+        ("schemaVersion", "a u16 payload version"),
+        ("bps", "basis points: 0..=10 000"),
+        ("glAccount", "a four-digit chart account number"),
+        ("number", "a four-digit chart account number"),
+        ("first", "a page size: ≤ the configured page maximum"),
+        ("last", "a page size: ≤ the configured page maximum"),
+    ];
+    let sdl = tally_api::schema::sdl();
+    let mut owner = String::new();
+    let mut in_description = false;
+    let mut unjustified = Vec::new();
+    for line in sdl.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("\"\"\"") {
+            let closes_here = trimmed.len() > 3 && trimmed.ends_with("\"\"\"");
+            if !closes_here {
+                in_description = !in_description;
+            }
+            continue;
+        }
+        if in_description {
+            continue;
+        }
+        for keyword in ["type ", "input ", "interface "] {
+            if let Some(rest) = trimmed.strip_prefix(keyword) {
+                owner = rest.split([' ', '{']).next().unwrap_or_default().to_owned();
+            }
+        }
+        for (name, rest) in trimmed.split(['(', ',']).filter_map(|p| p.split_once(':')) {
+            let name = name.trim();
+            let ty = rest.trim_start().trim_start_matches('[');
+            let is_int = ty.starts_with("Int") && !ty.starts_with("Int6");
+            if is_int && !BOUNDED.iter().any(|(n, _)| *n == name) {
+                unjustified.push(format!("{owner}.{name}"));
+            }
+        }
+    }
+    assert!(
+        unjustified.is_empty(),
+        "Int fields without a bound below 2^31 (use UnsignedInt64, DateTime, Duration or MoneyV2, \
+         or justify them in BOUNDED): {unjustified:?}"
+    );
+}

@@ -17,6 +17,13 @@ pub(super) fn define_location(
     for channel in &c.channels {
         d.channel(channel)?;
     }
+    if c.rank > crate::limits::RANK_MAX {
+        return Err(Rejection::InvalidInput(format!(
+            "rank {} is above {}",
+            c.rank,
+            crate::limits::RANK_MAX
+        )));
+    }
     let location = Location {
         id: c.location.clone(),
         kind: c.kind,
@@ -51,6 +58,13 @@ pub(super) fn define_channel(d: &Decision<'_>, c: &DefineChannel) -> Result<Vec<
 
 pub(super) fn define_sku(d: &Decision<'_>, c: &DefineSku) -> Result<Vec<Event>, Rejection> {
     non_negative("unit cost", c.unit_cost, true)?;
+    if c.shelf_life_margin_days > crate::limits::SHELF_LIFE_MARGIN_DAYS_MAX {
+        return Err(Rejection::InvalidInput(format!(
+            "shelf life margin of {} days is above {}",
+            c.shelf_life_margin_days,
+            crate::limits::SHELF_LIFE_MARGIN_DAYS_MAX
+        )));
+    }
     let def = SkuDef {
         sku: c.sku.clone(),
         lot_tracked: c.lot_tracked,

@@ -136,3 +136,21 @@ fn postings_past_the_bound_and_overlong_text_are_refused() {
         .then_types(&["journal.entry_posted"]);
     Scenario::given(s).when(entry("m".repeat(TEXT_BYTES_MAX + 1), 1)).then_rejects("INVALID_INPUT");
 }
+
+/// Ranks and shelf-life margins have bounds (they are GraphQL `Int`s, 32-bit).
+#[test]
+fn ranks_and_shelf_life_margins_are_bounded() {
+    use tally_domain::limits::{RANK_MAX, SHELF_LIFE_MARGIN_DAYS_MAX};
+    Scenario::given(world())
+        .when(define_location("WH9", RANK_MAX, &["web"]))
+        .then_types(&["location.defined"]);
+    Scenario::given(world())
+        .when(define_location("WH9", RANK_MAX + 1, &["web"]))
+        .then_rejects("INVALID_INPUT");
+    Scenario::given([])
+        .when(define_sku("B", true, SHELF_LIFE_MARGIN_DAYS_MAX, 100))
+        .then_types(&["sku.defined"]);
+    Scenario::given([])
+        .when(define_sku("B", true, SHELF_LIFE_MARGIN_DAYS_MAX + 1, 100))
+        .then_rejects("INVALID_INPUT");
+}
