@@ -196,40 +196,149 @@ pub enum Rejection {
     },
 }
 
+/// The list of every rejection code, in one place: each with its doc, its variant of
+/// [`RejectionCode`] and its stable text. Calls `$callback!` with it, so the API's closed set
+/// of `userErrors` codes is generated from the same list.
+#[macro_export]
+macro_rules! for_each_rejection_code {
+    ($callback:ident) => {
+        $callback! {
+            /// The SKU was never defined.
+            UnknownSku "UNKNOWN_SKU";
+            /// The location was never defined.
+            UnknownLocation "UNKNOWN_LOCATION";
+            /// The channel was never defined.
+            UnknownChannel "UNKNOWN_CHANNEL";
+            /// No open order has this id.
+            UnknownOrder "UNKNOWN_ORDER";
+            /// The order has no line with this number.
+            UnknownLine "UNKNOWN_LINE";
+            /// The lot was never received for this SKU.
+            UnknownLot "UNKNOWN_LOT";
+            /// No open return has this id.
+            UnknownReturn "UNKNOWN_RETURN";
+            /// No open settlement has this id.
+            UnknownSettlement "UNKNOWN_SETTLEMENT";
+            /// No transfer in transit has this id.
+            UnknownTransfer "UNKNOWN_TRANSFER";
+            /// A quantity is zero or negative where a positive one is required.
+            InvalidQuantity "INVALID_QUANTITY";
+            /// An amount is not acceptable here (negative price, zero line, empty entry).
+            InvalidAmount "INVALID_AMOUNT";
+            /// A command is malformed in a way no other code covers (empty order, transfer to itself).
+            InvalidInput "INVALID_INPUT";
+            /// A state would go negative.
+            InsufficientStock "INSUFFICIENT_STOCK";
+            /// An order with this id exists with different content.
+            DuplicateOrderConflict "DUPLICATE_ORDER_CONFLICT";
+            /// An id that must be new is already in use.
+            DuplicateId "DUPLICATE_ID";
+            /// The entity is not in a state that allows the command.
+            InvalidState "INVALID_STATE";
+            /// The order is on hold.
+            OrderOnHold "ORDER_ON_HOLD";
+            /// The lot was recalled.
+            LotRecalled "LOT_RECALLED";
+            /// The lot is past its removal date or expiry.
+            LotExpired "LOT_EXPIRED";
+            /// A lot-tracked SKU was moved without a lot.
+            LotRequired "LOT_REQUIRED";
+            /// A lot was given for a SKU that is not lot-tracked.
+            LotNotTracked "LOT_NOT_TRACKED";
+            /// A lot was received again with another expiry date.
+            LotExpiryConflict "LOT_EXPIRY_CONFLICT";
+            /// Amounts of different currencies were mixed.
+            CurrencyMismatch "CURRENCY_MISMATCH";
+            /// A journal entry's postings do not sum to zero in a currency.
+            UnbalancedEntry "UNBALANCED_ENTRY";
+            /// More units than are outstanding (returns over shipped, refunds over shipped, receipts
+            ExceedsOutstanding "EXCEEDS_OUTSTANDING";
+            /// A payout does not equal the net of the settlement's lines.
+            SettlementMismatch "SETTLEMENT_MISMATCH";
+            /// The marketplace-facilitator tax lines of a settlement do not net to zero.
+            FacilitatorTaxNotNetted "FACILITATOR_TAX_NOT_NETTED";
+            /// A deposit refund exceeds the customer money held for the order.
+            RefundExceedsDeposit "REFUND_EXCEEDS_DEPOSIT";
+            /// A payout exceeds the clearing balance.
+            InsufficientFunds "INSUFFICIENT_FUNDS";
+        }
+    };
+}
+
+/// Defines [`RejectionCode`] from [`for_each_rejection_code!`].
+macro_rules! define_rejection_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident $code:literal;)*) => {
+        /// A rejection's stable code: one per [`Rejection`] variant. With feature `graphql` it
+        /// is a GraphQL enum whose values are the codes themselves (`UNKNOWN_SKU`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+        pub enum RejectionCode {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl RejectionCode {
+            /// Every code, in list order.
+            pub const ALL: &'static [RejectionCode] = &[$(RejectionCode::$variant),*];
+
+            /// The code as text (`UNKNOWN_SKU`).
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(RejectionCode::$variant => $code,)*
+                }
+            }
+
+            /// The code of `text`, if it is one.
+            #[must_use]
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|c| c.as_str() == text)
+            }
+        }
+    };
+}
+
+for_each_rejection_code!(define_rejection_codes);
+
 impl Rejection {
+    /// Which code this rejection has.
+    #[must_use]
+    pub const fn kind(&self) -> RejectionCode {
+        match self {
+            Self::UnknownSku(_) => RejectionCode::UnknownSku,
+            Self::UnknownLocation(_) => RejectionCode::UnknownLocation,
+            Self::UnknownChannel(_) => RejectionCode::UnknownChannel,
+            Self::UnknownOrder(_) => RejectionCode::UnknownOrder,
+            Self::UnknownLine { .. } => RejectionCode::UnknownLine,
+            Self::UnknownLot { .. } => RejectionCode::UnknownLot,
+            Self::UnknownReturn(_) => RejectionCode::UnknownReturn,
+            Self::UnknownSettlement(_) => RejectionCode::UnknownSettlement,
+            Self::UnknownTransfer(_) => RejectionCode::UnknownTransfer,
+            Self::InvalidQuantity(_) => RejectionCode::InvalidQuantity,
+            Self::InvalidAmount { .. } => RejectionCode::InvalidAmount,
+            Self::InvalidInput(_) => RejectionCode::InvalidInput,
+            Self::InsufficientStock { .. } => RejectionCode::InsufficientStock,
+            Self::DuplicateOrderConflict(_) => RejectionCode::DuplicateOrderConflict,
+            Self::DuplicateId { .. } => RejectionCode::DuplicateId,
+            Self::InvalidState { .. } => RejectionCode::InvalidState,
+            Self::OrderOnHold(_) => RejectionCode::OrderOnHold,
+            Self::LotRecalled { .. } => RejectionCode::LotRecalled,
+            Self::LotExpired { .. } => RejectionCode::LotExpired,
+            Self::LotRequired(_) => RejectionCode::LotRequired,
+            Self::LotNotTracked(_) => RejectionCode::LotNotTracked,
+            Self::LotExpiryConflict { .. } => RejectionCode::LotExpiryConflict,
+            Self::CurrencyMismatch { .. } => RejectionCode::CurrencyMismatch,
+            Self::UnbalancedEntry { .. } => RejectionCode::UnbalancedEntry,
+            Self::ExceedsOutstanding { .. } => RejectionCode::ExceedsOutstanding,
+            Self::SettlementMismatch { .. } => RejectionCode::SettlementMismatch,
+            Self::FacilitatorTaxNotNetted { .. } => RejectionCode::FacilitatorTaxNotNetted,
+            Self::InsufficientFunds { .. } => RejectionCode::InsufficientFunds,
+            Self::RefundExceedsDeposit { .. } => RejectionCode::RefundExceedsDeposit,
+        }
+    }
+
     /// A stable SCREAMING_SNAKE code for machines (API error extensions, metrics).
     #[must_use]
     pub const fn code(&self) -> &'static str {
-        match self {
-            Self::UnknownSku(_) => "UNKNOWN_SKU",
-            Self::UnknownLocation(_) => "UNKNOWN_LOCATION",
-            Self::UnknownChannel(_) => "UNKNOWN_CHANNEL",
-            Self::UnknownOrder(_) => "UNKNOWN_ORDER",
-            Self::UnknownLine { .. } => "UNKNOWN_LINE",
-            Self::UnknownLot { .. } => "UNKNOWN_LOT",
-            Self::UnknownReturn(_) => "UNKNOWN_RETURN",
-            Self::UnknownSettlement(_) => "UNKNOWN_SETTLEMENT",
-            Self::UnknownTransfer(_) => "UNKNOWN_TRANSFER",
-            Self::InvalidQuantity(_) => "INVALID_QUANTITY",
-            Self::InvalidAmount { .. } => "INVALID_AMOUNT",
-            Self::InvalidInput(_) => "INVALID_INPUT",
-            Self::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
-            Self::DuplicateOrderConflict(_) => "DUPLICATE_ORDER_CONFLICT",
-            Self::DuplicateId { .. } => "DUPLICATE_ID",
-            Self::InvalidState { .. } => "INVALID_STATE",
-            Self::OrderOnHold(_) => "ORDER_ON_HOLD",
-            Self::LotRecalled { .. } => "LOT_RECALLED",
-            Self::LotExpired { .. } => "LOT_EXPIRED",
-            Self::LotRequired(_) => "LOT_REQUIRED",
-            Self::LotNotTracked(_) => "LOT_NOT_TRACKED",
-            Self::LotExpiryConflict { .. } => "LOT_EXPIRY_CONFLICT",
-            Self::CurrencyMismatch { .. } => "CURRENCY_MISMATCH",
-            Self::UnbalancedEntry { .. } => "UNBALANCED_ENTRY",
-            Self::ExceedsOutstanding { .. } => "EXCEEDS_OUTSTANDING",
-            Self::SettlementMismatch { .. } => "SETTLEMENT_MISMATCH",
-            Self::FacilitatorTaxNotNetted { .. } => "FACILITATOR_TAX_NOT_NETTED",
-            Self::InsufficientFunds { .. } => "INSUFFICIENT_FUNDS",
-            Self::RefundExceedsDeposit { .. } => "REFUND_EXCEEDS_DEPOSIT",
-        }
+        self.kind().as_str()
     }
 }

@@ -32,6 +32,34 @@ pub struct AppendedEvent {
     pub event_type: EventType,
 }
 
+/// Defines [`UserErrorCode`]: the domain's rejection codes and the API's own.
+macro_rules! user_error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident $code:literal;)*) => {
+        /// Why a command was refused (`userErrors.code`): a domain rejection, or
+        /// `IDEMPOTENCY_CONFLICT`. The same text as a GraphQL error's `code` extension.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+        pub enum UserErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+            /// The idempotency key was used for another command.
+            IdempotencyConflict,
+        }
+
+        impl UserErrorCode {
+            /// The value of a code's text, if it is one.
+            #[must_use]
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($code => Some(Self::$variant),)*
+                    "IDEMPOTENCY_CONFLICT" => Some(Self::IdempotencyConflict),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+tally_domain::for_each_rejection_code!(user_error_codes);
+
 /// A problem with a command that the caller can fix: the domain refused it, its idempotency
 /// key was used for another command, or its envelope is malformed. Nothing was appended.
 #[derive(Debug, Clone, SimpleObject)]
@@ -42,7 +70,7 @@ pub struct UserError {
     pub message: String,
     /// The stable code: a domain rejection (`INSUFFICIENT_STOCK`, `UNKNOWN_SKU`, …),
     /// `IDEMPOTENCY_CONFLICT` or `INVALID_INPUT`.
-    pub code: String,
+    pub code: UserErrorCode,
 }
 
 /// What a command did. Accepted: its id, its events and seqs, the objects it changed, and no
@@ -159,7 +187,9 @@ fn user_error(e: SubmitError) -> Result<UserError, ApiError> {
         _ => return Err(ApiError::from(e)),
     };
     let e = ApiError::from(e);
-    Ok(UserError { field, message: e.message, code: e.code.to_owned() })
+    let code = UserErrorCode::parse(e.code)
+        .ok_or_else(|| ApiError::internal("user error", &format!("unlisted code {}", e.code)))?;
+    Ok(UserError { field, message: e.message, code })
 }
 
 struct Envelope {
@@ -268,13 +298,13 @@ fn command_of(input: &mut SubmitInput, path: &[String]) -> Result<(Command, Enve
         (None, Some(json)) => serde_json::from_value(json.0).map_err(|e| UserError {
             field: at("json"),
             message: format!("invalid command: {e}"),
-            code: code::INVALID_INPUT.to_owned(),
+            code: UserErrorCode::InvalidInput,
         })?,
         _ => {
             return Err(UserError {
                 field: path.is_empty().then(Vec::new).or_else(|| Some(path.to_vec())),
                 message: "give exactly one of `command` and `json`".to_owned(),
-                code: code::INVALID_INPUT.to_owned(),
+                code: UserErrorCode::InvalidInput,
             });
         }
     };

@@ -288,3 +288,24 @@ fn every_remaining_rejection() {
     }))
     .then_rejects("LOT_EXPIRED");
 }
+
+/// Each code's text is its variant's name in SCREAMING_SNAKE_CASE, the form GraphQL gives the
+/// enum's values, so `userErrors.code` and the error extensions' `code` are the same text.
+#[test]
+fn rejection_codes_are_their_variant_names_in_screaming_snake_case() {
+    use tally_domain::rejection::RejectionCode;
+    assert!(RejectionCode::ALL.len() >= 29);
+    for code in RejectionCode::ALL {
+        let name = format!("{code:?}");
+        let mut snake = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                snake.push('_');
+            }
+            snake.push(c.to_ascii_uppercase());
+        }
+        assert_eq!(code.as_str(), snake);
+        assert_eq!(RejectionCode::parse(code.as_str()), Some(*code));
+    }
+    assert_eq!(RejectionCode::parse("NOPE"), None);
+}
