@@ -407,7 +407,7 @@ pub fn settlements(
     Ok(out)
 }
 
-/// One row of the settlement export (DOMAIN.md §4), amounts in minor units of `currency`.
+/// One row of the settlement export (docs/domain.md §5), amounts in minor units of `currency`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportRow {
     /// settlement_id.

@@ -181,6 +181,7 @@ pub struct DefineChannel {
     /// Kind.
     pub kind: ChannelKind,
     /// Currency of its orders.
+    #[cfg_attr(feature = "graphql", graphql(name = "currencyCode"))]
     pub currency: Currency,
 }
 
@@ -273,6 +274,7 @@ pub struct ReceiveOrder {
     /// When the customer placed it.
     pub placed_at: Timestamp,
     /// Currency (must be the channel's).
+    #[cfg_attr(feature = "graphql", graphql(name = "currencyCode"))]
     pub currency: Currency,
     /// Lines.
     pub lines: Vec<OrderLineInput>,
@@ -813,6 +815,7 @@ pub struct OpenSettlement {
     /// The marketplace channel.
     pub channel: ChannelId,
     /// Currency.
+    #[cfg_attr(feature = "graphql", graphql(name = "currencyCode"))]
     pub currency: Currency,
     /// First day.
     pub period_start: Date,

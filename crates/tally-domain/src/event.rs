@@ -740,7 +740,7 @@ impl Event {
         }
     }
 
-    /// The entity stream this event belongs to (DOMAIN.md §6), named by [`crate::stream`].
+    /// The entity stream this event belongs to (docs/domain.md §1), named by [`crate::stream`].
     #[must_use]
     pub fn stream(&self) -> String {
         match self {

@@ -35,7 +35,7 @@ pub struct Location {
     pub channels: BTreeSet<ChannelId>,
 }
 
-/// Allocation priority of a channel (DOMAIN.md §1 policy).
+/// Allocation priority of a channel (docs/domain.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]

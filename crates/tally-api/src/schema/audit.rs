@@ -180,7 +180,7 @@ pub struct LotOrder {
     pub units: UnsignedInt64,
 }
 
-/// Everything known about a lot (DOMAIN.md §7).
+/// Everything known about a lot (docs/domain.md §3).
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(name = "Lot")]
 pub struct LotTrace {

@@ -244,7 +244,7 @@ impl<K: CursorKey> Window<K> {
             return Err(ApiError::invalid("give after or before, not both"));
         }
         let backward = args.last.is_some() || args.before.is_some();
-        if backward && args.first.is_some() || !backward && args.last.is_some() {
+        if backward && (args.first.is_some() || args.after.is_some()) {
             return Err(ApiError::invalid(
                 "page forward with first/after or backward with last/before",
             ));

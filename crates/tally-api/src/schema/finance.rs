@@ -1,5 +1,5 @@
 //! Finance queries: the trial balance, settlements, their lines and the settlement export
-//! (DOMAIN.md §4), every amount as `MoneyV2` (the `finance` view). Trial balance rows and
+//! (docs/domain.md §5), every amount as `MoneyV2` (the `finance` view). Trial balance rows and
 //! settlements are the view's own structs; export rows are copies (the view's `ExportRow`
 //! keeps minor units and a text transaction type, shaped here into `MoneyV2` and enums).
 
@@ -60,7 +60,7 @@ pub struct SettlementAnswer {
     pub settlement: Option<SettlementView>,
 }
 
-/// The export's transaction type of a line (DOMAIN.md §4).
+/// The export's transaction type of a line (docs/domain.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum TxnType {
     /// A line about an order (principal, shipping, tax, fees of an order).
@@ -88,7 +88,7 @@ impl TxnType {
     }
 }
 
-/// One row of the settlement export (DOMAIN.md §4): one money line.
+/// One row of the settlement export (docs/domain.md §5): one money line.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct SettlementExportRow {
     /// settlement_id.
@@ -403,7 +403,7 @@ impl FinanceQuery {
         Ok(connection::paginate_sorted("settlement", &window, view.meta, items)?)
     }
 
-    /// The settlement export (DOMAIN.md §4) of every settlement of `channel` whose period
+    /// The settlement export (docs/domain.md §5) of every settlement of `channel` whose period
     /// overlaps the UTC days `fromDay..=toDay`: totals over every row, the rows paged.
     #[graphql(guard = "FieldGuard(\"Query.settlementExport\")")]
     async fn settlement_export(

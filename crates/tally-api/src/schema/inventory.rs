@@ -16,7 +16,7 @@ use tally_projections::inventory::{self, AtsView, StockRow};
 
 const VIEW: &str = "inventory";
 
-/// A state of stock (DOMAIN.md §1).
+/// A state of stock (docs/domain.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum InventoryState {
     /// Sellable, unclaimed.

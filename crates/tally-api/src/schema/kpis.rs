@@ -1,4 +1,4 @@
-//! Fill rates and KPIs over a window of UTC days (DOMAIN.md §5): numerators and denominators
+//! Fill rates and KPIs over a window of UTC days (docs/domain.md §6): numerators and denominators
 //! with the rates in basis points (the `fill_rate` and `kpis` views). Counts are
 //! `UnsignedInt64`, times `Duration`, days `Date`. The rows are copies of the views' rows:
 //! the views keep day numbers and millisecond sums, whose GraphQL shapes (a `Date`, a signed
@@ -117,7 +117,7 @@ pub struct ReleaseTimeRow {
     pub net_sum: DurationMs,
 }
 
-/// Order release times (DOMAIN.md §5).
+/// Order release times (docs/domain.md §6).
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ReleaseTimesAnswer {
     /// What the answer reflects.

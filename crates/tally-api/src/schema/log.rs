@@ -28,7 +28,7 @@ pub struct Head {
     /// Its chain hash, hex.
     pub hash: String,
     /// When it was recorded (the epoch for an empty log).
-    pub recorded_at: DateTime<Utc>,
+    pub recorded_at: Timestamp,
 }
 
 impl From<tally_log::Head> for Head {
@@ -36,7 +36,7 @@ impl From<tally_log::Head> for Head {
         Self {
             seq: UnsignedInt64(h.seq),
             hash: h.hash.to_hex(),
-            recorded_at: time_of(h.recorded_at_ms),
+            recorded_at: Timestamp::from_millis(h.recorded_at_ms),
         }
     }
 }

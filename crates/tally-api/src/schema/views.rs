@@ -233,7 +233,7 @@ pub struct CodeCount {
     pub count: UnsignedInt64,
 }
 
-/// The integration failure rate (DOMAIN.md §5) since the engine opened.
+/// The integration failure rate (docs/domain.md §6) since the engine opened.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct SubmissionStats {
     /// Reflects the head (the counters are kept by the engine, not by a projection).

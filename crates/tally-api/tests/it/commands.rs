@@ -227,7 +227,7 @@ async fn payloads_return_the_changed_objects_the_caller_may_read() {
         .gql_as(
             Some(&operator),
             "mutation { receiveOrder(envelope: {idempotencyKey: \"o1\"}, waitForViews: true, input: {
-                order: \"W9\", channel: \"web\", placedAt: \"2026-03-01T10:00:00Z\", currency: USD,
+                order: \"W9\", channel: \"web\", placedAt: \"2026-03-01T10:00:00Z\", currencyCode: USD,
                 lines: [{sku: \"SKU-A\", qty: 1, unitPrice: {amount: \"30.00\", currencyCode: USD}}],
                 shipping: {amount: \"0.00\", currencyCode: USD}, taxRate: \"0\"}) {
               changedIds changed { id ... on Order { orderId status } } userErrors { code } } }",
@@ -261,7 +261,7 @@ async fn payloads_return_the_changed_objects_the_caller_may_read() {
         .gql_as(
             Some(&operator),
             "mutation { openSettlement(envelope: {idempotencyKey: \"s1\"}, waitForViews: true,
-                input: {settlement: \"S9\", channel: \"amz\", currency: USD, periodStart: \"2026-03-01\", periodEnd: \"2026-03-14\"}) {
+                input: {settlement: \"S9\", channel: \"amz\", currencyCode: USD, periodStart: \"2026-03-01\", periodEnd: \"2026-03-14\"}) {
               changedIds changed { id } userErrors { code } } }",
             json!({}),
         )

@@ -9,7 +9,7 @@ mutation Setup($placedAt: DateTime!) {
   safety: setSafetyStock(envelope: {idempotencyKey: "ss-1"}, input: {location: "WH1", sku: "SKU-A", qty: 2}) { lastSeq }
   receive: receiveInventory(envelope: {idempotencyKey: "rcv-1", source: "wms/WH1"}, input: {location: "WH1", sku: "SKU-A", qty: 10}) { lastSeq events { type stream } }
   order: receiveOrder(envelope: {idempotencyKey: "ord-W1"}, input: {
-    order: "W1", channel: "edi", placedAt: $placedAt, currency: USD,
+    order: "W1", channel: "edi", placedAt: $placedAt, currencyCode: USD,
     lines: [{sku: "SKU-A", qty: 6, unitPrice: {amount: "50.00", currencyCode: USD}}],
     shipping: {amount: "0.00", currencyCode: USD}, taxRate: "0"}) { lastSeq }
   validate: validateOrder(envelope: {idempotencyKey: "val-W1"}, input: {order: "W1"}) { lastSeq }

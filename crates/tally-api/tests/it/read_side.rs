@@ -80,6 +80,11 @@ async fn events_page_forward_and_backward_with_exact_page_info_and_a_limit() {
     assert_eq!(first_code(&over), "LIMIT_EXCEEDED", "{over:#}");
     let both = server.gql_as(Some(&admin), q, json!({"first": 1, "last": 1})).await;
     assert_eq!(first_code(&both), "INVALID_INPUT", "{both:#}");
+    // `last` reads backward from `before`: an `after` with it is refused, not ignored.
+    let cursor = server.gql("{ events(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let mixed = json!({"last": 1, "after": cursor["events"]["pageInfo"]["endCursor"]});
+    let mixed = server.gql_as(Some(&admin), q, mixed).await;
+    assert_eq!(first_code(&mixed), "INVALID_INPUT", "{mixed:#}");
     let other = server.gql("{ orders(first: 1) { pageInfo { endCursor } } }", json!({})).await;
     let foreign = json!({"first": 1, "after": other["orders"]["pageInfo"]["endCursor"]});
     let foreign = server.gql_as(Some(&admin), q, foreign).await;
