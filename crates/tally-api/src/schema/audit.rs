@@ -182,7 +182,7 @@ pub struct LotOrder {
 
 /// Everything known about a lot (docs/domain.md §3).
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(name = "Lot")]
+#[graphql(name = "Lot", complex)]
 pub struct LotTrace {
     /// The SKU.
     pub sku: String,
@@ -199,12 +199,63 @@ pub struct LotTrace {
     pub recalled_seq: Option<UnsignedInt64>,
     /// Receipts in seq order (every one; a lot is received a few times).
     pub receipts: Vec<LotReceipt>,
-    /// Where its units are now, by location.
+    /// Where its units are now, by location (one row per location holding it).
     pub locations: Vec<StockRow>,
-    /// Shipments in seq order.
-    pub shipments: Vec<LotShipment>,
-    /// Customer orders that received it, by order id.
-    pub orders: Vec<LotOrder>,
+    /// Every shipment, in seq order (paged by `shipments`).
+    #[graphql(skip)]
+    pub shipment_list: Vec<LotShipment>,
+    /// Every customer order that received it, by order id (paged by `orders`).
+    #[graphql(skip)]
+    pub order_list: Vec<LotOrder>,
+    /// What the view answer reflects (the `meta` of the nested connections).
+    #[graphql(skip)]
+    pub meta: ViewMeta,
+}
+
+#[async_graphql::ComplexObject]
+impl LotTrace {
+    /// Shipments of the lot in seq order, paged: a lot can go to thousands of orders.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn shipments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start or after `after` (default 50, at most the \
+                          page size limit).")]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end or before `before` (at most the page size \
+                          limit).")]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<LotShipment>> {
+        let config = ctx.data_unchecked::<AppState>().config();
+        let window: Window<u64> =
+            Window::new(config, "lot-shipment", &PageArgs::new(first, after, last, before))?;
+        // Shipments only ever append, in seq order: a position is a stable cursor.
+        let items = (0u64..).zip(self.shipment_list.iter().cloned()).collect();
+        Ok(connection::paginate_sorted("lot-shipment", &window, self.meta.clone(), items)?)
+    }
+
+    /// Customer orders that received the lot, by order id, paged.
+    #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start or after `after` (default 50, at most the \
+                          page size limit).")]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end or before `before` (at most the page size \
+                          limit).")]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+    ) -> async_graphql::Result<Connection<LotOrder>> {
+        let config = ctx.data_unchecked::<AppState>().config();
+        let window: Window<String> =
+            Window::new(config, "lot-order", &PageArgs::new(first, after, last, before))?;
+        let items = self.order_list.iter().map(|o| (o.order.clone(), o.clone())).collect();
+        Ok(connection::paginate_sorted("lot-order", &window, self.meta.clone(), items)?)
+    }
 }
 
 /// A lot's trace, or null when the lot was never seen.
@@ -217,8 +268,9 @@ pub struct LotTraceAnswer {
 }
 
 /// The trace of `lot` of `sku` as its GraphQL shape.
-pub(crate) fn trace(sku: &str, lot: &str, t: lots::LotTrace) -> LotTrace {
+pub(crate) fn trace(sku: &str, lot: &str, t: lots::LotTrace, meta: ViewMeta) -> LotTrace {
     LotTrace {
+        meta,
         global_id: tally_projections::graphql::global_id("Lot", &[sku, lot]),
         sku: sku.to_owned(),
         lot: lot.to_owned(),
@@ -250,7 +302,7 @@ pub(crate) fn trace(sku: &str, lot: &str, t: lots::LotTrace) -> LotTrace {
                 }
             })
             .collect(),
-        shipments: t
+        shipment_list: t
             .shipments
             .into_iter()
             .map(|s| LotShipment {
@@ -264,7 +316,7 @@ pub(crate) fn trace(sku: &str, lot: &str, t: lots::LotTrace) -> LotTrace {
                 seq: UnsignedInt64(s.seq),
             })
             .collect(),
-        orders: t
+        order_list: t
             .orders
             .into_iter()
             .map(|(order, units)| LotOrder {
@@ -353,6 +405,7 @@ impl AuditTrailQuery {
         args::id::<LotId>("lot", &lot)?;
         let view = read_view(ctx.data_unchecked::<AppState>(), LOTS_VIEW, as_of).await?;
         let found = lots::trace(&view.reader, &sku, &lot).map_err(|e| view_error(LOTS_VIEW, &e))?;
-        Ok(LotTraceAnswer { meta: view.meta, trace: found.map(|t| trace(&sku, &lot, t)) })
+        let trace = found.map(|t| trace(&sku, &lot, t, view.meta.clone()));
+        Ok(LotTraceAnswer { meta: view.meta, trace })
     }
 }

@@ -209,7 +209,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             let view = read_view(state, "lots", None).await?;
             lots::trace(&view.reader, sku.as_str(), lot.as_str())
                 .map_err(|e| super::views::view_error("lots", &e))?
-                .map(|t| Node::Lot(trace(sku.as_str(), lot.as_str(), t)))
+                .map(|t| Node::Lot(trace(sku.as_str(), lot.as_str(), t, view.meta.clone())))
         }
         "Sku" => {
             let sku: Sku = one(id, &parts)?;

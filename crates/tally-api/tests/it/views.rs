@@ -278,11 +278,11 @@ async fn lot_trace_and_lot_buckets_after_a_recall() {
         .gql(
             r#"{
                 a: lotTrace(sku: "SYRINGE", lot: "LOT-A") {
-                    trace { expiry recalledSeq receipts { location qty } locations { location quarantined onHand } orders { order } }
+                    trace { expiry recalledSeq receipts { location qty } locations { location quarantined onHand } orders { nodes { order } } }
                 }
                 b: lotTrace(sku: "SYRINGE", lot: "LOT-B") {
                     meta { seq }
-                    trace { recalledAt receipts { qty } shipments { order qty location } orders { order units } }
+                    trace { recalledAt receipts { qty } shipments(first: 10) { nodes { order qty location } totalCount pageInfo { hasNextPage } } orders(first: 1) { nodes { order units } } }
                 }
                 none: lotTrace(sku: "SYRINGE", lot: "NOPE") { trace { lot } }
                 stock(location: "DC1", sku: "SYRINGE") { lots { lot available reserved quarantined shipped } }
@@ -302,12 +302,14 @@ async fn lot_trace_and_lot_buckets_after_a_recall() {
         a["locations"][0],
         json!({"location": "DC1", "quarantined": "100", "onHand": "100"})
     );
-    assert_eq!(a["orders"], json!([]));
+    assert_eq!(a["orders"]["nodes"], json!([]));
     let b = &data["b"]["trace"];
     assert_eq!(b["recalledAt"], Value::Null);
     assert_eq!(b["receipts"], json!([{"qty": 50}]));
-    assert_eq!(b["shipments"], json!([{"order": "H-1", "qty": 50, "location": "DC1"}]));
-    assert_eq!(b["orders"], json!([{"order": "H-1", "units": "50"}]));
+    assert_eq!(b["shipments"]["nodes"], json!([{"order": "H-1", "qty": 50, "location": "DC1"}]));
+    assert_eq!(b["shipments"]["totalCount"], "1");
+    assert_eq!(b["shipments"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(b["orders"]["nodes"], json!([{"order": "H-1", "units": "50"}]));
     assert_eq!(data["none"]["trace"], Value::Null);
     let lots = data["stock"]["lots"].as_array().unwrap();
     let lot_b = lots.iter().find(|l| l["lot"] == "LOT-B").unwrap();
