@@ -11,7 +11,7 @@
 //! Global ids ([`global_id`]) live here too, since the read models that are Relay nodes
 //! (`Order`, `Settlement`, `JournalEntry`) answer their own `id`.
 
-use async_graphql::{ComplexObject, Enum, ID, SimpleObject};
+use async_graphql::{ComplexObject, Enum, ID, Object, SimpleObject};
 use tally_domain::graphql::UnsignedInt64;
 use tally_domain::inventory::QuarantineReason;
 use tally_domain::journal::JournalRef;
@@ -19,7 +19,7 @@ use tally_domain::money::{Currency, Money};
 use tally_domain::time::{Date, Timestamp};
 
 use crate::finance::{EntryTotal, JournalEntryView, SettlementView, TrialBalanceRow};
-use crate::inventory::{AtsView, ChannelAts, StockRow};
+use crate::inventory::{AtsView, ChannelAts, ReorderPoint, StockRow};
 use crate::orders::{BackorderRow, HoldException, HoldView, LineView, OrderView};
 
 /// The scheme and authority every global id starts with.
@@ -232,6 +232,20 @@ impl StockRow {
     /// Physically there: available + reserved + picked + packed + quarantined + returned.
     async fn on_hand(&self) -> UnsignedInt64 {
         UnsignedInt64(self.on_hand)
+    }
+}
+
+/// The reorder point of a location × SKU: when its units available or in transit (summed over
+/// lots) fall to or below the point, it needs the reorder quantity more.
+#[Object]
+impl ReorderPoint {
+    /// Units available or in transit at or below which to reorder (at least 1).
+    async fn point(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.point)
+    }
+    /// Units to order each time.
+    async fn reorder_qty(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.reorder_qty)
     }
 }
 
