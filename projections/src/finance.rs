@@ -10,7 +10,8 @@
 //! - `pending/{settlement}` → the line number whose journal entry comes next;
 //! - `by_channel/{channel}/{period start day}/{settlement}` → empty: settlements of a channel
 //!   by period;
-//! - `payout/{payout}` → [`ProcessorPayout`] (processor payouts of direct channels).
+//! - `payout/{payout}` → [`ProcessorPayout`] (processor payouts of direct channels);
+//! - `entry/{journal entry id}` → [`JournalEntryView`] (every posted entry, by its id).
 //!
 //! Columns of a line by kind: principal, shipping and refund → `gross`; commission,
 //! fulfillment and storage fees → `fee`; tax and facilitator tax → `tax`; reserve moves only
@@ -20,8 +21,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tally_domain::Event;
-use tally_domain::ids::{ChannelId, OrderId, SettlementId, Sku};
-use tally_domain::journal::{Account, JournalRef};
+use tally_domain::ids::{ChannelId, JournalEntryId, OrderId, SettlementId, Sku};
+use tally_domain::journal::{Account, JournalEntry, JournalRef, Posting};
 use tally_domain::money::Currency;
 use tally_domain::settlement::SettlementLineKind;
 use tally_domain::time::{DAY_MS, Date};
@@ -37,6 +38,7 @@ const LINE: &[u8] = b"line";
 const PENDING: &[u8] = b"pending";
 const BY_CHANNEL: &[u8] = b"by_channel";
 const PAYOUT: &[u8] = b"payout";
+const ENTRY: &[u8] = b"entry";
 
 /// The finance projection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -149,6 +151,85 @@ pub struct ProcessorPayout {
     pub at_ms: i64,
 }
 
+/// Σ debits and Σ credits of a journal entry in one currency (equal, since entries balance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "JournalEntryTotal", complex)
+)]
+pub struct EntryTotal {
+    /// Currency.
+    #[cfg_attr(feature = "graphql", graphql(name = "currencyCode"))]
+    pub currency: Currency,
+    /// Σ debits, minor units (≥ 0).
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub debits: i64,
+    /// Σ credits as a positive number, minor units.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub credits: i64,
+}
+
+/// A posted journal entry with the seq and ledger time of its `journal.entry_posted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "JournalEntry", complex)
+)]
+pub struct JournalEntryView {
+    /// Its ledger id (`je-{n}`, minted by the domain); `id` is its global id.
+    #[cfg_attr(feature = "graphql", graphql(name = "entryId"))]
+    pub id: JournalEntryId,
+    /// A short lowercase description: `payment captured`, `invoice`, `cogs`, …
+    pub memo: String,
+    /// What it is about.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub reference: JournalRef,
+    /// Its postings in entry order: debit positive, credit negative.
+    pub postings: Vec<Posting>,
+    /// Σ debits and Σ credits per currency, by currency.
+    pub totals: Vec<EntryTotal>,
+    /// Business time of posting (its event's `occurredAt`), ms since the epoch.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub posted_at_ms: i64,
+    /// Seq of its `journal.entry_posted`.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub seq: u64,
+    /// Ledger time of its `journal.entry_posted`, ms since the epoch.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub recorded_at_ms: i64,
+}
+
+fn entry_key(id: &str) -> Vec<u8> {
+    key(&[ENTRY, id.as_bytes()])
+}
+
+/// The totals of `e`'s postings per currency; an error when one does not balance.
+fn entry_totals(e: &JournalEntry) -> Result<Vec<EntryTotal>, ApplyError> {
+    let mut sums: BTreeMap<Currency, (i64, i64)> = BTreeMap::new();
+    for p in &e.postings {
+        let (debits, credits) = sums.entry(p.amount.currency()).or_insert((0, 0));
+        let minor = p.amount.minor();
+        if minor >= 0 {
+            add(debits, minor)?;
+        } else {
+            add(credits, minor.checked_neg().ok_or_else(overflow)?)?;
+        }
+    }
+    if let Some((c, (d, cr))) = sums.iter().find(|(_, (d, cr))| d != cr) {
+        return Err(ApplyError::new(format!(
+            "journal entry '{}' does not balance in {c}: {}",
+            e.entry,
+            i128::from(*d) - i128::from(*cr)
+        )));
+    }
+    Ok(sums
+        .into_iter()
+        .map(|(currency, (debits, credits))| EntryTotal { currency, debits, credits })
+        .collect())
+}
+
 fn settlement_key(id: &str) -> Vec<u8> {
     key(&[SETTLEMENT, id.as_bytes()])
 }
@@ -189,9 +270,8 @@ impl Projection for Finance {
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         match a.event {
             Event::JournalEntryPosted(e) => {
-                let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
+                let totals = entry_totals(e)?;
                 for p in &e.postings {
-                    *sums.entry(p.amount.currency()).or_insert(0) += i128::from(p.amount.minor());
                     let number = format!("{:04}", p.account.number());
                     let k = key(&[TB, number.as_bytes(), p.amount.currency().code().as_bytes()]);
                     let mut b: Balance = tx.get(&k)?.unwrap_or_default();
@@ -203,12 +283,17 @@ impl Projection for Finance {
                     }
                     tx.put(k, &b)?;
                 }
-                if let Some((c, s)) = sums.iter().find(|(_, s)| **s != 0) {
-                    return Err(ApplyError::new(format!(
-                        "journal entry '{}' does not balance in {c}: {s}",
-                        e.entry
-                    )));
-                }
+                let view = JournalEntryView {
+                    id: e.entry.clone(),
+                    memo: e.memo.clone(),
+                    reference: e.reference.clone(),
+                    postings: e.postings.clone(),
+                    totals,
+                    posted_at_ms: e.posted_at.millis(),
+                    seq: a.seq,
+                    recorded_at_ms: a.recorded_at_ms,
+                };
+                tx.put(entry_key(e.entry.as_str()), &view)?;
                 if let JournalRef::Settlement(id) = &e.reference {
                     let pk = key(&[PENDING, id.as_str().as_bytes()]);
                     if let Some(line_no) = tx.get::<u32>(&pk)? {
@@ -528,6 +613,11 @@ pub fn export_rows(r: &ViewReader, selector: ExportSelector<'_>) -> Result<Vec<E
         }
     }
     Ok(out)
+}
+
+/// The journal entry with this id.
+pub fn journal_entry(r: &ViewReader, id: &str) -> Result<Option<JournalEntryView>> {
+    r.get(&entry_key(id))
 }
 
 /// A processor payout.

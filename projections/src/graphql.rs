@@ -9,16 +9,17 @@
 //! are bounded by `tally_domain::limits::QTY_MAX` (10⁹ < 2³¹).
 //!
 //! Global ids ([`global_id`]) live here too, since the read models that are Relay nodes
-//! (`Order`, `Settlement`) answer their own `id`.
+//! (`Order`, `Settlement`, `JournalEntry`) answer their own `id`.
 
-use async_graphql::{ComplexObject, ID, SimpleObject};
+use async_graphql::{ComplexObject, Enum, ID, Object, SimpleObject};
 use tally_domain::graphql::UnsignedInt64;
 use tally_domain::inventory::QuarantineReason;
+use tally_domain::journal::JournalRef;
 use tally_domain::money::{Currency, Money};
 use tally_domain::time::{Date, Timestamp};
 
-use crate::finance::{SettlementView, TrialBalanceRow};
-use crate::inventory::{AtsView, ChannelAts, StockRow};
+use crate::finance::{EntryTotal, JournalEntryView, SettlementView, TrialBalanceRow};
+use crate::inventory::{AtsView, ChannelAts, ReorderPoint, StockRow};
 use crate::orders::{BackorderRow, HoldException, HoldView, LineView, OrderView};
 
 /// The scheme and authority every global id starts with.
@@ -234,6 +235,20 @@ impl StockRow {
     }
 }
 
+/// The reorder point of a location × SKU: when its units available or in transit (summed over
+/// lots) fall to or below the point, it needs the reorder quantity more.
+#[Object]
+impl ReorderPoint {
+    /// Units available or in transit at or below which to reorder (at least 1).
+    async fn point(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.point)
+    }
+    /// Units to order each time.
+    async fn reorder_qty(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.reorder_qty)
+    }
+}
+
 #[ComplexObject]
 impl AtsView {
     /// Network ATS: Σ over locations of max(0, available − safety stock).
@@ -328,6 +343,125 @@ impl SettlementView {
             deposit_date: p.deposit_date,
             event_seq: UnsignedInt64(p.event_seq),
         })
+    }
+}
+
+/// The kind of entity a journal entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum JournalReferenceKind {
+    /// An order (payment, invoice, COGS, fee, refund).
+    Order,
+    /// A return (restocked units back into inventory).
+    Return,
+    /// A marketplace settlement.
+    Settlement,
+    /// A stock bucket (receipt, adjustment, scrap).
+    Stock,
+    /// A processor payout.
+    Payout,
+    /// A manual entry.
+    Manual,
+}
+
+/// What a journal entry is about.
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+pub struct JournalReference {
+    /// The kind of entity.
+    pub kind: JournalReferenceKind,
+    /// The entity's ledger id: an order, return, settlement or payout id; null for stock and
+    /// manual entries.
+    pub entity_id: Option<String>,
+    /// The entity's global id when it is a node (`Order`, `Return`, `Settlement`); null
+    /// otherwise.
+    pub node_id: Option<ID>,
+    /// The location, for a stock entry; null otherwise.
+    pub location: Option<String>,
+    /// The SKU, for a stock entry; null otherwise.
+    pub sku: Option<String>,
+    /// The lot, for a stock entry of a lot-tracked SKU; null otherwise.
+    pub lot: Option<String>,
+    /// The log stream the entry is recorded on (`stream(stream:)` reads it).
+    pub stream: String,
+}
+
+impl JournalReference {
+    fn of(r: &JournalRef) -> Self {
+        let entity = |kind, type_name: Option<&str>, id: &str| Self {
+            kind,
+            entity_id: Some(id.to_owned()),
+            node_id: type_name.map(|t| global_id(t, &[id])),
+            location: None,
+            sku: None,
+            lot: None,
+            stream: r.stream(),
+        };
+        match r {
+            JournalRef::Order(id) => {
+                entity(JournalReferenceKind::Order, Some("Order"), id.as_str())
+            }
+            JournalRef::Return(id) => {
+                entity(JournalReferenceKind::Return, Some("Return"), id.as_str())
+            }
+            JournalRef::Settlement(id) => {
+                entity(JournalReferenceKind::Settlement, Some("Settlement"), id.as_str())
+            }
+            JournalRef::Payout(id) => entity(JournalReferenceKind::Payout, None, id.as_str()),
+            JournalRef::Stock(k) => Self {
+                kind: JournalReferenceKind::Stock,
+                entity_id: None,
+                node_id: None,
+                location: Some(k.location.to_string()),
+                sku: Some(k.sku.to_string()),
+                lot: k.lot.as_ref().map(ToString::to_string),
+                stream: r.stream(),
+            },
+            JournalRef::Manual => Self {
+                kind: JournalReferenceKind::Manual,
+                entity_id: None,
+                node_id: None,
+                location: None,
+                sku: None,
+                lot: None,
+                stream: r.stream(),
+            },
+        }
+    }
+}
+
+#[ComplexObject]
+impl JournalEntryView {
+    /// Global id (`gid://tally/JournalEntry/{entryId}`), for `node(id:)`.
+    #[graphql(name = "id")]
+    pub async fn global_id(&self) -> ID {
+        global_id("JournalEntry", &[self.id.as_str()])
+    }
+    /// What it is about.
+    async fn reference(&self) -> JournalReference {
+        JournalReference::of(&self.reference)
+    }
+    /// Business time of posting (its event's `occurredAt`).
+    async fn posted_at(&self) -> Timestamp {
+        time(self.posted_at_ms)
+    }
+    /// Seq of its `journal.entry_posted` event.
+    async fn seq(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.seq)
+    }
+    /// Ledger time of its `journal.entry_posted` event (when the log recorded it).
+    async fn recorded_at(&self) -> Timestamp {
+        time(self.recorded_at_ms)
+    }
+}
+
+#[ComplexObject]
+impl EntryTotal {
+    /// Σ debits.
+    async fn debits(&self) -> Money {
+        money(self.debits, self.currency)
+    }
+    /// Σ credits (positive).
+    async fn credits(&self) -> Money {
+        money(self.credits, self.currency)
     }
 }
 

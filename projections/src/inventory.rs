@@ -8,12 +8,17 @@
 //! - `location/{location}` → [`LocationInfo`] (rank and channels served);
 //! - `channel/{channel}` → [`PriorityClass`];
 //! - `safety/{location}/{sku}` → safety stock units (u64);
+//! - `reorder/{location}/{sku}` → [`ReorderPoint`] (absent when unset or cleared);
 //! - `alloc/{order}/{line}/{location}/{lot}` → stages of an order line's units (for cancels).
 //!
 //! ATS policy (DOMAIN.md §1 and the domain crate): a `standard` channel's ATS is
 //! Σ over locations serving it of max(0, available − safety stock); a `contract` channel may
 //! take safety stock, so its ATS is Σ available; network ATS is Σ max(0, available − safety
 //! stock) over all locations. Never negative.
+//!
+//! Reorder points: a location × SKU is below its reorder point when its units available plus
+//! in transit (summed over lots) are at or below the point. Every row a read returns carries
+//! the reorder point of its location × SKU and that flag, lot rows included.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,6 +40,7 @@ const LOCATION: &[u8] = b"location";
 const CHANNEL: &[u8] = b"channel";
 const SAFETY: &[u8] = b"safety";
 const ALLOC: &[u8] = b"alloc";
+const REORDER: &[u8] = b"reorder";
 
 /// The inventory projection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,6 +53,28 @@ pub struct LocationInfo {
     pub rank: u32,
     /// Channels it ships for.
     pub channels: BTreeSet<ChannelId>,
+}
+
+/// The reorder point of a location × SKU: when its units available or in transit (summed over
+/// lots) fall to or below the point, it needs the reorder quantity more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReorderPoint {
+    /// Units at or below which to reorder (at least 1: a point of 0 clears it).
+    pub point: u64,
+    /// Units to order each time.
+    pub reorder_qty: u64,
+}
+
+impl ReorderPoint {
+    /// Whether `total` (the location × SKU summed over lots) is at or below the point.
+    #[must_use]
+    pub fn is_reached_by(&self, total: &Stock) -> bool {
+        total.available.saturating_add(total.in_transit) <= self.point
+    }
+}
+
+fn reorder_key(location: &str, sku: &str) -> Vec<u8> {
+    key(&[REORDER, location.as_bytes(), sku.as_bytes()])
 }
 
 fn stock_key(k: &StockKey) -> Vec<u8> {
@@ -82,6 +110,14 @@ impl Projection for Inventory {
                     tx.delete(k);
                 } else {
                     tx.put(k, &e.qty)?;
+                }
+            }
+            Event::ReorderPointSet(e) => {
+                let k = reorder_key(e.location.as_str(), e.sku.as_str());
+                if e.point == 0 {
+                    tx.delete(k);
+                } else {
+                    tx.put(k, &ReorderPoint { point: e.point, reorder_qty: e.reorder_qty })?;
                 }
             }
             event => {
@@ -128,12 +164,33 @@ pub struct StockRow {
     /// `available + reserved + picked + packed + quarantined + returned`.
     #[cfg_attr(feature = "graphql", graphql(skip))]
     pub on_hand: u64,
+    /// The reorder point of its location × SKU; null when none is set (and in a lot trace's
+    /// rows, which come from the lots view).
+    pub reorder_point: Option<ReorderPoint>,
+    /// Whether its location × SKU, summed over lots, has available + in transit at or below
+    /// the reorder point; false while none is set.
+    pub below_reorder_point: bool,
 }
 
 impl StockRow {
     fn new(location: String, sku: String, lot: Option<String>, stock: Stock) -> Self {
         let on_hand = stock.on_hand();
-        Self { location, sku, lot, stock, on_hand }
+        Self { location, sku, lot, stock, on_hand, reorder_point: None, below_reorder_point: false }
+    }
+
+    /// This row with the reorder point of its location × SKU, whose stock summed over lots is
+    /// `total`.
+    fn with_reorder(mut self, point: Option<ReorderPoint>, total: &Stock) -> Self {
+        self.below_reorder_point = point.is_some_and(|p| p.is_reached_by(total));
+        self.reorder_point = point;
+        self
+    }
+
+    /// This row, a sum over lots, with the reorder point of its location × SKU.
+    fn summed_with_reorder(mut self, point: Option<ReorderPoint>) -> Self {
+        self.below_reorder_point = point.is_some_and(|p| p.is_reached_by(&self.stock));
+        self.reorder_point = point;
+        self
     }
 }
 
@@ -173,23 +230,44 @@ fn none_if_empty(part: &[u8]) -> Option<String> {
 
 /// Stock of `sku` at `location`, summed over lots and per lot.
 pub fn stock(r: &ViewReader, location: &str, sku: &str) -> Result<StockAt> {
+    let total =
+        r.get::<Stock>(&key(&[TOTAL, sku.as_bytes(), location.as_bytes()]))?.unwrap_or_default();
+    let point = reorder_point(r, location, sku)?;
     let p = prefix(&[STOCK, location.as_bytes(), sku.as_bytes()]);
     let lots: Vec<StockRow> = r
         .scan_typed::<Stock>(&p)?
         .into_iter()
-        .map(|(lot, s)| StockRow::new(location.to_owned(), sku.to_owned(), none_if_empty(&lot), s))
+        .map(|(lot, s)| {
+            StockRow::new(location.to_owned(), sku.to_owned(), none_if_empty(&lot), s)
+                .with_reorder(point, &total)
+        })
         .collect();
     let total =
-        r.get::<Stock>(&key(&[TOTAL, sku.as_bytes(), location.as_bytes()]))?.unwrap_or_default();
-    Ok(StockAt { total: StockRow::new(location.to_owned(), sku.to_owned(), None, total), lots })
+        StockRow::new(location.to_owned(), sku.to_owned(), None, total).summed_with_reorder(point);
+    Ok(StockAt { total, lots })
 }
 
-/// Stock of `sku` at every location holding or expecting it, summed over lots, by location.
-pub fn by_sku(r: &ViewReader, sku: &str) -> Result<Vec<StockRow>> {
+/// The reorder point of `sku` at `location`, if one is set.
+pub fn reorder_point(r: &ViewReader, location: &str, sku: &str) -> Result<Option<ReorderPoint>> {
+    r.get(&reorder_key(location, sku))
+}
+
+/// Totals of `sku` per location (summed over lots), by location, without reorder points.
+fn totals_by_sku(r: &ViewReader, sku: &str) -> Result<Vec<StockRow>> {
     Ok(r.scan_typed::<Stock>(&prefix(&[TOTAL, sku.as_bytes()]))?
         .into_iter()
         .map(|(loc, s)| StockRow::new(text(&loc), sku.to_owned(), None, s))
         .collect())
+}
+
+/// Stock of `sku` at every location holding or expecting it, summed over lots, by location.
+pub fn by_sku(r: &ViewReader, sku: &str) -> Result<Vec<StockRow>> {
+    let mut out = Vec::new();
+    for row in totals_by_sku(r, sku)? {
+        let point = reorder_point(r, &row.location, sku)?;
+        out.push(row.summed_with_reorder(point));
+    }
+    Ok(out)
 }
 
 /// Stock of every SKU at `location`, summed over lots, by SKU.
@@ -200,7 +278,18 @@ pub fn by_location(r: &ViewReader, location: &str) -> Result<Vec<StockRow>> {
         let sku = parts.first().map(|p| text(p)).unwrap_or_default();
         add_stock(sums.entry(sku).or_default(), &s)?;
     }
-    Ok(sums.into_iter().map(|(sku, s)| StockRow::new(location.to_owned(), sku, None, s)).collect())
+    let points: BTreeMap<String, ReorderPoint> = r
+        .scan_typed::<ReorderPoint>(&prefix(&[REORDER, location.as_bytes()]))?
+        .into_iter()
+        .map(|(sku, p)| (text(&sku), p))
+        .collect();
+    Ok(sums
+        .into_iter()
+        .map(|(sku, s)| {
+            let point = points.get(&sku).copied();
+            StockRow::new(location.to_owned(), sku, None, s).summed_with_reorder(point)
+        })
+        .collect())
 }
 
 /// Every bucket (location × SKU × lot) at `location` and/or of `sku` (all buckets when both
@@ -209,7 +298,7 @@ pub fn by_location(r: &ViewReader, location: &str) -> Result<Vec<StockRow>> {
 pub fn buckets(r: &ViewReader, location: Option<&str>, sku: Option<&str>) -> Result<Vec<StockRow>> {
     let locations: Vec<Option<String>> = match (location, sku) {
         (Some(l), _) => vec![Some(l.to_owned())],
-        (None, Some(s)) => by_sku(r, s)?.into_iter().map(|row| Some(row.location)).collect(),
+        (None, Some(s)) => totals_by_sku(r, s)?.into_iter().map(|row| Some(row.location)).collect(),
         (None, None) => vec![None],
     };
     let mut out = Vec::new();
@@ -244,6 +333,31 @@ pub fn buckets(r: &ViewReader, location: Option<&str>, sku: Option<&str>) -> Res
             out.push(StockRow::new(l, s, lot.and_then(none_if_empty), stock));
         }
     }
+    with_reorder_points(r, out)
+}
+
+/// `rows` (in location × SKU order) with the reorder point of each row's location × SKU: one
+/// read per location × SKU, and one more of its total when a point is set.
+fn with_reorder_points(r: &ViewReader, rows: Vec<StockRow>) -> Result<Vec<StockRow>> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut last: Option<(String, String, Option<ReorderPoint>, Stock)> = None;
+    for row in rows {
+        let same = last.as_ref().is_some_and(|(l, s, _, _)| *l == row.location && *s == row.sku);
+        if !same {
+            let point = reorder_point(r, &row.location, &row.sku)?;
+            let total = match point {
+                Some(_) => r
+                    .get::<Stock>(&key(&[TOTAL, row.sku.as_bytes(), row.location.as_bytes()]))?
+                    .unwrap_or_default(),
+                None => Stock::default(),
+            };
+            last = Some((row.location.clone(), row.sku.clone(), point, total));
+        }
+        match &last {
+            Some((_, _, point, total)) => out.push(row.with_reorder(*point, total)),
+            None => out.push(row),
+        }
+    }
     Ok(out)
 }
 
@@ -265,7 +379,7 @@ pub fn ats(r: &ViewReader, sku: &str, channel: Option<&str>) -> Result<u64> {
         None => PriorityClass::Standard,
     };
     let mut sum = 0_u64;
-    for row in by_sku(r, sku)? {
+    for row in totals_by_sku(r, sku)? {
         if let Some(c) = channel {
             let serves = location_info(r, &row.location)?
                 .is_some_and(|info| info.channels.iter().any(|ch| ch.as_str() == c));

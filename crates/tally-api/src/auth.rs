@@ -120,6 +120,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Node.Sku", DASHBOARD),
     ("Node.Location", DASHBOARD),
     ("Node.Return", DASHBOARD),
+    ("Node.JournalEntry", FINANCE),
     ("Mutation.submit", WRITERS),
     ("Mutation.submitMany", WRITERS),
     ("Mutation.cutCheckpoint", &[Admin]),

@@ -1,15 +1,17 @@
 //! The finance view: DOMAIN.md §4 to the cent, and a marketplace settlement with its export.
 
-use tally_domain::Command;
+use std::collections::BTreeMap;
+
 use tally_domain::command::*;
 use tally_domain::ids::SettlementId;
-use tally_domain::journal::Account;
+use tally_domain::journal::{Account, JournalRef};
 use tally_domain::master::{ChannelKind, PriorityClass};
 use tally_domain::money::Currency;
 use tally_domain::settlement::SettlementLineKind;
+use tally_domain::{Command, Event};
 use tally_projections::finance::{
-    ExportSelector, balance, export_rows, processor_payout, settlement, settlements, trial_balance,
-    trial_balance_totals,
+    EntryTotal, ExportSelector, balance, export_rows, journal_entry, processor_payout, settlement,
+    settlements, trial_balance, trial_balance_totals,
 };
 
 use crate::support::*;
@@ -124,4 +126,45 @@ fn marketplace_settlement_net_equals_payout() {
     )
     .unwrap();
     assert_eq!(by_channel, rows);
+}
+
+#[test]
+fn every_journal_entry_is_kept_by_id_with_its_event_and_sums_to_the_trial_balance() {
+    let mut l = Ledger::new();
+    let mut posted = Vec::new();
+    for (i, command) in web_sale_to_payout().into_iter().enumerate() {
+        l.at(T0 + i64::try_from(i).unwrap() * 60_000);
+        let events = l.run(command);
+        let first_seq = l.head() + 1 - u64::try_from(events.len()).unwrap();
+        for (seq, event) in (first_seq..).zip(events) {
+            if let Event::JournalEntryPosted(e) = event {
+                posted.push((seq, l.now, e));
+            }
+        }
+    }
+    assert!(posted.len() > 5, "the story posts entries: {}", posted.len());
+    let r = l.reader("finance");
+    let mut by_account: BTreeMap<u16, i64> = BTreeMap::new();
+    for (seq, now, e) in &posted {
+        let view = journal_entry(&r, e.entry.as_str()).unwrap().unwrap();
+        assert_eq!(view.id, e.entry);
+        assert_eq!(
+            (&view.memo, &view.reference, &view.postings),
+            (&e.memo, &e.reference, &e.postings)
+        );
+        assert_eq!((view.seq, view.posted_at_ms), (*seq, *now));
+        assert!(view.recorded_at_ms > 0);
+        let debits: i64 = e.postings.iter().map(|p| p.amount.minor().max(0)).sum();
+        assert_eq!(view.totals, [EntryTotal { currency: Currency::USD, debits, credits: debits }]);
+        for p in &e.postings {
+            *by_account.entry(p.account.number()).or_insert(0) += p.amount.minor();
+        }
+    }
+    let tb: BTreeMap<u16, i64> =
+        trial_balance(&r).unwrap().into_iter().map(|row| (row.number, row.net)).collect();
+    assert_eq!(by_account, tb, "the entries are the trial balance");
+    let first = journal_entry(&r, "je-1").unwrap().unwrap();
+    assert_eq!(first.id.as_str(), "je-1");
+    assert!(matches!(first.reference, JournalRef::Stock(_)), "the receipt: {first:?}");
+    assert_eq!(journal_entry(&r, "je-999").unwrap(), None);
 }

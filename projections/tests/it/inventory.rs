@@ -1,7 +1,12 @@
 //! The inventory view on DOMAIN.md §8: states, on_hand and ATS per channel.
 
+use tally_domain::Command;
+use tally_domain::command::{ReceiveTransfer, ShipTransfer};
+use tally_domain::ids::TransferId;
 use tally_domain::inventory::QuarantineReason;
-use tally_projections::inventory::{ats, ats_by_channel, by_location, by_sku, stock};
+use tally_projections::inventory::{
+    ReorderPoint, StockRow, ats, ats_by_channel, buckets, by_location, by_sku, reorder_point, stock,
+};
 
 use crate::support::*;
 
@@ -76,4 +81,83 @@ fn fulfilment_quarantine_and_lots_move_between_states() {
     let r = l.reader("inventory");
     let s = stock(&r, "WH1", "L").unwrap().total;
     assert_eq!((s.stock.packed, s.stock.shipped, s.on_hand), (0, 7, 3));
+}
+
+/// (reorder point, below it) of a row.
+fn reorder_of(row: &StockRow) -> (Option<(u64, u64)>, bool) {
+    (row.reorder_point.map(|p| (p.point, p.reorder_qty)), row.below_reorder_point)
+}
+
+#[test]
+fn a_reorder_point_flags_its_location_and_sku_by_available_plus_in_transit() {
+    let mut l = Ledger::new();
+    l.run_all(world());
+    l.run(receive_lot("WH2", "L", "L1", "2027-01-01", 3));
+    l.run(receive_lot("WH2", "L", "L2", "2027-06-01", 3));
+    l.run(receive("WH1", "A", 10));
+    l.run(receive("WH2", "A", 2));
+    // Nothing set: no point, never below.
+    let r = l.reader("inventory");
+    assert_eq!(reorder_of(&stock(&r, "WH2", "L").unwrap().total), (None, false));
+    assert_eq!(reorder_point(&r, "WH2", "L").unwrap(), None);
+
+    // L at WH2: 6 units over two lots, point 6 → below; every lot row says so too.
+    l.run(reorder("WH2", "L", 6, 12));
+    let r = l.reader("inventory");
+    assert_eq!(
+        reorder_point(&r, "WH2", "L").unwrap(),
+        Some(ReorderPoint { point: 6, reorder_qty: 12 })
+    );
+    let s = stock(&r, "WH2", "L").unwrap();
+    assert_eq!(reorder_of(&s.total), (Some((6, 12)), true));
+    assert_eq!(s.lots.len(), 2);
+    assert!(s.lots.iter().all(|row| reorder_of(row) == (Some((6, 12)), true)), "lot rows");
+    let levels = buckets(&r, Some("WH2"), None).unwrap();
+    let flags: Vec<_> = levels
+        .iter()
+        .map(|row| (row.sku.as_str(), row.lot.as_deref(), row.below_reorder_point))
+        .collect();
+    assert_eq!(flags, [("A", None, false), ("L", Some("L1"), true), ("L", Some("L2"), true)]);
+    let at_wh2 = by_location(&r, "WH2").unwrap();
+    assert_eq!(
+        at_wh2.iter().map(reorder_of).collect::<Vec<_>>(),
+        [(None, false), (Some((6, 12)), true)]
+    );
+
+    // A at WH2: point 5, 2 available; 4 more in transit from WH1 → 6 > 5, not below.
+    l.run(reorder("WH2", "A", 5, 20));
+    let r = l.reader("inventory");
+    let a = by_sku(&r, "A").unwrap();
+    assert_eq!(
+        a.iter().map(reorder_of).collect::<Vec<_>>(),
+        [(None, false), (Some((5, 20)), true)]
+    );
+    l.run(Command::ShipTransfer(ShipTransfer {
+        transfer: TransferId::parse("T1").unwrap(),
+        from: loc("WH1"),
+        to: loc("WH2"),
+        sku: sku("A"),
+        lot: None,
+        qty: 4,
+    }));
+    let r = l.reader("inventory");
+    let wh2 = stock(&r, "WH2", "A").unwrap().total;
+    assert_eq!((wh2.stock.available, wh2.stock.in_transit), (2, 4));
+    assert_eq!(reorder_of(&wh2), (Some((5, 20)), false));
+    l.run(Command::ReceiveTransfer(ReceiveTransfer {
+        transfer: TransferId::parse("T1").unwrap(),
+        qty: 4,
+    }));
+    // Two units are quarantined: 4 available → below again.
+    l.run(quarantine("WH2", "A", None, 2, QuarantineReason::Damaged));
+    let r = l.reader("inventory");
+    let wh2 = stock(&r, "WH2", "A").unwrap().total;
+    assert_eq!(wh2.stock.available, 4);
+    assert_eq!(reorder_of(&wh2), (Some((5, 20)), true));
+
+    // Cleared: no point, not below.
+    l.run(reorder("WH2", "A", 0, 0));
+    let r = l.reader("inventory");
+    assert_eq!(reorder_of(&stock(&r, "WH2", "A").unwrap().total), (None, false));
+    assert_eq!(reorder_point(&r, "WH2", "A").unwrap(), None);
 }

@@ -39,6 +39,8 @@ fn scenarios_rebuild_byte_for_byte() {
     l.run_all(web_sale_to_payout());
     l.run(receive("WH1", "A", 10));
     l.run(safety("WH1", "A", 2));
+    l.run(reorder("WH1", "A", 8, 24));
+    l.run(reorder("WH2", "L", 3, 10));
     l.run_all(order_flow("W1", "edi", T0, "A", 6));
     l.run_all(order_flow("D1", "web", T0, "A", 20));
     l.run(hold("W1", HoldReason::Credit, T0 + HOUR_MS));
@@ -47,6 +49,7 @@ fn scenarios_rebuild_byte_for_byte() {
     l.run_all(order_flow("D3", "web", T0, "L", 3));
     l.run(recall("L", "L1"));
     l.run(cycle_count("WH1", "A", 9));
+    l.run(reorder("WH2", "L", 0, 0));
     for step in [1, 2, 7] {
         assert_steps_equal_one_go(&l.log, step);
     }
@@ -62,6 +65,7 @@ fn scenarios_rebuild_byte_for_byte() {
 enum Op {
     Receive(usize, usize, i64),
     Safety(usize, i64),
+    Reorder(usize, usize, i64),
     Place(usize, usize, usize, i64),
     Validate(usize),
     Allocate(usize),
@@ -88,6 +92,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..2_usize, 0..3_usize, 1..15_i64).prop_map(|(a, b, c)| Op::Receive(a, b, c)),
         1 => (0..2_usize, 0..4_i64).prop_map(|(a, b)| Op::Safety(a, b)),
+        1 => (0..2_usize, 0..2_usize, 0..12_i64).prop_map(|(a, b, c)| Op::Reorder(a, b, c)),
         3 => (o.clone(), 0..2_usize, 0..2_usize, 1..8_i64).prop_map(|(a, b, c, d)| Op::Place(a, b, c, d)),
         3 => o.clone().prop_map(Op::Validate),
         3 => o.clone().prop_map(Op::Allocate),
@@ -118,6 +123,7 @@ fn commands(op: &Op) -> Vec<Command> {
             }
         },
         Op::Safety(l, q) => vec![safety(LOCS[*l], "A", *q)],
+        Op::Reorder(l, s, point) => vec![reorder(LOCS[*l], ["A", "L"][*s], *point, 24)],
         Op::Place(n, c, s, q) => {
             let channel = ["web", "edi"][*c];
             let sku_id = ["A", "L"][*s];

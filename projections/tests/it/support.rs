@@ -166,6 +166,9 @@ pub fn define_sku(id: &str, lot_tracked: bool, cost: i64, abc: AbcClass) -> Comm
 pub fn safety(l: &str, s: &str, qty: i64) -> Command {
     Command::SetSafetyStock(SetSafetyStock { location: loc(l), sku: sku(s), qty })
 }
+pub fn reorder(l: &str, s: &str, point: i64, reorder_qty: i64) -> Command {
+    Command::SetReorderPoint(SetReorderPoint { location: loc(l), sku: sku(s), point, reorder_qty })
+}
 pub fn receive(l: &str, s: &str, qty: i64) -> Command {
     Command::ReceiveInventory(ReceiveInventory {
         location: loc(l),

@@ -299,6 +299,9 @@ pub(crate) fn trace(sku: &str, lot: &str, t: lots::LotTrace, meta: ViewMeta) -> 
                     lot: Some(lot.to_owned()),
                     stock: l.stock,
                     on_hand,
+                    // The lots view keeps no reorder points (see `StockStates.reorderPoint`).
+                    reorder_point: None,
+                    below_reorder_point: false,
                 }
             })
             .collect(),

@@ -70,6 +70,9 @@ pub struct StockFilter {
     pub lot: Option<String>,
     /// Only buckets holding units in this state.
     pub state: Option<InventoryState>,
+    /// Only buckets whose location × SKU is (true) or is not (false) at or below its reorder
+    /// point (`belowReorderPoint`).
+    pub below_reorder_point: Option<bool>,
 }
 
 /// Stock of a SKU at a location.
@@ -258,6 +261,7 @@ impl InventoryQuery {
             .into_iter()
             .filter(|r| lot.as_ref().is_none_or(|l| r.lot.as_deref() == Some(l.as_str())))
             .filter(|r| filter.state.is_none_or(|s| s.units(r) > 0))
+            .filter(|r| filter.below_reorder_point.is_none_or(|b| r.below_reorder_point == b))
             .collect();
         Ok(page_rows(state, "stock-levels", &page, view.meta, rows, |r| {
             vec![r.location.clone(), r.sku.clone(), r.lot.clone().unwrap_or_default()]

@@ -4,8 +4,9 @@
 //! `gid://tally/Lot/SKU-A/L1` (SKU then lot), each part a ledger id with `%` written `%25` and
 //! `/` written `%2F` (`tally_projections::graphql::global_id`). Clients treat it as opaque.
 //!
-//! Node types and where they come from: `Order` (the `orders` view), `Settlement` (`finance`),
-//! `Lot` (`lots`), and `Sku`, `Location`, `Return`, read from their entity streams in the log
+//! Node types and where they come from: `Order` (the `orders` view), `Settlement` and
+//! `JournalEntry` (`finance`), `Lot` (`lots`), and `Sku`, `Location`, `Return`, read from their
+//! entity streams in the log
 //! (`sku:…`, `location:…`, `return:…`: short streams). Each type is readable by the roles of
 //! the root field that already serves it (`FIELD_ROLES` rows `Node.Order`, …): a node of a
 //! type the caller may not read resolves to null with a `FORBIDDEN` error at its position;
@@ -20,11 +21,11 @@ use crate::state::AppState;
 use async_graphql::{Context, ID, Interface, Object, SimpleObject};
 use tally_domain::Event;
 use tally_domain::graphql::UnsignedInt64;
-use tally_domain::ids::{LocationId, LotId, OrderId, ReturnId, SettlementId, Sku};
+use tally_domain::ids::{JournalEntryId, LocationId, LotId, OrderId, ReturnId, SettlementId, Sku};
 use tally_domain::master::{AbcClass, LocationKind};
 use tally_domain::money::Money;
 use tally_domain::time::Timestamp;
-use tally_projections::finance::{self, SettlementView};
+use tally_projections::finance::{self, JournalEntryView, SettlementView};
 use tally_projections::graphql::{global_id, parse_global_id};
 use tally_projections::lots;
 use tally_projections::orders::{self, OrderView};
@@ -131,6 +132,8 @@ pub enum Node {
     Location(LocationNode),
     /// A customer return.
     Return(ReturnNode),
+    /// A posted journal entry.
+    JournalEntry(JournalEntryView),
 }
 
 /// The `FIELD_ROLES` row of each node type.
@@ -142,6 +145,7 @@ fn row_of(type_name: &str) -> Option<&'static str> {
         "Sku" => "Node.Sku",
         "Location" => "Node.Location",
         "Return" => "Node.Return",
+        "JournalEntry" => "Node.JournalEntry",
         _ => return None,
     })
 }
@@ -199,6 +203,13 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             finance::settlement(&view.reader, settlement.as_str())
                 .map_err(|e| super::views::view_error("finance", &e))?
                 .map(|d| Node::Settlement(d.settlement))
+        }
+        "JournalEntry" => {
+            let entry: JournalEntryId = one(id, &parts)?;
+            let view = read_view(state, "finance", None).await?;
+            finance::journal_entry(&view.reader, entry.as_str())
+                .map_err(|e| super::views::view_error("finance", &e))?
+                .map(Node::JournalEntry)
         }
         "Lot" => {
             let [sku, lot] = parts.as_slice() else {

@@ -239,3 +239,190 @@ async fn an_age_above_two_to_the_31_is_an_exact_string() {
     assert_eq!(backorder["ageMs"], json!(age.to_string()));
     server.stop().await;
 }
+
+/// The domain's example story (`tally_domain::examples`), each command submitted as JSON at
+/// its example time: lot L1 of SKU-L (recalled), return R1 (closed), settlement S1 (paid out)
+/// and journal entries, the last a manual `bank fee`.
+async fn example_story() -> TestServer {
+    let server = TestServer::start_with_views().await;
+    let q = "mutation($input: SubmitInput!) { submit(input: $input) { userErrors { field message code } } }";
+    for (i, command) in tally_domain::examples::commands().iter().enumerate() {
+        let input = json!({"idempotencyKey": format!("ex-{i}"),
+                           "occurredAt": tally_domain::examples::time_of(i).to_rfc3339(),
+                           "json": serde_json::to_value(command).unwrap()});
+        let data = server.gql(q, json!({"input": input})).await;
+        assert_eq!(data["submit"]["userErrors"], json!([]), "example {i} refused: {data:#}");
+    }
+    let head = server.head();
+    let timeout = std::time::Duration::from_secs(10);
+    server.state.engine().wait_for_views(head, timeout).await.unwrap();
+    server
+}
+
+const NODE: &str = "query($id: ID!) { node(id: $id) { id __typename
+    ... on Lot { sku lot expiry recalledAt receipts { location qty } }
+    ... on Settlement { settlementId channel payout { amount { amount currencyCode } } }
+    ... on Return { returnId order authorizedUnits receivedUnits inspectedUnits closedAt }
+    ... on JournalEntry { entryId memo seq postedAt recordedAt
+        reference { kind entityId nodeId location sku lot stream }
+        postings { account amount { amount currencyCode } }
+        totals { currencyCode debits { amount } credits { amount } } } } }";
+
+#[tokio::test]
+async fn lot_settlement_and_return_nodes_round_trip() {
+    let server = example_story().await;
+    let node = |id: &'static str| {
+        let server = &server;
+        async move {
+            let node = server.gql(NODE, json!({"id": id})).await["node"].clone();
+            assert_eq!(node["id"], id, "{node:#}");
+            node
+        }
+    };
+    let lot = node("gid://tally/Lot/SKU-L/L1").await;
+    assert_eq!(
+        (&lot["__typename"], &lot["sku"], &lot["lot"]),
+        (&json!("Lot"), &json!("SKU-L"), &json!("L1"))
+    );
+    assert_eq!(lot["expiry"], "2026-12-31");
+    assert_eq!(lot["receipts"], json!([{"location": "WH1", "qty": 20}]));
+    assert!(lot["recalledAt"].is_string(), "L1 was recalled: {lot:#}");
+
+    let settlement = node("gid://tally/Settlement/S1").await;
+    assert_eq!(settlement["__typename"], "Settlement");
+    assert_eq!(
+        (&settlement["settlementId"], &settlement["channel"]),
+        (&json!("S1"), &json!("amazon"))
+    );
+    assert_eq!(settlement["payout"]["amount"], json!({"amount": "20.90", "currencyCode": "USD"}));
+
+    let ret = node("gid://tally/Return/R1").await;
+    assert_eq!(ret["__typename"], "Return");
+    assert_eq!((&ret["returnId"], &ret["order"]), (&json!("R1"), &json!("W1001")));
+    let units = [&ret["authorizedUnits"], &ret["receivedUnits"], &ret["inspectedUnits"]];
+    assert_eq!(units, [&json!("1"); 3]);
+    assert!(ret["closedAt"].is_string(), "R1 was closed: {ret:#}");
+
+    // Unknown ids of each type are NOT_FOUND; a lot id needs two parts.
+    let admin = token(Role::Admin);
+    for id in ["gid://tally/Lot/SKU-L/L9", "gid://tally/Settlement/S9", "gid://tally/Return/R9"] {
+        let answer = server.gql_as(Some(&admin), NODE, json!({"id": id})).await;
+        assert_eq!(answer["data"]["node"], Value::Null);
+        assert_eq!(first_code(&answer), "NOT_FOUND", "{id}: {answer:#}");
+    }
+    let answer = server.gql_as(Some(&admin), NODE, json!({"id": "gid://tally/Lot/L1"})).await;
+    assert_eq!(first_code(&answer), "INVALID_INPUT", "{answer:#}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_journal_entry_is_a_node_readable_by_the_finance_roles_only() {
+    let server = example_story().await;
+    let q = "{ events(filter: {types: [JOURNAL_ENTRY_POSTED]}, first: 100) { nodes { seq occurredAt payload } } }";
+    let events = server.gql(q, json!({})).await["events"]["nodes"].as_array().unwrap().clone();
+    assert!(events.len() > 5, "the story posts entries: {}", events.len());
+    let mut nodes = Vec::new();
+    for event in &events {
+        let entry = &event["payload"]["data"];
+        let id = format!("gid://tally/JournalEntry/{}", entry["entry"].as_str().unwrap());
+        let node = server.gql(NODE, json!({"id": id})).await["node"].clone();
+        assert_eq!(node["id"], json!(id), "{node:#}");
+        assert_eq!(node["__typename"], "JournalEntry");
+        assert_eq!((&node["entryId"], &node["memo"]), (&entry["entry"], &entry["memo"]));
+        assert_eq!(node["seq"], event["seq"]);
+        let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+        assert_eq!(time(&node["postedAt"]), time(&event["occurredAt"]), "{node:#}");
+        assert_eq!(
+            node["postings"].as_array().unwrap().len(),
+            entry["postings"].as_array().unwrap().len()
+        );
+        let totals = node["totals"].as_array().unwrap();
+        assert_eq!(totals.len(), 1, "USD only: {node:#}");
+        assert_eq!(totals[0]["debits"], totals[0]["credits"], "balanced: {node:#}");
+        nodes.push(node);
+    }
+
+    // The last example: a manual entry.
+    let manual = nodes.last().unwrap();
+    assert_eq!(manual["memo"], "bank fee");
+    assert_eq!(
+        manual["reference"],
+        json!({"kind": "MANUAL", "entityId": null, "nodeId": null, "location": null, "sku": null,
+               "lot": null, "stream": "journal"})
+    );
+    assert_eq!(
+        manual["postings"],
+        json!([{"account": "PAYMENT_FEES", "amount": {"amount": "1.50", "currencyCode": "USD"}},
+               {"account": "BANK", "amount": {"amount": "-1.50", "currencyCode": "USD"}}])
+    );
+    assert_eq!(
+        manual["totals"],
+        json!([{"currencyCode": "USD", "debits": {"amount": "1.50"}, "credits": {"amount": "1.50"}}])
+    );
+    // A settlement's entry names its settlement, whose global id resolves.
+    let of_settlement =
+        nodes.iter().find(|n| n["reference"]["kind"] == "SETTLEMENT").expect("a settlement entry");
+    assert_eq!(of_settlement["reference"]["entityId"], "S1");
+    let settlement_id = of_settlement["reference"]["nodeId"].clone();
+    assert_eq!(settlement_id, "gid://tally/Settlement/S1");
+    let settlement = server.gql(NODE, json!({"id": settlement_id})).await["node"].clone();
+    assert_eq!(settlement["settlementId"], "S1");
+    // A stock entry names its bucket.
+    let of_stock = nodes.iter().find(|n| n["reference"]["kind"] == "STOCK").expect("a stock entry");
+    assert!(of_stock["reference"]["sku"].is_string() && of_stock["reference"]["nodeId"].is_null());
+
+    // nodes(ids:): a mix of types, and an unknown entry.
+    let many = "query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }";
+    let manual_id = manual["id"].as_str().unwrap();
+    let ids = json!({"ids": ["gid://tally/Lot/SKU-L/L1", manual_id, "gid://tally/Settlement/S1",
+                             "gid://tally/Return/R1", "gid://tally/JournalEntry/je-999"]});
+    let answer = server.gql_as(Some(&token(Role::Admin)), many, ids.clone()).await;
+    assert_eq!(
+        answer["data"]["nodes"],
+        json!([{"id": "gid://tally/Lot/SKU-L/L1", "__typename": "Lot"},
+               {"id": manual_id, "__typename": "JournalEntry"},
+               {"id": "gid://tally/Settlement/S1", "__typename": "Settlement"},
+               {"id": "gid://tally/Return/R1", "__typename": "Return"}, null])
+    );
+    assert_eq!(answer["errors"].as_array().unwrap().len(), 1, "{answer:#}");
+    assert_eq!(first_code(&answer), "NOT_FOUND", "{answer:#}");
+    assert_eq!(answer["errors"][0]["path"], json!(["nodes", 4]), "{answer:#}");
+
+    // A viewer: the lot (log readers), the entries and the settlement (finance) are FORBIDDEN
+    // at their index, known or not; the return is served.
+    let answer = server.gql_as(Some(&token(Role::Viewer)), many, ids.clone()).await;
+    assert_eq!(
+        answer["data"]["nodes"],
+        json!([null, null, null, {"id": "gid://tally/Return/R1", "__typename": "Return"}, null])
+    );
+    let errors: Vec<(Value, Value)> = answer["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["extensions"]["code"].clone(), e["path"].clone()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (json!("FORBIDDEN"), json!(["nodes", 0])),
+            (json!("FORBIDDEN"), json!(["nodes", 1])),
+            (json!("FORBIDDEN"), json!(["nodes", 2])),
+            (json!("FORBIDDEN"), json!(["nodes", 4])),
+        ],
+        "{answer:#}"
+    );
+    for id in [manual_id, "gid://tally/Settlement/S1"] {
+        let answer = server.gql_as(Some(&token(Role::Viewer)), NODE, json!({"id": id})).await;
+        assert_eq!(answer["data"]["node"], Value::Null, "{answer:#}");
+        assert_eq!(first_code(&answer), "FORBIDDEN", "{id}: {answer:#}");
+    }
+    // The finance role reads the entry, not the return (an operational type).
+    let answer = server.gql_as(Some(&token(Role::Finance)), many, ids).await;
+    let served: Vec<&Value> =
+        answer["data"]["nodes"].as_array().unwrap().iter().map(|n| &n["__typename"]).collect();
+    assert_eq!(
+        served,
+        [&Value::Null, &json!("JournalEntry"), &json!("Settlement"), &Value::Null, &Value::Null]
+    );
+    server.stop().await;
+}

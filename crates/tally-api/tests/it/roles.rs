@@ -139,6 +139,7 @@ fn static_sample(field: &str) -> &'static str {
         "Node.Sku" => "{ node(id: \"gid://tally/Sku/SKU-A\") { id } }",
         "Node.Location" => "{ node(id: \"gid://tally/Location/WH1\") { id } }",
         "Node.Return" => "{ node(id: \"gid://tally/Return/NOPE\") { id } }",
+        "Node.JournalEntry" => "{ node(id: \"gid://tally/JournalEntry/NOPE\") { id } }",
         "Query.settlements" => {
             "{ settlements(channel: \"web\", from: \"2026-03-01T00:00:00Z\", to: \"2026-03-31T00:00:00Z\") { nodes { settlementId } } }"
         }

@@ -1,7 +1,7 @@
 //! The projection queries over the DOMAIN.md scenarios: each scenario's commands go in
 //! through `submit` with `waitForViews`, the views come out through the new queries.
 
-use crate::support::TestServer;
+use crate::support::{TestServer, num};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -400,5 +400,124 @@ async fn return_cycles_and_as_of_a_time_before_the_first_event() {
         data["trialBalance"]["totals"],
         json!([{"currencyCode": "GBP", "net": {"amount": "0.00", "currencyCode": "GBP"}, "balanced": true}])
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_reorder_point_flags_stock_rows_until_it_is_cleared() {
+    let server = TestServer::start_with_views().await;
+    server.master_data().await;
+    let step = |key: &'static str, command: Value| {
+        let server = &server;
+        async move {
+            let answer = submit(server, key, Some("2026-03-02T10:00:00Z"), &command).await;
+            assert_eq!(answer["data"]["submit"]["userErrors"], json!([]), "{key}: {answer:#}");
+        }
+    };
+    let q = "{ stock(location: \"WH1\", sku: \"SKU-A\") {
+                 total { available inTransit reorderPoint { point reorderQty } belowReorderPoint }
+                 lots { belowReorderPoint } }
+               stockBySku(sku: \"SKU-A\") { nodes { location reorderPoint { point } belowReorderPoint } }
+               stockByLocation(location: \"WH1\") { nodes { sku belowReorderPoint } }
+               below: stockLevels(filter: {belowReorderPoint: true}) { nodes { location sku lot belowReorderPoint } }
+               above: stockLevels(filter: {belowReorderPoint: false}) { totalCount } }";
+    // The row of each of the four shapes, and how many buckets each filter selects.
+    let flags = || {
+        let server = &server;
+        async move {
+            let data = server.gql(q, json!({})).await;
+            let total = data["stock"]["total"].clone();
+            let by_sku = data["stockBySku"]["nodes"][0]["belowReorderPoint"].clone();
+            let by_location = data["stockByLocation"]["nodes"][0]["belowReorderPoint"].clone();
+            let lots = data["stock"]["lots"].clone();
+            assert!(
+                lots.as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|l| l["belowReorderPoint"] == total["belowReorderPoint"])
+            );
+            assert_eq!(
+                (&by_sku, &by_location),
+                (&total["belowReorderPoint"], &total["belowReorderPoint"])
+            );
+            let below = data["below"]["nodes"].as_array().unwrap().len();
+            (
+                total,
+                data["stockBySku"]["nodes"][0]["reorderPoint"].clone(),
+                below,
+                num(&data["above"]["totalCount"]),
+            )
+        }
+    };
+
+    step(
+        "rcv-1",
+        json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 8}),
+    )
+    .await;
+    let (total, by_sku, below, above) = flags().await;
+    assert_eq!(total["reorderPoint"], Value::Null, "no point yet: {total:#}");
+    assert_eq!(
+        (total["belowReorderPoint"].as_bool(), by_sku, below, above),
+        (Some(false), Value::Null, 0, 1)
+    );
+
+    // Point 10 with 8 available: below.
+    step("rop", json!({"type": "set_reorder_point", "location": "WH1", "sku": "SKU-A", "point": 10, "reorder_qty": 24})).await;
+    let (total, by_sku, below, above) = flags().await;
+    assert_eq!(total["reorderPoint"], json!({"point": "10", "reorderQty": "24"}));
+    assert_eq!(
+        (total["belowReorderPoint"].as_bool(), by_sku, below, above),
+        (Some(true), json!({"point": "10"}), 1, 0)
+    );
+
+    // 5 more received: 13 > 10.
+    step(
+        "rcv-2",
+        json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 5}),
+    )
+    .await;
+    let (total, _, below, above) = flags().await;
+    assert_eq!(
+        (total["available"].clone(), total["belowReorderPoint"].as_bool()),
+        (json!("13"), Some(false))
+    );
+    assert_eq!((below, above), (0, 1));
+
+    // An order of 3 shipped: 10 left, at the point: below.
+    let order = json!({"type": "receive_order", "order": "W1", "channel": "web",
+        "placed_at": "2026-03-02T09:00:00Z", "currency": "USD",
+        "lines": [{"sku": "SKU-A", "qty": 3, "unit_price": {"amount": "10.00", "currency": "USD"}}],
+        "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": 0});
+    step("w1", order).await;
+    for (key, kind) in [
+        ("v1", "validate_order"),
+        ("a1", "allocate_order"),
+        ("p1", "pick_order"),
+        ("k1", "pack_order"),
+    ] {
+        step(key, json!({"type": kind, "order": "W1"})).await;
+    }
+    step("s1", json!({"type": "ship_order", "order": "W1", "carrier": "UPS", "tracking": "1Z1"}))
+        .await;
+    let data = server
+        .gql("{ stock(location: \"WH1\", sku: \"SKU-A\") { total { shipped } } }", json!({}))
+        .await;
+    assert_eq!(data["stock"]["total"]["shipped"], "3");
+    let (total, _, below, above) = flags().await;
+    assert_eq!(
+        (total["available"].clone(), total["belowReorderPoint"].as_bool()),
+        (json!("10"), Some(true))
+    );
+    assert_eq!((below, above), (1, 0));
+
+    // Cleared (point 0): no point, never below.
+    step("clear", json!({"type": "set_reorder_point", "location": "WH1", "sku": "SKU-A", "point": 0, "reorder_qty": 0})).await;
+    let (total, by_sku, below, above) = flags().await;
+    assert_eq!(
+        (total["reorderPoint"].clone(), total["belowReorderPoint"].as_bool()),
+        (Value::Null, Some(false))
+    );
+    assert_eq!((by_sku, below, above), (Value::Null, 0, 1));
     server.stop().await;
 }
