@@ -193,12 +193,10 @@ pub struct JournalEntryView {
     /// Business time of posting (its event's `occurredAt`), ms since the epoch.
     #[cfg_attr(feature = "graphql", graphql(skip))]
     pub posted_at_ms: i64,
-    /// Seq of its `journal.entry_posted`.
+    /// Seq of its `journal.entry_posted` (its ledger time is the log's: the view keeps only
+    /// what replays the same, so that a rebuild or a restart gives identical bytes).
     #[cfg_attr(feature = "graphql", graphql(skip))]
     pub seq: u64,
-    /// Ledger time of its `journal.entry_posted`, ms since the epoch.
-    #[cfg_attr(feature = "graphql", graphql(skip))]
-    pub recorded_at_ms: i64,
 }
 
 fn entry_key(id: &str) -> Vec<u8> {
@@ -291,7 +289,6 @@ impl Projection for Finance {
                     totals,
                     posted_at_ms: e.posted_at.millis(),
                     seq: a.seq,
-                    recorded_at_ms: a.recorded_at_ms,
                 };
                 tx.put(entry_key(e.entry.as_str()), &view)?;
                 if let JournalRef::Settlement(id) = &e.reference {

@@ -447,10 +447,6 @@ impl JournalEntryView {
     async fn seq(&self) -> UnsignedInt64 {
         UnsignedInt64(self.seq)
     }
-    /// Ledger time of its `journal.entry_posted` event (when the log recorded it).
-    async fn recorded_at(&self) -> Timestamp {
-        time(self.recorded_at_ms)
-    }
 }
 
 #[ComplexObject]

@@ -263,7 +263,7 @@ const NODE: &str = "query($id: ID!) { node(id: $id) { id __typename
     ... on Lot { sku lot expiry recalledAt receipts { location qty } }
     ... on Settlement { settlementId channel payout { amount { amount currencyCode } } }
     ... on Return { returnId order authorizedUnits receivedUnits inspectedUnits closedAt }
-    ... on JournalEntry { entryId memo seq postedAt recordedAt
+    ... on JournalEntry { entryId memo seq postedAt
         reference { kind entityId nodeId location sku lot stream }
         postings { account amount { amount currencyCode } }
         totals { currencyCode debits { amount } credits { amount } } } } }";
