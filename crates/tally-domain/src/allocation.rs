@@ -184,8 +184,12 @@ pub(crate) fn fill_backorders(
     today: Date,
 ) -> Vec<Event> {
     let mut events = Vec::new();
+    // One fill per line and decision: `line.unallocated()` reads the state before this
+    // decision, so a line met twice would be filled twice (the index files each line once;
+    // this keeps the promise should it ever not).
+    let mut filled: BTreeSet<(&OrderId, u32)> = BTreeSet::new();
     for waiting in state.backorders.iter().filter(|k| skus.contains(&k.sku)) {
-        if exclude == Some(&waiting.order) {
+        if exclude == Some(&waiting.order) || !filled.insert((&waiting.order, waiting.line)) {
             continue;
         }
         let Some(order) = state.orders.get(&waiting.order) else { continue };

@@ -63,19 +63,36 @@ fn backorder_keys(channels: &BTreeMap<ChannelId, Channel>, order: &Order) -> Vec
         .collect()
 }
 
+/// Removes the backorder keys `id` filed (exactly those, whatever master data says now).
 fn unindex(state: &mut State, id: &OrderId) {
-    if let Some(order) = state.orders.get(id) {
-        for key in backorder_keys(&state.channels, order) {
-            state.backorders.remove(&key);
-        }
+    for key in state.filed.remove(id).unwrap_or_default() {
+        state.backorders.remove(&key);
     }
 }
 
+/// Files `id`'s waiting lines under the current master data, and remembers the keys.
 fn index(state: &mut State, id: &OrderId) {
-    if let Some(order) = state.orders.get(id) {
-        for key in backorder_keys(&state.channels, order) {
-            state.backorders.insert(key);
-        }
+    let Some(order) = state.orders.get(id) else { return };
+    let keys = backorder_keys(&state.channels, order);
+    if keys.is_empty() {
+        return;
+    }
+    state.backorders.extend(keys.iter().cloned());
+    state.filed.insert(id.clone(), keys);
+}
+
+/// Files again every waiting order of `channel` (its class may have changed: its lines move
+/// to their new place in the fill order, each line still filed once).
+fn refile_channel(state: &mut State, channel: &ChannelId) {
+    let waiting: Vec<OrderId> = state
+        .filed
+        .keys()
+        .filter(|id| state.orders.get(*id).is_some_and(|o| &o.channel == channel))
+        .cloned()
+        .collect();
+    for id in waiting {
+        unindex(state, &id);
+        index(state, &id);
     }
 }
 
@@ -145,6 +162,7 @@ fn apply(state: &mut State, event: &Event) {
         }
         Event::ChannelDefined(c) => {
             state.channels.insert(c.id.clone(), c.clone());
+            refile_channel(state, &c.id);
         }
         Event::SkuDefined(s) => {
             state.skus.insert(s.sku.clone(), s.clone());

@@ -58,6 +58,10 @@ pub struct State {
     pub(crate) orders: BTreeMap<OrderId, Order>,
     pub(crate) closed_orders: BTreeMap<OrderId, ClosedOrder>,
     pub(crate) backorders: BTreeSet<BackorderKey>,
+    /// The keys each order has filed in `backorders`, exactly as filed: unfiling removes these,
+    /// never keys recomputed from master data that may have changed since (a class change
+    /// once left a stale key behind, and the line was filled twice).
+    pub(crate) filed: BTreeMap<OrderId, Vec<BackorderKey>>,
     pub(crate) order_count: u64,
     pub(crate) transfers: BTreeMap<TransferId, Transfer>,
     pub(crate) returns: BTreeMap<ReturnId, Return>,

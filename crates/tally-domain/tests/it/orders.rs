@@ -3,6 +3,7 @@
 
 use tally_domain::command::*;
 use tally_domain::event::{Event, LineAllocated, LineBackordered};
+use tally_domain::master::PriorityClass;
 use tally_domain::money::Currency;
 use tally_domain::order::{CancelReason, HoldReason, OrderStatus};
 use tally_domain::quantity::Quantity;
@@ -398,4 +399,42 @@ fn stockout_cancel_of_a_partly_shipped_order_cancels_the_remainder() {
     assert_eq!(state.available(&loc("WH2"), &sku("A")), 1);
     assert_eq!(state.backorders().count(), 0);
     Scenario { state, ctx: ctx_at(T0) }.when(deliver("O1")).then_types(&["order.delivered"]);
+}
+
+/// Issue #14's oversell: a channel's class changed while it had a backordered line; the line
+/// was filed twice (under the old and the new class) and one receipt filled it twice. Every
+/// line must end with allocated ≤ ordered, and a class change re-files the line under the new
+/// class (a `contract` line is filled first).
+#[test]
+fn a_class_change_with_a_backordered_line_never_fills_it_twice() {
+    let upgraded = Scenario::given(world_and([
+        place("O1", "web", &[("A", 5, 1000)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        define_channel("web", PriorityClass::Contract),
+        receive("WH1", "A", 3),
+    ]));
+    let line = &upgraded.state.order(&oid("O1")).unwrap().lines[0];
+    assert_eq!((line.ordered, line.allocated), (5, 3));
+    let after = upgraded.and(receive("WH1", "A", 10));
+    let line = &after.state.order(&oid("O1")).unwrap().lines[0];
+    assert_eq!((line.ordered, line.allocated), (5, 5), "filled once, to its ordered quantity");
+    assert_eq!(after.state.stock(&key("WH1", "A", None)).reserved, 5);
+    assert_eq!(after.state.stock(&key("WH1", "A", None)).available, 8);
+    assert_eq!(after.state.backorders().count(), 0);
+
+    // Re-filed under the new class: an older standard order waits behind it.
+    let priority = Scenario::given(world_and([
+        place("S1", "web", &[("A", 2, 1000)], 0, 0),
+        validate("S1"),
+        allocate("S1"),
+        place("E1", "edi", &[("A", 2, 1000)], 0, 0),
+        validate("E1"),
+        allocate("E1"),
+        define_channel("edi", PriorityClass::Standard),
+        define_channel("web", PriorityClass::Contract),
+    ]))
+    .and(receive("WH1", "A", 2));
+    let filled = |id: &str| priority.state.order(&oid(id)).unwrap().lines[0].allocated;
+    assert_eq!((filled("S1"), filled("E1")), (2, 0), "web is contract now, edi standard");
 }

@@ -72,6 +72,10 @@ enum Op {
     ReturnFlow(usize, usize, usize, usize),
     RefundDeposit(usize, i64),
     Settlement(usize, i64),
+    /// Master data changes while orders wait: a channel's class, a location's rank and the
+    /// channels it serves.
+    Class(usize, bool),
+    Serve(usize, u32, usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -85,6 +89,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (l.clone(), s.clone(), lot.clone(), -6..6_i64).prop_map(|(a, b, c, d)| Op::Adjust(a, b, c, d)),
         1 => (l.clone(), s.clone(), lot.clone(), 0..15_i64).prop_map(|(a, b, c, d)| Op::Count(a, b, c, d)),
         1 => (l.clone(), s.clone(), 0..4_i64).prop_map(|(a, b, c)| Op::Safety(a, b, c)),
+        2 => (0..CHANNELS.len(), any::<bool>()).prop_map(|(a, b)| Op::Class(a, b)),
+        1 => (l.clone(), 1..4_u32, 0..8_usize).prop_map(|(a, b, c)| Op::Serve(a, b, c)),
         3 => (o.clone(), 0..CHANNELS.len(), prop::collection::vec((s.clone(), 1..8_i64), 1..3)).prop_map(|(a, b, c)| Op::Place(a, b, c)),
         1 => o.clone().prop_map(Op::Validate),
         1 => o.clone().prop_map(Op::Allocate),
@@ -167,6 +173,19 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
             Command::CycleCount(CycleCount { location, sku, lot, counted })
         }
         Op::Safety(l, s, qty) => safety(LOCS[l], SKUS[s], qty),
+        Op::Class(c, contract) => define_channel(
+            CHANNELS[c],
+            if contract { PriorityClass::Contract } else { PriorityClass::Standard },
+        ),
+        Op::Serve(l, rank, mask) => {
+            let served: Vec<&str> = ["web", "edi", "amz"]
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, c)| c)
+                .collect();
+            define_location(LOCS[l], rank, &served)
+        }
         Op::Place(o, c, lines) => {
             let lines: Vec<(&str, i64, i64)> =
                 lines.iter().map(|(s, q)| (SKUS[*s], *q, 1999)).collect();
@@ -502,6 +521,21 @@ fn check_events(before: &State, events: &[Event], ctx: &tally_domain::Context) {
 
 /// Stock claims equal the open orders' allocations, stage by stage.
 fn check_state(state: &State) {
+    // No oversell: no line is ever allocated (reserved, picked, packed or shipped) beyond what
+    // was ordered and not cancelled, and each waiting line is filed once.
+    for order in state.orders() {
+        for (n, line) in order.lines.iter().enumerate() {
+            assert!(
+                line.allocated + line.cancelled <= line.ordered && line.shipped <= line.allocated,
+                "line {n} of {:?}: {line:?}",
+                order.id
+            );
+        }
+    }
+    let mut waiting = std::collections::BTreeSet::new();
+    for key in state.backorders() {
+        assert!(waiting.insert((key.order.clone(), key.line)), "a line filed twice: {key:?}");
+    }
     let mut claims: BTreeMap<StockKey, [u64; 3]> = BTreeMap::new();
     for order in state.orders() {
         for (k, st) in &order.allocations {
