@@ -44,6 +44,48 @@ fn with_fills(
     events
 }
 
+/// Why units of `key` that are about to become available must go to quarantine instead: its
+/// lot is recalled, or past its removal date (expiry − the SKU's shelf-life margin) today.
+/// `lot` is the lot as this decision knows it (a first receipt brings it); otherwise the
+/// state's. `None` when the units may be available.
+pub(crate) fn held_back(
+    d: &Decision<'_>,
+    def: &SkuDef,
+    key: &StockKey,
+    lot: Option<&Lot>,
+) -> Option<QuarantineReason> {
+    let lot_id = key.lot.as_ref()?;
+    let known = d.state.lots.get(&(key.sku.clone(), lot_id.clone()));
+    let info = known.or(lot)?;
+    if info.recalled {
+        return Some(QuarantineReason::Recalled);
+    }
+    if !info.allocatable_on(d.today(), def.shelf_life_margin_days) {
+        return Some(QuarantineReason::Expired);
+    }
+    None
+}
+
+/// `events`, which make `qty` units of `key` available, and what follows: backorder fills, or
+/// for a recalled or expired lot the units' quarantine (a physical fact is recorded, never
+/// refused, and such units never become available by any path).
+fn landed(
+    d: &Decision<'_>,
+    mut events: Vec<Event>,
+    def: &SkuDef,
+    key: &StockKey,
+    qty: Quantity,
+    lot: Option<Lot>,
+) -> Vec<Event> {
+    match held_back(d, def, key, lot.as_ref()) {
+        Some(reason) => {
+            events.push(Event::StockQuarantined(QuarantineMove { key: key.clone(), qty, reason }));
+            events
+        }
+        None => with_fills(d, events, key, qty.get(), lot),
+    }
+}
+
 /// Journal entry moving `qty` units at standard cost between inventory and `other`.
 fn valuation(
     journal: &mut Journal<'_>,
@@ -107,18 +149,15 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Even
     ensure_room(d.state, &key, qty.get())?;
     let mut lot_info = None;
     if let Some(lot) = &c.lot {
-        if let Some(existing) = d.state.lots.get(&(c.sku.clone(), lot.clone())) {
-            if existing.recalled {
-                return Err(Rejection::LotRecalled { sku: c.sku.clone(), lot: lot.clone() });
-            }
-            if c.expiry.is_some() && existing.expiry != c.expiry {
-                return Err(Rejection::LotExpiryConflict { sku: c.sku.clone(), lot: lot.clone() });
-            }
+        if let Some(existing) = d.state.lots.get(&(c.sku.clone(), lot.clone()))
+            && c.expiry.is_some()
+            && existing.expiry != c.expiry
+        {
+            return Err(Rejection::LotExpiryConflict { sku: c.sku.clone(), lot: lot.clone() });
         }
+        // A recalled lot or one past its removal date is received all the same (the units are
+        // there) and goes straight to quarantine (`landed`).
         let info = Lot { expiry: c.expiry, recalled: false };
-        if !info.allocatable_on(d.today(), def.shelf_life_margin_days) {
-            return Err(Rejection::LotExpired { sku: c.sku.clone(), lot: lot.clone() });
-        }
         lot_info = Some(d.state.lots.get(&(c.sku.clone(), lot.clone())).cloned().unwrap_or(info));
     }
     let incoming = d.state.stock(&StockKey::new(c.location.clone(), c.sku.clone(), None)).incoming;
@@ -140,7 +179,7 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Even
             Posting::credit(Account::GoodsReceivedNotInvoiced, value),
         ],
     )?);
-    Ok(with_fills(d, events, &key, qty.get(), lot_info))
+    Ok(landed(d, events, def, &key, qty, lot_info))
 }
 
 pub(super) fn adjust(d: &Decision<'_>, c: &AdjustInventory) -> Result<Vec<Event>, Rejection> {
@@ -178,7 +217,8 @@ fn adjustment(
         "adjustment",
     )?);
     if delta > 0 {
-        return Ok(with_fills(d, events, key, units, None));
+        let qty = Quantity::from_u64(units).map_err(|_| Rejection::InvalidQuantity(delta))?;
+        return Ok(landed(d, events, def, key, qty, None));
     }
     Ok(events)
 }
@@ -238,12 +278,13 @@ pub(super) fn receive_transfer(
     }
     let key =
         StockKey::new(transfer.to.clone(), transfer.from.sku.clone(), transfer.from.lot.clone());
+    let def = d.sku(&key.sku)?;
     let events = vec![Event::TransferReceived(TransferReceived {
         transfer: c.transfer.clone(),
         key: key.clone(),
         qty,
     })];
-    Ok(with_fills(d, events, &key, qty.get(), None))
+    Ok(landed(d, events, def, &key, qty, None))
 }
 
 pub(super) fn quarantine(d: &Decision<'_>, c: &QuarantineStock) -> Result<Vec<Event>, Rejection> {

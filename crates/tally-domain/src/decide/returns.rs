@@ -7,6 +7,7 @@ use super::orders::fill;
 use super::{Decision, Journal, positive, times};
 use crate::allocation::Overlay;
 use crate::command::{AuthorizeReturn, InspectReturn, ReceiveReturn, ReturnRef};
+use crate::event::QuarantineMove;
 use crate::event::{
     Event, InspectedItem, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnItem,
     ReturnLineQty, ReturnReceived,
@@ -15,6 +16,7 @@ use crate::ids::{LotId, OrderId, ReturnId};
 use crate::inventory::StockKey;
 use crate::journal::{Account, JournalRef, Posting};
 use crate::order::{Line, OrderStatus};
+use crate::quantity::Quantity;
 use crate::rejection::Rejection;
 use crate::returns::{Disposition, Return};
 
@@ -215,6 +217,13 @@ pub(super) fn inspect(d: &Decision<'_>, c: &InspectReturn) -> Result<Vec<Event>,
     let mut overlay = Overlay::new();
     let mut skus = BTreeSet::new();
     for (key, qty) in restocked {
+        // A recalled or expired lot is never restocked to available: it goes to quarantine.
+        let def = d.sku(&key.sku)?;
+        if let Some(reason) = super::inventory::held_back(d, def, &key, None) {
+            let qty = Quantity::from_u64(qty).map_err(|_| Rejection::InvalidQuantity(0))?;
+            events.push(Event::StockQuarantined(QuarantineMove { key, qty, reason }));
+            continue;
+        }
         overlay.add(&key, i64::try_from(qty).unwrap_or(i64::MAX));
         skus.insert(key.sku);
     }

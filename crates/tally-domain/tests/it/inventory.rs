@@ -96,18 +96,98 @@ fn receipt_rejections() {
     Scenario::given(world())
         .when(receive_lot("WH1", "A", "X", "2027-01-01", 1))
         .then_rejects("LOT_NOT_TRACKED");
-    Scenario::given(world())
-        .when(receive_lot("WH1", "L", "X", "2026-03-10", 1))
-        .then_rejects("LOT_EXPIRED");
     Scenario::given(world_and([receive_lot("WH1", "L", "X", "2027-01-01", 1)]))
         .when(receive_lot("WH1", "L", "X", "2027-02-01", 1))
         .then_rejects("LOT_EXPIRY_CONFLICT");
-    Scenario::given(world_and([
+}
+
+/// Receiving a lot past its removal date, or a recalled one, is a physical fact: the units are
+/// recorded (and valued) in `quarantined` with the reason, never refused and never available.
+#[test]
+fn expired_or_recalled_lots_are_received_into_quarantine() {
+    let (_, state) = Scenario::given(world())
+        .when(receive_lot("WH1", "L", "X", "2026-03-10", 3))
+        .then_types(&["inventory.received", "journal.entry_posted", "inventory.quarantined"]);
+    let s = state.stock(&key("WH1", "L", Some("X")));
+    assert_eq!((s.available, s.on_hand()), (0, 3));
+    assert_eq!(s.quarantined.get(&QuarantineReason::Expired), Some(&3));
+    let (_, state) = Scenario::given(world_and([
         receive_lot("WH1", "L", "X", "2027-01-01", 1),
         Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("X") }),
     ]))
-    .when(receive_lot("WH2", "L", "X", "2027-01-01", 1))
-    .then_rejects("LOT_RECALLED");
+    .when(receive_lot("WH2", "L", "X", "2027-01-01", 2))
+    .then_types(&["inventory.received", "journal.entry_posted", "inventory.quarantined"]);
+    let s = state.stock(&key("WH2", "L", Some("X")));
+    assert_eq!(s.available, 0);
+    assert_eq!(s.quarantined.get(&QuarantineReason::Recalled), Some(&2));
+}
+
+/// Recalled stock never comes back to `available`: found units, a count above the record, a
+/// transfer that arrives and a restocked return of a recalled lot all land in quarantine, and
+/// releasing the recall quarantine is refused.
+#[test]
+fn recalled_stock_never_comes_back_to_available_by_any_path() {
+    let recalled = || {
+        world_and([
+            receive_lot("WH1", "L", "X", "2027-01-01", 5),
+            Command::ShipTransfer(ShipTransfer {
+                transfer: tally_domain::ids::TransferId::parse("T1").unwrap(),
+                from: loc("WH1"),
+                to: loc("WH2"),
+                sku: sku("L"),
+                lot: Some(lot("X")),
+                qty: 2,
+            }),
+            Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("X") }),
+        ])
+    };
+    let quarantined = |state: &tally_domain::State, at: &str| {
+        let s = state.stock(&key(at, "L", Some("X")));
+        assert_eq!(s.available, 0, "nothing available at {at}: {s:?}");
+        s.quarantined.get(&QuarantineReason::Recalled).copied().unwrap_or(0)
+    };
+    let found = Command::AdjustInventory(AdjustInventory {
+        location: loc("WH1"),
+        sku: sku("L"),
+        lot: Some(lot("X")),
+        delta: 2,
+        reason: AdjustReason::Found,
+    });
+    let (_, state) = Scenario::given(recalled()).when(found).then_types(&[
+        "inventory.adjusted",
+        "journal.entry_posted",
+        "inventory.quarantined",
+    ]);
+    assert_eq!(quarantined(&state, "WH1"), 5);
+    let counted = Command::CycleCount(CycleCount {
+        location: loc("WH1"),
+        sku: sku("L"),
+        lot: Some(lot("X")),
+        counted: 4,
+    });
+    let (_, state) = Scenario::given(recalled()).when(counted).then_types(&[
+        "inventory.cycle_counted",
+        "inventory.adjusted",
+        "journal.entry_posted",
+        "inventory.quarantined",
+    ]);
+    assert_eq!(quarantined(&state, "WH1"), 4);
+    let arrived = Command::ReceiveTransfer(ReceiveTransfer {
+        transfer: tally_domain::ids::TransferId::parse("T1").unwrap(),
+        qty: 2,
+    });
+    let (_, state) = Scenario::given(recalled())
+        .when(arrived)
+        .then_types(&["inventory.transfer_received", "inventory.quarantined"]);
+    assert_eq!(quarantined(&state, "WH2"), 2);
+    let release = Command::ReleaseQuarantine(ReleaseQuarantine {
+        location: loc("WH1"),
+        sku: sku("L"),
+        lot: Some(lot("X")),
+        qty: 1,
+        reason: QuarantineReason::Recalled,
+    });
+    Scenario::given(recalled()).when(release).then_rejects("LOT_RECALLED");
 }
 
 #[test]

@@ -193,3 +193,41 @@ fn lot_tracked_returns_need_lots() {
         }))
         .then_types(&["return.received"]);
 }
+
+/// A returned unit of a recalled lot is never restocked to available: its restock lands in
+/// quarantine (reason `recalled`).
+#[test]
+fn a_restocked_return_of_a_recalled_lot_goes_to_quarantine() {
+    let shipped = world_and(
+        [receive_lot("WH1", "L", "X", "2027-01-01", 5)]
+            .into_iter()
+            .chain(allocated_order("O1", "web", "L", 2))
+            .chain([pick("O1"), pack("O1"), ship("O1"), deliver("O1")]),
+    );
+    let history = shipped.into_iter().chain([
+        authorize("R1", 1),
+        Command::ReceiveReturn(ReceiveReturn {
+            return_id: rid("R1"),
+            location: loc("WH1"),
+            items: vec![ReturnItemInput { line: 0, lot: Some(lot("X")), qty: 1 }],
+        }),
+        Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("X") }),
+    ]);
+    let restock = Command::InspectReturn(InspectReturn {
+        return_id: rid("R1"),
+        items: vec![InspectionInput {
+            line: 0,
+            lot: Some(lot("X")),
+            qty: 1,
+            disposition: Disposition::Restock,
+        }],
+    });
+    let (_, state) = Scenario::given(history).when(restock).then_types(&[
+        "return.inspected",
+        "journal.entry_posted",
+        "inventory.quarantined",
+    ]);
+    let s = state.stock(&key("WH1", "L", Some("X")));
+    assert_eq!(s.available, 0);
+    assert_eq!(s.quarantined.get(&QuarantineReason::Recalled), Some(&4));
+}
