@@ -13,8 +13,9 @@ use super::views::{AsOf, ViewMeta, read_view, view_error};
 use crate::auth::FieldGuard;
 use crate::state::AppState;
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use tally_domain::graphql::{DurationMs, UnsignedInt64};
+use tally_domain::graphql::{Decimal, DurationMs, UnsignedInt64};
 use tally_domain::ids::{ChannelId, LocationId};
+use tally_domain::money::div_half_even;
 use tally_domain::time::Date;
 use tally_projections::fill_rate::{self, FillCounts, Grouping};
 use tally_projections::kpis;
@@ -29,27 +30,44 @@ pub enum FillRateGroupBy {
     Location,
 }
 
-/// A rate: numerator / denominator, in basis points rounded down (null when the
-/// denominator is zero).
+/// A rate: numerator / denominator, exact, and as basis points and a percentage rounded
+/// half-even (null when the denominator is zero): 2 of 3 is 6 667 bps, `"66.67"`.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Rate {
     /// Filled.
     pub numerator: UnsignedInt64,
     /// Of.
     pub denominator: UnsignedInt64,
-    /// numerator × 10 000 / denominator, rounded down: 0 to 10 000.
+    /// numerator × 10 000 / denominator, rounded half-even: 0 to 10 000.
     pub bps: Option<i32>,
+    /// numerator × 100 / denominator as a decimal with two places, rounded half-even
+    /// (`"66.67"`).
+    pub percentage: Option<Decimal>,
 }
 
 fn unsigned(n: i64) -> UnsignedInt64 {
     UnsignedInt64(u64::try_from(n).unwrap_or(0))
 }
 
+/// numerator × 10 000 / denominator rounded half-even; `None` for a zero denominator.
+fn bps_half_even(numerator: i64, denominator: i64) -> Option<i64> {
+    (denominator > 0).then(|| {
+        let bps = div_half_even(i128::from(numerator) * 10_000, i128::from(denominator));
+        i64::try_from(bps).unwrap_or(i64::MAX)
+    })
+}
+
 fn rate(numerator: i64, denominator: i64) -> Rate {
+    let bps = bps_half_even(numerator, denominator);
     Rate {
         numerator: unsigned(numerator),
         denominator: unsigned(denominator),
-        bps: FillCounts::bps(numerator, denominator).and_then(|b| i32::try_from(b).ok()),
+        bps: bps.and_then(|b| i32::try_from(b).ok()),
+        percentage: bps.and_then(|b| {
+            let sign = if b < 0 { "-" } else { "" };
+            let b = b.unsigned_abs();
+            Decimal::parse(format!("{sign}{}.{:02}", b / 100, b % 100)).ok()
+        }),
     }
 }
 
@@ -93,13 +111,16 @@ fn group(row: fill_rate::FillRateRow) -> FillRateGroup {
     }
 }
 
-/// Fill rates per group.
+/// Fill rates per group, and over every channel.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct FillRateAnswer {
     /// What the answer reflects.
     pub meta: ViewMeta,
     /// One row per group, by group.
     pub groups: Vec<FillRateGroup>,
+    /// Every order of the window, whatever its channel or location (group `all`): the sums
+    /// of the per-channel counts, each order counted once.
+    pub total: FillRateGroup,
 }
 
 /// Release times of one channel and day of placement.
@@ -216,7 +237,27 @@ impl KpisQuery {
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let rows = fill_rate::fill_rates(&view.reader, grouping, from, to)
             .map_err(|e| view_error(VIEW, &e))?;
-        Ok(FillRateAnswer { meta: view.meta, groups: rows.into_iter().map(group).collect() })
+        // Each order belongs to one channel: the channel rows add up to every order once (a
+        // location row may share an order with another location).
+        let by_channel = match grouping {
+            Grouping::Channel => rows.clone(),
+            Grouping::Location => fill_rate::fill_rates(&view.reader, Grouping::Channel, from, to)
+                .map_err(|e| view_error(VIEW, &e))?,
+        };
+        let mut all = FillCounts::default();
+        for c in by_channel.iter().map(|r| &r.counts) {
+            all.orders += c.orders;
+            all.lines += c.lines;
+            all.units += c.units;
+            all.first_orders += c.first_orders;
+            all.first_lines += c.first_lines;
+            all.first_units += c.first_units;
+            all.final_orders += c.final_orders;
+            all.final_lines += c.final_lines;
+            all.final_units += c.final_units;
+        }
+        let total = group(fill_rate::FillRateRow { group: "all".to_owned(), counts: all });
+        Ok(FillRateAnswer { meta: view.meta, groups: rows.into_iter().map(group).collect(), total })
     }
 
     /// Release times of orders placed on UTC days `fromDay..=toDay`, of `channel` or all.
@@ -327,5 +368,26 @@ impl KpisQuery {
                 .collect(),
             accuracy: rate(signed(within), signed(counts)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(numerator: i64, denominator: i64) -> (Option<i32>, Option<String>) {
+        let r = rate(numerator, denominator);
+        (r.bps, r.percentage.map(|p| p.as_str().to_owned()))
+    }
+
+    #[test]
+    fn rates_round_half_even_to_a_basis_point_and_two_decimals() {
+        assert_eq!(shown(2, 3), (Some(6667), Some("66.67".to_owned())), "not 66.66");
+        assert_eq!(shown(1, 3), (Some(3333), Some("33.33".to_owned())));
+        assert_eq!(shown(1, 8), (Some(1250), Some("12.50".to_owned())));
+        assert_eq!(shown(1, 20_000), (Some(0), Some("0.00".to_owned())), "0.5 bp to even 0");
+        assert_eq!(shown(3, 20_000), (Some(2), Some("0.02".to_owned())), "1.5 bp to even 2");
+        assert_eq!(shown(5, 5), (Some(10_000), Some("100.00".to_owned())));
+        assert_eq!(shown(0, 0), (None, None), "no denominator, no rate");
     }
 }

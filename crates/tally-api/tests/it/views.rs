@@ -349,6 +349,10 @@ async fn exceptions_fill_rate_and_kpis_over_a_day_of_operations() {
             r#"query($from: Date!, $to: Date!) {
                 fillRate(groupBy: CHANNEL, fromDay: $from, toDay: $to) {
                     groups { group firstTime { order { numerator denominator bps } } final { order { numerator denominator bps } } }
+                    total { group final { order { numerator denominator percentage } } }
+                }
+                byLocation: fillRate(groupBy: LOCATION, fromDay: $from, toDay: $to) {
+                    total { final { order { numerator denominator } } }
                 }
                 releaseTimes(channel: "web", fromDay: $from, toDay: $to) { orders rows { channel day orders } }
                 recordAccuracy(location: "WH1", fromDay: $from, toDay: $to) { accuracy { denominator } rows { location day } }
@@ -363,6 +367,17 @@ async fn exceptions_fill_rate_and_kpis_over_a_day_of_operations() {
     assert_eq!(web["group"], "web");
     assert_eq!(web["firstTime"]["order"], json!({"numerator": "0", "denominator": "1", "bps": 0}));
     assert_eq!(web["final"]["order"], json!({"numerator": "0", "denominator": "1", "bps": 0}));
+    // The all-channel total beside the groups; the same whatever the grouping.
+    let total = &data["fillRate"]["total"];
+    assert_eq!(total["group"], "all");
+    assert_eq!(
+        total["final"]["order"],
+        json!({"numerator": "0", "denominator": "1", "percentage": "0.00"})
+    );
+    assert_eq!(
+        data["byLocation"]["total"]["final"]["order"],
+        json!({"numerator": "0", "denominator": "1"})
+    );
     assert_eq!(data["releaseTimes"]["orders"], "1");
     assert_eq!(
         data["releaseTimes"]["rows"],
