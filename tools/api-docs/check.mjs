@@ -6,7 +6,7 @@
 // graphql-js's own rules:
 //
 // - the custom scalars check their literals the way the server does (`UnsignedInt64` digits,
-//   `Decimal`, `Date`, `DateTime`, `Percentage`, `Duration`), so `first: "5"` or
+//   `Decimal`, `Date`, `DateTime`, `Fraction`, `Duration`), so `first: "5"` or
 //   `fromDay: "15/11/2026"` fail here as they would on the server;
 // - variables are checked against the operation: a ```json block right after the GraphQL
 //   block (with nothing or one line `Variables…:` between), or the generated section's
@@ -127,9 +127,9 @@ function buildTallySchema(sdl) {
     }
     return null;
   };
-  const percentage = (v) => {
-    if (!/^[0-9]+(\.[0-9]{1,4})?$/.test(v)) return `'${v}' is not a percentage with at most 4 decimals`;
-    return Number(v) <= 100 ? null : `'${v}' is above 100`;
+  const fraction = (v) => {
+    if (!/^[0-9](\.[0-9]{1,6})?$/.test(v)) return `'${v}' is not a decimal fraction with at most 6 decimals`;
+    return /^(0(\.[0-9]+)?|1(\.0+)?)$/.test(v) ? null : `'${v}' is above 1`;
   };
   const duration = (v) =>
     /^-?PT[0-9]+(\.[0-9]{1,3})?S$/.test(v) ? null : `'${v}' is not a duration such as "PT90S"`;
@@ -138,7 +138,7 @@ function buildTallySchema(sdl) {
     Decimal: orInt(decimal, () => null),
     Date: string(date),
     DateTime: string(dateTime),
-    Percentage: orInt(percentage, (n) => (n < 0 || n > 100 ? `${n} is not from 0 to 100` : null)),
+    Fraction: string(fraction),
     Duration: string(duration),
   };
   for (const [name, parseValue] of Object.entries(rules)) {

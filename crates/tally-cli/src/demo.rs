@@ -224,13 +224,15 @@ impl Demo {
         }
         let shipping = if channel == "web" { 795 } else { 0 };
         let tax_ppm = if channel == "b2b" { 0 } else { 80_000 };
+        // The command takes a decimal fraction: 8 % is "0.08".
+        let tax_rate = if tax_ppm == 0 { "0" } else { "0.08" };
         let placed = self.now;
         let source = format!("{channel}/orders/{id}");
         if !self.run(
             &source,
             json!({"type": "receive_order", "order": id, "channel": channel,
             "placed_at": Timestamp::from_millis(placed).to_rfc3339(), "currency": "USD",
-            "lines": lines, "shipping": money(shipping), "tax_rate": tax_ppm}),
+            "lines": lines, "shipping": money(shipping), "tax_rate": tax_rate}),
         ) {
             return;
         }
@@ -323,7 +325,7 @@ impl Demo {
                             self.run(
                                 "stripe/fees",
                                 json!({"type": "record_processor_fee", "order": id,
-                                "fee": {"kind": "rate", "rate": 29000, "fixed": money(30)}}),
+                                "fee": {"kind": "rate", "rate": "0.029", "fixed": money(30)}}),
                             );
                         }
                         if channel == "amazon" {

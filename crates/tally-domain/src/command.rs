@@ -707,7 +707,7 @@ pub struct CapturePayment {
 }
 
 /// How a processor fee is given. JSON: `{"kind": "amount", "amount": …}` or
-/// `{"kind": "rate", "rate": 29000, "fixed": …}`; GraphQL: a one-of, `{exact: {amount: …}}` or
+/// `{"kind": "rate", "rate": "0.029", "fixed": …}`; GraphQL: a one-of, `{exact: {amount: …}}` or
 /// `{rate: {rate: "2.9", fixed: …}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "graphql", derive(async_graphql::OneofObject), graphql(name = "FeeInput"))]

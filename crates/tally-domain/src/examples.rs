@@ -46,8 +46,8 @@ fn usd(text: &str) -> Money {
     }
 }
 
-fn percent(text: &str) -> Rate {
-    match Rate::parse_percent(text) {
+fn fraction(text: &str) -> Rate {
+    match Rate::parse_fraction(text) {
         Ok(r) => r,
         Err(e) => unreachable!("example rate {text:?} is valid: {e}"),
     }
@@ -208,7 +208,7 @@ pub fn commands() -> Vec<Command> {
             currency: Currency::USD,
             lines: vec![OrderLineInput { sku: sku_a(), qty: 2, unit_price: usd("59.40") }],
             shipping: usd("5.00"),
-            tax_rate: percent("8"),
+            tax_rate: fraction("0.08"),
         }),
         Command::CapturePayment(CapturePayment {
             order: id("W1001"),
@@ -217,7 +217,7 @@ pub fn commands() -> Vec<Command> {
         }),
         Command::RecordProcessorFee(RecordProcessorFee {
             order: id("W1001"),
-            fee: FeeInput::Rate(FeeRate { rate: percent("2.9"), fixed: usd("0.30") }),
+            fee: FeeInput::Rate(FeeRate { rate: fraction("0.029"), fixed: usd("0.30") }),
         }),
         Command::ValidateOrder(order_ref("W1001")),
         Command::HoldOrder(HoldOrder {
@@ -270,7 +270,7 @@ pub fn commands() -> Vec<Command> {
             currency: Currency::USD,
             lines: vec![OrderLineInput { sku: sku_a(), qty: 1, unit_price: usd("59.40") }],
             shipping: usd("0.00"),
-            tax_rate: percent("8"),
+            tax_rate: fraction("0.08"),
         }),
         Command::SubstituteLine(SubstituteLine { order: id("W1002"), line: 0, sku: id("SKU-B") }),
         Command::CapturePayment(CapturePayment {

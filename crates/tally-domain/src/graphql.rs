@@ -13,7 +13,7 @@
 //! | [`Date`] | `Date` (`YYYY-MM-DD`) |
 //! | [`Money`] | input `MoneyInput`, output `MoneyV2`: `{amount: Decimal, currencyCode}` |
 //! | [`Currency`] | enum `CurrencyCode` |
-//! | [`Rate`] | `Percentage` (`"8.25"` is 8.25 %) |
+//! | [`Rate`] | `Fraction` (`"0.0825"` is 8.25 %) |
 //! | `u64` counts and seqs (wrapped) | [`UnsignedInt64`], a string of digits |
 //! | decimal text | [`Decimal`] |
 //!
@@ -33,7 +33,7 @@ use crate::ids::{
     Actor, ChannelId, Id, InvoiceId, JournalEntryId, LocationId, LotId, OrderId, PaymentId,
     PayoutId, RefundId, ReturnId, SettlementId, Sku, TransferId,
 };
-use crate::money::{Currency, Money, PPM_PER_WHOLE, Rate};
+use crate::money::{Currency, Money, Rate};
 use crate::time::{Date, Timestamp};
 
 /// Implements `InputType` and `OutputType` for types that are a `String` in GraphQL and parse
@@ -276,38 +276,27 @@ impl OutputType for Timestamp {
     }
 }
 
-/// A rate as a percentage with at most four decimals, from 0 to 100: `"8.25"` is 8.25 %.
-#[Scalar(name = "Percentage")]
+/// A rate (tax, fee) as an exact decimal fraction from 0 to 1 with at most six decimals, as a
+/// string: `"0.08"` is 8 %, `"0.0825"` is 8.25 %. Never a float.
+#[Scalar(name = "Fraction")]
 impl ScalarType for Rate {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(text) => Rate::parse_percent(text).map_err(InputValueError::custom),
-            Value::Number(n) if n.is_u64() => {
-                Rate::parse_percent(&n.to_string()).map_err(InputValueError::custom)
-            }
+            Value::String(text) => Rate::parse_fraction(text).map_err(InputValueError::custom),
+            Value::Number(_) => Err(InputValueError::custom(
+                "a rate is a decimal fraction given as a string: \"0.08\" for 8 %",
+            )),
             _ => Err(InputValueError::expected_type(value)),
         }
     }
 
     fn is_valid(value: &Value) -> bool {
-        matches!(value, Value::String(_) | Value::Number(_))
+        matches!(value, Value::String(_))
     }
 
     fn to_value(&self) -> Value {
-        Value::String(percent_text(*self))
+        Value::String(self.to_fraction_string())
     }
-}
-
-/// `8.25` for 82 500 ppm; no trailing zeros.
-fn percent_text(rate: Rate) -> String {
-    let per_percent = PPM_PER_WHOLE / 100;
-    let whole = rate.ppm() / per_percent;
-    let frac = rate.ppm() % per_percent;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let text = format!("{whole}.{frac:04}");
-    text.trim_end_matches('0').to_owned()
 }
 
 /// An amount of money given to Tally: a decimal amount with at most the currency's minor
@@ -501,14 +490,23 @@ mod tests {
     }
 
     #[test]
-    fn percentages_read_and_print_exactly() {
-        let rate = <Rate as ScalarType>::parse(Value::String("8.25".into())).expect("valid");
+    fn fractions_read_and_print_exactly() {
+        let rate = <Rate as ScalarType>::parse(Value::String("0.0825".into())).expect("valid");
         assert_eq!(rate.ppm(), 82_500);
-        assert_eq!(ScalarType::to_value(&rate), Value::String("8.25".into()));
-        assert_eq!(percent_text(Rate::from_ppm(80_000).expect("valid")), "8");
-        assert_eq!(percent_text(Rate::from_ppm(29_000).expect("valid")), "2.9");
-        assert_eq!(percent_text(Rate::from_ppm(1).expect("valid")), "0.0001");
-        assert!(<Rate as ScalarType>::parse(Value::String("100.5".into())).is_err());
+        assert_eq!(ScalarType::to_value(&rate), Value::String("0.0825".into()));
+        let show = |ppm| Rate::from_ppm(ppm).expect("valid").to_fraction_string();
+        assert_eq!(
+            (show(80_000), show(29_000), show(1)),
+            ("0.08".into(), "0.029".into(), "0.000001".into())
+        );
+        assert_eq!((show(0), show(1_000_000)), ("0".into(), "1".into()));
+        for bad in ["1.5", "8", "0.0000001", ".5", "5.", "-0.1", "0,08"] {
+            assert!(<Rate as ScalarType>::parse(Value::String(bad.into())).is_err(), "{bad}");
+        }
+        assert!(
+            <Rate as ScalarType>::parse(Value::Number(8.into())).is_err(),
+            "a bare 8 is refused"
+        );
     }
 
     #[test]

@@ -233,8 +233,9 @@ impl fmt::Display for Money {
 pub const PPM_PER_WHOLE: u32 = 1_000_000;
 
 /// A rate (tax, fee, commission) in parts per million: 8% is `Rate::from_ppm(80_000)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
+/// JSON (and GraphQL): an exact decimal fraction as a string, `"0.08"` for 8 % (a bare
+/// number is refused: `8` once silently meant 0.0008 %); binary formats: the ppm integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rate(u32);
 
 impl Rate {
@@ -268,6 +269,43 @@ impl Rate {
         Self::from_ppm(ppm).map_err(|_| invalid())
     }
 
+    /// Parses an exact decimal fraction from 0 to 1 with at most six decimals: `"0.08"` is
+    /// 80 000 ppm (8 %), `"1"` is 100 %.
+    pub fn parse_fraction(text: &str) -> Result<Self, MoneyError> {
+        let invalid = || MoneyError::InvalidRate(text.to_owned());
+        let (int_part, frac_part) = text.split_once('.').unwrap_or((text, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if int_part.is_empty()
+            || !all_digits(int_part)
+            || !all_digits(frac_part)
+            || frac_part.len() > 6
+            || (text.contains('.') && frac_part.is_empty())
+            || int_part.len() > 1
+        {
+            return Err(invalid());
+        }
+        let int: u32 = int_part.parse().map_err(|_| invalid())?;
+        let mut frac: u32 =
+            if frac_part.is_empty() { 0 } else { frac_part.parse().map_err(|_| invalid())? };
+        for _ in frac_part.len()..6 {
+            frac *= 10;
+        }
+        let ppm = int.checked_mul(PPM_PER_WHOLE).and_then(|p| p.checked_add(frac));
+        Self::from_ppm(ppm.ok_or_else(invalid)?).map_err(|_| invalid())
+    }
+
+    /// The rate as an exact decimal fraction, without trailing zeros: `"0.08"`, `"0"`, `"1"`.
+    #[must_use]
+    pub fn to_fraction_string(self) -> String {
+        let whole = self.0 / PPM_PER_WHOLE;
+        let frac = self.0 % PPM_PER_WHOLE;
+        if frac == 0 {
+            return whole.to_string();
+        }
+        let text = format!("{whole}.{frac:06}");
+        text.trim_end_matches('0').to_owned()
+    }
+
     /// Parts per million.
     #[must_use]
     pub const fn ppm(self) -> u32 {
@@ -281,6 +319,47 @@ impl Rate {
         let rounded = div_half_even(product, i128::from(PPM_PER_WHOLE));
         // |minor × rate| ≤ |minor| because rate ≤ 1, so the result always fits.
         i64::try_from(rounded).unwrap_or(minor)
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&self.to_fraction_string())
+        } else {
+            serializer.serialize_u32(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            match serde_json_like::Text::deserialize(deserializer)? {
+                serde_json_like::Text::Text(text) => {
+                    Rate::parse_fraction(&text).map_err(serde::de::Error::custom)
+                }
+                serde_json_like::Text::Other(_) => Err(serde::de::Error::custom(
+                    "a rate is a decimal fraction given as a string: \"0.08\" for 8 %",
+                )),
+            }
+        } else {
+            let ppm = u32::deserialize(deserializer)?;
+            Rate::from_ppm(ppm).map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+/// What a human-readable rate may be given as: text, or anything else (a number is refused
+/// with a clear message rather than read in the wrong unit).
+mod serde_json_like {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum Text {
+        Text(String),
+        Other(serde::de::IgnoredAny),
     }
 }
 

@@ -2,9 +2,11 @@
 //! and command-id encoding a store was written with. Checked at every open; a store of
 //! another format is refused, never read or appended under the wrong names.
 //!
-//! Format 2: stream names `kind:part[:part]` with `%`-escaped parts
-//! (`tally_domain::stream`, naming version 2) and command ids over canonical JSON
-//! ([`crate::ids::COMMAND_ID_VERSION`] 2). Format 1 (no marker file) joined stream ids with
+//! Format 3: stream names `kind:part[:part]` with `%`-escaped parts
+//! (`tally_domain::stream`, naming version 2) and command ids over canonical JSON with rates
+//! as decimal fractions ([`crate::ids::COMMAND_ID_VERSION`] 3). Format 2 wrote rates in parts
+//! per million in the JSON its command ids hash, so a retry of a format-2 command would not
+//! find its first result: format-2 stores are refused like format 1. Format 1 (no marker file) joined stream ids with
 //! `-`, which let two entities share a stream, and hashed the postcard layout of commands.
 //! There is no migration from format 1: its frames are hash-chained evidence and are never
 //! rewritten.
@@ -13,13 +15,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The format this version writes and reads.
-pub const STORE_FORMAT: u32 = 2;
+pub const STORE_FORMAT: u32 = 3;
 
 /// The marker's file name, in the engine's directory.
 pub const FORMAT_FILE: &str = "store-format";
 
-const _: () = assert!(tally_domain::stream::NAMING_VERSION == 2 && STORE_FORMAT == 2);
-const _: () = assert!(crate::ids::COMMAND_ID_VERSION == 2);
+const _: () = assert!(tally_domain::stream::NAMING_VERSION == 2 && STORE_FORMAT == 3);
+const _: () = assert!(crate::ids::COMMAND_ID_VERSION == 3);
 
 const HEADER: &str = "tally store format ";
 

@@ -13,10 +13,12 @@ use tally_domain::Command;
 use tally_log::EventId;
 
 /// Version of the command-id encoding. 1 (before 2026-12) hashed the postcard layout of the
-/// Rust `Command` enum, which changed with every new field or variant.
-pub const COMMAND_ID_VERSION: u32 = 2;
+/// Rust `Command` enum, which changed with every new field or variant; 2 hashed canonical JSON
+/// with rates written in parts per million; 3 writes rates as decimal fraction strings
+/// (`"0.08"`). A store's ids are compared only within its store format (3 since version 3).
+pub const COMMAND_ID_VERSION: u32 = 3;
 
-const COMMAND_CONTEXT: &str = "tally 2026-12-06 engine command id v2 canonical json";
+const COMMAND_CONTEXT: &str = "tally 2026-12-07 engine command id v3 canonical json";
 const EVENT_CONTEXT: &str = "tally 2026-11-26 engine event id v1";
 
 fn to_id(hash: &blake3::Hash) -> EventId {

@@ -7,7 +7,7 @@ pub const COMMANDS: &str = r#"{"type": "define_channel", "channel": "web", "prio
 {"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["web"]}
 {"type": "define_sku", "sku": "A", "lot_tracked": false, "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"}
 {"key": "rcv-1", "command": {"type": "receive_inventory", "location": "WH1", "sku": "A", "qty": 10}, "source": "wms/WH1/asn-1", "actor": "wms", "occurred_at": "2026-03-01T09:00:00Z"}
-{"key": "ord-1", "command": {"type": "receive_order", "order": "D1", "channel": "web", "placed_at": "2026-03-01T10:00:00Z", "currency": "USD", "lines": [{"sku": "A", "qty": 2, "unit_price": {"amount": "15.00", "currency": "USD"}}], "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": 0}, "source": "shop/web/1001"}
+{"key": "ord-1", "command": {"type": "receive_order", "order": "D1", "channel": "web", "placed_at": "2026-03-01T10:00:00Z", "currency": "USD", "lines": [{"sku": "A", "qty": 2, "unit_price": {"amount": "15.00", "currency": "USD"}}], "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": "0"}, "source": "shop/web/1001"}
 {"type": "define_sku", "sku": "SKU-001", "lot_tracked": false, "unit_cost": {"amount": "2.50", "currency": "USD"}, "abc": "A"}
 {"key": "rcv-2", "command": {"type": "receive_inventory", "location": "WH1", "sku": "SKU-001", "qty": 100}, "occurred_at": "2026-03-01T11:00:00Z"}
 "#;

@@ -137,7 +137,7 @@ async fn run_client(server: Arc<Server>, barrier: Arc<Barrier>, client: Client) 
         "type": "receive_order", "order": client.order, "channel": client.channel,
         "placed_at": client.placed_at, "currency": "USD",
         "lines": [{"sku": SKU, "qty": client.qty, "unit_price": usd("15.00")}],
-        "shipping": usd("0.00"), "tax_rate": 0,
+        "shipping": usd("0.00"), "tax_rate": "0",
     });
     let rcv_key = format!("rcv-{}", client.order);
     submit_ok(&rcv_key, &submit(&server, &rcv_key, &receive).await);

@@ -389,7 +389,8 @@ impl Client {
         let command = json!({
             "type": "receive_order", "order": id, "channel": channel,
             "placed_at": "2026-11-27T00:00:00Z", "currency": "USD", "lines": lines,
-            "shipping": usd(500), "tax_rate": tax_rate,
+            "shipping": usd(500),
+            "tax_rate": if tax_rate == 0 { "0" } else { "0.08" },
         });
         OrderFlow { id, stage: Stage::Place, command, total }
     }
@@ -419,7 +420,7 @@ impl Client {
                 json!({ "type": "ship_order", "order": id, "carrier": "ups", "tracking": format!("1Z-{id}") })
             }
             Stage::Fee => {
-                json!({ "type": "record_processor_fee", "order": id, "fee": { "kind": "rate", "rate": 29_000, "fixed": usd(30) } })
+                json!({ "type": "record_processor_fee", "order": id, "fee": { "kind": "rate", "rate": "0.029", "fixed": usd(30) } })
             }
             Stage::Deliver => json!({ "type": "deliver_order", "order": id }),
             Stage::Authorize => {

@@ -55,7 +55,7 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
                 json!({"type": "receive_order", "order": order, "channel": "web",
                        "placed_at": "2026-03-01T00:00:00Z", "currency": "USD",
                        "lines": [{"sku": "SKU-A", "qty": 1, "unit_price": {"amount": "10.00", "currency": "USD"}}],
-                       "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": 0}),
+                       "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": "0"}),
             )
             .await;
     }

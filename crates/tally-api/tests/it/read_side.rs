@@ -9,7 +9,7 @@ fn order(id: &str, channel: &str, placed_at: &str, qty: u64) -> Value {
     json!({"type": "receive_order", "order": id, "channel": channel, "placed_at": placed_at,
            "currency": "USD",
            "lines": [{"sku": "SKU-A", "qty": qty, "unit_price": {"amount": "10.00", "currency": "USD"}}],
-           "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": 0})
+           "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": "0"})
 }
 
 /// Master data, 5 units of SKU-A, and three orders: W1 (web, received), W2 (edi, validated),

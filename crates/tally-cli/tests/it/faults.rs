@@ -42,7 +42,7 @@ fn round(round: u32) -> String {
             i + 1
         ));
         lines.push_str(&format!(
-            "{{\"key\": \"ord-{n}\", \"command\": {{\"type\": \"receive_order\", \"order\": \"D{n}\", \"channel\": \"web\", \"placed_at\": \"2026-03-02T10:00:00Z\", \"currency\": \"USD\", \"lines\": [{{\"sku\": \"A\", \"qty\": 1, \"unit_price\": {{\"amount\": \"15.00\", \"currency\": \"USD\"}}}}], \"shipping\": {{\"amount\": \"0.00\", \"currency\": \"USD\"}}, \"tax_rate\": 0}}, \"source\": \"shop/web/{n}\"}}\n"
+            "{{\"key\": \"ord-{n}\", \"command\": {{\"type\": \"receive_order\", \"order\": \"D{n}\", \"channel\": \"web\", \"placed_at\": \"2026-03-02T10:00:00Z\", \"currency\": \"USD\", \"lines\": [{{\"sku\": \"A\", \"qty\": 1, \"unit_price\": {{\"amount\": \"15.00\", \"currency\": \"USD\"}}}}], \"shipping\": {{\"amount\": \"0.00\", \"currency\": \"USD\"}}, \"tax_rate\": \"0\"}}, \"source\": \"shop/web/{n}\"}}\n"
         ));
     }
     lines

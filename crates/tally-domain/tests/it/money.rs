@@ -87,3 +87,19 @@ fn ids_are_parsed() {
     assert_eq!(Sku::parse("ABC-1").unwrap().as_str(), "ABC-1");
     assert!(serde_json::from_str::<Sku>("\"\"").is_err());
 }
+
+/// Rates are exact decimal fractions in JSON (`"0.08"` is 8 %); a bare number, which once
+/// meant parts per million (`8` = 0.0008 %), is refused with the form to use.
+#[test]
+fn rates_are_decimal_fraction_strings_in_json() {
+    let rate: Rate = serde_json::from_str("\"0.08\"").unwrap();
+    assert_eq!(rate.ppm(), 80_000);
+    assert_eq!(serde_json::to_string(&rate).unwrap(), "\"0.08\"");
+    assert_eq!(Rate::parse_fraction("1").unwrap().ppm(), 1_000_000);
+    assert_eq!(Rate::parse_fraction("0.000001").unwrap().ppm(), 1);
+    for bad in ["8", "1.000001", "0.0000001", "-0.1", ".08", "0.", "10"] {
+        assert!(Rate::parse_fraction(bad).is_err(), "{bad}");
+    }
+    let number = serde_json::from_str::<Rate>("8").unwrap_err().to_string();
+    assert!(number.contains("\"0.08\""), "{number}");
+}

@@ -59,7 +59,7 @@ fn duplicate_members_are_refused() {
         assert_eq!(err.code(), "INVALID_INPUT");
     }
     // Equal members in different objects are fine.
-    let ok = r#"{"type": "receive_order", "order": "D1", "channel": "web", "placed_at": "2026-03-01T10:00:00Z", "currency": "USD", "lines": [{"sku": "A", "qty": 1, "unit_price": {"amount": "1.00", "currency": "USD"}}, {"sku": "B", "qty": 1, "unit_price": {"amount": "1.00", "currency": "USD"}}], "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": 0}"#;
+    let ok = r#"{"type": "receive_order", "order": "D1", "channel": "web", "placed_at": "2026-03-01T10:00:00Z", "currency": "USD", "lines": [{"sku": "A", "qty": 1, "unit_price": {"amount": "1.00", "currency": "USD"}}, {"sku": "B", "qty": 1, "unit_price": {"amount": "1.00", "currency": "USD"}}], "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": "0"}"#;
     parse_import_line(ok, &file, 1).unwrap();
 }
 

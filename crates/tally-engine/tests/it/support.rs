@@ -56,5 +56,5 @@ pub fn order(id: &str, qty: i64) -> serde_json::Value {
     serde_json::json!({"type": "receive_order", "order": id, "channel": "web",
         "placed_at": "2026-03-01T10:00:00Z", "currency": "USD",
         "lines": [{"sku": "A", "qty": qty, "unit_price": {"amount": "15.00", "currency": "USD"}}],
-        "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": 0})
+        "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": "0"})
 }
