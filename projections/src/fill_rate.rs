@@ -93,6 +93,11 @@ pub struct FillCounts {
 }
 
 impl FillCounts {
+    /// Adds `other`'s counts to these (the counts of two disjoint sets of orders).
+    pub fn add(&mut self, other: &FillCounts) {
+        self.combine(other, 1);
+    }
+
     fn combine(&mut self, o: &FillCounts, sign: i64) {
         self.orders += sign * o.orders;
         self.lines += sign * o.lines;

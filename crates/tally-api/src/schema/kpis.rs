@@ -245,16 +245,8 @@ impl KpisQuery {
                 .map_err(|e| view_error(VIEW, &e))?,
         };
         let mut all = FillCounts::default();
-        for c in by_channel.iter().map(|r| &r.counts) {
-            all.orders += c.orders;
-            all.lines += c.lines;
-            all.units += c.units;
-            all.first_orders += c.first_orders;
-            all.first_lines += c.first_lines;
-            all.first_units += c.first_units;
-            all.final_orders += c.final_orders;
-            all.final_lines += c.final_lines;
-            all.final_units += c.final_units;
+        for row in &by_channel {
+            all.add(&row.counts);
         }
         let total = group(fill_rate::FillRateRow { group: "all".to_owned(), counts: all });
         Ok(FillRateAnswer { meta: view.meta, groups: rows.into_iter().map(group).collect(), total })

@@ -87,7 +87,7 @@ async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
 
     // head, and the whole log in pages of 3
     let head = server.gql("{ head { seq hash recordedAt } }", json!({})).await;
-    assert_eq!(crate::support::num(&head["head"]["seq"]), last);
+    assert_eq!(crate::support::u64_of(&head["head"]["seq"]), last);
     assert_eq!(head["head"]["hash"].as_str().unwrap().len(), 64);
     let mut seqs = Vec::new();
     let mut after: Option<String> = None;
@@ -100,7 +100,7 @@ async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
             .await;
         let events = &page["events"];
         for edge in events["edges"].as_array().unwrap() {
-            seqs.push(crate::support::num(&edge["node"]["seq"]));
+            seqs.push(crate::support::u64_of(&edge["node"]["seq"]));
             assert!(edge["node"]["payload"].is_object());
         }
         if events["pageInfo"]["hasNextPage"] != true {
@@ -131,9 +131,9 @@ async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
         .gql("{ verify { ok framesChecked lastSeq root failure { code } } }", json!({}))
         .await;
     assert_eq!(verify["verify"]["ok"], true);
-    assert_eq!(crate::support::num(&verify["verify"]["lastSeq"]), last);
+    assert_eq!(crate::support::u64_of(&verify["verify"]["lastSeq"]), last);
     let cut = server.gql("mutation { cutCheckpoint { size root text } }", json!({})).await;
-    assert_eq!(crate::support::num(&cut["cutCheckpoint"]["size"]), last);
+    assert_eq!(crate::support::u64_of(&cut["cutCheckpoint"]["size"]), last);
     assert_eq!(cut["cutCheckpoint"]["root"], verify["verify"]["root"]);
     let latest = server
         .gql(
@@ -141,7 +141,7 @@ async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
             json!({}),
         )
         .await;
-    assert_eq!(crate::support::num(&latest["latestCheckpoint"]["size"]), last);
+    assert_eq!(crate::support::u64_of(&latest["latestCheckpoint"]["size"]), last);
     assert_eq!(latest["checkpoints"]["nodes"].as_array().unwrap().len(), 1);
     let proofs = server
         .gql(
@@ -156,8 +156,8 @@ async fn order_scenario_through_typed_mutations_then_log_and_audit_queries() {
         .gql("{ views { meta { seq headSeq checkpoint { size } } views { name appliedSeq lagEvents quarantinedCount } } }", json!({}))
         .await;
     assert_eq!(views["views"]["views"][0]["name"], "event_count");
-    assert_eq!(crate::support::num(&views["views"]["meta"]["seq"]), last);
-    assert_eq!(crate::support::num(&views["views"]["meta"]["checkpoint"]["size"]), last);
+    assert_eq!(crate::support::u64_of(&views["views"]["meta"]["seq"]), last);
+    assert_eq!(crate::support::u64_of(&views["views"]["meta"]["checkpoint"]["size"]), last);
     let stats = server
         .gql("{ submissionStats { meta { seq } rows { source commandType submitted rejected failureRate } } }", json!({}))
         .await;

@@ -65,7 +65,7 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
     let bad = server
         .submit("c-bad", json!({"type": "capture_payment", "order": "BAD", "payment": "P2", "amount": {"amount": "10.00", "currency": "USD"}}))
         .await;
-    let bad_entry_seq = crate::support::num(&bad["lastSeq"]);
+    let bad_entry_seq = crate::support::u64_of(&bad["lastSeq"]);
     server
         .state
         .engine()

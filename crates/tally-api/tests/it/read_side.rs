@@ -1,7 +1,7 @@
 //! The read side's shapes: Relay paging both ways, the page size limit, filters, global ids,
 //! and 64-bit values as exact strings.
 
-use crate::support::{TestServer, first_code, num, token};
+use crate::support::{TestServer, first_code, token, u64_of};
 use serde_json::{Value, json};
 use tally_api::Role;
 
@@ -32,7 +32,7 @@ async fn world() -> TestServer {
 }
 
 fn seqs(connection: &Value) -> Vec<u64> {
-    connection["nodes"].as_array().unwrap().iter().map(|n| num(&n["seq"])).collect()
+    connection["nodes"].as_array().unwrap().iter().map(|n| u64_of(&n["seq"])).collect()
 }
 
 fn page_flags(connection: &Value) -> (bool, bool) {
@@ -56,7 +56,7 @@ async fn events_page_forward_and_backward_with_exact_page_info_and_a_limit() {
     let first = server.gql(q, json!({"first": 2})).await["events"].clone();
     assert_eq!(seqs(&first), [1, 2]);
     assert_eq!(page_flags(&first), (false, true));
-    assert_eq!(num(&first["totalCount"]), head);
+    assert_eq!(u64_of(&first["totalCount"]), head);
     let after = first["pageInfo"]["endCursor"].clone();
     let second = server.gql(q, json!({"first": 2, "after": after})).await["events"].clone();
     assert_eq!(seqs(&second), [3, 4]);
@@ -118,7 +118,7 @@ async fn each_filter_narrows_its_list() {
     let past = events(json!({"recordedTo": "2000-01-01T00:00:00Z"})).await;
     assert_eq!(past["nodes"], json!([]));
     let all_time = events(json!({"recordedFrom": "2000-01-01T00:00:00Z"})).await;
-    assert_eq!(num(&all_time["totalCount"]), server.head());
+    assert_eq!(u64_of(&all_time["totalCount"]), server.head());
 
     let orders = |args: &str| {
         let q = format!("{{ orders({args}) {{ nodes {{ orderId }} totalCount }} }}");

@@ -102,7 +102,7 @@ async fn a_subscriber_receives_new_events_filtered_by_type_and_sku() {
         let id = message["id"].as_str().unwrap().to_owned();
         let data = &message["payload"]["data"];
         let node = if id == "1" { &data["events"] } else { &data["atsChanged"] };
-        assert_eq!(crate::support::num(&node["seq"]), crate::support::num(&seq), "{message}");
+        assert_eq!(crate::support::u64_of(&node["seq"]), crate::support::u64_of(&seq), "{message}");
         assert_eq!(node["type"], "INVENTORY_RECEIVED");
         seen.insert(id, node.clone());
     }

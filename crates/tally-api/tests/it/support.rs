@@ -213,11 +213,3 @@ pub fn any_error(answer: &Value) -> (String, String) {
     let code = user["code"].as_str().unwrap_or("<none>").to_owned();
     (code, user["message"].as_str().unwrap_or_default().to_owned())
 }
-
-/// A number of an answer: an `UnsignedInt64` (a string of digits) or a plain JSON number.
-pub fn num(value: &Value) -> u64 {
-    match value {
-        Value::String(s) => s.parse().unwrap_or_else(|_| panic!("not a number: {value}")),
-        other => other.as_u64().unwrap_or_else(|| panic!("not a number: {other}")),
-    }
-}

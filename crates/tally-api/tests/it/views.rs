@@ -1,7 +1,7 @@
 //! The projection queries over the DOMAIN.md scenarios: each scenario's commands go in
 //! through `submit` with `waitForViews`, the views come out through the new queries.
 
-use crate::support::{TestServer, num};
+use crate::support::{TestServer, u64_of};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -62,7 +62,7 @@ async fn section_8_ats_with_safety_stock_and_a_backorder_through_graphql() {
     }"#;
     let now = server.gql(query, json!({})).await;
     assert_eq!(now["ats"]["ats"], "18", "{now:#}");
-    assert_eq!(crate::support::num(&now["ats"]["meta"]["seq"]), server.head());
+    assert_eq!(crate::support::u64_of(&now["ats"]["meta"]["seq"]), server.head());
     assert_eq!(now["stock"]["total"], json!({"available": "20", "reserved": "10", "onHand": "30"}));
     assert_eq!(now["stock"]["lots"], json!([{"lot": null, "onHand": "30"}]));
     assert_eq!(now["atsByChannel"]["network"], "18");
@@ -76,8 +76,8 @@ async fn section_8_ats_with_safety_stock_and_a_backorder_through_graphql() {
     let past = heads[5];
     let then = server.gql(query, json!({ "asOf": { "seq": past } })).await;
     assert_eq!(then["ats"]["ats"], "8", "{then:#}");
-    assert_eq!(crate::support::num(&then["ats"]["meta"]["seq"]), past);
-    assert_eq!(crate::support::num(&then["ats"]["meta"]["headSeq"]), server.head());
+    assert_eq!(crate::support::u64_of(&then["ats"]["meta"]["seq"]), past);
+    assert_eq!(crate::support::u64_of(&then["ats"]["meta"]["headSeq"]), server.head());
     assert_eq!(then["stock"]["total"], json!({"available": "10", "reserved": "0", "onHand": "10"}));
     assert_eq!(then["atsByChannel"]["channels"][0], json!({"channel": "edi", "ats": "10"}));
 
@@ -124,7 +124,7 @@ async fn section_4_web_sale_to_payout_through_graphql() {
         )
         .await;
     let tb = &tb["trialBalance"];
-    assert_eq!(crate::support::num(&tb["meta"]["seq"]), server.head());
+    assert_eq!(crate::support::u64_of(&tb["meta"]["seq"]), server.head());
     assert_eq!(
         tb["totals"],
         json!([{"currencyCode": "USD", "net": {"amount": "0.00"}, "balanced": true}])
@@ -157,7 +157,7 @@ async fn section_4_web_sale_to_payout_through_graphql() {
         let page = &page["auditTrail"];
         for edge in page["edges"].as_array().unwrap() {
             trail.push((
-                crate::support::num(&edge["node"]["seq"]),
+                crate::support::u64_of(&edge["node"]["seq"]),
                 edge["node"]["hash"].as_str().unwrap().to_owned(),
             ));
         }
@@ -180,7 +180,10 @@ async fn section_4_web_sale_to_payout_through_graphql() {
         .unwrap()
         .iter()
         .map(|e| {
-            (crate::support::num(&e["node"]["seq"]), e["node"]["hash"].as_str().unwrap().to_owned())
+            (
+                crate::support::u64_of(&e["node"]["seq"]),
+                e["node"]["hash"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     for (seq, hash) in &trail {
@@ -259,9 +262,9 @@ async fn ats_changed_carries_the_ats_once_the_views_applied_the_event() {
     let data = item.data.into_json().unwrap();
     let change = &data["atsChanged"];
     assert_eq!(change["type"], "INVENTORY_RECEIVED");
-    let seq = crate::support::num(&change["seq"]);
-    assert_eq!(seq, crate::support::num(&receipt["events"][0]["seq"]));
-    assert!(crate::support::num(&change["ats"]["meta"]["seq"]) >= seq);
+    let seq = crate::support::u64_of(&change["seq"]);
+    assert_eq!(seq, crate::support::u64_of(&receipt["events"][0]["seq"]));
+    assert!(crate::support::u64_of(&change["ats"]["meta"]["seq"]) >= seq);
     assert_eq!(change["ats"]["network"], "8");
     assert_eq!(
         change["ats"]["channels"],
@@ -404,7 +407,8 @@ async fn return_cycles_and_as_of_a_time_before_the_first_event() {
         )
         .await;
     let rows = data["returnCycleTimes"]["rows"].as_array().unwrap();
-    let operations: u64 = rows.iter().map(|r| crate::support::num(&r["operationsReturns"])).sum();
+    let operations: u64 =
+        rows.iter().map(|r| crate::support::u64_of(&r["operationsReturns"])).sum();
     assert_eq!(operations, 1);
     assert_eq!(
         data["returnCycleTimes"]["operationsMean"], "PT0S",
@@ -460,7 +464,7 @@ async fn a_reorder_point_flags_stock_rows_until_it_is_cleared() {
                 total,
                 data["stockBySku"]["nodes"][0]["reorderPoint"].clone(),
                 below,
-                num(&data["above"]["totalCount"]),
+                u64_of(&data["above"]["totalCount"]),
             )
         }
     };
