@@ -11,7 +11,8 @@ use crate::rejection::Rejection;
 use crate::stream;
 use crate::time::Timestamp;
 
-/// An account of the chart. Variant order is part of the event format.
+/// An account of the chart (DOMAIN.md §4), in number order. Variant order is part of the event
+/// format (store format 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
@@ -26,7 +27,11 @@ pub enum Account {
     MarketplaceReserve,
     /// 1200 inventory.
     Inventory,
-    /// 2000 goods received not invoiced (Tally's own: the credit side of a stock receipt).
+    /// 1300 accounts receivable (B2B invoices on terms).
+    AccountsReceivable,
+    /// 2000 accounts payable (supplier invoices).
+    AccountsPayable,
+    /// 2050 goods received not invoiced.
     GoodsReceivedNotInvoiced,
     /// 2100 customer deposits.
     CustomerDeposits,
@@ -36,6 +41,8 @@ pub enum Account {
     ProductRevenue,
     /// 4100 shipping revenue.
     ShippingRevenue,
+    /// 4200 discounts (contra revenue).
+    Discounts,
     /// 4500 sales returns.
     SalesReturns,
     /// 5000 cost of goods sold.
@@ -48,30 +55,42 @@ pub enum Account {
     FulfillmentFees,
     /// 5400 storage fees.
     StorageFees,
+    /// 5450 advertising.
+    Advertising,
     /// 5500 inventory write-off.
     InventoryWriteOff,
+    /// 5600 purchase price variance (and valuation rounding).
+    PurchasePriceVariance,
+    /// 9999 suspense (unknown settlement lines; always raised as an exception).
+    Suspense,
 }
 
 impl Account {
     /// Every account, in chart order.
-    pub const ALL: [Account; 17] = [
+    pub const ALL: [Account; 23] = [
         Account::Bank,
         Account::ProcessorClearing,
         Account::MarketplaceClearing,
         Account::MarketplaceReserve,
         Account::Inventory,
+        Account::AccountsReceivable,
+        Account::AccountsPayable,
         Account::GoodsReceivedNotInvoiced,
         Account::CustomerDeposits,
         Account::SalesTaxPayable,
         Account::ProductRevenue,
         Account::ShippingRevenue,
+        Account::Discounts,
         Account::SalesReturns,
         Account::CostOfGoodsSold,
         Account::PaymentFees,
         Account::MarketplaceCommissions,
         Account::FulfillmentFees,
         Account::StorageFees,
+        Account::Advertising,
         Account::InventoryWriteOff,
+        Account::PurchasePriceVariance,
+        Account::Suspense,
     ];
 
     /// The account number of the chart.
@@ -83,18 +102,54 @@ impl Account {
             Account::MarketplaceClearing => 1150,
             Account::MarketplaceReserve => 1160,
             Account::Inventory => 1200,
-            Account::GoodsReceivedNotInvoiced => 2000,
+            Account::AccountsReceivable => 1300,
+            Account::AccountsPayable => 2000,
+            Account::GoodsReceivedNotInvoiced => 2050,
             Account::CustomerDeposits => 2100,
             Account::SalesTaxPayable => 2200,
             Account::ProductRevenue => 4000,
             Account::ShippingRevenue => 4100,
+            Account::Discounts => 4200,
             Account::SalesReturns => 4500,
             Account::CostOfGoodsSold => 5000,
             Account::PaymentFees => 5100,
             Account::MarketplaceCommissions => 5200,
             Account::FulfillmentFees => 5300,
             Account::StorageFees => 5400,
+            Account::Advertising => 5450,
             Account::InventoryWriteOff => 5500,
+            Account::PurchasePriceVariance => 5600,
+            Account::Suspense => 9999,
+        }
+    }
+
+    /// The account's name in the chart ("processor clearing").
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Account::Bank => "bank",
+            Account::ProcessorClearing => "processor clearing",
+            Account::MarketplaceClearing => "marketplace clearing",
+            Account::MarketplaceReserve => "marketplace reserve",
+            Account::Inventory => "inventory",
+            Account::AccountsReceivable => "accounts receivable",
+            Account::AccountsPayable => "accounts payable",
+            Account::GoodsReceivedNotInvoiced => "goods received not invoiced",
+            Account::CustomerDeposits => "customer deposits",
+            Account::SalesTaxPayable => "sales tax payable",
+            Account::ProductRevenue => "product revenue",
+            Account::ShippingRevenue => "shipping revenue",
+            Account::Discounts => "discounts",
+            Account::SalesReturns => "sales returns",
+            Account::CostOfGoodsSold => "cost of goods sold",
+            Account::PaymentFees => "payment fees",
+            Account::MarketplaceCommissions => "marketplace commissions",
+            Account::FulfillmentFees => "fulfillment fees",
+            Account::StorageFees => "storage fees",
+            Account::Advertising => "advertising",
+            Account::InventoryWriteOff => "inventory write-off",
+            Account::PurchasePriceVariance => "purchase price variance",
+            Account::Suspense => "suspense",
         }
     }
 

@@ -2,6 +2,9 @@
 //! and command-id encoding a store was written with. Checked at every open; a store of
 //! another format is refused, never read or appended under the wrong names.
 //!
+//! Format 4: the chart of accounts grew (1300 AR, 2000 AP, 2050 GRNI, 4200, 5450, 5600,
+//! 9999) and its variant order, which postcard stores, changed; GRNI moved from 2000 to 2050.
+//! Format 3 stores are refused: their account indexes would read as other accounts.
 //! Format 3: stream names `kind:part[:part]` with `%`-escaped parts
 //! (`tally_domain::stream`, naming version 2) and command ids over canonical JSON with rates
 //! as decimal fractions ([`crate::ids::COMMAND_ID_VERSION`] 3). Format 2 wrote rates in parts
@@ -15,12 +18,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The format this version writes and reads.
-pub const STORE_FORMAT: u32 = 3;
+pub const STORE_FORMAT: u32 = 4;
 
 /// The marker's file name, in the engine's directory.
 pub const FORMAT_FILE: &str = "store-format";
 
-const _: () = assert!(tally_domain::stream::NAMING_VERSION == 2 && STORE_FORMAT == 3);
+const _: () = assert!(tally_domain::stream::NAMING_VERSION == 2 && STORE_FORMAT == 4);
 const _: () = assert!(crate::ids::COMMAND_ID_VERSION == 3);
 
 const HEADER: &str = "tally store format ";

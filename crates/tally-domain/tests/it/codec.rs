@@ -58,8 +58,8 @@ fn golden() -> Vec<(Event, &'static str)> {
                     Posting::credit(Account::ProcessorClearing, usd(375)),
                 ],
             }),
-            // "je-1", t=0, Order("O1"), "fee", [5100 +3.75 USD, 1100 -3.75 USD]
-            "046a652d310000024f3103666565020cee050001ed0500",
+            // "je-1", t=0, Order("O1"), "fee", [5100 (index 15 since store format 4) +3.75 USD, 1100 -3.75 USD]
+            "046a652d310000024f3103666565020fee050001ed0500",
         ),
     ]
 }
