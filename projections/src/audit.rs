@@ -245,19 +245,27 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
             out.insert(Entity::Settlement(e.settlement.to_string()));
         }
         Event::JournalEntryPosted(e) => {
-            out.insert(match &e.reference {
-                JournalRef::Order(id) => Entity::order(id),
-                JournalRef::Return(id) => Entity::Return(id.to_string()),
-                JournalRef::Settlement(id) => Entity::Settlement(id.to_string()),
-                JournalRef::Stock(k) => Entity::stock(k),
-                JournalRef::Payout(id) => Entity::Payout(id.to_string()),
-                JournalRef::Manual => Entity::Journal,
-            });
+            out.insert(entity_of_ref(&e.reference));
         }
         // The marker of a command accepted with no change touches no entity.
         Event::CommandAccepted(_) => {}
+        Event::ExceptionRaised(e) => {
+            out.insert(entity_of_ref(&e.subject));
+        }
     }
     out
+}
+
+/// The entity a journal entry or an exception is about.
+fn entity_of_ref(reference: &JournalRef) -> Entity {
+    match reference {
+        JournalRef::Order(id) => Entity::order(id),
+        JournalRef::Return(id) => Entity::Return(id.to_string()),
+        JournalRef::Settlement(id) => Entity::Settlement(id.to_string()),
+        JournalRef::Stock(k) => Entity::stock(k),
+        JournalRef::Payout(id) => Entity::Payout(id.to_string()),
+        JournalRef::Manual => Entity::Journal,
+    }
 }
 
 fn trail_prefix(entity: &Entity) -> Vec<u8> {

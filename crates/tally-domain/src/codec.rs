@@ -7,13 +7,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    CommandAccepted, CycleCounted, DepositRefunded, Event, InboundExpected, InventoryAdjusted,
-    InventoryReceived, InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled,
-    OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped,
-    PaymentCaptured, PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove,
-    RefundIssued, ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed,
-    ReturnInspected, ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened,
-    StockScrapped, TransferReceived, TransferShipped,
+    CommandAccepted, CycleCounted, DepositRefunded, Event, ExceptionRaised, InboundExpected,
+    InventoryAdjusted, InventoryReceived, InvoiceIssued, LineAllocated, LineBackordered,
+    LineSubstituted, LotRecalled, OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld,
+    OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
+    ProcessorPayoutRecorded, QuarantineMove, RefundIssued, ReorderPointSet, ReservationReleased,
+    ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived, SafetyStockSet,
+    SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived, TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -98,6 +98,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::PayoutSettled(p) => body(p),
         Event::JournalEntryPosted(p) => body(p),
         Event::CommandAccepted(p) => body(p),
+        Event::ExceptionRaised(p) => body(p),
     }
 }
 
@@ -222,6 +223,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
             Event::JournalEntryPosted(read::<JournalEntry>(t, v, bytes)?)
         }
         ("command.accepted", 1) => Event::CommandAccepted(read::<CommandAccepted>(t, v, bytes)?),
+        ("exception.raised", 1) => Event::ExceptionRaised(read::<ExceptionRaised>(t, v, bytes)?),
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {
                 DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }

@@ -319,6 +319,51 @@ pub struct LotRecalled {
     pub lot: LotId,
 }
 
+/// What a raised exception asks a person to do. Variant order is part of the event format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    /// Count the bucket: a pick came up short, or a count disagreed with the claims on it.
+    CycleCountTask,
+    /// A return named a lot that was not shipped on its order line.
+    ReturnLotMismatch,
+    /// A supplier invoice is beyond the three-way-match tolerance.
+    InvoiceMismatch,
+    /// Money moved that does not match the ledger (a payout above the clearing balance, a
+    /// deposit that differs from its settlement).
+    ReconciliationMismatch,
+    /// A settlement line of an unknown kind went to 9999 suspense.
+    SuspenseLine,
+}
+
+impl ExceptionKind {
+    /// The stored name (`cycle_count_task`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CycleCountTask => "cycle_count_task",
+            Self::ReturnLotMismatch => "return_lot_mismatch",
+            Self::InvoiceMismatch => "invoice_mismatch",
+            Self::ReconciliationMismatch => "reconciliation_mismatch",
+            Self::SuspenseLine => "suspense_line",
+        }
+    }
+}
+
+/// Something a person must look at, raised by a decision that recorded a fact it could not
+/// settle by itself (a short pick, an invoice outside tolerance, a payout above clearing).
+/// It is recorded on the stream of what it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRaised {
+    /// What to do.
+    pub kind: ExceptionKind,
+    /// What it is about (its stream is this event's stream).
+    pub subject: crate::journal::JournalRef,
+    /// A one-line description with the numbers.
+    pub message: String,
+}
+
 /// Units of a line in a return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnLineQty {
@@ -677,6 +722,9 @@ pub enum Event {
     /// `command.accepted`
     #[serde(rename = "command.accepted")]
     CommandAccepted(CommandAccepted),
+    /// `exception.raised`
+    #[serde(rename = "exception.raised")]
+    ExceptionRaised(ExceptionRaised),
 }
 
 impl Event {
@@ -728,6 +776,7 @@ impl Event {
             Event::PayoutSettled(_) => "settlement.payout_settled",
             Event::JournalEntryPosted(_) => "journal.entry_posted",
             Event::CommandAccepted(_) => "command.accepted",
+            Event::ExceptionRaised(_) => "exception.raised",
         }
     }
 
@@ -791,6 +840,7 @@ impl Event {
             Event::PayoutSettled(e) => settlement_stream(&e.settlement),
             Event::JournalEntryPosted(e) => e.reference.stream(),
             Event::CommandAccepted(_) => stream::COMMANDS.to_owned(),
+            Event::ExceptionRaised(e) => e.subject.stream(),
         }
     }
 }

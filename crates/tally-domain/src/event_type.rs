@@ -89,4 +89,5 @@ event_types! {
     SettlementPayoutSettled => "settlement.payout_settled", "`settlement.payout_settled`: A settlement's payout was deposited.",
     JournalEntryPosted => "journal.entry_posted", "`journal.entry_posted`: A journal entry was posted.",
     CommandAccepted => "command.accepted", "`command.accepted`: A command was accepted with no other event (a marker).",
+    ExceptionRaised => "exception.raised", "`exception.raised`: Something a person must look at was raised (a cycle-count task, an invoice or payout mismatch).",
 }

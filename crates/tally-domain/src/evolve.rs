@@ -616,7 +616,8 @@ fn apply(state: &mut State, event: &Event) {
                 }
             }
         }
-        // Changes nothing: it records that a command was accepted.
-        Event::CommandAccepted(_) => {}
+        // A marker of an accepted command changes nothing; exceptions are for people and views,
+        // decisions do not read them.
+        Event::CommandAccepted(_) | Event::ExceptionRaised(_) => {}
     }
 }

@@ -186,14 +186,6 @@ pub enum Rejection {
         /// The refund, as decimal text.
         requested: String,
     },
-    /// A payout exceeds the clearing balance.
-    #[error("payout {requested} exceeds the clearing balance {balance}")]
-    InsufficientFunds {
-        /// The balance, as decimal text.
-        balance: String,
-        /// The payout, as decimal text.
-        requested: String,
-    },
 }
 
 /// The list of every rejection code, in one place: each with its doc, its variant of
@@ -259,8 +251,6 @@ macro_rules! for_each_rejection_code {
             FacilitatorTaxNotNetted "FACILITATOR_TAX_NOT_NETTED";
             /// A deposit refund exceeds the customer money held for the order.
             RefundExceedsDeposit "REFUND_EXCEEDS_DEPOSIT";
-            /// A payout exceeds the clearing balance.
-            InsufficientFunds "INSUFFICIENT_FUNDS";
         }
     };
 }
@@ -331,7 +321,6 @@ impl Rejection {
             Self::ExceedsOutstanding { .. } => RejectionCode::ExceedsOutstanding,
             Self::SettlementMismatch { .. } => RejectionCode::SettlementMismatch,
             Self::FacilitatorTaxNotNetted { .. } => RejectionCode::FacilitatorTaxNotNetted,
-            Self::InsufficientFunds { .. } => RejectionCode::InsufficientFunds,
             Self::RefundExceedsDeposit { .. } => RejectionCode::RefundExceedsDeposit,
         }
     }

@@ -13,8 +13,9 @@ use crate::command::{
     RecordProcessorFee, RecordProcessorPayout, RecordSettlementLine, RefundDeposit, SettlePayout,
 };
 use crate::event::{
-    DepositRefunded, Event, MoneyLine, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
-    ProcessorPayoutRecorded, RefundIssued, SettlementLineRecorded, SettlementOpened,
+    DepositRefunded, Event, ExceptionKind, ExceptionRaised, MoneyLine, PaymentCaptured,
+    PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, RefundIssued,
+    SettlementLineRecorded, SettlementOpened,
 };
 use crate::ids::OrderId;
 use crate::journal::{Account, JournalRef, Posting, check_balanced};
@@ -183,13 +184,21 @@ pub(super) fn processor_payout(
     c: &RecordProcessorPayout,
 ) -> Result<Vec<Event>, Rejection> {
     non_negative("payout", c.amount, false)?;
+    // A payout is a fact (the bank has the money): it is recorded even when it exceeds what
+    // the ledger holds in clearing, and the difference is raised for reconciliation.
     let balance = d.state.balance(Account::ProcessorClearing, c.amount.currency());
-    if c.amount.minor() > balance.minor() {
-        return Err(Rejection::InsufficientFunds {
-            balance: balance.to_decimal_string(),
-            requested: c.amount.to_decimal_string(),
-        });
-    }
+    let mismatch = (c.amount.minor() > balance.minor()).then(|| {
+        Event::ExceptionRaised(ExceptionRaised {
+            kind: ExceptionKind::ReconciliationMismatch,
+            subject: JournalRef::Payout(c.payout.clone()),
+            message: format!(
+                "payout {} {} exceeds the processor clearing balance {}",
+                c.payout,
+                c.amount.to_decimal_string(),
+                balance.to_decimal_string()
+            ),
+        })
+    });
     let mut events = vec![Event::ProcessorPayoutRecorded(ProcessorPayoutRecorded {
         payout: c.payout.clone(),
         amount: c.amount,
@@ -203,6 +212,7 @@ pub(super) fn processor_payout(
             Posting::credit(Account::ProcessorClearing, c.amount),
         ],
     )?);
+    events.extend(mismatch);
     Ok(events)
 }
 

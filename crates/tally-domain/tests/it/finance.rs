@@ -134,14 +134,24 @@ fn refunds_are_bounded_by_shipped_units() {
     again.and(refund(1)).when(refund(1)).then_rejects("EXCEEDS_OUTSTANDING");
 }
 
+/// A payout is money the bank has: one above the clearing balance is recorded (1100 goes
+/// negative by the difference) and raises a reconciliation exception naming both amounts.
 #[test]
-fn processor_payout_cannot_exceed_clearing() {
+fn processor_payout_above_clearing_is_recorded_with_an_exception() {
     let s = world_and([place("O1", "web", &[("A", 2, 5000)], 1000, 80_000), capture("O1", 11_880)]);
     Scenario::given(s.clone())
         .when(payout(11_880))
         .then_types(&["finance.processor_payout_recorded", "journal.entry_posted"]);
-    let r = Scenario::given(s.clone()).when(payout(11_881)).then_rejects("INSUFFICIENT_FUNDS");
-    assert_eq!(r.to_string(), "payout 118.81 exceeds the clearing balance 118.80");
+    let (events, state) = Scenario::given(s.clone()).when(payout(11_881)).then_types(&[
+        "finance.processor_payout_recorded",
+        "journal.entry_posted",
+        "exception.raised",
+    ]);
+    let Event::ExceptionRaised(e) = &events[2] else { panic!() };
+    assert_eq!(e.kind, tally_domain::event::ExceptionKind::ReconciliationMismatch);
+    assert_eq!(e.message, "payout PO1 118.81 exceeds the processor clearing balance 118.80");
+    assert_eq!(state.balance(Account::ProcessorClearing, Currency::USD).minor(), -1);
+    assert_eq!(state.balance(Account::Bank, Currency::USD).minor(), 11_881);
     Scenario::given(s).when(payout(-1)).then_rejects("INVALID_AMOUNT");
 }
 
