@@ -252,6 +252,9 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
         Event::ExceptionRaised(e) => {
             out.insert(entity_of_ref(&e.subject));
         }
+        Event::HoldSlaBreached(e) => {
+            out.insert(Entity::order(&e.order));
+        }
     }
     out
 }

@@ -148,6 +148,18 @@ fn duration(ms: i64) -> UnsignedInt64 {
 }
 
 #[ComplexObject]
+impl crate::orders::RaisedException {
+    /// When the decision that raised it happened (business time).
+    async fn raised_at(&self) -> Timestamp {
+        time(self.raised_at_ms)
+    }
+    /// The seq of its `exception.raised` event (its place in the audit trail).
+    async fn seq(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.seq)
+    }
+}
+
+#[ComplexObject]
 impl HoldException {
     /// How long past its due time the hold is at `now`, in milliseconds.
     async fn overdue_ms(&self) -> UnsignedInt64 {

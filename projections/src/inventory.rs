@@ -9,12 +9,17 @@
 //! - `channel/{channel}` → [`PriorityClass`];
 //! - `safety/{location}/{sku}` → safety stock units (u64);
 //! - `reorder/{location}/{sku}` → [`ReorderPoint`] (absent when unset or cleared);
-//! - `alloc/{order}/{line}/{location}/{lot}` → stages of an order line's units (for cancels).
+//! - `alloc/{order}/{line}/{location}/{lot}` → stages of an order line's units (for cancels);
+//! - `skudef/{sku}` → [`SkuAllocation`] (lot tracking and shelf-life margin, for ATS);
+//! - `lot/{sku}/{lot}` → [`Lot`] (expiry and recall, for ATS).
 //!
-//! ATS policy (DOMAIN.md §1 and the domain crate): a `standard` channel's ATS is
-//! Σ over locations serving it of max(0, available − safety stock); a `contract` channel may
-//! take safety stock, so its ATS is Σ available; network ATS is Σ max(0, available − safety
-//! stock) over all locations. Never negative.
+//! ATS policy (DOMAIN.md §1 and the domain crate's `State::ats`): *allocatable* units are the
+//! available units allocation may take on the day asked: of untracked SKUs, or of lots neither
+//! recalled nor past their removal date (expiry − the SKU's shelf-life margin). A `standard`
+//! channel's ATS is Σ over locations serving it of max(0, allocatable − safety stock); a
+//! `contract` channel may take safety stock, so its ATS is Σ allocatable; network ATS is
+//! Σ max(0, allocatable − safety stock) over all locations. Never negative; exactly what
+//! allocation would reserve for the channel that day.
 //!
 //! Reorder points: a location × SKU is below its reorder point when its units available plus
 //! in transit (summed over lots) are at or below the point. Every row a read returns carries
@@ -25,8 +30,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use tally_domain::Event;
 use tally_domain::ids::ChannelId;
-use tally_domain::inventory::{Stock, StockKey};
+use tally_domain::inventory::{Lot, Stock, StockKey};
 use tally_domain::master::PriorityClass;
+use tally_domain::time::Date;
 
 use crate::keys::{lot_part, prefix, split, text};
 use crate::movement::{self, apply_delta};
@@ -41,6 +47,47 @@ const CHANNEL: &[u8] = b"channel";
 const SAFETY: &[u8] = b"safety";
 const ALLOC: &[u8] = b"alloc";
 const REORDER: &[u8] = b"reorder";
+const SKUDEF: &[u8] = b"skudef";
+const LOT: &[u8] = b"lot";
+
+/// What ATS needs of a SKU's master record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuAllocation {
+    /// Kept by lot (FEFO, removal dates).
+    pub lot_tracked: bool,
+    /// Days before expiry a lot stops being allocatable.
+    pub shelf_life_margin_days: u32,
+}
+
+/// Records the master data and lots ATS reads; every event still moves stock below.
+fn track_lots(tx: &mut Tx<'_>, event: &Event) -> Result<(), ApplyError> {
+    match event {
+        Event::SkuDefined(def) => {
+            let info = SkuAllocation {
+                lot_tracked: def.lot_tracked,
+                shelf_life_margin_days: def.shelf_life_margin_days,
+            };
+            tx.put(key(&[SKUDEF, def.sku.as_str().as_bytes()]), &info)?;
+        }
+        Event::InventoryReceived(e) => {
+            if let Some(lot) = &e.key.lot {
+                let k = key(&[LOT, e.key.sku.as_str().as_bytes(), lot.as_str().as_bytes()]);
+                // The first receipt registers the lot (as the decision state does).
+                if tx.get::<Lot>(&k)?.is_none() {
+                    tx.put(k, &Lot { expiry: e.expiry, recalled: false })?;
+                }
+            }
+        }
+        Event::LotRecalled(e) => {
+            let k = key(&[LOT, e.sku.as_str().as_bytes(), e.lot.as_str().as_bytes()]);
+            let mut lot = tx.get::<Lot>(&k)?.unwrap_or(Lot { expiry: None, recalled: false });
+            lot.recalled = true;
+            tx.put(k, &lot)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
 
 /// The inventory projection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -96,6 +143,7 @@ impl Projection for Inventory {
     }
 
     fn apply(&self, tx: &mut Tx<'_>, applied: &Applied<'_>) -> Result<(), ApplyError> {
+        track_lots(tx, applied.event)?;
         match applied.event {
             Event::LocationDefined(l) => {
                 let info = LocationInfo { rank: l.rank, channels: l.channels.clone() };
@@ -369,9 +417,38 @@ fn location_info(r: &ViewReader, location: &str) -> Result<Option<LocationInfo>>
     r.get(&key(&[LOCATION, location.as_bytes()]))
 }
 
-/// Available-to-sell of `sku` for `channel`, or network-wide when `channel` is `None`.
-/// An unknown channel is treated as `standard` (it may not take safety stock).
-pub fn ats(r: &ViewReader, sku: &str, channel: Option<&str>) -> Result<u64> {
+/// Units of `sku` at `location` allocation may take on `today` (see the module doc).
+fn allocatable(
+    r: &ViewReader,
+    location: &str,
+    sku: &str,
+    total: &Stock,
+    today: Date,
+) -> Result<u64> {
+    let def = r.get::<SkuAllocation>(&key(&[SKUDEF, sku.as_bytes()]))?.unwrap_or_default();
+    if !def.lot_tracked {
+        return Ok(total.available);
+    }
+    let mut sum = 0_u64;
+    for (suffix, s) in
+        r.scan_typed::<Stock>(&prefix(&[STOCK, location.as_bytes(), sku.as_bytes()]))?
+    {
+        if s.available == 0 || suffix.is_empty() {
+            continue;
+        }
+        let lot = r.get::<Lot>(&key(&[LOT, sku.as_bytes(), &suffix]))?;
+        if lot.is_some_and(|l| l.allocatable_on(today, def.shelf_life_margin_days)) {
+            sum = sum
+                .checked_add(s.available)
+                .ok_or_else(|| crate::keys::malformed("inventory", "ATS overflows u64"))?;
+        }
+    }
+    Ok(sum)
+}
+
+/// Available-to-sell of `sku` for `channel` on `today`, or network-wide when `channel` is
+/// `None`. An unknown channel is treated as `standard` (it may not take safety stock).
+pub fn ats(r: &ViewReader, sku: &str, channel: Option<&str>, today: Date) -> Result<u64> {
     let class = match channel {
         Some(c) => r
             .get::<PriorityClass>(&key(&[CHANNEL, c.as_bytes()]))?
@@ -387,7 +464,7 @@ pub fn ats(r: &ViewReader, sku: &str, channel: Option<&str>) -> Result<u64> {
                 continue;
             }
         }
-        let available = row.stock.available;
+        let available = allocatable(r, &row.location, sku, &row.stock, today)?;
         let ats = match class {
             PriorityClass::Contract => available,
             PriorityClass::Standard => available.saturating_sub(safety(r, &row.location, sku)?),
@@ -426,12 +503,12 @@ pub struct ChannelAts {
 }
 
 /// ATS of `sku` network-wide and per channel.
-pub fn ats_by_channel(r: &ViewReader, sku: &str) -> Result<AtsView> {
-    let network = ats(r, sku, None)?;
+pub fn ats_by_channel(r: &ViewReader, sku: &str, today: Date) -> Result<AtsView> {
+    let network = ats(r, sku, None, today)?;
     let mut channels = Vec::new();
     for (suffix, _) in r.scan(&prefix(&[CHANNEL]))? {
         let channel = text(&suffix[prefix(&[CHANNEL]).len()..]);
-        let value = ats(r, sku, Some(&channel))?;
+        let value = ats(r, sku, Some(&channel), today)?;
         channels.push(ChannelAts { channel, ats: value });
     }
     Ok(AtsView { network, channels })

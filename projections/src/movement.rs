@@ -11,7 +11,7 @@ use crate::tx::{Tx, key};
 use serde::{Deserialize, Serialize};
 use tally_domain::Event;
 use tally_domain::ids::{LocationId, LotId, OrderId, Sku};
-use tally_domain::inventory::{QuarantineReason, Stock, StockKey};
+use tally_domain::inventory::{Claim, QuarantineReason, Stock, StockKey};
 use tally_domain::returns::Disposition;
 
 /// One state of a bucket.
@@ -57,6 +57,16 @@ pub struct Stages {
     pub picked: u64,
     /// Packed, not shipped.
     pub packed: u64,
+}
+
+impl Stages {
+    fn of_mut(&mut self, claim: Claim) -> &mut u64 {
+        match claim {
+            Claim::Reserved => &mut self.reserved,
+            Claim::Picked => &mut self.picked,
+            Claim::Packed => &mut self.packed,
+        }
+    }
 }
 
 fn units(qty: u64) -> Result<i64, ApplyError> {
@@ -202,8 +212,13 @@ pub fn deltas(
         Event::ReservationReleased(e) => {
             let k = bucket(&e.location, &e.sku, &e.lot);
             let qty = e.qty.get();
-            m.transfer(&k, State::Reserved, State::Available, qty)?;
-            m.stages(&e.order, e.line, &k, |s| sub(&mut s.reserved, qty, "reserved stage"))?;
+            let (state, what) = match e.from {
+                Claim::Reserved => (State::Reserved, "reserved stage"),
+                Claim::Picked => (State::Picked, "picked stage"),
+                Claim::Packed => (State::Packed, "packed stage"),
+            };
+            m.transfer(&k, state, State::Available, qty)?;
+            m.stages(&e.order, e.line, &k, |s| sub(s.of_mut(e.from), qty, what))?;
         }
         Event::OrderPicked(e) => {
             for item in &e.items {

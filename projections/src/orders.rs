@@ -8,7 +8,9 @@
 //! - `due/{due_at}/{order}` → empty: open holds by SLA due time (exceptions are a prefix of it);
 //! - `backorder/{class}/{placed_at}/{received seq}/{line}` → [`BackorderRef`]: waiting lines
 //!   in fill priority order (`contract` first, then oldest placement, then arrival);
-//! - `channel/{channel}` → [`PriorityClass`] (master data the priority needs).
+//! - `channel/{channel}` → [`PriorityClass`] (master data the priority needs);
+//! - `raised/{seq}` → [`RaisedException`]: every `exception.raised`, in log order (the queue
+//!   of things a person must look at: count tasks, return lot mismatches, reconciliations).
 //!
 //! **Policy — release:** an order is *released* to fulfilment by its first allocation decision
 //! (its first `order.line_allocated` or `order.line_backordered`), the moment it becomes
@@ -20,6 +22,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use tally_domain::Event;
 use tally_domain::ids::{ChannelId, LocationId, LotId, OrderId, Sku};
+use tally_domain::inventory::Claim;
 use tally_domain::master::PriorityClass;
 use tally_domain::order::{CancelReason, HoldReason, OrderStatus};
 
@@ -33,6 +36,7 @@ const STATUS: &[u8] = b"status";
 const DUE: &[u8] = b"due";
 const BACKORDER: &[u8] = b"backorder";
 const CHANNEL: &[u8] = b"channel";
+const RAISED: &[u8] = b"raised";
 
 /// The orders projection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -307,10 +311,23 @@ fn change(view: &mut OrderView, event: &Event, at_ms: i64) -> Result<(), ApplyEr
             line.sku = e.to.clone();
         }
         Event::ReservationReleased(e) => {
+            let qty = e.qty.get();
             let line = line_mut(view, e.line)?;
-            sub(&mut line.allocated, e.qty.get(), "allocated")?;
+            sub(&mut line.allocated, qty, "allocated")?;
             let r = reservation(line, &e.location, e.lot.as_ref());
-            sub(&mut r.reserved, e.qty.get(), "reserved")?;
+            // Units pulled back from picked or packed were never picked, as far as the
+            // line's cumulative counts go: they are picked again when re-allocated.
+            match e.from {
+                Claim::Reserved => sub(&mut r.reserved, qty, "reserved")?,
+                Claim::Picked => sub(&mut r.picked, qty, "picked")?,
+                Claim::Packed => sub(&mut r.packed, qty, "packed")?,
+            }
+            if matches!(e.from, Claim::Picked | Claim::Packed) {
+                sub(&mut line.picked, qty, "picked")?;
+            }
+            if e.from == Claim::Packed {
+                sub(&mut line.packed, qty, "packed")?;
+            }
         }
         Event::OrderPicked(e) | Event::OrderPacked(e) => {
             let picking = matches!(event, Event::OrderPicked(_));
@@ -456,6 +473,18 @@ impl Projection for Orders {
                 };
                 write(tx, None, &view)?;
             }
+            Event::ExceptionRaised(e) => {
+                let (subject_type, subject_id) = subject_of(&e.subject);
+                let row = RaisedException {
+                    seq: applied.seq,
+                    kind: e.kind,
+                    subject_type: subject_type.to_owned(),
+                    subject_id,
+                    message: e.message.clone(),
+                    raised_at_ms: at_ms,
+                };
+                tx.put(key(&[RAISED, &be64(applied.seq)]), &row)?;
+            }
             event => {
                 let Some(order) = order_of(event) else { return Ok(()) };
                 let before: OrderView = tx
@@ -500,6 +529,50 @@ pub fn orders_by_status(
 /// Every order, by order id (a scan of the whole view).
 pub fn all(r: &ViewReader) -> Result<Vec<OrderView>> {
     Ok(r.scan_typed::<OrderView>(&prefix(&[ORDER]))?.into_iter().map(|(_, v)| v).collect())
+}
+
+/// What a raised exception is about, as (type, id): `order`/`O1`, `stock`/`WH1:A:L1`, …
+fn subject_of(subject: &tally_domain::journal::JournalRef) -> (&'static str, String) {
+    use tally_domain::journal::JournalRef;
+    match subject {
+        JournalRef::Order(id) => ("order", id.to_string()),
+        JournalRef::Return(id) => ("return", id.to_string()),
+        JournalRef::Settlement(id) => ("settlement", id.to_string()),
+        JournalRef::Stock(k) => (
+            "stock",
+            match &k.lot {
+                Some(lot) => format!("{}:{}:{lot}", k.location, k.sku),
+                None => format!("{}:{}", k.location, k.sku),
+            },
+        ),
+        JournalRef::Payout(id) => ("payout", id.to_string()),
+        JournalRef::Manual => ("journal", String::new()),
+    }
+}
+
+/// An `exception.raised`: something a person must look at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(complex))]
+pub struct RaisedException {
+    /// The seq of its event.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub seq: u64,
+    /// What to do.
+    pub kind: tally_domain::event::ExceptionKind,
+    /// What it is about: `order`, `return`, `settlement`, `stock`, `payout` or `journal`.
+    pub subject_type: String,
+    /// The subject's id (`O1`; for stock `location:sku[:lot]`).
+    pub subject_id: String,
+    /// A one-line description with the numbers.
+    pub message: String,
+    /// Business time of the decision that raised it.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub raised_at_ms: i64,
+}
+
+/// Every raised exception, in log order.
+pub fn raised_exceptions(r: &ViewReader) -> Result<Vec<RaisedException>> {
+    Ok(r.scan_typed::<RaisedException>(&prefix(&[RAISED]))?.into_iter().map(|(_, v)| v).collect())
 }
 
 /// An open hold past its SLA due time.

@@ -99,6 +99,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.order", DASHBOARD),
     ("Query.orders", DASHBOARD),
     ("Query.exceptions", DASHBOARD),
+    ("Query.raisedExceptions", DASHBOARD),
     ("Query.backorders", DASHBOARD),
     ("Query.fillRate", EVERYONE),
     ("Query.releaseTimes", EVERYONE),

@@ -108,13 +108,6 @@ pub(crate) fn allocate_line(
             break;
         }
         let keys = overlay.keys_at(state, &location.id, request.sku);
-        let total: u64 = keys.iter().map(|k| overlay.available(state, k)).sum();
-        let mut cap = match channel.priority {
-            PriorityClass::Contract => total,
-            PriorityClass::Standard => {
-                total.saturating_sub(overlay.safety(state, &location.id, request.sku))
-            }
-        };
         let mut candidates: Vec<(Option<Date>, StockKey)> = Vec::new();
         for key in keys {
             match (&key.lot, sku_def.lot_tracked) {
@@ -129,6 +122,15 @@ pub(crate) fn allocate_line(
                 _ => {}
             }
         }
+        // Safety stock is kept out of what allocation may take (DOMAIN §1: ATS = max(0,
+        // allocatable − safety)), so units of lots it may not take never count toward it.
+        let allocatable: u64 = candidates.iter().map(|(_, k)| overlay.available(state, k)).sum();
+        let mut cap = match channel.priority {
+            PriorityClass::Contract => allocatable,
+            PriorityClass::Standard => {
+                allocatable.saturating_sub(overlay.safety(state, &location.id, request.sku))
+            }
+        };
         // FEFO: earliest expiry first; lots without expiry last; then by lot id.
         candidates.sort_by(|(ea, ka), (eb, kb)| {
             (ea.is_none(), ea, &ka.lot).cmp(&(eb.is_none(), eb, &kb.lot))
@@ -193,7 +195,8 @@ pub(crate) fn fill_backorders(
             continue;
         }
         let Some(order) = state.orders.get(&waiting.order) else { continue };
-        if order.status != OrderStatus::Fulfilling {
+        // Held orders hold no stock (DOMAIN §2): a release allocates them.
+        if order.status != OrderStatus::Fulfilling || order.hold.is_some() {
             continue;
         }
         let Some(line) = usize::try_from(waiting.line).ok().and_then(|i| order.lines.get(i)) else {

@@ -7,10 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    CommandAccepted, CycleCounted, DepositRefunded, Event, ExceptionRaised, InboundExpected,
-    InventoryAdjusted, InventoryReceived, InvoiceIssued, LineAllocated, LineBackordered,
-    LineSubstituted, LotRecalled, OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld,
-    OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
+    CommandAccepted, CycleCounted, DepositRefunded, Event, ExceptionRaised, HoldSlaBreached,
+    InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued, LineAllocated,
+    LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent, OrderFulfilment,
+    OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
     ProcessorPayoutRecorded, QuarantineMove, RefundIssued, ReorderPointSet, ReservationReleased,
     ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived, SafetyStockSet,
     SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived, TransferShipped,
@@ -99,6 +99,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::JournalEntryPosted(p) => body(p),
         Event::CommandAccepted(p) => body(p),
         Event::ExceptionRaised(p) => body(p),
+        Event::HoldSlaBreached(p) => body(p),
     }
 }
 
@@ -224,6 +225,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         }
         ("command.accepted", 1) => Event::CommandAccepted(read::<CommandAccepted>(t, v, bytes)?),
         ("exception.raised", 1) => Event::ExceptionRaised(read::<ExceptionRaised>(t, v, bytes)?),
+        ("order.hold_sla_breached", 1) => {
+            Event::HoldSlaBreached(read::<HoldSlaBreached>(t, v, bytes)?)
+        }
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {
                 DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }

@@ -51,8 +51,11 @@ macro_rules! for_each_command {
             ValidateOrder(OrderRef) validate_order "validateOrder";
             /// Put an order on hold.
             HoldOrder(HoldOrder) hold_order "holdOrder";
-            /// Release an order's hold.
+            /// Release an order's hold; a validated or fulfilling order is allocated.
             ReleaseHold(OrderRef) release_hold "releaseHold";
+            /// Record that a hold is past its SLA due time (the engine's timer appends it; the
+            /// clock decides: refused before the due time, a no-op once recorded).
+            RecordHoldSlaBreach(OrderRef) record_hold_sla_breach "recordHoldSlaBreach";
             /// Allocate a validated order: rank order, split, backorder, FEFO.
             AllocateOrder(OrderRef) allocate_order "allocateOrder";
             /// Pick reserved units (at one location, or all).
@@ -85,8 +88,13 @@ macro_rules! for_each_command {
             ReleaseQuarantine(ReleaseQuarantine) release_quarantine "releaseQuarantine";
             /// Scrap units from available or a quarantine.
             ScrapStock(ScrapStock) scrap_stock "scrapStock";
-            /// Recall a lot: quarantine it wherever available, block allocation.
+            /// Recall a lot: quarantine it in every state, pull it back from orders, block
+            /// allocation.
             RecallLot(RecallLot) recall_lot "recallLot";
+            /// Expire a lot past its removal date: its available and reserved units go to
+            /// quarantine (`expired`), reserved lines are allocated again (the engine's timer
+            /// appends it; refused before the removal date).
+            ExpireLot(LotRef) expire_lot "expireLot";
             /// Authorise a return.
             AuthorizeReturn(AuthorizeReturn) authorize_return "authorizeReturn";
             /// Receive returned units into `returned`.
@@ -329,6 +337,31 @@ pub struct FulfilOrder {
     /// Only units at this location; all when absent.
     #[serde(default)]
     pub location: Option<LocationId>,
+    /// Picks only: reserved units the picker did not find. They leave on hand (adjustment
+    /// `short_pick`, written off), a cycle-count task is raised, and the line is allocated
+    /// again by the normal policy. Refused on a pack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub short: Vec<ShortPick>,
+}
+
+/// Units of one reserved allocation a picker did not find.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ShortPickInput")
+)]
+pub struct ShortPick {
+    /// Line number (0-based).
+    pub line: u32,
+    /// Where the units were reserved.
+    pub location: LocationId,
+    /// Which lot (lot-tracked SKUs).
+    #[serde(default)]
+    pub lot: Option<LotId>,
+    /// Units not found (1 to the units reserved there).
+    pub missing: i64,
 }
 
 /// Ship an order.
@@ -580,6 +613,16 @@ pub struct ScrapStock {
     graphql(name = "RecallLotInput")
 )]
 pub struct RecallLot {
+    /// The SKU.
+    pub sku: Sku,
+    /// The lot.
+    pub lot: LotId,
+}
+
+/// A lot of a SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject), graphql(name = "LotRefInput"))]
+pub struct LotRef {
     /// The SKU.
     pub sku: Sku,
     /// The lot.

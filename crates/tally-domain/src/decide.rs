@@ -1,6 +1,7 @@
 //! `decide`: the pure function from state, command and context to events or a rejection.
 //! One submodule per family of commands; shared checks live here.
 
+mod claims;
 mod finance;
 mod inventory;
 mod master;
@@ -35,6 +36,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::ValidateOrder(c) => orders::validate(&d, c),
         Command::HoldOrder(c) => orders::hold(&d, c),
         Command::ReleaseHold(c) => orders::release_hold(&d, c),
+        Command::RecordHoldSlaBreach(c) => orders::hold_sla_breach(&d, c),
         Command::AllocateOrder(c) => orders::allocate(&d, c),
         Command::PickOrder(c) => orders::pick(&d, c),
         Command::PackOrder(c) => orders::pack(&d, c),
@@ -52,6 +54,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::ReleaseQuarantine(c) => inventory::release_quarantine(&d, c),
         Command::ScrapStock(c) => inventory::scrap(&d, c),
         Command::RecallLot(c) => inventory::recall(&d, c),
+        Command::ExpireLot(c) => inventory::expire(&d, c),
         Command::AuthorizeReturn(c) => returns::authorize(&d, c),
         Command::ReceiveReturn(c) => returns::receive(&d, c),
         Command::InspectReturn(c) => returns::inspect(&d, c),

@@ -7,7 +7,7 @@ use crate::ids::{
     ChannelId, InvoiceId, LocationId, LotId, OrderId, PaymentId, PayoutId, RefundId, ReturnId,
     SettlementId, Sku, TransferId,
 };
-use crate::inventory::{AdjustReason, QuarantineReason, StockKey};
+use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
 use crate::journal::JournalEntry;
 use crate::master::{Channel, Location, SkuDef};
 use crate::money::{Currency, Money, Rate};
@@ -128,8 +128,9 @@ pub struct LineSubstituted {
     pub to: Sku,
 }
 
-/// Reserved units of a line were released back to available (their lot was recalled); the
-/// line waits for stock again.
+/// Units claimed by a line went back to available: reserved units (a hold, a recall, a count
+/// below the claims, a short pick), or picked or packed units pulled back. The line is
+/// allocated again by the same decision or waits for stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReservationReleased {
     /// The order.
@@ -144,6 +145,9 @@ pub struct ReservationReleased {
     pub lot: Option<LotId>,
     /// Units released.
     pub qty: Quantity,
+    /// The claim they leave (reserved unless pulled back from picked or packed).
+    #[serde(default)]
+    pub from: Claim,
 }
 
 /// Units of a line moved one fulfilment stage at a location (and lot).
@@ -362,6 +366,17 @@ pub struct ExceptionRaised {
     pub subject: crate::journal::JournalRef,
     /// A one-line description with the numbers.
     pub message: String,
+}
+
+/// A hold passed its SLA due time without being released: an exception for people and rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldSlaBreached {
+    /// The order.
+    pub order: OrderId,
+    /// The hold's reason.
+    pub reason: HoldReason,
+    /// The due time it passed.
+    pub due_at: Timestamp,
 }
 
 /// Units of a line in a return.
@@ -725,6 +740,9 @@ pub enum Event {
     /// `exception.raised`
     #[serde(rename = "exception.raised")]
     ExceptionRaised(ExceptionRaised),
+    /// `order.hold_sla_breached`
+    #[serde(rename = "order.hold_sla_breached")]
+    HoldSlaBreached(HoldSlaBreached),
 }
 
 impl Event {
@@ -777,6 +795,7 @@ impl Event {
             Event::JournalEntryPosted(_) => "journal.entry_posted",
             Event::CommandAccepted(_) => "command.accepted",
             Event::ExceptionRaised(_) => "exception.raised",
+            Event::HoldSlaBreached(_) => "order.hold_sla_breached",
         }
     }
 
@@ -841,6 +860,7 @@ impl Event {
             Event::JournalEntryPosted(e) => e.reference.stream(),
             Event::CommandAccepted(_) => stream::COMMANDS.to_owned(),
             Event::ExceptionRaised(e) => e.subject.stream(),
+            Event::HoldSlaBreached(e) => order_stream(&e.order),
         }
     }
 }

@@ -89,5 +89,6 @@ event_types! {
     SettlementPayoutSettled => "settlement.payout_settled", "`settlement.payout_settled`: A settlement's payout was deposited.",
     JournalEntryPosted => "journal.entry_posted", "`journal.entry_posted`: A journal entry was posted.",
     CommandAccepted => "command.accepted", "`command.accepted`: A command was accepted with no other event (a marker).",
+    OrderHoldSlaBreached => "order.hold_sla_breached", "`order.hold_sla_breached`: A hold passed its SLA due time (appended by the engine's timer).",
     ExceptionRaised => "exception.raised", "`exception.raised`: Something a person must look at was raised (a cycle-count task, an invoice or payout mismatch).",
 }

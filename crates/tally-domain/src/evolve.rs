@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::event::Event;
 use crate::ids::{ChannelId, OrderId};
-use crate::inventory::{Lot, QuarantineReason, Stock, StockKey};
+use crate::inventory::{Claim, Lot, QuarantineReason, Stock, StockKey};
 use crate::master::{Channel, PriorityClass};
 use crate::order::{
     AfterSale, AllocKey, ClosedOrder, Line, Order, OrderStatus, Returnable, Stages,
@@ -43,7 +43,8 @@ fn order_of(event: &Event) -> Option<OrderId> {
 }
 
 fn backorder_keys(channels: &BTreeMap<ChannelId, Channel>, order: &Order) -> Vec<BackorderKey> {
-    if order.status != OrderStatus::Fulfilling {
+    // A held order waits for its release, not for stock: it is not filed.
+    if order.status != OrderStatus::Fulfilling || order.hold.is_some() {
         return Vec::new();
     }
     let class = channels.get(&order.channel).map_or(PriorityClass::Standard, |c| c.priority);
@@ -198,6 +199,7 @@ fn apply(state: &mut State, event: &Event) {
                     invoiced: 0,
                     cancelled: 0,
                     after_sale: AfterSale::default(),
+                    shipped_lots: BTreeMap::new(),
                 })
                 .collect();
             let order = Order {
@@ -231,6 +233,7 @@ fn apply(state: &mut State, event: &Event) {
                     reason: e.reason,
                     due_at: e.due_at,
                     note: e.note.clone(),
+                    breached: false,
                 });
             }
         }
@@ -281,7 +284,7 @@ fn apply(state: &mut State, event: &Event) {
                 let key =
                     AllocKey { line: e.line, location: e.location.clone(), lot: e.lot.clone() };
                 if let Some(stages) = o.allocations.get_mut(&key) {
-                    sub(&mut stages.reserved, qty);
+                    sub(stages.of_mut(e.from), qty);
                     if stages.is_empty() {
                         o.allocations.remove(&key);
                     }
@@ -289,7 +292,12 @@ fn apply(state: &mut State, event: &Event) {
             }
             let s =
                 stock_mut(state, &StockKey::new(e.location.clone(), e.sku.clone(), e.lot.clone()));
-            sub(&mut s.reserved, qty);
+            let held = match e.from {
+                Claim::Reserved => &mut s.reserved,
+                Claim::Picked => &mut s.picked,
+                Claim::Packed => &mut s.packed,
+            };
+            sub(held, qty);
             s.available += qty;
         }
         Event::OrderPicked(e) | Event::OrderPacked(e) => {
@@ -343,6 +351,9 @@ fn apply(state: &mut State, event: &Event) {
                         usize::try_from(item.line).ok().and_then(|i| o.lines.get_mut(i))
                     {
                         line.shipped += qty;
+                        if let Some(lot) = &item.lot {
+                            *line.shipped_lots.entry(lot.clone()).or_insert(0) += qty;
+                        }
                     }
                 }
                 let s = stock_mut(
@@ -619,5 +630,10 @@ fn apply(state: &mut State, event: &Event) {
         // A marker of an accepted command changes nothing; exceptions are for people and views,
         // decisions do not read them.
         Event::CommandAccepted(_) | Event::ExceptionRaised(_) => {}
+        Event::HoldSlaBreached(e) => {
+            if let Some(hold) = state.orders.get_mut(&e.order).and_then(|o| o.hold.as_mut()) {
+                hold.breached = true;
+            }
+        }
     }
 }

@@ -201,6 +201,17 @@ pub fn commands() -> Vec<Command> {
             from: Some(QuarantineReason::QualityHold),
         }),
         Command::RecallLot(RecallLot { sku: id("SKU-L"), lot: id("L1") }),
+        // A lot received past its removal date lands in quarantine; expiring it later finds
+        // nothing left to move (the engine's timer sends this when units are still available).
+        Command::ReceiveInventory(ReceiveInventory {
+            location: wh1(),
+            sku: id("SKU-L"),
+            lot: Some(id::<LotId>("L0")),
+            expiry: Some(day("2026-03-02")),
+            qty: 4,
+            unit_cost: None,
+        }),
+        Command::ExpireLot(LotRef { sku: id("SKU-L"), lot: id("L0") }),
         Command::ReceiveOrder(ReceiveOrder {
             order: id("W1001"),
             channel: web(),
@@ -228,8 +239,12 @@ pub fn commands() -> Vec<Command> {
         }),
         Command::ReleaseHold(order_ref("W1001")),
         Command::AllocateOrder(order_ref("W1001")),
-        Command::PickOrder(FulfilOrder { order: id("W1001"), location: None }),
-        Command::PackOrder(FulfilOrder { order: id("W1001"), location: Some(wh1()) }),
+        Command::PickOrder(FulfilOrder { order: id("W1001"), location: None, short: Vec::new() }),
+        Command::PackOrder(FulfilOrder {
+            order: id("W1001"),
+            location: Some(wh1()),
+            short: Vec::new(),
+        }),
         Command::ShipOrder(ShipOrder {
             order: id("W1001"),
             location: None,
@@ -278,6 +293,15 @@ pub fn commands() -> Vec<Command> {
             payment: id("pay-2"),
             amount: usd("64.15"),
         }),
+        Command::HoldOrder(HoldOrder {
+            order: id("W1002"),
+            reason: HoldReason::Fraud,
+            // Placed with its SLA already passed (the review queue was full), so the breach
+            // can be recorded at once.
+            due_at: at("2026-02-28T08:30:00Z"),
+            note: "score 91".to_owned(),
+        }),
+        Command::RecordHoldSlaBreach(order_ref("W1002")),
         Command::CancelOrder(CancelOrder { order: id("W1002"), reason: CancelReason::Customer }),
         Command::RefundDeposit(RefundDeposit {
             refund: id("RF2"),

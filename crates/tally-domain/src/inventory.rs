@@ -50,6 +50,24 @@ pub enum QuarantineReason {
     ReturnInspection,
 }
 
+/// The claim of an order on stock that a release gives back to `available`: units reserved,
+/// or units already picked or packed and pulled back (a recall, a count below the claims).
+/// Variant order is part of the event format.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+#[serde(rename_all = "snake_case")]
+pub enum Claim {
+    /// Reserved, not yet picked.
+    #[default]
+    Reserved,
+    /// Picked, not yet packed.
+    Picked,
+    /// Packed, not yet shipped.
+    Packed,
+}
+
 /// Why stock was adjusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
@@ -67,6 +85,8 @@ pub enum AdjustReason {
     CycleCount,
     /// A correction of an earlier mistake.
     Correction,
+    /// Units a picker did not find: they leave on hand (written off) and a count is raised.
+    ShortPick,
 }
 
 /// The states of one bucket of stock. Every field is an O(1) read; none is ever negative.

@@ -81,6 +81,7 @@ pub mod settlement;
 pub mod state;
 pub mod stream;
 pub mod time;
+pub mod timers;
 
 pub use codec::{DecodeError, decode, encode};
 pub use command::{Command, Context};

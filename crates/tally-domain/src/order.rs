@@ -82,6 +82,8 @@ pub struct Hold {
     pub due_at: Timestamp,
     /// Free text.
     pub note: String,
+    /// Whether its SLA breach was recorded (`order.hold_sla_breached`).
+    pub breached: bool,
 }
 
 /// An order line as received: SKU, units, unit price.
@@ -125,6 +127,8 @@ pub struct Line {
     pub cancelled: u64,
     /// Returns and refunds.
     pub after_sale: AfterSale,
+    /// Units shipped per lot (lot-tracked SKUs): what a return of this line may name.
+    pub shipped_lots: BTreeMap<LotId, u64>,
 }
 
 impl Line {
@@ -158,6 +162,25 @@ pub struct Stages {
 }
 
 impl Stages {
+    /// The units of one claim.
+    #[must_use]
+    pub fn of(&self, claim: crate::inventory::Claim) -> u64 {
+        match claim {
+            crate::inventory::Claim::Reserved => self.reserved,
+            crate::inventory::Claim::Picked => self.picked,
+            crate::inventory::Claim::Packed => self.packed,
+        }
+    }
+
+    /// The units of one claim, to change.
+    pub fn of_mut(&mut self, claim: crate::inventory::Claim) -> &mut u64 {
+        match claim {
+            crate::inventory::Claim::Reserved => &mut self.reserved,
+            crate::inventory::Claim::Picked => &mut self.picked,
+            crate::inventory::Claim::Packed => &mut self.packed,
+        }
+    }
+
     /// Whether nothing remains in any stage.
     #[must_use]
     pub fn is_empty(&self) -> bool {

@@ -13,7 +13,7 @@ use crate::money::{Currency, Money};
 use crate::order::{ClosedOrder, Order};
 use crate::returns::Return;
 use crate::settlement::Settlement;
-use crate::time::Timestamp;
+use crate::time::{Date, Timestamp};
 
 /// A line waiting for stock, ordered by the backorder-fill policy: per SKU, `contract` channels
 /// first, then oldest placement, then arrival.
@@ -158,33 +158,52 @@ impl State {
         self.sum_at(location, sku, |s| s.reserved)
     }
 
-    /// Available-to-sell for a channel: Σ over locations serving it of
-    /// max(0, available − safety stock). A `contract` channel may take safety stock, so its ATS
-    /// is Σ available. Unknown channels have none.
+    /// Units of a SKU at a location that allocation may take on `today`: available units of
+    /// the SKU itself (untracked) or of lots neither recalled nor past their removal date.
     #[must_use]
-    pub fn ats(&self, channel: &ChannelId, sku: &Sku) -> u64 {
+    pub fn allocatable(&self, location: &LocationId, sku: &Sku, today: Date) -> u64 {
+        let Some(def) = self.skus.get(sku) else { return 0 };
+        self.buckets_at(location, sku)
+            .filter(|(k, _)| match (&k.lot, def.lot_tracked) {
+                (None, false) => true,
+                (Some(lot), true) => self
+                    .lots
+                    .get(&(sku.clone(), lot.clone()))
+                    .is_some_and(|l| l.allocatable_on(today, def.shelf_life_margin_days)),
+                _ => false,
+            })
+            .map(|(_, s)| s.available)
+            .sum()
+    }
+
+    /// Available-to-sell for a channel on `today` (DOMAIN §1): Σ over locations serving it of
+    /// max(0, allocatable − safety stock); a `contract` channel may take safety stock, so its
+    /// ATS is Σ allocatable. Exactly what allocation would reserve for the channel now.
+    /// Unknown channels have none.
+    #[must_use]
+    pub fn ats(&self, channel: &ChannelId, sku: &Sku, today: Date) -> u64 {
         let Some(ch) = self.channels.get(channel) else { return 0 };
         self.locations
             .values()
             .filter(|l| l.channels.contains(channel))
             .map(|l| {
-                let available = self.available(&l.id, sku);
+                let allocatable = self.allocatable(&l.id, sku, today);
                 match ch.priority {
-                    PriorityClass::Contract => available,
+                    PriorityClass::Contract => allocatable,
                     PriorityClass::Standard => {
-                        available.saturating_sub(self.safety_stock(&l.id, sku))
+                        allocatable.saturating_sub(self.safety_stock(&l.id, sku))
                     }
                 }
             })
             .sum()
     }
 
-    /// Network ATS: Σ over all locations of max(0, available − safety stock).
+    /// Network ATS on `today`: Σ over all locations of max(0, allocatable − safety stock).
     #[must_use]
-    pub fn network_ats(&self, sku: &Sku) -> u64 {
+    pub fn network_ats(&self, sku: &Sku, today: Date) -> u64 {
         self.locations
             .keys()
-            .map(|l| self.available(l, sku).saturating_sub(self.safety_stock(l, sku)))
+            .map(|l| self.allocatable(l, sku, today).saturating_sub(self.safety_stock(l, sku)))
             .sum()
     }
 

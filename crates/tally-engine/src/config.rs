@@ -14,6 +14,9 @@ pub struct EngineConfig {
     /// Whether a runner thread keeps the views up to date after each append. Default true.
     /// (Off only to test recovery of views that fell behind.)
     pub run_projections: bool,
+    /// How often the timer asks what the passing of time made due (lots past their removal
+    /// date, holds past their SLA) and submits it; `None` turns the timer off. Default 60 s.
+    pub timer_interval: Option<std::time::Duration>,
 }
 
 impl Default for EngineConfig {
@@ -28,6 +31,7 @@ impl Default for EngineConfig {
             batch_commands_max: 1024,
             batch_events_max: 16_384,
             run_projections: true,
+            timer_interval: Some(std::time::Duration::from_secs(60)),
         }
     }
 }

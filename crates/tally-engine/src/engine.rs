@@ -103,6 +103,30 @@ fn integrity_problem(log: &Log, views: &ViewStore) -> Result<Option<String>, Ope
     Ok(None)
 }
 
+/// The timer: every `interval` it asks the writer to submit what time made due. It holds only
+/// a weak sender, so it never keeps the writer alive: once the engine closes it stops at its
+/// next wake-up (it wakes at least every 200 ms to check). A full queue skips a tick (the
+/// next one finds the same facts due).
+fn spawn_timer(tx: mpsc::WeakSender<Msg>, interval: std::time::Duration) -> std::io::Result<()> {
+    let step = interval.min(std::time::Duration::from_millis(200));
+    std::thread::Builder::new().name("tally-timer".to_owned()).spawn(move || {
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            std::thread::sleep(step);
+            waited += step;
+            let Some(sender) = tx.upgrade() else { return };
+            if sender.is_closed() {
+                return;
+            }
+            if waited >= interval {
+                waited = std::time::Duration::ZERO;
+                let _ = sender.try_send(Msg::Tick);
+            }
+        }
+    })?;
+    Ok(())
+}
+
 impl Engine {
     /// Opens the engine in `dir` (log in `dir/log`, views in `dir/views`, the store format
     /// marker in `dir/store-format`) with these projections. A store of another format is
@@ -127,6 +151,7 @@ impl Engine {
         } else {
             (None, None)
         };
+        let timer_interval = config.timer_interval;
         let writer = if let Some(reason) = integrity {
             // No writer: every command is refused with the reason, nothing can be appended.
             tracing::error!(%reason, "the store refuses writes; see docs/operations.md");
@@ -143,6 +168,9 @@ impl Engine {
                     .spawn(move || writer.run(rx))?,
             )
         };
+        if let (Some(interval), Some(_)) = (timer_interval, &writer) {
+            spawn_timer(tx.downgrade(), interval)?;
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 log,

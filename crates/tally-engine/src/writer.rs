@@ -31,6 +31,8 @@ pub(crate) struct Job {
 
 pub(crate) enum Msg {
     Submit(Box<Job>),
+    /// The timer's tick: decide what the passing of time made due (`tally_domain::timers`).
+    Tick,
     Shutdown,
 }
 
@@ -144,6 +146,7 @@ impl Writer {
             if jobs.is_empty() && !stop {
                 match rx.try_recv() {
                     Ok(Msg::Submit(job)) => jobs.push(*job),
+                    Ok(Msg::Tick) => jobs.extend(self.timer_jobs()),
                     Ok(Msg::Shutdown) => stop = true,
                     Err(mpsc::error::TryRecvError::Disconnected) => stop = true,
                     Err(mpsc::error::TryRecvError::Empty) => {
@@ -155,6 +158,7 @@ impl Writer {
                         }
                         match rx.blocking_recv() {
                             Some(Msg::Submit(job)) => jobs.push(*job),
+                            Some(Msg::Tick) => jobs.extend(self.timer_jobs()),
                             Some(Msg::Shutdown) | None => stop = true,
                         }
                     }
@@ -163,6 +167,7 @@ impl Writer {
             while !stop && jobs.len() < self.config.batch_commands_max {
                 match rx.try_recv() {
                     Ok(Msg::Submit(job)) => jobs.push(*job),
+                    Ok(Msg::Tick) => jobs.extend(self.timer_jobs()),
                     Ok(Msg::Shutdown) => stop = true,
                     Err(_) => break,
                 }
@@ -184,6 +189,23 @@ impl Writer {
             }
             in_flight = Some(decided);
         }
+    }
+
+    /// The commands time made due now, as jobs nobody waits for: each has the key
+    /// `tally_domain::timers::due` derived from its fact, so a tick that finds a fact already
+    /// appended gets the first result back and appends nothing.
+    fn timer_jobs(&self) -> Vec<Job> {
+        let now = Timestamp::from_millis(now_ms());
+        tally_domain::timers::due(&self.state, now)
+            .into_iter()
+            .map(|(key, command)| {
+                let mut submission = Submission::new(key, command);
+                tally_domain::timers::TIMER_ACTOR.clone_into(&mut submission.actor);
+                tally_domain::timers::TIMER_SOURCE.clone_into(&mut submission.source);
+                let (reply, _) = oneshot::channel();
+                Job { submission, reply }
+            })
+            .collect()
     }
 
     /// Looks for the first result of `key` in the log.

@@ -10,6 +10,11 @@ use tally_projections::inventory::{
 
 use crate::support::*;
 
+/// The day the tests' stories happen (T0's day): no lot of theirs is past removal.
+fn today() -> tally_domain::time::Date {
+    tally_domain::time::Timestamp::from_millis(T0).date()
+}
+
 #[test]
 fn domain_scenario_states_and_ats() {
     let mut l = Ledger::new();
@@ -17,26 +22,26 @@ fn domain_scenario_states_and_ats() {
     l.run(receive("WH1", "A", 10));
     l.run(safety("WH1", "A", 2));
     let r = l.reader("inventory");
-    assert_eq!(ats(&r, "A", Some("web")).unwrap(), 8);
-    assert_eq!(ats(&r, "A", Some("edi")).unwrap(), 10);
-    assert_eq!(ats(&r, "A", None).unwrap(), 8);
+    assert_eq!(ats(&r, "A", Some("web"), today()).unwrap(), 8);
+    assert_eq!(ats(&r, "A", Some("edi"), today()).unwrap(), 10);
+    assert_eq!(ats(&r, "A", None, today()).unwrap(), 8);
 
     l.run_all(order_flow("W1", "edi", T0, "A", 6));
     let r = l.reader("inventory");
     let s = stock(&r, "WH1", "A").unwrap();
     assert_eq!((s.total.stock.reserved, s.total.stock.available, s.total.on_hand), (6, 4, 10));
-    assert_eq!(ats(&r, "A", Some("web")).unwrap(), 2);
+    assert_eq!(ats(&r, "A", Some("web"), today()).unwrap(), 2);
 
     l.run_all(order_flow("D1", "web", T0, "A", 2));
     let r = l.reader("inventory");
     assert_eq!(stock(&r, "WH1", "A").unwrap().total.stock.available, 2);
-    assert_eq!(ats(&r, "A", Some("web")).unwrap(), 0);
+    assert_eq!(ats(&r, "A", Some("web"), today()).unwrap(), 0);
 
     l.run_all(order_flow("D2", "web", T0, "A", 2));
     let r = l.reader("inventory");
     let s = stock(&r, "WH1", "A").unwrap().total;
     assert_eq!((s.stock.available, s.stock.reserved, s.on_hand), (2, 8, 10));
-    assert_eq!(ats(&r, "A", Some("web")).unwrap(), 0);
+    assert_eq!(ats(&r, "A", Some("web"), today()).unwrap(), 0);
 
     l.run(receive("WH1", "A", 20));
     let r = l.reader("inventory");
@@ -44,8 +49,8 @@ fn domain_scenario_states_and_ats() {
     assert_eq!((s.total.stock.reserved, s.total.stock.available, s.total.on_hand), (10, 20, 30));
     assert_eq!(s.lots.len(), 1);
     assert_eq!(s.lots[0].lot, None);
-    assert_eq!(ats(&r, "A", Some("web")).unwrap(), 18);
-    let view = ats_by_channel(&r, "A").unwrap();
+    assert_eq!(ats(&r, "A", Some("web"), today()).unwrap(), 18);
+    let view = ats_by_channel(&r, "A", today()).unwrap();
     assert_eq!(view.network, 18);
     let channels: Vec<(&str, u64)> =
         view.channels.iter().map(|c| (c.channel.as_str(), c.ats)).collect();

@@ -281,8 +281,9 @@ impl InventoryQuery {
     ) -> async_graphql::Result<AtsAnswer> {
         args::id::<Sku>("sku", &sku)?;
         args::opt_id::<ChannelId>("channel", channel.as_deref())?;
+        let today = ats_day(as_of.as_ref());
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
-        let ats = inventory::ats(&view.reader, &sku, channel.as_deref())
+        let ats = inventory::ats(&view.reader, &sku, channel.as_deref(), today)
             .map_err(|e| view_error(VIEW, &e))?;
         Ok(AtsAnswer { meta: view.meta, sku, channel, ats: UnsignedInt64(ats) })
     }
@@ -300,6 +301,16 @@ impl InventoryQuery {
     }
 }
 
+/// The day ATS is answered for: lots past their removal date that day are not sellable. As of
+/// a time, that time's day; otherwise today (UTC).
+fn ats_day(as_of: Option<&AsOf>) -> tally_domain::time::Date {
+    let at = match as_of {
+        Some(AsOf::Time(t)) => *t,
+        _ => tally_domain::time::Timestamp::from_millis(chrono::Utc::now().timestamp_millis()),
+    };
+    at.date()
+}
+
 /// ATS of `sku` network-wide and per channel, now or as of an earlier point.
 pub(crate) async fn ats_by_channel(
     state: &AppState,
@@ -307,7 +318,9 @@ pub(crate) async fn ats_by_channel(
     as_of: Option<AsOf>,
 ) -> ApiResult<AtsByChannelAnswer> {
     args::id::<Sku>("sku", &sku)?;
+    let today = ats_day(as_of.as_ref());
     let view = read_view(state, VIEW, as_of).await?;
-    let ats = inventory::ats_by_channel(&view.reader, &sku).map_err(|e| view_error(VIEW, &e))?;
+    let ats =
+        inventory::ats_by_channel(&view.reader, &sku, today).map_err(|e| view_error(VIEW, &e))?;
     Ok(AtsByChannelAnswer { meta: view.meta, sku, ats })
 }

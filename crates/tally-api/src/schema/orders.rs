@@ -13,7 +13,7 @@ use tally_domain::ids::{ChannelId, OrderId, Sku};
 use tally_domain::master::PriorityClass;
 use tally_domain::order::{HoldReason, OrderStatus};
 use tally_domain::time::Timestamp;
-use tally_projections::orders::{self, BackorderRow, HoldException, OrderView};
+use tally_projections::orders::{self, BackorderRow, HoldException, OrderView, RaisedException};
 
 const VIEW: &str = "orders";
 
@@ -254,6 +254,41 @@ impl OrdersQuery {
             .map(|e| (vec![sortable_time(e.hold.due_at_ms), e.order.to_string()], e))
             .collect();
         Ok(connection::paginate_sorted("exception", &window, view.meta, items)?)
+    }
+
+    /// Exceptions decisions raised for a person to look at (a short pick's count task, a return
+    /// of a lot that was not shipped, a payout above clearing), in log order, paged.
+    #[graphql(
+        guard = "FieldGuard(\"Query.raisedExceptions\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
+    async fn raised_exceptions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<Connection<RaisedException>> {
+        let state = ctx.data_unchecked::<AppState>();
+        let window = Window::<u64>::new(
+            state.config(),
+            "raised-exception",
+            &PageArgs::new(first, after, last, before),
+        )?;
+        let view = read_view(state, VIEW, as_of).await?;
+        let all = orders::raised_exceptions(&view.reader).map_err(|e| view_error(VIEW, &e))?;
+        let items = all.into_iter().map(|e| (e.seq, e)).collect();
+        Ok(connection::paginate_sorted("raised-exception", &window, view.meta, items)?)
     }
 
     /// Lines waiting for stock in the order stock will fill them (contract first, then

@@ -18,3 +18,4 @@ mod schema_sdl;
 mod subscriptions;
 mod support;
 mod views;
+mod warehouse;

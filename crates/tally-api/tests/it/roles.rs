@@ -20,6 +20,7 @@ const PROJECTION_QUERIES: &[&str] = &[
     "Query.order",
     "Query.orders",
     "Query.exceptions",
+    "Query.raisedExceptions",
     "Query.backorders",
     "Query.fillRate",
     "Query.releaseTimes",
@@ -111,6 +112,7 @@ fn static_sample(field: &str) -> &'static str {
         "Query.order" => "{ order(id: \"NOPE\") { order { id } } }",
         "Query.orders" => "{ orders(filter: {status: [RECEIVED]}, first: 1) { edges { cursor } } }",
         "Query.exceptions" => "{ exceptions { totalCount } }",
+        "Query.raisedExceptions" => "{ raisedExceptions { totalCount } }",
         "Query.backorders" => "{ backorders { totalCount } }",
         "Query.fillRate" => {
             "{ fillRate(groupBy: CHANNEL, fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { groups { group } } }"

@@ -29,6 +29,7 @@ fn every_int_in_the_schema_is_bounded_below_two_to_the_31() {
         ("qty", "units of one line or bucket: |qty| ≤ 10⁹ (tally_domain::limits)"),
         ("delta", "an adjustment: |delta| ≤ 10⁹"),
         ("counted", "units counted in one bucket: ≤ 10⁹"),
+        ("missing", "units a short pick did not find: ≤ the units reserved (≤ 10⁹)"),
         ("point", "a reorder point: ≤ 10⁹ units"),
         ("reorderQty", "a reorder quantity: ≤ 10⁹ units"),
         ("ordered", "units of one order line: ≤ 10⁹"),

@@ -2,26 +2,27 @@
 //! quarantine, scrap and lot recalls. Every decision that makes units available also fills
 //! waiting backorders.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
+use super::claims;
 use super::orders::fill;
 use super::{Decision, Journal, ensure_room, ensure_stock, non_negative, positive, times};
-use crate::allocation::{LineRequest, Overlay, allocate_or_backorder};
+use crate::allocation::Overlay;
 use crate::command::{
-    AdjustInventory, CycleCount, ExpectInbound, QuarantineStock, RecallLot, ReceiveInventory,
-    ReceiveTransfer, ReleaseQuarantine, ScrapStock, ShipTransfer,
+    AdjustInventory, CycleCount, ExpectInbound, LotRef, QuarantineStock, RecallLot,
+    ReceiveInventory, ReceiveTransfer, ReleaseQuarantine, ScrapStock, ShipTransfer,
 };
 use crate::event::{
-    CycleCounted, Event, InboundExpected, InventoryAdjusted, InventoryReceived, LotRecalled,
-    QuarantineMove, ReservationReleased, StockScrapped, TransferReceived, TransferShipped,
+    CycleCounted, Event, ExceptionKind, ExceptionRaised, InboundExpected, InventoryAdjusted,
+    InventoryReceived, LotRecalled, QuarantineMove, StockScrapped, TransferReceived,
+    TransferShipped,
 };
-use crate::inventory::{AdjustReason, Lot, QuarantineReason, StockKey};
+use crate::inventory::{AdjustReason, Claim, Lot, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalRef, Posting};
 use crate::limits::QTY_MAX;
-use crate::master::{PriorityClass, SkuDef};
+use crate::master::SkuDef;
 use crate::quantity::Quantity;
 use crate::rejection::Rejection;
-use crate::state::BackorderKey;
 
 fn signed(qty: u64) -> i64 {
     i64::try_from(qty).unwrap_or(i64::MAX)
@@ -223,17 +224,68 @@ fn adjustment(
     Ok(events)
 }
 
+/// A count is a physical fact and is never refused for disagreeing with the record (DOMAIN
+/// §1). A gain lands like a found adjustment. A shortfall comes out of `available` first;
+/// when the count is below what orders claim, claims are given back (reserved before picked
+/// before packed; standard channels before contract, newest order first) and their lines
+/// allocated again; a shortfall beyond available and claims (units recorded in quarantine or
+/// awaiting return inspection) is not guessed at: it raises a cycle-count task.
 pub(super) fn cycle_count(d: &Decision<'_>, c: &CycleCount) -> Result<Vec<Event>, Rejection> {
     let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
     let counted = super::units(c.counted)?;
-    let expected = d.state.stock(&key).on_hand();
-    let events = vec![Event::CycleCounted(CycleCounted { key: key.clone(), expected, counted })];
-    let variance = i128::from(counted) - i128::from(expected);
-    if variance == 0 {
-        return Ok(events);
+    let stock = d.state.stock(&key);
+    let expected = stock.on_hand();
+    let mut events =
+        vec![Event::CycleCounted(CycleCounted { key: key.clone(), expected, counted })];
+    if counted >= expected {
+        if counted == expected {
+            return Ok(events);
+        }
+        let delta = signed(counted - expected);
+        return adjustment(d, &key, def, delta, AdjustReason::CycleCount, events);
     }
-    let delta = i64::try_from(variance).map_err(|_| Rejection::InvalidQuantity(c.counted))?;
-    adjustment(d, &key, def, delta, AdjustReason::CycleCount, events)
+    let short = expected - counted;
+    let from_available = short.min(stock.available);
+    let claimed = stock.reserved + stock.picked + stock.packed;
+    let from_claims = (short - from_available).min(claimed);
+    let unexplained = short - from_available - from_claims;
+    let pullbacks = claims::take_claims(claims::claims_on(d, &key), from_claims);
+    let mut overlay = Overlay::new();
+    // Claims given back land in available and leave with the adjustment below.
+    let (released, lines) = claims::release(d, &mut overlay, &pullbacks, true);
+    events.extend(released);
+    let removed = from_available + from_claims;
+    if removed > 0 {
+        overlay.add(&key, -signed(from_available));
+        events.push(Event::InventoryAdjusted(InventoryAdjusted {
+            key: key.clone(),
+            delta: -signed(removed),
+            reason: AdjustReason::CycleCount,
+        }));
+        let mut journal = Journal::new(d);
+        events.extend(valuation(
+            &mut journal,
+            &key,
+            def,
+            removed,
+            false,
+            Account::InventoryWriteOff,
+            "adjustment",
+        )?);
+    }
+    if unexplained > 0 {
+        events.push(Event::ExceptionRaised(ExceptionRaised {
+            kind: ExceptionKind::CycleCountTask,
+            subject: JournalRef::Stock(key.clone()),
+            message: format!(
+                "count {} at {}: {counted} counted, {expected} recorded; {unexplained} unit(s) \
+                 short beyond available and order claims (check quarantine and returns)",
+                key.sku, key.location
+            ),
+        }));
+    }
+    events.extend(claims::reallocate(d, &mut overlay, &lines));
+    Ok(events)
 }
 
 pub(super) fn ship_transfer(d: &Decision<'_>, c: &ShipTransfer) -> Result<Vec<Event>, Rejection> {
@@ -338,6 +390,76 @@ pub(super) fn scrap(d: &Decision<'_>, c: &ScrapStock) -> Result<Vec<Event>, Reje
     Ok(events)
 }
 
+/// Moves a lot's available units, and the units orders claim on it in the claims `pull`,
+/// to quarantine with `reason` at every location; returns the events and the order lines
+/// that gave units back (to be allocated again).
+pub(super) fn pull_back_lot(
+    d: &Decision<'_>,
+    overlay: &mut Overlay,
+    sku: &crate::ids::Sku,
+    lot: &crate::ids::LotId,
+    reason: QuarantineReason,
+    pull: &[Claim],
+) -> (Vec<Event>, claims::Released) {
+    let mut events = Vec::new();
+    let mut lines = claims::Released::new();
+    for location in d.state.locations.keys() {
+        let key = StockKey::new(location.clone(), sku.clone(), Some(lot.clone()));
+        let available = d.state.stock(&key).available;
+        let pullbacks: Vec<_> =
+            claims::claims_on(d, &key).into_iter().filter(|p| pull.contains(&p.from)).collect();
+        let (released, gave) = claims::release(d, overlay, &pullbacks, true);
+        events.extend(released);
+        for (line, qty) in gave {
+            *lines.entry(line).or_insert(0) += qty;
+        }
+        let total = available + pullbacks.iter().map(|p| p.qty).sum::<u64>();
+        if let Ok(qty) = Quantity::from_u64(total) {
+            overlay.add(&key, -signed(available));
+            events.push(Event::StockQuarantined(QuarantineMove { key, qty, reason }));
+        }
+    }
+    (events, lines)
+}
+
+/// A lot past its removal date (expiry − the SKU's shelf-life margin) leaves `available`: its
+/// available and reserved units go to quarantine (`expired`) at every location, and reserved
+/// lines are allocated again from fresher lots (DOMAIN §1 expiry). Units already picked or
+/// packed stay with their orders: they ship until the expiry itself (`ship_order` refuses a
+/// lot past expiry). Refused before the removal date; nothing to move is a no-op.
+pub(super) fn expire(d: &Decision<'_>, c: &LotRef) -> Result<Vec<Event>, Rejection> {
+    let def = d.sku(&c.sku)?;
+    if !def.lot_tracked {
+        return Err(Rejection::LotNotTracked(c.sku.clone()));
+    }
+    let lot = d.known_lot(&c.sku, &c.lot)?;
+    if lot.recalled {
+        // Recalled lots are already quarantined in every state.
+        return Ok(Vec::new());
+    }
+    let removal = lot.removal_date(def.shelf_life_margin_days);
+    if removal.is_none_or(|r| d.today() <= r) {
+        return Err(Rejection::InvalidState {
+            entity: "lot",
+            id: format!("{}/{}", c.sku, c.lot),
+            state: removal
+                .map_or_else(|| "without expiry".to_owned(), |r| format!("allocatable until {r}")),
+            action: "expire",
+        });
+    }
+    let mut overlay = Overlay::new();
+    let (mut events, lines) = pull_back_lot(
+        d,
+        &mut overlay,
+        &c.sku,
+        &c.lot,
+        QuarantineReason::Expired,
+        &[Claim::Reserved],
+    );
+    events.extend(claims::reallocate(d, &mut overlay, &lines));
+    Ok(events)
+}
+
 pub(super) fn recall(d: &Decision<'_>, c: &RecallLot) -> Result<Vec<Event>, Rejection> {
     let def = d.sku(&c.sku)?;
     if !def.lot_tracked {
@@ -349,75 +471,16 @@ pub(super) fn recall(d: &Decision<'_>, c: &RecallLot) -> Result<Vec<Event>, Reje
     }
     let mut events =
         vec![Event::LotRecalled(LotRecalled { sku: c.sku.clone(), lot: c.lot.clone() })];
-    // Reserved (not yet picked) units of the lot go back to available, to be quarantined below.
-    let mut released: BTreeMap<StockKey, u64> = BTreeMap::new();
-    let mut waiting: Vec<(BackorderKey, u64)> = Vec::new();
-    for order in d.state.orders.values() {
-        let class =
-            d.state.channels.get(&order.channel).map_or(PriorityClass::Standard, |ch| ch.priority);
-        for (k, stages) in &order.allocations {
-            let Some(line) = usize::try_from(k.line).ok().and_then(|i| order.lines.get(i)) else {
-                continue;
-            };
-            if k.lot.as_ref() != Some(&c.lot) || line.sku != c.sku {
-                continue;
-            }
-            let Ok(qty) = Quantity::from_u64(stages.reserved) else { continue };
-            events.push(Event::ReservationReleased(ReservationReleased {
-                order: order.id.clone(),
-                line: k.line,
-                sku: c.sku.clone(),
-                location: k.location.clone(),
-                lot: k.lot.clone(),
-                qty,
-            }));
-            let key = StockKey::new(k.location.clone(), c.sku.clone(), k.lot.clone());
-            *released.entry(key).or_insert(0) += qty.get();
-            let entry = BackorderKey {
-                sku: c.sku.clone(),
-                class,
-                placed_at: order.placed_at,
-                seq: order.seq,
-                order: order.id.clone(),
-                line: k.line,
-            };
-            match waiting.iter_mut().find(|(w, _)| w == &entry) {
-                Some((_, n)) => *n += qty.get(),
-                None => waiting.push((entry, qty.get())),
-            }
-        }
-    }
+    // DOMAIN §7: the lot is quarantined wherever it is on hand and in every state. Units
+    // claimed by orders (reserved, picked or packed, held orders included) are pulled back
+    // and quarantined with the available ones; the lines are then allocated again from other
+    // lots by the normal policy (held orders wait for their release).
     let mut overlay = Overlay::new();
-    for location in d.state.locations.keys() {
-        let key = StockKey::new(location.clone(), c.sku.clone(), Some(c.lot.clone()));
-        let available = d.state.stock(&key).available;
-        let total = available + released.get(&key).copied().unwrap_or(0);
-        if let Ok(qty) = Quantity::from_u64(total) {
-            overlay.add(&key, -signed(available));
-            events.push(Event::StockQuarantined(QuarantineMove {
-                key,
-                qty,
-                reason: QuarantineReason::Recalled,
-            }));
-        }
-    }
     overlay.add_lot(&c.sku, &c.lot, Lot { expiry: lot.expiry, recalled: true });
-    // The released lines are allocated again from other lots, in backorder priority order.
-    waiting.sort();
-    for (entry, qty) in waiting {
-        let Some(order) = d.state.orders.get(&entry.order) else { continue };
-        let Some(line) = usize::try_from(entry.line).ok().and_then(|i| order.lines.get(i)) else {
-            continue;
-        };
-        let request = LineRequest {
-            order: &order.id,
-            channel: &order.channel,
-            line: entry.line,
-            sku: &line.sku,
-            qty: line.unallocated() + qty,
-            backorder_fill: false,
-        };
-        events.extend(allocate_or_backorder(d.state, &mut overlay, &request, d.today()));
-    }
+    let every = [Claim::Reserved, Claim::Picked, Claim::Packed];
+    let (pulled, lines) =
+        pull_back_lot(d, &mut overlay, &c.sku, &c.lot, QuarantineReason::Recalled, &every);
+    events.extend(pulled);
+    events.extend(claims::reallocate(d, &mut overlay, &lines));
     Ok(events)
 }

@@ -5,17 +5,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::claims::{self, Pullback};
 use super::{Decision, Journal, non_negative, plus, positive, same_currency, text, times};
 use crate::allocation::{LineRequest, Overlay, allocate_or_backorder, fill_backorders};
 use crate::command::{
     CancelOrder, FulfilOrder, HoldOrder, OrderRef, ReceiveOrder, ShipOrder, SubstituteLine,
 };
 use crate::event::{
-    Event, FulfilmentItem, InvoiceIssued, LineSubstituted, MoneyLine, OrderCancelled, OrderEvent,
-    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, QuarantineMove, ShippedItem,
+    Event, ExceptionKind, ExceptionRaised, FulfilmentItem, HoldSlaBreached, InventoryAdjusted,
+    InvoiceIssued, LineSubstituted, MoneyLine, OrderCancelled, OrderEvent, OrderFulfilment,
+    OrderHeld, OrderReceived, OrderShipped, QuarantineMove, ShippedItem,
 };
 use crate::ids::{ChannelId, InvoiceId, LocationId, Sku};
-use crate::inventory::{QuarantineReason, StockKey};
+use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalRef, Posting};
 use crate::money::{Currency, Money, Rate};
 use crate::order::{Digest, Order, OrderLine, OrderStatus, Stages};
@@ -135,31 +137,105 @@ pub(super) fn hold(d: &Decision<'_>, c: &HoldOrder) -> Result<Vec<Event>, Reject
         return Err(invalid_state(order, "hold"));
     }
     text("hold note", &c.note)?;
-    Ok(vec![Event::OrderHeld(OrderHeld {
+    let mut events = vec![Event::OrderHeld(OrderHeld {
         order: c.order.clone(),
         reason: c.reason,
         due_at: c.due_at,
         note: c.note.clone(),
-    })])
+    })];
+    // A held order holds no reservations (DOMAIN §2): units reserved and not yet picked go
+    // back to available, and waiting lines of other orders may take them. Picked and packed
+    // units stay with the order (work done in the warehouse is not undone by a hold).
+    let pullbacks: Vec<Pullback> = order
+        .allocations
+        .iter()
+        .filter(|(_, st)| st.reserved > 0)
+        .filter_map(|(k, st)| {
+            let line = order.lines.get(usize::try_from(k.line).ok()?)?;
+            Some(Pullback {
+                order: order.id.clone(),
+                line: k.line,
+                key: StockKey::new(k.location.clone(), line.sku.clone(), k.lot.clone()),
+                from: Claim::Reserved,
+                qty: st.reserved,
+            })
+        })
+        .collect();
+    let mut overlay = Overlay::new();
+    let (released, _) = claims::release(d, &mut overlay, &pullbacks, false);
+    events.extend(released);
+    events.extend(fill_backorders(
+        d.state,
+        &mut overlay,
+        &claims::skus_of(&pullbacks),
+        Some(&c.order),
+        d.today(),
+    ));
+    Ok(events)
 }
 
+/// Releasing a hold allocates the order (DOMAIN §2: allocation happens on release) when it
+/// was validated or already being fulfilled: every line's unallocated units, by the policy.
 pub(super) fn release_hold(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {
     let order = d.order(&c.order)?;
     if order.hold.is_none() {
         return Err(invalid_state(order, "release a hold"));
     }
-    Ok(vec![Event::OrderHoldReleased(OrderEvent { order: c.order.clone() })])
+    let mut events = vec![Event::OrderHoldReleased(OrderEvent { order: c.order.clone() })];
+    if matches!(order.status, OrderStatus::Validated | OrderStatus::Fulfilling) {
+        events.extend(allocate_lines(d, order));
+    }
+    Ok(events)
 }
 
+/// Records that a hold passed its SLA due time. The clock decides: refused before the due
+/// time; once recorded, the same hold's breach is a no-op (the timer may ask again).
+pub(super) fn hold_sla_breach(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    let Some(hold) = &order.hold else {
+        return Err(invalid_state(order, "record a hold's SLA breach"));
+    };
+    if hold.breached {
+        return Ok(Vec::new());
+    }
+    if d.ctx.now <= hold.due_at {
+        return Err(Rejection::InvalidState {
+            entity: "order",
+            id: order.id.to_string(),
+            state: format!("held until {}", hold.due_at.to_rfc3339()),
+            action: "record a hold's SLA breach before its due time",
+        });
+    }
+    Ok(vec![Event::HoldSlaBreached(HoldSlaBreached {
+        order: c.order.clone(),
+        reason: hold.reason,
+        due_at: hold.due_at,
+    })])
+}
+
+/// Allocates a validated order. Allocating an order already being fulfilled changes nothing
+/// (its waiting lines are filled as stock arrives, and a hold release allocates it), so a
+/// retried or automatic allocate is harmless.
 pub(super) fn allocate(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {
     let order = d.order(&c.order)?;
     not_held(order)?;
+    if order.status == OrderStatus::Fulfilling {
+        return Ok(Vec::new());
+    }
     if order.status != OrderStatus::Validated {
         return Err(invalid_state(order, "allocate"));
     }
+    Ok(allocate_lines(d, order))
+}
+
+/// Every line's unallocated units, allocated or backordered by the policy.
+fn allocate_lines(d: &Decision<'_>, order: &Order) -> Vec<Event> {
     let mut overlay = Overlay::new();
     let mut events = Vec::new();
     for (line, n) in order.lines.iter().zip(0_u32..) {
+        if line.unallocated() == 0 {
+            continue;
+        }
         let request = LineRequest {
             order: &order.id,
             channel: &order.channel,
@@ -170,7 +246,7 @@ pub(super) fn allocate(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rej
         };
         events.extend(allocate_or_backorder(d.state, &mut overlay, &request, d.today()));
     }
-    Ok(events)
+    events
 }
 
 /// Units of the order at `location` (or everywhere) in the stage `stage` picks out.
@@ -212,10 +288,97 @@ pub(super) fn pick(d: &Decision<'_>, c: &FulfilOrder) -> Result<Vec<Event>, Reje
     if items.is_empty() {
         return Err(invalid_state(order, "pick: nothing reserved"));
     }
-    Ok(vec![Event::OrderPicked(OrderFulfilment { order: c.order.clone(), items })])
+    // Short picks: the units not found come off the items picked.
+    let mut shorts: Vec<(StockKey, u32, u64)> = Vec::with_capacity(c.short.len());
+    let mut left: Vec<u64> = items.iter().map(|i| i.qty.get()).collect();
+    for s in &c.short {
+        let missing = positive(s.missing)?.get();
+        let at = items
+            .iter()
+            .position(|i| i.line == s.line && i.location == s.location && i.lot == s.lot)
+            .ok_or_else(|| {
+                Rejection::InvalidInput(format!(
+                    "short pick of line {} at '{}'{}: no units of the order are reserved there",
+                    s.line,
+                    s.location,
+                    s.lot.as_ref().map(|l| format!(" lot '{l}'")).unwrap_or_default()
+                ))
+            })?;
+        if missing > left[at] {
+            return Err(Rejection::ExceedsOutstanding {
+                what: "short pick",
+                requested: missing,
+                allowed: left[at],
+            });
+        }
+        left[at] -= missing;
+        let sku = items[at].sku.clone();
+        shorts.push((StockKey::new(s.location.clone(), sku, s.lot.clone()), s.line, missing));
+    }
+    let items: Vec<FulfilmentItem> = items
+        .into_iter()
+        .zip(left)
+        .filter_map(|(item, qty)| {
+            Quantity::from_u64(qty).ok().map(|qty| FulfilmentItem { qty, ..item })
+        })
+        .collect();
+    let mut events = Vec::new();
+    if !items.is_empty() {
+        events.push(Event::OrderPicked(OrderFulfilment { order: c.order.clone(), items }));
+    }
+    if shorts.is_empty() {
+        return Ok(events);
+    }
+    let pullbacks: Vec<Pullback> = shorts
+        .iter()
+        .map(|(key, line, missing)| Pullback {
+            order: order.id.clone(),
+            line: *line,
+            key: key.clone(),
+            from: Claim::Reserved,
+            qty: *missing,
+        })
+        .collect();
+    let mut overlay = Overlay::new();
+    // The missing units leave the order and then on hand: available is unchanged in the end.
+    let (released, lines) = claims::release(d, &mut overlay, &pullbacks, true);
+    events.extend(released);
+    let mut journal = Journal::new(d);
+    for (key, line, missing) in &shorts {
+        let delta = i64::try_from(*missing).map_err(|_| Rejection::InvalidQuantity(0))?;
+        events.push(Event::InventoryAdjusted(InventoryAdjusted {
+            key: key.clone(),
+            delta: -delta,
+            reason: AdjustReason::ShortPick,
+        }));
+        let value = times(d.sku(&key.sku)?.unit_cost, *missing)?;
+        events.extend(journal.post(
+            JournalRef::Stock(key.clone()),
+            "short pick",
+            vec![
+                Posting::debit(Account::InventoryWriteOff, value),
+                Posting::credit(Account::Inventory, value),
+            ],
+        )?);
+        events.push(Event::ExceptionRaised(ExceptionRaised {
+            kind: ExceptionKind::CycleCountTask,
+            subject: JournalRef::Stock(key.clone()),
+            message: format!(
+                "count {} at {}: {missing} unit(s) not found picking line {line} of order {}",
+                key.sku, key.location, order.id
+            ),
+        }));
+    }
+    events.extend(claims::reallocate(d, &mut overlay, &lines));
+    Ok(events)
 }
 
 pub(super) fn pack(d: &Decision<'_>, c: &FulfilOrder) -> Result<Vec<Event>, Rejection> {
+    if !c.short.is_empty() {
+        return Err(Rejection::InvalidInput(
+            "short picks are reported when picking, not packing".to_owned(),
+        ));
+    }
     let order = fulfil_preamble(d, c)?;
     let items = stage_items(order, c.location.as_ref(), |s| s.picked);
     if items.is_empty() {
@@ -225,8 +388,10 @@ pub(super) fn pack(d: &Decision<'_>, c: &FulfilOrder) -> Result<Vec<Event>, Reje
 }
 
 pub(super) fn ship(d: &Decision<'_>, c: &ShipOrder) -> Result<Vec<Event>, Rejection> {
-    let order =
-        fulfil_preamble(d, &FulfilOrder { order: c.order.clone(), location: c.location.clone() })?;
+    let order = fulfil_preamble(
+        d,
+        &FulfilOrder { order: c.order.clone(), location: c.location.clone(), short: Vec::new() },
+    )?;
     let packed = stage_items(order, c.location.as_ref(), |s| s.packed);
     if packed.is_empty() {
         return Err(invalid_state(order, "ship: nothing packed"));

@@ -9,8 +9,8 @@ use crate::allocation::Overlay;
 use crate::command::{AuthorizeReturn, InspectReturn, ReceiveReturn, ReturnRef};
 use crate::event::QuarantineMove;
 use crate::event::{
-    Event, InspectedItem, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnItem,
-    ReturnLineQty, ReturnReceived,
+    Event, ExceptionKind, ExceptionRaised, InspectedItem, ReturnAuthorized, ReturnClosed,
+    ReturnInspected, ReturnItem, ReturnLineQty, ReturnReceived,
 };
 use crate::ids::{LotId, OrderId, ReturnId};
 use crate::inventory::StockKey;
@@ -137,11 +137,71 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveReturn) -> Result<Vec<Event>,
             qty,
         });
     }
-    Ok(vec![Event::ReturnReceived(ReturnReceived {
+    // Traceability (DOMAIN §7): a lot-tracked unit must come back as a lot that was shipped on
+    // its order line. Units of another lot are a fact, still received, but go straight to
+    // quarantine (an inspection by the ledger itself) with an exception for a person to check.
+    let sold = sold_lines(d, &ret.order)?;
+    let mut unverified: Vec<InspectedItem> = Vec::new();
+    let mut claimed: BTreeMap<(u32, &LotId), u64> = BTreeMap::new();
+    for item in &items {
+        let Some(lot) = &item.lot else { continue };
+        let shipped = line_of(sold, &ret.order, item.line)?.shipped_lots.get(lot).copied();
+        let so_far = claimed.entry((item.line, lot)).or_insert(0);
+        *so_far += item.qty.get();
+        if shipped.is_none_or(|n| *so_far > n) {
+            unverified.push(InspectedItem {
+                line: item.line,
+                sku: item.sku.clone(),
+                lot: item.lot.clone(),
+                qty: item.qty,
+                disposition: Disposition::Quarantine,
+            });
+        }
+    }
+    let mut events = vec![Event::ReturnReceived(ReturnReceived {
         return_id: c.return_id.clone(),
         location: c.location.clone(),
-        items,
-    })])
+        items: items.clone(),
+    })];
+    if unverified.is_empty() {
+        return Ok(events);
+    }
+    let mut postings = Vec::new();
+    let mut names = Vec::new();
+    for u in &unverified {
+        let value = times(d.sku(&u.sku)?.unit_cost, u.qty.get())?;
+        postings.push(Posting::debit(Account::Inventory, value));
+        postings.push(Posting::credit(Account::CostOfGoodsSold, value));
+        names.push(format!(
+            "{} × {} lot {} on line {}",
+            u.qty.get(),
+            u.sku,
+            u.lot.as_ref().map_or("", LotId::as_str),
+            u.line
+        ));
+    }
+    events.push(Event::ReturnInspected(ReturnInspected {
+        return_id: c.return_id.clone(),
+        location: c.location.clone(),
+        items: unverified,
+    }));
+    let mut journal = Journal::new(d);
+    events.extend(journal.post(
+        JournalRef::Return(c.return_id.clone()),
+        "return quarantined",
+        postings,
+    )?);
+    events.push(Event::ExceptionRaised(ExceptionRaised {
+        kind: ExceptionKind::ReturnLotMismatch,
+        subject: JournalRef::Return(c.return_id.clone()),
+        message: format!(
+            "return {} of order {}: {} not shipped on that line; received into quarantine",
+            c.return_id,
+            ret.order,
+            names.join(", ")
+        ),
+    }));
+    Ok(events)
 }
 
 pub(super) fn inspect(d: &Decision<'_>, c: &InspectReturn) -> Result<Vec<Event>, Rejection> {

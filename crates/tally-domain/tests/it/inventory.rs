@@ -236,13 +236,51 @@ fn cycle_count_records_and_adjusts_variance() {
     assert_eq!(state.on_hand(&loc("WH1"), &sku("A")), 3);
     Scenario::given(s.clone()).when(count("WH1", "A", 5)).then_types(&["inventory.cycle_counted"]);
     Scenario::given(s.clone()).when(count("WH1", "A", -1)).then_rejects("INVALID_QUANTITY");
-    // Five reserved: a count of 2 cannot take units that orders hold.
-    Scenario::given(s)
+    // Five reserved: a count of 2 is a fact. Three reservations are given back and leave
+    // with the adjustment; the line waits for 3 (WH2 has none).
+    let (events, state) = Scenario::given(s)
         .and(place("O1", "edi", &[("A", 5, 100)], 0, 0))
         .and(validate("O1"))
         .and(allocate("O1"))
         .when(count("WH1", "A", 2))
-        .then_rejects("INSUFFICIENT_STOCK");
+        .then_types(&[
+            "inventory.cycle_counted",
+            "order.reservation_released",
+            "inventory.adjusted",
+            "journal.entry_posted",
+            "order.line_backordered",
+        ]);
+    let Event::InventoryAdjusted(adj) = &events[2] else { panic!() };
+    assert_eq!(adj.delta, -3);
+    let st = state.stock(&key("WH1", "A", None));
+    assert_eq!((st.available, st.reserved, st.on_hand()), (0, 2, 2));
+    assert_eq!(state.order(&oid("O1")).unwrap().lines[0].allocated, 2);
+}
+
+/// A shortfall beyond available and claims (units recorded in quarantine) is not guessed at:
+/// the count is recorded, what can be assigned is adjusted, and a count task is raised.
+#[test]
+fn a_count_short_of_quarantined_units_raises_a_task() {
+    let s = world_and([
+        receive("WH1", "A", 5),
+        Command::QuarantineStock(QuarantineStock {
+            location: loc("WH1"),
+            sku: sku("A"),
+            lot: None,
+            qty: 4,
+            reason: QuarantineReason::Damaged,
+        }),
+    ]);
+    let (events, state) = Scenario::given(s).when(count("WH1", "A", 2)).then_types(&[
+        "inventory.cycle_counted",
+        "inventory.adjusted",
+        "journal.entry_posted",
+        "exception.raised",
+    ]);
+    let Event::ExceptionRaised(x) = &events[3] else { panic!() };
+    assert!(x.message.contains("2 unit(s) short beyond available"), "{}", x.message);
+    let st = state.stock(&key("WH1", "A", None));
+    assert_eq!((st.available, st.quarantined_total()), (0, 4));
 }
 
 #[test]
@@ -341,7 +379,7 @@ fn recall_quarantines_the_lot_everywhere_and_blocks_allocation() {
         state.stock(&key("WH2", "L", Some("BAD"))).quarantined.get(&QuarantineReason::Recalled),
         Some(&2)
     );
-    assert_eq!(state.ats(&ch("web"), &sku("L")), 4);
+    assert_eq!(state.ats(&ch("web"), &sku("L"), ctx_at(T0).now.date()), 4);
     Scenario::given(s.clone())
         .and(recall.clone())
         .when(recall.clone())

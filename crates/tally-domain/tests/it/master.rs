@@ -75,7 +75,7 @@ fn lowering_safety_stock_fills_standard_backorders() {
         .when(safety("WH1", "A", 1))
         .then_types(&["inventory.safety_stock_set", "order.line_allocated"]);
     assert_eq!(state.order(&oid("O1")).unwrap().lines[0].allocated, 2);
-    assert_eq!(state.ats(&ch("web"), &sku("A")), 1);
+    assert_eq!(state.ats(&ch("web"), &sku("A"), ctx_at(T0).now.date()), 1);
     Scenario::given(s).when(safety("WH1", "A", 4)).then_types(&["inventory.safety_stock_set"]);
 }
 

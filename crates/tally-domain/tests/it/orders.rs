@@ -3,6 +3,8 @@
 
 use tally_domain::command::*;
 use tally_domain::event::{Event, LineAllocated, LineBackordered};
+use tally_domain::inventory::AdjustReason;
+use tally_domain::journal::Account;
 use tally_domain::master::PriorityClass;
 use tally_domain::money::Currency;
 use tally_domain::order::{CancelReason, HoldReason, OrderStatus};
@@ -116,10 +118,11 @@ fn hold_and_release() {
     assert!(state.overdue_holds(Timestamp::from_millis(T0)).is_empty());
     Scenario::given(s.clone()).and(hold("O1")).when(hold("O1")).then_rejects("INVALID_STATE");
     Scenario::given(s.clone()).and(hold("O1")).when(allocate("O1")).then_rejects("ORDER_ON_HOLD");
+    // Release allocates the validated order (DOMAIN §2); with no stock the line waits.
     Scenario::given(s.clone())
         .and(hold("O1"))
         .when(Command::ReleaseHold(oref("O1")))
-        .then_types(&["order.hold_released"]);
+        .then_types(&["order.hold_released", "order.line_backordered"]);
     Scenario::given(s).when(Command::ReleaseHold(oref("O1"))).then_rejects("INVALID_STATE");
     Scenario::given(world()).when(hold("NOPE")).then_rejects("UNKNOWN_ORDER");
 }
@@ -245,7 +248,11 @@ fn fulfilment_out_of_order_is_rejected() {
     Scenario::given(s.clone()).when(deliver("O1")).then_rejects("INVALID_STATE");
     Scenario::given(s.clone()).and(hold("O1")).when(pick("O1")).then_rejects("ORDER_ON_HOLD");
     Scenario::given(s.clone())
-        .when(Command::PickOrder(FulfilOrder { order: oid("O1"), location: Some(loc("NOPE")) }))
+        .when(Command::PickOrder(FulfilOrder {
+            order: oid("O1"),
+            location: Some(loc("NOPE")),
+            short: Vec::new(),
+        }))
         .then_rejects("UNKNOWN_LOCATION");
     Scenario::given(s).when(pick("NOPE")).then_rejects("UNKNOWN_ORDER");
 }
@@ -260,10 +267,20 @@ fn ship_refuses_recalled_and_expired_lots() {
         pick("O1"),
         pack("O1"),
     ]);
-    Scenario::given(s.clone())
-        .and(Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("L1") }))
-        .when(ship("O1"))
-        .then_rejects("LOT_RECALLED");
+    // A recall pulls the packed units back (nothing of L1 is left to ship); no other lot, so
+    // the line waits.
+    let (events, state) = Scenario::given(s.clone())
+        .when(Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("L1") }))
+        .then_types(&[
+            "lot.recalled",
+            "order.reservation_released",
+            "inventory.quarantined",
+            "order.line_backordered",
+        ]);
+    let Event::ReservationReleased(r) = &events[1] else { panic!() };
+    assert_eq!(r.from, tally_domain::inventory::Claim::Packed);
+    assert_eq!(state.stock(&key("WH1", "L", Some("L1"))).quarantined_total(), 5);
+    Scenario { state, ctx: ctx_at(T0) }.when(ship("O1")).then_rejects("INVALID_STATE");
     let day = 86_400_000;
     Scenario::given(s.clone()).at(T0 + 200 * day).when(ship("O1")).then_rejects("LOT_EXPIRED");
     let (events, _) = Scenario::given(s).when(ship("O1")).then_types(&[
@@ -348,24 +365,145 @@ fn substitute_a_backordered_line() {
     Scenario::given(s).and(sub(0, "B")).when(sub(0, "A")).then_rejects("INVALID_STATE");
 }
 
+/// DOMAIN §7: a recall pulls picked units back from the order into quarantine and allocates
+/// the line again from another lot (here L2, FEFO's next); a later cancel has nothing of the
+/// recalled lot to give back.
 #[test]
-fn cancelling_returns_units_of_a_recalled_lot_to_quarantine() {
+fn a_recall_pulls_back_picked_units_and_allocates_the_line_again() {
     let s = world_and([
+        receive_lot("WH1", "L", "L1", "2026-09-01", 2),
+        receive_lot("WH1", "L", "L2", "2026-12-01", 3),
+        place("O1", "web", &[("L", 2, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        pick("O1"),
+    ]);
+    let (events, state) = Scenario::given(s)
+        .when(Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("L1") }))
+        .then_types(&[
+            "lot.recalled",
+            "order.reservation_released",
+            "inventory.quarantined",
+            "order.line_allocated",
+        ]);
+    let Event::ReservationReleased(r) = &events[1] else { panic!() };
+    assert_eq!((r.from, r.qty.get()), (tally_domain::inventory::Claim::Picked, 2));
+    let Event::LineAllocated(a) = &events[3] else { panic!() };
+    assert_eq!((a.lot.clone(), a.qty.get()), (Some(lot("L2")), 2));
+    let l1 = state.stock(&key("WH1", "L", Some("L1")));
+    assert_eq!((l1.available, l1.picked, l1.quarantined_total()), (0, 0, 2));
+    let l2 = state.stock(&key("WH1", "L", Some("L2")));
+    assert_eq!((l2.available, l2.reserved), (1, 2));
+    let order = state.order(&oid("O1")).unwrap();
+    assert_eq!(order.lines[0].allocated, 2);
+    let picked: u64 = order.allocations.values().map(|st| st.picked).sum();
+    assert_eq!(picked, 0);
+    Scenario::given(world_and([
         receive_lot("WH1", "L", "L1", "2026-09-01", 2),
         place("O1", "web", &[("L", 2, 100)], 0, 0),
         validate("O1"),
         allocate("O1"),
         pick("O1"),
         Command::RecallLot(RecallLot { sku: sku("L"), lot: lot("L1") }),
+    ]))
+    .when(Command::CancelOrder(CancelOrder { order: oid("O1"), reason: CancelReason::Customer }))
+    .then_types(&["order.cancelled"]);
+}
+
+/// DOMAIN §2: holding an order releases its reserved (not yet picked) units, which a waiting
+/// order may take at once; fills skip the held order; its release allocates it again.
+#[test]
+fn a_hold_gives_reservations_back_and_a_release_allocates() {
+    let s = world_and([
+        receive("WH1", "A", 4),
+        place("O1", "web", &[("A", 4, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+        place("O2", "web", &[("A", 3, 100)], 0, 0),
+        validate("O2"),
+        allocate("O2"),
     ]);
-    let (_, state) = Scenario::given(s)
-        .when(Command::CancelOrder(CancelOrder {
+    let (events, state) = Scenario::given(s).when(hold("O1")).then_types(&[
+        "order.held",
+        "order.reservation_released",
+        "order.line_allocated",
+    ]);
+    let Event::LineAllocated(a) = &events[2] else { panic!() };
+    assert_eq!((a.order.as_str(), a.qty.get(), a.backorder_fill), ("O2", 3, true));
+    assert_eq!(state.stock(&key("WH1", "A", None)).available, 1);
+    assert_eq!(state.order(&oid("O1")).unwrap().lines[0].allocated, 0);
+    // Stock arriving while O1 is held does not go to it.
+    let (_, state) = Scenario { state, ctx: ctx_at(T0) }
+        .when(receive("WH1", "A", 5))
+        .then_types(&["inventory.received", "journal.entry_posted"]);
+    assert_eq!(state.stock(&key("WH1", "A", None)).available, 6);
+    // Its release allocates all 4.
+    let (events, state) = Scenario { state, ctx: ctx_at(T0) }
+        .when(Command::ReleaseHold(oref("O1")))
+        .then_types(&["order.hold_released", "order.line_allocated"]);
+    let Event::LineAllocated(a) = &events[1] else { panic!() };
+    assert_eq!(a.qty.get(), 4);
+    assert_eq!(state.stock(&key("WH1", "A", None)).available, 2);
+}
+
+/// DOMAIN §1: a short pick writes the missing units off (adjustment `short_pick`, 5500),
+/// raises a cycle-count task, and allocates the shortfall again (here from WH2).
+#[test]
+fn a_short_pick_writes_off_raises_a_count_and_allocates_again() {
+    let s = world_and([
+        receive("WH1", "A", 3),
+        receive("WH2", "A", 5),
+        place("O1", "web", &[("A", 3, 100)], 0, 0),
+        validate("O1"),
+        allocate("O1"),
+    ]);
+    let short = |missing| {
+        Command::PickOrder(FulfilOrder {
             order: oid("O1"),
-            reason: CancelReason::Customer,
+            location: None,
+            short: vec![ShortPick { line: 0, location: loc("WH1"), lot: None, missing }],
+        })
+    };
+    let (events, state) = Scenario::given(s.clone()).when(short(2)).then_types(&[
+        "order.picked",
+        "order.reservation_released",
+        "inventory.adjusted",
+        "journal.entry_posted",
+        "exception.raised",
+        "order.line_allocated",
+    ]);
+    let Event::InventoryAdjusted(adj) = &events[2] else { panic!() };
+    assert_eq!((adj.delta, adj.reason), (-2, AdjustReason::ShortPick));
+    let Event::JournalEntryPosted(je) = &events[3] else { panic!() };
+    // 2 × 20.00 standard cost written off.
+    assert_eq!(je.postings[0].account, Account::InventoryWriteOff);
+    assert_eq!(je.postings[0].amount.minor(), 4_000);
+    let Event::ExceptionRaised(x) = &events[4] else { panic!() };
+    assert_eq!(x.kind, tally_domain::event::ExceptionKind::CycleCountTask);
+    assert_eq!(x.message, "count A at WH1: 2 unit(s) not found picking line 0 of order O1");
+    let Event::LineAllocated(a) = &events[5] else { panic!() };
+    assert_eq!((a.location.as_str(), a.qty.get()), ("WH2", 2));
+    let wh1 = state.stock(&key("WH1", "A", None));
+    assert_eq!((wh1.available, wh1.reserved, wh1.picked, wh1.on_hand()), (0, 0, 1, 1));
+    assert_eq!(state.stock(&key("WH2", "A", None)).reserved, 2);
+    assert_eq!(state.order(&oid("O1")).unwrap().lines[0].allocated, 3);
+    // Everything short: nothing picked; more than reserved or elsewhere: refused.
+    Scenario::given(s.clone()).when(short(3)).then_types(&[
+        "order.reservation_released",
+        "inventory.adjusted",
+        "journal.entry_posted",
+        "exception.raised",
+        "order.line_allocated",
+    ]);
+    Scenario::given(s.clone()).when(short(4)).then_rejects("EXCEEDS_OUTSTANDING");
+    Scenario::given(s.clone()).when(short(0)).then_rejects("INVALID_QUANTITY");
+    Scenario::given(s)
+        .when(Command::PickOrder(FulfilOrder {
+            order: oid("O1"),
+            location: None,
+            short: vec![ShortPick { line: 0, location: loc("WH2"), lot: None, missing: 1 }],
         }))
-        .then_types(&["order.cancelled", "inventory.quarantined"]);
-    let st = state.stock(&key("WH1", "L", Some("L1")));
-    assert_eq!((st.available, st.picked, st.quarantined_total()), (0, 0, 2));
+        .then_rejects("INVALID_INPUT");
 }
 
 #[test]
@@ -376,8 +514,16 @@ fn stockout_cancel_of_a_partly_shipped_order_cancels_the_remainder() {
         place("O1", "web", &[("A", 5, 100)], 0, 0),
         validate("O1"),
         allocate("O1"),
-        Command::PickOrder(FulfilOrder { order: oid("O1"), location: Some(loc("WH1")) }),
-        Command::PackOrder(FulfilOrder { order: oid("O1"), location: Some(loc("WH1")) }),
+        Command::PickOrder(FulfilOrder {
+            order: oid("O1"),
+            location: Some(loc("WH1")),
+            short: Vec::new(),
+        }),
+        Command::PackOrder(FulfilOrder {
+            order: oid("O1"),
+            location: Some(loc("WH1")),
+            short: Vec::new(),
+        }),
         Command::ShipOrder(ShipOrder {
             order: oid("O1"),
             location: Some(loc("WH1")),

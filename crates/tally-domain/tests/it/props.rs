@@ -46,6 +46,7 @@ enum Op {
     Validate(usize),
     Allocate(usize),
     Pick(usize, Option<usize>),
+    ShortPick(usize, i64),
     Pack(usize, Option<usize>),
     Ship(usize, Option<usize>),
     Deliver(usize),
@@ -95,6 +96,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => o.clone().prop_map(Op::Validate),
         1 => o.clone().prop_map(Op::Allocate),
         2 => (o.clone(), prop::option::of(l.clone())).prop_map(|(a, b)| Op::Pick(a, b)),
+        1 => (o.clone(), 1..4_i64).prop_map(|(a, b)| Op::ShortPick(a, b)),
         2 => (o.clone(), prop::option::of(l.clone())).prop_map(|(a, b)| Op::Pack(a, b)),
         2 => (o.clone(), prop::option::of(l.clone())).prop_map(|(a, b)| Op::Ship(a, b)),
         1 => o.clone().prop_map(Op::Deliver),
@@ -196,10 +198,28 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
         Op::Pick(o, l) => Command::PickOrder(FulfilOrder {
             order: oid(&order_name(o)),
             location: l.map(|l| loc(LOCS[l])),
+            short: Vec::new(),
         }),
+        Op::ShortPick(o, missing) => {
+            // Short the first reserved allocation of the order by up to `missing` units.
+            let order = state.order(&oid(&order_name(o)))?;
+            let (k, st) = order.allocations.iter().find(|(_, st)| st.reserved > 0)?;
+            let missing = missing.min(i64::try_from(st.reserved).ok()?);
+            Command::PickOrder(FulfilOrder {
+                order: order.id.clone(),
+                location: None,
+                short: vec![ShortPick {
+                    line: k.line,
+                    location: k.location.clone(),
+                    lot: k.lot.clone(),
+                    missing,
+                }],
+            })
+        }
         Op::Pack(o, l) => Command::PackOrder(FulfilOrder {
             order: oid(&order_name(o)),
             location: l.map(|l| loc(LOCS[l])),
+            short: Vec::new(),
         }),
         Op::Ship(o, l) => Command::ShipOrder(ShipOrder {
             order: oid(&order_name(o)),
@@ -285,7 +305,11 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
             use tally_domain::order::OrderStatus;
             let order = state.order(&oid(&order_name(o)))?;
             let location = l.map(|l| loc(LOCS[l]));
-            let fulfil = FulfilOrder { order: order.id.clone(), location: location.clone() };
+            let fulfil = FulfilOrder {
+                order: order.id.clone(),
+                location: location.clone(),
+                short: Vec::new(),
+            };
             let stage = |f: fn(&tally_domain::order::Stages) -> u64| {
                 order.allocations.values().map(f).sum::<u64>()
             };
@@ -472,6 +496,7 @@ fn run(ops: &[Op]) -> (Vec<Vec<Event>>, State) {
                 evolve(&mut state, e);
             }
             check_state(&state);
+            check_ats(&state, &ctx);
             out.push(events);
         }
     }
@@ -552,6 +577,49 @@ fn check_state(state: &State) {
         assert_eq!([s.reserved, s.picked, s.packed], c, "claims of {k:?}");
     }
     assert!(claims.values().all(|c| c == &[0, 0, 0]), "claims without stock: {claims:?}");
+}
+
+/// ATS per channel is exactly what allocation would reserve for that channel now (DOMAIN §1):
+/// a probe order of ATS + 3 units on each channel × SKU, decided on a copy of the state,
+/// reserves ATS units and backorders 3.
+fn check_ats(state: &State, ctx: &tally_domain::Context) {
+    let today = ctx.now.date();
+    for channel in ["web", "edi", "amz"] {
+        for s in SKUS {
+            if state.channel(&ch(channel)).is_none() || state.sku(&sku(s)).is_none() {
+                continue; // still setting up
+            }
+            let ats = state.ats(&ch(channel), &sku(s), today);
+            let mut probe = state.clone();
+            let qty = i64::try_from(ats).unwrap() + 3;
+            let mut reserved = 0_u64;
+            let mut backordered = 0_u64;
+            for command in [
+                place("ATS-PROBE", channel, &[(s, qty, 100)], 0, 0),
+                validate("ATS-PROBE"),
+                allocate("ATS-PROBE"),
+            ] {
+                let events = decide(&probe, &command, ctx).expect("the probe is accepted");
+                for e in &events {
+                    match e {
+                        Event::LineAllocated(a) if a.order.as_str() == "ATS-PROBE" => {
+                            reserved += a.qty.get()
+                        }
+                        Event::LineBackordered(b) if b.order.as_str() == "ATS-PROBE" => {
+                            backordered += b.qty.get()
+                        }
+                        _ => {}
+                    }
+                    evolve(&mut probe, e);
+                }
+            }
+            assert_eq!(
+                reserved, ats,
+                "ATS of {s} on {channel} is {ats}, allocation reserved {reserved}"
+            );
+            assert_eq!(backordered, 3, "{s} on {channel}");
+        }
+    }
 }
 
 /// receipts − shipments − scrap ± adjustments (+ returns received) per SKU.
@@ -664,6 +732,7 @@ fn generator_reaches_every_family() {
         "finance.deposit_refunded",
         "settlement.line_recorded",
         "settlement.payout_settled",
+        "exception.raised",
     ] {
         assert!(counts.get(t).copied().unwrap_or(0) > 0, "never generated {t}: {counts:#?}");
     }

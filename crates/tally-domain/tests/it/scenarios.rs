@@ -137,13 +137,13 @@ pub fn run_file(path: &Path) -> (Vec<Event>, State) {
             }
         }
         if let Some(expect) = &step.expect {
-            check(&state, expect, &at);
+            check(&state, expect, &at, ctx.now.date());
         }
     }
     (all, state)
 }
 
-fn check(state: &State, expect: &Expect, at: &str) {
+fn check(state: &State, expect: &Expect, at: &str, today: tally_domain::time::Date) {
     for c in &expect.stock {
         let buckets: Vec<_> = state
             .buckets_at(&c.location, &c.sku)
@@ -176,7 +176,7 @@ fn check(state: &State, expect: &Expect, at: &str) {
     }
     for c in &expect.ats {
         assert_eq!(
-            state.ats(&c.channel, &c.sku),
+            state.ats(&c.channel, &c.sku, today),
             c.qty,
             "{at}: ats of {} for {}",
             c.sku,
@@ -184,7 +184,7 @@ fn check(state: &State, expect: &Expect, at: &str) {
         );
     }
     for c in &expect.network_ats {
-        assert_eq!(state.network_ats(&c.sku), c.qty, "{at}: network ats of {}", c.sku);
+        assert_eq!(state.network_ats(&c.sku, today), c.qty, "{at}: network ats of {}", c.sku);
     }
     for c in &expect.balances {
         let account = Account::from_number(c.account)

@@ -217,10 +217,10 @@ pub fn allocate(id: &str) -> Command {
     Command::AllocateOrder(oref(id))
 }
 pub fn pick(id: &str) -> Command {
-    Command::PickOrder(FulfilOrder { order: oid(id), location: None })
+    Command::PickOrder(FulfilOrder { order: oid(id), location: None, short: Vec::new() })
 }
 pub fn pack(id: &str) -> Command {
-    Command::PackOrder(FulfilOrder { order: oid(id), location: None })
+    Command::PackOrder(FulfilOrder { order: oid(id), location: None, short: Vec::new() })
 }
 pub fn ship(id: &str) -> Command {
     Command::ShipOrder(ShipOrder {

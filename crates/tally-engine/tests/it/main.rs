@@ -10,5 +10,6 @@ mod limits;
 mod scenarios;
 mod streams;
 mod support;
+mod timers;
 mod tmpfs;
 mod views;
