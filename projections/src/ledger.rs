@@ -15,9 +15,9 @@
 //!   the postings whose day falls in the bucket. Level `0` buckets are days, level `1` runs of
 //!   32 days (`day.div_euclid(32)`), level `2` runs of 1024 days. The balance before day `D`
 //!   is Σ level-2 buckets before `D`'s, + the level-1 buckets of `D`'s level-2 bucket before
-//!   `D`'s, + the days of `D`'s level-1 bucket before `D`: at most (history / 1024 days) + 32
-//!   + 32 rows per account × currency, however long the history. Applying a posting updates
-//!   three rows, in place, also for a back-dated entry.
+//!   `D`'s, + the days of `D`'s level-1 bucket before `D`: at most history / 1024 days + 64
+//!   rows per account × currency, however long the history. Applying a posting updates three
+//!   rows, in place, also for a back-dated entry.
 //! - `post/{account number}/{currency}/{day}/{seq}/{posting index}` → [`PostingRow`]: one row
 //!   per posting; an account's postings over a date range are one range scan.
 //! - `journal/{day}/{seq}` → [`EntryRow`]: every entry in date order (the journal export).
@@ -286,10 +286,16 @@ impl Ledger {
         e: &tally_domain::journal::JournalEntry,
     ) -> Result<(), ApplyError> {
         let day = day_of(e.posted_at.millis());
+        // The money event just before explains this entry only when both are about the same
+        // order (a stale context, say of an event that posted nothing, explains nothing).
         let context: Option<ProcessorContext> = tx.get(PCTX)?;
         if context.is_some() {
             tx.delete(PCTX.to_vec());
         }
+        let context = context.filter(|c| match &e.reference {
+            JournalRef::Order(o) => c.order.as_deref() == Some(o.as_str()),
+            _ => false,
+        });
         for (i, p) in e.postings.iter().enumerate() {
             let index = u32::try_from(i).map_err(|_| ApplyError::new("too many postings"))?;
             let number = number_part(p.account);
@@ -502,13 +508,16 @@ fn level_sum(r: &ViewReader, p: &[u8], lo: i32, hi: i32) -> Result<(i128, i128)>
     Ok(out)
 }
 
+/// A level-2 bucket: its number, Σ debits, Σ credits.
+type Level2 = (i32, i128, i128);
+
 /// Σ (debits, credits) of one account × currency posted before `day`, given its level-2
 /// buckets.
 fn before(
     r: &ViewReader,
     number: &str,
     currency: &str,
-    level2: &[(i32, i128, i128)],
+    level2: &[Level2],
     day: i32,
 ) -> Result<(i128, i128)> {
     let b2 = bucket(2, day);
@@ -536,7 +545,7 @@ pub fn trial_balance(
     from: Option<Date>,
     to: Option<Date>,
 ) -> Result<Vec<PeriodBalance>> {
-    let mut combos: BTreeMap<(u16, String), Vec<(i32, i128, i128)>> = BTreeMap::new();
+    let mut combos: BTreeMap<(u16, String), Vec<Level2>> = BTreeMap::new();
     let p2 = prefix(&[SUM, &level_part(2)]);
     for (k, v) in r.scan(&p2)? {
         let suffix = k.get(p2.len()..).unwrap_or_default();
