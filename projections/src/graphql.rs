@@ -397,7 +397,9 @@ pub struct JournalReference {
 }
 
 impl JournalReference {
-    fn of(r: &JournalRef) -> Self {
+    /// The GraphQL shape of a journal reference.
+    #[must_use]
+    pub fn of(r: &JournalRef) -> Self {
         let entity = |kind, type_name: Option<&str>, id: &str| Self {
             kind,
             entity_id: Some(id.to_owned()),

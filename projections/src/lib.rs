@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod inventory;
 pub mod keys;
 pub mod kpis;
+pub mod ledger;
 pub mod lots;
 pub mod movement;
 pub mod orders;
@@ -42,5 +43,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(fill_rate::FillRate),
         Arc::new(lots::Lots),
         Arc::new(kpis::Kpis::new()),
+        Arc::new(ledger::Ledger),
     ]
 }

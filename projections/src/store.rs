@@ -546,6 +546,43 @@ impl ViewReader {
         Ok(out)
     }
 
+    /// At most `limit` (key, value) pairs under `prefix` whose key is strictly before
+    /// `before` (from the end of the prefix when `None`), nearest first: the mirror of
+    /// [`ViewReader::scan_after`], reading O(`limit`) entries.
+    pub fn scan_before(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        check_key(prefix)?;
+        if let Some(before) = before {
+            check_key(before)?;
+        }
+        let end = prefix_end(prefix);
+        let upper = match (before, end) {
+            (Some(b), _) if b < prefix => return Ok(Vec::new()),
+            (Some(b), Some(e)) if b >= e.as_slice() => Bound::Excluded(e),
+            (Some(b), _) => Bound::Excluded(b.to_vec()),
+            (None, Some(e)) => Bound::Excluded(e),
+            (None, None) => Bound::Unbounded,
+        };
+        let mut out = Vec::with_capacity(limit.min(1024));
+        if limit == 0 {
+            return Ok(out);
+        }
+        let range = self.snapshot.range(&self.keyspace, (Bound::Included(prefix.to_vec()), upper));
+        for guard in range.rev() {
+            let (k, v) = guard.into_inner()?;
+            debug_assert!(k.starts_with(prefix), "range left the prefix");
+            out.push((k.to_vec(), v.to_vec()));
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Events this view quarantined up to the seq it reflects: (how many, the first seq).
     /// Reads the quarantine keys of the snapshot, so it agrees with every other read of it.
     pub fn quarantine_summary(&self) -> Result<(u64, Option<u64>)> {

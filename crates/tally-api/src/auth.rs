@@ -108,6 +108,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.auditTrail", AUDIT),
     ("Query.lotTrace", LOG_READERS),
     ("Query.trialBalance", FINANCE),
+    ("Query.journalEntries", FINANCE),
     ("Query.settlement", FINANCE),
     ("Query.settlements", FINANCE),
     ("Query.settlementLines", FINANCE),

@@ -15,6 +15,7 @@ mod fill_rate;
 mod finance;
 mod inventory;
 mod kpis;
+mod ledger;
 mod lots;
 mod orders;
 mod pagination;

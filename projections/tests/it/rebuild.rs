@@ -50,6 +50,9 @@ fn scenarios_rebuild_byte_for_byte() {
     l.run(recall("L", "L1"));
     l.run(cycle_count("WH1", "A", 9));
     l.run(reorder("WH2", "L", 0, 0));
+    // Every view is compared below, the general ledger among them (and it has content).
+    assert!(l.store.names().contains(&"ledger"));
+    assert!(l.store.dump("ledger").unwrap().len() > 20);
     for step in [1, 2, 7] {
         assert_steps_equal_one_go(&l.log, step);
     }

@@ -1,6 +1,6 @@
-//! Finance queries: the trial balance, settlements, their lines and the settlement export
-//! (docs/domain.md §5), every amount as `MoneyV2` (the `finance` view). Trial balance rows and
-//! settlements are the view's own structs; export rows are copies (the view's `ExportRow`
+//! Finance queries: settlements, their lines and the settlement export
+//! (docs/domain.md §5), every amount as `MoneyV2` (the `finance` view; the trial balance is
+//! the `ledger` view's, in `ledger.rs`). Settlements are the view's own structs; export rows are copies (the view's `ExportRow`
 //! keeps minor units and a text transaction type, shaped here into `MoneyV2` and enums).
 
 use super::args;
@@ -13,43 +13,15 @@ use crate::state::AppState;
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use tally_domain::graphql::UnsignedInt64;
 use tally_domain::ids::{ChannelId, SettlementId};
+use tally_domain::journal::Account;
 use tally_domain::money::{Currency, Money};
 use tally_domain::settlement::SettlementLineKind;
 use tally_domain::time::{DAY_MS, Date, Timestamp};
-use tally_projections::finance::{
-    self, ExportRow, ExportSelector, SettlementView, TrialBalanceRow,
-};
+use tally_projections::finance::{self, ExportRow, ExportSelector, SettlementView};
+use tally_projections::ledger::{self, ProcessorRow, ProcessorSettlement};
 
 const VIEW: &str = "finance";
-
-/// Σ net of one currency: zero when the books balance.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct CurrencyTotal {
-    /// ISO 4217 currency.
-    pub currency_code: Currency,
-    /// Σ net over every account.
-    pub net: Money,
-    /// Whether it is zero and the answer is `complete`: false whenever the finance view
-    /// quarantined an event, whose postings are then missing from these sums.
-    pub balanced: bool,
-}
-
-/// The trial balance.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct TrialBalanceAnswer {
-    /// What the answer reflects.
-    pub meta: ViewMeta,
-    /// Every account and currency with postings, in chart order (at most the 17 accounts ×
-    /// the currencies).
-    pub rows: Vec<TrialBalanceRow>,
-    /// Per currency.
-    pub totals: Vec<CurrencyTotal>,
-    /// Whether every journal entry up to `meta.seq` is in these sums (no quarantined event,
-    /// views not stopped). When false, no total says `balanced`.
-    pub complete: bool,
-    /// Why the answer is not complete; null when it is.
-    pub incomplete_reason: Option<String>,
-}
+const LEDGER_VIEW: &str = "ledger";
 
 /// A settlement, or null when unknown (its lines: `settlementLines`).
 #[derive(Debug, Clone, SimpleObject)]
@@ -71,8 +43,14 @@ pub enum TxnType {
     ServiceFee,
     /// A reserve held or released.
     Reserve,
-    /// Anything else (fees without an order).
+    /// Anything else (fees without an order; a processor posting no money event explains).
     Other,
+    /// A processor charge: a payment captured into processor clearing.
+    Charge,
+    /// A processor fee.
+    Fee,
+    /// A processor payout to the bank (the row that closes its settlement).
+    Payout,
 }
 
 impl TxnType {
@@ -83,7 +61,72 @@ impl TxnType {
             "service_fee" => TxnType::ServiceFee,
             "reserve" => TxnType::Reserve,
             "other" => TxnType::Other,
+            "charge" => TxnType::Charge,
+            "fee" => TxnType::Fee,
+            "payout" => TxnType::Payout,
             other => return Err(ApiError::internal("txn type", &other)),
+        })
+    }
+}
+
+/// The export's amount type of a line: a marketplace line's kind, or what a processor row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum AmountType {
+    /// Item price collected from the customer.
+    Principal,
+    /// Shipping collected from the customer.
+    Shipping,
+    /// Sales tax collected for us.
+    Tax,
+    /// Marketplace-facilitator tax.
+    FacilitatorTax,
+    /// Marketplace commission.
+    Commission,
+    /// Fulfilment fee.
+    FulfillmentFee,
+    /// Storage fee.
+    StorageFee,
+    /// Refund to a customer (marketplace line, or processor refund of invoiced lines).
+    Refund,
+    /// Reserve held or released.
+    Reserve,
+    /// Processor: a payment captured.
+    Payment,
+    /// Processor: its fee.
+    ProcessorFee,
+    /// Processor: customer money held for an order (not yet invoiced) paid back.
+    DepositRefund,
+    /// Processor: the payout to the bank.
+    Payout,
+    /// Processor: any other posting on processor clearing (a manual entry).
+    Adjustment,
+}
+
+impl AmountType {
+    fn of_kind(kind: SettlementLineKind) -> Self {
+        use SettlementLineKind as K;
+        match kind {
+            K::Principal => Self::Principal,
+            K::Shipping => Self::Shipping,
+            K::Tax => Self::Tax,
+            K::FacilitatorTax => Self::FacilitatorTax,
+            K::Commission => Self::Commission,
+            K::FulfillmentFee => Self::FulfillmentFee,
+            K::StorageFee => Self::StorageFee,
+            K::Refund => Self::Refund,
+            K::Reserve => Self::Reserve,
+        }
+    }
+
+    fn parse_processor(text: &str) -> ApiResult<Self> {
+        Ok(match text {
+            "payment" => Self::Payment,
+            "processor_fee" => Self::ProcessorFee,
+            "refund" => Self::Refund,
+            "deposit_refund" => Self::DepositRefund,
+            "payout" => Self::Payout,
+            "adjustment" => Self::Adjustment,
+            other => return Err(ApiError::internal("amount type", &other)),
         })
     }
 }
@@ -105,8 +148,8 @@ pub struct SettlementExportRow {
     pub currency_code: Currency,
     /// txn_type.
     pub txn_type: TxnType,
-    /// amount_type: the line kind.
-    pub amount_type: SettlementLineKind,
+    /// amount_type: a marketplace line's kind, or what a processor row is.
+    pub amount_type: AmountType,
     /// amount_description.
     pub amount_description: String,
     /// order_id.
@@ -144,7 +187,7 @@ impl SettlementExportRow {
             period_end: r.period_end,
             deposit_date: r.deposit_date,
             currency_code: c,
-            amount_type: r.kind,
+            amount_type: AmountType::of_kind(r.kind),
             amount_description: r.amount_description,
             order_id: r.order_id,
             sku: r.sku,
@@ -156,6 +199,34 @@ impl SettlementExportRow {
             posted_at: r.posted_at_ms.map(Timestamp::from_millis),
             gl_account: r.gl_account,
             journal_entry_id: r.journal_entry_id,
+            event_seq: UnsignedInt64(r.event_seq),
+        })
+    }
+
+    /// A processor row of `s` (docs/domain.md §5): `settlement_id` is the payout (empty while
+    /// not paid out), `gl_account` 1100.
+    fn processor(s: &ProcessorSettlement, r: &ProcessorRow) -> ApiResult<Self> {
+        let c = r.currency;
+        Ok(Self {
+            settlement_id: s.payout.as_ref().map(|p| p.payout.clone()).unwrap_or_default(),
+            channel: r.channel.clone().unwrap_or_default(),
+            period_start: s.period_start,
+            period_end: s.period_end,
+            deposit_date: s.payout.as_ref().map(|p| Date::from_days(p.deposit_day)),
+            currency_code: c,
+            txn_type: TxnType::parse(&r.txn_type)?,
+            amount_type: AmountType::parse_processor(&r.amount_type)?,
+            amount_description: r.description.clone(),
+            order_id: r.order.clone(),
+            sku: r.sku.clone(),
+            quantity: UnsignedInt64(r.qty),
+            gross: Money::from_minor(r.gross, c),
+            fee: Money::from_minor(r.fee, c),
+            tax: Money::from_minor(r.tax, c),
+            net: Money::from_minor(r.net, c),
+            posted_at: Some(Timestamp::from_millis(r.posted_at_ms)),
+            gl_account: Some(Account::ProcessorClearing.number()),
+            journal_entry_id: Some(r.journal_entry_id.clone()),
             event_seq: UnsignedInt64(r.event_seq),
         })
     }
@@ -182,7 +253,7 @@ pub struct ExportTotals {
 #[derive(Debug, Clone)]
 pub struct SettlementExportAnswer {
     totals: Vec<ExportTotals>,
-    rows: Vec<ExportRow>,
+    rows: Vec<(Vec<String>, SettlementExportRow)>,
     meta: ViewMeta,
 }
 
@@ -194,7 +265,9 @@ impl SettlementExportAnswer {
         &self.totals
     }
 
-    /// One row per money line, settlement by settlement (by period start) in line order.
+    /// One row per money line: marketplace settlements by period start, each in line order;
+    /// processor settlements by currency and deposit day (the open rows last), each in log
+    /// order.
     #[graphql(complexity = "connection::complexity(first, last, child_complexity)")]
     async fn rows(
         &self,
@@ -211,7 +284,12 @@ impl SettlementExportAnswer {
         let state = ctx.data_unchecked::<AppState>();
         let window =
             Window::new(state.config(), "export-row", &PageArgs::new(first, after, last, before))?;
-        Ok(page_rows("export-row", &window, self.meta.clone(), self.rows.clone())?)
+        Ok(connection::paginate_sorted(
+            "export-row",
+            &window,
+            self.meta.clone(),
+            self.rows.clone(),
+        )?)
     }
 }
 
@@ -220,15 +298,15 @@ fn wide(minor: i128, currency: Currency) -> ApiResult<Money> {
     Ok(Money::from_minor(minor, currency))
 }
 
-fn export_totals(rows: &[ExportRow]) -> ApiResult<Vec<ExportTotals>> {
+fn export_totals(rows: &[(Vec<String>, SettlementExportRow)]) -> ApiResult<Vec<ExportTotals>> {
     let mut sums: std::collections::BTreeMap<Currency, (i128, i128, i128, i128, u64)> =
         std::collections::BTreeMap::new();
-    for r in rows {
-        let s = sums.entry(r.currency).or_default();
-        s.0 += i128::from(r.gross);
-        s.1 += i128::from(r.fee);
-        s.2 += i128::from(r.tax);
-        s.3 += i128::from(r.net);
+    for (_, r) in rows {
+        let s = sums.entry(r.currency_code).or_default();
+        s.0 += i128::from(r.gross.minor());
+        s.1 += i128::from(r.fee.minor());
+        s.2 += i128::from(r.tax.minor());
+        s.3 += i128::from(r.net.minor());
         s.4 += 1;
     }
     sums.into_iter()
@@ -254,17 +332,41 @@ fn row_key(r: &ExportRow) -> Vec<String> {
     ]
 }
 
+fn keyed(rows: Vec<ExportRow>) -> ApiResult<Vec<(Vec<String>, SettlementExportRow)>> {
+    rows.into_iter().map(|r| Ok((row_key(&r), SettlementExportRow::new(r)?))).collect()
+}
+
+/// Export rows of processor settlements with their cursor keys: currency, deposit day (the
+/// open rows last), seq, posting index.
+fn keyed_processor(
+    settlements: &[ProcessorSettlement],
+) -> ApiResult<Vec<(Vec<String>, SettlementExportRow)>> {
+    let mut out = Vec::new();
+    for s in settlements {
+        let day = s
+            .payout
+            .as_ref()
+            .map_or(i64::from(u32::MAX), |p| i64::from(p.deposit_day) + i64::from(i32::MAX));
+        for r in &s.rows {
+            let k = vec![
+                s.currency.code().to_owned(),
+                format!("{day:011}"),
+                format!("{:020}", r.event_seq),
+                format!("{:010}", r.index),
+            ];
+            out.push((k, SettlementExportRow::processor(s, r)?));
+        }
+    }
+    Ok(out)
+}
+
 fn page_rows(
     kind: &str,
     window: &Window<Vec<String>>,
     meta: ViewMeta,
     rows: Vec<ExportRow>,
 ) -> ApiResult<Connection<SettlementExportRow>> {
-    let items = rows
-        .into_iter()
-        .map(|r| Ok((row_key(&r), SettlementExportRow::new(r)?)))
-        .collect::<ApiResult<Vec<_>>>()?;
-    connection::paginate_sorted(kind, window, meta, items)
+    connection::paginate_sorted(kind, window, meta, keyed(rows)?)
 }
 
 /// Finance queries.
@@ -273,42 +375,6 @@ pub struct FinanceQuery;
 
 #[Object]
 impl FinanceQuery {
-    /// Every account and currency with postings, and Σ net per currency (zero when the books
-    /// balance).
-    #[graphql(guard = "FieldGuard(\"Query.trialBalance\")")]
-    async fn trial_balance(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
-        as_of: Option<AsOf>,
-    ) -> async_graphql::Result<TrialBalanceAnswer> {
-        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
-        let incomplete_reason = match (view.meta.quarantined.first_seq, &view.meta.views_stopped) {
-            (Some(first), _) => Some(format!(
-                "the finance view could not apply {} event(s), the first at seq {first} (see \
-                 quarantined(view: \"finance\")); their postings are missing, so the books \
-                 cannot be shown to balance",
-                view.meta.quarantined.count
-            )),
-            (None, Some(stopped)) => Some(stopped.clone()),
-            (None, None) => None,
-        };
-        let complete = incomplete_reason.is_none();
-        let rows = finance::trial_balance(&view.reader).map_err(|e| view_error(VIEW, &e))?;
-        let totals = finance::trial_balance_totals(&view.reader)
-            .map_err(|e| view_error(VIEW, &e))?
-            .into_iter()
-            .map(|(c, net)| {
-                Ok(CurrencyTotal {
-                    currency_code: c,
-                    net: wide(net, c)?,
-                    balanced: complete && net == 0,
-                })
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        Ok(TrialBalanceAnswer { meta: view.meta, rows, totals, complete, incomplete_reason })
-    }
-
     /// One settlement by its ledger id.
     #[graphql(guard = "FieldGuard(\"Query.settlement\")")]
     async fn settlement(
@@ -403,30 +469,62 @@ impl FinanceQuery {
         Ok(connection::paginate_sorted("settlement", &window, view.meta, items)?)
     }
 
-    /// The settlement export (docs/domain.md §5) of every settlement of `channel` whose period
-    /// overlaps the UTC days `fromDay..=toDay`: totals over every row, the rows paged.
+    /// The settlement export (docs/domain.md §5) over the UTC days `fromDay..=toDay`: of every
+    /// settlement of the marketplace `channel` whose period overlaps them, or with
+    /// `processor: true` of every processor settlement (a payout and the rows on 1100
+    /// processor clearing since the previous payout in its currency; the rows not paid out yet
+    /// form one more with an empty `settlementId`) whose period overlaps them. Totals over every
+    /// row, the rows paged.
     #[graphql(guard = "FieldGuard(\"Query.settlementExport\")")]
     async fn settlement_export(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The marketplace channel.")] channel: String,
+        #[graphql(desc = "The marketplace channel (not with `processor`).")] channel: Option<
+            String,
+        >,
+        #[graphql(desc = "Export the payment processor's settlements instead of a \
+                          marketplace's (default false).")]
+        processor: Option<bool>,
         #[graphql(desc = "First UTC day of the window.")] from_day: Date,
         #[graphql(desc = "Last UTC day of the window (inclusive).")] to_day: Date,
         #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<SettlementExportAnswer> {
         let state = ctx.data_unchecked::<AppState>();
-        args::id::<ChannelId>("channel", &channel)?;
         let (from, to) = day_window(from_day, to_day)?;
-        let view = read_view(state, VIEW, as_of).await?;
-        let selector = ExportSelector::Channel {
-            channel: &channel,
-            from_ms: i64::from(from) * DAY_MS,
-            to_ms: (i64::from(to) + 1) * DAY_MS - 1,
+        let processor = processor.unwrap_or(false);
+        let rows = match (channel, processor) {
+            (Some(channel), false) => {
+                args::id::<ChannelId>("channel", &channel)?;
+                let view = read_view(state, VIEW, as_of).await?;
+                let selector = ExportSelector::Channel {
+                    channel: &channel,
+                    from_ms: i64::from(from) * DAY_MS,
+                    to_ms: (i64::from(to) + 1) * DAY_MS - 1,
+                };
+                let rows = finance::export_rows(&view.reader, selector)
+                    .map_err(|e| view_error(VIEW, &e))?;
+                (keyed(rows)?, view.meta)
+            }
+            (None, true) => {
+                let view = read_view(state, LEDGER_VIEW, as_of).await?;
+                let found = ledger::processor_settlements(
+                    &view.reader,
+                    Date::from_days(from),
+                    Date::from_days(to),
+                )
+                .map_err(|e| view_error(LEDGER_VIEW, &e))?;
+                (keyed_processor(&found)?, view.meta)
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "give either channel (a marketplace) or processor: true",
+                )
+                .into());
+            }
         };
-        let rows =
-            finance::export_rows(&view.reader, selector).map_err(|e| view_error(VIEW, &e))?;
+        let (rows, meta) = rows;
         let totals = export_totals(&rows)?;
-        Ok(SettlementExportAnswer { totals, rows, meta: view.meta })
+        Ok(SettlementExportAnswer { totals, rows, meta })
     }
 }

@@ -9,6 +9,7 @@ pub mod finance;
 pub mod inputs;
 pub mod inventory;
 pub mod kpis;
+pub mod ledger;
 pub mod log;
 pub mod node;
 
@@ -44,6 +45,7 @@ pub struct Query(
     kpis::KpisQuery,
     audit::AuditTrailQuery,
     finance::FinanceQuery,
+    ledger::LedgerQuery,
     node::NodeQuery,
 );
 

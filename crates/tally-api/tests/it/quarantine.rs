@@ -29,10 +29,35 @@ impl Projection for FinanceRefusingBad {
     }
 }
 
+/// The ledger view (the trial balance's), refusing the same entry.
+#[derive(Debug)]
+struct LedgerRefusingBad;
+
+impl Projection for LedgerRefusingBad {
+    fn name(&self) -> &'static str {
+        "ledger"
+    }
+
+    fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
+        if let Event::JournalEntryPosted(e) = a.event
+            && matches!(&e.reference, JournalRef::Order(o) if o.as_str() == "BAD")
+        {
+            return Err(ApplyError::new("amount overflow"));
+        }
+        tally_projections::ledger::Ledger.apply(tx, a)
+    }
+}
+
 async fn server() -> TestServer {
     let projections: Vec<Arc<dyn Projection>> = tally_projections::all()
         .into_iter()
-        .map(|p| if p.name() == "finance" { Arc::new(FinanceRefusingBad) } else { p })
+        .map(|p| -> Arc<dyn Projection> {
+            match p.name() {
+                "finance" => Arc::new(FinanceRefusingBad),
+                "ledger" => Arc::new(LedgerRefusingBad),
+                _ => p,
+            }
+        })
         .collect();
     TestServer::start_over(ApiConfig::default(), projections).await
 }
@@ -91,7 +116,8 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
     // Other views are whole.
     assert_eq!(data["stock"]["meta"]["quarantined"], json!({"count": "0", "firstSeq": null}));
     assert_eq!(data["stock"]["meta"]["viewsStopped"], Value::Null);
-    assert_eq!(data["views"]["meta"]["quarantined"]["count"], "1");
+    // The finance and the ledger view each quarantined it.
+    assert_eq!(data["views"]["meta"]["quarantined"]["count"], "2");
     let finance = data["views"]["views"]
         .as_array()
         .unwrap()
@@ -109,7 +135,11 @@ async fn a_quarantined_finance_event_is_reported_by_every_answer_and_readyz() {
         body["quarantined_views"]["finance"],
         json!({"count": 1, "first_seq": bad_entry_seq})
     );
-    assert_eq!(body["quarantined_views"].as_object().unwrap().len(), 1, "{body:#}");
+    assert_eq!(
+        body["quarantined_views"]["ledger"],
+        json!({"count": 1, "first_seq": bad_entry_seq})
+    );
+    assert_eq!(body["quarantined_views"].as_object().unwrap().len(), 2, "{body:#}");
 
     // As of a seq before the quarantined event, the answer is whole again.
     let before = server

@@ -29,6 +29,7 @@ const PROJECTION_QUERIES: &[&str] = &[
     "Query.auditTrail",
     "Query.lotTrace",
     "Query.trialBalance",
+    "Query.journalEntries",
     "Query.settlement",
     "Query.settlements",
     "Query.settlementExport",
@@ -131,6 +132,9 @@ fn static_sample(field: &str) -> &'static str {
         }
         "Query.lotTrace" => "{ lotTrace(sku: \"SKU-A\", lot: \"L1\") { trace { lot } } }",
         "Query.trialBalance" => "{ trialBalance { totals { balanced } } }",
+        "Query.journalEntries" => {
+            "{ journalEntries(account: BANK, from: \"2026-03-01\", to: \"2026-03-31\") { nodes { entryId } } }"
+        }
         "Query.settlement" => "{ settlement(id: \"NOPE\") { settlement { settlementId } } }",
         "Query.settlementLines" => "{ settlementLines(id: \"NOPE\") { totalCount } }",
         "Query.node" => "{ node(id: \"gid://tally/Nope/1\") { id } }",

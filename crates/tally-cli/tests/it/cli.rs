@@ -143,7 +143,7 @@ fn replay_check_finds_a_damaged_view_and_a_rebuild_repairs_it() {
     init_and_import(&data, tmp.path());
     let ok = tally(&data, &["replay", "--check"]);
     assert_eq!(code(&ok), 0, "{}{}", stdout(&ok), stderr(&ok));
-    assert!(stdout(&ok).starts_with("ok: 7 views equal a rebuild"), "{}", stdout(&ok));
+    assert!(stdout(&ok).starts_with("ok: 8 views equal a rebuild"), "{}", stdout(&ok));
 
     // Flip one byte of the first stock bucket of the inventory view, directly in the store.
     {
@@ -693,4 +693,140 @@ fn identical_key_less_lines_are_two_commands_and_a_rerun_appends_nothing() {
         stderr(&out)
     );
     assert!(stdout(&out).contains("1 accepted (2 events)"), "{}", stdout(&out));
+}
+
+/// A small ledger by hand: capture 40.00 and a fee of 1.20 on 03-01; a manual bank fee of
+/// 1.50 and the payout of 38.80 on 03-02.
+const LEDGER_COMMANDS: &str = r#"{"command": {"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"}, "occurred_at": "2026-03-01T08:00:00Z"}
+{"command": {"type": "define_sku", "sku": "A", "lot_tracked": false, "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"}, "occurred_at": "2026-03-01T08:00:00Z"}
+{"command": {"type": "receive_order", "order": "O1", "channel": "web", "placed_at": "2026-03-01T10:00:00Z", "currency": "USD", "lines": [{"sku": "A", "qty": 1, "unit_price": {"amount": "40.00", "currency": "USD"}}], "shipping": {"amount": "0.00", "currency": "USD"}, "tax_rate": "0"}, "occurred_at": "2026-03-01T10:00:00Z"}
+{"command": {"type": "capture_payment", "order": "O1", "payment": "ch_1", "amount": {"amount": "40.00", "currency": "USD"}}, "occurred_at": "2026-03-01T10:05:00Z"}
+{"command": {"type": "record_processor_fee", "order": "O1", "fee": {"kind": "amount", "amount": {"amount": "1.20", "currency": "USD"}}}, "occurred_at": "2026-03-01T11:00:00Z"}
+{"command": {"type": "post_journal_entry", "memo": "bank fee", "postings": [{"account": "payment_fees", "amount": {"amount": "1.50", "currency": "USD"}}, {"account": "bank", "amount": {"amount": "-1.50", "currency": "USD"}}]}, "occurred_at": "2026-03-02T09:00:00Z"}
+{"command": {"type": "record_processor_payout", "payout": "PO1", "amount": {"amount": "38.80", "currency": "USD"}}, "occurred_at": "2026-03-02T10:00:00Z"}
+"#;
+
+/// `tally export journal` writes one row per posting with the hand-computed amounts, debits
+/// equal credits per currency, and a shorter period keeps only its days; `export settlement
+/// --processor` nets the payout's rows to the payout.
+#[test]
+fn journal_export_rows_are_the_hand_computed_postings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_store(&data);
+    let file = tmp.path().join("ledger.ndjson");
+    std::fs::write(&file, LEDGER_COMMANDS).unwrap();
+    let out = tally(&data, &["import", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+
+    let csv_file = tmp.path().join("journal.csv");
+    let out = tally(
+        &data,
+        &[
+            "export",
+            "journal",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-02",
+            "--format",
+            "csv",
+            "--out",
+            csv_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(&csv_file).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "date,entry_id,account,account_name,debit,credit,currency,memo,reference_type,reference_id,event_seq"
+    );
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    // Without the entry id and seq (checked below): date, account, name, debit, credit,
+    // currency, memo, reference type and id.
+    let brief: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            [&r[0], &r[2], &r[3], &r[4], &r[5], &r[6], &r[7], &r[8], &r[9]]
+                .map(String::as_str)
+                .join("|")
+        })
+        .collect();
+    assert_eq!(
+        brief,
+        [
+            "2026-03-01|1100|processor clearing|40.00||USD|payment captured|order|O1",
+            "2026-03-01|2100|customer deposits||40.00|USD|payment captured|order|O1",
+            "2026-03-01|5100|payment fees|1.20||USD|processor fee|order|O1",
+            "2026-03-01|1100|processor clearing||1.20|USD|processor fee|order|O1",
+            "2026-03-02|5100|payment fees|1.50||USD|bank fee|manual|",
+            "2026-03-02|1000|bank||1.50|USD|bank fee|manual|",
+            "2026-03-02|1000|bank|38.80||USD|payout|payout|PO1",
+            "2026-03-02|1100|processor clearing||38.80|USD|payout|payout|PO1",
+        ]
+    );
+    // Two postings per entry, one id and one seq each, seqs growing.
+    for pair in rows.chunks(2) {
+        assert_eq!((&pair[0][1], &pair[0][10]), (&pair[1][1], &pair[1][10]));
+        assert!(pair[0][1].starts_with("je-"), "{pair:?}");
+    }
+    let seqs: Vec<u64> = rows.iter().step_by(2).map(|r| r[10].parse().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let sum = |col: usize| {
+        rows.iter().filter(|r| !r[col].is_empty()).map(|r| cents(&r[col])).sum::<i64>()
+    };
+    assert_eq!((sum(4), sum(5)), (8150, 8150), "Σ debit = Σ credit = 81.50");
+
+    // One day, as JSON.
+    let out = tally(
+        &data,
+        &["export", "journal", "--from", "2026-03-02", "--to", "2026-03-02", "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let objects = json.as_array().unwrap();
+    assert_eq!(objects.len(), 4);
+    assert_eq!(objects[2]["account"], "1000");
+    assert_eq!(objects[2]["debit"], "38.80");
+    assert_eq!(objects[2]["credit"], "");
+    assert_eq!(objects[2]["reference_id"], "PO1");
+
+    // A period that ends before it starts is an error.
+    let out = tally(&data, &["export", "journal", "--from", "2026-03-02", "--to", "2026-03-01"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+
+    // The processor's settlement: the payout's rows net to 38.80; its own row closes it.
+    let out = tally(
+        &data,
+        &["export", "settlement", "--processor", "--from", "2026-03-01", "--to", "2026-03-02"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let brief: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            [
+                r[at("settlement_id")],
+                r[at("txn_type")],
+                r[at("net")],
+                r[at("gl_account")],
+                r[at("deposit_date")],
+            ]
+            .join("|")
+        })
+        .collect();
+    assert_eq!(
+        brief,
+        [
+            "PO1|charge|40.00|1100|2026-03-02",
+            "PO1|fee|-1.20|1100|2026-03-02",
+            "PO1|payout|-38.80|1100|2026-03-02",
+        ]
+    );
+    let out = tally(&data, &["export", "settlement", "--from", "2026-03-01", "--to", "2026-03-02"]);
+    assert_eq!(code(&out), 2, "give --channel or --processor: {}", stderr(&out));
 }
