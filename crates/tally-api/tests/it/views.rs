@@ -213,6 +213,57 @@ async fn section_4_web_sale_to_payout_through_graphql() {
     server.stop().await;
 }
 
+/// The §4 sale, in Norwegian kroner instead of US dollars: a currency outside the nine of
+/// before goes from the channel through the order, capture, fee, refund and payout, and the
+/// books come out with the same numbers in NOK.
+#[tokio::test]
+async fn a_sale_in_a_newly_supported_currency_goes_from_order_to_payout() {
+    let server = TestServer::start_with_views().await;
+    for (i, (at, command)) in scenario("web_sale_to_payout.json").into_iter().enumerate() {
+        let text = command.to_string().replace("\"USD\"", "\"NOK\"");
+        assert!(!text.contains("USD"), "{text}");
+        let command: Value = serde_json::from_str(&text).unwrap();
+        submit(&server, &format!("nok-{i}"), at.as_deref(), &command).await;
+    }
+    let tb = server
+        .gql(
+            "{ trialBalance { rows { account net { amount currencyCode } } totals { currencyCode net { amount } balanced } } }",
+            json!({}),
+        )
+        .await;
+    let tb = &tb["trialBalance"];
+    assert_eq!(
+        tb["totals"],
+        json!([{"currencyCode": "NOK", "net": {"amount": "0.00"}, "balanced": true}])
+    );
+    let net = |account: &str| {
+        let rows = tb["rows"].as_array().unwrap();
+        let row = rows.iter().find(|r| r["account"] == account).unwrap();
+        assert_eq!(row["net"]["currencyCode"], "NOK");
+        row["net"]["amount"].as_str().unwrap().to_owned()
+    };
+    // As in the USD file: payouts 61.05 + 0.01 to the bank (the second one above the clearing
+    // balance, recorded with an exception), 4.80 tax left payable (9.60 collected, 4.80
+    // refunded), COGS 20.00 for the unit kept.
+    assert_eq!(net("BANK"), "61.06");
+    assert_eq!(net("PROCESSOR_CLEARING"), "-0.01");
+    assert_eq!(net("SALES_TAX_PAYABLE"), "-4.80");
+    assert_eq!(net("COST_OF_GOODS_SOLD"), "20.00");
+
+    // A special code is not a currency: refused by the enum before any command is built.
+    let token = crate::support::token(tally_api::Role::Admin);
+    let answer = server
+        .gql_as(
+            Some(&token),
+            "mutation { capturePayment(envelope: {idempotencyKey: \"xau\"}, input: {order: \"O-1001\", payment: \"P\", amount: {amount: \"1.00\", currencyCode: XAU}}) { lastSeq } }",
+            json!({}),
+        )
+        .await;
+    let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("XAU"), "{answer:#}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn view_queries_reject_bad_windows_and_entities() {
     let server = TestServer::start_with_views().await;
