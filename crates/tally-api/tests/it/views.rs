@@ -591,3 +591,75 @@ async fn a_reorder_point_flags_stock_rows_until_it_is_cleared() {
     assert_eq!((by_sku, below, above), (Value::Null, 0, 1));
     server.stop().await;
 }
+
+/// DOMAIN §5: record accuracy with a per-class tolerance the operator sets through the API
+/// (`setCountTolerance`, master data in the log). Each count is judged with the tolerance in
+/// force when it was taken: the change does not rewrite the count before it.
+#[tokio::test]
+async fn record_accuracy_follows_the_count_tolerance_in_force_at_each_count() {
+    let server = TestServer::start_with_views().await;
+    server.master_data().await; // SKU-A is class A
+    let count = |counted: i64| json!({"type": "cycle_count", "location": "WH1", "sku": "SKU-A", "counted": counted});
+    let at = Some("2026-03-01T12:00:00Z");
+    let receive =
+        json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 100});
+    submit(&server, "r", at, &receive).await;
+    // Exact (the default): 100 → 98 is off by 2, outside.
+    submit(&server, "c1", at, &count(98)).await;
+    let before = server.head();
+
+    // Class A from now on: 2 units or 10 % of the expected on-hand, set by a typed mutation.
+    let set = server
+        .gql(
+            r#"mutation { setCountTolerance(
+                envelope: {idempotencyKey: "tol-a", occurredAt: "2026-03-01T12:00:00Z"},
+                input: {class: A, units: 2, fraction: "0.10"}, waitForViews: true) {
+                events { type stream } userErrors { code } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["setCountTolerance"],
+        json!({"events": [{"type": "INVENTORY_COUNT_TOLERANCE_SET", "stream": "count_tolerance:A"}], "userErrors": []})
+    );
+    // 98 → 95: 3 units, 3.06 % of 98: within. 95 → 80: 15 units, 15.8 %: outside.
+    submit(&server, "c2", at, &count(95)).await;
+    submit(&server, "c3", at, &count(80)).await;
+
+    let query = r#"query($asOf: AsOf) {
+        recordAccuracy(location: "WH1", fromDay: "2026-03-01", toDay: "2026-03-01", asOf: $asOf) {
+            accuracy { numerator denominator percentage }
+            rows { location day accuracy { numerator denominator } }
+            tolerances { class units fraction }
+        } }"#;
+    let now = server.gql(query, json!({})).await;
+    let accuracy = &now["recordAccuracy"];
+    // c1 outside (exact then), c2 within, c3 outside: 1 of 3.
+    assert_eq!(
+        accuracy["accuracy"],
+        json!({"numerator": "1", "denominator": "3", "percentage": "33.33"})
+    );
+    assert_eq!(
+        accuracy["rows"],
+        json!([{"location": "WH1", "day": "2026-03-01", "accuracy": {"numerator": "1", "denominator": "3"}}])
+    );
+    assert_eq!(
+        accuracy["tolerances"],
+        json!([
+            {"class": "A", "units": 2, "fraction": "0.1"},
+            {"class": "B", "units": 0, "fraction": "0"},
+            {"class": "C", "units": 0, "fraction": "0"},
+        ])
+    );
+    // As of before the change: exact, and c1 outside — the same judgement c1 keeps now.
+    let then = server.gql(query, json!({"asOf": {"seq": before}})).await;
+    assert_eq!(
+        then["recordAccuracy"]["accuracy"],
+        json!({"numerator": "0", "denominator": "1", "percentage": "0.00"})
+    );
+    assert_eq!(
+        then["recordAccuracy"]["tolerances"][0],
+        json!({"class": "A", "units": 0, "fraction": "0"})
+    );
+    server.stop().await;
+}
