@@ -14,6 +14,12 @@ pub struct EngineConfig {
     /// Whether a runner thread keeps the views up to date after each append. Default true.
     /// (Off only to test recovery of views that fell behind.)
     pub run_projections: bool,
+    /// Days of submission counters kept (outside the log, `crate::stats`), today included.
+    /// Default [`crate::RETENTION_DAYS_DEFAULT`] (90); 1 to [`crate::RETENTION_DAYS_MAX`].
+    pub submission_stats_retention_days: u32,
+    /// The wall clock (ms since the epoch) that dates submission counters and business time
+    /// a submission does not give. Default the system clock; tests inject their own.
+    pub clock_ms: fn() -> i64,
 }
 
 impl Default for EngineConfig {
@@ -28,6 +34,8 @@ impl Default for EngineConfig {
             batch_commands_max: 1024,
             batch_events_max: 16_384,
             run_projections: true,
+            submission_stats_retention_days: crate::stats::RETENTION_DAYS_DEFAULT,
+            clock_ms: crate::writer::now_ms,
         }
     }
 }

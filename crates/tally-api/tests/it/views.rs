@@ -663,3 +663,53 @@ async fn record_accuracy_follows_the_count_tolerance_in_force_at_each_count() {
     );
     server.stop().await;
 }
+
+/// The integration failure rate through the API: per source and command type over a window
+/// of UTC days, with rejections per code, and marked as counted outside the audited log.
+#[tokio::test]
+async fn submission_stats_count_rejections_outside_the_audited_log() {
+    let server = TestServer::start().await;
+    server.master_data().await;
+    let receive = |key: &str, sku: &str| {
+        format!(
+            "mutation {{ receiveInventory(envelope: {{idempotencyKey: \"{key}\", source: \"wms/WH1\"}}, input: {{location: \"WH1\", sku: \"{sku}\", qty: 1}}) {{ userErrors {{ code }} }} }}"
+        )
+    };
+    let head = server.head();
+    let refused = server.gql(&receive("r1", "NOPE"), json!({})).await;
+    assert_eq!(refused["receiveInventory"]["userErrors"][0]["code"], "UNKNOWN_SKU");
+    assert_eq!(server.head(), head, "a rejected command appends nothing to the log");
+    server.gql(&receive("r2", "SKU-A"), json!({})).await;
+    server.gql(&receive("r3", "SKU-A"), json!({})).await;
+    server.gql(&receive("r4", "SKU-A"), json!({})).await;
+
+    let query = r#"query($since: Date) { submissionStats(sinceDay: $since) {
+        sinceDay toDay retentionDays audited
+        rows { source commandType submitted rejected failureRate rejectionsByCode { code count } }
+        rejectionsByCode { code count } } }"#;
+    let all = server.gql(query, json!({})).await;
+    let stats = &all["submissionStats"];
+    assert_eq!(stats["audited"], false);
+    assert_eq!(stats["retentionDays"], 90);
+    assert_eq!(stats["sinceDay"], stats["toDay"], "every submission was decided today");
+    let wms: Vec<&Value> =
+        stats["rows"].as_array().unwrap().iter().filter(|r| r["source"] == "wms/WH1").collect();
+    // 4 receipts from the WMS, 1 refused: 1/4 = 0.25.
+    assert_eq!(
+        wms,
+        [&json!({"source": "wms/WH1", "commandType": "receive_inventory", "submitted": "4",
+            "rejected": "1", "failureRate": "0.25",
+            "rejectionsByCode": [{"code": "UNKNOWN_SKU", "count": "1"}]})]
+    );
+    assert_eq!(stats["rejectionsByCode"], json!([{"code": "UNKNOWN_SKU", "count": "1"}]));
+    // The window: from today the same rows; from tomorrow none.
+    let today = server.gql(query, json!({"since": stats["toDay"]})).await;
+    assert_eq!(today["submissionStats"]["rows"], stats["rows"]);
+    let tomorrow =
+        tally_domain::time::Date::parse(stats["toDay"].as_str().unwrap()).unwrap().days() + 1;
+    let later = server
+        .gql(query, json!({"since": tally_domain::time::Date::from_days(tomorrow).to_string()}))
+        .await;
+    assert_eq!(later["submissionStats"]["rows"], json!([]));
+    server.stop().await;
+}
