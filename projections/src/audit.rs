@@ -128,6 +128,9 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
         Event::ReorderPointSet(e) => {
             out.insert(stock(&e.location, &e.sku));
         }
+        Event::CountToleranceSet(e) => {
+            out.insert(Entity::Master { kind: "count_tolerance", id: e.class.as_str().to_owned() });
+        }
         Event::OrderReceived(e) => {
             out.insert(Entity::order(&e.order));
         }

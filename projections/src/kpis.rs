@@ -9,6 +9,7 @@
 //! - `refundable/{order}` → the order's returns still waiting for refunds, oldest first;
 //! - `cycle/{day of completion}` → [`CycleSums`];
 //! - `sku/{sku}` → [`AbcClass`] (master data the tolerance needs);
+//! - `tolerance/{class}` → [`CountTolerance`] in force (absent: exact);
 //! - `accuracy/{location}/{day of the count}` → [`AccuracyCounts`].
 //!
 //! **Policies.**
@@ -26,15 +27,17 @@
 //!   fewer. Each view counts on the UTC day its cycle ends.
 //! - *Record accuracy*: each cycle count is judged on its own against the tolerance of its
 //!   SKU's ABC class (default exact), so a positive variance never offsets a negative one.
-//!   Grouped by location and UTC day of the count. Tolerances are part of the view's
-//!   definition: changing them requires a rebuild.
+//!   The tolerance is the one in force when the count is applied (`set_count_tolerance`,
+//!   event `inventory.count_tolerance_set`): a later change judges later counts only and
+//!   never rewrites the accuracy of counts already taken, and a rebuild from the log gives the
+//!   same answer. Grouped by location and UTC day of the count.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tally_domain::Event;
 use tally_domain::ids::{ChannelId, OrderId, ReturnId};
-use tally_domain::master::AbcClass;
+use tally_domain::master::{AbcClass, CountTolerance};
 use tally_domain::time::Timestamp;
 
 use crate::keys::{day_from, day_part, prefix, split, text};
@@ -49,54 +52,18 @@ const REFUNDABLE: &[u8] = b"refundable";
 const CYCLE: &[u8] = b"cycle";
 const SKU: &[u8] = b"sku";
 const ACCURACY: &[u8] = b"accuracy";
+const TOLERANCE: &[u8] = b"tolerance";
 
-/// How far a cycle count may be from the expected on-hand and still count as accurate:
-/// within when |counted − expected| ≤ `units`, or ≤ `bps` basis points of expected.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tolerance {
-    /// Absolute units.
-    pub units: u64,
-    /// Basis points (1/10 000) of the expected on-hand.
-    pub bps: u32,
-}
-
-impl Tolerance {
-    /// No variance allowed.
-    pub const EXACT: Tolerance = Tolerance { units: 0, bps: 0 };
-
-    /// Whether a count of `counted` against `expected` is within this tolerance.
-    #[must_use]
-    pub fn allows(&self, expected: u64, counted: u64) -> bool {
-        let variance = counted.abs_diff(expected);
-        variance <= self.units
-            || u128::from(variance) * 10_000 <= u128::from(expected) * u128::from(self.bps)
-    }
-}
-
-/// The KPI projection, with its count tolerance per ABC class (absent classes are exact).
-#[derive(Debug, Clone, Default)]
-pub struct Kpis {
-    tolerances: BTreeMap<AbcClass, Tolerance>,
-}
+/// The KPI projection. Cycle-count tolerances are master data in the log
+/// (`inventory.count_tolerance_set`), so a rebuild judges every count as it was judged live.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kpis;
 
 impl Kpis {
-    /// Every class exact.
+    /// The projection.
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the tolerance of `class`.
-    #[must_use]
-    pub fn with_tolerance(mut self, class: AbcClass, tolerance: Tolerance) -> Self {
-        self.tolerances.insert(class, tolerance);
-        self
-    }
-
-    /// The tolerance of `class` (`None`: unknown SKU), exact by default.
-    #[must_use]
-    pub fn tolerance(&self, class: Option<AbcClass>) -> Tolerance {
-        class.and_then(|c| self.tolerances.get(&c).copied()).unwrap_or(Tolerance::EXACT)
+        Self
     }
 }
 
@@ -457,10 +424,25 @@ impl Projection for Kpis {
                 };
                 tx.put(k, &p)
             }
+            Event::CountToleranceSet(e) => {
+                let k = key(&[TOLERANCE, e.class.as_str().as_bytes()]);
+                if e.tolerance.is_exact() {
+                    tx.delete(k);
+                    Ok(())
+                } else {
+                    tx.put(k, &e.tolerance)
+                }
+            }
             Event::CycleCounted(e) => {
                 let class: Option<AbcClass> =
                     tx.get(&key(&[SKU, e.key.sku.as_str().as_bytes()]))?;
-                let within = self.tolerance(class).allows(e.expected, e.counted);
+                let tolerance = match class {
+                    Some(class) => tx
+                        .get::<CountTolerance>(&key(&[TOLERANCE, class.as_str().as_bytes()]))?
+                        .unwrap_or(CountTolerance::EXACT),
+                    None => CountTolerance::EXACT,
+                };
+                let within = tolerance.allows(e.expected, e.counted);
                 let k =
                     key(&[ACCURACY, e.key.location.as_str().as_bytes(), &day_part(day_of(at_ms))]);
                 tx.update(k, |c: &mut AccuracyCounts| {
@@ -602,4 +584,15 @@ pub fn record_accuracy(
         out.push(AccuracyRow { location, day, counts: c.counts, within: c.within });
     }
     Ok(out)
+}
+
+/// The cycle-count tolerance in force for each ABC class (exact for a class never set).
+pub fn count_tolerances(r: &ViewReader) -> Result<Vec<(AbcClass, CountTolerance)>> {
+    AbcClass::ALL
+        .into_iter()
+        .map(|class| {
+            let t = r.get::<CountTolerance>(&key(&[TOLERANCE, class.as_str().as_bytes()]))?;
+            Ok((class, t.unwrap_or(CountTolerance::EXACT)))
+        })
+        .collect()
 }

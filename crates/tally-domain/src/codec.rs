@@ -7,13 +7,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    CommandAccepted, CycleCounted, DepositRefunded, Event, ExceptionRaised, HoldSlaBreached,
-    InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued, LineAllocated,
-    LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent, OrderFulfilment,
-    OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
-    ProcessorPayoutRecorded, QuarantineMove, RefundIssued, ReorderPointSet, ReservationReleased,
-    ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived, SafetyStockSet,
-    SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived, TransferShipped,
+    CommandAccepted, CountToleranceSet, CycleCounted, DepositRefunded, Event, ExceptionRaised,
+    HoldSlaBreached, InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued,
+    LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent,
+    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled,
+    ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued, ReorderPointSet,
+    ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived,
+    SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived,
+    TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -62,6 +63,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::SkuDefined(p) => body(p),
         Event::SafetyStockSet(p) => body(p),
         Event::ReorderPointSet(p) => body(p),
+        Event::CountToleranceSet(p) => body(p),
         Event::OrderReceived(p) => body(p),
         Event::OrderValidated(p) | Event::OrderHoldReleased(p) | Event::OrderDelivered(p) => {
             body(p)
@@ -146,6 +148,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         }
         ("inventory.reorder_point_set", 1) => {
             Event::ReorderPointSet(read::<ReorderPointSet>(t, v, bytes)?)
+        }
+        ("inventory.count_tolerance_set", 1) => {
+            Event::CountToleranceSet(read::<CountToleranceSet>(t, v, bytes)?)
         }
         ("order.received", 1) => Event::OrderReceived(read::<OrderReceived>(t, v, bytes)?),
         ("order.validated", 1) => Event::OrderValidated(read::<OrderEvent>(t, v, bytes)?),

@@ -45,6 +45,8 @@ macro_rules! for_each_command {
             SetSafetyStock(SetSafetyStock) set_safety_stock "setSafetyStock";
             /// Set the reorder point of a SKU at a location (point 0 clears it).
             SetReorderPoint(SetReorderPoint) set_reorder_point "setReorderPoint";
+            /// Set how far a cycle count of a SKU class may be off and still be accurate.
+            SetCountTolerance(SetCountTolerance) set_count_tolerance "setCountTolerance";
             /// Receive (place) an order.
             ReceiveOrder(ReceiveOrder) receive_order "receiveOrder";
             /// Validate a received order.
@@ -249,6 +251,27 @@ pub struct SetReorderPoint {
     pub point: i64,
     /// Units to order each time (at least 1 when `point` is set; ignored when clearing).
     pub reorder_qty: i64,
+}
+
+/// Set the cycle-count tolerance of an ABC class (DOMAIN §5 record accuracy): a count of a
+/// SKU of `class` is accurate when it differs from the expected on-hand by at most `units`, or
+/// by at most `fraction` of the expected on-hand. Counts are judged with the tolerance in
+/// force when they are taken; a change does not rejudge earlier counts. Units 0 and no
+/// fraction is exact, the default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "SetCountToleranceInput")
+)]
+pub struct SetCountTolerance {
+    /// The ABC class whose counts it judges.
+    pub class: AbcClass,
+    /// Units a count may be off (0 to 10⁹).
+    pub units: i64,
+    /// Or this fraction of the expected on-hand (`"0.05"` = 5 %; absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<Rate>,
 }
 
 /// A line of an incoming order.

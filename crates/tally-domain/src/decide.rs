@@ -32,6 +32,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::DefineSku(c) => master::define_sku(&d, c),
         Command::SetSafetyStock(c) => master::set_safety_stock(&d, c),
         Command::SetReorderPoint(c) => master::set_reorder_point(&d, c),
+        Command::SetCountTolerance(c) => master::set_count_tolerance(&d, c),
         Command::ReceiveOrder(c) => orders::receive(&d, c),
         Command::ValidateOrder(c) => orders::validate(&d, c),
         Command::HoldOrder(c) => orders::hold(&d, c),

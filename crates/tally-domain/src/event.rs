@@ -9,7 +9,7 @@ use crate::ids::{
 };
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
 use crate::journal::JournalEntry;
-use crate::master::{Channel, Location, SkuDef};
+use crate::master::{AbcClass, Channel, CountTolerance, Location, SkuDef};
 use crate::money::{Currency, Money, Rate};
 use crate::order::{CancelReason, Digest, HoldReason, OrderLine};
 use crate::quantity::Quantity;
@@ -40,6 +40,16 @@ pub struct ReorderPointSet {
     pub point: u64,
     /// Units to order each time; 0 when cleared.
     pub reorder_qty: u64,
+}
+
+/// The cycle-count tolerance of an ABC class was set: counts taken from now on are judged
+/// with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountToleranceSet {
+    /// The class.
+    pub class: AbcClass,
+    /// The tolerance (exact: units 0, fraction 0).
+    pub tolerance: CountTolerance,
 }
 
 /// An order was received.
@@ -620,6 +630,9 @@ pub enum Event {
     /// `inventory.reorder_point_set`
     #[serde(rename = "inventory.reorder_point_set")]
     ReorderPointSet(ReorderPointSet),
+    /// `inventory.count_tolerance_set`
+    #[serde(rename = "inventory.count_tolerance_set")]
+    CountToleranceSet(CountToleranceSet),
     /// `order.received`
     #[serde(rename = "order.received")]
     OrderReceived(OrderReceived),
@@ -755,6 +768,7 @@ impl Event {
             Event::SkuDefined(_) => "sku.defined",
             Event::SafetyStockSet(_) => "inventory.safety_stock_set",
             Event::ReorderPointSet(_) => "inventory.reorder_point_set",
+            Event::CountToleranceSet(_) => "inventory.count_tolerance_set",
             Event::OrderReceived(_) => "order.received",
             Event::OrderValidated(_) => "order.validated",
             Event::OrderHeld(_) => "order.held",
@@ -821,6 +835,7 @@ impl Event {
             Event::ReorderPointSet(e) => {
                 StockKey::new(e.location.clone(), e.sku.clone(), None).stream()
             }
+            Event::CountToleranceSet(e) => stream::count_tolerance(e.class),
             Event::OrderReceived(e) => order_stream(&e.order),
             Event::OrderValidated(e) | Event::OrderHoldReleased(e) | Event::OrderDelivered(e) => {
                 order_stream(&e.order)

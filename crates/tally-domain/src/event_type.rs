@@ -50,6 +50,7 @@ event_types! {
     SkuDefined => "sku.defined", "`sku.defined`: A SKU was defined or redefined.",
     InventorySafetyStockSet => "inventory.safety_stock_set", "`inventory.safety_stock_set`: The safety stock of a SKU at a location was set.",
     InventoryReorderPointSet => "inventory.reorder_point_set", "`inventory.reorder_point_set`: The reorder point of a SKU at a location was set or cleared.",
+    InventoryCountToleranceSet => "inventory.count_tolerance_set", "`inventory.count_tolerance_set`: The cycle-count tolerance of an ABC class was set.",
     OrderReceived => "order.received", "`order.received`: An order was received from a channel.",
     OrderValidated => "order.validated", "`order.validated`: An order was validated.",
     OrderHeld => "order.held", "`order.held`: An order was put on hold.",

@@ -176,6 +176,13 @@ fn apply(state: &mut State, event: &Event) {
                 state.reorder.insert(key, (e.point, e.reorder_qty));
             }
         }
+        Event::CountToleranceSet(e) => {
+            if e.tolerance.is_exact() {
+                state.count_tolerances.remove(&e.class);
+            } else {
+                state.count_tolerances.insert(e.class, e.tolerance);
+            }
+        }
         Event::SafetyStockSet(e) => {
             let key = (e.location.clone(), e.sku.clone());
             if e.qty == 0 {

@@ -349,5 +349,11 @@ pub fn commands() -> Vec<Command> {
                 Posting::credit(Account::Bank, usd("1.50")),
             ],
         }),
+        // Counts of B-class SKUs from now on may be 1 unit or 5 % of the expected on-hand off.
+        Command::SetCountTolerance(SetCountTolerance {
+            class: AbcClass::B,
+            units: 1,
+            fraction: Some(fraction("0.05")),
+        }),
     ]
 }

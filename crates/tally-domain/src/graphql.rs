@@ -23,10 +23,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 use async_graphql::parser::types::Field;
-use async_graphql::registry::Registry;
+use async_graphql::registry::{Deprecation, MetaEnumValue, MetaType, MetaTypeId, Registry};
 use async_graphql::{
-    ContextSelectionSet, InputObject, InputType, InputValueError, InputValueResult, OutputType,
-    Positioned, Scalar, ScalarType, ServerResult, SimpleObject, Value,
+    ContextSelectionSet, InputObject, InputType, InputValueError, InputValueResult, Name,
+    OutputType, Positioned, Scalar, ScalarType, ServerResult, SimpleObject, Value,
 };
 
 use crate::ids::{
@@ -296,6 +296,101 @@ impl ScalarType for Rate {
 
     fn to_value(&self) -> Value {
         Value::String(self.to_fraction_string())
+    }
+}
+
+impl Currency {
+    /// The GraphQL enum's name.
+    const GRAPHQL_NAME: &'static str = "CurrencyCode";
+
+    fn graphql_type_info(registry: &mut Registry) -> String {
+        registry.create_input_type::<Self, _>(MetaTypeId::Enum, |_| MetaType::Enum {
+            name: Self::GRAPHQL_NAME.to_owned(),
+            description: Some(
+                "An active ISO 4217 currency (Shopify's `CurrencyCode`), one value per code from \
+                 the ISO table Tally is built with; funds, special codes (`XAU`, `XDR`, `XXX`) and \
+                 superseded codes are not values."
+                    .to_owned(),
+            ),
+            enum_values: Currency::ALL
+                .into_iter()
+                .map(|c| {
+                    let value = MetaEnumValue {
+                        name: c.code().to_owned(),
+                        description: Some(format!(
+                            "{}, {} minor digits.",
+                            c.name(),
+                            c.minor_digits()
+                        )),
+                        deprecation: Deprecation::NoDeprecated,
+                        visible: None,
+                        inaccessible: false,
+                        tags: Vec::new(),
+                        directive_invocations: Vec::new(),
+                    };
+                    (c.code().to_owned(), value)
+                })
+                .collect(),
+            visible: None,
+            inaccessible: false,
+            tags: Vec::new(),
+            rust_typename: Some(std::any::type_name::<Self>()),
+            directive_invocations: Vec::new(),
+            requires_scopes: Vec::new(),
+        })
+    }
+
+    fn graphql_value(self) -> Value {
+        Value::Enum(Name::new(self.code()))
+    }
+}
+
+/// `CurrencyCode` is a GraphQL enum generated from [`Currency::ALL`] (async-graphql's derive
+/// needs a Rust enum; the list comes from the ISO table instead), so clients get the same enum
+/// type Shopify's API has and an unknown code is refused by validation.
+impl InputType for Currency {
+    type RawValueType = Self;
+
+    fn type_name() -> Cow<'static, str> {
+        Cow::Borrowed(Self::GRAPHQL_NAME)
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Self::graphql_type_info(registry)
+    }
+
+    fn parse(value: Option<Value>) -> InputValueResult<Self> {
+        match value.unwrap_or_default() {
+            Value::Enum(name) => Currency::parse(name.as_str()).map_err(InputValueError::custom),
+            Value::String(code) => Currency::parse(&code).map_err(InputValueError::custom),
+            other => Err(InputValueError::expected_type(other)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        self.graphql_value()
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+}
+
+impl OutputType for Currency {
+    fn type_name() -> Cow<'static, str> {
+        Cow::Borrowed(Self::GRAPHQL_NAME)
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Self::graphql_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        _ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        Ok(self.graphql_value())
     }
 }
 

@@ -26,6 +26,11 @@
 //! wrapping silently. Projections add with checked arithmetic and quarantine an event whose
 //! sums would overflow (only possible for events stored before these bounds existed).
 
+/// Most units a cycle-count tolerance may allow (`set_count_tolerance`): [`QTY_MAX`], the
+/// most one count can differ by. Its fraction is a `Rate`, at most 1 (100 % of expected).
+pub const COUNT_TOLERANCE_UNITS_MAX: u64 = QTY_MAX;
+const _: () = assert!(COUNT_TOLERANCE_UNITS_MAX <= i32::MAX as u64, "shown as a GraphQL Int");
+
 /// Longest identifier (order, SKU, location, …), in bytes.
 pub const ID_BYTES_MAX: usize = 64;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ChannelId, LocationId, Sku};
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, PPM_PER_WHOLE, Rate};
 
 /// What kind of place a location is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -82,6 +82,59 @@ pub enum AbcClass {
     B,
     /// Lowest value.
     C,
+}
+
+impl AbcClass {
+    /// Every class, A first.
+    pub const ALL: [AbcClass; 3] = [AbcClass::A, AbcClass::B, AbcClass::C];
+
+    /// The class's letter (`"A"`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AbcClass::A => "A",
+            AbcClass::B => "B",
+            AbcClass::C => "C",
+        }
+    }
+}
+
+/// How far a cycle count of a SKU of one ABC class may be from the expected on-hand and
+/// still count as accurate (DOMAIN §5 record accuracy): within when
+/// |counted − expected| ≤ `units`, or ≤ `fraction` × expected (exact, no rounding). The
+/// default, for a class never set, is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountTolerance {
+    /// Absolute units (at most [`crate::limits::QTY_MAX`]).
+    pub units: u64,
+    /// A fraction of the expected on-hand (`"0.05"` = 5 %); zero for none.
+    pub fraction: Rate,
+}
+
+impl CountTolerance {
+    /// No variance allowed: the default of every class.
+    pub const EXACT: CountTolerance = CountTolerance { units: 0, fraction: Rate::ZERO };
+
+    /// Whether this is [`CountTolerance::EXACT`].
+    #[must_use]
+    pub fn is_exact(&self) -> bool {
+        *self == Self::EXACT
+    }
+
+    /// Whether a count of `counted` against `expected` is within this tolerance.
+    #[must_use]
+    pub fn allows(&self, expected: u64, counted: u64) -> bool {
+        let variance = counted.abs_diff(expected);
+        variance <= self.units
+            || u128::from(variance) * u128::from(PPM_PER_WHOLE)
+                <= u128::from(expected) * u128::from(self.fraction.ppm())
+    }
+}
+
+impl Default for CountTolerance {
+    fn default() -> Self {
+        Self::EXACT
+    }
 }
 
 /// A SKU's master record.

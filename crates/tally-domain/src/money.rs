@@ -2,32 +2,20 @@
 //! rounding, and exact decimal text ("118.80").
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-/// An ISO 4217 currency the ledger supports. Variant order is part of the event format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "graphql", derive(async_graphql::Enum), graphql(name = "CurrencyCode"))]
-pub enum Currency {
-    /// US dollar, 2 minor digits.
-    USD,
-    /// Euro, 2 minor digits.
-    EUR,
-    /// Pound sterling, 2 minor digits.
-    GBP,
-    /// Japanese yen, 0 minor digits.
-    JPY,
-    /// Canadian dollar, 2 minor digits.
-    CAD,
-    /// Australian dollar, 2 minor digits.
-    AUD,
-    /// Swiss franc, 2 minor digits.
-    CHF,
-    /// Swedish krona, 2 minor digits.
-    SEK,
-    /// Kuwaiti dinar, 3 minor digits.
-    KWD,
-}
+/// An active ISO 4217 currency: a circulating currency with a defined exponent (minor digits),
+/// taken from the `iso_currency` crate's table. Funds (`BOV`, `CLF`, `USN`, …), special codes
+/// (`XAU`, `XDR`, `XXX`, …) and superseded codes (`HRK`, `BGN`, …) are not currencies the ledger
+/// books in and do not parse.
+///
+/// Serialized as its three-letter code in every format, JSON and postcard alike: the event format
+/// stores `"USD"`, not an index, so it does not depend on the order of the crate's table.
+/// Ordered by code.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency(iso_currency::Currency);
 
 /// Why a currency code or an amount does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,57 +41,154 @@ pub enum MoneyError {
 }
 
 impl Currency {
-    /// Every supported currency.
-    pub const ALL: [Currency; 9] = [
-        Currency::USD,
-        Currency::EUR,
-        Currency::GBP,
-        Currency::JPY,
-        Currency::CAD,
-        Currency::AUD,
-        Currency::CHF,
-        Currency::SEK,
-        Currency::KWD,
-    ];
+    /// US dollar, 2 minor digits.
+    pub const USD: Currency = Currency(iso_currency::Currency::USD);
+    /// Euro, 2 minor digits.
+    pub const EUR: Currency = Currency(iso_currency::Currency::EUR);
+    /// Pound sterling, 2 minor digits.
+    pub const GBP: Currency = Currency(iso_currency::Currency::GBP);
+    /// Japanese yen, 0 minor digits.
+    pub const JPY: Currency = Currency(iso_currency::Currency::JPY);
+    /// Canadian dollar, 2 minor digits.
+    pub const CAD: Currency = Currency(iso_currency::Currency::CAD);
+    /// Australian dollar, 2 minor digits.
+    pub const AUD: Currency = Currency(iso_currency::Currency::AUD);
+    /// Swiss franc, 2 minor digits.
+    pub const CHF: Currency = Currency(iso_currency::Currency::CHF);
+    /// Swedish krona, 2 minor digits.
+    pub const SEK: Currency = Currency(iso_currency::Currency::SEK);
+    /// Kuwaiti dinar, 3 minor digits.
+    pub const KWD: Currency = Currency(iso_currency::Currency::KWD);
 
-    /// Parses an ISO 4217 alphabetic code such as `USD`.
+    /// Every supported currency, ordered by code: `for c in Currency::ALL`,
+    /// `Currency::ALL.len()`.
+    pub const ALL: Currencies = Currencies;
+
+    /// Every supported currency, ordered by code.
+    #[must_use]
+    pub fn all() -> &'static [Currency] {
+        static ALL: LazyLock<Vec<Currency>> = LazyLock::new(|| {
+            let mut all: Vec<Currency> =
+                <iso_currency::Currency as iso_currency::IntoEnumIterator>::iter()
+                    .filter(|&c| Currency::is_active(c))
+                    .map(Currency)
+                    .collect();
+            all.sort_unstable();
+            all
+        });
+        &ALL
+    }
+
+    /// Whether the ledger books in `c`: it has an exponent and is no fund, no special code and
+    /// not superseded.
+    fn is_active(c: iso_currency::Currency) -> bool {
+        c.exponent().is_some() && !c.is_fund() && !c.is_special() && c.is_superseded().is_none()
+    }
+
+    /// Parses an active ISO 4217 alphabetic code such as `USD` (upper case, exactly as ISO
+    /// writes it).
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.code() == code)
+        iso_currency::Currency::from_code(code)
+            .filter(|&c| c.code() == code && Self::is_active(c))
+            .map(Currency)
             .ok_or_else(|| MoneyError::UnknownCurrency(code.to_owned()))
     }
 
     /// The ISO 4217 alphabetic code.
     #[must_use]
-    pub const fn code(self) -> &'static str {
-        match self {
-            Currency::USD => "USD",
-            Currency::EUR => "EUR",
-            Currency::GBP => "GBP",
-            Currency::JPY => "JPY",
-            Currency::CAD => "CAD",
-            Currency::AUD => "AUD",
-            Currency::CHF => "CHF",
-            Currency::SEK => "SEK",
-            Currency::KWD => "KWD",
-        }
+    pub fn code(self) -> &'static str {
+        self.0.code()
     }
 
-    /// Digits after the decimal point (ISO 4217 exponent).
+    /// The English name (`"Japanese yen"`).
     #[must_use]
-    pub const fn minor_digits(self) -> u32 {
-        match self {
-            Currency::JPY => 0,
-            Currency::KWD => 3,
-            _ => 2,
-        }
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// Digits after the decimal point (the ISO 4217 exponent): 0 to 3 for active currencies.
+    #[must_use]
+    pub fn minor_digits(self) -> u32 {
+        // `parse` and the constants admit only currencies with an exponent (tested for each).
+        let exponent = self.0.exponent().expect("an active currency has an exponent");
+        assert!(exponent <= MINOR_DIGITS_MAX, "exponent {exponent} of {}", self.code());
+        u32::from(exponent)
     }
 
     /// Minor units in one major unit (100 for USD).
     #[must_use]
-    pub const fn minor_per_major(self) -> i64 {
+    pub fn minor_per_major(self) -> i64 {
         10_i64.pow(self.minor_digits())
+    }
+}
+
+/// The most minor digits an active ISO 4217 currency has (the dinars: KWD, BHD, …, 3).
+pub const MINOR_DIGITS_MAX: u16 = 3;
+
+/// The list [`Currency::ALL`] names: iterates every supported currency and derefs to the slice.
+#[derive(Debug, Clone, Copy)]
+pub struct Currencies;
+
+impl std::ops::Deref for Currencies {
+    type Target = [Currency];
+    fn deref(&self) -> &[Currency] {
+        Currency::all()
+    }
+}
+
+impl IntoIterator for Currencies {
+    type Item = Currency;
+    type IntoIter = std::iter::Copied<std::slice::Iter<'static, Currency>>;
+    fn into_iter(self) -> Self::IntoIter {
+        Currency::all().iter().copied()
+    }
+}
+
+impl PartialOrd for Currency {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Currency {
+    /// By code, not by the crate's table order.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.code().cmp(other.code())
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for Currency {
+    type Err = MoneyError;
+    fn from_str(code: &str) -> Result<Self, MoneyError> {
+        Self::parse(code)
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Code;
+        impl serde::de::Visitor<'_> for Code {
+            type Value = Currency;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an active ISO 4217 currency code such as \"USD\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, code: &str) -> Result<Currency, E> {
+                Currency::parse(code).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Code)
     }
 }
 
@@ -239,6 +324,9 @@ pub const PPM_PER_WHOLE: u32 = 1_000_000;
 pub struct Rate(u32);
 
 impl Rate {
+    /// Zero: nothing of anything.
+    pub const ZERO: Rate = Rate(0);
+
     /// A rate from parts per million; at most 100%.
     pub fn from_ppm(ppm: u32) -> Result<Self, MoneyError> {
         if ppm > PPM_PER_WHOLE {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ChannelId, LocationId, LotId, OrderId, ReturnId, SettlementId, Sku, TransferId};
 use crate::inventory::{Lot, Stock, StockKey};
 use crate::journal::Account;
-use crate::master::{Channel, Location, PriorityClass, SkuDef};
+use crate::master::{AbcClass, Channel, CountTolerance, Location, PriorityClass, SkuDef};
 use crate::money::{Currency, Money};
 use crate::order::{ClosedOrder, Order};
 use crate::returns::Return;
@@ -53,6 +53,8 @@ pub struct State {
     pub(crate) safety: BTreeMap<(LocationId, Sku), u64>,
     /// Reorder point and quantity per location × SKU (absent when unset).
     pub(crate) reorder: BTreeMap<(LocationId, Sku), (u64, u64)>,
+    /// Cycle-count tolerance per ABC class (absent: exact).
+    pub(crate) count_tolerances: BTreeMap<AbcClass, CountTolerance>,
     pub(crate) stock: BTreeMap<StockKey, Stock>,
     pub(crate) lots: BTreeMap<(Sku, LotId), Lot>,
     pub(crate) orders: BTreeMap<OrderId, Order>,
@@ -105,6 +107,12 @@ impl State {
     #[must_use]
     pub fn safety_stock(&self, location: &LocationId, sku: &Sku) -> u64 {
         self.safety.get(&(location.clone(), sku.clone())).copied().unwrap_or(0)
+    }
+
+    /// The cycle-count tolerance of an ABC class (exact unless set).
+    #[must_use]
+    pub fn count_tolerance(&self, class: AbcClass) -> CountTolerance {
+        self.count_tolerances.get(&class).copied().unwrap_or(CountTolerance::EXACT)
     }
 
     /// The reorder point and reorder quantity of a SKU at a location, if set.

@@ -18,6 +18,12 @@ pub const NAMING_VERSION: u32 = 2;
 /// What separates the kind and the parts of a name.
 pub const SEPARATOR: char = ':';
 
+/// The stream of the cycle-count tolerance of an ABC class: `count_tolerance:A`.
+#[must_use]
+pub fn count_tolerance(class: crate::master::AbcClass) -> String {
+    name("count_tolerance", &[class.as_str()])
+}
+
 /// The stream of manual journal entries.
 pub const JOURNAL: &str = "journal";
 

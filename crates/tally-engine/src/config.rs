@@ -17,6 +17,12 @@ pub struct EngineConfig {
     /// How often the timer asks what the passing of time made due (lots past their removal
     /// date, holds past their SLA) and submits it; `None` turns the timer off. Default 60 s.
     pub timer_interval: Option<std::time::Duration>,
+    /// Days of submission counters kept (outside the log, `crate::stats`), today included.
+    /// Default [`crate::RETENTION_DAYS_DEFAULT`] (90); 1 to [`crate::RETENTION_DAYS_MAX`].
+    pub submission_stats_retention_days: u32,
+    /// The wall clock (ms since the epoch) that dates submission counters and business time
+    /// a submission does not give. Default the system clock; tests inject their own.
+    pub clock_ms: fn() -> i64,
 }
 
 impl Default for EngineConfig {
@@ -32,6 +38,8 @@ impl Default for EngineConfig {
             batch_events_max: 16_384,
             run_projections: true,
             timer_interval: Some(std::time::Duration::from_secs(60)),
+            submission_stats_retention_days: crate::stats::RETENTION_DAYS_DEFAULT,
+            clock_ms: crate::writer::now_ms,
         }
     }
 }

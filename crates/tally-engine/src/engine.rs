@@ -3,8 +3,9 @@
 use crate::config::EngineConfig;
 use crate::error::{OpenError, SubmitError};
 use crate::runner;
+use crate::stats::{SubmissionCounts, SubmissionStats, day_of_ms};
 use crate::submission::{Accepted, Submission};
-use crate::writer::{Job, Msg, Shared, SubmissionCounts, Writer};
+use crate::writer::{Job, Msg, Shared, Writer};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,7 @@ struct Inner {
     views: ViewStore,
     tx: mpsc::Sender<Msg>,
     shared: Arc<Shared>,
+    clock_ms: fn() -> i64,
     writer: Mutex<Option<JoinHandle<()>>>,
     runner: Mutex<Option<JoinHandle<()>>>,
 }
@@ -144,7 +146,12 @@ impl Engine {
         let integrity = integrity_problem(&log, &views)?;
         let state = rebuild_state(&log)?;
         let (tx, rx) = mpsc::channel(config.command_queue_depth_max.max(1));
-        let shared = Arc::new(Shared::default());
+        let stats = SubmissionStats::open(
+            &dir.join("stats"),
+            config.submission_stats_retention_days,
+            day_of_ms((config.clock_ms)()),
+        )?;
+        let shared = Arc::new(Shared::new(stats));
         let (runner, notify) = if config.run_projections {
             let (notify, wake) = std::sync::mpsc::sync_channel(1);
             (Some(runner::spawn(log.clone(), views.clone(), wake)?), Some(notify))
@@ -152,6 +159,7 @@ impl Engine {
             (None, None)
         };
         let timer_interval = config.timer_interval;
+        let clock_ms = config.clock_ms;
         let writer = if let Some(reason) = integrity {
             // No writer: every command is refused with the reason, nothing can be appended.
             tracing::error!(%reason, "the store refuses writes; see docs/operations.md");
@@ -177,6 +185,7 @@ impl Engine {
                 views,
                 tx,
                 shared,
+                clock_ms,
                 writer: Mutex::new(writer),
                 runner: Mutex::new(runner),
             }),
@@ -254,21 +263,42 @@ impl Engine {
         self.inner.views.wait_for(seq, timeout).await
     }
 
-    /// Submissions and rejections per (source, command type) since the engine opened.
+    /// Submissions and rejections per (source, command type) over every retained day. Kept
+    /// outside the log (`<store>/stats`, see `stats.rs`), so they survive a restart.
     #[must_use]
     pub fn submission_counts(&self) -> BTreeMap<(String, String), SubmissionCounts> {
-        self.inner.shared.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.inner.shared.stats().since(i32::MIN)
     }
 
-    /// Rejections per code since the engine opened.
+    /// Submissions and rejections per (source, command type) decided on UTC day `since_day`
+    /// (days since the epoch) or later.
     #[must_use]
-    pub fn rejections_by_code(&self) -> BTreeMap<&'static str, u64> {
-        self.inner
-            .shared
-            .rejections_by_code
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    pub fn submission_counts_since(
+        &self,
+        since_day: i32,
+    ) -> BTreeMap<(String, String), SubmissionCounts> {
+        self.inner.shared.stats().since(since_day)
+    }
+
+    /// Rejections per code over every retained day.
+    #[must_use]
+    pub fn rejections_by_code(&self) -> BTreeMap<String, u64> {
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        for counts in self.submission_counts().values() {
+            for (code, n) in &counts.rejected_by_code {
+                let entry = out.entry(code.clone()).or_default();
+                *entry = entry.saturating_add(*n);
+            }
+        }
+        out
+    }
+
+    /// The counters' window: the first day with counters (if any), today by the engine's
+    /// clock, and the days kept.
+    #[must_use]
+    pub fn submission_stats_window(&self) -> (Option<i32>, i32, u32) {
+        let stats = self.inner.shared.stats();
+        (stats.first_day(), day_of_ms((self.inner.clock_ms)()), stats.retention_days())
     }
 
     /// Groups decided so far and the commands in them (mean group size = commands / groups).

@@ -80,6 +80,9 @@ pub enum OpenError {
         /// What broke.
         reason: String,
     },
+    /// The submission counters (outside the log) could not be opened.
+    #[error("{0}")]
+    Stats(#[from] crate::stats::StatsError),
     /// The store was written in another store format (stream naming, command ids).
     #[error("{0}")]
     Format(#[from] crate::format::FormatError),

@@ -20,6 +20,7 @@ mod format;
 mod ids;
 pub mod import;
 mod runner;
+mod stats;
 mod submission;
 mod writer;
 
@@ -28,5 +29,8 @@ pub use engine::Engine;
 pub use error::{OpenError, SubmitError};
 pub use format::{FORMAT_FILE, FormatError, STORE_FORMAT};
 pub use ids::{COMMAND_ID_VERSION, CommandIdError, canonical_json, command_id, event_id};
+pub use stats::{
+    OVERFLOW_SOURCE, RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX, ROWS_PER_DAY_MAX, StatsError,
+    SubmissionCounts, day_of_ms,
+};
 pub use submission::{Accepted, EventRef, Submission};
-pub use writer::SubmissionCounts;

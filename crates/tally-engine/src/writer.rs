@@ -7,8 +7,9 @@
 use crate::config::EngineConfig;
 use crate::error::SubmitError;
 use crate::ids::{command_id, event_id};
+use crate::stats::{SubmissionStats, day_of_ms};
 use crate::submission::{Accepted, EventRef, Submission};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,16 +37,7 @@ pub(crate) enum Msg {
     Shutdown,
 }
 
-/// Submissions and rejections per (source, command type): the integration failure rate.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SubmissionCounts {
-    /// Submissions decided (accepted or rejected).
-    pub submitted: u64,
-    /// Of which rejected.
-    pub rejected: u64,
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     /// Groups appended, and commands decided in them (for batch-size metrics).
     pub groups: std::sync::atomic::AtomicU64,
@@ -56,11 +48,26 @@ pub(crate) struct Shared {
     /// Set at open when the log or the views disagree with what was acknowledged: the engine
     /// serves reads and refuses every command.
     pub integrity: Mutex<Option<String>>,
-    pub counts: Mutex<BTreeMap<(String, String), SubmissionCounts>>,
-    pub rejections_by_code: Mutex<BTreeMap<&'static str, u64>>,
+    /// Submissions and rejections per day, source and command type, outside the log.
+    pub stats: Mutex<SubmissionStats>,
 }
 
 impl Shared {
+    pub(crate) fn new(stats: SubmissionStats) -> Self {
+        Self {
+            groups: std::sync::atomic::AtomicU64::new(0),
+            grouped_commands: std::sync::atomic::AtomicU64::new(0),
+            poisoned: Mutex::new(None),
+            storage_failed: std::sync::atomic::AtomicBool::new(false),
+            integrity: Mutex::new(None),
+            stats: Mutex::new(stats),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> std::sync::MutexGuard<'_, SubmissionStats> {
+        self.stats.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub(crate) fn integrity_reason(&self) -> Option<String> {
         self.integrity.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
@@ -112,7 +119,7 @@ pub(crate) struct Writer {
     pub shared: Arc<Shared>,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -180,6 +187,7 @@ impl Writer {
             }
             let in_flight_keys = in_flight.as_ref().map(|d| &d.keys);
             let (decided, rest) = self.decide_group(jobs, in_flight_keys);
+            self.flush_stats();
             carry = rest;
             if let Some(previous) = in_flight.take()
                 && !self.finish(previous)
@@ -195,7 +203,7 @@ impl Writer {
     /// `tally_domain::timers::due` derived from its fact, so a tick that finds a fact already
     /// appended gets the first result back and appends nothing.
     fn timer_jobs(&self) -> Vec<Job> {
-        let now = Timestamp::from_millis(now_ms());
+        let now = Timestamp::from_millis((self.config.clock_ms)());
         tally_domain::timers::due(&self.state, now)
             .into_iter()
             .map(|(key, command)| {
@@ -248,19 +256,16 @@ impl Writer {
     }
 
     fn count(&self, source: &str, kind: &'static str, rejection: Option<&'static str>) {
-        let mut counts =
-            self.shared.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = counts.entry((source.to_owned(), kind.to_owned())).or_default();
-        entry.submitted += 1;
-        if let Some(code) = rejection {
-            entry.rejected += 1;
-            *self
-                .shared
-                .rejections_by_code
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .entry(code)
-                .or_default() += 1;
+        let today = day_of_ms((self.config.clock_ms)());
+        self.shared.stats().count(today, source, kind, rejection);
+    }
+
+    /// Records the counters of the group just decided (outside the log). A failure to write
+    /// them is logged, not fatal: they are operational statistics, not the ledger.
+    fn flush_stats(&self) {
+        let today = day_of_ms((self.config.clock_ms)());
+        if let Err(e) = self.shared.stats().flush(today) {
+            tracing::warn!(error = %e, "submission counters were not written");
         }
     }
 
@@ -335,7 +340,7 @@ impl Writer {
                     continue;
                 }
             };
-            let occurred_at_ms = sub.occurred_at_ms.unwrap_or_else(now_ms);
+            let occurred_at_ms = sub.occurred_at_ms.unwrap_or_else(self.config.clock_ms);
             let ctx = Context { now: Timestamp::from_millis(occurred_at_ms), actor };
             let (decided, marker) = match decide(&self.state, &sub.command, &ctx) {
                 // Accepted with no change: a marker records the key (its answer has no events).

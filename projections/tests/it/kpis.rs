@@ -6,12 +6,12 @@ use std::sync::Arc;
 use tally_domain::Command;
 use tally_domain::command::{ReturnItemInput, ReturnRef};
 use tally_domain::ids::ReturnId;
-use tally_domain::master::AbcClass;
+use tally_domain::master::{AbcClass, CountTolerance};
 use tally_domain::order::{CancelReason, HoldReason};
 use tally_domain::returns::Disposition;
 use tally_domain::time::Timestamp;
 use tally_projections::kpis::{
-    AccuracyRow, CycleSums, Kpis, ReleaseTimeRow, Tolerance, record_accuracy, release_times,
+    AccuracyRow, CycleSums, Kpis, ReleaseTimeRow, count_tolerances, record_accuracy, release_times,
     return_cycle_times,
 };
 use tally_projections::orders::order;
@@ -181,11 +181,10 @@ fn accuracy(location: &str, day: i32, counts: u64, within: u64) -> AccuracyRow {
 #[test]
 fn record_accuracy_per_class_tolerance_without_netting() {
     let d0 = day(T0);
-    let kpis = Kpis::new()
-        .with_tolerance(AbcClass::B, Tolerance { units: 1, bps: 0 })
-        .with_tolerance(AbcClass::C, Tolerance { units: 0, bps: 500 });
-    let mut l = Ledger::with(vec![Arc::new(kpis)]);
+    let mut l = Ledger::with(vec![Arc::new(Kpis::new())]);
     l.run_all(world());
+    l.run(count_tolerance(AbcClass::B, 1, None));
+    l.run(count_tolerance(AbcClass::C, 0, Some("0.05")));
     l.run(define_sku("B", false, 100, AbcClass::B));
     l.run(define_sku("C", false, 100, AbcClass::C));
     for s in ["A", "B", "C"] {
@@ -222,4 +221,36 @@ fn record_accuracy_per_class_tolerance_without_netting() {
     exact.run(cycle_count("WH1", "B", 11));
     let r = exact.reader("kpis");
     assert_eq!(record_accuracy(&r, None, d0, d0).unwrap(), [accuracy("WH1", d0, 1, 0)]);
+}
+
+/// A tolerance change judges the counts taken after it; counts already taken keep their
+/// judgement, and a rebuild from the log reproduces both.
+#[test]
+fn a_tolerance_change_judges_later_counts_only() {
+    let d0 = day(T0);
+    let mut l = Ledger::with(vec![Arc::new(Kpis::new())]);
+    l.run_all(world());
+    l.run(receive("WH1", "A", 100));
+    // Exact (default): 100 → 98 is off by 2, outside; 98 → 98 within.
+    l.run(cycle_count("WH1", "A", 98));
+    l.run(cycle_count("WH1", "A", 98));
+    let r = l.reader("kpis");
+    assert_eq!(record_accuracy(&r, None, d0, d0).unwrap(), [accuracy("WH1", d0, 2, 1)]);
+    assert_eq!(count_tolerances(&r).unwrap()[0], (AbcClass::A, CountTolerance::EXACT));
+
+    // A: 2 units or 10 %. 98 → 95 is 3 units, 3.06 % of 98: within; 95 → 80 is 15 units,
+    // 15.8 %: outside; the first count (off by 2) stays outside.
+    l.run(count_tolerance(AbcClass::A, 2, Some("0.10")));
+    l.run(cycle_count("WH1", "A", 95));
+    l.run(cycle_count("WH1", "A", 80));
+    // Back to exact: 80 → 81 is outside again.
+    l.run(count_tolerance(AbcClass::A, 0, None));
+    l.run(cycle_count("WH1", "A", 81));
+    let r = l.reader("kpis");
+    assert_eq!(record_accuracy(&r, None, d0, d0).unwrap(), [accuracy("WH1", d0, 5, 2)]);
+    assert_eq!(count_tolerances(&r).unwrap()[0], (AbcClass::A, CountTolerance::EXACT));
+    // A rebuild from the log judges each count with the tolerance of its time again.
+    l.store.rebuild("kpis", &l.log, &mut |_, _| {}).unwrap();
+    let r = l.reader("kpis");
+    assert_eq!(record_accuracy(&r, None, d0, d0).unwrap(), [accuracy("WH1", d0, 5, 2)]);
 }

@@ -48,7 +48,9 @@ fn scenarios_rebuild_byte_for_byte() {
     l.run(receive_lot("WH2", "L", "L1", "2027-01-01", 5));
     l.run_all(order_flow("D3", "web", T0, "L", 3));
     l.run(recall("L", "L1"));
+    l.run(count_tolerance(tally_domain::master::AbcClass::A, 1, Some("0.05")));
     l.run(cycle_count("WH1", "A", 9));
+    l.run(count_tolerance(tally_domain::master::AbcClass::A, 0, None));
     l.run(reorder("WH2", "L", 0, 0));
     // Every view is compared below, the general ledger among them (and it has content).
     assert!(l.store.names().contains(&"ledger"));

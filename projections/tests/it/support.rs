@@ -270,6 +270,13 @@ pub fn quarantine(
 pub fn recall(s: &str, lt: &str) -> Command {
     Command::RecallLot(RecallLot { sku: sku(s), lot: lot(lt) })
 }
+pub fn count_tolerance(class: AbcClass, units: i64, fraction: Option<&str>) -> Command {
+    Command::SetCountTolerance(SetCountTolerance {
+        class,
+        units,
+        fraction: fraction.map(|f| Rate::parse_fraction(f).unwrap()),
+    })
+}
 pub fn cycle_count(l: &str, s: &str, counted: i64) -> Command {
     Command::CycleCount(CycleCount { location: loc(l), sku: sku(s), lot: None, counted })
 }

@@ -15,6 +15,7 @@ use crate::state::AppState;
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use tally_domain::graphql::{Decimal, DurationMs, UnsignedInt64};
 use tally_domain::ids::{ChannelId, LocationId};
+use tally_domain::master::AbcClass;
 use tally_domain::money::div_half_even;
 use tally_domain::time::Date;
 use tally_projections::fill_rate::{self, FillCounts, Grouping};
@@ -192,6 +193,18 @@ pub struct AccuracyRow {
     pub accuracy: Rate,
 }
 
+/// The cycle-count tolerance of an ABC class (`setCountTolerance`): a count is accurate
+/// when it is off by at most `units`, or by at most `fraction` of the expected on-hand.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct CountTolerance {
+    /// The class.
+    pub class: AbcClass,
+    /// Units a count may be off.
+    pub units: i32,
+    /// Fraction of the expected on-hand a count may be off (`"0"`: none).
+    pub fraction: tally_domain::money::Rate,
+}
+
 /// Inventory record accuracy.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct RecordAccuracyAnswer {
@@ -201,6 +214,10 @@ pub struct RecordAccuracyAnswer {
     pub rows: Vec<AccuracyRow>,
     /// Over the whole window.
     pub accuracy: Rate,
+    /// The tolerance of each class in force at the view's seq (exact unless set). Each count
+    /// was judged with the tolerance in force when it was taken: a change judges later counts
+    /// only.
+    pub tolerances: Vec<CountTolerance>,
 }
 
 fn signed(n: u64) -> i64 {
@@ -346,6 +363,16 @@ impl KpisQuery {
         let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
         let rows = kpis::record_accuracy(&view.reader, location.as_deref(), from, to)
             .map_err(|e| view_error(VIEW, &e))?;
+        let tolerances = kpis::count_tolerances(&view.reader)
+            .map_err(|e| view_error(VIEW, &e))?
+            .into_iter()
+            .map(|(class, t)| CountTolerance {
+                class,
+                // Bounded by limits::COUNT_TOLERANCE_UNITS_MAX (10⁹ < 2³¹).
+                units: i32::try_from(t.units).unwrap_or(i32::MAX),
+                fraction: t.fraction,
+            })
+            .collect();
         let within: u64 = rows.iter().map(|r| r.within).sum();
         let counts: u64 = rows.iter().map(|r| r.counts).sum();
         Ok(RecordAccuracyAnswer {
@@ -359,6 +386,7 @@ impl KpisQuery {
                 })
                 .collect(),
             accuracy: rate(signed(within), signed(counts)),
+            tolerances,
         })
     }
 }

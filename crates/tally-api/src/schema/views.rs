@@ -25,7 +25,7 @@ use crate::state::AppState;
 use async_graphql::{Context, Object, OneofObject, SimpleObject};
 use tally_domain::graphql::UnsignedInt64;
 use tally_domain::money::{PPM_PER_WHOLE, Rate};
-use tally_domain::time::Timestamp;
+use tally_domain::time::{Date, Timestamp};
 use tally_log::Log;
 use tally_projections::{ViewReader, ViewStore};
 
@@ -222,6 +222,8 @@ pub struct SubmissionStat {
     /// Integration failure rate, rejected / submitted, as a percentage rounded down to four
     /// decimals (`"12.5"`); null before any submission.
     pub failure_rate: Option<Rate>,
+    /// Rejections per code (one row per code that occurred).
+    pub rejections_by_code: Vec<CodeCount>,
 }
 
 /// Rejections of one code.
@@ -233,11 +235,24 @@ pub struct CodeCount {
     pub count: UnsignedInt64,
 }
 
-/// The integration failure rate (docs/domain.md §6) since the engine opened.
+/// The integration failure rate (docs/domain.md §5) over UTC days `sinceDay` to today.
+///
+/// The counters are kept by the engine **outside the audited log**: a rejected command
+/// appends nothing to the hash-chained log, so its rejection is counted in a separate store
+/// that is not hashed, signed, verified or exported, keeps `retentionDays` days, and may lose
+/// the last moments of counts on a machine crash. They survive a restart.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct SubmissionStats {
-    /// Reflects the head (the counters are kept by the engine, not by a projection).
+    /// The log head when answered (the counters are not a projection of the log).
     pub meta: ViewMeta,
+    /// First UTC day counted (the `sinceDay` asked, or the first day kept).
+    pub since_day: Option<Date>,
+    /// Today, UTC, by the engine's clock: the last day counted.
+    pub to_day: Date,
+    /// Days of counters the engine keeps (older days are dropped).
+    pub retention_days: i32,
+    /// Always false: these counters are not part of the hash-chained, verifiable log.
+    pub audited: bool,
     /// Per source and command type (at most `metrics_sources_max` sources × the command
     /// types).
     pub rows: Vec<SubmissionStat>,
@@ -350,13 +365,35 @@ impl ViewsQuery {
         Ok(connection::paginate_sorted("quarantined", &window, meta, items)?)
     }
 
-    /// Submissions and rejections per source and command type since the engine opened.
+    /// Submissions and rejections per source and command type on UTC days `sinceDay` to
+    /// today (default: every day kept). Counted outside the audited log; they survive a
+    /// restart and are kept `retentionDays` days.
     #[graphql(guard = "FieldGuard(\"Query.submissionStats\")")]
-    async fn submission_stats(&self, ctx: &Context<'_>) -> async_graphql::Result<SubmissionStats> {
+    async fn submission_stats(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First UTC day to count (default: the first day kept).")]
+        since_day: Option<Date>,
+    ) -> async_graphql::Result<SubmissionStats> {
         let state = ctx.data_unchecked::<AppState>();
         let engine = state.engine();
-        let rows = engine
-            .submission_counts()
+        let (first_kept, today, retention_days) = engine.submission_stats_window();
+        let since = since_day.map(Date::days);
+        let counts = engine.submission_counts_since(since.unwrap_or(i32::MIN));
+        let codes = |by_code: &std::collections::BTreeMap<String, u64>| -> Vec<CodeCount> {
+            by_code
+                .iter()
+                .map(|(code, n)| CodeCount { code: code.clone(), count: UnsignedInt64(*n) })
+                .collect()
+        };
+        let mut all_codes: std::collections::BTreeMap<String, u64> = Default::default();
+        for c in counts.values() {
+            for (code, n) in &c.rejected_by_code {
+                let entry = all_codes.entry(code.clone()).or_default();
+                *entry = entry.saturating_add(*n);
+            }
+        }
+        let rows = counts
             .into_iter()
             .map(|((source, command_type), c)| SubmissionStat {
                 source,
@@ -364,15 +401,19 @@ impl ViewsQuery {
                 submitted: UnsignedInt64(c.submitted),
                 rejected: UnsignedInt64(c.rejected),
                 failure_rate: failure_rate(c.rejected, c.submitted),
+                rejections_by_code: codes(&c.rejected_by_code),
             })
             .collect();
-        let rejections_by_code = engine
-            .rejections_by_code()
-            .into_iter()
-            .map(|(code, count)| CodeCount { code: code.to_owned(), count: UnsignedInt64(count) })
-            .collect();
         let head = engine.log().head().seq;
-        Ok(SubmissionStats { meta: view_meta(engine.log(), head)?, rows, rejections_by_code })
+        Ok(SubmissionStats {
+            meta: view_meta(engine.log(), head)?,
+            since_day: since.or(first_kept).map(Date::from_days),
+            to_day: Date::from_days(today),
+            retention_days: i32::try_from(retention_days).unwrap_or(i32::MAX),
+            audited: false,
+            rows,
+            rejections_by_code: codes(&all_codes),
+        })
     }
 
     /// The caller's token name and role.

@@ -45,6 +45,11 @@ fn every_int_in_the_schema_is_bounded_below_two_to_the_31() {
         ("shelfLifeMarginDays", "days"),
         ("schemaVersion", "a u16 payload version"),
         ("bps", "basis points: 0..=10 000"),
+        (
+            "retentionDays",
+            "days of submission counters: ≤ 36 500 (tally_engine::RETENTION_DAYS_MAX)",
+        ),
+        ("units", "a cycle-count tolerance: ≤ 10⁹ (limits::COUNT_TOLERANCE_UNITS_MAX)"),
         ("glAccount", "a four-digit chart account number"),
         ("number", "a four-digit chart account number"),
         ("first", "a page size: ≤ the configured page maximum"),

@@ -214,6 +214,57 @@ async fn section_4_web_sale_to_payout_through_graphql() {
     server.stop().await;
 }
 
+/// The §4 sale, in Norwegian kroner instead of US dollars: a currency outside the nine of
+/// before goes from the channel through the order, capture, fee, refund and payout, and the
+/// books come out with the same numbers in NOK.
+#[tokio::test]
+async fn a_sale_in_a_newly_supported_currency_goes_from_order_to_payout() {
+    let server = TestServer::start_with_views().await;
+    for (i, (at, command)) in scenario("web_sale_to_payout.json").into_iter().enumerate() {
+        let text = command.to_string().replace("\"USD\"", "\"NOK\"");
+        assert!(!text.contains("USD"), "{text}");
+        let command: Value = serde_json::from_str(&text).unwrap();
+        submit(&server, &format!("nok-{i}"), at.as_deref(), &command).await;
+    }
+    let tb = server
+        .gql(
+            "{ trialBalance { rows { account net { amount currencyCode } } totals { currencyCode net { amount } balanced } } }",
+            json!({}),
+        )
+        .await;
+    let tb = &tb["trialBalance"];
+    assert_eq!(
+        tb["totals"],
+        json!([{"currencyCode": "NOK", "net": {"amount": "0.00"}, "balanced": true}])
+    );
+    let net = |account: &str| {
+        let rows = tb["rows"].as_array().unwrap();
+        let row = rows.iter().find(|r| r["account"] == account).unwrap();
+        assert_eq!(row["net"]["currencyCode"], "NOK");
+        row["net"]["amount"].as_str().unwrap().to_owned()
+    };
+    // As in the USD file: payouts 61.05 + 0.01 to the bank (the second one above the clearing
+    // balance, recorded with an exception), 4.80 tax left payable (9.60 collected, 4.80
+    // refunded), COGS 20.00 for the unit kept.
+    assert_eq!(net("BANK"), "61.06");
+    assert_eq!(net("PROCESSOR_CLEARING"), "-0.01");
+    assert_eq!(net("SALES_TAX_PAYABLE"), "-4.80");
+    assert_eq!(net("COST_OF_GOODS_SOLD"), "20.00");
+
+    // A special code is not a currency: refused by the enum before any command is built.
+    let token = crate::support::token(tally_api::Role::Admin);
+    let answer = server
+        .gql_as(
+            Some(&token),
+            "mutation { capturePayment(envelope: {idempotencyKey: \"xau\"}, input: {order: \"O-1001\", payment: \"P\", amount: {amount: \"1.00\", currencyCode: XAU}}) { lastSeq } }",
+            json!({}),
+        )
+        .await;
+    let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("XAU"), "{answer:#}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn view_queries_reject_bad_windows_and_entities() {
     let server = TestServer::start_with_views().await;
@@ -539,5 +590,127 @@ async fn a_reorder_point_flags_stock_rows_until_it_is_cleared() {
         (Value::Null, Some(false))
     );
     assert_eq!((by_sku, below, above), (Value::Null, 0, 1));
+    server.stop().await;
+}
+
+/// DOMAIN §5: record accuracy with a per-class tolerance the operator sets through the API
+/// (`setCountTolerance`, master data in the log). Each count is judged with the tolerance in
+/// force when it was taken: the change does not rewrite the count before it.
+#[tokio::test]
+async fn record_accuracy_follows_the_count_tolerance_in_force_at_each_count() {
+    let server = TestServer::start_with_views().await;
+    server.master_data().await; // SKU-A is class A
+    let count = |counted: i64| json!({"type": "cycle_count", "location": "WH1", "sku": "SKU-A", "counted": counted});
+    let at = Some("2026-03-01T12:00:00Z");
+    let receive =
+        json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": 100});
+    submit(&server, "r", at, &receive).await;
+    // Exact (the default): 100 → 98 is off by 2, outside.
+    submit(&server, "c1", at, &count(98)).await;
+    let before = server.head();
+
+    // Class A from now on: 2 units or 10 % of the expected on-hand, set by a typed mutation.
+    let set = server
+        .gql(
+            r#"mutation { setCountTolerance(
+                envelope: {idempotencyKey: "tol-a", occurredAt: "2026-03-01T12:00:00Z"},
+                input: {class: A, units: 2, fraction: "0.10"}, waitForViews: true) {
+                events { type stream } userErrors { code } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["setCountTolerance"],
+        json!({"events": [{"type": "INVENTORY_COUNT_TOLERANCE_SET", "stream": "count_tolerance:A"}], "userErrors": []})
+    );
+    // 98 → 95: 3 units, 3.06 % of 98: within. 95 → 80: 15 units, 15.8 %: outside.
+    submit(&server, "c2", at, &count(95)).await;
+    submit(&server, "c3", at, &count(80)).await;
+
+    let query = r#"query($asOf: AsOf) {
+        recordAccuracy(location: "WH1", fromDay: "2026-03-01", toDay: "2026-03-01", asOf: $asOf) {
+            accuracy { numerator denominator percentage }
+            rows { location day accuracy { numerator denominator } }
+            tolerances { class units fraction }
+        } }"#;
+    let now = server.gql(query, json!({})).await;
+    let accuracy = &now["recordAccuracy"];
+    // c1 outside (exact then), c2 within, c3 outside: 1 of 3.
+    assert_eq!(
+        accuracy["accuracy"],
+        json!({"numerator": "1", "denominator": "3", "percentage": "33.33"})
+    );
+    assert_eq!(
+        accuracy["rows"],
+        json!([{"location": "WH1", "day": "2026-03-01", "accuracy": {"numerator": "1", "denominator": "3"}}])
+    );
+    assert_eq!(
+        accuracy["tolerances"],
+        json!([
+            {"class": "A", "units": 2, "fraction": "0.1"},
+            {"class": "B", "units": 0, "fraction": "0"},
+            {"class": "C", "units": 0, "fraction": "0"},
+        ])
+    );
+    // As of before the change: exact, and c1 outside — the same judgement c1 keeps now.
+    let then = server.gql(query, json!({"asOf": {"seq": before}})).await;
+    assert_eq!(
+        then["recordAccuracy"]["accuracy"],
+        json!({"numerator": "0", "denominator": "1", "percentage": "0.00"})
+    );
+    assert_eq!(
+        then["recordAccuracy"]["tolerances"][0],
+        json!({"class": "A", "units": 0, "fraction": "0"})
+    );
+    server.stop().await;
+}
+
+/// The integration failure rate through the API: per source and command type over a window
+/// of UTC days, with rejections per code, and marked as counted outside the audited log.
+#[tokio::test]
+async fn submission_stats_count_rejections_outside_the_audited_log() {
+    let server = TestServer::start().await;
+    server.master_data().await;
+    let receive = |key: &str, sku: &str| {
+        format!(
+            "mutation {{ receiveInventory(envelope: {{idempotencyKey: \"{key}\", source: \"wms/WH1\"}}, input: {{location: \"WH1\", sku: \"{sku}\", qty: 1}}) {{ userErrors {{ code }} }} }}"
+        )
+    };
+    let head = server.head();
+    let refused = server.gql(&receive("r1", "NOPE"), json!({})).await;
+    assert_eq!(refused["receiveInventory"]["userErrors"][0]["code"], "UNKNOWN_SKU");
+    assert_eq!(server.head(), head, "a rejected command appends nothing to the log");
+    server.gql(&receive("r2", "SKU-A"), json!({})).await;
+    server.gql(&receive("r3", "SKU-A"), json!({})).await;
+    server.gql(&receive("r4", "SKU-A"), json!({})).await;
+
+    let query = r#"query($since: Date) { submissionStats(sinceDay: $since) {
+        sinceDay toDay retentionDays audited
+        rows { source commandType submitted rejected failureRate rejectionsByCode { code count } }
+        rejectionsByCode { code count } } }"#;
+    let all = server.gql(query, json!({})).await;
+    let stats = &all["submissionStats"];
+    assert_eq!(stats["audited"], false);
+    assert_eq!(stats["retentionDays"], 90);
+    assert_eq!(stats["sinceDay"], stats["toDay"], "every submission was decided today");
+    let wms: Vec<&Value> =
+        stats["rows"].as_array().unwrap().iter().filter(|r| r["source"] == "wms/WH1").collect();
+    // 4 receipts from the WMS, 1 refused: 1/4 = 0.25.
+    assert_eq!(
+        wms,
+        [&json!({"source": "wms/WH1", "commandType": "receive_inventory", "submitted": "4",
+            "rejected": "1", "failureRate": "0.25",
+            "rejectionsByCode": [{"code": "UNKNOWN_SKU", "count": "1"}]})]
+    );
+    assert_eq!(stats["rejectionsByCode"], json!([{"code": "UNKNOWN_SKU", "count": "1"}]));
+    // The window: from today the same rows; from tomorrow none.
+    let today = server.gql(query, json!({"since": stats["toDay"]})).await;
+    assert_eq!(today["submissionStats"]["rows"], stats["rows"]);
+    let tomorrow =
+        tally_domain::time::Date::parse(stats["toDay"].as_str().unwrap()).unwrap().days() + 1;
+    let later = server
+        .gql(query, json!({"since": tally_domain::time::Date::from_days(tomorrow).to_string()}))
+        .await;
+    assert_eq!(later["submissionStats"]["rows"], json!([]));
     server.stop().await;
 }

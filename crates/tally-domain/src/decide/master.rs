@@ -5,9 +5,12 @@ use std::collections::BTreeSet;
 use super::orders::fill;
 use super::{Decision, non_negative};
 use crate::allocation::Overlay;
-use crate::command::{DefineChannel, DefineLocation, DefineSku, SetReorderPoint, SetSafetyStock};
-use crate::event::{Event, ReorderPointSet, SafetyStockSet};
-use crate::master::{Channel, Location, SkuDef};
+use crate::command::{
+    DefineChannel, DefineLocation, DefineSku, SetCountTolerance, SetReorderPoint, SetSafetyStock,
+};
+use crate::event::{CountToleranceSet, Event, ReorderPointSet, SafetyStockSet};
+use crate::master::{Channel, CountTolerance, Location, SkuDef};
+use crate::money::Rate;
 use crate::rejection::Rejection;
 
 pub(super) fn define_location(
@@ -142,4 +145,20 @@ pub(super) fn set_reorder_point(
         point,
         reorder_qty,
     })])
+}
+
+/// Records the cycle-count tolerance of an ABC class: units within
+/// [`crate::limits::COUNT_TOLERANCE_UNITS_MAX`], a fraction from 0 to 1 (the `Rate` type's own
+/// bound); setting the values in force is a no-op. Counts already taken keep their judgement.
+pub(super) fn set_count_tolerance(
+    d: &Decision<'_>,
+    c: &SetCountTolerance,
+) -> Result<Vec<Event>, Rejection> {
+    let units = super::units(c.units)?;
+    debug_assert!(units <= crate::limits::COUNT_TOLERANCE_UNITS_MAX);
+    let tolerance = CountTolerance { units, fraction: c.fraction.unwrap_or(Rate::ZERO) };
+    if d.state.count_tolerance(c.class) == tolerance {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::CountToleranceSet(CountToleranceSet { class: c.class, tolerance })])
 }

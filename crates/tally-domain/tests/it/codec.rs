@@ -23,8 +23,10 @@ fn golden() -> Vec<(Event, &'static str)> {
                 payment: PaymentId::parse("P1").unwrap(),
                 amount: usd(11_880),
             }),
-            // "O1", "P1", zigzag varint 11880 = d0 b9 01, USD = 0
-            "024f31025031d0b90100",
+            // "O1", "P1", zigzag varint 11880 = d0 b9 01, then the currency as its code:
+            // length 3 + "USD" = 03 555344 (until this session a variant index, USD = 00; the
+            // code keeps the bytes independent of the ISO table's order)
+            "024f31025031d0b90103555344",
         ),
         (
             Event::LineAllocated(LineAllocated {
@@ -58,8 +60,9 @@ fn golden() -> Vec<(Event, &'static str)> {
                     Posting::credit(Account::ProcessorClearing, usd(375)),
                 ],
             }),
-            // "je-1", t=0, Order("O1"), "fee", [5100 (index 15 since store format 4) +3.75 USD, 1100 -3.75 USD]
-            "046a652d310000024f3103666565020fee050001ed0500",
+            // "je-1", t=0, Order("O1"), "fee", [5100 (index 15 since store format 4) +3.75 USD,
+            // 1100 -3.75 USD]; each currency is 03 555344 ("USD")
+            "046a652d310000024f3103666565020fee050355534401ed0503555344",
         ),
     ]
 }

@@ -1,9 +1,9 @@
-//! Master data: locations, channels, SKUs, safety stock.
+//! Master data: locations, channels, SKUs, safety stock, count tolerances.
 
 use tally_domain::command::*;
-use tally_domain::event::{Event, ReorderPointSet, SafetyStockSet};
-use tally_domain::master::{ChannelKind, LocationKind, PriorityClass};
-use tally_domain::money::Currency;
+use tally_domain::event::{CountToleranceSet, Event, ReorderPointSet, SafetyStockSet};
+use tally_domain::master::{AbcClass, ChannelKind, CountTolerance, LocationKind, PriorityClass};
+use tally_domain::money::{Currency, Rate};
 
 use crate::support::*;
 
@@ -124,4 +124,65 @@ fn reorder_point_set_changed_cleared_and_its_rejections() {
         .then_rejects("INVALID_QUANTITY");
     Scenario::given(world()).when(reorder("WHX", "A", 10, 5)).then_rejects("UNKNOWN_LOCATION");
     Scenario::given(world()).when(reorder("WH1", "NOPE", 10, 5)).then_rejects("UNKNOWN_SKU");
+}
+
+fn tolerance(class: AbcClass, units: i64, fraction: Option<&str>) -> Command {
+    Command::SetCountTolerance(SetCountTolerance {
+        class,
+        units,
+        fraction: fraction.map(|f| Rate::parse_fraction(f).unwrap()),
+    })
+}
+
+#[test]
+fn count_tolerance_is_master_data_kept_per_class() {
+    let five_percent = Rate::parse_fraction("0.05").unwrap();
+    let state = Scenario::given([]).when(tolerance(AbcClass::B, 2, Some("0.05"))).then_events(&[
+        Event::CountToleranceSet(CountToleranceSet {
+            class: AbcClass::B,
+            tolerance: CountTolerance { units: 2, fraction: five_percent },
+        }),
+    ]);
+    assert_eq!(
+        state.count_tolerance(AbcClass::B),
+        CountTolerance { units: 2, fraction: five_percent }
+    );
+    assert_eq!(state.count_tolerance(AbcClass::A), CountTolerance::EXACT);
+    // The same values again change nothing; back to exact is an event and clears it.
+    Scenario::given([tolerance(AbcClass::B, 2, Some("0.05"))])
+        .when(tolerance(AbcClass::B, 2, Some("0.05")))
+        .then_events(&[]);
+    let state = Scenario::given([tolerance(AbcClass::B, 2, Some("0.05"))])
+        .when(tolerance(AbcClass::B, 0, None))
+        .then_events(&[Event::CountToleranceSet(CountToleranceSet {
+            class: AbcClass::B,
+            tolerance: CountTolerance::EXACT,
+        })]);
+    assert_eq!(state.count_tolerance(AbcClass::B), CountTolerance::EXACT);
+    Scenario::given([]).when(tolerance(AbcClass::A, 0, None)).then_events(&[]);
+    // Units are bounded like any quantity (0 to 10⁹).
+    Scenario::given([]).when(tolerance(AbcClass::A, -1, None)).then_rejects("INVALID_QUANTITY");
+    Scenario::given([])
+        .when(tolerance(AbcClass::A, 1_000_000_001, None))
+        .then_rejects("INVALID_QUANTITY");
+    Scenario::given([])
+        .when(tolerance(AbcClass::A, 1_000_000_000, None))
+        .then_types(&["inventory.count_tolerance_set"]);
+}
+
+#[test]
+fn a_count_tolerance_allows_units_or_a_fraction_of_expected() {
+    let t = CountTolerance { units: 1, fraction: Rate::parse_fraction("0.05").unwrap() };
+    assert!(t.allows(100, 105)); // 5 = 5 % of 100
+    assert!(t.allows(100, 95));
+    assert!(!t.allows(100, 106)); // 6 > 1 and > 5
+    assert!(t.allows(10, 11)); // 1 unit; 5 % of 10 is 0.5
+    assert!(!t.allows(10, 12));
+    assert!(t.allows(0, 1));
+    assert!(!t.allows(0, 2)); // 5 % of nothing is nothing
+    assert!(CountTolerance::EXACT.allows(7, 7));
+    assert!(!CountTolerance::EXACT.allows(7, 8));
+    let all = CountTolerance { units: 0, fraction: Rate::parse_fraction("1").unwrap() };
+    assert!(all.allows(u64::MAX, 0));
+    assert!(!all.allows(1, 3));
 }

@@ -1,6 +1,6 @@
 //! Money, rates, rounding and decimal text.
 
-use tally_domain::money::{Currency, Money, Rate, div_half_even};
+use tally_domain::money::{Currency, Money, MoneyError, Rate, div_half_even};
 use tally_domain::time::{Date, Timestamp};
 
 #[test]
@@ -30,10 +30,95 @@ fn parse_decimal_text() {
 fn currency_codes() {
     for c in Currency::ALL {
         assert_eq!(Currency::parse(c.code()).unwrap(), c);
+        assert!(c.minor_digits() <= 3, "{c}");
     }
-    assert!(Currency::parse("XXX").is_err());
-    assert_eq!(Currency::JPY.minor_digits(), 0);
-    assert_eq!(Currency::KWD.minor_digits(), 3);
+    // The nine constants the code names are all in the list.
+    let named = [
+        Currency::USD,
+        Currency::EUR,
+        Currency::GBP,
+        Currency::JPY,
+        Currency::CAD,
+        Currency::AUD,
+        Currency::CHF,
+        Currency::SEK,
+        Currency::KWD,
+    ];
+    for c in named {
+        assert!(Currency::ALL.contains(&c), "{c}");
+    }
+    // Ordered by code, no duplicates, and far more than the nine of before (ISO 4217 lists
+    // about 150 active currencies).
+    assert!(Currency::ALL.windows(2).all(|w| w[0].code() < w[1].code()));
+    assert!(Currency::ALL.len() > 140, "{}", Currency::ALL.len());
+    assert_eq!(Currency::ALL.first().map(|c| c.code()), Some("AED"));
+}
+
+#[test]
+fn every_active_currency_has_its_iso_minor_digits() {
+    let digits = |code: &str| Currency::parse(code).unwrap().minor_digits();
+    assert_eq!(digits("JPY"), 0);
+    assert_eq!(digits("KRW"), 0);
+    assert_eq!(digits("ISK"), 0);
+    assert_eq!(digits("USD"), 2);
+    assert_eq!(digits("NOK"), 2);
+    assert_eq!(digits("KWD"), 3);
+    assert_eq!(digits("BHD"), 3);
+    assert_eq!(digits("TND"), 3);
+    assert_eq!(digits("OMR"), 3);
+    assert_eq!(Money::parse("1.234", Currency::parse("BHD").unwrap()).unwrap().minor(), 1_234);
+    assert_eq!(
+        Money::from_minor(-5, Currency::parse("TND").unwrap()).to_decimal_string(),
+        "-0.005"
+    );
+    assert!(Money::parse("1.5", Currency::parse("KRW").unwrap()).is_err());
+}
+
+#[test]
+fn funds_special_superseded_and_unknown_codes_are_refused() {
+    // CLF (Chile's Unidad de Fomento, 4 digits) and UYW are ISO *fund* codes, not money a
+    // store books in; XAU/XDR/XXX/XTS are special codes; HRK, BGN (both replaced by EUR), VES
+    // and SLL are superseded; the rest are not ISO codes or not written as ISO writes them.
+    for code in [
+        "CLF", "UYW", "BOV", "USN", "XAU", "XAG", "XDR", "XXX", "XTS", "XUA", "HRK", "BGN", "VES",
+        "SLL", "ABC", "usd", "US", "USDD", "",
+    ] {
+        assert_eq!(
+            Currency::parse(code),
+            Err(MoneyError::UnknownCurrency(code.to_owned())),
+            "{code}"
+        );
+        assert!(Currency::ALL.iter().all(|c| c.code() != code), "{code}");
+    }
+}
+
+#[test]
+fn currencies_serialize_as_their_code_in_json_and_postcard() {
+    for c in Currency::ALL {
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json, format!("\"{}\"", c.code()));
+        assert_eq!(serde_json::from_str::<Currency>(&json).unwrap(), c);
+        let bytes = postcard::to_stdvec(&c).unwrap();
+        let mut expected = vec![3_u8];
+        expected.extend_from_slice(c.code().as_bytes());
+        assert_eq!(bytes, expected, "{c}");
+        assert_eq!(postcard::from_bytes::<Currency>(&bytes).unwrap(), c);
+    }
+    let nok = Currency::parse("NOK").unwrap();
+    let money = Money::from_minor(12_345, nok);
+    let json = serde_json::to_string(&money).unwrap();
+    assert_eq!(json, r#"{"amount":"123.45","currency":"NOK"}"#);
+    assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), money);
+    let bytes = postcard::to_stdvec(&money).unwrap();
+    // zigzag varint 12345 = f2 c0 01, then 03 "NOK"
+    assert_eq!(bytes, [0xf2, 0xc0, 0x01, 3, b'N', b'O', b'K']);
+    assert_eq!(postcard::from_bytes::<Money>(&bytes).unwrap(), money);
+    for bad in [r#""XAU""#, r#""CLF""#, r#""ZZZ""#, "0"] {
+        assert!(serde_json::from_str::<Currency>(bad).is_err(), "{bad}");
+    }
+    assert!(postcard::from_bytes::<Currency>(&[3, b'X', b'X', b'X']).is_err());
+    // A stored index (the format before this session) is not a code.
+    assert!(postcard::from_bytes::<Currency>(&[0]).is_err());
 }
 
 #[test]

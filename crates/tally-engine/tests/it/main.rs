@@ -9,6 +9,7 @@ mod integrity;
 mod limits;
 mod scenarios;
 mod streams;
+mod submission_stats;
 mod support;
 mod timers;
 mod tmpfs;
