@@ -221,6 +221,11 @@ impl<'a> Journal<'a> {
         Self { d, posted: 0, balances: std::collections::BTreeMap::new() }
     }
 
+    /// The state the decision reads.
+    pub(crate) fn state(&self) -> &'a State {
+        self.d.state
+    }
+
     /// A balanced `JournalEntryPosted`, or `None` when every posting is zero. `INVALID_AMOUNT`
     /// when a posting is past [`AMOUNT_MINOR_MAX`] or an account balance would go past
     /// ±[`BALANCE_MINOR_MAX`].

@@ -20,6 +20,7 @@ pub fn evolve(state: &mut State, event: &Event) {
     if let Some(id) = &indexed_order {
         unindex(state, id);
     }
+    crate::valuation::evolve(state, event);
     apply(state, event);
     if let Some(id) = &indexed_order {
         index(state, id);

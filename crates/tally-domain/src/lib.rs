@@ -81,6 +81,7 @@ pub mod settlement;
 pub mod state;
 pub mod stream;
 pub mod time;
+pub mod valuation;
 
 pub use codec::{DecodeError, decode, encode};
 pub use command::{Command, Context};

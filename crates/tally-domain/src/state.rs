@@ -68,6 +68,8 @@ pub struct State {
     pub(crate) settlements: BTreeMap<SettlementId, Settlement>,
     pub(crate) balances: BTreeMap<(Account, Currency), i64>,
     pub(crate) journal_entry_count: u64,
+    /// Moving-average cost pool per SKU with units ([`crate::valuation`]).
+    pub(crate) pools: BTreeMap<Sku, crate::valuation::Pool>,
 }
 
 impl State {
@@ -247,6 +249,17 @@ impl State {
     /// Every non-zero balance.
     pub fn balances(&self) -> impl Iterator<Item = (Account, Money)> + '_ {
         self.balances.iter().map(|((a, c), m)| (*a, Money::from_minor(*m, *c)))
+    }
+
+    /// A SKU's valuation pool (owned units and their carrying value), if it holds units.
+    #[must_use]
+    pub fn pool(&self, sku: &Sku) -> Option<&crate::valuation::Pool> {
+        self.pools.get(sku)
+    }
+
+    /// Every SKU's valuation pool that holds units, by SKU.
+    pub fn pools(&self) -> impl Iterator<Item = (&Sku, &crate::valuation::Pool)> {
+        self.pools.iter()
     }
 
     /// Journal entries posted so far.

@@ -332,9 +332,13 @@ fn invoice_and_cogs(
             Posting::credit(Account::SalesTaxPayable, plus(tax, shipping_tax)?),
         ],
     )?);
+    // COGS at each SKU's moving average at this moment (crate::valuation).
+    let mut pools = crate::valuation::Scratch::new(d.state);
     let mut cogs = Vec::new();
     for item in items {
-        let cost = times(d.sku(&item.sku)?.unit_cost, item.qty.get())?;
+        let cost = pools
+            .flow(&crate::valuation::Flow::Out { sku: item.sku.clone(), qty: item.qty.get() })
+            .negated();
         cogs.push(Posting::debit(Account::CostOfGoodsSold, cost));
         cogs.push(Posting::credit(Account::Inventory, cost));
     }

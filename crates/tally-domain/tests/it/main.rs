@@ -20,3 +20,4 @@ mod returns;
 mod scenarios;
 mod streams;
 mod support;
+mod valuation;

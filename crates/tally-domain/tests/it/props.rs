@@ -149,7 +149,9 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
                 lot,
                 expiry,
                 qty,
-                unit_cost: None,
+                // Receipts at varying costs (and some at the SKU's unit cost) re-average.
+                unit_cost: (qty % 3 != 0)
+                    .then(|| usd(90 + qty * 37 + i64::try_from(l).unwrap() * 11)),
             })
         }
         Op::Expect(l, s, qty) => Command::ExpectInbound(ExpectInbound {
@@ -552,6 +554,7 @@ fn check_state(state: &State) {
         assert_eq!([s.reserved, s.picked, s.packed], c, "claims of {k:?}");
     }
     assert!(claims.values().all(|c| c == &[0, 0, 0]), "claims without stock: {claims:?}");
+    crate::valuation::check_pools(state);
 }
 
 /// receipts − shipments − scrap ± adjustments (+ returns received) per SKU.
