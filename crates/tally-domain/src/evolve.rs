@@ -406,6 +406,7 @@ fn apply(state: &mut State, event: &Event) {
                 e.qty.get();
         }
         Event::InventoryReceived(e) => {
+            crate::purchasing::evolve(state, event);
             stock_mut(state, &e.key).available += e.qty.get();
             if e.from_incoming > 0 {
                 let k = StockKey::new(e.key.location.clone(), e.key.sku.clone(), None);
@@ -620,5 +621,10 @@ fn apply(state: &mut State, event: &Event) {
         // A marker of an accepted command changes nothing; exceptions are for people and views,
         // decisions do not read them.
         Event::CommandAccepted(_) | Event::ExceptionRaised(_) => {}
+        Event::SupplierDefined(_)
+        | Event::PurchaseOrderCreated(_)
+        | Event::PurchaseOrderReceived(_)
+        | Event::SupplierInvoiceRecorded(_)
+        | Event::SupplierPaymentRecorded(_) => crate::purchasing::evolve(state, event),
     }
 }

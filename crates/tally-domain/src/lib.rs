@@ -74,6 +74,7 @@ pub mod limits;
 pub mod master;
 pub mod money;
 pub mod order;
+pub mod purchasing;
 pub mod quantity;
 pub mod rejection;
 pub mod returns;

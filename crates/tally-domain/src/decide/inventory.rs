@@ -146,7 +146,7 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Even
             c.sku
         )));
     }
-    let unit_cost = c.unit_cost.unwrap_or(def.unit_cost);
+    let (unit_cost, po_line) = super::purchasing::receipt_cost(d, c, def)?;
     non_negative("unit cost", unit_cost, true)?;
     // The SKU's pool is kept in one currency: its own while it holds units, else the SKU's.
     let pool_currency =
@@ -177,6 +177,7 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Even
         from_incoming: incoming.min(qty.get()),
     })];
     let value = times(unit_cost, qty.get())?;
+    events.extend(super::purchasing::po_received(po_line, &key, qty, value));
     let mut journal = Journal::new(d);
     events.extend(journal.post(
         JournalRef::Stock(key.clone()),

@@ -152,6 +152,8 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
                 // Receipts at varying costs (and some at the SKU's unit cost) re-average.
                 unit_cost: (qty % 3 != 0)
                     .then(|| usd(90 + qty * 37 + i64::try_from(l).unwrap() * 11)),
+                purchase_order: None,
+                po_line: None,
             })
         }
         Op::Expect(l, s, qty) => Command::ExpectInbound(ExpectInbound {

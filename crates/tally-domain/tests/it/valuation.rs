@@ -45,6 +45,8 @@ fn receive_at(l: &str, s: &str, qty: i64, cost: i64) -> Command {
         expiry: None,
         qty,
         unit_cost: Some(usd(cost)),
+        purchase_order: None,
+        po_line: None,
     })
 }
 
@@ -182,6 +184,26 @@ fn a_receipt_in_another_currency_than_the_pool_is_refused() {
             expiry: None,
             qty: 1,
             unit_cost: Some(eur),
+            purchase_order: None,
+            po_line: None,
         }))
         .then_rejects("CURRENCY_MISMATCH");
+}
+
+#[test]
+fn a_manual_entry_cannot_touch_the_accounts_kept_by_subledgers() {
+    use tally_domain::journal::Posting;
+    for account in [Account::Inventory, Account::GoodsReceivedNotInvoiced, Account::AccountsPayable]
+    {
+        let r = Scenario::given(world())
+            .when(Command::PostJournalEntry(PostJournalEntry {
+                memo: "plug".to_owned(),
+                postings: vec![
+                    Posting::debit(account, usd(100)),
+                    Posting::credit(Account::Bank, usd(100)),
+                ],
+            }))
+            .then_rejects("INVALID_INPUT");
+        assert!(r.to_string().contains(&account.number().to_string()), "{r}");
+    }
 }
