@@ -282,6 +282,11 @@ impl State {
         self.suppliers.get(id)
     }
 
+    /// Every supplier, by id.
+    pub fn suppliers(&self) -> impl Iterator<Item = &crate::purchasing::Supplier> {
+        self.suppliers.values()
+    }
+
     /// A purchase order with what was received and invoiced against it.
     #[must_use]
     pub fn purchase_order(

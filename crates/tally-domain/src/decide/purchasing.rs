@@ -189,8 +189,9 @@ pub(super) fn receipt_cost(
         && cost != line.unit_cost
     {
         return Err(Rejection::InvalidInput(format!(
-            "unit cost {cost} differs from the purchase order's {}",
-            line.unit_cost
+            "unit cost {} differs from the purchase order's {}",
+            cost.to_decimal_string(),
+            line.unit_cost.to_decimal_string()
         )));
     }
     Ok((line.unit_cost, Some((po_id.clone(), n))))
@@ -326,8 +327,9 @@ pub(super) fn record_invoice(
                 s.currency,
             );
             problems.push(format!(
-                "{what}: unit price {} against {reference_price} (tolerance {})",
-                l.unit_price,
+                "{what}: unit price {} against {} (tolerance {})",
+                l.unit_price.to_decimal_string(),
+                reference_price.to_decimal_string(),
                 s.price_tolerance.to_fraction_string()
             ));
         }
