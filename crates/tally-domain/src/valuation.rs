@@ -139,49 +139,67 @@ pub fn flows(event: &Event) -> Vec<Flow> {
     }
 }
 
-/// Applies one flow to `pools` (creating the SKU's pool in the currency of its cost when
-/// absent, dropping it when it empties); returns the value moved, positive into inventory.
-fn apply(
-    pools: &mut BTreeMap<Sku, Pool>,
-    skus: &BTreeMap<Sku, SkuDef>,
-    base: Option<&BTreeMap<Sku, Pool>>,
-    flow: &Flow,
-) -> Money {
-    let sku = match flow {
-        Flow::In { sku, .. } | Flow::Out { sku, .. } => sku,
-    };
-    let standard = skus.get(sku).map(|d| d.unit_cost);
-    let pool = pools.entry(sku.clone()).or_insert_with(|| {
-        base.and_then(|b| b.get(sku)).copied().unwrap_or_else(|| {
-            let currency = match flow {
-                Flow::In { unit_cost: Some(c), .. } => c.currency(),
-                _ => standard.map_or(Currency::USD, |s| s.currency()),
-            };
-            Pool::empty(currency)
-        })
+/// One flow applied to one SKU's pool (`None`: empty; `standard`: the SKU's unit cost, for
+/// units coming in at the average of an empty pool): the pool after it and the value moved,
+/// positive into inventory. The one valuation rule, shared by decisions, `evolve` and views.
+#[must_use]
+pub fn move_pool(pool: Option<Pool>, standard: Option<Money>, flow: &Flow) -> (Pool, Money) {
+    let mut pool = pool.unwrap_or_else(|| {
+        let currency = match flow {
+            Flow::In { unit_cost: Some(c), .. } => c.currency(),
+            _ => standard.map_or(Currency::USD, |s| s.currency()),
+        };
+        Pool::empty(currency)
     });
     let currency = pool.value.currency();
     let moved = match flow {
         Flow::In { qty, unit_cost, .. } => {
+            let units = i64::try_from(*qty).unwrap_or(i64::MAX);
             let value = match unit_cost {
-                Some(cost) => cost.minor().saturating_mul(i64::try_from(*qty).unwrap_or(i64::MAX)),
+                Some(cost) => cost.minor().saturating_mul(units),
                 None if pool.units > 0 => clamp(div_half_even(
                     i128::from(pool.value.minor()) * i128::from(*qty),
                     i128::from(pool.units),
                 )),
-                None => standard
-                    .map_or(0, |s| s.minor())
-                    .saturating_mul(i64::try_from(*qty).unwrap_or(i64::MAX)),
+                None => standard.map_or(0, |s| s.minor()).saturating_mul(units),
             };
             pool.put(*qty, value);
             value
         }
         Flow::Out { qty, .. } => pool.take(*qty).saturating_neg(),
     };
-    if pool.units == 0 && base.is_none() {
-        pools.remove(sku);
+    (pool, Money::from_minor(moved, currency))
+}
+
+/// The SKU a flow moves.
+#[must_use]
+pub fn flow_sku(flow: &Flow) -> &Sku {
+    match flow {
+        Flow::In { sku, .. } | Flow::Out { sku, .. } => sku,
     }
-    Money::from_minor(moved, currency)
+}
+
+/// Applies one flow to `pools` (read through to `base` for a decision's scratch copy); an
+/// emptied pool is dropped from the state's pools.
+fn apply(
+    pools: &mut BTreeMap<Sku, Pool>,
+    skus: &BTreeMap<Sku, SkuDef>,
+    base: Option<&BTreeMap<Sku, Pool>>,
+    flow: &Flow,
+) -> Money {
+    let sku = flow_sku(flow);
+    let before = pools
+        .get(sku)
+        .copied()
+        .or_else(|| base.and_then(|b| b.get(sku)).copied())
+        .filter(|p| p.units > 0);
+    let (after, moved) = move_pool(before, skus.get(sku).map(|d| d.unit_cost), flow);
+    if after.units == 0 && base.is_none() {
+        pools.remove(sku);
+    } else {
+        pools.insert(sku.clone(), after);
+    }
+    moved
 }
 
 /// Applies an event's movements to the state's pools (called by `evolve`).

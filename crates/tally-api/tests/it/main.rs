@@ -11,6 +11,7 @@ mod http;
 mod lifecycle;
 mod limits;
 mod metrics;
+mod purchasing;
 mod quarantine;
 mod read_side;
 mod roles;
