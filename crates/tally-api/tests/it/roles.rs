@@ -31,6 +31,9 @@ const PROJECTION_QUERIES: &[&str] = &[
     "Query.settlement",
     "Query.settlements",
     "Query.settlementExport",
+    "Query.goodsReceivedNotInvoiced",
+    "Query.payables",
+    "Query.inventoryValuation",
     "Query.settlementLines",
     "Query.stockLevels",
 ];
@@ -129,6 +132,9 @@ fn static_sample(field: &str) -> &'static str {
         }
         "Query.lotTrace" => "{ lotTrace(sku: \"SKU-A\", lot: \"L1\") { trace { lot } } }",
         "Query.trialBalance" => "{ trialBalance { totals { balanced } } }",
+        "Query.goodsReceivedNotInvoiced" => "{ goodsReceivedNotInvoiced { totals { currencyCode } } }",
+        "Query.payables" => "{ payables { totals { currencyCode } } }",
+        "Query.inventoryValuation" => "{ inventoryValuation { totals { currencyCode } } }",
         "Query.settlement" => "{ settlement(id: \"NOPE\") { settlement { settlementId } } }",
         "Query.settlementLines" => "{ settlementLines(id: \"NOPE\") { totalCount } }",
         "Query.node" => "{ node(id: \"gid://tally/Nope/1\") { id } }",
