@@ -132,7 +132,9 @@ fn static_sample(field: &str) -> &'static str {
         }
         "Query.lotTrace" => "{ lotTrace(sku: \"SKU-A\", lot: \"L1\") { trace { lot } } }",
         "Query.trialBalance" => "{ trialBalance { totals { balanced } } }",
-        "Query.goodsReceivedNotInvoiced" => "{ goodsReceivedNotInvoiced { totals { currencyCode } } }",
+        "Query.goodsReceivedNotInvoiced" => {
+            "{ goodsReceivedNotInvoiced { totals { currencyCode } } }"
+        }
         "Query.payables" => "{ payables { totals { currencyCode } } }",
         "Query.inventoryValuation" => "{ inventoryValuation { totals { currencyCode } } }",
         "Query.settlement" => "{ settlement(id: \"NOPE\") { settlement { settlementId } } }",
