@@ -258,6 +258,26 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
         Event::HoldSlaBreached(e) => {
             out.insert(Entity::order(&e.order));
         }
+        Event::SupplierDefined(e) => {
+            out.insert(supplier(e.id.as_str()));
+        }
+        Event::PurchaseOrderCreated(e) => {
+            out.insert(purchase_order(e.purchase_order.as_str()));
+            out.insert(supplier(e.supplier.as_str()));
+        }
+        Event::PurchaseOrderReceived(e) => {
+            out.insert(purchase_order(e.purchase_order.as_str()));
+            out.insert(Entity::stock(&e.key));
+        }
+        Event::SupplierInvoiceRecorded(e) => {
+            out.insert(supplier(e.supplier.as_str()));
+            if let Some(po) = &e.purchase_order {
+                out.insert(purchase_order(po.as_str()));
+            }
+        }
+        Event::SupplierPaymentRecorded(e) => {
+            out.insert(supplier(e.supplier.as_str()));
+        }
     }
     out
 }
@@ -271,7 +291,18 @@ fn entity_of_ref(reference: &JournalRef) -> Entity {
         JournalRef::Stock(k) => Entity::stock(k),
         JournalRef::Payout(id) => Entity::Payout(id.to_string()),
         JournalRef::Manual => Entity::Journal,
+        JournalRef::Supplier(id) => supplier(id.as_str()),
     }
+}
+
+/// A supplier's trail: its definition, purchase orders, invoices and payments.
+fn supplier(id: &str) -> Entity {
+    Entity::Master { kind: "supplier", id: id.to_owned() }
+}
+
+/// A purchase order's trail: creation, receipts against it and invoices of it.
+fn purchase_order(id: &str) -> Entity {
+    Entity::Master { kind: "purchase_order", id: id.to_owned() }
 }
 
 fn trail_prefix(entity: &Entity) -> Vec<u8> {

@@ -373,6 +373,8 @@ pub enum JournalReferenceKind {
     Payout,
     /// A manual entry.
     Manual,
+    /// A supplier (its invoices and payments).
+    Supplier,
 }
 
 /// What a journal entry is about.
@@ -420,6 +422,7 @@ impl JournalReference {
                 entity(JournalReferenceKind::Settlement, Some("Settlement"), id.as_str())
             }
             JournalRef::Payout(id) => entity(JournalReferenceKind::Payout, None, id.as_str()),
+            JournalRef::Supplier(id) => entity(JournalReferenceKind::Supplier, None, id.as_str()),
             JournalRef::Stock(k) => Self {
                 kind: JournalReferenceKind::Stock,
                 entity_id: None,

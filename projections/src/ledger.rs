@@ -694,7 +694,7 @@ pub fn journal(r: &ViewReader, from: Date, to: Date) -> Result<Vec<EntryRow>> {
 }
 
 /// `(type, id)` of a journal reference, for exports: `order`, `return`, `settlement`,
-/// `payout` with the id; `stock` with `location/sku[/lot]`; `manual` with an empty id.
+/// `payout`, `supplier` with the id; `stock` with `location/sku[/lot]`; `manual` with an empty id.
 #[must_use]
 pub fn reference_parts(r: &JournalRef) -> (&'static str, String) {
     match r {
@@ -702,6 +702,7 @@ pub fn reference_parts(r: &JournalRef) -> (&'static str, String) {
         JournalRef::Return(id) => ("return", id.to_string()),
         JournalRef::Settlement(id) => ("settlement", id.to_string()),
         JournalRef::Payout(id) => ("payout", id.to_string()),
+        JournalRef::Supplier(id) => ("supplier", id.to_string()),
         JournalRef::Stock(k) => {
             let mut id = format!("{}/{}", k.location, k.sku);
             if let Some(lot) = &k.lot {

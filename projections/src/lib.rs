@@ -20,6 +20,7 @@ pub mod lots;
 pub mod movement;
 pub mod orders;
 mod projection;
+pub mod purchasing;
 mod store;
 mod tx;
 
@@ -44,5 +45,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(lots::Lots),
         Arc::new(kpis::Kpis::new()),
         Arc::new(ledger::Ledger),
+        Arc::new(purchasing::Purchasing),
     ]
 }

@@ -474,7 +474,7 @@ impl Projection for Orders {
                 write(tx, None, &view)?;
             }
             Event::ExceptionRaised(e) => {
-                let (subject_type, subject_id) = subject_of(&e.subject);
+                let (subject_type, subject_id) = crate::ledger::reference_parts(&e.subject);
                 let row = RaisedException {
                     seq: applied.seq,
                     kind: e.kind,
@@ -531,25 +531,6 @@ pub fn all(r: &ViewReader) -> Result<Vec<OrderView>> {
     Ok(r.scan_typed::<OrderView>(&prefix(&[ORDER]))?.into_iter().map(|(_, v)| v).collect())
 }
 
-/// What a raised exception is about, as (type, id): `order`/`O1`, `stock`/`WH1:A:L1`, …
-fn subject_of(subject: &tally_domain::journal::JournalRef) -> (&'static str, String) {
-    use tally_domain::journal::JournalRef;
-    match subject {
-        JournalRef::Order(id) => ("order", id.to_string()),
-        JournalRef::Return(id) => ("return", id.to_string()),
-        JournalRef::Settlement(id) => ("settlement", id.to_string()),
-        JournalRef::Stock(k) => (
-            "stock",
-            match &k.lot {
-                Some(lot) => format!("{}:{}:{lot}", k.location, k.sku),
-                None => format!("{}:{}", k.location, k.sku),
-            },
-        ),
-        JournalRef::Payout(id) => ("payout", id.to_string()),
-        JournalRef::Manual => ("journal", String::new()),
-    }
-}
-
 /// An `exception.raised`: something a person must look at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(complex))]
@@ -559,9 +540,10 @@ pub struct RaisedException {
     pub seq: u64,
     /// What to do.
     pub kind: tally_domain::event::ExceptionKind,
-    /// What it is about: `order`, `return`, `settlement`, `stock`, `payout` or `journal`.
+    /// What it is about: `order`, `return`, `settlement`, `stock`, `payout`, `supplier` or
+    /// `manual` (as in the journal export).
     pub subject_type: String,
-    /// The subject's id (`O1`; for stock `location:sku[:lot]`).
+    /// The subject's id (`O1`; for stock `location/sku[/lot]`).
     pub subject_id: String,
     /// A one-line description with the numbers.
     pub message: String,

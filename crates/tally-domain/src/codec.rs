@@ -102,6 +102,11 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::CommandAccepted(p) => body(p),
         Event::ExceptionRaised(p) => body(p),
         Event::HoldSlaBreached(p) => body(p),
+        Event::SupplierDefined(p) => body(p),
+        Event::PurchaseOrderCreated(p) => body(p),
+        Event::PurchaseOrderReceived(p) => body(p),
+        Event::SupplierInvoiceRecorded(p) => body(p),
+        Event::SupplierPaymentRecorded(p) => body(p),
     }
 }
 
@@ -233,6 +238,21 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("order.hold_sla_breached", 1) => {
             Event::HoldSlaBreached(read::<HoldSlaBreached>(t, v, bytes)?)
         }
+        ("supplier.defined", 1) => {
+            Event::SupplierDefined(read::<crate::purchasing::Supplier>(t, v, bytes)?)
+        }
+        ("purchase_order.created", 1) => {
+            Event::PurchaseOrderCreated(read::<crate::event::PurchaseOrderCreated>(t, v, bytes)?)
+        }
+        ("purchase_order.received", 1) => {
+            Event::PurchaseOrderReceived(read::<crate::event::PurchaseOrderReceived>(t, v, bytes)?)
+        }
+        ("supplier.invoice_recorded", 1) => Event::SupplierInvoiceRecorded(read::<
+            crate::event::SupplierInvoiceRecorded,
+        >(t, v, bytes)?),
+        ("supplier.payment_recorded", 1) => Event::SupplierPaymentRecorded(read::<
+            crate::event::SupplierPaymentRecorded,
+        >(t, v, bytes)?),
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {
                 DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    Actor, ChannelId, LocationId, LotId, OrderId, PaymentId, PayoutId, RefundId, ReturnId,
-    SettlementId, Sku, TransferId,
+    Actor, ChannelId, LocationId, LotId, OrderId, PaymentId, PayoutId, PurchaseOrderId, RefundId,
+    ReturnId, SettlementId, Sku, SupplierId, SupplierInvoiceId, SupplierPaymentId, TransferId,
 };
 use crate::inventory::{AdjustReason, QuarantineReason};
 use crate::journal::Posting;
@@ -74,7 +74,11 @@ macro_rules! for_each_command {
             SubstituteLine(SubstituteLine) substitute_line "substituteLine";
             /// Record expected inbound (purchase order / ASN).
             ExpectInbound(ExpectInbound) expect_inbound "expectInbound";
-            /// Receive stock.
+            /// Define or redefine a supplier: currency, payment terms, invoice-match tolerances.
+            DefineSupplier(DefineSupplier) define_supplier "defineSupplier";
+            /// Create a purchase order (lines with located arrivals are also expected inbound).
+            CreatePurchaseOrder(CreatePurchaseOrder) create_purchase_order "createPurchaseOrder";
+            /// Receive stock (against a purchase-order line, or without one).
             ReceiveInventory(ReceiveInventory) receive_inventory "receiveInventory";
             /// Adjust available stock up or down.
             AdjustInventory(AdjustInventory) adjust_inventory "adjustInventory";
@@ -122,6 +126,10 @@ macro_rules! for_each_command {
             RecordSettlementLine(RecordSettlementLine) record_settlement_line "recordSettlementLine";
             /// Settle a settlement's payout to the bank.
             SettlePayout(SettlePayout) settle_payout "settlePayout";
+            /// Record a supplier invoice: three-way match against received goods, or an exception.
+            RecordSupplierInvoice(RecordSupplierInvoice) record_supplier_invoice "recordSupplierInvoice";
+            /// Record a payment to a supplier, applied to its invoices.
+            RecordSupplierPayment(RecordSupplierPayment) record_supplier_payment "recordSupplierPayment";
             /// Post a manual journal entry.
             PostJournalEntry(PostJournalEntry) post_journal_entry "postJournalEntry";
         }
@@ -482,9 +490,16 @@ pub struct ReceiveInventory {
     pub expiry: Option<Date>,
     /// Units.
     pub qty: i64,
-    /// Actual unit cost; the SKU's standard cost when absent.
+    /// Actual unit cost; against a purchase order its line's cost (a different one is
+    /// refused), otherwise the SKU's standard cost when absent.
     #[serde(default)]
     pub unit_cost: Option<Money>,
+    /// The purchase order the goods arrive against (with `po_line`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_order: Option<PurchaseOrderId>,
+    /// The purchase-order line (0-based; with `purchase_order`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub po_line: Option<u32>,
 }
 
 /// Adjust available stock.
@@ -947,4 +962,145 @@ pub struct PostJournalEntry {
     pub memo: String,
     /// Postings, debit positive (must balance per currency).
     pub postings: Vec<Posting>,
+}
+
+/// Define or redefine a supplier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "DefineSupplierInput")
+)]
+pub struct DefineSupplier {
+    /// Its id.
+    pub supplier: SupplierId,
+    /// Its name.
+    pub name: String,
+    /// The currency it invoices in (its purchase orders, invoices and payments use it).
+    #[cfg_attr(feature = "graphql", graphql(name = "currencyCode"))]
+    pub currency: Currency,
+    /// Payment terms: invoices are due this many days after they are recorded (net N).
+    pub payment_terms_days: u32,
+    /// Units an invoice line may bill beyond what was received and not yet invoiced
+    /// (0 when absent).
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub qty_tolerance: i64,
+    /// Fraction an invoiced unit price may differ from the purchase-order cost ("0.02" = 2 %;
+    /// 0 when absent).
+    #[serde(default)]
+    pub price_tolerance: Option<Rate>,
+}
+
+/// A line of a new purchase order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "PurchaseOrderLineInput")
+)]
+pub struct PurchaseOrderLineInput {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units ordered (at least 1).
+    pub qty: i64,
+    /// Agreed unit cost, in the supplier's currency (non-negative).
+    pub unit_cost: Money,
+    /// Where the goods will arrive; with it the units are also expected inbound there.
+    #[serde(default)]
+    pub location: Option<LocationId>,
+    /// Expected arrival (the command's time when absent).
+    #[serde(default)]
+    pub eta: Option<Timestamp>,
+}
+
+/// Create a purchase order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "CreatePurchaseOrderInput")
+)]
+pub struct CreatePurchaseOrder {
+    /// Its id (new).
+    pub purchase_order: PurchaseOrderId,
+    /// The supplier (defined).
+    pub supplier: SupplierId,
+    /// Lines, numbered from 0 in this order.
+    pub lines: Vec<PurchaseOrderLineInput>,
+}
+
+/// A line of a supplier invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "SupplierInvoiceLineInput")
+)]
+pub struct SupplierInvoiceLineInput {
+    /// The purchase-order line billed (required with a purchase order).
+    #[serde(default)]
+    pub po_line: Option<u32>,
+    /// The SKU billed (required without a purchase order: matches receipts made without one).
+    #[serde(default)]
+    pub sku: Option<Sku>,
+    /// Units billed (at least 1).
+    pub qty: i64,
+    /// Unit price billed, in the supplier's currency (non-negative).
+    pub unit_price: Money,
+}
+
+/// Record a supplier invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RecordSupplierInvoiceInput")
+)]
+pub struct RecordSupplierInvoice {
+    /// The supplier's invoice number (new for this supplier).
+    pub invoice: SupplierInvoiceId,
+    /// The supplier.
+    pub supplier: SupplierId,
+    /// The purchase order billed; absent for goods received without one.
+    #[serde(default)]
+    pub purchase_order: Option<PurchaseOrderId>,
+    /// Lines.
+    pub lines: Vec<SupplierInvoiceLineInput>,
+}
+
+/// Money of a supplier payment applied to one invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "PaymentApplicationInput")
+)]
+pub struct PaymentApplicationInput {
+    /// The invoice.
+    pub invoice: SupplierInvoiceId,
+    /// Amount applied (positive, at most what is still owed on it).
+    pub amount: Money,
+}
+
+/// Record a payment to a supplier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RecordSupplierPaymentInput")
+)]
+pub struct RecordSupplierPayment {
+    /// Its id (new).
+    pub payment: SupplierPaymentId,
+    /// The supplier.
+    pub supplier: SupplierId,
+    /// Amount paid from the bank (0 or more, the supplier's currency); 0 only applies credit
+    /// left by earlier payments.
+    pub amount: Money,
+    /// Invoices it pays; Σ at most the amount plus the supplier's unapplied credit. What is
+    /// not applied stays as unapplied credit.
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub applications: Vec<PaymentApplicationInput>,
 }

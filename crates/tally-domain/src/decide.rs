@@ -7,6 +7,8 @@ mod inventory;
 mod master;
 mod orders;
 pub use orders::ORDER_LINES_MAX;
+mod purchasing;
+pub use purchasing::PAYMENT_TERMS_DAYS_MAX;
 mod returns;
 
 use crate::command::{Command, Context};
@@ -46,6 +48,8 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::CancelOrder(c) => orders::cancel(&d, c),
         Command::SubstituteLine(c) => orders::substitute(&d, c),
         Command::ExpectInbound(c) => inventory::expect_inbound(&d, c),
+        Command::DefineSupplier(c) => purchasing::define_supplier(&d, c),
+        Command::CreatePurchaseOrder(c) => purchasing::create_purchase_order(&d, c),
         Command::ReceiveInventory(c) => inventory::receive(&d, c),
         Command::AdjustInventory(c) => inventory::adjust(&d, c),
         Command::CycleCount(c) => inventory::cycle_count(&d, c),
@@ -68,6 +72,8 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::OpenSettlement(c) => finance::open_settlement(&d, c),
         Command::RecordSettlementLine(c) => finance::settlement_line(&d, c),
         Command::SettlePayout(c) => finance::settle_payout(&d, c),
+        Command::RecordSupplierInvoice(c) => purchasing::record_invoice(&d, c),
+        Command::RecordSupplierPayment(c) => purchasing::record_payment(&d, c),
         Command::PostJournalEntry(c) => finance::manual_entry(&d, c),
     }
 }
@@ -223,6 +229,11 @@ pub(crate) struct Journal<'a> {
 impl<'a> Journal<'a> {
     pub(crate) fn new(d: &'a Decision<'a>) -> Self {
         Self { d, posted: 0, balances: std::collections::BTreeMap::new() }
+    }
+
+    /// The state the decision reads.
+    pub(crate) fn state(&self) -> &'a State {
+        self.d.state
     }
 
     /// A balanced `JournalEntryPosted`, or `None` when every posting is zero. `INVALID_AMOUNT`

@@ -389,6 +389,112 @@ pub struct HoldSlaBreached {
     pub due_at: Timestamp,
 }
 
+/// A purchase order line as created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderLineCreated {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units ordered.
+    pub qty: Quantity,
+    /// Agreed unit cost.
+    pub unit_cost: Money,
+    /// Where the goods will arrive, if said.
+    pub location: Option<LocationId>,
+    /// Expected arrival, if said.
+    pub eta: Option<Timestamp>,
+}
+
+/// A purchase order was created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderCreated {
+    /// Its id.
+    pub purchase_order: crate::ids::PurchaseOrderId,
+    /// The supplier.
+    pub supplier: crate::ids::SupplierId,
+    /// Its currency.
+    pub currency: Currency,
+    /// Lines, numbered from 0.
+    pub lines: Vec<PurchaseOrderLineCreated>,
+}
+
+/// Units of the `inventory.received` just before it arrived against a purchase-order line:
+/// their goods-received-not-invoiced value moves from the SKU's receipts without a purchase
+/// order to that line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderReceived {
+    /// The purchase order.
+    pub purchase_order: crate::ids::PurchaseOrderId,
+    /// Its line.
+    pub line: u32,
+    /// Where the units went.
+    pub key: StockKey,
+    /// Units.
+    pub qty: Quantity,
+    /// Their value at receipt cost (what 2050 was credited).
+    pub value: Money,
+}
+
+/// A matched line of a supplier invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierInvoiceLine {
+    /// The purchase-order line, if the invoice is against a purchase order.
+    pub po_line: Option<u32>,
+    /// The SKU.
+    pub sku: Sku,
+    /// Units billed.
+    pub qty: Quantity,
+    /// Unit price billed.
+    pub unit_price: Money,
+    /// qty × unit price (credited to 2000).
+    pub amount: Money,
+    /// Units matched against goods received not invoiced (≤ qty).
+    pub matched_qty: u64,
+    /// Value those units cleared from 2050; `amount − grni_value` went to 5600.
+    pub grni_value: Money,
+}
+
+/// A supplier invoice matched and recorded (Dr 2050, ± 5600, Cr 2000).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierInvoiceRecorded {
+    /// The supplier's invoice number.
+    pub invoice: crate::ids::SupplierInvoiceId,
+    /// The supplier.
+    pub supplier: crate::ids::SupplierId,
+    /// The purchase order, if any.
+    pub purchase_order: Option<crate::ids::PurchaseOrderId>,
+    /// Lines.
+    pub lines: Vec<SupplierInvoiceLine>,
+    /// Σ amounts: what is owed.
+    pub total: Money,
+    /// Due date (recorded date + the supplier's terms).
+    pub due: Date,
+}
+
+/// Money of a supplier payment applied to one invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentApplied {
+    /// The invoice.
+    pub invoice: crate::ids::SupplierInvoiceId,
+    /// Amount applied.
+    pub amount: Money,
+}
+
+/// A payment to a supplier (Dr 2000 / Cr 1000).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierPaymentRecorded {
+    /// Its id.
+    pub payment: crate::ids::SupplierPaymentId,
+    /// The supplier.
+    pub supplier: crate::ids::SupplierId,
+    /// Amount paid from the bank.
+    pub amount: Money,
+    /// Applications to invoices.
+    pub applied: Vec<PaymentApplied>,
+    /// amount − Σ applied: the change in the supplier's unapplied credit (negative when
+    /// earlier credit was applied).
+    pub unapplied: Money,
+}
+
 /// Units of a line in a return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnLineQty {
@@ -756,6 +862,21 @@ pub enum Event {
     /// `order.hold_sla_breached`
     #[serde(rename = "order.hold_sla_breached")]
     HoldSlaBreached(HoldSlaBreached),
+    /// `supplier.defined`
+    #[serde(rename = "supplier.defined")]
+    SupplierDefined(crate::purchasing::Supplier),
+    /// `purchase_order.created`
+    #[serde(rename = "purchase_order.created")]
+    PurchaseOrderCreated(PurchaseOrderCreated),
+    /// `purchase_order.received`
+    #[serde(rename = "purchase_order.received")]
+    PurchaseOrderReceived(PurchaseOrderReceived),
+    /// `supplier.invoice_recorded`
+    #[serde(rename = "supplier.invoice_recorded")]
+    SupplierInvoiceRecorded(SupplierInvoiceRecorded),
+    /// `supplier.payment_recorded`
+    #[serde(rename = "supplier.payment_recorded")]
+    SupplierPaymentRecorded(SupplierPaymentRecorded),
 }
 
 impl Event {
@@ -810,6 +931,11 @@ impl Event {
             Event::CommandAccepted(_) => "command.accepted",
             Event::ExceptionRaised(_) => "exception.raised",
             Event::HoldSlaBreached(_) => "order.hold_sla_breached",
+            Event::SupplierDefined(_) => "supplier.defined",
+            Event::PurchaseOrderCreated(_) => "purchase_order.created",
+            Event::PurchaseOrderReceived(_) => "purchase_order.received",
+            Event::SupplierInvoiceRecorded(_) => "supplier.invoice_recorded",
+            Event::SupplierPaymentRecorded(_) => "supplier.payment_recorded",
         }
     }
 
@@ -876,6 +1002,11 @@ impl Event {
             Event::CommandAccepted(_) => stream::COMMANDS.to_owned(),
             Event::ExceptionRaised(e) => e.subject.stream(),
             Event::HoldSlaBreached(e) => order_stream(&e.order),
+            Event::SupplierDefined(e) => stream::supplier(&e.id),
+            Event::PurchaseOrderCreated(e) => stream::purchase_order(&e.purchase_order),
+            Event::PurchaseOrderReceived(e) => stream::purchase_order(&e.purchase_order),
+            Event::SupplierInvoiceRecorded(e) => stream::supplier(&e.supplier),
+            Event::SupplierPaymentRecorded(e) => stream::supplier(&e.supplier),
         }
     }
 }

@@ -92,4 +92,9 @@ event_types! {
     CommandAccepted => "command.accepted", "`command.accepted`: A command was accepted with no other event (a marker).",
     OrderHoldSlaBreached => "order.hold_sla_breached", "`order.hold_sla_breached`: A hold passed its SLA due time (appended by the engine's timer).",
     ExceptionRaised => "exception.raised", "`exception.raised`: Something a person must look at was raised (a cycle-count task, an invoice or payout mismatch).",
+    SupplierDefined => "supplier.defined", "`supplier.defined`: A supplier was defined or redefined.",
+    PurchaseOrderCreated => "purchase_order.created", "`purchase_order.created`: A purchase order was created.",
+    PurchaseOrderReceived => "purchase_order.received", "`purchase_order.received`: Units just received arrived against a purchase-order line.",
+    SupplierInvoiceRecorded => "supplier.invoice_recorded", "`supplier.invoice_recorded`: A supplier invoice was matched and recorded.",
+    SupplierPaymentRecorded => "supplier.payment_recorded", "`supplier.payment_recorded`: A payment to a supplier was recorded.",
 }

@@ -20,6 +20,7 @@ pub fn evolve(state: &mut State, event: &Event) {
     if let Some(id) = &indexed_order {
         unindex(state, id);
     }
+    crate::valuation::evolve(state, event);
     apply(state, event);
     if let Some(id) = &indexed_order {
         index(state, id);
@@ -423,6 +424,7 @@ fn apply(state: &mut State, event: &Event) {
                 e.qty.get();
         }
         Event::InventoryReceived(e) => {
+            crate::purchasing::evolve(state, event);
             stock_mut(state, &e.key).available += e.qty.get();
             if e.from_incoming > 0 {
                 let k = StockKey::new(e.key.location.clone(), e.key.sku.clone(), None);
@@ -642,5 +644,10 @@ fn apply(state: &mut State, event: &Event) {
                 hold.breached = true;
             }
         }
+        Event::SupplierDefined(_)
+        | Event::PurchaseOrderCreated(_)
+        | Event::PurchaseOrderReceived(_)
+        | Event::SupplierInvoiceRecorded(_)
+        | Event::SupplierPaymentRecorded(_) => crate::purchasing::evolve(state, event),
     }
 }

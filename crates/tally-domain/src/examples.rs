@@ -1,6 +1,6 @@
 //! One example of every command, as a story the domain accepts in order from an empty ledger:
 //! master data, stock, one web order from receipt to delivery, a return, a refund, a
-//! cancellation, a settlement and a manual entry.
+//! cancellation, a settlement, a purchase order received, invoiced and paid, and a manual entry.
 //!
 //! The examples are part of a command's definition: the API's documentation shows them, its
 //! tests submit them through every surface (typed mutation, `submit`, `submitMany`, NDJSON
@@ -138,13 +138,34 @@ pub fn commands() -> Vec<Command> {
             qty: 100,
             eta: at("2026-03-05T09:00:00Z"),
         }),
+        Command::DefineSupplier(DefineSupplier {
+            supplier: id("ACME"),
+            name: "Acme Supply Co".to_owned(),
+            currency: Currency::USD,
+            payment_terms_days: 30,
+            qty_tolerance: 0,
+            price_tolerance: Some(fraction("0.02")),
+        }),
+        Command::CreatePurchaseOrder(CreatePurchaseOrder {
+            purchase_order: id("PO-1001"),
+            supplier: id("ACME"),
+            lines: vec![PurchaseOrderLineInput {
+                sku: sku_a(),
+                qty: 100,
+                unit_cost: usd("19.50"),
+                location: None,
+                eta: None,
+            }],
+        }),
         Command::ReceiveInventory(ReceiveInventory {
             location: wh1(),
             sku: sku_a(),
             lot: None,
             expiry: None,
             qty: 50,
-            unit_cost: Some(usd("19.50")),
+            unit_cost: None,
+            purchase_order: Some(id("PO-1001")),
+            po_line: Some(0),
         }),
         Command::ReceiveInventory(ReceiveInventory {
             location: wh1(),
@@ -153,6 +174,8 @@ pub fn commands() -> Vec<Command> {
             expiry: None,
             qty: 10,
             unit_cost: None,
+            purchase_order: None,
+            po_line: None,
         }),
         Command::ReceiveInventory(ReceiveInventory {
             location: wh1(),
@@ -161,6 +184,8 @@ pub fn commands() -> Vec<Command> {
             expiry: Some(day("2026-12-31")),
             qty: 20,
             unit_cost: None,
+            purchase_order: None,
+            po_line: None,
         }),
         Command::AdjustInventory(AdjustInventory {
             location: wh1(),
@@ -210,6 +235,8 @@ pub fn commands() -> Vec<Command> {
             expiry: Some(day("2026-03-02")),
             qty: 4,
             unit_cost: None,
+            purchase_order: None,
+            po_line: None,
         }),
         Command::ExpireLot(LotRef { sku: id("SKU-L"), lot: id("L0") }),
         Command::ReceiveOrder(ReceiveOrder {
@@ -341,6 +368,26 @@ pub fn commands() -> Vec<Command> {
             settlement: id("S1"),
             amount: usd("20.90"),
             deposit_date: day("2026-03-16"),
+        }),
+        Command::RecordSupplierInvoice(RecordSupplierInvoice {
+            invoice: id("ACME-INV-77"),
+            supplier: id("ACME"),
+            purchase_order: Some(id("PO-1001")),
+            lines: vec![SupplierInvoiceLineInput {
+                po_line: Some(0),
+                sku: None,
+                qty: 50,
+                unit_price: usd("19.60"),
+            }],
+        }),
+        Command::RecordSupplierPayment(RecordSupplierPayment {
+            payment: id("SP-1"),
+            supplier: id("ACME"),
+            amount: usd("980.00"),
+            applications: vec![PaymentApplicationInput {
+                invoice: id("ACME-INV-77"),
+                amount: usd("980.00"),
+            }],
         }),
         Command::PostJournalEntry(PostJournalEntry {
             memo: "bank fee".to_owned(),

@@ -100,6 +100,10 @@ string_type!(
     JournalEntryId,
     InvoiceId,
     Actor,
+    crate::ids::SupplierId,
+    crate::ids::PurchaseOrderId,
+    crate::ids::SupplierInvoiceId,
+    crate::ids::SupplierPaymentId,
 );
 
 /// An unsigned 64-bit integer (seqs, counts, sums of units, durations in milliseconds), as a

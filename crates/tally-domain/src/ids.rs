@@ -185,6 +185,22 @@ id_type!(
     InvoiceId, "invoice id"
 );
 id_type!(
+    /// A supplier (vendor) goods are bought from.
+    SupplierId, "supplier id"
+);
+id_type!(
+    /// A purchase order sent to a supplier.
+    PurchaseOrderId, "purchase order id"
+);
+id_type!(
+    /// A supplier's invoice, as numbered by the supplier.
+    SupplierInvoiceId, "supplier invoice id"
+);
+id_type!(
+    /// A payment made to a supplier.
+    SupplierPaymentId, "supplier payment id"
+);
+id_type!(
     /// Who asked for a command: a user, an integration or a system job.
     Actor, "actor"
 );

@@ -204,6 +204,8 @@ pub enum JournalRef {
     Payout(PayoutId),
     /// A manual entry.
     Manual,
+    /// A supplier (its invoices and payments; invoice-match exceptions).
+    Supplier(crate::ids::SupplierId),
 }
 
 impl JournalRef {
@@ -217,6 +219,7 @@ impl JournalRef {
             JournalRef::Stock(key) => stream::inventory(key),
             JournalRef::Payout(id) => stream::payout(id),
             JournalRef::Manual => stream::JOURNAL.to_owned(),
+            JournalRef::Supplier(id) => stream::supplier(id),
         }
     }
 }

@@ -74,6 +74,7 @@ pub mod limits;
 pub mod master;
 pub mod money;
 pub mod order;
+pub mod purchasing;
 pub mod quantity;
 pub mod rejection;
 pub mod returns;
@@ -82,6 +83,7 @@ pub mod state;
 pub mod stream;
 pub mod time;
 pub mod timers;
+pub mod valuation;
 
 pub use codec::{DecodeError, decode, encode};
 pub use command::{Command, Context};

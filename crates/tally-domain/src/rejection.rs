@@ -39,6 +39,12 @@ pub enum Rejection {
     /// No open return has this id.
     #[error("unknown return '{0}'")]
     UnknownReturn(ReturnId),
+    /// No supplier has this id.
+    #[error("unknown supplier '{0}'")]
+    UnknownSupplier(crate::ids::SupplierId),
+    /// No purchase order has this id.
+    #[error("unknown purchase order '{0}'")]
+    UnknownPurchaseOrder(crate::ids::PurchaseOrderId),
     /// No open settlement has this id.
     #[error("unknown settlement '{0}'")]
     UnknownSettlement(SettlementId),
@@ -213,6 +219,10 @@ macro_rules! for_each_rejection_code {
             UnknownSettlement "UNKNOWN_SETTLEMENT";
             /// No transfer in transit has this id.
             UnknownTransfer "UNKNOWN_TRANSFER";
+            /// The supplier was never defined.
+            UnknownSupplier "UNKNOWN_SUPPLIER";
+            /// No purchase order has this id.
+            UnknownPurchaseOrder "UNKNOWN_PURCHASE_ORDER";
             /// A quantity is zero or negative where a positive one is required.
             InvalidQuantity "INVALID_QUANTITY";
             /// An amount is not acceptable here (negative price, zero line, empty entry).
@@ -303,6 +313,8 @@ impl Rejection {
             Self::UnknownReturn(_) => RejectionCode::UnknownReturn,
             Self::UnknownSettlement(_) => RejectionCode::UnknownSettlement,
             Self::UnknownTransfer(_) => RejectionCode::UnknownTransfer,
+            Self::UnknownSupplier(_) => RejectionCode::UnknownSupplier,
+            Self::UnknownPurchaseOrder(_) => RejectionCode::UnknownPurchaseOrder,
             Self::InvalidQuantity(_) => RejectionCode::InvalidQuantity,
             Self::InvalidAmount { .. } => RejectionCode::InvalidAmount,
             Self::InvalidInput(_) => RejectionCode::InvalidInput,

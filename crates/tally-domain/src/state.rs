@@ -70,6 +70,22 @@ pub struct State {
     pub(crate) settlements: BTreeMap<SettlementId, Settlement>,
     pub(crate) balances: BTreeMap<(Account, Currency), i64>,
     pub(crate) journal_entry_count: u64,
+    /// Moving-average cost pool per SKU with units ([`crate::valuation`]).
+    pub(crate) pools: BTreeMap<Sku, crate::valuation::Pool>,
+    /// Purchasing ([`crate::purchasing`]): suppliers, purchase orders, receipts without a
+    /// purchase order not yet invoiced (per SKU, in the currency of their cost), supplier
+    /// invoices (every one, for duplicate numbers; open amounts), payment ids and each
+    /// supplier's unapplied credit.
+    pub(crate) suppliers: BTreeMap<crate::ids::SupplierId, crate::purchasing::Supplier>,
+    pub(crate) purchase_orders:
+        BTreeMap<crate::ids::PurchaseOrderId, crate::purchasing::PurchaseOrder>,
+    pub(crate) unmatched_receipts: BTreeMap<Sku, (Currency, crate::purchasing::Grni)>,
+    pub(crate) ap_invoices: BTreeMap<
+        (crate::ids::SupplierId, crate::ids::SupplierInvoiceId),
+        crate::purchasing::ApInvoice,
+    >,
+    pub(crate) supplier_payments: BTreeSet<crate::ids::SupplierPaymentId>,
+    pub(crate) supplier_credit: BTreeMap<crate::ids::SupplierId, i64>,
 }
 
 impl State {
@@ -274,6 +290,63 @@ impl State {
     /// Every non-zero balance.
     pub fn balances(&self) -> impl Iterator<Item = (Account, Money)> + '_ {
         self.balances.iter().map(|((a, c), m)| (*a, Money::from_minor(*m, *c)))
+    }
+
+    /// A SKU's valuation pool (owned units and their carrying value), if it holds units.
+    #[must_use]
+    pub fn pool(&self, sku: &Sku) -> Option<&crate::valuation::Pool> {
+        self.pools.get(sku)
+    }
+
+    /// Every SKU's valuation pool that holds units, by SKU.
+    pub fn pools(&self) -> impl Iterator<Item = (&Sku, &crate::valuation::Pool)> {
+        self.pools.iter()
+    }
+
+    /// A supplier's master record.
+    #[must_use]
+    pub fn supplier(&self, id: &crate::ids::SupplierId) -> Option<&crate::purchasing::Supplier> {
+        self.suppliers.get(id)
+    }
+
+    /// Every supplier, by id.
+    pub fn suppliers(&self) -> impl Iterator<Item = &crate::purchasing::Supplier> {
+        self.suppliers.values()
+    }
+
+    /// A purchase order with what was received and invoiced against it.
+    #[must_use]
+    pub fn purchase_order(
+        &self,
+        id: &crate::ids::PurchaseOrderId,
+    ) -> Option<&crate::purchasing::PurchaseOrder> {
+        self.purchase_orders.get(id)
+    }
+
+    /// Every purchase order, by id.
+    pub fn purchase_orders(
+        &self,
+    ) -> impl Iterator<Item = (&crate::ids::PurchaseOrderId, &crate::purchasing::PurchaseOrder)>
+    {
+        self.purchase_orders.iter()
+    }
+
+    /// Receipts without a purchase order, per SKU: currency and received / matched.
+    pub fn unmatched_receipts(
+        &self,
+    ) -> impl Iterator<Item = (&Sku, &(Currency, crate::purchasing::Grni))> {
+        self.unmatched_receipts.iter()
+    }
+
+    /// Every supplier invoice, by supplier and invoice number.
+    pub fn ap_invoices(&self) -> impl Iterator<Item = &crate::purchasing::ApInvoice> {
+        self.ap_invoices.values()
+    }
+
+    /// A supplier's unapplied credit (paid and not applied to an invoice), minor units.
+    #[must_use]
+    pub fn supplier_credit(&self, id: &crate::ids::SupplierId) -> i64 {
+        self.supplier_credit.get(id).copied().unwrap_or(0)
     }
 
     /// Journal entries posted so far.

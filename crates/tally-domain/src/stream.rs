@@ -139,3 +139,15 @@ pub fn channel(id: &ChannelId) -> String {
 pub fn sku(id: &Sku) -> String {
     name("sku", &[id.as_str()])
 }
+
+/// `supplier:{supplier}`: its definition, invoices and payments.
+#[must_use]
+pub fn supplier(id: &crate::ids::SupplierId) -> String {
+    name("supplier", &[id.as_str()])
+}
+
+/// `purchase_order:{purchase order}`: the order and the goods received against it.
+#[must_use]
+pub fn purchase_order(id: &crate::ids::PurchaseOrderId) -> String {
+    name("purchase_order", &[id.as_str()])
+}

@@ -177,6 +177,8 @@ pub fn receive(l: &str, s: &str, qty: i64) -> Command {
         expiry: None,
         qty,
         unit_cost: None,
+        purchase_order: None,
+        po_line: None,
     })
 }
 pub fn receive_lot(l: &str, s: &str, lt: &str, expiry: &str, qty: i64) -> Command {
@@ -187,6 +189,8 @@ pub fn receive_lot(l: &str, s: &str, lt: &str, expiry: &str, qty: i64) -> Comman
         expiry: Some(date(expiry)),
         qty,
         unit_cost: None,
+        purchase_order: None,
+        po_line: None,
     })
 }
 /// An order placed at `placed_ms`: lines (sku, qty, unit price minor).

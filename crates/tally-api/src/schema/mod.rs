@@ -16,6 +16,7 @@ pub mod node;
 pub mod mutations;
 pub mod orders;
 pub mod proofs;
+pub mod purchasing;
 pub mod size;
 pub mod subscriptions;
 pub mod typed;
@@ -46,6 +47,7 @@ pub struct Query(
     audit::AuditTrailQuery,
     finance::FinanceQuery,
     ledger::LedgerQuery,
+    purchasing::PurchasingQuery,
     node::NodeQuery,
 );
 

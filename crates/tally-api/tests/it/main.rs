@@ -12,6 +12,7 @@ mod ledger;
 mod lifecycle;
 mod limits;
 mod metrics;
+mod purchasing;
 mod quarantine;
 mod read_side;
 mod roles;

@@ -33,6 +33,9 @@ const PROJECTION_QUERIES: &[&str] = &[
     "Query.settlement",
     "Query.settlements",
     "Query.settlementExport",
+    "Query.goodsReceivedNotInvoiced",
+    "Query.payables",
+    "Query.inventoryValuation",
     "Query.settlementLines",
     "Query.stockLevels",
 ];
@@ -135,6 +138,11 @@ fn static_sample(field: &str) -> &'static str {
         "Query.journalEntries" => {
             "{ journalEntries(account: BANK, from: \"2026-03-01\", to: \"2026-03-31\") { nodes { entryId } } }"
         }
+        "Query.goodsReceivedNotInvoiced" => {
+            "{ goodsReceivedNotInvoiced { totals { currencyCode } } }"
+        }
+        "Query.payables" => "{ payables { totals { currencyCode } } }",
+        "Query.inventoryValuation" => "{ inventoryValuation { totals { currencyCode } } }",
         "Query.settlement" => "{ settlement(id: \"NOPE\") { settlement { settlementId } } }",
         "Query.settlementLines" => "{ settlementLines(id: \"NOPE\") { totalCount } }",
         "Query.node" => "{ node(id: \"gid://tally/Nope/1\") { id } }",

@@ -81,4 +81,23 @@ async fn warehouse_facts_through_graphql() {
         d["atsL"]["channels"],
         json!([{"channel": "edi", "ats": "2"}, {"channel": "web", "ats": "2"}])
     );
+    // The exception queue: the short pick's count task, then the unverified return.
+    let queue = server
+        .gql(
+            "{ raisedExceptions { totalCount nodes { kind subjectType subjectId message } } }",
+            json!({}),
+        )
+        .await;
+    let q = &queue["raisedExceptions"];
+    assert_eq!(q["totalCount"], "2", "{queue:#}");
+    assert_eq!(
+        q["nodes"][0],
+        json!({"kind": "CYCLE_COUNT_TASK", "subjectType": "stock", "subjectId": "WH1/A",
+               "message": "count A at WH1: 1 unit(s) not found picking line 0 of order H2"})
+    );
+    assert_eq!(q["nodes"][1]["kind"], "RETURN_LOT_MISMATCH");
+    assert_eq!(
+        q["nodes"][1]["message"],
+        "return RMA-1 of order R1: 1 × L lot G on line 0 not shipped on that line; received into quarantine"
+    );
 }

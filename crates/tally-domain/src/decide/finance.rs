@@ -338,6 +338,7 @@ pub(super) fn manual_entry(
         });
     }
     check_balanced(&c.postings)?;
+    super::purchasing::no_subledger_account(&c.postings)?;
     let mut journal = Journal::new(d);
     Ok(journal.post(JournalRef::Manual, &c.memo, c.postings.clone())?.into_iter().collect())
 }

@@ -23,6 +23,7 @@ use crate::limits::QTY_MAX;
 use crate::master::SkuDef;
 use crate::quantity::Quantity;
 use crate::rejection::Rejection;
+use crate::valuation::Scratch;
 
 fn signed(qty: u64) -> i64 {
     i64::try_from(qty).unwrap_or(i64::MAX)
@@ -87,24 +88,26 @@ fn landed(
     }
 }
 
-/// Journal entry moving `qty` units at standard cost between inventory and `other`.
+/// Journal entry for the value `event` (an adjustment or a scrap) moves between 1200 inventory
+/// and `other`, at the SKU's moving average ([`crate::valuation`]).
 fn valuation(
     journal: &mut Journal<'_>,
     key: &StockKey,
-    def: &SkuDef,
-    qty: u64,
-    into_inventory: bool,
+    event: &Event,
     other: Account,
     memo: &str,
 ) -> Result<Option<Event>, Rejection> {
-    let value = times(def.unit_cost, qty)?;
-    let (debit, credit) =
-        if into_inventory { (Account::Inventory, other) } else { (other, Account::Inventory) };
-    journal.post(
-        JournalRef::Stock(key.clone()),
-        memo,
-        vec![Posting::debit(debit, value), Posting::credit(credit, value)],
-    )
+    let mut postings = Vec::new();
+    for value in Scratch::new(journal.state()).event(event) {
+        let (debit, credit, value) = if value.minor() >= 0 {
+            (Account::Inventory, other, value)
+        } else {
+            (other, Account::Inventory, value.negated())
+        };
+        postings.push(Posting::debit(debit, value));
+        postings.push(Posting::credit(credit, value));
+    }
+    journal.post(JournalRef::Stock(key.clone()), memo, postings)
 }
 
 fn check_allocatable_lot(d: &Decision<'_>, def: &SkuDef, key: &StockKey) -> Result<(), Rejection> {
@@ -144,8 +147,12 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Even
             c.sku
         )));
     }
-    let unit_cost = c.unit_cost.unwrap_or(def.unit_cost);
+    let (unit_cost, po_line) = super::purchasing::receipt_cost(d, c, def)?;
     non_negative("unit cost", unit_cost, true)?;
+    // The SKU's pool is kept in one currency: its own while it holds units, else the SKU's.
+    let pool_currency =
+        d.state.pools.get(&c.sku).map_or(def.unit_cost.currency(), |p| p.value.currency());
+    super::same_currency(pool_currency, unit_cost.currency())?;
     let key = StockKey::new(c.location.clone(), c.sku.clone(), c.lot.clone());
     ensure_room(d.state, &key, qty.get())?;
     let mut lot_info = None;
@@ -171,6 +178,7 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveInventory) -> Result<Vec<Even
         from_incoming: incoming.min(qty.get()),
     })];
     let value = times(unit_cost, qty.get())?;
+    events.extend(super::purchasing::po_received(po_line, &key, qty, value));
     let mut journal = Journal::new(d);
     events.extend(journal.post(
         JournalRef::Stock(key.clone()),
@@ -206,17 +214,11 @@ fn adjustment(
     } else {
         ensure_room(d.state, key, units)?;
     }
-    events.push(Event::InventoryAdjusted(InventoryAdjusted { key: key.clone(), delta, reason }));
+    let adjusted = Event::InventoryAdjusted(InventoryAdjusted { key: key.clone(), delta, reason });
     let mut journal = Journal::new(d);
-    events.extend(valuation(
-        &mut journal,
-        key,
-        def,
-        units,
-        delta > 0,
-        Account::InventoryWriteOff,
-        "adjustment",
-    )?);
+    let entry = valuation(&mut journal, key, &adjusted, Account::InventoryWriteOff, "adjustment")?;
+    events.push(adjusted);
+    events.extend(entry);
     if delta > 0 {
         let qty = Quantity::from_u64(units).map_err(|_| Rejection::InvalidQuantity(delta))?;
         return Ok(landed(d, events, def, key, qty, None));
@@ -257,21 +259,16 @@ pub(super) fn cycle_count(d: &Decision<'_>, c: &CycleCount) -> Result<Vec<Event>
     let removed = from_available + from_claims;
     if removed > 0 {
         overlay.add(&key, -signed(from_available));
-        events.push(Event::InventoryAdjusted(InventoryAdjusted {
+        let adjusted = Event::InventoryAdjusted(InventoryAdjusted {
             key: key.clone(),
             delta: -signed(removed),
             reason: AdjustReason::CycleCount,
-        }));
+        });
         let mut journal = Journal::new(d);
-        events.extend(valuation(
-            &mut journal,
-            &key,
-            def,
-            removed,
-            false,
-            Account::InventoryWriteOff,
-            "adjustment",
-        )?);
+        let posted =
+            valuation(&mut journal, &key, &adjusted, Account::InventoryWriteOff, "adjustment")?;
+        events.push(adjusted);
+        events.extend(posted);
     }
     if unexplained > 0 {
         events.push(Event::ExceptionRaised(ExceptionRaised {
@@ -361,7 +358,7 @@ pub(super) fn release_quarantine(
 }
 
 pub(super) fn scrap(d: &Decision<'_>, c: &ScrapStock) -> Result<Vec<Event>, Rejection> {
-    let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
+    let (key, _) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
     let qty = positive(c.qty)?;
     let stock = d.state.stock(&key);
     match c.from {
@@ -375,18 +372,11 @@ pub(super) fn scrap(d: &Decision<'_>, c: &ScrapStock) -> Result<Vec<Event>, Reje
             )?;
         }
     }
-    let mut events =
-        vec![Event::StockScrapped(StockScrapped { key: key.clone(), qty, from: c.from })];
+    let scrapped = Event::StockScrapped(StockScrapped { key: key.clone(), qty, from: c.from });
     let mut journal = Journal::new(d);
-    events.extend(valuation(
-        &mut journal,
-        &key,
-        def,
-        qty.get(),
-        false,
-        Account::InventoryWriteOff,
-        "scrap",
-    )?);
+    let entry = valuation(&mut journal, &key, &scrapped, Account::InventoryWriteOff, "scrap")?;
+    let mut events = vec![scrapped];
+    events.extend(entry);
     Ok(events)
 }
 

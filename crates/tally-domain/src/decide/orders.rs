@@ -344,14 +344,22 @@ pub(super) fn pick(d: &Decision<'_>, c: &FulfilOrder) -> Result<Vec<Event>, Reje
     let (released, lines) = claims::release(d, &mut overlay, &pullbacks, true);
     events.extend(released);
     let mut journal = Journal::new(d);
+    // Written off at the SKU's moving average (crate::valuation), shorts of one SKU in turn.
+    let mut pools = crate::valuation::Scratch::new(d.state);
     for (key, line, missing) in &shorts {
         let delta = i64::try_from(*missing).map_err(|_| Rejection::InvalidQuantity(0))?;
-        events.push(Event::InventoryAdjusted(InventoryAdjusted {
+        let adjusted = Event::InventoryAdjusted(InventoryAdjusted {
             key: key.clone(),
             delta: -delta,
             reason: AdjustReason::ShortPick,
-        }));
-        let value = times(d.sku(&key.sku)?.unit_cost, *missing)?;
+        });
+        let value = pools
+            .event(&adjusted)
+            .into_iter()
+            .try_fold(Money::zero(d.sku(&key.sku)?.unit_cost.currency()), |sum, v| {
+                plus(sum, v.negated())
+            })?;
+        events.push(adjusted);
         events.extend(journal.post(
             JournalRef::Stock(key.clone()),
             "short pick",
@@ -497,9 +505,13 @@ fn invoice_and_cogs(
             Posting::credit(Account::SalesTaxPayable, plus(tax, shipping_tax)?),
         ],
     )?);
+    // COGS at each SKU's moving average at this moment (crate::valuation).
+    let mut pools = crate::valuation::Scratch::new(d.state);
     let mut cogs = Vec::new();
     for item in items {
-        let cost = times(d.sku(&item.sku)?.unit_cost, item.qty.get())?;
+        let cost = pools
+            .flow(&crate::valuation::Flow::Out { sku: item.sku.clone(), qty: item.qty.get() })
+            .negated();
         cogs.push(Posting::debit(Account::CostOfGoodsSold, cost));
         cogs.push(Posting::credit(Account::Inventory, cost));
     }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::orders::fill;
-use super::{Decision, Journal, positive, times};
+use super::{Decision, Journal, positive};
 use crate::allocation::Overlay;
 use crate::command::{AuthorizeReturn, InspectReturn, ReceiveReturn, ReturnRef};
 use crate::event::QuarantineMove;
@@ -166,12 +166,8 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveReturn) -> Result<Vec<Event>,
     if unverified.is_empty() {
         return Ok(events);
     }
-    let mut postings = Vec::new();
     let mut names = Vec::new();
     for u in &unverified {
-        let value = times(d.sku(&u.sku)?.unit_cost, u.qty.get())?;
-        postings.push(Posting::debit(Account::Inventory, value));
-        postings.push(Posting::credit(Account::CostOfGoodsSold, value));
         names.push(format!(
             "{} × {} lot {} on line {}",
             u.qty.get(),
@@ -180,11 +176,19 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveReturn) -> Result<Vec<Event>,
             u.line
         ));
     }
-    events.push(Event::ReturnInspected(ReturnInspected {
+    let inspected = Event::ReturnInspected(ReturnInspected {
         return_id: c.return_id.clone(),
         location: c.location.clone(),
         items: unverified,
-    }));
+    });
+    // Kept units come back into inventory value at the moving average, as in an inspection.
+    let mut postings = Vec::new();
+    for value in crate::valuation::Scratch::new(d.state).event(&inspected) {
+        super::amount("restock value", value)?;
+        postings.push(Posting::debit(Account::Inventory, value));
+        postings.push(Posting::credit(Account::CostOfGoodsSold, value));
+    }
+    events.push(inspected);
     let mut journal = Journal::new(d);
     events.extend(journal.post(
         JournalRef::Return(c.return_id.clone()),
@@ -223,7 +227,6 @@ pub(super) fn inspect(d: &Decision<'_>, c: &InspectReturn) -> Result<Vec<Event>,
     let mut taken: BTreeMap<(u32, Option<LotId>), u64> = BTreeMap::new();
     let mut items = Vec::with_capacity(c.items.len());
     let mut restocked = Vec::new();
-    let mut revalued = Vec::new();
     for item in &c.items {
         let line = ret
             .lines
@@ -245,9 +248,6 @@ pub(super) fn inspect(d: &Decision<'_>, c: &InspectReturn) -> Result<Vec<Event>,
         if item.disposition == Disposition::Restock {
             restocked.push((key.clone(), qty.get()));
         }
-        if item.disposition != Disposition::Scrap {
-            revalued.push((line.sku.clone(), qty.get()));
-        }
         items.push(InspectedItem {
             line: item.line,
             sku: line.sku.clone(),
@@ -256,18 +256,17 @@ pub(super) fn inspect(d: &Decision<'_>, c: &InspectReturn) -> Result<Vec<Event>,
             disposition: item.disposition,
         });
     }
-    let mut events = vec![Event::ReturnInspected(ReturnInspected {
-        return_id: c.return_id.clone(),
-        location,
-        items,
-    })];
-    // Units kept (restocked or quarantined) go back into inventory value at standard cost.
+    let inspected =
+        Event::ReturnInspected(ReturnInspected { return_id: c.return_id.clone(), location, items });
+    // Units kept (restocked or quarantined) go back into inventory value at the SKU's moving
+    // average now (its standard cost when none is on hand): crate::valuation.
     let mut postings = Vec::new();
-    for (sku, qty) in revalued {
-        let value = times(d.sku(&sku)?.unit_cost, qty)?;
+    for value in crate::valuation::Scratch::new(d.state).event(&inspected) {
+        super::amount("restock value", value)?;
         postings.push(Posting::debit(Account::Inventory, value));
         postings.push(Posting::credit(Account::CostOfGoodsSold, value));
     }
+    let mut events = vec![inspected];
     let mut journal = Journal::new(d);
     events.extend(journal.post(
         JournalRef::Return(c.return_id.clone()),

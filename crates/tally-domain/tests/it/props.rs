@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use tally_domain::command::*;
-use tally_domain::ids::{PaymentId, PayoutId, RefundId, TransferId};
+use tally_domain::ids::{
+    PaymentId, PayoutId, PurchaseOrderId, RefundId, SupplierId, SupplierInvoiceId,
+    SupplierPaymentId, TransferId,
+};
 use tally_domain::inventory::{QuarantineReason, StockKey};
 use tally_domain::journal::sums_by_currency;
 use tally_domain::master::PriorityClass;
@@ -77,6 +80,11 @@ enum Op {
     /// channels it serves.
     Class(usize, bool),
     Serve(usize, u32, usize),
+    /// Purchasing: a receipt against purchase order PO-1's line of the SKU, a supplier invoice
+    /// of that line (or of receipts without a PO, by SKU) at cost ± a price delta, a payment.
+    ReceivePo(usize, usize, usize, i64),
+    InvoicePo(usize, i64, i64, bool),
+    PaySupplier(i64, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -92,6 +100,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (l.clone(), s.clone(), 0..4_i64).prop_map(|(a, b, c)| Op::Safety(a, b, c)),
         2 => (0..CHANNELS.len(), any::<bool>()).prop_map(|(a, b)| Op::Class(a, b)),
         1 => (l.clone(), 1..4_u32, 0..8_usize).prop_map(|(a, b, c)| Op::Serve(a, b, c)),
+        4 => (l.clone(), s.clone(), lot.clone(), 1..30_i64).prop_map(|(a, b, c, d)| Op::ReceivePo(a, b, c, d)),
+        3 => (s.clone(), 1..30_i64, -60..60_i64, any::<bool>()).prop_map(|(a, b, c, d)| Op::InvoicePo(a, b, c, d)),
+        2 => (0..40_000_i64, any::<bool>()).prop_map(|(a, b)| Op::PaySupplier(a, b)),
         3 => (o.clone(), 0..CHANNELS.len(), prop::collection::vec((s.clone(), 1..8_i64), 1..3)).prop_map(|(a, b, c)| Op::Place(a, b, c)),
         1 => o.clone().prop_map(Op::Validate),
         1 => o.clone().prop_map(Op::Allocate),
@@ -120,7 +131,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (o.clone(), 1..4_i64).prop_map(|(a, b)| Op::Refund(a, b)),
         1 => (1..20_000_i64).prop_map(Op::Payout),
         1 => (0..20_i64).prop_map(Op::Wait),
-        1 => (o.clone(), 1..20_000_i64).prop_map(|(a, b)| Op::RefundDeposit(a, b)),
+        3 => (o.clone(), 1..20_000_i64).prop_map(|(a, b)| Op::RefundDeposit(a, b)),
         5 => (0..SETTLEMENT_KINDS.len(), -5_000..5_000_i64).prop_map(|(a, b)| Op::Settlement(a, b)),
         10 => (0..2_usize, o.clone(), lot.clone(), 0..3_usize).prop_map(|(a, b, c, d)| Op::ReturnFlow(a, b, c, d)),
         40 => (o.clone(), prop::option::weighted(0.2, l.clone())).prop_map(|(a, b)| Op::Progress(a, b)),
@@ -151,7 +162,11 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
                 lot,
                 expiry,
                 qty,
-                unit_cost: None,
+                // Receipts at varying costs (and some at the SKU's unit cost) re-average.
+                unit_cost: (qty % 3 != 0)
+                    .then(|| usd(90 + qty * 37 + i64::try_from(l).unwrap() * 11)),
+                purchase_order: None,
+                po_line: None,
             })
         }
         Op::Expect(l, s, qty) => Command::ExpectInbound(ExpectInbound {
@@ -179,6 +194,52 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
             CHANNELS[c],
             if contract { PriorityClass::Contract } else { PriorityClass::Standard },
         ),
+        Op::ReceivePo(l, s, lt, qty) => {
+            let (location, sku, lot) = stock_target(l, s, lt);
+            let expiry = lot.as_ref().map(|_| date(LOTS[lt].1));
+            Command::ReceiveInventory(ReceiveInventory {
+                location,
+                sku,
+                lot,
+                expiry,
+                qty,
+                unit_cost: None,
+                purchase_order: Some(PurchaseOrderId::parse("PO-1").unwrap()),
+                po_line: Some(u32::try_from(s).unwrap()),
+            })
+        }
+        Op::InvoicePo(s, qty, delta, by_po) => {
+            let n = state.ap_invoices().count();
+            let cost = [700, 150, 1234][s];
+            Command::RecordSupplierInvoice(RecordSupplierInvoice {
+                invoice: SupplierInvoiceId::parse(format!("I{n}")).unwrap(),
+                supplier: SupplierId::parse("ACME").unwrap(),
+                purchase_order: by_po.then(|| PurchaseOrderId::parse("PO-1").unwrap()),
+                lines: vec![SupplierInvoiceLineInput {
+                    po_line: by_po.then(|| u32::try_from(s).unwrap()),
+                    sku: (!by_po).then(|| sku(SKUS[s])),
+                    qty,
+                    unit_price: usd(cost + delta),
+                }],
+            })
+        }
+        Op::PaySupplier(amount, apply) => {
+            let open: Vec<_> = state.ap_invoices().filter(|i| i.open_minor() > 0).collect();
+            let applications = match (apply, open.first()) {
+                (true, Some(inv)) => vec![PaymentApplicationInput {
+                    invoice: inv.id.clone(),
+                    amount: usd(inv.open_minor().min(amount.max(1))),
+                }],
+                _ => Vec::new(),
+            };
+            Command::RecordSupplierPayment(RecordSupplierPayment {
+                payment: SupplierPaymentId::parse(format!("P{}", state.journal_entry_count()))
+                    .unwrap(),
+                supplier: SupplierId::parse("ACME").unwrap(),
+                amount: usd(amount),
+                applications,
+            })
+        }
         Op::Serve(l, rank, mask) => {
             let served: Vec<&str> = ["web", "edi", "amz"]
                 .into_iter()
@@ -463,6 +524,8 @@ fn setup() -> Vec<Command> {
         define_sku("A", false, 0, 700),
         define_sku("L", true, 30, 150),
         define_sku("B", false, 0, 1234),
+        crate::purchasing::define_supplier(2, "0.05"),
+        crate::purchasing::create_po("PO-1", &[("A", 500, 650), ("L", 500, 175), ("B", 500, 1200)]),
     ]
 }
 
@@ -577,6 +640,8 @@ fn check_state(state: &State) {
         assert_eq!([s.reserved, s.picked, s.packed], c, "claims of {k:?}");
     }
     assert!(claims.values().all(|c| c == &[0, 0, 0]), "claims without stock: {claims:?}");
+    crate::valuation::check_pools(state);
+    crate::purchasing::check_purchasing(state);
 }
 
 /// ATS per channel is exactly what allocation would reserve for that channel now (DOMAIN §1):
@@ -732,6 +797,9 @@ fn generator_reaches_every_family() {
         "finance.deposit_refunded",
         "settlement.line_recorded",
         "settlement.payout_settled",
+        "purchase_order.received",
+        "supplier.invoice_recorded",
+        "supplier.payment_recorded",
         "exception.raised",
     ] {
         assert!(counts.get(t).copied().unwrap_or(0) > 0, "never generated {t}: {counts:#?}");

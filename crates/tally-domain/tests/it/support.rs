@@ -175,6 +175,8 @@ pub fn receive(l: &str, s: &str, qty: i64) -> Command {
         expiry: None,
         qty,
         unit_cost: None,
+        purchase_order: None,
+        po_line: None,
     })
 }
 pub fn receive_lot(l: &str, s: &str, lt: &str, expiry: &str, qty: i64) -> Command {
@@ -185,6 +187,8 @@ pub fn receive_lot(l: &str, s: &str, lt: &str, expiry: &str, qty: i64) -> Comman
         expiry: Some(date(expiry)),
         qty,
         unit_cost: None,
+        purchase_order: None,
+        po_line: None,
     })
 }
 pub fn place(
