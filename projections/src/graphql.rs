@@ -361,6 +361,8 @@ pub enum JournalReferenceKind {
     Payout,
     /// A manual entry.
     Manual,
+    /// A B2B customer (a customer payment).
+    Customer,
 }
 
 /// What a journal entry is about.
@@ -368,8 +370,8 @@ pub enum JournalReferenceKind {
 pub struct JournalReference {
     /// The kind of entity.
     pub kind: JournalReferenceKind,
-    /// The entity's ledger id: an order, return, settlement or payout id; null for stock and
-    /// manual entries.
+    /// The entity's ledger id: an order, return, settlement, payout or customer id; null for
+    /// stock and manual entries.
     pub entity_id: Option<String>,
     /// The entity's global id when it is a node (`Order`, `Return`, `Settlement`); null
     /// otherwise.
@@ -406,6 +408,7 @@ impl JournalReference {
                 entity(JournalReferenceKind::Settlement, Some("Settlement"), id.as_str())
             }
             JournalRef::Payout(id) => entity(JournalReferenceKind::Payout, None, id.as_str()),
+            JournalRef::Customer(id) => entity(JournalReferenceKind::Customer, None, id.as_str()),
             JournalRef::Stock(k) => Self {
                 kind: JournalReferenceKind::Stock,
                 entity_id: None,

@@ -6,14 +6,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::customer::Customer;
 use crate::event::{
-    CommandAccepted, CycleCounted, DepositRefunded, Event, ExceptionRaised, InboundExpected,
-    InventoryAdjusted, InventoryReceived, InvoiceIssued, LineAllocated, LineBackordered,
-    LineSubstituted, LotRecalled, OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld,
-    OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled, ProcessorFeeRecorded,
-    ProcessorPayoutRecorded, QuarantineMove, RefundIssued, ReorderPointSet, ReservationReleased,
-    ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived, SafetyStockSet,
-    SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived, TransferShipped,
+    CommandAccepted, CustomerPaymentRecorded, CycleCounted, DepositRefunded, Event,
+    ExceptionRaised, InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued,
+    LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent,
+    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled,
+    ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued, ReorderPointSet,
+    ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived,
+    SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived,
+    TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -99,6 +101,8 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::JournalEntryPosted(p) => body(p),
         Event::CommandAccepted(p) => body(p),
         Event::ExceptionRaised(p) => body(p),
+        Event::CustomerDefined(p) => body(p),
+        Event::CustomerPaymentRecorded(p) => body(p),
     }
 }
 
@@ -224,6 +228,10 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         }
         ("command.accepted", 1) => Event::CommandAccepted(read::<CommandAccepted>(t, v, bytes)?),
         ("exception.raised", 1) => Event::ExceptionRaised(read::<ExceptionRaised>(t, v, bytes)?),
+        ("customer.defined", 1) => Event::CustomerDefined(read::<Customer>(t, v, bytes)?),
+        ("finance.customer_payment_recorded", 1) => {
+            Event::CustomerPaymentRecorded(read::<CustomerPaymentRecorded>(t, v, bytes)?)
+        }
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {
                 DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }

@@ -6,6 +6,8 @@ mod inventory;
 mod master;
 mod orders;
 pub use orders::ORDER_LINES_MAX;
+mod receivables;
+pub use receivables::APPLICATIONS_MAX;
 mod returns;
 
 use crate::command::{Command, Context};
@@ -65,6 +67,8 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::RecordSettlementLine(c) => finance::settlement_line(&d, c),
         Command::SettlePayout(c) => finance::settle_payout(&d, c),
         Command::PostJournalEntry(c) => finance::manual_entry(&d, c),
+        Command::DefineCustomer(c) => receivables::define_customer(&d, c),
+        Command::RecordCustomerPayment(c) => receivables::record_customer_payment(&d, c),
     }
 }
 

@@ -90,4 +90,6 @@ event_types! {
     JournalEntryPosted => "journal.entry_posted", "`journal.entry_posted`: A journal entry was posted.",
     CommandAccepted => "command.accepted", "`command.accepted`: A command was accepted with no other event (a marker).",
     ExceptionRaised => "exception.raised", "`exception.raised`: Something a person must look at was raised (a cycle-count task, an invoice or payout mismatch).",
+    CustomerDefined => "customer.defined", "`customer.defined`: A B2B customer was defined or redefined.",
+    FinanceCustomerPaymentRecorded => "finance.customer_payment_recorded", "`finance.customer_payment_recorded`: A customer's payment was received and applied to invoices.",
 }

@@ -185,6 +185,10 @@ id_type!(
     InvoiceId, "invoice id"
 );
 id_type!(
+    /// A B2B customer buying on terms.
+    CustomerId, "customer id"
+);
+id_type!(
     /// Who asked for a command: a user, an integration or a system job.
     Actor, "actor"
 );

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{JournalEntryId, OrderId, PayoutId, ReturnId, SettlementId};
+use crate::ids::{CustomerId, JournalEntryId, OrderId, PayoutId, ReturnId, SettlementId};
 use crate::inventory::StockKey;
 use crate::money::{Currency, Money};
 use crate::rejection::Rejection;
@@ -204,6 +204,8 @@ pub enum JournalRef {
     Payout(PayoutId),
     /// A manual entry.
     Manual,
+    /// A B2B customer (a customer payment and its cash application).
+    Customer(CustomerId),
 }
 
 impl JournalRef {
@@ -217,6 +219,7 @@ impl JournalRef {
             JournalRef::Stock(key) => stream::inventory(key),
             JournalRef::Payout(id) => stream::payout(id),
             JournalRef::Manual => stream::JOURNAL.to_owned(),
+            JournalRef::Customer(id) => stream::customer(id),
         }
     }
 }

@@ -239,6 +239,9 @@ pub const PPM_PER_WHOLE: u32 = 1_000_000;
 pub struct Rate(u32);
 
 impl Rate {
+    /// No rate at all (0 %).
+    pub const ZERO: Rate = Rate(0);
+
     /// A rate from parts per million; at most 100%.
     pub fn from_ppm(ppm: u32) -> Result<Self, MoneyError> {
         if ppm > PPM_PER_WHOLE {

@@ -5,7 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, LocationId, LotId, OrderId, ReturnId, SettlementId, Sku, TransferId};
+use crate::customer::{CustomerAccount, OpenInvoice};
+use crate::ids::{
+    ChannelId, CustomerId, InvoiceId, LocationId, LotId, OrderId, ReturnId, SettlementId, Sku,
+    TransferId,
+};
 use crate::inventory::{Lot, Stock, StockKey};
 use crate::journal::Account;
 use crate::master::{Channel, Location, PriorityClass, SkuDef};
@@ -68,6 +72,10 @@ pub struct State {
     pub(crate) settlements: BTreeMap<SettlementId, Settlement>,
     pub(crate) balances: BTreeMap<(Account, Currency), i64>,
     pub(crate) journal_entry_count: u64,
+    /// B2B customers with their open AR and unapplied credit.
+    pub(crate) customers: BTreeMap<CustomerId, CustomerAccount>,
+    /// Invoices with an amount open in 1300 (removed when paid in full).
+    pub(crate) invoices: BTreeMap<InvoiceId, OpenInvoice>,
 }
 
 impl State {
@@ -247,6 +255,23 @@ impl State {
     /// Every non-zero balance.
     pub fn balances(&self) -> impl Iterator<Item = (Account, Money)> + '_ {
         self.balances.iter().map(|((a, c), m)| (*a, Money::from_minor(*m, *c)))
+    }
+
+    /// A B2B customer with its open AR and unapplied credit.
+    #[must_use]
+    pub fn customer(&self, id: &CustomerId) -> Option<&CustomerAccount> {
+        self.customers.get(id)
+    }
+
+    /// An invoice with an amount open in 1300.
+    #[must_use]
+    pub fn open_invoice(&self, id: &InvoiceId) -> Option<&OpenInvoice> {
+        self.invoices.get(id)
+    }
+
+    /// Invoices with an amount open in 1300, by id.
+    pub fn open_invoices(&self) -> impl Iterator<Item = (&InvoiceId, &OpenInvoice)> {
+        self.invoices.iter()
     }
 
     /// Journal entries posted so far.

@@ -22,9 +22,10 @@ fn golden() -> Vec<(Event, &'static str)> {
                 order: oid("O1"),
                 payment: PaymentId::parse("P1").unwrap(),
                 amount: usd(11_880),
+                applied: Vec::new(),
             }),
-            // "O1", "P1", zigzag varint 11880 = d0 b9 01, USD = 0
-            "024f31025031d0b90100",
+            // "O1", "P1", zigzag varint 11880 = d0 b9 01, USD = 0, no applications = 00
+            "024f31025031d0b9010000",
         ),
         (
             Event::LineAllocated(LineAllocated {
