@@ -15,6 +15,7 @@ mod master;
 mod money;
 mod orders;
 mod props;
+mod receivables;
 mod rejections;
 mod returns;
 mod scenarios;
