@@ -19,6 +19,7 @@ pub mod lots;
 pub mod movement;
 pub mod orders;
 mod projection;
+pub mod receivables;
 mod store;
 mod tx;
 
@@ -42,5 +43,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(fill_rate::FillRate),
         Arc::new(lots::Lots),
         Arc::new(kpis::Kpis::new()),
+        Arc::new(receivables::Receivables),
     ]
 }

@@ -111,6 +111,8 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.settlements", FINANCE),
     ("Query.settlementLines", FINANCE),
     ("Query.settlementExport", FINANCE),
+    ("Query.receivablesAging", FINANCE),
+    ("Query.openInvoices", FINANCE),
     ("Query.stockLevels", DASHBOARD),
     ("Query.node", EVERYONE),
     ("Query.nodes", EVERYONE),

@@ -15,6 +15,7 @@ pub mod node;
 pub mod mutations;
 pub mod orders;
 pub mod proofs;
+pub mod receivables;
 pub mod size;
 pub mod subscriptions;
 pub mod typed;
@@ -44,6 +45,7 @@ pub struct Query(
     kpis::KpisQuery,
     audit::AuditTrailQuery,
     finance::FinanceQuery,
+    receivables::ReceivablesQuery,
     node::NodeQuery,
 );
 

@@ -13,6 +13,7 @@ mod limits;
 mod metrics;
 mod quarantine;
 mod read_side;
+mod receivables;
 mod roles;
 mod schema_sdl;
 mod subscriptions;
