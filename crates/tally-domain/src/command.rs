@@ -189,10 +189,16 @@ pub struct DefineChannel {
     #[cfg_attr(feature = "graphql", graphql(name = "currencyCode"))]
     pub currency: Currency,
     /// Marketplace-facilitator tax: the marketplace collects and remits the tax of this
-    /// channel's orders; the seller never credits 2200 for them. Default false.
-    #[serde(default)]
+    /// channel's orders; the seller never credits 2200 for them. Default false (left out of the
+    /// JSON then, so command ids of channels defined before the flag existed do not change).
+    #[serde(default, skip_serializing_if = "is_false")]
     #[cfg_attr(feature = "graphql", graphql(default))]
     pub facilitator_tax: bool,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if signature")]
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Define or redefine a SKU.
