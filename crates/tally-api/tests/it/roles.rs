@@ -33,6 +33,8 @@ const PROJECTION_QUERIES: &[&str] = &[
     "Query.settlementExport",
     "Query.settlementLines",
     "Query.stockLevels",
+    "Query.receivablesAging",
+    "Query.openInvoices",
 ];
 
 /// Rows of `FIELD_ROLES` for nested fields (guarded on their own, stricter than their root).
@@ -131,6 +133,10 @@ fn static_sample(field: &str) -> &'static str {
         "Query.trialBalance" => "{ trialBalance { totals { balanced } } }",
         "Query.settlement" => "{ settlement(id: \"NOPE\") { settlement { settlementId } } }",
         "Query.settlementLines" => "{ settlementLines(id: \"NOPE\") { totalCount } }",
+        "Query.receivablesAging" => {
+            "{ receivablesAging(asOfDay: \"2026-03-31\") { totals { currencyCode } } }"
+        }
+        "Query.openInvoices" => "{ openInvoices(first: 1) { totalCount } }",
         "Query.node" => "{ node(id: \"gid://tally/Nope/1\") { id } }",
         "Query.nodes" => "{ nodes(ids: []) { id } }",
         "Node.Order" => "{ node(id: \"gid://tally/Order/NOPE\") { id } }",
