@@ -109,7 +109,8 @@ fn marketplace_settlement_net_equals_payout() {
         (first.txn_type, first.amount_type, first.gross, first.net),
         ("order", "principal", 10_000, 10_000)
     );
-    assert_eq!(first.gl_account, Some(2100));
+    // A principal line only confirms the invoice inside 1150 (#14): no counter account.
+    assert_eq!(first.gl_account, None);
     assert_eq!(first.deposit_date, Some(date("2026-03-16")));
     assert_eq!(first.order_id.as_deref(), Some("M1"));
     assert!(first.journal_entry_id.is_some() && first.posted_at_ms == Some(T0));
