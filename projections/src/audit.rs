@@ -48,8 +48,8 @@ pub enum Entity {
         /// The lot.
         lot: String,
     },
-    /// Master data: a location, channel or SKU definition (`kind` is `location`, `channel` or
-    /// `sku`).
+    /// Master data: a location, channel, SKU or customer (`kind` is `location`, `channel`,
+    /// `sku` or `customer`).
     Master {
         /// Which kind.
         kind: &'static str,
@@ -278,6 +278,13 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
         Event::SupplierPaymentRecorded(e) => {
             out.insert(supplier(e.supplier.as_str()));
         }
+        Event::CustomerDefined(e) => {
+            out.insert(Entity::Master { kind: "customer", id: e.id.to_string() });
+        }
+        Event::CustomerPaymentRecorded(e) => {
+            out.insert(Entity::Master { kind: "customer", id: e.customer.to_string() });
+            out.extend(e.applications.iter().map(|a| Entity::order(&a.order)));
+        }
     }
     out
 }
@@ -292,6 +299,7 @@ fn entity_of_ref(reference: &JournalRef) -> Entity {
         JournalRef::Payout(id) => Entity::Payout(id.to_string()),
         JournalRef::Manual => Entity::Journal,
         JournalRef::Supplier(id) => supplier(id.as_str()),
+        JournalRef::Customer(id) => Entity::Master { kind: "customer", id: id.to_string() },
     }
 }
 

@@ -375,6 +375,8 @@ pub enum JournalReferenceKind {
     Manual,
     /// A supplier (its invoices and payments).
     Supplier,
+    /// A B2B customer (a customer payment).
+    Customer,
 }
 
 /// What a journal entry is about.
@@ -382,8 +384,8 @@ pub enum JournalReferenceKind {
 pub struct JournalReference {
     /// The kind of entity.
     pub kind: JournalReferenceKind,
-    /// The entity's ledger id: an order, return, settlement or payout id; null for stock and
-    /// manual entries.
+    /// The entity's ledger id: an order, return, settlement, payout or customer id; null for
+    /// stock and manual entries.
     pub entity_id: Option<String>,
     /// The entity's global id when it is a node (`Order`, `Return`, `Settlement`); null
     /// otherwise.
@@ -423,6 +425,7 @@ impl JournalReference {
             }
             JournalRef::Payout(id) => entity(JournalReferenceKind::Payout, None, id.as_str()),
             JournalRef::Supplier(id) => entity(JournalReferenceKind::Supplier, None, id.as_str()),
+            JournalRef::Customer(id) => entity(JournalReferenceKind::Customer, None, id.as_str()),
             JournalRef::Stock(k) => Self {
                 kind: JournalReferenceKind::Stock,
                 entity_id: None,

@@ -703,6 +703,7 @@ pub fn reference_parts(r: &JournalRef) -> (&'static str, String) {
         JournalRef::Settlement(id) => ("settlement", id.to_string()),
         JournalRef::Payout(id) => ("payout", id.to_string()),
         JournalRef::Supplier(id) => ("supplier", id.to_string()),
+        JournalRef::Customer(id) => ("customer", id.to_string()),
         JournalRef::Stock(k) => {
             let mut id = format!("{}/{}", k.location, k.sku);
             if let Some(lot) = &k.lot {

@@ -21,6 +21,7 @@ pub mod movement;
 pub mod orders;
 mod projection;
 pub mod purchasing;
+pub mod receivables;
 mod store;
 mod tx;
 
@@ -46,5 +47,6 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(kpis::Kpis::new()),
         Arc::new(ledger::Ledger),
         Arc::new(purchasing::Purchasing),
+        Arc::new(receivables::Receivables),
     ]
 }

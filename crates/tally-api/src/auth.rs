@@ -116,6 +116,8 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.goodsReceivedNotInvoiced", FINANCE),
     ("Query.payables", FINANCE),
     ("Query.inventoryValuation", FINANCE),
+    ("Query.receivablesAging", FINANCE),
+    ("Query.openInvoices", FINANCE),
     ("Query.stockLevels", DASHBOARD),
     ("Query.node", EVERYONE),
     ("Query.nodes", EVERYONE),

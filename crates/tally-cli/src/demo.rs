@@ -74,6 +74,13 @@ pub struct Demo {
     unpaid: Vec<(String, i64)>,
 }
 
+/// B2B customers: id, name, terms (net days), credit limit (cents).
+const CUSTOMERS: [(&str, &str, u32, i64); 3] = [
+    ("ACME", "Acme Clinics", 30, 15_000_000),
+    ("NORTH", "North Health Supply", 45, 6_000_000),
+    ("CITY", "City Hospital", 15, 20_000_000),
+];
+
 fn money(cents: i64) -> Value {
     let sign = if cents < 0 { "-" } else { "" };
     json!({"amount": format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100), "currency": "USD"})
@@ -126,15 +133,25 @@ impl Demo {
     }
 
     fn master_data(&mut self) {
-        for (channel, priority, kind) in [
-            ("web", "standard", "direct"),
-            ("amazon", "standard", "marketplace"),
-            ("b2b", "contract", "wholesale"),
+        // The marketplace collects and remits the sales tax of its orders (facilitator tax).
+        for (channel, priority, kind, facilitator) in [
+            ("web", "standard", "direct", false),
+            ("amazon", "standard", "marketplace", true),
+            ("b2b", "contract", "wholesale", false),
         ] {
             self.run(
                 "demo/setup",
                 json!({"type": "define_channel", "channel": channel,
-                "priority": priority, "kind": kind, "currency": "USD"}),
+                "priority": priority, "kind": kind, "currency": "USD",
+                "facilitator_tax": facilitator}),
+            );
+        }
+        // B2B customers on terms; their orders are invoiced to 1300 and paid later.
+        for (customer, name, terms, limit) in CUSTOMERS {
+            self.run(
+                "erp/customers",
+                json!({"type": "define_customer", "customer": customer, "name": name,
+                "currency": "USD", "terms_days": terms, "credit_limit": money(limit)}),
             );
         }
         for (location, kind, rank, channels) in [
@@ -299,12 +316,13 @@ impl Demo {
         let tax_rate = if tax_ppm == 0 { "0" } else { "0.08" };
         let placed = self.now;
         let source = format!("{channel}/orders/{id}");
-        if !self.run(
-            &source,
-            json!({"type": "receive_order", "order": id, "channel": channel,
+        let mut receive = json!({"type": "receive_order", "order": id, "channel": channel,
             "placed_at": Timestamp::from_millis(placed).to_rfc3339(), "currency": "USD",
-            "lines": lines, "shipping": money(shipping), "tax_rate": tax_rate}),
-        ) {
+            "lines": lines, "shipping": money(shipping), "tax_rate": tax_rate});
+        if channel == "b2b" {
+            receive["customer"] = json!(CUSTOMERS[(self.next_order % 3) as usize].0);
+        }
+        if !self.run(&source, receive) {
             return;
         }
         self.run(&source, json!({"type": "validate_order", "order": id}));
@@ -500,6 +518,7 @@ impl Demo {
                 "amount": money(net), "deposit_date": date(self.now + 2 * DAY_MS)}),
             );
         }
+        self.collect_receivables();
         let clearing = self
             .state
             .balance(
@@ -516,10 +535,64 @@ impl Demo {
         }
     }
 
+    /// Weekly cash application: each B2B customer pays its invoices due within a week or issued
+    /// more than five days ago, one in five payments short by a tenth of the last invoice (a
+    /// partial payment) and one in five rounded up to the next hundred (the excess is unapplied
+    /// credit, used by the next week's payment).
+    fn collect_receivables(&mut self) {
+        let horizon = Timestamp::from_millis(self.now + 7 * DAY_MS).date();
+        let issued_before = Timestamp::from_millis(self.now - 5 * DAY_MS).date();
+        for (customer, _, _, _) in CUSTOMERS {
+            let Ok(id) = tally_domain::ids::CustomerId::parse(customer) else { continue };
+            let due: Vec<(String, i64)> = self
+                .state
+                .open_invoices()
+                .filter(|(_, i)| {
+                    i.customer.as_ref() == Some(&id)
+                        && (i.due_on <= horizon || i.issued_on <= issued_before)
+                })
+                .map(|(n, i)| (n.to_string(), i.open_minor))
+                .collect();
+            let credit = self.state.customer(&id).map_or(0, |c| c.credit_minor.max(0));
+            if due.is_empty() {
+                continue;
+            }
+            let owed: i64 = due.iter().map(|(_, open)| open).sum();
+            let (amount, applications) = match self.rng.below(5) {
+                0 => {
+                    // Short: a tenth of the last invoice stays open.
+                    let short = due.last().map_or(0, |(_, open)| open / 10);
+                    let mut apps = due.clone();
+                    if let Some(last) = apps.last_mut() {
+                        last.1 -= short;
+                    }
+                    ((owed - short - credit).max(0), apps)
+                }
+                1 => (((owed - credit) / 10_000 + 1) * 10_000, due.clone()),
+                _ => ((owed - credit).max(0), due.clone()),
+            };
+            let applications: Vec<Value> = applications
+                .iter()
+                .filter(|(_, open)| *open > 0)
+                .map(|(invoice, open)| json!({"invoice": invoice, "amount": money(*open)}))
+                .collect();
+            self.run(
+                "bank/remittances",
+                json!({"type": "record_customer_payment",
+                "payment": format!("ach-{customer}-{}", self.next_id), "customer": customer,
+                "amount": money(amount), "applications": applications}),
+            );
+        }
+    }
+
     fn build(mut self, orders_per_day: u64) -> Vec<Submission> {
+        self.play(orders_per_day);
+        self.submissions
+    }
+
+    fn play(&mut self, orders_per_day: u64) {
         self.master_data();
         self.build_rest(orders_per_day);
-        self.submissions
     }
 
     /// Everything after the master data; returns the number of submissions so far.
@@ -567,6 +640,8 @@ pub fn dataset(seed: u64, orders_per_day: u64) -> Vec<Submission> {
 
 #[cfg(test)]
 mod tests {
+    use super::{CUSTOMERS, Demo};
+    use tally_domain::ids::CustomerId;
     use tally_domain::journal::Account;
     use tally_domain::money::Currency;
 
@@ -595,5 +670,31 @@ mod tests {
             state.ap_invoices().map(tally_domain::purchasing::ApInvoice::open_minor).sum();
         assert_eq!(-usd(Account::AccountsPayable), open);
         assert!(usd(Account::PurchasePriceVariance) > 0);
+    }
+
+    /// After a full demo run every clearing account the sales side owns clears (#14): 2100
+    /// customer deposits is never a debit, 1300 equals the open invoices (the AR aging total),
+    /// and the marketplace's facilitator tax never reaches 2200.
+    #[test]
+    fn the_demo_leaves_deposits_credit_and_receivables_equal_to_open_invoices() {
+        let mut demo = Demo::new(7);
+        demo.play(crate::commands::demo::ORDERS_PER_DAY);
+        let state = &demo.state;
+        let usd = |a| state.balance(a, Currency::USD).minor();
+        assert!(usd(Account::CustomerDeposits) <= 0, "2100 {}", usd(Account::CustomerDeposits));
+        let open: i64 = state.open_invoices().map(|(_, i)| i.open_minor).sum();
+        assert_eq!(usd(Account::AccountsReceivable), open);
+        let customers: i64 = CUSTOMERS
+            .iter()
+            .filter_map(|(c, ..)| state.customer(&CustomerId::parse(*c).ok()?))
+            .map(|c| c.open_ar_minor)
+            .sum();
+        let consumer: i64 = state
+            .open_invoices()
+            .filter(|(_, i)| i.customer.is_none())
+            .map(|(_, i)| i.open_minor)
+            .sum();
+        assert_eq!(customers + consumer, open);
+        assert!(state.open_invoices().count() > 0, "some B2B invoices are still open");
     }
 }

@@ -6,15 +6,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::customer::Customer;
 use crate::event::{
-    CommandAccepted, CountToleranceSet, CycleCounted, DepositRefunded, Event, ExceptionRaised,
-    HoldSlaBreached, InboundExpected, InventoryAdjusted, InventoryReceived, InvoiceIssued,
-    LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled, OrderEvent,
-    OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, PayoutSettled,
-    ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued, ReorderPointSet,
-    ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected, ReturnReceived,
-    SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped, TransferReceived,
-    TransferShipped,
+    CommandAccepted, CountToleranceSet, CustomerPaymentRecorded, CycleCounted, DepositRefunded,
+    Event, ExceptionRaised, HoldSlaBreached, InboundExpected, InventoryAdjusted, InventoryReceived,
+    InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled,
+    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
+    PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
+    ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected,
+    ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped,
+    TransferReceived, TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -107,6 +108,8 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::PurchaseOrderReceived(p) => body(p),
         Event::SupplierInvoiceRecorded(p) => body(p),
         Event::SupplierPaymentRecorded(p) => body(p),
+        Event::CustomerDefined(p) => body(p),
+        Event::CustomerPaymentRecorded(p) => body(p),
     }
 }
 
@@ -253,6 +256,10 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("supplier.payment_recorded", 1) => Event::SupplierPaymentRecorded(read::<
             crate::event::SupplierPaymentRecorded,
         >(t, v, bytes)?),
+        ("customer.defined", 1) => Event::CustomerDefined(read::<Customer>(t, v, bytes)?),
+        ("finance.customer_payment_recorded", 1) => {
+            Event::CustomerPaymentRecorded(read::<CustomerPaymentRecorded>(t, v, bytes)?)
+        }
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {
                 DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }

@@ -9,6 +9,8 @@ mod orders;
 pub use orders::ORDER_LINES_MAX;
 mod purchasing;
 pub use purchasing::PAYMENT_TERMS_DAYS_MAX;
+mod receivables;
+pub use receivables::APPLICATIONS_MAX;
 mod returns;
 
 use crate::command::{Command, Context};
@@ -75,6 +77,8 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::RecordSupplierInvoice(c) => purchasing::record_invoice(&d, c),
         Command::RecordSupplierPayment(c) => purchasing::record_payment(&d, c),
         Command::PostJournalEntry(c) => finance::manual_entry(&d, c),
+        Command::DefineCustomer(c) => receivables::define_customer(&d, c),
+        Command::RecordCustomerPayment(c) => receivables::record_customer_payment(&d, c),
     }
 }
 

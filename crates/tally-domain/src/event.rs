@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::customer::{Customer, InvoiceApplication};
 use crate::ids::{
-    ChannelId, InvoiceId, LocationId, LotId, OrderId, PaymentId, PayoutId, RefundId, ReturnId,
-    SettlementId, Sku, TransferId,
+    ChannelId, CustomerId, InvoiceId, LocationId, LotId, OrderId, PaymentId, PayoutId, RefundId,
+    ReturnId, SettlementId, Sku, TransferId,
 };
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
-use crate::journal::JournalEntry;
+use crate::journal::{Account, JournalEntry};
 use crate::master::{AbcClass, Channel, CountTolerance, Location, SkuDef};
 use crate::money::{Currency, Money, Rate};
 use crate::order::{CancelReason, Digest, HoldReason, OrderLine};
@@ -71,6 +72,9 @@ pub struct OrderReceived {
     pub tax_rate: Rate,
     /// Digest of the content, for duplicate detection.
     pub digest: Digest,
+    /// The B2B customer, when the order names one.
+    #[serde(default)]
+    pub customer: Option<CustomerId>,
 }
 
 /// An event about one order and nothing else.
@@ -583,6 +587,10 @@ pub struct PaymentCaptured {
     pub payment: PaymentId,
     /// Amount.
     pub amount: Money,
+    /// The part applied to the order's open invoices in 1300 (a capture after shipment); the
+    /// rest is a deposit in 2100.
+    #[serde(default)]
+    pub applied: Vec<InvoiceApplication>,
 }
 
 /// A line of an invoice or a refund.
@@ -615,6 +623,19 @@ pub struct InvoiceIssued {
     pub shipping_tax: Money,
     /// Σ amounts + shipping + taxes.
     pub total: Money,
+    /// The part of `total` covered by the order's deposits (2100, money received before
+    /// shipment).
+    pub deposits_applied: Money,
+    /// The rest, owed to us: debited to `receivable_account`.
+    pub receivable: Money,
+    /// 1300 accounts receivable, or 1150 marketplace clearing for a marketplace order.
+    pub receivable_account: Account,
+    /// The customer owing it, for an order on terms.
+    pub customer: Option<CustomerId>,
+    /// Issue (shipment) date.
+    pub issued_on: Date,
+    /// Due date: issue date + the customer's terms (the issue date without a customer).
+    pub due_on: Date,
 }
 
 /// A processor fee.
@@ -637,6 +658,14 @@ pub struct RefundIssued {
     pub lines: Vec<MoneyLine>,
     /// Σ amounts + taxes.
     pub total: Money,
+    /// Credit notes against the order's open invoices (Cr 1300).
+    pub credit_notes: Vec<InvoiceApplication>,
+    /// Paid back through the processor (Cr 1100).
+    pub processor: Money,
+    /// Deducted by the marketplace from its settlement (Cr 1150).
+    pub marketplace: Money,
+    /// Credited to the customer's unapplied credit (Cr 2100): money the customer paid by bank.
+    pub customer_credit: Money,
 }
 
 /// Customer money held for an order (captured, not invoiced) was paid back.
@@ -657,6 +686,23 @@ pub struct ProcessorPayoutRecorded {
     pub payout: PayoutId,
     /// Amount.
     pub amount: Money,
+}
+
+/// A B2B customer's payment was received and applied (cash application).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerPaymentRecorded {
+    /// The payment.
+    pub payment: PaymentId,
+    /// The customer.
+    pub customer: CustomerId,
+    /// Money received in the bank.
+    pub amount: Money,
+    /// Applications to open invoices.
+    pub applications: Vec<InvoiceApplication>,
+    /// Part of the applications drawn from the customer's earlier unapplied credit.
+    pub credit_used: Money,
+    /// Part of `amount` not applied: added to the customer's unapplied credit.
+    pub unapplied: Money,
 }
 
 /// A settlement was opened.
@@ -877,6 +923,12 @@ pub enum Event {
     /// `supplier.payment_recorded`
     #[serde(rename = "supplier.payment_recorded")]
     SupplierPaymentRecorded(SupplierPaymentRecorded),
+    /// `customer.defined`
+    #[serde(rename = "customer.defined")]
+    CustomerDefined(Customer),
+    /// `finance.customer_payment_recorded`
+    #[serde(rename = "finance.customer_payment_recorded")]
+    CustomerPaymentRecorded(CustomerPaymentRecorded),
 }
 
 impl Event {
@@ -936,6 +988,8 @@ impl Event {
             Event::PurchaseOrderReceived(_) => "purchase_order.received",
             Event::SupplierInvoiceRecorded(_) => "supplier.invoice_recorded",
             Event::SupplierPaymentRecorded(_) => "supplier.payment_recorded",
+            Event::CustomerDefined(_) => "customer.defined",
+            Event::CustomerPaymentRecorded(_) => "finance.customer_payment_recorded",
         }
     }
 
@@ -1007,6 +1061,8 @@ impl Event {
             Event::PurchaseOrderReceived(e) => stream::purchase_order(&e.purchase_order),
             Event::SupplierInvoiceRecorded(e) => stream::supplier(&e.supplier),
             Event::SupplierPaymentRecorded(e) => stream::supplier(&e.supplier),
+            Event::CustomerDefined(e) => stream::customer(&e.id),
+            Event::CustomerPaymentRecorded(e) => stream::customer(&e.customer),
         }
     }
 }

@@ -97,4 +97,6 @@ event_types! {
     PurchaseOrderReceived => "purchase_order.received", "`purchase_order.received`: Units just received arrived against a purchase-order line.",
     SupplierInvoiceRecorded => "supplier.invoice_recorded", "`supplier.invoice_recorded`: A supplier invoice was matched and recorded.",
     SupplierPaymentRecorded => "supplier.payment_recorded", "`supplier.payment_recorded`: A payment to a supplier was recorded.",
+    CustomerDefined => "customer.defined", "`customer.defined`: A B2B customer was defined or redefined.",
+    FinanceCustomerPaymentRecorded => "finance.customer_payment_recorded", "`finance.customer_payment_recorded`: A customer's payment was received and applied to invoices.",
 }

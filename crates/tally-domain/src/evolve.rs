@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::event::Event;
+use crate::customer::{CustomerAccount, InvoiceApplication, OpenInvoice};
+use crate::event::{Event, InvoiceIssued};
 use crate::ids::{ChannelId, OrderId};
 use crate::inventory::{Claim, Lot, QuarantineReason, Stock, StockKey};
+use crate::journal::Account;
 use crate::master::{Channel, PriorityClass};
 use crate::order::{
-    AfterSale, AllocKey, ClosedOrder, Line, Order, OrderStatus, Returnable, Stages,
+    AfterSale, AllocKey, Billing, ClosedOrder, Line, Order, OrderStatus, Returnable, Stages,
 };
 use crate::returns::{Disposition, Return, ReturnLine};
 use crate::settlement::{Settlement, SettlementLineKind};
@@ -156,6 +158,53 @@ fn sold_line_mut<'a>(state: &'a mut State, order: &OrderId, line: u32) -> Option
     state.closed_orders.get_mut(order)?.returnable.as_mut()?.lines.get_mut(index)
 }
 
+/// The billing record of a sold order, open or delivered.
+fn billing_mut<'a>(state: &'a mut State, order: &OrderId) -> Option<&'a mut Billing> {
+    if let Some(o) = state.orders.get_mut(order) {
+        return Some(&mut o.billing);
+    }
+    Some(&mut state.closed_orders.get_mut(order)?.returnable.as_mut()?.billing)
+}
+
+/// Files the part of an invoice debited to 1300 as open, under its customer.
+fn open_invoice(state: &mut State, e: &InvoiceIssued) {
+    if e.receivable_account != Account::AccountsReceivable || e.receivable.minor() == 0 {
+        return;
+    }
+    let Some(channel) = state.orders.get(&e.order).map(|o| o.channel.clone()) else { return };
+    state.invoices.insert(
+        e.invoice.clone(),
+        OpenInvoice {
+            order: e.order.clone(),
+            channel,
+            customer: e.customer.clone(),
+            currency: e.receivable.currency(),
+            issued_on: e.issued_on,
+            due_on: e.due_on,
+            amount_minor: e.receivable.minor(),
+            open_minor: e.receivable.minor(),
+        },
+    );
+    if let Some(c) = e.customer.as_ref().and_then(|c| state.customers.get_mut(c)) {
+        c.open_ar_minor += e.receivable.minor();
+    }
+}
+
+/// Reduces an open invoice (and its customer's open AR) by an application; a paid invoice is
+/// forgotten.
+fn apply_to_invoice(state: &mut State, a: &InvoiceApplication) {
+    let Some(invoice) = state.invoices.get_mut(&a.invoice) else { return };
+    debug_assert!(invoice.open_minor >= a.amount.minor(), "invoice over-applied: {a:?}");
+    invoice.open_minor -= a.amount.minor();
+    let customer = invoice.customer.clone();
+    if invoice.open_minor <= 0 {
+        state.invoices.remove(&a.invoice);
+    }
+    if let Some(c) = customer.and_then(|c| state.customers.get_mut(&c)) {
+        c.open_ar_minor -= a.amount.minor();
+    }
+}
+
 #[expect(clippy::too_many_lines, reason = "one arm per event reads best as one match")]
 fn apply(state: &mut State, event: &Event) {
     match event {
@@ -227,6 +276,15 @@ fn apply(state: &mut State, event: &Event) {
                 invoice_count: 0,
                 shipping_invoiced: false,
                 digest: e.digest,
+                billing: Billing {
+                    customer: e.customer.clone(),
+                    facilitator_tax: state
+                        .channels
+                        .get(&e.channel)
+                        .is_some_and(|c| c.facilitator_tax),
+                    paid_processor_minor: 0,
+                    paid_customer_minor: 0,
+                },
             };
             state.orders.insert(e.order.clone(), order);
         }
@@ -390,6 +448,7 @@ fn apply(state: &mut State, event: &Event) {
                         tax_rate: o.tax_rate,
                         captured_minor: o.captured_minor,
                         lines: o.lines,
+                        billing: o.billing,
                     }),
                 };
                 state.closed_orders.insert(e.order.clone(), closed);
@@ -561,14 +620,21 @@ fn apply(state: &mut State, event: &Event) {
             state.returns.remove(&e.return_id);
         }
         Event::PaymentCaptured(e) => {
+            let applied: i64 = e.applied.iter().map(|a| a.amount.minor()).sum();
             if let Some(o) = state.orders.get_mut(&e.order) {
                 o.captured_minor += e.amount.minor();
-                o.deposit_minor += e.amount.minor();
+                o.deposit_minor += e.amount.minor() - applied;
+                o.billing.paid_processor_minor += applied;
+            }
+            for a in &e.applied {
+                apply_to_invoice(state, a);
             }
         }
         Event::InvoiceIssued(e) => {
+            open_invoice(state, e);
             if let Some(o) = state.orders.get_mut(&e.order) {
-                o.deposit_minor -= e.total.minor();
+                o.deposit_minor -= e.deposits_applied.minor();
+                o.billing.paid_processor_minor += e.deposits_applied.minor();
                 o.invoice_count += 1;
                 o.shipping_invoiced = true;
                 for l in &e.lines {
@@ -593,6 +659,40 @@ fn apply(state: &mut State, event: &Event) {
                 if let Some(line) = sold_line_mut(state, &e.order, l.line) {
                     line.after_sale.refunded += l.qty.get();
                 }
+            }
+            for a in &e.credit_notes {
+                apply_to_invoice(state, a);
+            }
+            let mut customer = None;
+            if let Some(b) = billing_mut(state, &e.order) {
+                b.paid_processor_minor -= e.processor.minor();
+                b.paid_customer_minor -= e.customer_credit.minor();
+                customer.clone_from(&b.customer);
+            }
+            if let Some(c) = customer.and_then(|c| state.customers.get_mut(&c)) {
+                c.credit_minor += e.customer_credit.minor();
+            }
+        }
+        Event::CustomerDefined(c) => {
+            state
+                .customers
+                .entry(c.id.clone())
+                .and_modify(|a| a.customer = c.clone())
+                .or_insert_with(|| CustomerAccount {
+                    customer: c.clone(),
+                    open_ar_minor: 0,
+                    credit_minor: 0,
+                });
+        }
+        Event::CustomerPaymentRecorded(e) => {
+            for a in &e.applications {
+                apply_to_invoice(state, a);
+                if let Some(b) = billing_mut(state, &a.order) {
+                    b.paid_customer_minor += a.amount.minor();
+                }
+            }
+            if let Some(c) = state.customers.get_mut(&e.customer) {
+                c.credit_minor += e.unapplied.minor() - e.credit_used.minor();
             }
         }
         Event::SettlementOpened(e) => {

@@ -8,8 +8,8 @@
 
 use crate::command::*;
 use crate::ids::{
-    ChannelId, LocationId, LotId, OrderId, PaymentId, PayoutId, RefundId, ReturnId, SettlementId,
-    Sku, TransferId,
+    ChannelId, CustomerId, LocationId, LotId, OrderId, PaymentId, PayoutId, RefundId, ReturnId,
+    SettlementId, Sku, TransferId,
 };
 use crate::inventory::{AdjustReason, QuarantineReason};
 use crate::journal::{Account, Posting};
@@ -85,12 +85,14 @@ pub fn commands() -> Vec<Command> {
             priority: PriorityClass::Standard,
             kind: ChannelKind::Direct,
             currency: Currency::USD,
+            facilitator_tax: false,
         }),
         Command::DefineChannel(DefineChannel {
             channel: id("amazon"),
             priority: PriorityClass::Standard,
             kind: ChannelKind::Marketplace,
             currency: Currency::USD,
+            facilitator_tax: true,
         }),
         Command::DefineLocation(DefineLocation {
             location: wh1(),
@@ -247,6 +249,7 @@ pub fn commands() -> Vec<Command> {
             lines: vec![OrderLineInput { sku: sku_a(), qty: 2, unit_price: usd("59.40") }],
             shipping: usd("5.00"),
             tax_rate: fraction("0.08"),
+            customer: None,
         }),
         Command::CapturePayment(CapturePayment {
             order: id("W1001"),
@@ -313,6 +316,7 @@ pub fn commands() -> Vec<Command> {
             lines: vec![OrderLineInput { sku: sku_a(), qty: 1, unit_price: usd("59.40") }],
             shipping: usd("0.00"),
             tax_rate: fraction("0.08"),
+            customer: None,
         }),
         Command::SubstituteLine(SubstituteLine { order: id("W1002"), line: 0, sku: id("SKU-B") }),
         Command::CapturePayment(CapturePayment {
@@ -401,6 +405,19 @@ pub fn commands() -> Vec<Command> {
             class: AbcClass::B,
             units: 1,
             fraction: Some(fraction("0.05")),
+        }),
+        Command::DefineCustomer(DefineCustomer {
+            customer: id::<CustomerId>("ACME"),
+            name: "Acme Clinics".to_owned(),
+            currency: Currency::USD,
+            terms_days: 30,
+            credit_limit: usd("5000.00"),
+        }),
+        Command::RecordCustomerPayment(RecordCustomerPayment {
+            payment: id("ach-1"),
+            customer: id("ACME"),
+            amount: usd("100.00"),
+            applications: Vec::new(),
         }),
     ]
 }

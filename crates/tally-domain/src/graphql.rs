@@ -30,8 +30,8 @@ use async_graphql::{
 };
 
 use crate::ids::{
-    Actor, ChannelId, Id, InvoiceId, JournalEntryId, LocationId, LotId, OrderId, PaymentId,
-    PayoutId, RefundId, ReturnId, SettlementId, Sku, TransferId,
+    Actor, ChannelId, CustomerId, Id, InvoiceId, JournalEntryId, LocationId, LotId, OrderId,
+    PaymentId, PayoutId, RefundId, ReturnId, SettlementId, Sku, TransferId,
 };
 use crate::money::{Currency, Money, Rate};
 use crate::time::{Date, Timestamp};
@@ -99,6 +99,7 @@ string_type!(
     PayoutId,
     JournalEntryId,
     InvoiceId,
+    CustomerId,
     Actor,
     crate::ids::SupplierId,
     crate::ids::PurchaseOrderId,

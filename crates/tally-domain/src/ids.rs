@@ -201,6 +201,10 @@ id_type!(
     SupplierPaymentId, "supplier payment id"
 );
 id_type!(
+    /// A B2B customer buying on terms.
+    CustomerId, "customer id"
+);
+id_type!(
     /// Who asked for a command: a user, an integration or a system job.
     Actor, "actor"
 );

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{JournalEntryId, OrderId, PayoutId, ReturnId, SettlementId};
+use crate::ids::{CustomerId, JournalEntryId, OrderId, PayoutId, ReturnId, SettlementId};
 use crate::inventory::StockKey;
 use crate::money::{Currency, Money};
 use crate::rejection::Rejection;
@@ -206,6 +206,8 @@ pub enum JournalRef {
     Manual,
     /// A supplier (its invoices and payments; invoice-match exceptions).
     Supplier(crate::ids::SupplierId),
+    /// A B2B customer (a customer payment and its cash application).
+    Customer(CustomerId),
 }
 
 impl JournalRef {
@@ -220,6 +222,7 @@ impl JournalRef {
             JournalRef::Payout(id) => stream::payout(id),
             JournalRef::Manual => stream::JOURNAL.to_owned(),
             JournalRef::Supplier(id) => stream::supplier(id),
+            JournalRef::Customer(id) => stream::customer(id),
         }
     }
 }

@@ -60,6 +60,7 @@
 pub mod allocation;
 pub mod codec;
 pub mod command;
+pub mod customer;
 pub mod decide;
 pub mod event;
 pub mod event_type;

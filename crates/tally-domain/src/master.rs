@@ -70,6 +70,10 @@ pub struct Channel {
     pub kind: ChannelKind,
     /// The currency its orders are priced in.
     pub currency: Currency,
+    /// Marketplace-facilitator tax: the marketplace collects and remits the sales tax of this
+    /// channel's orders, so the seller never credits 2200 for them (DOMAIN.md §4).
+    #[serde(default)]
+    pub facilitator_tax: bool,
 }
 
 /// ABC classification of a SKU by value.

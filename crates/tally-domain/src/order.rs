@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, LocationId, LotId, OrderId, Sku};
+use crate::ids::{ChannelId, CustomerId, LocationId, LotId, OrderId, Sku};
 use crate::money::{Currency, Money, Rate};
 use crate::time::Timestamp;
 
@@ -188,6 +188,22 @@ impl Stages {
     }
 }
 
+/// Who pays for an order and how much of its invoiced money was received, by route: what
+/// refunds need to go back the way the money came (DOMAIN.md §4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Billing {
+    /// The B2B customer on terms, if any.
+    pub customer: Option<CustomerId>,
+    /// Whether the channel's marketplace collects and remits the tax (copied at receipt).
+    pub facilitator_tax: bool,
+    /// Money received through the processor and applied to the order's invoices (deposits
+    /// consumed at shipment, captures after it), less processor refunds.
+    pub paid_processor_minor: i64,
+    /// Money the customer paid by bank and applied to the order's invoices, less what refunds
+    /// gave back as customer credit.
+    pub paid_customer_minor: i64,
+}
+
 /// 32-byte BLAKE3 digest of an order's content, for duplicate detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Digest(pub [u8; 32]);
@@ -227,6 +243,8 @@ pub struct Order {
     pub shipping_invoiced: bool,
     /// Digest of the content it was received with.
     pub digest: Digest,
+    /// Customer, tax regime and money received by route.
+    pub billing: Billing,
 }
 
 /// What a delivered or cancelled order shrinks to.
@@ -257,4 +275,6 @@ pub struct Returnable {
     pub captured_minor: i64,
     /// The lines.
     pub lines: Vec<Line>,
+    /// Customer, tax regime and money received by route.
+    pub billing: Billing,
 }

@@ -1,7 +1,10 @@
 //! Rejections: why a command was refused, with a stable machine code and a message naming the
 //! offending value.
 
-use crate::ids::{ChannelId, LocationId, LotId, OrderId, ReturnId, SettlementId, Sku, TransferId};
+use crate::ids::{
+    ChannelId, CustomerId, InvoiceId, LocationId, LotId, OrderId, ReturnId, SettlementId, Sku,
+    TransferId,
+};
 use crate::money::Currency;
 
 /// Why `decide` refused a command. Codes are stable; messages are for people.
@@ -192,6 +195,26 @@ pub enum Rejection {
         /// The refund, as decimal text.
         requested: String,
     },
+    /// The customer was never defined.
+    #[error("unknown customer '{0}'")]
+    UnknownCustomer(CustomerId),
+    /// No invoice with this id has an amount open in accounts receivable.
+    #[error("no open invoice '{0}'")]
+    UnknownInvoice(InvoiceId),
+    /// Money asked for exceeds what is open or was paid (an application over an invoice's
+    /// open amount, applications over the payment and credit, a refund over what was paid or
+    /// invoiced for its lines).
+    #[error("{what} of {requested} for '{id}' exceeds the {open} open")]
+    ExceedsOpenAmount {
+        /// What was asked.
+        what: &'static str,
+        /// The invoice, customer or order.
+        id: String,
+        /// What is open, as decimal text.
+        open: String,
+        /// What was asked, as decimal text.
+        requested: String,
+    },
 }
 
 /// The list of every rejection code, in one place: each with its doc, its variant of
@@ -261,6 +284,12 @@ macro_rules! for_each_rejection_code {
             FacilitatorTaxNotNetted "FACILITATOR_TAX_NOT_NETTED";
             /// A deposit refund exceeds the customer money held for the order.
             RefundExceedsDeposit "REFUND_EXCEEDS_DEPOSIT";
+            /// The customer was never defined.
+            UnknownCustomer "UNKNOWN_CUSTOMER";
+            /// No invoice with this id has an amount open in accounts receivable.
+            UnknownInvoice "UNKNOWN_INVOICE";
+            /// Money asked for exceeds what is open or was paid.
+            ExceedsOpenAmount "EXCEEDS_OPEN_AMOUNT";
         }
     };
 }
@@ -334,6 +363,9 @@ impl Rejection {
             Self::SettlementMismatch { .. } => RejectionCode::SettlementMismatch,
             Self::FacilitatorTaxNotNetted { .. } => RejectionCode::FacilitatorTaxNotNetted,
             Self::RefundExceedsDeposit { .. } => RejectionCode::RefundExceedsDeposit,
+            Self::UnknownCustomer(_) => RejectionCode::UnknownCustomer,
+            Self::UnknownInvoice(_) => RejectionCode::UnknownInvoice,
+            Self::ExceedsOpenAmount { .. } => RejectionCode::ExceedsOpenAmount,
         }
     }
 

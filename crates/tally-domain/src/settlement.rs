@@ -36,16 +36,20 @@ pub enum SettlementLineKind {
 }
 
 impl SettlementLineKind {
-    /// The account on the other side of marketplace clearing (1150).
+    /// The account on the other side of marketplace clearing (1150). Principal, shipping, tax
+    /// and refund lines confirm what the order side already posted to 1150 (the invoice at
+    /// shipment, `issue_refund`), and facilitator tax is never the seller's: their entries post
+    /// both halves inside 1150 and net to zero there. A difference between what was invoiced and
+    /// what the marketplace settles stays in 1150 for reconciliation.
     #[must_use]
     pub const fn counter_account(self) -> Account {
         match self {
-            Self::Principal | Self::Shipping | Self::Tax => Account::CustomerDeposits,
-            Self::FacilitatorTax => Account::SalesTaxPayable,
+            Self::Principal | Self::Shipping | Self::Tax | Self::FacilitatorTax | Self::Refund => {
+                Account::MarketplaceClearing
+            }
             Self::Commission => Account::MarketplaceCommissions,
             Self::FulfillmentFee => Account::FulfillmentFees,
             Self::StorageFee => Account::StorageFees,
-            Self::Refund => Account::SalesReturns,
             Self::Reserve => Account::MarketplaceReserve,
         }
     }

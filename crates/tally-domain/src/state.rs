@@ -5,7 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, LocationId, LotId, OrderId, ReturnId, SettlementId, Sku, TransferId};
+use crate::customer::{CustomerAccount, OpenInvoice};
+use crate::ids::{
+    ChannelId, CustomerId, InvoiceId, LocationId, LotId, OrderId, ReturnId, SettlementId, Sku,
+    TransferId,
+};
 use crate::inventory::{Lot, Stock, StockKey};
 use crate::journal::Account;
 use crate::master::{AbcClass, Channel, CountTolerance, Location, PriorityClass, SkuDef};
@@ -86,6 +90,10 @@ pub struct State {
     >,
     pub(crate) supplier_payments: BTreeSet<crate::ids::SupplierPaymentId>,
     pub(crate) supplier_credit: BTreeMap<crate::ids::SupplierId, i64>,
+    /// B2B customers with their open AR and unapplied credit.
+    pub(crate) customers: BTreeMap<CustomerId, CustomerAccount>,
+    /// Invoices with an amount open in 1300 (removed when paid in full).
+    pub(crate) invoices: BTreeMap<InvoiceId, OpenInvoice>,
 }
 
 impl State {
@@ -347,6 +355,23 @@ impl State {
     #[must_use]
     pub fn supplier_credit(&self, id: &crate::ids::SupplierId) -> i64 {
         self.supplier_credit.get(id).copied().unwrap_or(0)
+    }
+
+    /// A B2B customer with its open AR and unapplied credit.
+    #[must_use]
+    pub fn customer(&self, id: &CustomerId) -> Option<&CustomerAccount> {
+        self.customers.get(id)
+    }
+
+    /// An invoice with an amount open in 1300.
+    #[must_use]
+    pub fn open_invoice(&self, id: &InvoiceId) -> Option<&OpenInvoice> {
+        self.invoices.get(id)
+    }
+
+    /// Invoices with an amount open in 1300, by id.
+    pub fn open_invoices(&self) -> impl Iterator<Item = (&InvoiceId, &OpenInvoice)> {
+        self.invoices.iter()
     }
 
     /// Journal entries posted so far.

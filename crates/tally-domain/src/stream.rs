@@ -116,6 +116,12 @@ pub fn payout(id: &PayoutId) -> String {
     name("payout", &[id.as_str()])
 }
 
+/// `customer:{customer}`.
+#[must_use]
+pub fn customer(id: &crate::ids::CustomerId) -> String {
+    name("customer", &[id.as_str()])
+}
+
 /// `lot:{sku}:{lot}`.
 #[must_use]
 pub fn lot(sku: &Sku, lot: &LotId) -> String {

@@ -94,6 +94,13 @@ impl Date {
         Ok(Self(i32::try_from(days).map_err(|_| invalid())?))
     }
 
+    /// This date plus `days` days (saturating).
+    #[must_use]
+    pub const fn plus_days(self, days: u32) -> Self {
+        let days = if days > i32::MAX as u32 { i32::MAX } else { days as i32 };
+        Self(self.0.saturating_add(days))
+    }
+
     /// This date minus `days` days (saturating).
     #[must_use]
     pub const fn minus_days(self, days: u32) -> Self {

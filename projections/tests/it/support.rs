@@ -144,6 +144,7 @@ pub fn define_channel(id: &str, priority: PriorityClass, kind: ChannelKind) -> C
         priority,
         kind,
         currency: Currency::USD,
+        facilitator_tax: false,
     })
 }
 pub fn define_location(id: &str, rank: u32, channels: &[&str]) -> Command {
@@ -213,6 +214,7 @@ pub fn place(
             .collect(),
         shipping: usd(shipping),
         tax_rate: Rate::from_ppm(tax_ppm).unwrap(),
+        customer: None,
     })
 }
 pub fn oref(id: &str) -> OrderRef {

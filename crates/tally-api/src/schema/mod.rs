@@ -17,6 +17,7 @@ pub mod mutations;
 pub mod orders;
 pub mod proofs;
 pub mod purchasing;
+pub mod receivables;
 pub mod size;
 pub mod subscriptions;
 pub mod typed;
@@ -48,6 +49,7 @@ pub struct Query(
     finance::FinanceQuery,
     ledger::LedgerQuery,
     purchasing::PurchasingQuery,
+    receivables::ReceivablesQuery,
     node::NodeQuery,
 );
 

@@ -15,6 +15,7 @@ mod metrics;
 mod purchasing;
 mod quarantine;
 mod read_side;
+mod receivables;
 mod roles;
 mod schema_sdl;
 mod subscriptions;

@@ -342,8 +342,8 @@ async fn every_journal_entry_is_a_node_readable_by_the_finance_roles_only() {
         nodes.push(node);
     }
 
-    // The last example: a manual entry.
-    let manual = nodes.last().unwrap();
+    // The manual entry of the examples.
+    let manual = nodes.iter().find(|n| n["memo"] == "bank fee").unwrap();
     assert_eq!(manual["memo"], "bank fee");
     assert_eq!(
         manual["reference"],

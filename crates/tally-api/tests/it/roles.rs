@@ -38,6 +38,8 @@ const PROJECTION_QUERIES: &[&str] = &[
     "Query.inventoryValuation",
     "Query.settlementLines",
     "Query.stockLevels",
+    "Query.receivablesAging",
+    "Query.openInvoices",
 ];
 
 /// Rows of `FIELD_ROLES` for nested fields (guarded on their own, stricter than their root).
@@ -145,6 +147,10 @@ fn static_sample(field: &str) -> &'static str {
         "Query.inventoryValuation" => "{ inventoryValuation { totals { currencyCode } } }",
         "Query.settlement" => "{ settlement(id: \"NOPE\") { settlement { settlementId } } }",
         "Query.settlementLines" => "{ settlementLines(id: \"NOPE\") { totalCount } }",
+        "Query.receivablesAging" => {
+            "{ receivablesAging(asOfDay: \"2026-03-31\") { totals { currencyCode } } }"
+        }
+        "Query.openInvoices" => "{ openInvoices(first: 1) { totalCount } }",
         "Query.node" => "{ node(id: \"gid://tally/Nope/1\") { id } }",
         "Query.nodes" => "{ nodes(ids: []) { id } }",
         "Node.Order" => "{ node(id: \"gid://tally/Order/NOPE\") { id } }",

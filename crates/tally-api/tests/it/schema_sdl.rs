@@ -46,6 +46,8 @@ fn every_int_in_the_schema_is_bounded_below_two_to_the_31() {
         ("qtyTolerance", "units: ≤ 10⁹"),
         ("rank", "an allocation rank of a location"),
         ("shelfLifeMarginDays", "days"),
+        ("termsDays", "payment terms: ≤ 365 days (tally_domain::customer::TERMS_DAYS_MAX)"),
+        ("daysPastDue", "an i32 difference of two dates, saturating"),
         ("schemaVersion", "a u16 payload version"),
         ("bps", "basis points: 0..=10 000"),
         (

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 
 /// Orders per day in the demo (about; the generator varies it).
-const ORDERS_PER_DAY: u64 = 160;
+pub(crate) const ORDERS_PER_DAY: u64 = 160;
 /// Submissions sent together.
 const CHUNK: usize = 2000;
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::receivables::{apply_to_order, route_refund, seller_tax_rate};
 use super::returns::{line_of, sold_lines};
 use super::{
     Decision, Journal, amount, non_negative, plus, positive, same_currency, text, times,
@@ -17,9 +18,10 @@ use crate::event::{
     PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, RefundIssued,
     SettlementLineRecorded, SettlementOpened,
 };
-use crate::ids::OrderId;
+use crate::ids::{ChannelId, OrderId};
 use crate::journal::{Account, JournalRef, Posting, check_balanced};
 use crate::money::{Currency, Money, Rate};
+use crate::order::Billing;
 use crate::rejection::Rejection;
 use crate::settlement::Settlement;
 
@@ -37,6 +39,22 @@ fn order_money(d: &Decision<'_>, order: &OrderId) -> Result<(Currency, Rate, i64
         .ok_or_else(|| Rejection::UnknownOrder(order.clone()))
 }
 
+/// The channel and billing record of a sold order, open or delivered.
+fn sold_billing<'a>(
+    d: &'a Decision<'_>,
+    order: &OrderId,
+) -> Result<(&'a ChannelId, &'a Billing), Rejection> {
+    if let Some(o) = d.state.orders.get(order) {
+        return Ok((&o.channel, &o.billing));
+    }
+    d.state
+        .closed_orders
+        .get(order)
+        .and_then(|c| c.returnable.as_ref())
+        .map(|r| (&r.channel, &r.billing))
+        .ok_or_else(|| Rejection::UnknownOrder(order.clone()))
+}
+
 pub(super) fn capture_payment(
     d: &Decision<'_>,
     c: &CapturePayment,
@@ -46,10 +64,17 @@ pub(super) fn capture_payment(
     non_negative("payment", c.amount, false)?;
     within_total("order's captured total", order.captured_minor, c.amount)?;
     within_total("order's deposits", order.deposit_minor, c.amount)?;
+    // Captured after shipment, the money pays the order's open invoices first; only the rest is
+    // a deposit (2100 holds money received before it is invoiced, never a debit).
+    let applied = apply_to_order(d, &c.order, c.amount);
+    let to_ar: i64 = applied.iter().map(|a| a.amount.minor()).sum();
+    let to_ar = Money::from_minor(to_ar, c.amount.currency());
+    let deposit = Money::from_minor(c.amount.minor() - to_ar.minor(), c.amount.currency());
     let mut events = vec![Event::PaymentCaptured(PaymentCaptured {
         order: c.order.clone(),
         payment: c.payment.clone(),
         amount: c.amount,
+        applied,
     })];
     let mut journal = Journal::new(d);
     events.extend(journal.post(
@@ -57,7 +82,8 @@ pub(super) fn capture_payment(
         "payment captured",
         vec![
             Posting::debit(Account::ProcessorClearing, c.amount),
-            Posting::credit(Account::CustomerDeposits, c.amount),
+            Posting::credit(Account::AccountsReceivable, to_ar),
+            Posting::credit(Account::CustomerDeposits, deposit),
         ],
     )?);
     Ok(events)
@@ -93,6 +119,8 @@ pub(super) fn processor_fee(
 
 pub(super) fn refund(d: &Decision<'_>, c: &IssueRefund) -> Result<Vec<Event>, Rejection> {
     let (currency, tax_rate, _) = order_money(d, &c.order)?;
+    let (channel, billing) = sold_billing(d, &c.order)?;
+    let tax_rate = seller_tax_rate(billing.facilitator_tax, tax_rate);
     let lines = sold_lines(d, &c.order)?;
     if c.lines.is_empty() {
         return Err(Rejection::InvalidInput(format!("refund '{}' has no lines", c.refund)));
@@ -124,22 +152,24 @@ pub(super) fn refund(d: &Decision<'_>, c: &IssueRefund) -> Result<Vec<Event>, Re
         });
     }
     let total = plus(merchandise, tax)?;
+    let route = route_refund(d, &c.order, channel, billing, total)?;
+    let mut postings = vec![
+        Posting::debit(Account::SalesReturns, merchandise),
+        Posting::debit(Account::SalesTaxPayable, tax),
+    ];
+    postings.extend(route.postings());
     let mut events = vec![Event::RefundIssued(RefundIssued {
         refund: c.refund.clone(),
         order: c.order.clone(),
         lines: out,
         total,
+        credit_notes: route.credit_notes,
+        processor: route.processor,
+        marketplace: route.marketplace,
+        customer_credit: route.customer_credit,
     })];
     let mut journal = Journal::new(d);
-    events.extend(journal.post(
-        JournalRef::Order(c.order.clone()),
-        "refund",
-        vec![
-            Posting::debit(Account::SalesReturns, merchandise),
-            Posting::debit(Account::SalesTaxPayable, tax),
-            Posting::credit(Account::ProcessorClearing, total),
-        ],
-    )?);
+    events.extend(journal.post(JournalRef::Order(c.order.clone()), "refund", postings)?);
     Ok(events)
 }
 

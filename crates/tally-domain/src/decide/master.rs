@@ -40,8 +40,13 @@ pub(super) fn define_location(
 }
 
 pub(super) fn define_channel(d: &Decision<'_>, c: &DefineChannel) -> Result<Vec<Event>, Rejection> {
-    let channel =
-        Channel { id: c.channel.clone(), priority: c.priority, kind: c.kind, currency: c.currency };
+    let channel = Channel {
+        id: c.channel.clone(),
+        priority: c.priority,
+        kind: c.kind,
+        currency: c.currency,
+        facilitator_tax: c.facilitator_tax,
+    };
     if let Some(existing) = d.state.channels.get(&c.channel) {
         if existing == &channel {
             return Ok(Vec::new());

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::claims::{self, Pullback};
+use super::receivables::{self, invoice_split, seller_tax_rate};
 use super::{Decision, Journal, non_negative, plus, positive, same_currency, text, times};
 use crate::allocation::{LineRequest, Overlay, allocate_or_backorder, fill_backorders};
 use crate::command::{
@@ -90,20 +91,25 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         shipping: c.shipping,
         tax_rate: c.tax_rate,
     })?;
-    let existing = d
-        .state
-        .orders
-        .get(&c.order)
-        .map(|o| o.digest)
-        .or_else(|| d.state.closed_orders.get(&c.order).map(|o| o.digest));
-    if let Some(existing) = existing {
+    // The customer is part of the content; orders without one keep their digest.
+    let digest = match &c.customer {
+        Some(customer) => {
+            let mut hasher = blake3::Hasher::new();
+            hasher.update(&digest.0);
+            hasher.update(customer.as_str().as_bytes());
+            Digest(*hasher.finalize().as_bytes())
+        }
+        None => digest,
+    };
+    if let Some(existing) = existing_digest(d, &c.order) {
         return if existing == digest {
             Ok(Vec::new())
         } else {
             Err(Rejection::DuplicateOrderConflict(c.order.clone()))
         };
     }
-    Ok(vec![Event::OrderReceived(OrderReceived {
+    let credit_hold = receivables::receive_checks(d, c, channel.facilitator_tax)?;
+    let mut events = vec![Event::OrderReceived(OrderReceived {
         order: c.order.clone(),
         channel: c.channel.clone(),
         placed_at: c.placed_at,
@@ -112,7 +118,18 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         shipping: c.shipping,
         tax_rate: c.tax_rate,
         digest,
-    })])
+        customer: c.customer.clone(),
+    })];
+    events.extend(credit_hold);
+    Ok(events)
+}
+
+fn existing_digest(d: &Decision<'_>, order: &crate::ids::OrderId) -> Option<Digest> {
+    d.state
+        .orders
+        .get(order)
+        .map(|o| o.digest)
+        .or_else(|| d.state.closed_orders.get(order).map(|o| o.digest))
 }
 
 pub(super) fn validate(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {
@@ -451,14 +468,17 @@ pub(super) fn ship(d: &Decision<'_>, c: &ShipOrder) -> Result<Vec<Event>, Reject
     Ok(events)
 }
 
-/// Revenue is recognised at shipment: deposits → revenue, shipping and tax; plus COGS at the
-/// SKU's standard cost. Tax is rounded half-even per line.
+/// Revenue is recognised at shipment: the invoice total is paid from the order's deposits first,
+/// the rest is owed (1300, or 1150 for a marketplace order), against revenue, shipping and tax
+/// (none when the marketplace collects it); plus COGS at the SKU's standard cost. Tax is
+/// rounded half-even per line.
 fn invoice_and_cogs(
     d: &Decision<'_>,
     order: &Order,
     items: &[ShippedItem],
 ) -> Result<Vec<Event>, Rejection> {
     let currency = order.currency;
+    let tax_rate = seller_tax_rate(order.billing.facilitator_tax, order.tax_rate);
     let mut by_line: BTreeMap<u32, u64> = BTreeMap::new();
     for item in items {
         *by_line.entry(item.line).or_insert(0) += item.qty.get();
@@ -469,7 +489,7 @@ fn invoice_and_cogs(
     for (n, qty) in by_line {
         let Some(line) = usize::try_from(n).ok().and_then(|i| order.lines.get(i)) else { continue };
         let amount = times(line.unit_price, qty)?;
-        let line_tax = amount.times_rate(order.tax_rate);
+        let line_tax = amount.times_rate(tax_rate);
         merchandise = plus(merchandise, amount)?;
         tax = plus(tax, line_tax)?;
         lines.push(MoneyLine {
@@ -481,10 +501,11 @@ fn invoice_and_cogs(
         });
     }
     let shipping = if order.shipping_invoiced { Money::zero(currency) } else { order.shipping };
-    let shipping_tax = shipping.times_rate(order.tax_rate);
+    let shipping_tax = shipping.times_rate(tax_rate);
     let total = plus(plus(plus(merchandise, tax)?, shipping)?, shipping_tax)?;
     let invoice = InvoiceId::parse(format!("{}-inv-{}", order.id, order.invoice_count + 1))
         .map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+    let split = invoice_split(d, order, total)?;
     let mut events = vec![Event::InvoiceIssued(InvoiceIssued {
         order: order.id.clone(),
         invoice,
@@ -492,6 +513,12 @@ fn invoice_and_cogs(
         shipping,
         shipping_tax,
         total,
+        deposits_applied: split.deposits_applied,
+        receivable: split.receivable,
+        receivable_account: split.account,
+        customer: split.customer,
+        issued_on: split.issued_on,
+        due_on: split.due_on,
     })];
     let mut journal = Journal::new(d);
     let reference = JournalRef::Order(order.id.clone());
@@ -499,7 +526,8 @@ fn invoice_and_cogs(
         reference.clone(),
         "invoice",
         vec![
-            Posting::debit(Account::CustomerDeposits, total),
+            Posting::debit(Account::CustomerDeposits, split.deposits_applied),
+            Posting::debit(split.account, split.receivable),
             Posting::credit(Account::ProductRevenue, merchandise),
             Posting::credit(Account::ShippingRevenue, shipping),
             Posting::credit(Account::SalesTaxPayable, plus(tax, shipping_tax)?),

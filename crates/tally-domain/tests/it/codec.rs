@@ -22,11 +22,12 @@ fn golden() -> Vec<(Event, &'static str)> {
                 order: oid("O1"),
                 payment: PaymentId::parse("P1").unwrap(),
                 amount: usd(11_880),
+                applied: Vec::new(),
             }),
             // "O1", "P1", zigzag varint 11880 = d0 b9 01, then the currency as its code:
             // length 3 + "USD" = 03 555344 (until this session a variant index, USD = 00; the
-            // code keeps the bytes independent of the ISO table's order)
-            "024f31025031d0b90103555344",
+            // code keeps the bytes independent of the ISO table's order); no applications = 00
+            "024f31025031d0b9010355534400",
         ),
         (
             Event::LineAllocated(LineAllocated {

@@ -46,6 +46,7 @@ fn mkt() -> Vec<Command> {
             priority: PriorityClass::Standard,
             kind: ChannelKind::Marketplace,
             currency: Currency::USD,
+            facilitator_tax: false,
         }),
         Command::OpenSettlement(OpenSettlement {
             settlement: sid(),
@@ -167,7 +168,11 @@ fn settlement_lines_and_payout() {
     s2.when(settle(8_400)).then_rejects("SETTLEMENT_MISMATCH");
     let (_, state) =
         s.when(settle(8_500)).then_types(&["settlement.payout_settled", "journal.entry_posted"]);
-    assert_eq!(state.balance(Account::MarketplaceClearing, Currency::USD).minor(), 0);
+    // Principal lines confirm what the invoice at shipment debited to 1150; with no shipment
+    // behind this one, the 100.00 the marketplace paid stays in 1150 as a credit to reconcile
+    // (commission −15.00 and the payout 85.00 clear against it).
+    assert_eq!(state.balance(Account::MarketplaceClearing, Currency::USD).minor(), -10_000);
+    assert_eq!(state.balance(Account::SalesTaxPayable, Currency::USD).minor(), 0);
     assert!(state.settlement(&sid()).is_none());
 }
 

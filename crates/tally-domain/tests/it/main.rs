@@ -16,6 +16,7 @@ mod money;
 mod orders;
 mod props;
 mod purchasing;
+mod receivables;
 mod rejections;
 mod returns;
 mod scenarios;

@@ -24,6 +24,7 @@ fn channel_currency_cannot_change_under_open_orders() {
         priority: PriorityClass::Standard,
         kind: ChannelKind::Direct,
         currency: Currency::EUR,
+        facilitator_tax: false,
     });
     Scenario::given(world_and([place("O1", "web", &[("A", 1, 100)], 0, 0)]))
         .when(change)

@@ -145,6 +145,7 @@ pub fn define_channel(id: &str, priority: PriorityClass) -> Command {
         priority,
         kind: ChannelKind::Direct,
         currency: Currency::USD,
+        facilitator_tax: false,
     })
 }
 pub fn define_location(id: &str, rank: u32, channels: &[&str]) -> Command {
@@ -209,6 +210,7 @@ pub fn place(
             .collect(),
         shipping: usd(shipping),
         tax_rate: Rate::from_ppm(tax_ppm).unwrap(),
+        customer: None,
     })
 }
 pub fn oref(id: &str) -> OrderRef {
