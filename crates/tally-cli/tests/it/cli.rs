@@ -143,7 +143,12 @@ fn replay_check_finds_a_damaged_view_and_a_rebuild_repairs_it() {
     init_and_import(&data, tmp.path());
     let ok = tally(&data, &["replay", "--check"]);
     assert_eq!(code(&ok), 0, "{}{}", stdout(&ok), stderr(&ok));
-    assert!(stdout(&ok).starts_with("ok: 8 views equal a rebuild"), "{}", stdout(&ok));
+    assert!(
+        stdout(&ok)
+            .starts_with(&format!("ok: {} views equal a rebuild", tally_projections::all().len())),
+        "{}",
+        stdout(&ok)
+    );
 
     // Flip one byte of the first stock bucket of the inventory view, directly in the store.
     {
