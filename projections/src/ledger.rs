@@ -29,6 +29,11 @@
 //! - `pcur/{currency}` → empty: the currencies with processor rows;
 //! - `popen/{currency}` → [`OpenGroup`]: the processor rows since the last payout.
 //! - `payout/{currency}/{deposit day}/{seq}` → [`PayoutGroup`]: a payout and the rows it pays.
+//! - `sub/{account number}/{currency}/{reference type}/{reference id}` → i64: the balance of
+//!   one account held by one journal reference (an order's deposits in 2100, an order's
+//!   invoice in 1300 or 1150, a supplier's bills in 2000), absent when zero. Σ over an
+//!   account's references is the account's balance: the subledger that explains a clearing
+//!   account line by line.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +57,7 @@ const PROW: &[u8] = b"prow";
 const POPEN: &[u8] = b"popen";
 const PAYOUT: &[u8] = b"payout";
 const PCUR: &[u8] = b"pcur";
+const SUB: &[u8] = b"sub";
 
 /// Days per level-1 bucket.
 pub const LEVEL1_DAYS: i32 = 32;
@@ -324,6 +330,17 @@ impl Ledger {
                 reference: e.reference.clone(),
             };
             tx.put(post_key(&number, code, day, a.seq, index), &row)?;
+            let (ref_type, ref_id) = reference_parts(&e.reference);
+            let sub = key(&[
+                SUB,
+                number.as_bytes(),
+                code.as_bytes(),
+                ref_type.as_bytes(),
+                ref_id.as_bytes(),
+            ]);
+            if tx.add(sub.clone(), minor)? == 0 {
+                tx.delete(sub);
+            }
             if p.account == Account::ProcessorClearing {
                 Self::processor_row(tx, a, e, context.as_ref(), p, index, day)?;
             }
@@ -691,6 +708,43 @@ pub fn journal(r: &ViewReader, from: Date, to: Date) -> Result<Vec<EntryRow>> {
             return Ok(out);
         }
     }
+}
+
+/// One reference's share of an account's balance (debit positive, minor units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubledgerRow {
+    /// The reference's type (`order`, `customer`, `settlement`, `stock`, …).
+    pub reference_type: String,
+    /// Its id.
+    pub reference_id: String,
+    /// Its balance on the account.
+    pub balance: i64,
+}
+
+/// The references holding a non-zero balance on `account` in `currency`, by type then id.
+/// Σ of the balances is the account's balance.
+pub fn subledger(
+    r: &ViewReader,
+    account: Account,
+    currency: Currency,
+) -> Result<Vec<SubledgerRow>> {
+    let number = number_part(account);
+    let p = prefix(&[SUB, number.as_bytes(), currency.code().as_bytes()]);
+    let mut out = Vec::new();
+    for (k, bytes) in r.scan(&p)? {
+        let parts = split(&k[p.len()..]);
+        let (Some(t), Some(id)) = (parts.first(), parts.get(1)) else {
+            return Err(malformed("ledger", "a subledger key without type and id"));
+        };
+        let balance = i64::from_be_bytes(
+            bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| malformed("ledger", "a subledger balance is not 8 bytes"))?,
+        );
+        out.push(SubledgerRow { reference_type: text(t), reference_id: text(id), balance });
+    }
+    Ok(out)
 }
 
 /// `(type, id)` of a journal reference, for exports: `order`, `return`, `settlement`,

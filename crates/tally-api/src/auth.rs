@@ -109,6 +109,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Query.lotTrace", LOG_READERS),
     ("Query.trialBalance", FINANCE),
     ("Query.journalEntries", FINANCE),
+    ("Query.accountSubledger", FINANCE),
     ("Query.settlement", FINANCE),
     ("Query.settlements", FINANCE),
     ("Query.settlementLines", FINANCE),

@@ -101,6 +101,18 @@ pub struct TrialBalanceAnswer {
     pub incomplete_reason: Option<String>,
 }
 
+/// One reference's share of an account's balance: a line of the account's subledger.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct SubledgerLine {
+    /// What holds the balance: `order`, `customer`, `settlement`, `payout`, `supplier`,
+    /// `stock`, `return` or `manual` (as in the journal export).
+    pub reference_type: String,
+    /// Its id (`WEB-1001`; for stock `location/sku[/lot]`).
+    pub reference_id: String,
+    /// Its balance on the account, debit positive.
+    pub balance: Money,
+}
+
 /// One posting on an account: a line of a journal entry.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct LedgerPosting {
@@ -248,6 +260,58 @@ impl LedgerQuery {
             complete,
             incomplete_reason,
         })
+    }
+
+    /// The account's subledger: the balance each journal reference (order, customer,
+    /// settlement, supplier, …) holds on it, non-zero ones only, by type then id. The lines
+    /// sum to the account's balance, so a clearing account is explained line by line: 2100 by
+    /// the orders holding deposits and the customers holding credit, 1150 by the marketplace
+    /// orders and settlements not yet paid out, 1300 by open invoices.
+    #[graphql(
+        guard = "FieldGuard(\"Query.accountSubledger\")",
+        complexity = "connection::complexity(first, last, child_complexity)"
+    )]
+    #[allow(clippy::too_many_arguments, reason = "the Relay arguments")]
+    async fn account_subledger(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account.")] account: Account,
+        #[graphql(desc = "The currency.")] currency_code: Currency,
+        #[graphql(
+            desc = "Page size from the start or after `after` (default 50, at most the page size limit)."
+        )]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(
+            desc = "Page size from the end or before `before` (at most the page size limit)."
+        )]
+        last: Option<i32>,
+        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<Connection<SubledgerLine>> {
+        const KIND: &str = "subledger";
+        let state = ctx.data_unchecked::<AppState>();
+        let window = Window::<Vec<String>>::new(
+            state.config(),
+            KIND,
+            &PageArgs::new(first, after, last, before),
+        )?;
+        let view = read_view(state, VIEW, as_of).await?;
+        let rows = ledger::subledger(&view.reader, account, currency_code)
+            .map_err(|e| view_error(VIEW, &e))?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                let line = SubledgerLine {
+                    balance: Money::from_minor(r.balance, currency_code),
+                    reference_type: r.reference_type,
+                    reference_id: r.reference_id,
+                };
+                (vec![line.reference_type.clone(), line.reference_id.clone()], line)
+            })
+            .collect();
+        Ok(connection::paginate_sorted(KIND, &window, view.meta, items)?)
     }
 
     /// The postings on one account over the UTC days `from..=to` (by business time), in date

@@ -30,6 +30,7 @@ const PROJECTION_QUERIES: &[&str] = &[
     "Query.lotTrace",
     "Query.trialBalance",
     "Query.journalEntries",
+    "Query.accountSubledger",
     "Query.settlement",
     "Query.settlements",
     "Query.settlementExport",
@@ -137,6 +138,9 @@ fn static_sample(field: &str) -> &'static str {
         }
         "Query.lotTrace" => "{ lotTrace(sku: \"SKU-A\", lot: \"L1\") { trace { lot } } }",
         "Query.trialBalance" => "{ trialBalance { totals { balanced } } }",
+        "Query.accountSubledger" => {
+            "{ accountSubledger(account: CUSTOMER_DEPOSITS, currencyCode: USD) { totalCount } }"
+        }
         "Query.journalEntries" => {
             "{ journalEntries(account: BANK, from: \"2026-03-01\", to: \"2026-03-31\") { nodes { entryId } } }"
         }

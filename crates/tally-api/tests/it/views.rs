@@ -117,6 +117,27 @@ async fn section_4_web_sale_to_payout_through_graphql() {
     let server = TestServer::start_with_views().await;
     run(&server, "web_sale_to_payout.json").await;
 
+    // 1100's subledger explains its −0.01: the order holds 118.80 captured − 3.75 fee − 54.00
+    // refunded = 61.05, payout po_1 took 61.05 and po_2 0.01. 2100 is empty: the deposit was
+    // invoiced at shipment.
+    let sub = server
+        .gql(
+            "{ clearing: accountSubledger(account: PROCESSOR_CLEARING, currencyCode: USD) { totalCount nodes { referenceType referenceId balance { amount } } }
+               deposits: accountSubledger(account: CUSTOMER_DEPOSITS, currencyCode: USD) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        sub["clearing"]["nodes"],
+        json!([
+            {"referenceType": "order", "referenceId": "O-1001", "balance": {"amount": "61.05"}},
+            {"referenceType": "payout", "referenceId": "po_1", "balance": {"amount": "-61.05"}},
+            {"referenceType": "payout", "referenceId": "po_2", "balance": {"amount": "-0.01"}}
+        ]),
+        "{sub:#}"
+    );
+    assert_eq!(sub["deposits"]["totalCount"], "0");
+
     let tb = server
         .gql(
             "{ trialBalance { meta { seq } rows { account number currencyCode debits { amount currencyCode } credits { amount } net { amount currencyCode } } totals { currencyCode net { amount } balanced } } }",
