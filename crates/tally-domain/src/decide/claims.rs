@@ -29,8 +29,9 @@ pub(super) struct Pullback {
 /// Backorder-fill priority of an order: class (`contract` first), placement, arrival.
 type FillRank = (PriorityClass, Timestamp, u64);
 
-/// The order in which claims are given back: claim, class (`standard` first), newest first.
-type GiveBackRank = (Claim, PriorityClass, std::cmp::Reverse<(Timestamp, u64)>);
+/// The order in which claims are given back: claim, whether the channel is `contract`
+/// (`standard` first), newest order first.
+type GiveBackRank = (Claim, bool, std::cmp::Reverse<(Timestamp, u64)>);
 
 /// Lines whose units were given back, with the units each gave back.
 pub(super) type Released = BTreeMap<(OrderId, u32), u64>;
@@ -119,13 +120,12 @@ pub(super) fn reallocate(
 pub(super) fn claims_on(d: &Decision<'_>, key: &StockKey) -> Vec<Pullback> {
     let mut out: Vec<(GiveBackRank, Pullback)> = Vec::new();
     for order in d.state.orders.values() {
-        let class =
-            d.state.channels.get(&order.channel).map_or(PriorityClass::Standard, |c| c.priority);
-        // Contract claims are given back last: reverse the class order.
-        let class_rank = match class {
-            PriorityClass::Standard => PriorityClass::Contract,
-            PriorityClass::Contract => PriorityClass::Standard,
-        };
+        // Contract claims are given back last.
+        let contract = d
+            .state
+            .channels
+            .get(&order.channel)
+            .is_some_and(|c| c.priority == PriorityClass::Contract);
         for (k, stages) in &order.allocations {
             if k.location != key.location || k.lot != key.lot {
                 continue;
@@ -140,7 +140,7 @@ pub(super) fn claims_on(d: &Decision<'_>, key: &StockKey) -> Vec<Pullback> {
                 let qty = stages.of(from);
                 if qty > 0 {
                     out.push((
-                        (from, class_rank, std::cmp::Reverse((order.placed_at, order.seq))),
+                        (from, contract, std::cmp::Reverse((order.placed_at, order.seq))),
                         Pullback {
                             order: order.id.clone(),
                             line: k.line,
