@@ -86,3 +86,33 @@ impl Format {
         Self::ALL.iter().find(|(_, f)| *f == self).map_or("?", |&(n, _)| n)
     }
 }
+
+pub mod amazon;
+pub mod shopify;
+pub mod snapshot;
+
+/// What a format needs besides the bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The channel the records belong to (`shopify-orders`: one Shopify store = one channel).
+    pub channel: Option<tally_domain::ids::ChannelId>,
+    /// The location the records are about (`stock-snapshot-csv`).
+    pub location: Option<tally_domain::ids::LocationId>,
+}
+
+/// Translates a whole input of `format`. Records come back in source order.
+///
+/// # Errors
+/// [`FormatError`] when the input as a whole is not the format or fails a file-level check;
+/// one bad record is a [`Refusal`] in its [`Record`] instead.
+pub fn translate(
+    format: Format,
+    bytes: &[u8],
+    options: &Options,
+) -> Result<Vec<Record>, FormatError> {
+    match format {
+        Format::ShopifyOrders => shopify::translate(bytes, options),
+        Format::AmazonSettlementV2 => amazon::translate(bytes, options),
+        Format::StockSnapshotCsv => snapshot::translate(bytes, options),
+    }
+}
