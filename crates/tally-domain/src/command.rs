@@ -4,15 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    Actor, ChannelId, CustomerId, InvoiceId, LocationId, LotId, OrderId, PaymentId, PayoutId,
-    PurchaseOrderId, RefundId, ReturnId, SettlementId, Sku, SupplierId, SupplierInvoiceId,
-    SupplierPaymentId, TransferId,
+    Actor, BuyerId, ChannelId, CustomerId, InvoiceId, LocationId, LotId, OrderId, PaymentId,
+    PayoutId, PurchaseOrderId, RefundId, ReturnId, SettlementId, Sku, SupplierId,
+    SupplierInvoiceId, SupplierPaymentId, TransferId,
 };
 use crate::inventory::{AdjustReason, QuarantineReason};
 use crate::journal::Posting;
 use crate::master::{AbcClass, ChannelKind, LocationKind, PriorityClass};
 use crate::money::{Currency, Money, Rate};
-use crate::order::{CancelReason, HoldReason};
+use crate::order::{Address, CancelReason, HoldReason};
 use crate::returns::Disposition;
 use crate::settlement::SettlementLineKind;
 use crate::time::{Date, Timestamp};
@@ -342,6 +342,36 @@ pub struct ReceiveOrder {
     /// for consumer orders.
     #[serde(default)]
     pub customer: Option<CustomerId>,
+    /// Where the goods go. Validation holds an order without a complete address
+    /// (reason `address`).
+    #[serde(default)]
+    pub ship_to: Option<Address>,
+    /// Who buys, as the channel knows them (its customer id or e-mail): hold rules count a
+    /// buyer's first order by it.
+    #[serde(default)]
+    pub buyer: Option<BuyerId>,
+    /// The channel's fraud score, 0 (safe) to 100.
+    #[serde(default)]
+    pub fraud_score: Option<i64>,
+    /// Payments the channel already captured for it (a web order paid at checkout): recorded
+    /// with the order, as `capturePayment` would (Dr 1100 clearing, Cr 2100 deposits).
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub payments: Vec<PaymentAtReceipt>,
+}
+
+/// A payment captured before the order reached the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "PaymentAtReceiptInput")
+)]
+pub struct PaymentAtReceipt {
+    /// The processor's payment id.
+    pub payment: PaymentId,
+    /// Amount (positive, order currency).
+    pub amount: Money,
 }
 
 /// A command about one order.

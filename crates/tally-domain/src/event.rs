@@ -75,6 +75,9 @@ pub struct OrderReceived {
     /// The B2B customer, when the order names one.
     #[serde(default)]
     pub customer: Option<CustomerId>,
+    /// Address, buyer and fraud score as the channel sent them.
+    #[serde(default)]
+    pub profile: crate::order::Profile,
 }
 
 /// An event about one order and nothing else.

@@ -285,6 +285,7 @@ fn apply(state: &mut State, event: &Event) {
                     paid_processor_minor: 0,
                     paid_customer_minor: 0,
                 },
+                profile: e.profile.clone(),
             };
             state.orders.insert(e.order.clone(), order);
         }

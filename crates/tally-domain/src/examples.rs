@@ -15,7 +15,7 @@ use crate::inventory::{AdjustReason, QuarantineReason};
 use crate::journal::{Account, Posting};
 use crate::master::{AbcClass, ChannelKind, LocationKind, PriorityClass};
 use crate::money::{Currency, Money, Rate};
-use crate::order::{CancelReason, HoldReason};
+use crate::order::{Address, CancelReason, HoldReason};
 use crate::returns::Disposition;
 use crate::settlement::SettlementLineKind;
 use crate::time::{Date, Timestamp};
@@ -250,6 +250,18 @@ pub fn commands() -> Vec<Command> {
             shipping: usd("5.00"),
             tax_rate: fraction("0.08"),
             customer: None,
+            ship_to: Some(Address {
+                name: "Ana Müller".to_owned(),
+                line1: "1 Market St".to_owned(),
+                line2: "Apt 4".to_owned(),
+                city: "San Francisco".to_owned(),
+                region: "CA".to_owned(),
+                postal_code: "94105".to_owned(),
+                country: "US".to_owned(),
+            }),
+            buyer: Some(id("shopify-customer-7001")),
+            fraud_score: Some(12),
+            payments: Vec::new(),
         }),
         Command::CapturePayment(CapturePayment {
             order: id("W1001"),
@@ -317,6 +329,10 @@ pub fn commands() -> Vec<Command> {
             shipping: usd("0.00"),
             tax_rate: fraction("0.08"),
             customer: None,
+            ship_to: None,
+            buyer: None,
+            fraud_score: None,
+            payments: Vec::new(),
         }),
         Command::SubstituteLine(SubstituteLine { order: id("W1002"), line: 0, sku: id("SKU-B") }),
         Command::CapturePayment(CapturePayment {

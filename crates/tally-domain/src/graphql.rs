@@ -100,6 +100,7 @@ string_type!(
     JournalEntryId,
     InvoiceId,
     CustomerId,
+    crate::ids::BuyerId,
     Actor,
     crate::ids::SupplierId,
     crate::ids::PurchaseOrderId,

@@ -208,3 +208,8 @@ id_type!(
     /// Who asked for a command: a user, an integration or a system job.
     Actor, "actor"
 );
+id_type!(
+    /// A buyer as the channel knows them (the channel's customer id or e-mail): what "first
+    /// order of a new customer" counts by. Not a B2B customer on terms (`CustomerId`).
+    BuyerId, "buyer"
+);

@@ -58,6 +58,123 @@ pub enum HoldReason {
     Credit,
     /// Held by hand.
     Manual,
+    /// The order's data is incomplete or wrong (e.g. a price missing); validation holds it.
+    Data,
+}
+
+impl HoldReason {
+    /// Lowercase name, as in the rules file and the API.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HoldReason::Fraud => "fraud",
+            HoldReason::Payment => "payment",
+            HoldReason::Address => "address",
+            HoldReason::Credit => "credit",
+            HoldReason::Manual => "manual",
+            HoldReason::Data => "data",
+        }
+    }
+}
+
+/// Countries whose addresses have no postal code (ISO 3166-1 alpha-2): an address there is
+/// complete without one.
+pub const NO_POSTAL_CODE_COUNTRIES: &[&str] = &[
+    "AE", "AG", "AO", "AW", "BF", "BI", "BJ", "BO", "BS", "BW", "BZ", "CD", "CF", "CG", "CI", "CK",
+    "CM", "DJ", "DM", "ER", "FJ", "GA", "GD", "GH", "GM", "GQ", "GY", "HK", "JM", "KI", "KM", "KN",
+    "KP", "LC", "ML", "MO", "MR", "MW", "NR", "NU", "QA", "RW", "SB", "SC", "SL", "SR", "ST", "SY",
+    "TD", "TF", "TG", "TK", "TL", "TO", "TV", "UG", "VU", "YE", "ZW",
+];
+
+/// Where an order's goods go. Free text, each field bounded like every text
+/// (`limits::TEXT_BYTES_MAX`); any Unicode.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject, async_graphql::SimpleObject),
+    graphql(input_name = "AddressInput")
+)]
+pub struct Address {
+    /// Recipient name.
+    pub name: String,
+    /// Street and number.
+    pub line1: String,
+    /// Apartment, suite, building (optional).
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub line2: String,
+    /// City.
+    pub city: String,
+    /// State, province or region code (optional).
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub region: String,
+    /// Postal code (optional in countries that have none).
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub postal_code: String,
+    /// Country, ISO 3166-1 alpha-2 (`US`, `DE`).
+    pub country: String,
+}
+
+impl Address {
+    /// What is missing for a carrier to deliver here, or `None` when it is complete: name,
+    /// street, city, a two-letter country, and a postal code where the country has them.
+    #[must_use]
+    pub fn missing(&self) -> Option<&'static str> {
+        let blank = |s: &str| s.trim().is_empty();
+        if blank(&self.name) {
+            return Some("recipient name");
+        }
+        if blank(&self.line1) {
+            return Some("street");
+        }
+        if blank(&self.city) {
+            return Some("city");
+        }
+        let country = self.country.trim();
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Some("country (ISO 3166-1 alpha-2)");
+        }
+        if blank(&self.postal_code) && !NO_POSTAL_CODE_COUNTRIES.contains(&country) {
+            return Some("postal code");
+        }
+        None
+    }
+
+    /// Every field, for the bounds check.
+    #[must_use]
+    pub fn fields(&self) -> [(&'static str, &str); 7] {
+        [
+            ("address name", &self.name),
+            ("address line1", &self.line1),
+            ("address line2", &self.line2),
+            ("address city", &self.city),
+            ("address region", &self.region),
+            ("address postal code", &self.postal_code),
+            ("address country", &self.country),
+        ]
+    }
+}
+
+/// What the channel says about an order besides its lines: where it goes, who buys, how risky
+/// it looks. Read by validation and the workflow's hold rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Where the goods go.
+    pub ship_to: Option<Address>,
+    /// Who buys, as the channel knows them.
+    pub buyer: Option<crate::ids::BuyerId>,
+    /// The channel's fraud score, 0 (safe) to 100.
+    pub fraud_score: Option<u32>,
+}
+
+impl Profile {
+    /// Whether the channel said nothing besides the lines.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ship_to.is_none() && self.buyer.is_none() && self.fraud_score.is_none()
+    }
 }
 
 /// Why an order was cancelled.
@@ -245,6 +362,8 @@ pub struct Order {
     pub digest: Digest,
     /// Customer, tax regime and money received by route.
     pub billing: Billing,
+    /// Address, buyer and fraud score as the channel sent them.
+    pub profile: Profile,
 }
 
 /// What a delivered or cancelled order shrinks to.

@@ -215,6 +215,10 @@ pub fn place(
         shipping: usd(shipping),
         tax_rate: Rate::from_ppm(tax_ppm).unwrap(),
         customer: None,
+        ship_to: None,
+        buyer: None,
+        fraud_score: None,
+        payments: Vec::new(),
     })
 }
 pub fn oref(id: &str) -> OrderRef {

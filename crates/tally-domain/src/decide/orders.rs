@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::claims::{self, Pullback};
 use super::receivables::{self, invoice_split, seller_tax_rate};
-use super::{Decision, Journal, non_negative, plus, positive, same_currency, text, times};
+use super::{
+    Decision, Journal, non_negative, plus, positive, same_currency, text, times, within_total,
+};
 use crate::allocation::{LineRequest, Overlay, allocate_or_backorder, fill_backorders};
 use crate::command::{
     CancelOrder, FulfilOrder, HoldOrder, OrderRef, ReceiveOrder, ShipOrder, SubstituteLine,
@@ -15,13 +17,13 @@ use crate::command::{
 use crate::event::{
     Event, ExceptionKind, ExceptionRaised, FulfilmentItem, HoldSlaBreached, InventoryAdjusted,
     InvoiceIssued, LineSubstituted, MoneyLine, OrderCancelled, OrderEvent, OrderFulfilment,
-    OrderHeld, OrderReceived, OrderShipped, QuarantineMove, ShippedItem,
+    OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, QuarantineMove, ShippedItem,
 };
 use crate::ids::{ChannelId, InvoiceId, LocationId, Sku};
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalRef, Posting};
 use crate::money::{Currency, Money, Rate};
-use crate::order::{Digest, Order, OrderLine, OrderStatus, Stages};
+use crate::order::{Digest, Order, OrderLine, OrderStatus, Profile, Stages};
 use crate::quantity::Quantity;
 use crate::rejection::Rejection;
 use crate::time::Timestamp;
@@ -101,6 +103,19 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         }
         None => digest,
     };
+    let profile = profile(c)?;
+    check_payments_at_receipt(c)?;
+    // So are the profile and the payments at receipt; orders without them keep their digest.
+    let digest = if profile.is_empty() && c.payments.is_empty() {
+        digest
+    } else {
+        let extra = postcard::to_allocvec(&(&profile, &c.payments))
+            .map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&digest.0);
+        hasher.update(&extra);
+        Digest(*hasher.finalize().as_bytes())
+    };
     if let Some(existing) = existing_digest(d, &c.order) {
         return if existing == digest {
             Ok(Vec::new())
@@ -119,9 +134,82 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         tax_rate: c.tax_rate,
         digest,
         customer: c.customer.clone(),
+        profile,
     })];
     events.extend(credit_hold);
+    // Payments the channel captured before the order arrived: nothing is invoiced yet, so all
+    // of each is a deposit (as `capturePayment` on a new order).
+    let mut journal = Journal::new(d);
+    for p in &c.payments {
+        events.push(Event::PaymentCaptured(PaymentCaptured {
+            order: c.order.clone(),
+            payment: p.payment.clone(),
+            amount: p.amount,
+            applied: Vec::new(),
+        }));
+        events.extend(journal.post(
+            JournalRef::Order(c.order.clone()),
+            "payment captured",
+            vec![
+                Posting::debit(Account::ProcessorClearing, p.amount),
+                Posting::credit(Account::CustomerDeposits, p.amount),
+            ],
+        )?);
+    }
     Ok(events)
+}
+
+/// Most payments one order may arrive with.
+pub const PAYMENTS_AT_RECEIPT_MAX: usize = 100;
+
+/// Highest fraud score a channel may send (scores are 0 to 100).
+pub const FRAUD_SCORE_MAX: i64 = 100;
+
+fn profile(c: &ReceiveOrder) -> Result<Profile, Rejection> {
+    if let Some(address) = &c.ship_to {
+        for (what, value) in address.fields() {
+            text(what, value)?;
+        }
+    }
+    let fraud_score = match c.fraud_score {
+        None => None,
+        Some(score) => Some(
+            u32::try_from(score).ok().filter(|s| i64::from(*s) <= FRAUD_SCORE_MAX).ok_or_else(
+                || {
+                    Rejection::InvalidInput(format!(
+                        "fraud score {score} of order '{}' is not between 0 and {FRAUD_SCORE_MAX}",
+                        c.order
+                    ))
+                },
+            )?,
+        ),
+    };
+    Ok(Profile { ship_to: c.ship_to.clone(), buyer: c.buyer.clone(), fraud_score })
+}
+
+fn check_payments_at_receipt(c: &ReceiveOrder) -> Result<(), Rejection> {
+    if c.payments.len() > PAYMENTS_AT_RECEIPT_MAX {
+        return Err(Rejection::InvalidInput(format!(
+            "order '{}' arrives with {} payments, more than {PAYMENTS_AT_RECEIPT_MAX}",
+            c.order,
+            c.payments.len()
+        )));
+    }
+    let mut total = 0i64;
+    let mut seen = BTreeSet::new();
+    for p in &c.payments {
+        same_currency(c.currency, p.amount.currency())?;
+        non_negative("payment", p.amount, false)?;
+        within_total("order's captured total", total, p.amount)?;
+        total += p.amount.minor();
+        if !seen.insert(&p.payment) {
+            return Err(Rejection::InvalidInput(format!(
+                "payment '{}' is listed twice in order '{}'",
+                p.payment, c.order
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn existing_digest(d: &Decision<'_>, order: &crate::ids::OrderId) -> Option<Digest> {
