@@ -103,6 +103,8 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::CommandAccepted(p) => body(p),
         Event::ExceptionRaised(p) => body(p),
         Event::HoldSlaBreached(p) => body(p),
+        Event::BackordersCancelled(p) => body(p),
+        Event::WorkflowConfigured(p) => body(p),
         Event::SupplierDefined(p) => body(p),
         Event::PurchaseOrderCreated(p) => body(p),
         Event::PurchaseOrderReceived(p) => body(p),
@@ -240,6 +242,12 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("exception.raised", 1) => Event::ExceptionRaised(read::<ExceptionRaised>(t, v, bytes)?),
         ("order.hold_sla_breached", 1) => {
             Event::HoldSlaBreached(read::<HoldSlaBreached>(t, v, bytes)?)
+        }
+        ("order.backorders_cancelled", 1) => {
+            Event::BackordersCancelled(read::<crate::event::BackordersCancelled>(t, v, bytes)?)
+        }
+        ("workflow.configured", 1) => {
+            Event::WorkflowConfigured(read::<crate::event::WorkflowConfigured>(t, v, bytes)?)
         }
         ("supplier.defined", 1) => {
             Event::SupplierDefined(read::<crate::purchasing::Supplier>(t, v, bytes)?)

@@ -73,6 +73,9 @@ macro_rules! for_each_command {
             CancelOrder(CancelOrder) cancel_order "cancelOrder";
             /// Replace the SKU of a line nothing of which is allocated.
             SubstituteLine(SubstituteLine) substitute_line "substituteLine";
+            /// Cancel the units of an order still waiting for stock; what is allocated or
+            /// shipped stays (the backorder timeout of a workflow sends it).
+            CancelBackorders(CancelOrder) cancel_backorders "cancelBackorders";
             /// Record expected inbound (purchase order / ASN).
             ExpectInbound(ExpectInbound) expect_inbound "expectInbound";
             /// Define or redefine a supplier: currency, payment terms, invoice-match tolerances.
@@ -138,6 +141,9 @@ macro_rules! for_each_command {
             /// Record a customer's payment and apply it to open invoices; what is not applied
             /// is the customer's unapplied credit.
             RecordCustomerPayment(RecordCustomerPayment) record_customer_payment "recordCustomerPayment";
+            /// Set the workflow rules of every channel that has them (a channel left out runs
+            /// none): validation, hold rules, auto-release, auto-allocation, backorder policy.
+            ConfigureWorkflow(ConfigureWorkflow) configure_workflow "configureWorkflow";
         }
     };
 }
@@ -345,7 +351,7 @@ pub struct ReceiveOrder {
     /// Where the goods go. Validation holds an order without a complete address
     /// (reason `address`).
     #[serde(default)]
-    pub ship_to: Option<Address>,
+    pub ship_to: Option<Box<Address>>,
     /// Who buys, as the channel knows them (its customer id or e-mail): hold rules count a
     /// buyer's first order by it.
     #[serde(default)]
@@ -355,7 +361,9 @@ pub struct ReceiveOrder {
     pub fraud_score: Option<i64>,
     /// Payments the channel already captured for it (a web order paid at checkout): recorded
     /// with the order, as `capturePayment` would (Dr 1100 clearing, Cr 2100 deposits).
-    #[serde(default)]
+    /// (Left out of the JSON when empty, so that the content id of an order without them is
+    /// what it was before the field existed.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "graphql", graphql(default))]
     pub payments: Vec<PaymentAtReceipt>,
 }
@@ -485,6 +493,18 @@ pub struct CancelOrder {
     pub order: OrderId,
     /// Why.
     pub reason: CancelReason,
+}
+
+/// Set the workflow rules (replacing the rules in force).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ConfigureWorkflowInput")
+)]
+pub struct ConfigureWorkflow {
+    /// One workflow per channel.
+    pub channels: Vec<crate::workflow::ChannelWorkflow>,
 }
 
 /// Substitute a line's SKU.

@@ -5,13 +5,15 @@ mod claims;
 mod finance;
 mod inventory;
 mod master;
-mod orders;
+pub(crate) mod orders;
 pub use orders::ORDER_LINES_MAX;
 mod purchasing;
 pub use purchasing::PAYMENT_TERMS_DAYS_MAX;
 mod receivables;
 pub use receivables::APPLICATIONS_MAX;
 mod returns;
+mod workflow;
+pub(crate) use receivables::{credit_fits, order_gross};
 
 use crate::command::{Command, Context};
 use crate::event::Event;
@@ -49,6 +51,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::DeliverOrder(c) => orders::deliver(&d, c),
         Command::CancelOrder(c) => orders::cancel(&d, c),
         Command::SubstituteLine(c) => orders::substitute(&d, c),
+        Command::CancelBackorders(c) => orders::cancel_backorders(&d, c),
         Command::ExpectInbound(c) => inventory::expect_inbound(&d, c),
         Command::DefineSupplier(c) => purchasing::define_supplier(&d, c),
         Command::CreatePurchaseOrder(c) => purchasing::create_purchase_order(&d, c),
@@ -79,6 +82,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::PostJournalEntry(c) => finance::manual_entry(&d, c),
         Command::DefineCustomer(c) => receivables::define_customer(&d, c),
         Command::RecordCustomerPayment(c) => receivables::record_customer_payment(&d, c),
+        Command::ConfigureWorkflow(c) => workflow::configure(&d, c),
     }
 }
 

@@ -356,6 +356,8 @@ pub enum ExceptionKind {
     ReconciliationMismatch,
     /// A settlement line of an unknown kind went to 9999 suspense.
     SuspenseLine,
+    /// A hold passed its SLA due time.
+    HoldSlaBreach,
 }
 
 impl ExceptionKind {
@@ -368,6 +370,7 @@ impl ExceptionKind {
             Self::InvoiceMismatch => "invoice_mismatch",
             Self::ReconciliationMismatch => "reconciliation_mismatch",
             Self::SuspenseLine => "suspense_line",
+            Self::HoldSlaBreach => "hold_sla_breach",
         }
     }
 }
@@ -383,6 +386,34 @@ pub struct ExceptionRaised {
     pub subject: crate::journal::JournalRef,
     /// A one-line description with the numbers.
     pub message: String,
+}
+
+/// Units of an order still waiting for stock were cancelled; what is allocated or shipped
+/// stays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackordersCancelled {
+    /// The order.
+    pub order: OrderId,
+    /// Why.
+    pub reason: crate::order::CancelReason,
+    /// The units cancelled, per line.
+    pub lines: Vec<crate::event::LineUnits>,
+}
+
+/// Units of one order line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineUnits {
+    /// Line number.
+    pub line: u32,
+    /// Units.
+    pub qty: Quantity,
+}
+
+/// The workflow rules were set (every channel's; a channel not listed runs none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowConfigured {
+    /// One workflow per channel, in channel order.
+    pub channels: Vec<crate::workflow::ChannelWorkflow>,
 }
 
 /// A hold passed its SLA due time without being released: an exception for people and rules.
@@ -911,6 +942,12 @@ pub enum Event {
     /// `order.hold_sla_breached`
     #[serde(rename = "order.hold_sla_breached")]
     HoldSlaBreached(HoldSlaBreached),
+    /// `order.backorders_cancelled`
+    #[serde(rename = "order.backorders_cancelled")]
+    BackordersCancelled(BackordersCancelled),
+    /// `workflow.configured`
+    #[serde(rename = "workflow.configured")]
+    WorkflowConfigured(WorkflowConfigured),
     /// `supplier.defined`
     #[serde(rename = "supplier.defined")]
     SupplierDefined(crate::purchasing::Supplier),
@@ -986,6 +1023,8 @@ impl Event {
             Event::CommandAccepted(_) => "command.accepted",
             Event::ExceptionRaised(_) => "exception.raised",
             Event::HoldSlaBreached(_) => "order.hold_sla_breached",
+            Event::BackordersCancelled(_) => "order.backorders_cancelled",
+            Event::WorkflowConfigured(_) => "workflow.configured",
             Event::SupplierDefined(_) => "supplier.defined",
             Event::PurchaseOrderCreated(_) => "purchase_order.created",
             Event::PurchaseOrderReceived(_) => "purchase_order.received",
@@ -1059,6 +1098,8 @@ impl Event {
             Event::CommandAccepted(_) => stream::COMMANDS.to_owned(),
             Event::ExceptionRaised(e) => e.subject.stream(),
             Event::HoldSlaBreached(e) => order_stream(&e.order),
+            Event::BackordersCancelled(e) => order_stream(&e.order),
+            Event::WorkflowConfigured(_) => stream::WORKFLOW.to_owned(),
             Event::SupplierDefined(e) => stream::supplier(&e.id),
             Event::PurchaseOrderCreated(e) => stream::purchase_order(&e.purchase_order),
             Event::PurchaseOrderReceived(e) => stream::purchase_order(&e.purchase_order),

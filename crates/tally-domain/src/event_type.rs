@@ -91,6 +91,8 @@ event_types! {
     JournalEntryPosted => "journal.entry_posted", "`journal.entry_posted`: A journal entry was posted.",
     CommandAccepted => "command.accepted", "`command.accepted`: A command was accepted with no other event (a marker).",
     OrderHoldSlaBreached => "order.hold_sla_breached", "`order.hold_sla_breached`: A hold passed its SLA due time (appended by the engine's timer).",
+    OrderBackordersCancelled => "order.backorders_cancelled", "`order.backorders_cancelled`: Units of an order still waiting for stock were cancelled (a workflow's backorder timeout).",
+    WorkflowConfigured => "workflow.configured", "`workflow.configured`: The workflow rules were set (which rules decide from here on).",
     ExceptionRaised => "exception.raised", "`exception.raised`: Something a person must look at was raised (a cycle-count task, an invoice or payout mismatch).",
     SupplierDefined => "supplier.defined", "`supplier.defined`: A supplier was defined or redefined.",
     PurchaseOrderCreated => "purchase_order.created", "`purchase_order.created`: A purchase order was created.",

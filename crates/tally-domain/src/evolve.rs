@@ -10,7 +10,8 @@ use crate::inventory::{Claim, Lot, QuarantineReason, Stock, StockKey};
 use crate::journal::Account;
 use crate::master::{Channel, PriorityClass};
 use crate::order::{
-    AfterSale, AllocKey, Billing, ClosedOrder, Line, Order, OrderStatus, Returnable, Stages,
+    AfterSale, AllocKey, Billing, ClosedOrder, HoldReason, Line, Order, OrderStatus, Returnable,
+    Stages,
 };
 use crate::returns::{Disposition, Return, ReturnLine};
 use crate::settlement::{Settlement, SettlementLineKind};
@@ -41,6 +42,7 @@ fn order_of(event: &Event) -> Option<OrderId> {
         Event::LineSubstituted(e) => Some(e.order.clone()),
         Event::ReservationReleased(e) => Some(e.order.clone()),
         Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => Some(e.order.clone()),
+        Event::BackordersCancelled(e) => Some(e.order.clone()),
         _ => None,
     }
 }
@@ -243,6 +245,9 @@ fn apply(state: &mut State, event: &Event) {
         }
         Event::OrderReceived(e) => {
             state.order_count += 1;
+            if let Some(buyer) = &e.profile.buyer {
+                *state.buyer_orders.entry(buyer.clone()).or_insert(0) += 1;
+            }
             let lines = e
                 .lines
                 .iter()
@@ -286,6 +291,7 @@ fn apply(state: &mut State, event: &Event) {
                     paid_customer_minor: 0,
                 },
                 profile: e.profile.clone(),
+                checks_waived: false,
             };
             state.orders.insert(e.order.clone(), order);
         }
@@ -306,6 +312,13 @@ fn apply(state: &mut State, event: &Event) {
         }
         Event::OrderHoldReleased(e) => {
             if let Some(o) = state.orders.get_mut(&e.order) {
+                // Releasing an `address` or `data` hold says the order is fine as it is.
+                if o.hold
+                    .as_ref()
+                    .is_some_and(|h| matches!(h.reason, HoldReason::Address | HoldReason::Data))
+                {
+                    o.checks_waived = true;
+                }
                 o.hold = None;
             }
         }
@@ -478,6 +491,23 @@ fn apply(state: &mut State, event: &Event) {
                 }
                 o.status = OrderStatus::Shipped;
             }
+        }
+        Event::BackordersCancelled(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                for cut in &e.lines {
+                    if let Some(line) =
+                        usize::try_from(cut.line).ok().and_then(|i| o.lines.get_mut(i))
+                    {
+                        line.cancelled = line.cancelled.saturating_add(cut.qty.get());
+                    }
+                }
+                if o.lines.iter().all(|l| l.shipped.saturating_add(l.cancelled) >= l.ordered) {
+                    o.status = OrderStatus::Shipped;
+                }
+            }
+        }
+        Event::WorkflowConfigured(e) => {
+            state.workflow = e.channels.iter().map(|w| (w.channel.clone(), w.clone())).collect();
         }
         Event::InboundExpected(e) => {
             stock_mut(state, &StockKey::new(e.location.clone(), e.sku.clone(), None)).incoming +=

@@ -250,7 +250,7 @@ pub fn commands() -> Vec<Command> {
             shipping: usd("5.00"),
             tax_rate: fraction("0.08"),
             customer: None,
-            ship_to: Some(Address {
+            ship_to: Some(Box::new(Address {
                 name: "Ana Müller".to_owned(),
                 line1: "1 Market St".to_owned(),
                 line2: "Apt 4".to_owned(),
@@ -258,7 +258,7 @@ pub fn commands() -> Vec<Command> {
                 region: "CA".to_owned(),
                 postal_code: "94105".to_owned(),
                 country: "US".to_owned(),
-            }),
+            })),
             buyer: Some(id("shopify-customer-7001")),
             fraud_score: Some(12),
             payments: Vec::new(),
@@ -281,6 +281,11 @@ pub fn commands() -> Vec<Command> {
         }),
         Command::ReleaseHold(order_ref("W1001")),
         Command::AllocateOrder(order_ref("W1001")),
+        // Nothing of W1001 waits for stock: accepted, nothing to cancel.
+        Command::CancelBackorders(CancelOrder {
+            order: id("W1001"),
+            reason: CancelReason::Stockout,
+        }),
         Command::PickOrder(FulfilOrder { order: id("W1001"), location: None, short: Vec::new() }),
         Command::PackOrder(FulfilOrder {
             order: id("W1001"),
@@ -434,6 +439,37 @@ pub fn commands() -> Vec<Command> {
             customer: id("ACME"),
             amount: usd("100.00"),
             applications: Vec::new(),
+        }),
+        Command::ConfigureWorkflow(ConfigureWorkflow {
+            channels: vec![crate::workflow::ChannelWorkflow {
+                channel: web(),
+                validate: true,
+                require_address: true,
+                validation_sla_minutes: 1_440,
+                holds: vec![
+                    crate::workflow::HoldRule {
+                        name: "unpaid".to_owned(),
+                        when: crate::workflow::HoldCondition::PaymentNotCaptured,
+                        reason: HoldReason::Payment,
+                        sla_minutes: 1_440,
+                        fraud_score: None,
+                        amount: None,
+                    },
+                    crate::workflow::HoldRule {
+                        name: "risky".to_owned(),
+                        when: crate::workflow::HoldCondition::FraudScoreAtLeast,
+                        reason: HoldReason::Fraud,
+                        sla_minutes: 240,
+                        fraud_score: Some(75),
+                        amount: None,
+                    },
+                ],
+                auto_release: true,
+                auto_allocate: true,
+                backorder: crate::workflow::BackorderPolicy::CancelAfter,
+                backorder_days: Some(14),
+                substitutes: Vec::new(),
+            }],
         }),
     ]
 }

@@ -85,6 +85,7 @@ pub mod stream;
 pub mod time;
 pub mod timers;
 pub mod valuation;
+pub mod workflow;
 
 pub use codec::{DecodeError, decode, encode};
 pub use command::{Command, Context};

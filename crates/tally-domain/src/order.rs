@@ -364,6 +364,9 @@ pub struct Order {
     pub billing: Billing,
     /// Address, buyer and fraud score as the channel sent them.
     pub profile: Profile,
+    /// Whether a person released an `address` or `data` hold: validation accepts the order as
+    /// it is from then on.
+    pub checks_waived: bool,
 }
 
 /// What a delivered or cancelled order shrinks to.

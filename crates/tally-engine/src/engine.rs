@@ -213,7 +213,7 @@ impl Engine {
         let (reply, answer) = oneshot::channel();
         self.inner
             .tx
-            .send(Msg::Submit(Box::new(Job { submission, reply })))
+            .send(Msg::Submit(Box::new(Job { submission, reply, depth: 0 })))
             .await
             .map_err(|_| self.unavailable())?;
         answer.await.map_err(|_| self.unavailable())?
@@ -228,7 +228,13 @@ impl Engine {
         let mut answers = Vec::with_capacity(submissions.len());
         for submission in submissions {
             let (reply, answer) = oneshot::channel();
-            if self.inner.tx.send(Msg::Submit(Box::new(Job { submission, reply }))).await.is_err() {
+            if self
+                .inner
+                .tx
+                .send(Msg::Submit(Box::new(Job { submission, reply, depth: 0 })))
+                .await
+                .is_err()
+            {
                 answers.push(None);
             } else {
                 answers.push(Some(answer));
@@ -249,7 +255,7 @@ impl Engine {
         let (reply, answer) = oneshot::channel();
         self.inner
             .tx
-            .blocking_send(Msg::Submit(Box::new(Job { submission, reply })))
+            .blocking_send(Msg::Submit(Box::new(Job { submission, reply, depth: 0 })))
             .map_err(|_| self.unavailable())?;
         answer.blocking_recv().map_err(|_| self.unavailable())?
     }

@@ -22,6 +22,7 @@ pub mod import;
 mod runner;
 mod stats;
 mod submission;
+pub mod workflow_file;
 mod writer;
 
 pub use config::EngineConfig;

@@ -44,6 +44,14 @@ pub fn serve(
              docs/operations.md (keep a copy of the store; restore from a backup)."
         );
     }
+    // The workflow rules file is loaded before serving: a broken file stops the start with the
+    // key and line that are wrong (the rules in force stay as the log says).
+    report_workflow(
+        &tally_engine::workflow_file::apply_blocking(&engine, data, "operator").map_err(|e| {
+            engine.close();
+            anyhow::anyhow!("workflow rules not loaded: {e}")
+        })?,
+    );
     let projections: Vec<Arc<dyn tally_projections::Projection>> = tally_projections::all();
     let state = AppState::with_projections(engine.clone(), auth, config, projections);
     let result = runtime.block_on(async {
@@ -53,6 +61,30 @@ pub fn serve(
         #[cfg(unix)]
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        #[cfg(unix)]
+        if let Ok(mut hangup) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            // SIGHUP reloads the workflow rules; a broken file is reported and the rules in
+            // force stay.
+            let engine = engine.clone();
+            let data = data.to_path_buf();
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    let engine = engine.clone();
+                    let data = data.clone();
+                    let result = tokio::task::spawn_blocking(move || {
+                        tally_engine::workflow_file::apply_blocking(&engine, &data, "operator")
+                    })
+                    .await;
+                    match result {
+                        Ok(Ok(applied)) => report_workflow(&applied),
+                        Ok(Err(e)) => eprintln!("SIGHUP: workflow rules not reloaded, the rules in force stay: {e}"),
+                        Err(e) => eprintln!("SIGHUP: workflow reload failed: {e}"),
+                    }
+                }
+            });
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
@@ -83,6 +115,21 @@ pub fn serve(
     engine.close();
     result?;
     Ok(Outcome::Ok)
+}
+
+fn report_workflow(applied: &tally_engine::workflow_file::Applied) {
+    use tally_engine::workflow_file::Applied;
+    let mut err = std::io::stderr().lock();
+    let _ = match applied {
+        Applied::NoFile => Ok(()),
+        Applied::Changed { seq, channels } => writeln!(
+            err,
+            "workflow: rules for {channels} channel(s) from workflow.toml in force from seq {seq}"
+        ),
+        Applied::Unchanged => {
+            writeln!(err, "workflow: workflow.toml unchanged, its rules are in force")
+        }
+    };
 }
 
 pub fn run(

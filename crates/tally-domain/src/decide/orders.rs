@@ -15,9 +15,10 @@ use crate::command::{
     CancelOrder, FulfilOrder, HoldOrder, OrderRef, ReceiveOrder, ShipOrder, SubstituteLine,
 };
 use crate::event::{
-    Event, ExceptionKind, ExceptionRaised, FulfilmentItem, HoldSlaBreached, InventoryAdjusted,
-    InvoiceIssued, LineSubstituted, MoneyLine, OrderCancelled, OrderEvent, OrderFulfilment,
-    OrderHeld, OrderReceived, OrderShipped, PaymentCaptured, QuarantineMove, ShippedItem,
+    BackordersCancelled, Event, ExceptionKind, ExceptionRaised, FulfilmentItem, HoldSlaBreached,
+    InventoryAdjusted, InvoiceIssued, LineSubstituted, LineUnits, MoneyLine, OrderCancelled,
+    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
+    QuarantineMove, ShippedItem,
 };
 use crate::ids::{ChannelId, InvoiceId, LocationId, Sku};
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
@@ -184,7 +185,7 @@ fn profile(c: &ReceiveOrder) -> Result<Profile, Rejection> {
             )?,
         ),
     };
-    Ok(Profile { ship_to: c.ship_to.clone(), buyer: c.buyer.clone(), fraud_score })
+    Ok(Profile { ship_to: c.ship_to.as_deref().cloned(), buyer: c.buyer.clone(), fraud_score })
 }
 
 fn check_payments_at_receipt(c: &ReceiveOrder) -> Result<(), Rejection> {
@@ -311,10 +312,53 @@ pub(super) fn hold_sla_breach(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Even
             action: "record a hold's SLA breach before its due time",
         });
     }
-    Ok(vec![Event::HoldSlaBreached(HoldSlaBreached {
+    Ok(vec![
+        Event::HoldSlaBreached(HoldSlaBreached {
+            order: c.order.clone(),
+            reason: hold.reason,
+            due_at: hold.due_at,
+        }),
+        Event::ExceptionRaised(ExceptionRaised {
+            kind: ExceptionKind::HoldSlaBreach,
+            subject: JournalRef::Order(c.order.clone()),
+            message: format!(
+                "order '{}' held ({}) past its SLA due {}: {}",
+                c.order,
+                hold.reason.as_str(),
+                hold.due_at.to_rfc3339(),
+                hold.note
+            ),
+        }),
+    ])
+}
+
+/// Cancels what of an order still waits for stock; what is allocated or shipped stays.
+pub(super) fn cancel_backorders(
+    d: &Decision<'_>,
+    c: &CancelOrder,
+) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    if order.status != OrderStatus::Fulfilling {
+        return Err(invalid_state(order, "cancel backorders of"));
+    }
+    let lines: Vec<LineUnits> = order
+        .lines
+        .iter()
+        .zip(0_u32..)
+        .filter_map(|(l, n)| {
+            i64::try_from(l.unallocated())
+                .ok()
+                .and_then(|u| Quantity::new(u).ok())
+                .map(|qty| LineUnits { line: n, qty })
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::BackordersCancelled(BackordersCancelled {
         order: c.order.clone(),
-        reason: hold.reason,
-        due_at: hold.due_at,
+        reason: c.reason,
+        lines,
     })])
 }
 

@@ -86,6 +86,33 @@ fn order_value(
     plus(plus(total, shipping)?, shipping.times_rate(tax_rate))
 }
 
+/// An order's total as its invoices will charge it (merchandise, shipping and the seller's
+/// tax), or `None` when it does not fit the bounds.
+pub(crate) fn order_gross(
+    state: &crate::state::State,
+    order: &crate::order::Order,
+) -> Option<Money> {
+    let _ = state;
+    order_value(
+        order.currency,
+        order.lines.iter().map(|l| (l.unit_price, l.ordered)),
+        order.shipping,
+        seller_tax_rate(order.billing.facilitator_tax, order.tax_rate),
+    )
+    .ok()
+}
+
+/// Whether an order of a B2B customer fits its credit limit: open AR − unapplied credit +
+/// the order's total ≤ limit (true for orders without a customer on terms).
+pub(crate) fn credit_fits(state: &crate::state::State, order: &crate::order::Order) -> bool {
+    let Some(id) = &order.billing.customer else { return true };
+    let (Some(account), Some(gross)) = (state.customers.get(id), order_gross(state, order)) else {
+        return false;
+    };
+    let after = i128::from(exposure(account)) + i128::from(gross.minor());
+    after <= i128::from(account.customer.credit_limit.minor())
+}
+
 /// The tax rate the seller charges on an order: none when the marketplace collects the tax.
 pub(super) fn seller_tax_rate(facilitator_tax: bool, rate: Rate) -> Rate {
     if facilitator_tax { Rate::ZERO } else { rate }

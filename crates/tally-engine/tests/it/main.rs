@@ -14,3 +14,4 @@ mod support;
 mod timers;
 mod tmpfs;
 mod views;
+mod workflow;
