@@ -90,7 +90,7 @@ pub struct EndpointStatus {
 struct Running {
     spec: Arc<EndpointSpec>,
     control: watch::Sender<Control>,
-    status: Arc<Mutex<EndpointState>>,
+    status: watch::Receiver<EndpointState>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -217,18 +217,13 @@ impl Outbox {
         };
         let (control, control_rx) =
             watch::channel(Control { paused: state.paused, ..Control::default() });
-        let status = Arc::new(Mutex::new(state.clone()));
+        let (status_tx, status) = watch::channel(state.clone());
         let spec = Arc::new(spec);
         let dead = shared.store.dead_count(&spec.name)?;
         metrics::gauge!("tally_outbox_dead_letters", "endpoint" => spec.name.clone())
             .set(dead as f64);
-        let worker = Worker::new(
-            Arc::clone(shared),
-            Arc::clone(&spec),
-            control_rx,
-            Arc::clone(&status),
-            state,
-        );
+        let worker =
+            Worker::new(Arc::clone(shared), Arc::clone(&spec), control_rx, status_tx, state);
         let task = tokio::spawn(worker.run());
         lock(&self.inner.running)
             .insert(spec.name.clone(), Running { spec, control, status, task: Some(task) });
@@ -239,7 +234,7 @@ impl Outbox {
     pub fn endpoints(&self) -> Result<Vec<EndpointStatus>> {
         let running: Vec<(Arc<EndpointSpec>, EndpointState)> = lock(&self.inner.running)
             .values()
-            .map(|r| (Arc::clone(&r.spec), lock(&r.status).clone()))
+            .map(|r| (Arc::clone(&r.spec), r.status.borrow().clone()))
             .collect();
         if running.is_empty() {
             return Ok(Vec::new());
@@ -344,14 +339,18 @@ impl Outbox {
         {
             let running = lock(&self.inner.running);
             let entry = running.get(name).ok_or_else(|| Error::NotFound(name.to_owned()))?;
-            entry.control.send_modify(|c| c.paused = paused);
-            let mut status = lock(&entry.status);
-            status.paused = paused;
-            if !paused {
-                status.paused_reason = None;
-            }
+            entry.control.send_modify(|c| {
+                c.paused = paused;
+                c.pause_generation += 1;
+            });
         }
-        self.endpoint(name)
+        // The worker records it before its next attempt; the answer shows it at once.
+        let mut status = self.endpoint(name)?;
+        status.paused = paused;
+        if !paused {
+            status.paused_reason = None;
+        }
+        Ok(status)
     }
 
     /// The endpoint's dead letters, oldest first (at most [`DEAD_LETTERS_PAGE_MAX`]).
@@ -369,6 +368,17 @@ impl Outbox {
             entry.control.send_modify(|c| c.wake += 1);
         }
         Ok(moved)
+    }
+
+    /// Waits until every event ≤ `seq` is done for the endpoint (delivered, dead-lettered or
+    /// filtered out); `false` after `timeout`.
+    pub async fn wait_for_cursor(&self, name: &str, seq: u64, timeout: Duration) -> Result<bool> {
+        let mut status = lock(&self.inner.running)
+            .get(name)
+            .map(|r| r.status.clone())
+            .ok_or_else(|| Error::NotFound(name.to_owned()))?;
+        let reached = tokio::time::timeout(timeout, status.wait_for(|s| s.cursor >= seq)).await;
+        Ok(matches!(reached, Ok(Ok(_))))
     }
 
     fn check_known(&self, name: &str) -> Result<()> {

@@ -10,7 +10,7 @@ use crate::store::{
     DeadLetter, EndpointState, Inflight, SYNC_INTERVAL_MS, Source, Store, StoreError,
 };
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tally_log::{Log, RecordedEvent};
 use tally_projections::ViewStore;
@@ -46,6 +46,9 @@ pub(crate) struct Control {
     pub removed: bool,
     /// Bumped to wake the worker (a replay was queued).
     pub wake: u64,
+    /// Bumped by every pause or resume of an operator (so a resume also lifts a pause the
+    /// worker made itself on a 410).
+    pub pause_generation: u64,
 }
 
 pub(crate) struct Worker {
@@ -54,7 +57,7 @@ pub(crate) struct Worker {
     control: watch::Receiver<Control>,
     shutdown: watch::Receiver<bool>,
     head: watch::Receiver<tally_log::Head>,
-    status: Arc<Mutex<EndpointState>>,
+    status: watch::Sender<EndpointState>,
     state: EndpointState,
     /// Events after the cursor whose type the endpoint wants, read ahead.
     buffer: VecDeque<RecordedEvent>,
@@ -63,6 +66,8 @@ pub(crate) struct Worker {
     /// When stock moves were first seen after the last cut.
     dirty_since: Option<Instant>,
     last_sync: Instant,
+    /// The last `pause_generation` applied.
+    pause_generation: u64,
 }
 
 enum Step {
@@ -81,12 +86,13 @@ impl Worker {
         shared: Arc<Shared>,
         spec: Arc<EndpointSpec>,
         control: watch::Receiver<Control>,
-        status: Arc<Mutex<EndpointState>>,
+        status: watch::Sender<EndpointState>,
         state: EndpointState,
     ) -> Self {
         let head = shared.log.subscribe_head();
         let shutdown = shared.shutdown.clone();
         let read_upto = state.cursor;
+        let pause_generation = control.borrow().pause_generation;
         Self {
             shared,
             spec,
@@ -99,6 +105,7 @@ impl Worker {
             read_upto,
             dirty_since: None,
             last_sync: Instant::now(),
+            pause_generation,
         }
     }
 
@@ -111,9 +118,7 @@ impl Worker {
     }
 
     fn publish(&self) {
-        let mut status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *status = self.state.clone();
-        drop(status);
+        self.status.send_replace(self.state.clone());
         let name = self.spec.name.clone();
         let lag = self.shared.log.head().seq.saturating_sub(self.state.cursor);
         metrics::gauge!("tally_outbox_lag_events", "endpoint" => name).set(lag as f64);
@@ -145,16 +150,7 @@ impl Worker {
     pub(crate) async fn run(mut self) {
         self.publish();
         while !self.stopping() {
-            let control = *self.control.borrow_and_update();
-            if control.paused != self.state.paused {
-                self.state.paused = control.paused;
-                if !control.paused {
-                    self.state.paused_reason = None;
-                }
-                if let Err(e) = self.save_durably() {
-                    tracing::error!(endpoint = %self.spec.name, error = %e, "outbox: saving the pause failed");
-                }
-            }
+            self.apply_pause();
             if self.state.paused {
                 self.wait(None, false).await;
                 continue;
@@ -174,9 +170,25 @@ impl Worker {
                 }
             }
         }
+        self.apply_pause();
         self.state.cursor = self.state.cursor.max(self.handled_upto());
         if let Err(e) = self.save_durably() {
             tracing::error!(endpoint = %self.spec.name, error = %e, "outbox: saving the cursor at stop failed");
+        }
+    }
+
+    /// Applies a pause or resume of an operator, durably.
+    fn apply_pause(&mut self) {
+        let control = *self.control.borrow_and_update();
+        if control.pause_generation != self.pause_generation {
+            self.pause_generation = control.pause_generation;
+            self.state.paused = control.paused;
+            if !control.paused {
+                self.state.paused_reason = None;
+            }
+            if let Err(e) = self.save_durably() {
+                tracing::error!(endpoint = %self.spec.name, error = %e, "outbox: saving the pause failed");
+            }
         }
     }
 
@@ -398,7 +410,9 @@ impl Worker {
             self.state.inflight = None;
         }
         loop {
-            if self.stopping() || self.control.borrow().paused {
+            let asked = *self.control.borrow();
+            if self.stopping() || (asked.pause_generation != self.pause_generation && asked.paused)
+            {
                 return Ok(Outcome::Stopped);
             }
             if let Some(inflight) = &self.state.inflight {
