@@ -75,6 +75,7 @@ const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 /// | operational views (stock, ATS, orders, exceptions) | admin, operator, auditor, viewer |
 /// | finance views and exports | admin, finance, auditor |
 /// | KPIs, `head`, `views`, `whoami` | every role |
+/// | webhook endpoints, their dead letters and replays (they carry URLs and return secrets) | admin |
 /// | commands (every typed command mutation: [`COMMAND_MUTATIONS`]) | admin, operator (`cutCheckpoint`: admin) |
 /// | `node`, `nodes` | every role; each node type then needs its `Node.{Type}` row (the roles of the root field serving that type), else `FORBIDDEN` at that node |
 pub const FIELD_ROLES: &[(&str, &[Role])] = &[
@@ -135,6 +136,12 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Mutation.submit", WRITERS),
     ("Mutation.submitMany", WRITERS),
     ("Mutation.cutCheckpoint", &[Admin]),
+    ("Query.webhookEndpoints", &[Admin]),
+    ("Query.webhookDeadLetters", &[Admin]),
+    ("Mutation.addWebhookEndpoint", &[Admin]),
+    ("Mutation.removeWebhookEndpoint", &[Admin]),
+    ("Mutation.pauseWebhookEndpoint", &[Admin]),
+    ("Mutation.replayWebhookDeadLetters", &[Admin]),
     ("Subscription.events", LOG_READERS),
     ("Subscription.atsChanged", DASHBOARD),
     ("AtsChange.event", LOG_READERS),

@@ -25,6 +25,8 @@ struct Inner {
     verify_slots: Arc<tokio::sync::Semaphore>,
     /// Rejections answered by this server, per source and code (bounded).
     rejections: std::sync::Mutex<crate::telemetry::RejectionCounts>,
+    /// The webhook outbox, when the server runs one (`tally serve` always does).
+    outbox: std::sync::OnceLock<tally_outbox::Outbox>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -64,6 +66,7 @@ impl AppState {
                 shutdown,
                 verify_slots,
                 rejections: std::sync::Mutex::default(),
+                outbox: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -112,6 +115,18 @@ impl AppState {
     /// The rejections answered so far, per source and code.
     pub fn rejection_counts(&self) -> std::sync::MutexGuard<'_, crate::telemetry::RejectionCounts> {
         self.inner.rejections.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Hands the server the webhook outbox its admin fields drive (once; a second call is
+    /// ignored).
+    pub fn set_outbox(&self, outbox: tally_outbox::Outbox) {
+        let _ = self.inner.outbox.set(outbox);
+    }
+
+    /// The webhook outbox, if the server runs one.
+    #[must_use]
+    pub fn outbox(&self) -> Option<&tally_outbox::Outbox> {
+        self.inner.outbox.get()
     }
 
     /// Marks the server as shutting down: `/readyz` fails and subscriptions end.

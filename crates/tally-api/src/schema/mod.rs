@@ -23,6 +23,7 @@ pub mod subscriptions;
 pub mod typed;
 pub mod values;
 pub mod views;
+pub mod webhooks;
 
 use crate::error::code;
 use crate::state::AppState;
@@ -51,11 +52,12 @@ pub struct Query(
     purchasing::PurchasingQuery,
     receivables::ReceivablesQuery,
     node::NodeQuery,
+    webhooks::WebhooksQuery,
 );
 
 /// The mutation root: generic and typed mutations.
 #[derive(MergedObject, Default, Debug)]
-pub struct Mutation(mutations::CoreMutation, typed::TypedMutation);
+pub struct Mutation(mutations::CoreMutation, typed::TypedMutation, webhooks::WebhooksMutation);
 
 /// The schema type.
 pub type TallySchema = async_graphql::Schema<Query, Mutation, subscriptions::Subscription>;

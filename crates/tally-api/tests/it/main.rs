@@ -22,3 +22,4 @@ mod subscriptions;
 mod support;
 mod views;
 mod warehouse;
+mod webhooks;

@@ -181,6 +181,20 @@ fn static_sample(field: &str) -> &'static str {
         }
         "Mutation.submitMany" => "mutation { submitMany(inputs: []) { lastSeq } }",
         "Mutation.cutCheckpoint" => "mutation { cutCheckpoint { size } }",
+        "Query.webhookEndpoints" => "{ webhookEndpoints { name lag deadLetters } }",
+        "Query.webhookDeadLetters" => "{ webhookDeadLetters(endpoint: \"erp\") { messageId } }",
+        "Mutation.addWebhookEndpoint" => {
+            "mutation { addWebhookEndpoint(input: {name: \"erp\", url: \"http://127.0.0.1:9/hooks\", types: [\"order.*\"]}) { secret } }"
+        }
+        "Mutation.removeWebhookEndpoint" => {
+            "mutation { removeWebhookEndpoint(name: \"erp\") { name } }"
+        }
+        "Mutation.pauseWebhookEndpoint" => {
+            "mutation { pauseWebhookEndpoint(name: \"erp\") { paused } }"
+        }
+        "Mutation.replayWebhookDeadLetters" => {
+            "mutation { replayWebhookDeadLetters(endpoint: \"erp\") { queued } }"
+        }
         "Subscription.events" => "subscription { events { seq } }",
         "Subscription.atsChanged" => "subscription { atsChanged(sku: \"SKU-A\") { seq } }",
         "ViewMeta.checkpoint" => "{ views { meta { seq checkpoint { size text } } } }",

@@ -95,6 +95,11 @@ impl TestServer {
         }
     }
 
+    /// The store's directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn head(&self) -> u64 {
         self.state.log().head().seq
     }

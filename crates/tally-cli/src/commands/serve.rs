@@ -54,6 +54,15 @@ pub fn serve(
     );
     let projections: Vec<Arc<dyn tally_projections::Projection>> = tally_projections::all();
     let state = AppState::with_projections(engine.clone(), auth, config, projections);
+    // Webhooks: the endpoints of `webhooks.toml` and those added through the API. The outbox
+    // starts idle when there are none (an admin may add one).
+    let outbox = {
+        let _runtime = runtime.enter();
+        tally_outbox::Outbox::open(data, engine.log().clone(), engine.views().clone())
+            .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?
+    };
+    let endpoint_count = outbox.endpoints().map(|e| e.len()).unwrap_or(0);
+    state.set_outbox(outbox.clone());
     let result = runtime.block_on(async {
         // The handlers are installed before the address is printed: a SIGTERM sent as soon as
         // the server says where it listens stops it gracefully, not by the default action.
@@ -93,6 +102,9 @@ pub fn serve(
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "GraphQL:  http://{address}/graphql  (GraphiQL in a browser)");
         let _ = writeln!(out, "health:   http://{address}/healthz   metrics: http://{address}/metrics");
+        if endpoint_count > 0 {
+            let _ = writeln!(out, "webhooks: {endpoint_count} endpoint(s) (webhookEndpoints in GraphQL)");
+        }
         let _ = out.flush();
         drop(out);
         let shutdown = async move {
@@ -109,7 +121,11 @@ pub fn serve(
             }
             let _ = writeln!(std::io::stderr(), "shutting down: finishing requests in flight");
         };
-        tally_api::serve(listener, state, shutdown).await.context("serving")
+        let served = tally_api::serve(listener, state, shutdown).await.context("serving");
+        // Stop the deliveries: cursors are made durable; a request in flight is sent again
+        // (same webhook-id) at the next start.
+        outbox.shutdown().await;
+        served
     });
     // Everything acknowledged is durable; close to stop the engine's threads cleanly.
     engine.close();
