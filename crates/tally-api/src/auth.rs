@@ -131,6 +131,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Node.JournalEntry", FINANCE),
     ("Mutation.submit", WRITERS),
     ("Mutation.submitMany", WRITERS),
+    ("Mutation.importRecords", WRITERS),
     ("Mutation.cutCheckpoint", &[Admin]),
     ("Subscription.events", LOG_READERS),
     ("Subscription.atsChanged", DASHBOARD),
