@@ -584,3 +584,33 @@ fn stale_future_unknown_and_negative_snapshots_are_refused() {
     given().when(snapshot("NOPE", 10, T0)).then_rejects("UNKNOWN_SKU");
     given().when(snapshot("A", -1, T0)).then_rejects("INVALID_QUANTITY");
 }
+
+#[test]
+fn a_snapshot_disagreeing_on_expiry_is_raised_and_the_lot_keeps_its_own() {
+    let given = world_and([receive_lot("WH1", "L", "L1", "2026-12-31", 10)]);
+    let command = Command::ReconcileStock(ReconcileStock {
+        location: loc("WH1"),
+        sku: sku("L"),
+        lot: Some(lot("L1")),
+        expiry: Some(date("2027-01-31")),
+        counted: 10,
+        as_of: Timestamp::from_millis(T0),
+    });
+    let (events, state) = Scenario::given(given)
+        .when(command)
+        .then_types(&["inventory.snapshot_reconciled", "exception.raised"]);
+    let Event::StockSnapshotReconciled(e) = &events[0] else { panic!() };
+    assert_eq!((e.variance, e.expiry), (0, Some(date("2027-01-31"))));
+    let Event::ExceptionRaised(x) = &events[1] else { panic!() };
+    assert!(
+        x.message.contains("expiry 2027-01-31") && x.message.contains("2026-12-31"),
+        "{}",
+        x.message
+    );
+    assert_eq!(state.lot(&sku("L"), &lot("L1")).unwrap().expiry, Some(date("2026-12-31")));
+    // The event survives its encoding.
+    let bytes = tally_domain::encode(&events[0]);
+    let decoded =
+        tally_domain::decode(events[0].event_type(), events[0].schema_version(), &bytes).unwrap();
+    assert_eq!(decoded, events[0]);
+}
