@@ -286,3 +286,30 @@ fn bad_snapshot_rows_are_refused_alone_and_bad_files_whole() {
         Err(FormatError::Invalid(e)) if e.contains("--location is required")
     ));
 }
+
+#[test]
+fn a_european_report_with_decimal_commas_and_day_first_dates_reads_exactly() {
+    let header = "settlement-id\tsettlement-start-date\tsettlement-end-date\tdeposit-date\ttotal-amount\tcurrency\ttransaction-type\torder-id\tmerchant-order-id\tadjustment-id\tshipment-id\tmarketplace-name\tamount-type\tamount-description\tamount\tfulfillment-id\tposted-date\tposted-date-time\torder-item-code\tmerchant-order-item-id\tmerchant-adjustment-item-id\tsku\tquantity-purchased\tpromotion-id";
+    let text = format!(
+        "{header}\n\
+         12345678901\t01.03.2026 08:12:33 UTC\t15.03.2026 08:12:33 UTC\t17.03.2026 08:12:33 UTC\t13,21\tEUR\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n\
+         12345678901\t\t\t\t\t\tOrder\t302-1234567-7654321\t\t\tDzLm12\tAmazon.de\tItemPrice\tPrincipal\t19,99\tAFN\t02.03.2026\t02.03.2026 14:01:07 UTC\t51234567890123\t\t\tTS-BLU-M\t1\t\n\
+         12345678901\t\t\t\t\t\tOrder\t302-1234567-7654321\t\t\tDzLm12\tAmazon.de\tItemFees\tCommission\t-3,00\tAFN\t02.03.2026\t02.03.2026 14:01:07 UTC\t51234567890123\t\t\tTS-BLU-M\t1\t\n\
+         12345678901\t\t\t\t\t\tOrder\t302-1234567-7654321\t\t\tDzLm12\tAmazon.de\tItemFees\tFBAPerUnitFulfillmentFee\t-3,78\tAFN\t02.03.2026\t02.03.2026 14:01:07 UTC\t51234567890123\t\t\tTS-BLU-M\t1\t\n"
+    );
+    let records = settlement(text.as_bytes()).unwrap();
+    let commands = commands(&records);
+    let Command::OpenSettlement(open) = &commands[0] else { panic!() };
+    assert_eq!(
+        (open.currency, open.period_start.to_string()),
+        (Currency::EUR, "2026-03-01".to_owned())
+    );
+    let Command::RecordSettlementLine(principal) = &commands[1] else { panic!() };
+    assert_eq!(principal.amount.minor(), 1999);
+    assert_eq!(records[1].outcome.as_ref().unwrap()[0].occurred_at_ms, Some(1_772_460_067_000));
+    let Command::SettlePayout(payout) = &commands[4] else { panic!() };
+    assert_eq!(
+        (payout.amount.minor(), payout.deposit_date.to_string()),
+        (1321, "2026-03-17".to_owned())
+    );
+}

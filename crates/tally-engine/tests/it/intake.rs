@@ -248,3 +248,22 @@ fn a_partner_snapshot_reconciles_without_overwriting_and_refuses_the_unknown_sku
     assert_eq!(engine.log().head(), head);
     engine.close();
 }
+
+#[test]
+fn a_settlement_reissued_with_a_changed_amount_is_refused_row_by_row_never_posted_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut master = amazon_us_master();
+    master.push(mug());
+    setup(&engine, &master);
+    let text = String::from_utf8(fixture("amazon-settlement-us.tsv")).unwrap();
+    import(&engine, Format::AmazonSettlementV2, text.as_bytes(), &us_options());
+    let head = engine.log().head();
+    let changed = text.replace("\t73.58\t", "\t73.57\t").replace("\t-12.47\t", "\t-12.48\t");
+    let s = import(&engine, Format::AmazonSettlementV2, changed.as_bytes(), &us_options());
+    assert_eq!((s.duplicates, s.rejected, s.events), (28, 2, 0));
+    assert_eq!(s.rejected_by_code.get("IDEMPOTENCY_CONFLICT"), Some(&2));
+    assert!(s.refusals.iter().any(|r| r.source_id.contains("Storage Fee")));
+    assert_eq!(engine.log().head(), head);
+    engine.close();
+}
