@@ -196,6 +196,9 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
         Event::CycleCounted(e) => {
             out.insert(Entity::stock(&e.key));
         }
+        Event::StockSnapshotReconciled(e) => {
+            out.insert(Entity::stock(&e.key));
+        }
         Event::TransferShipped(e) => {
             out.insert(Entity::stock(&e.from));
             out.insert(stock(&e.to, &e.from.sku));

@@ -135,6 +135,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Node.JournalEntry", FINANCE),
     ("Mutation.submit", WRITERS),
     ("Mutation.submitMany", WRITERS),
+    ("Mutation.importRecords", WRITERS),
     ("Mutation.cutCheckpoint", &[Admin]),
     ("Query.webhookEndpoints", &[Admin]),
     ("Query.webhookDeadLetters", &[Admin]),

@@ -15,7 +15,7 @@ use crate::event::{
     PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
     ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected,
     ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped,
-    TransferReceived, TransferShipped,
+    StockSnapshotReconciled, TransferReceived, TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -81,6 +81,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::InventoryReceived(p) => body(p),
         Event::InventoryAdjusted(p) => body(p),
         Event::CycleCounted(p) => body(p),
+        Event::StockSnapshotReconciled(p) => body(p),
         Event::TransferShipped(p) => body(p),
         Event::TransferReceived(p) => body(p),
         Event::StockQuarantined(p) | Event::QuarantineReleased(p) => body(p),
@@ -196,6 +197,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
             Event::InventoryAdjusted(read::<InventoryAdjusted>(t, v, bytes)?)
         }
         ("inventory.cycle_counted", 1) => Event::CycleCounted(read::<CycleCounted>(t, v, bytes)?),
+        ("inventory.snapshot_reconciled", 1) => {
+            Event::StockSnapshotReconciled(read::<StockSnapshotReconciled>(t, v, bytes)?)
+        }
         ("inventory.transfer_shipped", 1) => {
             Event::TransferShipped(read::<TransferShipped>(t, v, bytes)?)
         }

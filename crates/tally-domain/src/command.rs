@@ -88,6 +88,10 @@ macro_rules! for_each_command {
             AdjustInventory(AdjustInventory) adjust_inventory "adjustInventory";
             /// Record a cycle count; the variance becomes an adjustment.
             CycleCount(CycleCount) cycle_count "cycleCount";
+            /// Reconcile a partner's (3PL, drop-ship) on-hand count of one bucket: never
+            /// overwrites; the variance against on-hand is recorded, adjusted when within the
+            /// SKU class's count tolerance, raised as an exception beyond it.
+            ReconcileStock(ReconcileStock) reconcile_stock "reconcileStock";
             /// Ship a transfer: available at the source → in transit at the destination.
             ShipTransfer(ShipTransfer) ship_transfer "shipTransfer";
             /// Receive a transfer: in transit → available.
@@ -611,6 +615,32 @@ pub struct CycleCount {
     pub lot: Option<LotId>,
     /// Units physically counted (compared with on_hand).
     pub counted: i64,
+}
+
+/// A partner's on-hand snapshot of one bucket (`stock-snapshot-csv`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReconcileStockInput")
+)]
+pub struct ReconcileStock {
+    /// The partner's location.
+    pub location: LocationId,
+    /// Which SKU.
+    pub sku: Sku,
+    /// Which lot (lot-tracked SKUs).
+    #[serde(default)]
+    pub lot: Option<LotId>,
+    /// The lot's expiry as the partner reports it (kept on the event; a disagreement with
+    /// the lot's recorded expiry is named in the exception, never overwritten).
+    #[serde(default)]
+    pub expiry: Option<Date>,
+    /// Units on hand by the partner's count (0 to 10⁹).
+    pub counted: i64,
+    /// When the partner counted. Compared with on-hand when decided: at most
+    /// `SNAPSHOT_AGE_MAX_MS` (24 h) before the command's business time, never after it.
+    pub as_of: Timestamp,
 }
 
 /// Ship a transfer.

@@ -4,6 +4,7 @@
 mod claims;
 mod finance;
 mod inventory;
+pub use inventory::SNAPSHOT_AGE_MAX_MS;
 mod master;
 pub(crate) mod orders;
 pub use orders::ORDER_LINES_MAX;
@@ -58,6 +59,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::ReceiveInventory(c) => inventory::receive(&d, c),
         Command::AdjustInventory(c) => inventory::adjust(&d, c),
         Command::CycleCount(c) => inventory::cycle_count(&d, c),
+        Command::ReconcileStock(c) => inventory::reconcile_stock(&d, c),
         Command::ShipTransfer(c) => inventory::ship_transfer(&d, c),
         Command::ReceiveTransfer(c) => inventory::receive_transfer(&d, c),
         Command::QuarantineStock(c) => inventory::quarantine(&d, c),

@@ -285,6 +285,27 @@ pub struct CycleCounted {
     pub counted: u64,
 }
 
+/// A partner's on-hand snapshot of a bucket was compared with Tally's on-hand. It never
+/// overwrites: an accepted variance follows as an `inventory.adjusted` (reason `snapshot`),
+/// one beyond tolerance as an `exception.raised` (`snapshot_variance`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockSnapshotReconciled {
+    /// Where.
+    pub key: StockKey,
+    /// The lot's expiry as the partner reported it.
+    pub expiry: Option<crate::time::Date>,
+    /// When the partner counted.
+    pub as_of: crate::time::Timestamp,
+    /// Tally's on-hand when decided.
+    pub expected: u64,
+    /// The partner's count.
+    pub counted: u64,
+    /// `counted − expected`.
+    pub variance: i64,
+    /// Whether the variance was within the SKU class's count tolerance (and so adjusted).
+    pub within_tolerance: bool,
+}
+
 /// A transfer left its source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferShipped {
@@ -358,6 +379,9 @@ pub enum ExceptionKind {
     SuspenseLine,
     /// A hold passed its SLA due time.
     HoldSlaBreach,
+    /// A partner's stock snapshot differs from on-hand beyond tolerance (or by more than can
+    /// be adjusted out of available): count the bucket.
+    SnapshotVariance,
 }
 
 impl ExceptionKind {
@@ -371,6 +395,7 @@ impl ExceptionKind {
             Self::ReconciliationMismatch => "reconciliation_mismatch",
             Self::SuspenseLine => "suspense_line",
             Self::HoldSlaBreach => "hold_sla_breach",
+            Self::SnapshotVariance => "snapshot_variance",
         }
     }
 }
@@ -873,6 +898,9 @@ pub enum Event {
     /// `inventory.cycle_counted`
     #[serde(rename = "inventory.cycle_counted")]
     CycleCounted(CycleCounted),
+    /// `inventory.snapshot_reconciled`
+    #[serde(rename = "inventory.snapshot_reconciled")]
+    StockSnapshotReconciled(StockSnapshotReconciled),
     /// `inventory.transfer_shipped`
     #[serde(rename = "inventory.transfer_shipped")]
     TransferShipped(TransferShipped),
@@ -1000,6 +1028,7 @@ impl Event {
             Event::InventoryReceived(_) => "inventory.received",
             Event::InventoryAdjusted(_) => "inventory.adjusted",
             Event::CycleCounted(_) => "inventory.cycle_counted",
+            Event::StockSnapshotReconciled(_) => "inventory.snapshot_reconciled",
             Event::TransferShipped(_) => "inventory.transfer_shipped",
             Event::TransferReceived(_) => "inventory.transfer_received",
             Event::StockQuarantined(_) => "inventory.quarantined",
@@ -1076,6 +1105,7 @@ impl Event {
             Event::InventoryReceived(e) => e.key.stream(),
             Event::InventoryAdjusted(e) => e.key.stream(),
             Event::CycleCounted(e) => e.key.stream(),
+            Event::StockSnapshotReconciled(e) => e.key.stream(),
             Event::TransferShipped(e) => e.from.stream(),
             Event::TransferReceived(e) => e.key.stream(),
             Event::StockQuarantined(e) | Event::QuarantineReleased(e) => e.key.stream(),

@@ -69,6 +69,7 @@ event_types! {
     InventoryReceived => "inventory.received", "`inventory.received`: Units were received at a location.",
     InventoryAdjusted => "inventory.adjusted", "`inventory.adjusted`: Stock was adjusted (found, lost, damage, correction).",
     InventoryCycleCounted => "inventory.cycle_counted", "`inventory.cycle_counted`: A cycle count was recorded.",
+    InventorySnapshotReconciled => "inventory.snapshot_reconciled", "`inventory.snapshot_reconciled`: A partner's on-hand snapshot of a bucket was compared with on-hand (never overwriting it).",
     InventoryTransferShipped => "inventory.transfer_shipped", "`inventory.transfer_shipped`: A transfer left a location.",
     InventoryTransferReceived => "inventory.transfer_received", "`inventory.transfer_received`: A transfer arrived at a location.",
     InventoryQuarantined => "inventory.quarantined", "`inventory.quarantined`: Units were quarantined.",

@@ -528,7 +528,7 @@ fn apply(state: &mut State, event: &Event) {
             }
         }
         Event::InventoryAdjusted(e) => add_signed(&mut stock_mut(state, &e.key).available, e.delta),
-        Event::CycleCounted(_) => {}
+        Event::CycleCounted(_) | Event::StockSnapshotReconciled(_) => {}
         Event::TransferShipped(e) => {
             let qty = e.qty.get();
             sub(&mut stock_mut(state, &e.from).available, qty);

@@ -197,6 +197,14 @@ pub fn commands() -> Vec<Command> {
             reason: AdjustReason::Damage,
         }),
         Command::CycleCount(CycleCount { location: wh1(), sku: sku_a(), lot: None, counted: 48 }),
+        Command::ReconcileStock(ReconcileStock {
+            location: wh1(),
+            sku: sku_a(),
+            lot: None,
+            expiry: None,
+            counted: 48,
+            as_of: Timestamp::from_millis(START_MS),
+        }),
         Command::ShipTransfer(ShipTransfer {
             transfer: id::<TransferId>("T1"),
             from: wh1(),

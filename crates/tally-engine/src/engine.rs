@@ -286,6 +286,19 @@ impl Engine {
         self.inner.shared.stats().since(since_day)
     }
 
+    /// Counts a source record an importer refused before it became a command (bad amount,
+    /// unreadable id, a duplicated row) in the submission counters, as a rejection of command
+    /// type `record` from `source` with `code`: the integration failure rate then covers
+    /// records that never reached a decision.
+    pub fn count_refused_record(&self, source: &str, code: &str) {
+        let today = day_of_ms((self.inner.clock_ms)());
+        let mut stats = self.inner.shared.stats();
+        stats.count(today, source, "record", Some(code));
+        if let Err(e) = stats.flush(today) {
+            tracing::warn!(error = %e, "submission counters were not written");
+        }
+    }
+
     /// Rejections per code over every retained day.
     #[must_use]
     pub fn rejections_by_code(&self) -> BTreeMap<String, u64> {

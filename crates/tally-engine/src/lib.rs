@@ -19,6 +19,7 @@ mod error;
 mod format;
 mod ids;
 pub mod import;
+pub mod intake;
 mod runner;
 mod stats;
 mod submission;

@@ -8,6 +8,7 @@ mod errors;
 mod full_disk;
 mod graphiql;
 mod http;
+mod intake;
 mod ledger;
 mod lifecycle;
 mod limits;

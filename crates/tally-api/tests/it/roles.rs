@@ -180,6 +180,9 @@ fn static_sample(field: &str) -> &'static str {
             "mutation { submit(input: {idempotencyKey: \"p-submit\", json: {type: \"validate_order\", order: \"NOPE\"}}) { lastSeq } }"
         }
         "Mutation.submitMany" => "mutation { submitMany(inputs: []) { lastSeq } }",
+        "Mutation.importRecords" => {
+            "mutation { importRecords(format: STOCK_SNAPSHOT_CSV, location: \"WH1\", content: \"sku,lot,expiry,quantity,as_of\\n\") { records } }"
+        }
         "Mutation.cutCheckpoint" => "mutation { cutCheckpoint { size } }",
         "Query.webhookEndpoints" => "{ webhookEndpoints { name lag deadLetters } }",
         "Query.webhookDeadLetters" => "{ webhookDeadLetters(endpoint: \"erp\") { messageId } }",

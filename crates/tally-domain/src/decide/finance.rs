@@ -23,7 +23,7 @@ use crate::journal::{Account, JournalRef, Posting, check_balanced};
 use crate::money::{Currency, Money, Rate};
 use crate::order::Billing;
 use crate::rejection::Rejection;
-use crate::settlement::Settlement;
+use crate::settlement::{Settlement, SettlementLineKind};
 
 /// Currency, tax rate and captured amount of an open or delivered order.
 fn order_money(d: &Decision<'_>, order: &OrderId) -> Result<(Currency, Rate, i64), Rejection> {
@@ -291,7 +291,6 @@ pub(super) fn settlement_line(
     }
     amount("settlement line", c.amount)?;
     within_total("settlement net", settlement.net_minor, c.amount)?;
-    within_total("settlement facilitator tax", settlement.facilitator_tax_minor, c.amount)?;
     if c.qty > crate::limits::QTY_MAX {
         return Err(Rejection::InvalidQuantity(i64::try_from(c.qty).unwrap_or(i64::MAX)));
     }
@@ -299,10 +298,21 @@ pub(super) fn settlement_line(
     if let Some(sku) = &c.sku {
         d.sku(sku)?;
     }
+    // On a marketplace-facilitator channel the tax the buyer paid is the marketplace's to
+    // remit (DOMAIN.md §4): it pairs with the withheld line inside 1150, never 2200.
+    let facilitator = d.state.channel(&settlement.channel).is_some_and(|ch| ch.facilitator_tax);
+    let kind = match c.kind {
+        SettlementLineKind::Tax if facilitator => SettlementLineKind::FacilitatorTax,
+        kind => kind,
+    };
+    if kind == SettlementLineKind::FacilitatorTax {
+        within_total("settlement facilitator tax", settlement.facilitator_tax_minor, c.amount)?;
+    }
+    let line_no = settlement.line_count + 1;
     let mut events = vec![Event::SettlementLineRecorded(SettlementLineRecorded {
         settlement: c.settlement.clone(),
-        line_no: settlement.line_count + 1,
-        kind: c.kind,
+        line_no,
+        kind,
         amount: c.amount,
         order: c.order.clone(),
         sku: c.sku.clone(),
@@ -313,12 +323,27 @@ pub(super) fn settlement_line(
     let mut journal = Journal::new(d);
     events.extend(journal.post(
         JournalRef::Settlement(c.settlement.clone()),
-        c.kind.as_str(),
+        kind.as_str(),
         vec![
             Posting { account: Account::MarketplaceClearing, amount: c.amount },
-            Posting { account: c.kind.counter_account(), amount: c.amount.negated() },
+            Posting { account: kind.counter_account(), amount: c.amount.negated() },
         ],
     )?);
+    // An unknown line is recorded (the money moved) in 9999 suspense, and a person is asked
+    // to classify it: never dropped, never silently booked.
+    if kind == SettlementLineKind::Suspense {
+        events.push(Event::ExceptionRaised(ExceptionRaised {
+            kind: ExceptionKind::SuspenseLine,
+            subject: JournalRef::Settlement(c.settlement.clone()),
+            message: format!(
+                "settlement '{}' line {line_no}: '{}' of {} is not a known line kind; posted to \
+                 9999 suspense until it is reclassified",
+                c.settlement,
+                c.description,
+                c.amount.to_decimal_string()
+            ),
+        }));
+    }
     Ok(events)
 }
 

@@ -5,6 +5,7 @@ mod commands;
 mod full_disk;
 mod idempotency;
 mod import;
+mod intake;
 mod integrity;
 mod limits;
 mod scenarios;
