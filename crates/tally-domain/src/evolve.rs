@@ -251,6 +251,8 @@ fn apply(state: &mut State, event: &Event) {
                     substituted_from: None,
                     ordered: l.qty.get(),
                     unit_price: l.unit_price,
+                    discount: l.discount,
+                    taxes: l.taxes.clone(),
                     allocated: 0,
                     shipped: 0,
                     invoiced: 0,
@@ -266,8 +268,9 @@ fn apply(state: &mut State, event: &Event) {
                 placed_at: e.placed_at,
                 seq: state.order_count,
                 lines,
-                shipping: e.shipping,
-                tax_rate: e.tax_rate,
+                shipping_lines: e.shipping_lines.clone(),
+                taxes_included: e.taxes_included,
+                number: e.number.clone(),
                 status: OrderStatus::Received,
                 hold: None,
                 allocations: BTreeMap::new(),
@@ -446,7 +449,7 @@ fn apply(state: &mut State, event: &Event) {
                     returnable: Some(Returnable {
                         channel: o.channel,
                         currency: o.currency,
-                        tax_rate: o.tax_rate,
+                        taxes_included: o.taxes_included,
                         captured_minor: o.captured_minor,
                         lines: o.lines,
                         billing: o.billing,
@@ -659,6 +662,8 @@ fn apply(state: &mut State, event: &Event) {
             for l in &e.lines {
                 if let Some(line) = sold_line_mut(state, &e.order, l.line) {
                     line.after_sale.refunded += l.qty.get();
+                    line.after_sale.refunded_minor += l.amount.minor();
+                    line.after_sale.refunded_tax_minor += l.tax.minor();
                 }
             }
             for a in &e.credit_notes {

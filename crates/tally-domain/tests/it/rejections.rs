@@ -193,7 +193,7 @@ fn every_remaining_rejection() {
             Command::IssueRefund(IssueRefund {
                 refund: RefundId::parse("F").unwrap(),
                 order: oid("X"),
-                lines: vec![LineQty { line: 0, qty: 1 }],
+                lines: vec![RefundLine { line: 0, qty: 1, amount: None, tax: None }],
             }),
             "UNKNOWN_ORDER",
         ),
@@ -206,7 +206,7 @@ fn every_remaining_rejection() {
             Command::IssueRefund(IssueRefund {
                 refund: RefundId::parse("F").unwrap(),
                 order: oid("O1"),
-                lines: vec![LineQty { line: 0, qty: 1 }],
+                lines: vec![RefundLine { line: 0, qty: 1, amount: None, tax: None }],
             }),
             "INVALID_STATE",
         ),
