@@ -151,6 +151,10 @@ macro_rules! define_commands {
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[cfg_attr(feature = "graphql", derive(async_graphql::OneofObject), graphql(name = "CommandInput"))]
         #[serde(tag = "type", rename_all = "snake_case")]
+        #[allow(
+            clippy::large_enum_variant,
+            reason = "a command lives for one decision; an order with its address, shipping lines and totals is the largest, and boxing it would change every caller"
+        )]
         pub enum Command {
             $($(#[doc = $doc])* $variant($payload),)*
         }
