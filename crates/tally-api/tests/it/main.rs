@@ -18,6 +18,7 @@ mod read_side;
 mod receivables;
 mod roles;
 mod schema_sdl;
+mod shopify_webhook;
 mod subscriptions;
 mod support;
 mod views;
