@@ -398,12 +398,12 @@ pub struct ReceiveOrder {
     pub tax_rate: Rate,
     /// Whether prices include tax (VAT shops, Shopify's `taxes_included`): the tax is
     /// extracted from each line, not added. Absent: false.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     #[cfg_attr(feature = "graphql", graphql(default))]
     pub taxes_included: bool,
     /// Shipping by method, with discounts and taxes. Absent or empty: one line `Shipping` of
     /// `shipping` taxed at `tax_rate` (none when `shipping` is 0).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "graphql", graphql(default))]
     pub shipping_lines: Vec<ShippingLineInput>,
     /// The number the customer knows the order by (Shopify's `name`, `#1001`); at most 1 KiB.
@@ -434,7 +434,7 @@ pub struct ReceiveOrder {
     pub fraud_score: Option<i64>,
     /// Payments the channel already captured for it (a web order paid at checkout): recorded
     /// with the order, as `capturePayment` would (Dr 1100 clearing, Cr 2100 deposits).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "graphql", graphql(default))]
     pub payments: Vec<PaymentAtReceipt>,
 }
