@@ -31,7 +31,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use tally_domain::ids::{ChannelId, Id as _};
-use tally_engine::{SubmitError, Submission};
+use tally_engine::{Submission, SubmitError};
 
 use crate::error::code;
 use crate::state::AppState;
@@ -143,7 +143,8 @@ pub fn verify(secret: &[u8], body: &[u8], signature: &str) -> bool {
 }
 
 fn error(status: StatusCode, code: &str, message: String) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     crate::server::json_response(status, &body)
 }
 
@@ -353,10 +354,8 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         // Case 6: a key longer than the block is hashed first.
-        let mac = hmac_sha256(
-            &[0xaa; 131],
-            b"Test Using Larger Than Block-Size Key - Hash Key First",
-        );
+        let mac =
+            hmac_sha256(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First");
         assert_eq!(
             hex::encode(mac),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
@@ -371,8 +370,16 @@ mod tests {
         assert!(WebhookSecrets::parse("web").is_err());
         assert!(WebhookSecrets::parse("web=").is_err());
         assert!(WebhookSecrets::parse("web=a;web=b").is_err());
-        assert!(verify(b"k", b"body", &base64::engine::general_purpose::STANDARD.encode(hmac_sha256(b"k", b"body"))));
-        assert!(!verify(b"k", b"body!", &base64::engine::general_purpose::STANDARD.encode(hmac_sha256(b"k", b"body"))));
+        assert!(verify(
+            b"k",
+            b"body",
+            &base64::engine::general_purpose::STANDARD.encode(hmac_sha256(b"k", b"body"))
+        ));
+        assert!(!verify(
+            b"k",
+            b"body!",
+            &base64::engine::general_purpose::STANDARD.encode(hmac_sha256(b"k", b"body"))
+        ));
         assert!(!verify(b"k", b"body", "not base64 !"));
     }
 }

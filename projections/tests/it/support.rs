@@ -208,10 +208,7 @@ pub fn place(
         channel: ch(channel),
         placed_at: Timestamp::from_millis(placed_ms),
         currency: Currency::USD,
-        lines: lines
-            .iter()
-            .map(|(s, q, p)| OrderLineInput::new(sku(s), *q, usd(*p)))
-            .collect(),
+        lines: lines.iter().map(|(s, q, p)| OrderLineInput::new(sku(s), *q, usd(*p))).collect(),
         shipping: usd(shipping),
         tax_rate: Rate::from_ppm(tax_ppm).unwrap(),
         taxes_included: false,

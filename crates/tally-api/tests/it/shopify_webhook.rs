@@ -12,10 +12,8 @@ use crate::support::TestServer;
 const SECRET: &str = "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";
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../tally-intake/tests/fixtures/shopify/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path =
+        format!("{}/../tally-intake/tests/fixtures/shopify/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -30,11 +28,26 @@ async fn start() -> TestServer {
     };
     let server = TestServer::start_with(config).await;
     for (key, command) in [
-        ("md-ch", json!({"type": "define_channel", "channel": "shopify-us", "priority": "standard", "kind": "direct", "currency": "USD"})),
-        ("md-wh", json!({"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["shopify-us"]})),
-        ("md-tee", json!({"type": "define_sku", "sku": "TEE-BLK-M", "lot_tracked": false, "unit_cost": {"amount": "12.00", "currency": "USD"}, "abc": "A"})),
-        ("md-mug", json!({"type": "define_sku", "sku": "MUG-CER-12", "lot_tracked": false, "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"})),
-        ("rcv-tee", json!({"type": "receive_inventory", "location": "WH1", "sku": "TEE-BLK-M", "qty": 10})),
+        (
+            "md-ch",
+            json!({"type": "define_channel", "channel": "shopify-us", "priority": "standard", "kind": "direct", "currency": "USD"}),
+        ),
+        (
+            "md-wh",
+            json!({"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["shopify-us"]}),
+        ),
+        (
+            "md-tee",
+            json!({"type": "define_sku", "sku": "TEE-BLK-M", "lot_tracked": false, "unit_cost": {"amount": "12.00", "currency": "USD"}, "abc": "A"}),
+        ),
+        (
+            "md-mug",
+            json!({"type": "define_sku", "sku": "MUG-CER-12", "lot_tracked": false, "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"}),
+        ),
+        (
+            "rcv-tee",
+            json!({"type": "receive_inventory", "location": "WH1", "sku": "TEE-BLK-M", "qty": 10}),
+        ),
     ] {
         server.submit(key, command).await;
     }
@@ -70,7 +83,9 @@ fn outcomes(answer: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["command"].as_str().unwrap().to_owned(), c["outcome"].as_str().unwrap().to_owned()))
+        .map(|c| {
+            (c["command"].as_str().unwrap().to_owned(), c["outcome"].as_str().unwrap().to_owned())
+        })
         .collect()
 }
 
@@ -78,8 +93,15 @@ fn outcomes(answer: &Value) -> Vec<(String, String)> {
 async fn a_signed_order_webhook_is_imported_once_and_its_updates_append_only_what_changed() {
     let server = start().await;
     let create = fixture("order_1012_create.json");
-    let (status, answer) =
-        deliver(&server, "shopify-us", "orders/create", "w-1", &create, Some(sign(SECRET, &create))).await;
+    let (status, answer) = deliver(
+        &server,
+        "shopify-us",
+        "orders/create",
+        "w-1",
+        &create,
+        Some(sign(SECRET, &create)),
+    )
+    .await;
     assert_eq!(status, 200, "{answer:#}");
     assert_eq!(outcomes(&answer), [("receive_order".to_owned(), "appended".to_owned())]);
     assert_eq!(answer["records"][0]["source_id"], "5580000001");
@@ -88,8 +110,15 @@ async fn a_signed_order_webhook_is_imported_once_and_its_updates_append_only_wha
 
     // Shopify redelivers the same webhook: nothing is appended.
     let head = server.head();
-    let (status, answer) =
-        deliver(&server, "shopify-us", "orders/create", "w-1", &create, Some(sign(SECRET, &create))).await;
+    let (status, answer) = deliver(
+        &server,
+        "shopify-us",
+        "orders/create",
+        "w-1",
+        &create,
+        Some(sign(SECRET, &create)),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(outcomes(&answer), [("receive_order".to_owned(), "duplicate".to_owned())]);
     assert_eq!(answer["appended_events"], 0);
@@ -98,7 +127,8 @@ async fn a_signed_order_webhook_is_imported_once_and_its_updates_append_only_wha
     // orders/updated once paid: only the capture is new.
     let paid = fixture("order_1012_updated_paid.json");
     let (status, answer) =
-        deliver(&server, "shopify-us", "orders/updated", "w-2", &paid, Some(sign(SECRET, &paid))).await;
+        deliver(&server, "shopify-us", "orders/updated", "w-2", &paid, Some(sign(SECRET, &paid)))
+            .await;
     assert_eq!(status, 200);
     assert_eq!(
         outcomes(&answer),
@@ -109,7 +139,8 @@ async fn a_signed_order_webhook_is_imported_once_and_its_updates_append_only_wha
     );
     let after_paid = server.head();
     let (_, answer) =
-        deliver(&server, "shopify-us", "orders/paid", "w-3", &paid, Some(sign(SECRET, &paid))).await;
+        deliver(&server, "shopify-us", "orders/paid", "w-3", &paid, Some(sign(SECRET, &paid)))
+            .await;
     assert_eq!(answer["appended_events"], 0, "{answer:#}");
     assert_eq!(server.head(), after_paid);
 
@@ -137,7 +168,8 @@ async fn an_unknown_sku_refuses_its_order_and_the_other_imports() {
     let server = start().await;
     let body = fixture("orders_unknown_sku.json");
     let (status, answer) =
-        deliver(&server, "shopify-us", "orders/create", "w-9", &body, Some(sign(SECRET, &body))).await;
+        deliver(&server, "shopify-us", "orders/create", "w-9", &body, Some(sign(SECRET, &body)))
+            .await;
     assert_eq!(status, 200, "{answer:#}");
     let records = answer["records"].as_array().unwrap();
     assert_eq!(records[0]["status"], "accepted");
@@ -165,18 +197,21 @@ async fn a_bad_or_missing_signature_is_401_and_an_unconfigured_channel_404() {
         assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     }
     let (status, answer) =
-        deliver(&server, "elsewhere", "orders/create", "w-y", &body, Some(sign(SECRET, &body))).await;
+        deliver(&server, "elsewhere", "orders/create", "w-y", &body, Some(sign(SECRET, &body)))
+            .await;
     assert_eq!(status, 404);
     assert_eq!(answer["errors"][0]["extensions"]["code"], "NOT_FOUND");
     // A signed body that is not an order: 400, typed.
     let junk = b"<html>not json</html>";
     let (status, answer) =
-        deliver(&server, "shopify-us", "orders/create", "w-z", junk, Some(sign(SECRET, junk))).await;
+        deliver(&server, "shopify-us", "orders/create", "w-z", junk, Some(sign(SECRET, junk)))
+            .await;
     assert_eq!(status, 400);
     assert_eq!(answer["errors"][0]["extensions"]["code"], "INVALID_INPUT");
     // Another topic is acknowledged and ignored.
     let (status, answer) =
-        deliver(&server, "shopify-us", "products/update", "w-p", &body, Some(sign(SECRET, &body))).await;
+        deliver(&server, "shopify-us", "products/update", "w-p", &body, Some(sign(SECRET, &body)))
+            .await;
     assert_eq!((status, answer["ignored"].clone()), (200, json!(true)));
     assert_eq!(server.head(), head, "nothing appended");
     server.stop().await;

@@ -101,15 +101,16 @@ fn shopify_webhook_secrets() -> anyhow::Result<tally_api::shopify_webhook::Webho
     }
     if let Some(path) = std::env::var_os("TALLY_SHOPIFY_WEBHOOK_SECRETS_FILE") {
         let path = Path::new(&path);
-        let meta = std::fs::metadata(path).with_context(|| format!("reading '{}'", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading '{}'", path.display()))?;
         if meta.permissions().mode() & 0o077 != 0 {
             anyhow::bail!(
                 "'{}' may be read by group or others: chmod 600 it (it holds webhook secrets)",
                 path.display()
             );
         }
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading '{}'", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading '{}'", path.display()))?;
         return parse(&text, &path.display().to_string());
     }
     Ok(tally_api::shopify_webhook::WebhookSecrets::new())
