@@ -250,9 +250,11 @@ pub(crate) async fn receive(
         Ok(records) => records,
         Err(e) => return error(StatusCode::BAD_REQUEST, code::INVALID_INPUT, e.to_string()),
     };
+    // Metrics count by integration (`shopify/{channel}`), not by order.
+    let metrics_source = format!("shopify/{channel}");
     let mut answer = Answer { channel, topic, webhook_id, appended_events: 0, records: Vec::new() };
     for record in records {
-        match submit_record(&state, record).await {
+        match submit_record(&state, &metrics_source, record).await {
             Ok(outcome) => {
                 answer.appended_events += outcome.commands.iter().map(|c| c.events).sum::<usize>();
                 answer.records.push(outcome);
@@ -269,12 +271,13 @@ pub(crate) async fn receive(
 /// facts hang on it). `Err` only when the engine cannot take commands (the caller retries).
 async fn submit_record(
     state: &AppState,
+    metrics_source: &str,
     record: tally_intake::Record,
 ) -> Result<RecordOutcome, SubmitError> {
     let intents = match record.outcome {
         Ok(intents) => intents,
         Err(refusal) => {
-            state.record_rejection(refusal.code, "shopify");
+            state.record_rejection(refusal.code, metrics_source);
             return Ok(RecordOutcome {
                 source_id: record.source_id,
                 status: "rejected",
@@ -317,7 +320,7 @@ async fn submit_record(
             ) => return Err(e),
             Err(e) => {
                 let code = e.code();
-                state.record_rejection(code, &intent.source);
+                state.record_rejection(code, metrics_source);
                 let message = format!("order {}: {e}", out.source_id);
                 out.status = if out.commands.iter().any(|c| c.outcome == "appended") {
                     "partial"
