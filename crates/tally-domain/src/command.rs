@@ -979,8 +979,15 @@ pub struct IssueRefund {
     pub refund: RefundId,
     /// The order.
     pub order: OrderId,
-    /// Units per line.
+    /// Units per line (may be empty when only shipping is refunded).
     pub lines: Vec<RefundLine>,
+    /// Shipping refunded, tax excluded (Shopify's shipping refund). Absent: none. At most the
+    /// shipping invoiced and not yet refunded.
+    #[serde(default)]
+    pub shipping: Option<Money>,
+    /// The tax refunded with the shipping. Absent: none.
+    #[serde(default)]
+    pub shipping_tax: Option<Money>,
 }
 
 /// Units of an order line refunded, and the money when the source states it.

@@ -668,7 +668,11 @@ pub struct RefundIssued {
     pub order: OrderId,
     /// Lines.
     pub lines: Vec<MoneyLine>,
-    /// Σ amounts + taxes.
+    /// Shipping refunded, tax excluded (Dr 4100).
+    pub shipping: Money,
+    /// Tax refunded with the shipping.
+    pub shipping_tax: Money,
+    /// Σ amounts + taxes + shipping + its tax.
     pub total: Money,
     /// Credit notes against the order's open invoices (Cr 1300).
     pub credit_notes: Vec<InvoiceApplication>,

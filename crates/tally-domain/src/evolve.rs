@@ -287,6 +287,8 @@ fn apply(state: &mut State, event: &Event) {
                         .is_some_and(|c| c.facilitator_tax),
                     paid_processor_minor: 0,
                     paid_customer_minor: 0,
+                    shipping_open_minor: 0,
+                    shipping_tax_open_minor: 0,
                 },
                 profile: e.profile.clone(),
             };
@@ -641,6 +643,8 @@ fn apply(state: &mut State, event: &Event) {
                 o.billing.paid_processor_minor += e.deposits_applied.minor();
                 o.invoice_count += 1;
                 o.shipping_invoiced = true;
+                o.billing.shipping_open_minor += e.shipping.minor();
+                o.billing.shipping_tax_open_minor += e.shipping_tax.minor();
                 for l in &e.lines {
                     if let Some(line) =
                         usize::try_from(l.line).ok().and_then(|i| o.lines.get_mut(i))
@@ -671,6 +675,8 @@ fn apply(state: &mut State, event: &Event) {
             }
             let mut customer = None;
             if let Some(b) = billing_mut(state, &e.order) {
+                b.shipping_open_minor -= e.shipping.minor();
+                b.shipping_tax_open_minor -= e.shipping_tax.minor();
                 b.paid_processor_minor -= e.processor.minor();
                 b.paid_customer_minor -= e.customer_credit.minor();
                 customer.clone_from(&b.customer);

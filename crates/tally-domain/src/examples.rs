@@ -324,6 +324,8 @@ pub fn commands() -> Vec<Command> {
             refund: id::<RefundId>("RF1"),
             order: id("W1001"),
             lines: vec![RefundLine { line: 0, qty: 1, amount: None, tax: None }],
+            shipping: None,
+            shipping_tax: None,
         }),
         Command::ReceiveOrder(ReceiveOrder {
             order: id("W1002"),

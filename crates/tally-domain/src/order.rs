@@ -357,6 +357,10 @@ pub struct Billing {
     /// Money the customer paid by bank and applied to the order's invoices, less what refunds
     /// gave back as customer credit.
     pub paid_customer_minor: i64,
+    /// Shipping invoiced (tax excluded, after its discount) less shipping refunded.
+    pub shipping_open_minor: i64,
+    /// Tax on shipping invoiced less shipping tax refunded.
+    pub shipping_tax_open_minor: i64,
 }
 
 /// 32-byte BLAKE3 digest of an order's content, for duplicate detection.

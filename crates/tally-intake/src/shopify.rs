@@ -22,8 +22,10 @@
 //!    fraud, `inventory` → stockout, anything else → customer).
 //! 4. Per refund (keyed by the Shopify refund id): refund line items that were fulfilled
 //!    (`restock_type` `return`, `no_restock`, `legacy_restock`) become one `issue_refund` with
-//!    Shopify's `subtotal` and `total_tax` per line (`…:refund:{id}:lines`); the rest of the
-//!    money its successful refund transactions returned (cancelled unfulfilled items, shipping,
+//!    Shopify's `subtotal` and `total_tax` per line (`…:refund:{id}:lines`), with the shipping
+//!    it refunds (`refund_shipping_lines`, else `shipping_refund` order adjustments) when the
+//!    refund has fulfilled lines or the order is fulfilled; the rest of the money its successful
+//!    refund transactions returned (cancelled unfulfilled items, shipping before fulfilment,
 //!    money-only refunds) is a `refund_deposit` (`…:refund:{id}:deposit`).
 //!
 //! Amounts are the shop-currency fields (`price`, `total_price`, …), which are what the
@@ -89,6 +91,7 @@ struct ShopOrder {
     total_tax: Option<Text>,
     total_outstanding: Option<Text>,
     financial_status: Option<String>,
+    fulfillment_status: Option<String>,
     cancelled_at: Option<String>,
     cancel_reason: Option<String>,
     customer: Option<Customer>,
@@ -165,6 +168,33 @@ struct Refund {
     refund_line_items: Vec<RefundLineItem>,
     #[serde(default, deserialize_with = "list")]
     transactions: Vec<Transaction>,
+    #[serde(default, deserialize_with = "list")]
+    order_adjustments: Vec<Adjustment>,
+    #[serde(default, deserialize_with = "list")]
+    refund_shipping_lines: Vec<RefundShippingLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Adjustment {
+    kind: Option<String>,
+    amount: Option<Text>,
+    tax_amount: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefundShippingLine {
+    subtotal_amount_set: Option<MoneyBag>,
+    tax_amount_set: Option<MoneyBag>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MoneyBag {
+    shop_money: ShopMoney,
+}
+
+#[derive(Debug, Deserialize)]
+struct ShopMoney {
+    amount: Text,
 }
 
 #[derive(Debug, Deserialize)]
@@ -667,6 +697,30 @@ fn refund_intents(
             tax: Some(tax),
         });
     }
+    // Shipping refunded (tax apart): the refund's shipping lines, else its `shipping_refund`
+    // adjustments (negative amounts, tax added to them).
+    let (mut ship, mut ship_tax) = (0i64, 0i64);
+    if r.refund_shipping_lines.is_empty() {
+        for a in r.order_adjustments.iter().filter(|a| a.kind.as_deref() == Some("shipping_refund"))
+        {
+            ship -= amount("shipping refund", &a.amount)?.minor();
+            ship_tax -= amount("shipping refund tax", &a.tax_amount)?.minor();
+        }
+    } else {
+        for l in &r.refund_shipping_lines {
+            let bag =
+                |b: &Option<MoneyBag>| b.as_ref().map(|b| Text(b.shop_money.amount.0.clone()));
+            ship += amount("refund shipping line", &bag(&l.subtotal_amount_set))?.minor();
+            ship_tax += amount("refund shipping line tax", &bag(&l.tax_amount_set))?.minor();
+        }
+    }
+    if ship < 0 || ship_tax < 0 {
+        return Err(invalid(format!("{whose}: a negative shipping refund")));
+    }
+    // After fulfilment it is refunded with the lines (Dr 4100); before, out of deposits.
+    let fulfilled = matches!(o.fulfillment_status.as_deref(), Some("fulfilled" | "partial"));
+    let shipping_in_refund = ship + ship_tax > 0 && (!lines.is_empty() || fulfilled);
+    let issued = lines_total + if shipping_in_refund { ship + ship_tax } else { 0 };
     // What the refund gave back, from its successful refund transactions in the shop currency.
     let mut returned = None;
     for t in &r.transactions {
@@ -678,20 +732,23 @@ fn refund_intents(
             returned = Some(returned.unwrap_or(0) + m.minor());
         }
     }
-    let returned = returned.unwrap_or(lines_total + cancelled_total);
-    let deposit = returned - lines_total;
+    let returned = returned.unwrap_or(lines_total + cancelled_total + ship + ship_tax);
+    let deposit = returned - issued;
     if deposit < 0 {
         return Err(refuse(
             "REFUND_MISMATCH",
             format!(
-                "{whose}: its transactions returned {} but its fulfilled lines are {}",
+                "{whose}: its transactions returned {} but its fulfilled lines and shipping are {}",
                 Money::from_minor(returned, currency).to_decimal_string(),
-                Money::from_minor(lines_total, currency).to_decimal_string()
+                Money::from_minor(issued, currency).to_decimal_string()
             ),
         ));
     }
     let mut out = Vec::new();
-    if !lines.is_empty() {
+    if !lines.is_empty() || shipping_in_refund {
+        let money = |minor: i64| (minor > 0).then(|| Money::from_minor(minor, currency));
+        let (shipping, shipping_tax) =
+            if shipping_in_refund { (money(ship), money(ship_tax)) } else { (None, None) };
         out.push(intent(
             channel,
             id_text,
@@ -702,6 +759,8 @@ fn refund_intents(
                 refund: parse_id::<RefundId>("refund id", &format!("shopify-{rid}"))?,
                 order: order.clone(),
                 lines,
+                shipping,
+                shipping_tax,
             }),
         ));
     }

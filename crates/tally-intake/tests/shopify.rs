@@ -390,3 +390,30 @@ fn bad_input_is_refused_clearly_and_the_rest_imports() {
     assert_eq!(rs[0].source_id, "7");
     assert_eq!(rs[0].outcome.as_ref().unwrap_err().code, "INVALID_INPUT");
 }
+
+#[test]
+fn a_full_refund_after_shipment_refunds_the_shipping_with_the_last_unit() {
+    let rs = records("order_refunded_with_shipping.json", "shopify-us");
+    assert_eq!(kinds(&rs[0]), ["receive_order", "capture_payment", "issue_refund", "issue_refund"]);
+    let Command::IssueRefund(r) = &intents(&rs[0])[3].command else { unreachable!() };
+    assert_eq!((r.shipping, r.shipping_tax), (Some(usd(1_500)), Some(usd(134))));
+    assert_eq!(
+        intents(&rs[0])[3].idempotency_key,
+        "shopify:shopify-us:5560000001:refund:990000013:lines"
+    );
+    let mut ledger = Ledger::new("shopify-us", "USD", &["SHOE-TR-42"]);
+    // Receive and capture; the refunds wait for the shipment.
+    let (accepted, _, _) = ledger.import(&rs);
+    assert_eq!(accepted, 2);
+    ledger.fulfil("5560000001");
+    let (accepted, duplicates, rejected) = ledger.import(&rs);
+    assert_eq!((accepted, duplicates, rejected.len()), (2, 2, 0), "{rejected:?}");
+    // Everything Shopify refunded (92.05 + 108.39 = the 200.44 paid) went back through 1100;
+    // 2200 and 4100 are back to zero, 4500 holds the 169.10 of shoes after discount.
+    let b = |a| ledger.bal(a, Currency::USD);
+    assert_eq!(b(Account::ProcessorClearing), 0);
+    assert_eq!(b(Account::SalesTaxPayable), 0);
+    assert_eq!(b(Account::ShippingRevenue), 0);
+    assert_eq!(b(Account::SalesReturns), 16_910);
+    assert_eq!(b(Account::CustomerDeposits), 0);
+}

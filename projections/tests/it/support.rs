@@ -355,6 +355,8 @@ pub fn refund(id: &str, order: &str, line: u32, qty: i64) -> Command {
         refund: RefundId::parse(id).unwrap(),
         order: oid(order),
         lines: vec![RefundLine { line, qty, amount: None, tax: None }],
+        shipping: None,
+        shipping_tax: None,
     })
 }
 pub fn processor_payout(id: &str, minor: i64) -> Command {

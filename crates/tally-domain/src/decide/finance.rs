@@ -147,15 +147,36 @@ fn split_tax(tax: Money, default: &[TaxLine]) -> Vec<TaxLine> {
 
 /// Refunds shipped units: each takes its share of its line (after discount, with its taxes;
 /// `crate::pricing`), or the money the source states for it; a line's refunds never exceed
-/// what its shipped units were invoiced at. Dr 4500 returns (tax excluded), Dr 2200 tax, Cr the
-/// way the money came.
+/// what its shipped units were invoiced at. Shipping may be refunded with them (or alone), up to
+/// the shipping invoiced and not refunded. Dr 4500 returns (tax excluded), Dr 4100 shipping,
+/// Dr 2200 tax, Cr the way the money came.
 pub(super) fn refund(d: &Decision<'_>, c: &IssueRefund) -> Result<Vec<Event>, Rejection> {
     let (currency, included, _) = order_money(d, &c.order)?;
     let (channel, billing) = sold_billing(d, &c.order)?;
     let facilitator = billing.facilitator_tax;
     let lines = sold_lines(d, &c.order)?;
-    if c.lines.is_empty() {
+    let shipping = c.shipping.unwrap_or(Money::zero(currency));
+    let shipping_tax = c.shipping_tax.unwrap_or(Money::zero(currency));
+    for m in [shipping, shipping_tax] {
+        same_currency(currency, m.currency())?;
+        non_negative("shipping refund", m, true)?;
+    }
+    if c.lines.is_empty() && shipping.minor() == 0 && shipping_tax.minor() == 0 {
         return Err(Rejection::InvalidInput(format!("refund '{}' has no lines", c.refund)));
+    }
+    if shipping.minor() > billing.shipping_open_minor
+        || shipping_tax.minor() > billing.shipping_tax_open_minor
+    {
+        return Err(Rejection::InvalidAmount {
+            what: "shipping refund beyond the shipping invoiced and not refunded",
+            value: format!(
+                "{} + tax {} ({} + tax {} left)",
+                shipping.to_decimal_string(),
+                shipping_tax.to_decimal_string(),
+                Money::from_minor(billing.shipping_open_minor, currency).to_decimal_string(),
+                Money::from_minor(billing.shipping_tax_open_minor, currency).to_decimal_string()
+            ),
+        });
     }
     let mut asked: BTreeMap<u32, (u64, Option<Money>, Option<Money>)> = BTreeMap::new();
     for l in &c.lines {
@@ -236,17 +257,20 @@ pub(super) fn refund(d: &Decision<'_>, c: &IssueRefund) -> Result<Vec<Event>, Re
             taxes,
         });
     }
-    let total = plus(merchandise, tax)?;
+    let total = plus(plus(plus(merchandise, tax)?, shipping)?, shipping_tax)?;
     let route = route_refund(d, &c.order, channel, billing, total)?;
     let mut postings = vec![
         Posting::debit(Account::SalesReturns, merchandise),
-        Posting::debit(Account::SalesTaxPayable, tax),
+        Posting::debit(Account::ShippingRevenue, shipping),
+        Posting::debit(Account::SalesTaxPayable, plus(tax, shipping_tax)?),
     ];
     postings.extend(route.postings());
     let mut events = vec![Event::RefundIssued(RefundIssued {
         refund: c.refund.clone(),
         order: c.order.clone(),
         lines: out,
+        shipping,
+        shipping_tax,
         total,
         credit_notes: route.credit_notes,
         processor: route.processor,

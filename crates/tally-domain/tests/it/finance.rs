@@ -28,6 +28,8 @@ fn refund(qty: i64) -> Command {
         refund: RefundId::parse("F1").unwrap(),
         order: oid("O1"),
         lines: vec![RefundLine { line: 0, qty, amount: None, tax: None }],
+        shipping: None,
+        shipping_tax: None,
     })
 }
 fn payout(minor: i64) -> Command {

@@ -259,3 +259,35 @@ fn discounts_and_tax_lines_beyond_their_line_are_refused() {
     Scenario::given(history.clone()).when(line("1.00", "-0.01")).then_rejects("INVALID_AMOUNT");
     Scenario::given(history).when(line("1.00", "0.45")).then_types(&["order.received"]);
 }
+
+#[test]
+fn shipping_is_refunded_with_the_lines_or_alone_and_never_beyond_what_was_invoiced() {
+    let mut history = world("USD", 2);
+    history.push(la_order());
+    history.push(cmd(json!({"type": "capture_payment", "order": "5531918336",
+        "payment": "shopify-5531918336", "amount": usd("124.25")})));
+    history.extend(steps(
+        "5531918336",
+        &["validate_order", "allocate_order", "pick_order", "pack_order", "ship_order"],
+    ));
+    let s = Scenario::given(history);
+    // Shipping was 10.00 + 0.94 tax. Refunding 10.00 + 0.95 is one cent too many.
+    let too_much = cmd(json!({"type": "issue_refund", "refund": "r-s", "order": "5531918336",
+        "lines": [], "shipping": usd("10.00"), "shipping_tax": usd("0.95")}));
+    let r = s.clone().when(too_much).then_rejects("INVALID_AMOUNT");
+    assert!(r.to_string().contains("10.00 + tax 0.94 left"), "{r}");
+    // Shipping alone: Dr 4100 10.00, Dr 2200 0.94, Cr 1100 10.94.
+    let (events, state) = s
+        .when(cmd(json!({"type": "issue_refund", "refund": "r-s", "order": "5531918336",
+            "lines": [], "shipping": usd("10.00"), "shipping_tax": usd("0.94")})))
+        .then_types(&["finance.refund_issued", "journal.entry_posted"]);
+    let Event::RefundIssued(r) = &events[0] else { unreachable!() };
+    assert_eq!((r.total.minor(), r.processor.minor()), (1_094, 1_094));
+    assert_eq!(bal(&state, Account::ShippingRevenue, Currency::USD), 0);
+    assert_eq!(bal(&state, Account::SalesTaxPayable, Currency::USD), -1_077 + 94);
+    // Nothing of it is left to refund.
+    Scenario { state, ctx: crate::support::ctx_at(crate::support::T0) }
+        .when(cmd(json!({"type": "issue_refund", "refund": "r-s2", "order": "5531918336",
+            "lines": [], "shipping": usd("0.01")})))
+        .then_rejects("INVALID_AMOUNT");
+}

@@ -461,6 +461,8 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
             refund: RefundId::parse("F").ok()?,
             order: oid(&order_name(o)),
             lines: vec![RefundLine { line: 0, qty, amount: None, tax: None }],
+            shipping: None,
+            shipping_tax: None,
         }),
         Op::Payout(minor) => Command::RecordProcessorPayout(RecordProcessorPayout {
             payout: PayoutId::parse("PO").ok()?,
