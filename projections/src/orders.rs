@@ -194,6 +194,8 @@ pub struct OrderView {
     /// Its ledger id (`W1001`); `id` is its global id.
     #[cfg_attr(feature = "graphql", graphql(name = "orderId"))]
     pub id: OrderId,
+    /// The number the customer knows it by (Shopify's `#1001`), when the channel sent one.
+    pub number: Option<String>,
     /// The channel.
     pub channel: ChannelId,
     /// The channel's priority class at receipt.
@@ -614,6 +616,7 @@ impl Projection for Orders {
                     .collect();
                 let view = OrderView {
                     id: e.order.clone(),
+                    number: e.number.clone(),
                     channel: e.channel.clone(),
                     class,
                     status: OrderStatus::Received,

@@ -79,7 +79,13 @@ fn demand(seed: u64, days: u64, skus: usize) -> (Vec<Demand>, Vec<f64>) {
             let u = rng.unit();
             let sku = cdf.partition_point(|c| *c < u).min(skus - 1);
             let q = rng.unit();
-            let qty = if q < 0.80 { 1 } else if q < 0.95 { 2 } else { 3 };
+            let qty = if q < 0.80 {
+                1
+            } else if q < 0.95 {
+                2
+            } else {
+                3
+            };
             out.push(Demand { at_us: t as u64, channel, sku, qty });
         }
     }
@@ -118,11 +124,18 @@ struct Outcome {
     turned_away_in_stock: u64,
 }
 
-fn simulate(policy: Policy, demand: &[Demand], units_per_day: &[f64], seed: u64, ingest_us: u64) -> Outcome {
+fn simulate(
+    policy: Policy,
+    demand: &[Demand],
+    units_per_day: &[f64],
+    seed: u64,
+    ingest_us: u64,
+) -> Outcome {
     let skus = units_per_day.len();
     let initial: Vec<u32> = units_per_day.iter().map(|u| (u * 7.0).ceil() as u32).collect();
     let reorder_point: Vec<u32> = units_per_day.iter().map(|u| (u * 3.0).ceil() as u32).collect();
-    let reorder_qty: Vec<u32> = units_per_day.iter().map(|u| (u * 10.0).ceil().max(1.0) as u32).collect();
+    let reorder_qty: Vec<u32> =
+        units_per_day.iter().map(|u| (u * 10.0).ceil().max(1.0) as u32).collect();
     let lead_us = 4 * DAY_US;
     let mut stock = initial.clone();
     let mut on_order = vec![0_u32; skus];
@@ -218,9 +231,12 @@ fn main() {
     println!(
         "oversellsim: {runs} seeds from {seed0}, {days} days, {skus} SKUs, channels web/amazon/ebay 1200/900/300 orders/day, order ingest {ingest_ms} ms"
     );
-    println!("| feed | oversells per 10 000 orders (median) | min–max over seeds | shoppers turned away while in stock per 10 000 | orders accepted (median) |");
+    println!(
+        "| feed | oversells per 10 000 orders (median) | min–max over seeds | shoppers turned away while in stock per 10 000 | orders accepted (median) |"
+    );
     println!("|---|---:|---:|---:|---:|");
-    let mut rows: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = vec![(vec![], vec![], vec![]); policies.len()];
+    let mut rows: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> =
+        vec![(vec![], vec![], vec![]); policies.len()];
     for run in 0..runs {
         let seed = seed0 + run;
         let (d, units) = demand(seed, days, skus);

@@ -188,11 +188,16 @@ fn main() -> anyhow::Result<()> {
         let (orders, feed_max) = {
             let log = seen.log.lock().map(|l| l.clone()).unwrap_or_default();
             let orders = log.iter().filter(|r| r.0 == "orders").count();
-            let feed_max =
-                log.iter().filter(|r| r.0 == "feed").filter_map(|r| r.2["data"]["as_of_seq"].as_u64()).max();
+            let feed_max = log
+                .iter()
+                .filter(|r| r.0 == "feed")
+                .filter_map(|r| r.2["data"]["as_of_seq"].as_u64())
+                .max();
             (orders, feed_max)
         };
-        if (orders >= orders_expected && feed_max.unwrap_or(0) >= last_seq) || Instant::now() > deadline {
+        if (orders >= orders_expected && feed_max.unwrap_or(0) >= last_seq)
+            || Instant::now() > deadline
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -210,7 +215,9 @@ fn main() -> anyhow::Result<()> {
     // Per SKU, the feed's messages in arrival order: (as_of_seq, received at).
     let mut feed: BTreeMap<String, Vec<(u64, Instant)>> = BTreeMap::new();
     for r in log.iter().filter(|r| r.0 == "feed") {
-        if let (Some(sku), Some(as_of)) = (r.2["data"]["sku"].as_str(), r.2["data"]["as_of_seq"].as_u64()) {
+        if let (Some(sku), Some(as_of)) =
+            (r.2["data"]["sku"].as_str(), r.2["data"]["as_of_seq"].as_u64())
+        {
             feed.entry(sku.to_owned()).or_default().push((as_of, r.1));
         }
     }
@@ -220,7 +227,9 @@ fn main() -> anyhow::Result<()> {
     for (seq, acked, stock) in &acks {
         let delivered = match stock {
             None => order_at.get(seq).copied(),
-            Some(sku) => feed.get(sku).and_then(|m| m.iter().find(|(as_of, _)| as_of >= seq).map(|(_, at)| *at)),
+            Some(sku) => feed
+                .get(sku)
+                .and_then(|m| m.iter().find(|(as_of, _)| as_of >= seq).map(|(_, at)| *at)),
         };
         match delivered {
             Some(at) => {
@@ -239,7 +248,8 @@ fn main() -> anyhow::Result<()> {
     );
     println!("| stream | deliveries | p50 ms | p90 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for (name, v) in [("order.* (per event)", &order_ms), ("ats.changed (per stock move)", &ats_ms)] {
+    for (name, v) in [("order.* (per event)", &order_ms), ("ats.changed (per stock move)", &ats_ms)]
+    {
         println!(
             "| {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
             v.len(),

@@ -161,6 +161,10 @@ macro_rules! define_commands {
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[cfg_attr(feature = "graphql", derive(async_graphql::OneofObject), graphql(name = "CommandInput"))]
         #[serde(tag = "type", rename_all = "snake_case")]
+        #[allow(
+            clippy::large_enum_variant,
+            reason = "a command lives for one decision; an order with its address, shipping lines and totals is the largest, and boxing it would change every caller"
+        )]
         pub enum Command {
             $($(#[doc = $doc])* $variant($payload),)*
         }
@@ -321,8 +325,61 @@ pub struct OrderLineInput {
     pub sku: Sku,
     /// Units (at least 1).
     pub qty: i64,
-    /// Unit price before tax (non-negative, in the order's currency).
+    /// Unit price (non-negative, in the order's currency): before tax, or tax included when
+    /// the order's `taxes_included` is set.
     pub unit_price: Money,
+    /// Discounts allocated to this line, for all its units (Shopify's
+    /// `discount_allocations`, order-level codes included); at most units × unit price.
+    /// Absent: none.
+    #[serde(default)]
+    pub discount: Option<Money>,
+    /// Its taxes by jurisdiction. Absent: one tax line `Tax` at the order's `tax_rate` (none
+    /// when that rate is 0); an empty list: untaxed.
+    #[serde(default)]
+    pub tax_lines: Option<Vec<TaxLineInput>>,
+}
+
+impl OrderLineInput {
+    /// A line at `unit_price`, without a discount, taxed at the order's `tax_rate`.
+    #[must_use]
+    pub fn new(sku: Sku, qty: i64, unit_price: Money) -> Self {
+        Self { sku, qty, unit_price, discount: None, tax_lines: None }
+    }
+}
+
+/// One tax on a line or on shipping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject), graphql(name = "TaxLineInput"))]
+pub struct TaxLineInput {
+    /// The jurisdiction as the channel names it (`CA State Tax`, `MwSt.`); at most 1 KiB.
+    pub title: String,
+    /// Its rate, an exact decimal fraction (`"0.0725"`).
+    pub rate: Rate,
+    /// What it charges on the whole line (all units), when the source states it (Shopify's
+    /// `tax_lines[].price`); taken as given. Absent: computed from the rate, half-even (tax
+    /// extracted from the price when taxes are included).
+    #[serde(default)]
+    pub amount: Option<Money>,
+}
+
+/// A shipping line of an incoming order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ShippingLineInput")
+)]
+pub struct ShippingLineInput {
+    /// The method (`Standard`, `Express`); at most 1 KiB.
+    pub title: String,
+    /// Its price (non-negative; tax included when the order's `taxes_included` is set).
+    pub price: Money,
+    /// The discount on it (free-shipping codes), at most its price. Absent: none.
+    #[serde(default)]
+    pub discount: Option<Money>,
+    /// Its taxes. Absent: one tax line `Tax` at the order's `tax_rate`; empty: untaxed.
+    #[serde(default)]
+    pub tax_lines: Option<Vec<TaxLineInput>>,
 }
 
 /// Receive (place) an order. The same order id with the same content is a no-op.
@@ -344,10 +401,32 @@ pub struct ReceiveOrder {
     pub currency: Currency,
     /// Lines.
     pub lines: Vec<OrderLineInput>,
-    /// Shipping charged.
+    /// Shipping charged (before tax). With `shipping_lines`, must equal the sum of their
+    /// prices.
     pub shipping: Money,
-    /// Sales tax rate.
+    /// Sales tax rate: the tax of every line and shipping line that lists no `tax_lines`.
     pub tax_rate: Rate,
+    /// Whether prices include tax (VAT shops, Shopify's `taxes_included`): the tax is
+    /// extracted from each line, not added. Absent: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub taxes_included: bool,
+    /// Shipping by method, with discounts and taxes. Absent or empty: one line `Shipping` of
+    /// `shipping` taxed at `tax_rate` (none when `shipping` is 0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub shipping_lines: Vec<ShippingLineInput>,
+    /// The number the customer knows the order by (Shopify's `name`, `#1001`); at most 1 KiB.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// The source's total tax: when given, computed taxes are adjusted by their rounding
+    /// remainders (at most a cent each) to match it, and the order is refused when they cannot.
+    #[serde(default)]
+    pub total_tax: Option<Money>,
+    /// The source's grand total (Shopify's `total_price`): when given, the order is refused
+    /// unless lines − discounts + shipping + tax add up to it exactly.
+    #[serde(default)]
+    pub total: Option<Money>,
     /// The B2B customer buying on terms (must be defined, in the order's currency); absent
     /// for consumer orders.
     #[serde(default)]
@@ -950,8 +1029,38 @@ pub struct IssueRefund {
     pub refund: RefundId,
     /// The order.
     pub order: OrderId,
-    /// Units per line.
-    pub lines: Vec<LineQty>,
+    /// Units per line (may be empty when only shipping is refunded).
+    pub lines: Vec<RefundLine>,
+    /// Shipping refunded, tax excluded (Shopify's shipping refund). Absent: none. At most the
+    /// shipping invoiced and not yet refunded.
+    #[serde(default)]
+    pub shipping: Option<Money>,
+    /// The tax refunded with the shipping. Absent: none.
+    #[serde(default)]
+    pub shipping_tax: Option<Money>,
+}
+
+/// Units of an order line refunded, and the money when the source states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RefundLineInput")
+)]
+pub struct RefundLine {
+    /// Line number (0-based).
+    pub line: u32,
+    /// Units.
+    pub qty: i64,
+    /// What the units are refunded at, after their discount, before tax (tax included in a
+    /// tax-included order), as the source says (Shopify's `refund_line_items[].subtotal`).
+    /// Absent: the units' share of the line (`crate::pricing`).
+    #[serde(default)]
+    pub amount: Option<Money>,
+    /// The tax refunded with them (Shopify's `total_tax`). Absent: their share of the line's
+    /// tax.
+    #[serde(default)]
+    pub tax: Option<Money>,
 }
 
 /// Pay back customer money held in deposits for an order.

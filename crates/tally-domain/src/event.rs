@@ -11,7 +11,7 @@ use crate::ids::{
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalEntry};
 use crate::master::{AbcClass, Channel, CountTolerance, Location, SkuDef};
-use crate::money::{Currency, Money, Rate};
+use crate::money::{Currency, Money};
 use crate::order::{CancelReason, Digest, HoldReason, OrderLine};
 use crate::quantity::Quantity;
 use crate::returns::Disposition;
@@ -64,12 +64,14 @@ pub struct OrderReceived {
     pub placed_at: Timestamp,
     /// Currency.
     pub currency: Currency,
-    /// Lines.
+    /// Lines, with their discounts and taxes (computed ones already computed).
     pub lines: Vec<OrderLine>,
-    /// Shipping charged.
-    pub shipping: Money,
-    /// Tax rate.
-    pub tax_rate: Rate,
+    /// Shipping charged, by method, with discounts and taxes.
+    pub shipping_lines: Vec<crate::order::ShippingLine>,
+    /// Whether prices include tax.
+    pub taxes_included: bool,
+    /// The number the customer knows it by (`#1001`).
+    pub number: Option<String>,
     /// Digest of the content, for duplicate detection.
     pub digest: Digest,
     /// The B2B customer, when the order names one.
@@ -661,10 +663,15 @@ pub struct MoneyLine {
     pub sku: Sku,
     /// Units.
     pub qty: Quantity,
-    /// Units × unit price.
+    /// The units' share of the line after its discount, tax excluded (net revenue; see
+    /// `crate::pricing`).
     pub amount: Money,
-    /// Tax on `amount` (half-even, per line).
+    /// The units' share of the line's discount (tax included in tax-included orders).
+    pub discount: Money,
+    /// Their tax (Σ of `taxes`).
     pub tax: Money,
+    /// Their tax by jurisdiction.
+    pub taxes: Vec<crate::order::TaxLine>,
 }
 
 /// An invoice was issued at shipment.
@@ -676,11 +683,13 @@ pub struct InvoiceIssued {
     pub invoice: InvoiceId,
     /// Lines shipped.
     pub lines: Vec<MoneyLine>,
-    /// Shipping invoiced (first invoice only).
+    /// Shipping invoiced (first invoice only), after its discount, tax excluded.
     pub shipping: Money,
+    /// The discount on shipping.
+    pub shipping_discount: Money,
     /// Tax on shipping.
     pub shipping_tax: Money,
-    /// Σ amounts + shipping + taxes.
+    /// Σ amounts + shipping + taxes: what the customer pays for this shipment.
     pub total: Money,
     /// The part of `total` covered by the order's deposits (2100, money received before
     /// shipment).
@@ -715,7 +724,11 @@ pub struct RefundIssued {
     pub order: OrderId,
     /// Lines.
     pub lines: Vec<MoneyLine>,
-    /// Σ amounts + taxes.
+    /// Shipping refunded, tax excluded (Dr 4100).
+    pub shipping: Money,
+    /// Tax refunded with the shipping.
+    pub shipping_tax: Money,
+    /// Σ amounts + taxes + shipping + its tax.
     pub total: Money,
     /// Credit notes against the order's open invoices (Cr 1300).
     pub credit_notes: Vec<InvoiceApplication>,

@@ -256,6 +256,8 @@ fn apply(state: &mut State, event: &Event) {
                     substituted_from: None,
                     ordered: l.qty.get(),
                     unit_price: l.unit_price,
+                    discount: l.discount,
+                    taxes: l.taxes.clone(),
                     allocated: 0,
                     shipped: 0,
                     invoiced: 0,
@@ -271,8 +273,9 @@ fn apply(state: &mut State, event: &Event) {
                 placed_at: e.placed_at,
                 seq: state.order_count,
                 lines,
-                shipping: e.shipping,
-                tax_rate: e.tax_rate,
+                shipping_lines: e.shipping_lines.clone(),
+                taxes_included: e.taxes_included,
+                number: e.number.clone(),
                 status: OrderStatus::Received,
                 hold: None,
                 allocations: BTreeMap::new(),
@@ -289,6 +292,8 @@ fn apply(state: &mut State, event: &Event) {
                         .is_some_and(|c| c.facilitator_tax),
                     paid_processor_minor: 0,
                     paid_customer_minor: 0,
+                    shipping_open_minor: 0,
+                    shipping_tax_open_minor: 0,
                 },
                 profile: e.profile.clone(),
                 checks_waived: false,
@@ -459,7 +464,7 @@ fn apply(state: &mut State, event: &Event) {
                     returnable: Some(Returnable {
                         channel: o.channel,
                         currency: o.currency,
-                        tax_rate: o.tax_rate,
+                        taxes_included: o.taxes_included,
                         captured_minor: o.captured_minor,
                         lines: o.lines,
                         billing: o.billing,
@@ -668,6 +673,8 @@ fn apply(state: &mut State, event: &Event) {
                 o.billing.paid_processor_minor += e.deposits_applied.minor();
                 o.invoice_count += 1;
                 o.shipping_invoiced = true;
+                o.billing.shipping_open_minor += e.shipping.minor();
+                o.billing.shipping_tax_open_minor += e.shipping_tax.minor();
                 for l in &e.lines {
                     if let Some(line) =
                         usize::try_from(l.line).ok().and_then(|i| o.lines.get_mut(i))
@@ -689,6 +696,8 @@ fn apply(state: &mut State, event: &Event) {
             for l in &e.lines {
                 if let Some(line) = sold_line_mut(state, &e.order, l.line) {
                     line.after_sale.refunded += l.qty.get();
+                    line.after_sale.refunded_minor += l.amount.minor();
+                    line.after_sale.refunded_tax_minor += l.tax.minor();
                 }
             }
             for a in &e.credit_notes {
@@ -696,6 +705,8 @@ fn apply(state: &mut State, event: &Event) {
             }
             let mut customer = None;
             if let Some(b) = billing_mut(state, &e.order) {
+                b.shipping_open_minor -= e.shipping.minor();
+                b.shipping_tax_open_minor -= e.shipping_tax.minor();
                 b.paid_processor_minor -= e.processor.minor();
                 b.paid_customer_minor -= e.customer_credit.minor();
                 customer.clone_from(&b.customer);

@@ -75,6 +75,7 @@ pub mod limits;
 pub mod master;
 pub mod money;
 pub mod order;
+pub mod pricing;
 pub mod purchasing;
 pub mod quantity;
 pub mod rejection;

@@ -203,15 +203,45 @@ pub struct Hold {
     pub breached: bool,
 }
 
-/// An order line as received: SKU, units, unit price.
+/// One tax charged on a line or on shipping: a jurisdiction (state, county, city; a VAT) with
+/// its rate and the amount it charges on the whole line (all its units).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxLine {
+    /// The jurisdiction as the channel names it (`CA State Tax`, `MwSt. 19 %`).
+    pub title: String,
+    /// Its rate, an exact decimal fraction (`0.0725`).
+    pub rate: Rate,
+    /// What it charges on the whole line, in the order's currency (non-negative).
+    pub amount: Money,
+}
+
+/// Shipping charged on an order: a method with its price, the discount on it and its taxes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingLine {
+    /// The method as the channel names it (`Standard`, `Express`).
+    pub title: String,
+    /// Its price (tax included when the order's prices include tax).
+    pub price: Money,
+    /// The discount on it (free-shipping codes), at most its price.
+    pub discount: Money,
+    /// Its taxes.
+    pub taxes: Vec<TaxLine>,
+}
+
+/// An order line as received: SKU, units, unit price, the discount allocated to it and its
+/// taxes (DOMAIN.md §4; see `crate::pricing`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     /// The SKU.
     pub sku: Sku,
     /// Units ordered (at least 1).
     pub qty: crate::quantity::Quantity,
-    /// Price of one unit, before tax.
+    /// Price of one unit (tax included when the order's prices include tax).
     pub unit_price: Money,
+    /// Discounts allocated to the line, for all its units (at most units × unit price).
+    pub discount: Money,
+    /// Its taxes, for all its units.
+    pub taxes: Vec<TaxLine>,
 }
 
 /// Counters of a line after the sale, kept while the order can still be returned.
@@ -221,6 +251,10 @@ pub struct AfterSale {
     pub return_authorized: u64,
     /// Units refunded.
     pub refunded: u64,
+    /// Money refunded for the line, tax excluded, in minor units.
+    pub refunded_minor: i64,
+    /// Tax refunded for the line, in minor units.
+    pub refunded_tax_minor: i64,
 }
 
 /// An order line in decision state.
@@ -232,8 +266,12 @@ pub struct Line {
     pub substituted_from: Option<Sku>,
     /// Units ordered.
     pub ordered: u64,
-    /// Price of one unit, before tax.
+    /// Price of one unit (tax included when the order's prices include tax).
     pub unit_price: Money,
+    /// Discounts allocated to the line, for all its ordered units.
+    pub discount: Money,
+    /// Its taxes, for all its ordered units.
+    pub taxes: Vec<TaxLine>,
     /// Units allocated so far (whatever stage they are in now).
     pub allocated: u64,
     /// Units shipped.
@@ -319,6 +357,10 @@ pub struct Billing {
     /// Money the customer paid by bank and applied to the order's invoices, less what refunds
     /// gave back as customer credit.
     pub paid_customer_minor: i64,
+    /// Shipping invoiced (tax excluded, after its discount) less shipping refunded.
+    pub shipping_open_minor: i64,
+    /// Tax on shipping invoiced less shipping tax refunded.
+    pub shipping_tax_open_minor: i64,
 }
 
 /// 32-byte BLAKE3 digest of an order's content, for duplicate detection.
@@ -341,9 +383,11 @@ pub struct Order {
     /// Its lines, numbered from 0.
     pub lines: Vec<Line>,
     /// Shipping charged.
-    pub shipping: Money,
-    /// Sales tax rate on merchandise and shipping.
-    pub tax_rate: Rate,
+    pub shipping_lines: Vec<ShippingLine>,
+    /// Whether its prices include tax (VAT shops): the tax is part of each price, not added.
+    pub taxes_included: bool,
+    /// The number the customer knows it by (Shopify's `#1001`), when the channel has one.
+    pub number: Option<String>,
     /// Lifecycle status.
     pub status: OrderStatus,
     /// The current hold, if any.
@@ -391,8 +435,8 @@ pub struct Returnable {
     pub channel: ChannelId,
     /// The currency.
     pub currency: Currency,
-    /// The tax rate.
-    pub tax_rate: Rate,
+    /// Whether its prices include tax.
+    pub taxes_included: bool,
     /// Σ payments captured, in minor units.
     pub captured_minor: i64,
     /// The lines.

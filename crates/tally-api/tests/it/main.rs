@@ -19,6 +19,7 @@ mod read_side;
 mod receivables;
 mod roles;
 mod schema_sdl;
+mod shopify_webhook;
 mod subscriptions;
 mod support;
 mod views;

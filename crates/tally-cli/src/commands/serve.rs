@@ -24,6 +24,7 @@ pub fn serve(
         metrics_access: metrics_access.unwrap_or(dir.config.metrics_access),
         cors_origins,
         introspection_anonymous: dir.config.introspection_anonymous,
+        shopify_webhook_secrets: shopify_webhook_secrets()?,
         ..ApiConfig::default()
     };
     if auth.is_empty() {
@@ -146,6 +147,36 @@ fn report_workflow(applied: &tally_engine::workflow_file::Applied) {
             writeln!(err, "workflow: workflow.toml unchanged, its rules are in force")
         }
     };
+}
+
+/// Each channel's Shopify webhook secret: `TALLY_SHOPIFY_WEBHOOK_SECRETS` (`channel=secret`
+/// pairs, `;`- or newline-separated), or the file `TALLY_SHOPIFY_WEBHOOK_SECRETS_FILE` names
+/// (same form, one per line; refused when group or others may read it). Neither: none, and
+/// `POST /intake/shopify/{channel}` answers 404.
+fn shopify_webhook_secrets() -> anyhow::Result<tally_api::shopify_webhook::WebhookSecrets> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parse = |text: &str, from: &str| {
+        tally_api::shopify_webhook::WebhookSecrets::parse(text)
+            .map_err(|e| anyhow::anyhow!("{from}: {e}"))
+    };
+    if let Ok(text) = std::env::var("TALLY_SHOPIFY_WEBHOOK_SECRETS") {
+        return parse(&text, "TALLY_SHOPIFY_WEBHOOK_SECRETS");
+    }
+    if let Some(path) = std::env::var_os("TALLY_SHOPIFY_WEBHOOK_SECRETS_FILE") {
+        let path = Path::new(&path);
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading '{}'", path.display()))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            anyhow::bail!(
+                "'{}' may be read by group or others: chmod 600 it (it holds webhook secrets)",
+                path.display()
+            );
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading '{}'", path.display()))?;
+        return parse(&text, &path.display().to_string());
+    }
+    Ok(tally_api::shopify_webhook::WebhookSecrets::new())
 }
 
 pub fn run(

@@ -27,7 +27,9 @@ fn refund(qty: i64) -> Command {
     Command::IssueRefund(IssueRefund {
         refund: RefundId::parse("F1").unwrap(),
         order: oid("O1"),
-        lines: vec![LineQty { line: 0, qty }],
+        lines: vec![RefundLine { line: 0, qty, amount: None, tax: None }],
+        shipping: None,
+        shipping_tax: None,
     })
 }
 fn payout(minor: i64) -> Command {

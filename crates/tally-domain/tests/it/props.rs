@@ -453,7 +453,9 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
         Op::Refund(o, qty) => Command::IssueRefund(IssueRefund {
             refund: RefundId::parse("F").ok()?,
             order: oid(&order_name(o)),
-            lines: vec![LineQty { line: 0, qty }],
+            lines: vec![RefundLine { line: 0, qty, amount: None, tax: None }],
+            shipping: None,
+            shipping_tax: None,
         }),
         Op::Payout(minor) => Command::RecordProcessorPayout(RecordProcessorPayout {
             payout: PayoutId::parse("PO").ok()?,
