@@ -21,12 +21,17 @@ use tally_benches::{arg, fdatasync_rate};
 use tally_engine::{Engine, EngineConfig, Submission};
 use tally_outbox::{Delivery, EndpointText, Origin, Secret, Start, SystemClock, WebhooksConfig};
 
+/// One delivery the receiver got: endpoint, when, body, whether its signature verified.
+type Received = (String, Instant, serde_json::Value, bool);
+/// One acknowledged commit: its seq, when it was acknowledged, and its order (if any).
+type Ack = (u64, Instant, Option<String>);
+
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 #[derive(Clone, Default)]
 struct Seen {
     /// (endpoint, received at, body, signature verified)
-    log: Arc<Mutex<Vec<(String, Instant, serde_json::Value, bool)>>>,
+    log: Arc<Mutex<Vec<Received>>>,
 }
 
 async fn receive(
@@ -141,7 +146,7 @@ fn main() -> anyhow::Result<()> {
 
     // Drive: one command every 1/rate s, each submitted by its own task.
     let total = rate * seconds;
-    let acks: Arc<Mutex<Vec<(u64, Instant, Option<String>)>>> = Arc::default();
+    let acks: Arc<Mutex<Vec<Ack>>> = Arc::default();
     let started = Instant::now();
     runtime.block_on(async {
         let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate));
