@@ -67,7 +67,8 @@ mod tests {
         let long = "s".repeat(70_000);
         let e = id::<Sku>("sku", &long).err().map(|e| (e.code, e.message.len()));
         assert!(matches!(e, Some((code::INVALID_INPUT, n)) if n < 200), "{e:?}");
-        assert!(id::<Sku>("sku", "A B").is_err());
+        assert!(id::<Sku>("sku", "A\tB").is_err());
+        assert!(id::<Sku>("sku", " A").is_err());
         assert_eq!(id::<Sku>("sku", "SKU-A").map(|s| s.to_string()), Ok("SKU-A".to_owned()));
         assert!(stream("stream", &"s".repeat(STREAM_BYTES_MAX + 1)).is_err());
         assert!(stream("stream", "").is_err());
