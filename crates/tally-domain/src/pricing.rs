@@ -232,6 +232,30 @@ pub fn line_part(
     Ok(Charge { amount, discount, tax, taxes })
 }
 
+/// What an order charges in all, as received: every line and shipping line after discounts,
+/// with tax added (or included): the customer's total, or without the taxes (`without_taxes`,
+/// e.g. those a marketplace collects). What hold rules on order value and the credit check
+/// read.
+pub fn order_total(order: &crate::order::Order, without_taxes: bool) -> Result<Money, Rejection> {
+    let currency = order.currency;
+    let mut total: i64 = 0;
+    let add = |total: i64, m: Money| {
+        total.checked_add(m.minor()).ok_or_else(|| invalid("order total", m.to_decimal_string()))
+    };
+    for line in &order.lines {
+        let taxes: &[TaxLine] = if without_taxes { &[] } else { &line.taxes };
+        let g = gross(line.unit_price, line.ordered)?;
+        let whole = line_part(g, line.discount, taxes, order.taxes_included, (0, 1, 1))?;
+        total = add(total, whole.charged()?)?;
+    }
+    for s in &order.shipping_lines {
+        let taxes: &[TaxLine] = if without_taxes { &[] } else { &s.taxes };
+        let whole = line_part(s.price, s.discount, taxes, order.taxes_included, (0, 1, 1))?;
+        total = add(total, whole.charged()?)?;
+    }
+    Ok(Money::from_minor(total, currency))
+}
+
 /// Adds `diff` cents (positive or negative) to the computed tax lines with the largest
 /// remainders (toward the sign of `diff`), at most one cent each. `None` when there are too
 /// few computed tax lines to absorb it.

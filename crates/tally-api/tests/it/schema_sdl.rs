@@ -30,7 +30,7 @@ fn every_int_in_the_schema_is_bounded_below_two_to_the_31() {
         ("validationSlaMinutes", "an SLA: 1 to 525,600 minutes (workflow::SLA_MINUTES_MAX)"),
         ("slaMinutes", "an SLA: 1 to 525,600 minutes (workflow::SLA_MINUTES_MAX)"),
         ("backorderDays", "1 to 365 days (workflow::BACKORDER_DAYS_MAX)"),
-        ("fraudScore", "a fraud score: 0 to 100"),
+        ("fraudScore", "a channel's fraud score: 0 to 100 (decide::orders::FRAUD_SCORE_MAX)"),
         ("delta", "an adjustment: |delta| ≤ 10⁹"),
         ("counted", "units counted in one bucket: ≤ 10⁹"),
         ("missing", "units a short pick did not find: ≤ the units reserved (≤ 10⁹)"),

@@ -74,20 +74,7 @@ pub(super) fn define_customer(
 /// What an order's invoices will charge in all (every line and shipping line, discounts off,
 /// the seller's taxes on), as at receipt.
 fn order_value(order: &Order) -> Result<Money, Rejection> {
-    let facilitator = order.billing.facilitator_tax;
-    let mut total = Money::zero(order.currency);
-    for line in &order.lines {
-        let whole =
-            super::orders::line_share(line, order.taxes_included, facilitator, 0, line.ordered)?;
-        total = plus(total, whole.charged()?)?;
-    }
-    for s in &order.shipping_lines {
-        let taxes: &[crate::order::TaxLine] = if facilitator { &[] } else { &s.taxes };
-        let whole =
-            crate::pricing::line_part(s.price, s.discount, taxes, order.taxes_included, (0, 1, 1))?;
-        total = plus(total, whole.charged()?)?;
-    }
-    Ok(total)
+    crate::pricing::order_total(order, order.billing.facilitator_tax)
 }
 
 /// An order's total as its invoices will charge it (merchandise, shipping and the seller's
