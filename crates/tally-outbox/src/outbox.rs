@@ -222,8 +222,15 @@ impl Outbox {
         let dead = shared.store.dead_count(&spec.name)?;
         metrics::gauge!("tally_outbox_dead_letters", "endpoint" => spec.name.clone())
             .set(dead as f64);
-        let worker =
-            Worker::new(Arc::clone(shared), Arc::clone(&spec), control_rx, status_tx, state);
+        let pending = shared.store.pending(&spec.name)?;
+        let worker = Worker::new(
+            Arc::clone(shared),
+            Arc::clone(&spec),
+            control_rx,
+            status_tx,
+            state,
+            pending,
+        );
         let task = tokio::spawn(worker.run());
         lock(&self.inner.running)
             .insert(spec.name.clone(), Running { spec, control, status, task: Some(task) });
