@@ -380,11 +380,21 @@ impl Outbox {
     /// Waits until every event ≤ `seq` is done for the endpoint (delivered, dead-lettered or
     /// filtered out); `false` after `timeout`.
     pub async fn wait_for_cursor(&self, name: &str, seq: u64, timeout: Duration) -> Result<bool> {
+        self.wait_for(name, timeout, |s| s.cursor >= seq).await
+    }
+
+    /// Waits until the endpoint's recorded state satisfies `done`; `false` after `timeout`.
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        timeout: Duration,
+        done: impl Fn(&EndpointState) -> bool,
+    ) -> Result<bool> {
         let mut status = lock(&self.inner.running)
             .get(name)
             .map(|r| r.status.clone())
             .ok_or_else(|| Error::NotFound(name.to_owned()))?;
-        let reached = tokio::time::timeout(timeout, status.wait_for(|s| s.cursor >= seq)).await;
+        let reached = tokio::time::timeout(timeout, status.wait_for(|s| done(s))).await;
         Ok(matches!(reached, Ok(Ok(_))))
     }
 
