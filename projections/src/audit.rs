@@ -171,6 +171,16 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
             out.insert(Entity::order(&e.order));
             out.extend(e.released.iter().map(|i| stock(&i.location, &i.sku)));
         }
+        Event::BackordersCancelled(e) => {
+            out.insert(Entity::order(&e.order));
+        }
+        Event::WorkflowConfigured(e) => {
+            out.extend(
+                e.channels
+                    .iter()
+                    .map(|w| Entity::Master { kind: "workflow", id: w.channel.to_string() }),
+            );
+        }
         Event::InboundExpected(e) => {
             out.insert(stock(&e.location, &e.sku));
         }
@@ -184,6 +194,9 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
             out.insert(Entity::stock(&e.key));
         }
         Event::CycleCounted(e) => {
+            out.insert(Entity::stock(&e.key));
+        }
+        Event::StockSnapshotReconciled(e) => {
             out.insert(Entity::stock(&e.key));
         }
         Event::TransferShipped(e) => {

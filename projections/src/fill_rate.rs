@@ -183,6 +183,7 @@ fn order_of(event: &Event) -> Option<&OrderId> {
         Event::LineSubstituted(e) => Some(&e.order),
         Event::OrderShipped(e) => Some(&e.order),
         Event::OrderCancelled(e) => Some(&e.order),
+        Event::BackordersCancelled(e) => Some(&e.order),
         Event::OrderDelivered(e) => Some(&e.order),
         _ => None,
     }
@@ -221,6 +222,8 @@ fn change(o: &mut FillOrder, event: &Event) -> Result<(), ApplyError> {
             }
         }
         Event::OrderCancelled(e) => o.cancelled = Some(e.reason),
+        // Waiting units cancelled: the order was not filled in full (stockout policy, §5).
+        Event::BackordersCancelled(e) => o.cancelled = Some(e.reason),
         _ => {}
     }
     Ok(())

@@ -56,9 +56,10 @@ pub struct Balance {
 /// Totals of a settlement, in minor units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
-    /// Principal and shipping.
+    /// Principal, shipping, promotions, reimbursements and suspense lines.
     pub gross: i64,
-    /// Commissions, fulfillment and storage fees (negative).
+    /// Commissions (and refund commissions), fulfillment, storage, subscription and
+    /// advertising fees (negative).
     pub fees: i64,
     /// Tax and facilitator tax.
     pub tax: i64,
@@ -248,9 +249,14 @@ fn add(into: &mut i64, v: i64) -> Result<(), ApplyError> {
 fn add_line(t: &mut Totals, kind: SettlementLineKind, amount: i64) -> Result<(), ApplyError> {
     use SettlementLineKind as K;
     let column = match kind {
-        K::Principal | K::Shipping => &mut t.gross,
+        K::Principal | K::Shipping | K::Promotion | K::Reimbursement | K::Suspense => &mut t.gross,
         K::Tax | K::FacilitatorTax => &mut t.tax,
-        K::Commission | K::FulfillmentFee | K::StorageFee => &mut t.fees,
+        K::Commission
+        | K::RefundCommission
+        | K::FulfillmentFee
+        | K::StorageFee
+        | K::Subscription
+        | K::Advertising => &mut t.fees,
         K::Refund => &mut t.refunds,
         K::Reserve => &mut t.reserve,
     };
@@ -557,14 +563,21 @@ pub enum ExportSelector<'a> {
 fn export_row(s: &SettlementView, l: &SettlementLine) -> ExportRow {
     use SettlementLineKind as K;
     let (gross, fee, tax) = match l.kind {
-        K::Principal | K::Shipping | K::Refund => (l.amount, 0, 0),
-        K::Commission | K::FulfillmentFee | K::StorageFee => (0, l.amount, 0),
+        K::Principal | K::Shipping | K::Refund | K::Promotion | K::Reimbursement | K::Suspense => {
+            (l.amount, 0, 0)
+        }
+        K::Commission
+        | K::RefundCommission
+        | K::FulfillmentFee
+        | K::StorageFee
+        | K::Subscription
+        | K::Advertising => (0, l.amount, 0),
         K::Tax | K::FacilitatorTax => (0, 0, l.amount),
         K::Reserve => (0, 0, 0),
     };
     let txn_type = match l.kind {
-        K::Refund => "refund",
-        K::StorageFee => "service_fee",
+        K::Refund | K::RefundCommission => "refund",
+        K::StorageFee | K::Subscription | K::Advertising => "service_fee",
         K::Reserve => "reserve",
         _ if l.order.is_some() => "order",
         _ => "other",

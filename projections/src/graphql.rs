@@ -106,6 +106,10 @@ impl OrderView {
     async fn received_seq(&self) -> UnsignedInt64 {
         UnsignedInt64(self.received_seq)
     }
+    /// Since when it is in its workflow stage (business time); null once closed.
+    async fn stage_since(&self) -> Option<Timestamp> {
+        self.stage_since_ms.map(time)
+    }
     /// When it was released to fulfilment (its first allocation decision); null before.
     async fn released_at(&self) -> Option<Timestamp> {
         self.released_at_ms.map(time)

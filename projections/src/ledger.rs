@@ -275,7 +275,11 @@ fn processor_context(event: &Event) -> Option<ProcessorContext> {
         Event::RefundIssued(e) => {
             let mut c = ctx("refund", "refund", &e.order);
             c.qty = e.lines.iter().map(|l| l.qty.get()).fold(0_u64, u64::saturating_add);
-            c.tax = e.lines.iter().map(|l| l.tax.minor()).fold(0_i64, i64::saturating_add);
+            c.tax = e
+                .lines
+                .iter()
+                .map(|l| l.tax.minor())
+                .fold(e.shipping_tax.minor(), i64::saturating_add);
             if let [one] = e.lines.as_slice() {
                 c.sku = Some(one.sku.to_string());
             }

@@ -10,7 +10,12 @@
 //!   in fill priority order (`contract` first, then oldest placement, then arrival);
 //! - `channel/{channel}` → [`PriorityClass`] (master data the priority needs);
 //! - `raised/{seq}` → [`RaisedException`]: every `exception.raised`, in log order (the queue
-//!   of things a person must look at: count tasks, return lot mismatches, reconciliations).
+//!   of things a person must look at: count tasks, return lot mismatches, reconciliations,
+//!   holds past their SLA), with the rule that raised it;
+//! - `workflow` → the workflow rules in force, every channel's (`workflow.configured`);
+//! - `stage/{stage}/{channel}/{since}/{order}` → empty: open orders by workflow stage
+//!   ([`Stage`]) and channel, longest in the stage first (the dashboard's "orders by stage with
+//!   age").
 //!
 //! **Policy — release:** an order is *released* to fulfilment by its first allocation decision
 //! (its first `order.line_allocated` or `order.line_backordered`), the moment it becomes
@@ -37,6 +42,61 @@ const DUE: &[u8] = b"due";
 const BACKORDER: &[u8] = b"backorder";
 const CHANNEL: &[u8] = b"channel";
 const RAISED: &[u8] = b"raised";
+const STAGE: &[u8] = b"stage";
+const WORKFLOW: &[u8] = b"workflow";
+
+/// Where an open order is in its workflow, for people: what it waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum), graphql(name = "WorkflowStage"))]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Received, waiting for validation.
+    Received,
+    /// On hold (see its open hold's reason).
+    Held,
+    /// Validated, waiting for allocation.
+    Validated,
+    /// In fulfilment with nothing reserved, picked or packed: all of it waits for stock.
+    Backordered,
+    /// Units reserved, waiting to be picked.
+    Allocated,
+    /// Units picked, waiting to be packed.
+    Picked,
+    /// Units packed, waiting to be shipped.
+    Packed,
+}
+
+impl Stage {
+    /// Every stage, in workflow order.
+    pub const ALL: [Stage; 7] = [
+        Stage::Received,
+        Stage::Held,
+        Stage::Validated,
+        Stage::Backordered,
+        Stage::Allocated,
+        Stage::Picked,
+        Stage::Packed,
+    ];
+
+    /// Lowercase name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Stage::Received => "received",
+            Stage::Held => "held",
+            Stage::Validated => "validated",
+            Stage::Backordered => "backordered",
+            Stage::Allocated => "allocated",
+            Stage::Picked => "picked",
+            Stage::Packed => "packed",
+        }
+    }
+}
+
+/// The rule named by an actor (`rule:<name>` → `<name>`), if a rule acted.
+fn rule_of(actor: &str) -> Option<String> {
+    actor.strip_prefix("rule:").map(str::to_owned)
+}
 
 /// The orders projection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,6 +123,8 @@ pub struct HoldView {
     /// When it was released (or replaced by another hold); `None` while open.
     #[cfg_attr(feature = "graphql", graphql(skip))]
     pub released_at_ms: Option<i64>,
+    /// The workflow rule that put it on (`None`: a person or an integration).
+    pub rule: Option<String>,
 }
 
 /// Units of a line at one location and lot, by stage.
@@ -132,6 +194,8 @@ pub struct OrderView {
     /// Its ledger id (`W1001`); `id` is its global id.
     #[cfg_attr(feature = "graphql", graphql(name = "orderId"))]
     pub id: OrderId,
+    /// The number the customer knows it by (Shopify's `#1001`), when the channel sent one.
+    pub number: Option<String>,
     /// The channel.
     pub channel: ChannelId,
     /// The channel's priority class at receipt.
@@ -157,9 +221,43 @@ pub struct OrderView {
     pub cancel_reason: Option<CancelReason>,
     /// Its lines.
     pub lines: Vec<LineView>,
+    /// Its workflow stage while open.
+    pub stage: Option<Stage>,
+    /// Since when it is in that stage (business time).
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub stage_since_ms: Option<i64>,
 }
 
 impl OrderView {
+    /// The workflow stage its state puts it in (`None` once shipped, delivered or cancelled).
+    #[must_use]
+    pub fn current_stage(&self) -> Option<Stage> {
+        if !self.is_open() {
+            return None;
+        }
+        if self.open_hold().is_some() {
+            return Some(Stage::Held);
+        }
+        Some(match self.status {
+            OrderStatus::Received => Stage::Received,
+            OrderStatus::Validated => Stage::Validated,
+            _ => {
+                let sum = |f: fn(&Reservation) -> u64| -> u64 {
+                    self.lines.iter().flat_map(|l| &l.reservations).map(f).sum()
+                };
+                if sum(|r| r.packed) > 0 {
+                    Stage::Packed
+                } else if sum(|r| r.picked) > 0 {
+                    Stage::Picked
+                } else if sum(|r| r.reserved) > 0 {
+                    Stage::Allocated
+                } else {
+                    Stage::Backordered
+                }
+            }
+        })
+    }
+
     /// The open hold, if any.
     #[must_use]
     pub fn open_hold(&self) -> Option<&HoldView> {
@@ -201,6 +299,18 @@ fn index(view: &OrderView) -> Result<Entries, ApplyError> {
     let id = view.id.as_str().as_bytes();
     let mut out = BTreeSet::new();
     out.insert((key(&[STATUS, view.status.as_str().as_bytes(), id]), Vec::new()));
+    if let (Some(stage), Some(since)) = (view.stage, view.stage_since_ms) {
+        out.insert((
+            key(&[
+                STAGE,
+                stage.as_str().as_bytes(),
+                view.channel.as_str().as_bytes(),
+                &time_part(since),
+                id,
+            ]),
+            Vec::new(),
+        ));
+    }
     if view.is_open()
         && let Some(hold) = view.open_hold()
     {
@@ -271,8 +381,19 @@ fn release(view: &mut OrderView, at_ms: i64) {
     }
 }
 
-/// Applies an event about an existing order.
-fn change(view: &mut OrderView, event: &Event, at_ms: i64) -> Result<(), ApplyError> {
+/// Applies an event about an existing order, then moves it to the stage its state puts it in.
+fn change(view: &mut OrderView, applied: &Applied<'_>, at_ms: i64) -> Result<(), ApplyError> {
+    change_state(view, applied, at_ms)?;
+    let stage = view.current_stage();
+    if stage != view.stage {
+        view.stage = stage;
+        view.stage_since_ms = stage.map(|_| at_ms);
+    }
+    Ok(())
+}
+
+fn change_state(view: &mut OrderView, applied: &Applied<'_>, at_ms: i64) -> Result<(), ApplyError> {
+    let event = applied.event;
     match event {
         Event::OrderValidated(_) => view.status = OrderStatus::Validated,
         Event::OrderHeld(e) => {
@@ -285,6 +406,7 @@ fn change(view: &mut OrderView, event: &Event, at_ms: i64) -> Result<(), ApplyEr
                 held_at_ms: at_ms,
                 due_at_ms: e.due_at.millis(),
                 released_at_ms: None,
+                rule: rule_of(applied.actor),
             });
         }
         Event::OrderHoldReleased(_) => {
@@ -359,6 +481,16 @@ fn change(view: &mut OrderView, event: &Event, at_ms: i64) -> Result<(), ApplyEr
             }
         }
         Event::OrderDelivered(_) => view.status = OrderStatus::Delivered,
+        Event::BackordersCancelled(e) => {
+            view.cancel_reason = Some(e.reason);
+            for cut in &e.lines {
+                let line = line_mut(view, cut.line)?;
+                line.cancelled = line.cancelled.saturating_add(cut.qty.get()).min(line.ordered);
+            }
+            if view.lines.iter().all(|l| l.shipped.saturating_add(l.cancelled) >= l.ordered) {
+                view.status = OrderStatus::Shipped;
+            }
+        }
         Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => {
             // A partly shipped order keeps what shipped and can still be delivered.
             let whole = matches!(event, Event::OrderCancelled(_));
@@ -375,7 +507,7 @@ fn change(view: &mut OrderView, event: &Event, at_ms: i64) -> Result<(), ApplyEr
     for line in &mut view.lines {
         line.reservations.retain(|r| r.reserved + r.picked + r.packed > 0);
         line.backordered = if line.attempted && view.status == OrderStatus::Fulfilling {
-            line.ordered.saturating_sub(line.allocated)
+            line.ordered.saturating_sub(line.allocated).saturating_sub(line.cancelled)
         } else {
             0
         };
@@ -401,6 +533,7 @@ fn order_of(event: &Event) -> Option<&OrderId> {
         Event::OrderPicked(e) | Event::OrderPacked(e) => Some(&e.order),
         Event::OrderShipped(e) => Some(&e.order),
         Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => Some(&e.order),
+        Event::BackordersCancelled(e) => Some(&e.order),
         _ => None,
     }
 }
@@ -420,6 +553,29 @@ fn write(tx: &mut Tx<'_>, before: Option<&OrderView>, after: &OrderView) -> Resu
         tx.put_raw(k.clone(), v.clone());
     }
     tx.put(order_key(after.id.as_str()), after)
+}
+
+impl Orders {
+    /// The rule behind an exception: the one that acted, or for a hold past its SLA the one
+    /// that put the hold on.
+    fn raising_rule(
+        self,
+        tx: &Tx<'_>,
+        applied: &Applied<'_>,
+        e: &tally_domain::event::ExceptionRaised,
+    ) -> Result<Option<String>, ApplyError> {
+        if e.kind == tally_domain::event::ExceptionKind::HoldSlaBreach
+            && let tally_domain::journal::JournalRef::Order(order) = &e.subject
+        {
+            let view: Option<OrderView> = tx.get(&order_key(order.as_str()))?;
+            if let Some(rule) =
+                view.as_ref().and_then(|v| v.open_hold()).and_then(|h| h.rule.clone())
+            {
+                return Ok(Some(rule));
+            }
+        }
+        Ok(rule_of(applied.actor))
+    }
 }
 
 impl Projection for Orders {
@@ -460,6 +616,7 @@ impl Projection for Orders {
                     .collect();
                 let view = OrderView {
                     id: e.order.clone(),
+                    number: e.number.clone(),
                     channel: e.channel.clone(),
                     class,
                     status: OrderStatus::Received,
@@ -470,8 +627,13 @@ impl Projection for Orders {
                     holds: Vec::new(),
                     cancel_reason: None,
                     lines,
+                    stage: Some(Stage::Received),
+                    stage_since_ms: Some(at_ms),
                 };
                 write(tx, None, &view)?;
+            }
+            Event::WorkflowConfigured(e) => {
+                tx.put(key(&[WORKFLOW]), &e.channels)?;
             }
             Event::ExceptionRaised(e) => {
                 let (subject_type, subject_id) = crate::ledger::reference_parts(&e.subject);
@@ -482,6 +644,7 @@ impl Projection for Orders {
                     subject_id,
                     message: e.message.clone(),
                     raised_at_ms: at_ms,
+                    rule: self.raising_rule(tx, applied, e)?,
                 };
                 tx.put(key(&[RAISED, &be64(applied.seq)]), &row)?;
             }
@@ -491,7 +654,7 @@ impl Projection for Orders {
                     .get(&order_key(order.as_str()))?
                     .ok_or_else(|| ApplyError::new(format!("unknown order '{order}'")))?;
                 let mut after = before.clone();
-                change(&mut after, event, at_ms)?;
+                change(&mut after, applied, at_ms)?;
                 write(tx, Some(&before), &after)?;
             }
         }
@@ -550,6 +713,81 @@ pub struct RaisedException {
     /// Business time of the decision that raised it.
     #[cfg_attr(feature = "graphql", graphql(skip))]
     pub raised_at_ms: i64,
+    /// The workflow rule that raised it (for a hold past its SLA: the rule that held the
+    /// order); `None` when a person's or an integration's command did.
+    pub rule: Option<String>,
+}
+
+/// Open orders in one workflow stage and channel, with how long they have been in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageCount {
+    /// The stage.
+    pub stage: Stage,
+    /// The channel.
+    pub channel: ChannelId,
+    /// Orders in it.
+    pub orders: u64,
+    /// Since when the longest-waiting of them is in it (business time).
+    pub oldest_since_ms: i64,
+}
+
+/// The workflow rules in force, by channel.
+pub fn workflow_rules(r: &ViewReader) -> Result<Vec<tally_domain::workflow::ChannelWorkflow>> {
+    Ok(r.get(&key(&[WORKFLOW]))?.unwrap_or_default())
+}
+
+/// Open orders per workflow stage and channel (optionally one channel), in stage order.
+pub fn stage_counts(r: &ViewReader, channel: Option<&ChannelId>) -> Result<Vec<StageCount>> {
+    let mut out: Vec<StageCount> = Vec::new();
+    for stage in Stage::ALL {
+        let p = match channel {
+            Some(c) => prefix(&[STAGE, stage.as_str().as_bytes(), c.as_str().as_bytes()]),
+            None => prefix(&[STAGE, stage.as_str().as_bytes()]),
+        };
+        let stage_prefix = prefix(&[STAGE, stage.as_str().as_bytes()]);
+        for (k, _) in r.scan(&p)? {
+            // `{channel}\0{since: 8 bytes}\0{order}`
+            let rest = &k[stage_prefix.len()..];
+            let Some(cut) = rest.iter().position(|b| *b == 0) else { continue };
+            let ch = text(&rest[..cut]);
+            let Some(since) = rest.get(cut + 1..cut + 9).and_then(time_from) else { continue };
+            let ch = ChannelId::parse(ch)
+                .map_err(|e| malformed("orders", format!("stage index channel: {e}")))?;
+            match out.last_mut() {
+                Some(last) if last.stage == stage && last.channel == ch => {
+                    last.orders += 1;
+                    last.oldest_since_ms = last.oldest_since_ms.min(since);
+                }
+                _ => out.push(StageCount { stage, channel: ch, orders: 1, oldest_since_ms: since }),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Open orders in `stage` (optionally of one channel), longest in it first, at most `limit`.
+pub fn orders_in_stage(
+    r: &ViewReader,
+    stage: Stage,
+    channel: Option<&ChannelId>,
+    limit: usize,
+) -> Result<Vec<OrderView>> {
+    let mut rows: Vec<OrderView> = Vec::new();
+    let p = match channel {
+        Some(c) => prefix(&[STAGE, stage.as_str().as_bytes(), c.as_str().as_bytes()]),
+        None => prefix(&[STAGE, stage.as_str().as_bytes()]),
+    };
+    for (k, _) in r.scan(&p)? {
+        let Some(cut) = k.iter().rposition(|b| *b == 0) else { continue };
+        let id = text(&k[cut + 1..]);
+        let view = order(r, &id)?.ok_or_else(|| {
+            malformed("orders", format!("stage index names unknown order '{id}'"))
+        })?;
+        rows.push(view);
+    }
+    rows.sort_by_key(|v| (v.stage_since_ms, v.received_seq));
+    rows.truncate(limit);
+    Ok(rows)
 }
 
 /// Every raised exception, in log order.

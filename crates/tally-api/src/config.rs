@@ -116,6 +116,9 @@ pub struct ApiConfig {
     /// Whether a request without a valid token may introspect the schema (`__schema`,
     /// `__type`). Default false: the schema is shown to callers with a token only.
     pub introspection_anonymous: bool,
+    /// Each channel's Shopify webhook secret, for `POST /intake/shopify/{channel}`
+    /// (`TALLY_SHOPIFY_WEBHOOK_SECRETS`). Default: none (the endpoint answers 404).
+    pub shopify_webhook_secrets: crate::shopify_webhook::WebhookSecrets,
 }
 
 /// The default of [`ApiConfig::query_cost_max`]: 10 000.
@@ -143,6 +146,7 @@ impl Default for ApiConfig {
             metrics_sources_max: 20,
             cors_origins: crate::cors::CorsOrigins::default(),
             introspection_anonymous: false,
+            shopify_webhook_secrets: crate::shopify_webhook::WebhookSecrets::new(),
         }
     }
 }

@@ -56,6 +56,7 @@ pub mod error;
 pub mod graphiql;
 pub mod schema;
 mod server;
+pub mod shopify_webhook;
 pub mod state;
 pub mod telemetry;
 

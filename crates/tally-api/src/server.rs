@@ -54,6 +54,7 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/intake/shopify/{channel}", axum::routing::post(shopify_webhook))
         .layer(DefaultBodyLimit::max(config.request_body_bytes_max))
         .layer(RequestBodyLimitLayer::new(config.request_body_bytes_max))
         .layer(axum::middleware::from_fn(move |request, next| cors(origins.clone(), request, next)))
@@ -67,6 +68,16 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
             tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
         }))
         .with_state(Shared { state, schema, executions, connections })
+}
+
+/// `POST /intake/shopify/{channel}`: a Shopify order webhook (see [`crate::shopify_webhook`]).
+async fn shopify_webhook(
+    State(shared): State<Shared>,
+    axum::extract::Path(channel): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    crate::shopify_webhook::receive(shared.state.clone(), channel, headers, body).await
 }
 
 /// `OPTIONS /graphql`: a CORS preflight (see [`crate::cors`]).
@@ -125,7 +136,7 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""))
 }
 
-fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
         Err(e) => {

@@ -57,9 +57,16 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
-    /// Submit commands from an NDJSON file (or - for stdin). Rejected lines are reported and
-    /// skipped.
+    /// Import a file (or - for stdin): Tally's NDJSON commands (the default), or a format
+    /// merchants have (--format shopify-orders | amazon-settlement-v2 | stock-snapshot-csv).
+    /// Rejected lines or records are reported and skipped; exit 1 when any was rejected, 2
+    /// when the file as a whole is invalid (nothing is imported then).
     ///
+    /// Formats are idempotent by the source's own ids: importing a file again appends
+    /// nothing. The summary (records, accepted, duplicates, rejected by code, events
+    /// appended) is printed at the end; --json prints it as JSON (see README "Import").
+    ///
+    /// NDJSON:
     /// Each line is a command or an envelope {"key", "command", "source", "actor",
     /// "occurred_at"}. A line without "key" is keyed by the file's content digest and its line
     /// number: importing the same file again appends nothing, two identical lines are two
@@ -70,7 +77,20 @@ enum Command {
     Import {
         /// The file, or `-`.
         file: String,
-        /// Refuse lines without their own "key" (for files that grow or are re-cut).
+        /// The file's format: ndjson (Tally's commands), shopify-orders,
+        /// amazon-settlement-v2 or stock-snapshot-csv.
+        #[arg(long, default_value = "ndjson")]
+        format: String,
+        /// The channel the records belong to (shopify-orders, amazon-settlement-v2).
+        #[arg(long)]
+        channel: Option<String>,
+        /// The location the records are about (stock-snapshot-csv).
+        #[arg(long)]
+        location: Option<String>,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Refuse lines without their own "key" (ndjson: for files that grow or are re-cut).
         #[arg(long)]
         require_keys: bool,
     },
@@ -238,8 +258,13 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo { listen, seed, no_serve } => {
             commands::demo::run(&cli.data, &listen, seed, no_serve)
         }
-        Command::Import { file, require_keys } => {
-            commands::import::run(&cli.data, &file, require_keys)
+        Command::Import { file, format, channel, location, json, require_keys } => {
+            if format == "ndjson" {
+                commands::import::run(&cli.data, &file, require_keys, json)
+            } else {
+                let args = commands::import::FormatArgs { format, channel, location, json };
+                commands::import::run_format(&cli.data, &file, &args)
+            }
         }
         Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),
         Command::Checkpoint { out } => commands::checkpoint::run(&cli.data, out.as_deref()),

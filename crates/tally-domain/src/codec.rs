@@ -15,7 +15,7 @@ use crate::event::{
     PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
     ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected,
     ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped,
-    TransferReceived, TransferShipped,
+    StockSnapshotReconciled, TransferReceived, TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -81,6 +81,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::InventoryReceived(p) => body(p),
         Event::InventoryAdjusted(p) => body(p),
         Event::CycleCounted(p) => body(p),
+        Event::StockSnapshotReconciled(p) => body(p),
         Event::TransferShipped(p) => body(p),
         Event::TransferReceived(p) => body(p),
         Event::StockQuarantined(p) | Event::QuarantineReleased(p) => body(p),
@@ -103,6 +104,8 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::CommandAccepted(p) => body(p),
         Event::ExceptionRaised(p) => body(p),
         Event::HoldSlaBreached(p) => body(p),
+        Event::BackordersCancelled(p) => body(p),
+        Event::WorkflowConfigured(p) => body(p),
         Event::SupplierDefined(p) => body(p),
         Event::PurchaseOrderCreated(p) => body(p),
         Event::PurchaseOrderReceived(p) => body(p),
@@ -194,6 +197,9 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
             Event::InventoryAdjusted(read::<InventoryAdjusted>(t, v, bytes)?)
         }
         ("inventory.cycle_counted", 1) => Event::CycleCounted(read::<CycleCounted>(t, v, bytes)?),
+        ("inventory.snapshot_reconciled", 1) => {
+            Event::StockSnapshotReconciled(read::<StockSnapshotReconciled>(t, v, bytes)?)
+        }
         ("inventory.transfer_shipped", 1) => {
             Event::TransferShipped(read::<TransferShipped>(t, v, bytes)?)
         }
@@ -240,6 +246,12 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("exception.raised", 1) => Event::ExceptionRaised(read::<ExceptionRaised>(t, v, bytes)?),
         ("order.hold_sla_breached", 1) => {
             Event::HoldSlaBreached(read::<HoldSlaBreached>(t, v, bytes)?)
+        }
+        ("order.backorders_cancelled", 1) => {
+            Event::BackordersCancelled(read::<crate::event::BackordersCancelled>(t, v, bytes)?)
+        }
+        ("workflow.configured", 1) => {
+            Event::WorkflowConfigured(read::<crate::event::WorkflowConfigured>(t, v, bytes)?)
         }
         ("supplier.defined", 1) => {
             Event::SupplierDefined(read::<crate::purchasing::Supplier>(t, v, bytes)?)

@@ -4,15 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    Actor, ChannelId, CustomerId, InvoiceId, LocationId, LotId, OrderId, PaymentId, PayoutId,
-    PurchaseOrderId, RefundId, ReturnId, SettlementId, Sku, SupplierId, SupplierInvoiceId,
-    SupplierPaymentId, TransferId,
+    Actor, BuyerId, ChannelId, CustomerId, InvoiceId, LocationId, LotId, OrderId, PaymentId,
+    PayoutId, PurchaseOrderId, RefundId, ReturnId, SettlementId, Sku, SupplierId,
+    SupplierInvoiceId, SupplierPaymentId, TransferId,
 };
 use crate::inventory::{AdjustReason, QuarantineReason};
 use crate::journal::Posting;
 use crate::master::{AbcClass, ChannelKind, LocationKind, PriorityClass};
 use crate::money::{Currency, Money, Rate};
-use crate::order::{CancelReason, HoldReason};
+use crate::order::{Address, CancelReason, HoldReason};
 use crate::returns::Disposition;
 use crate::settlement::SettlementLineKind;
 use crate::time::{Date, Timestamp};
@@ -73,6 +73,9 @@ macro_rules! for_each_command {
             CancelOrder(CancelOrder) cancel_order "cancelOrder";
             /// Replace the SKU of a line nothing of which is allocated.
             SubstituteLine(SubstituteLine) substitute_line "substituteLine";
+            /// Cancel the units of an order still waiting for stock; what is allocated or
+            /// shipped stays (the backorder timeout of a workflow sends it).
+            CancelBackorders(CancelOrder) cancel_backorders "cancelBackorders";
             /// Record expected inbound (purchase order / ASN).
             ExpectInbound(ExpectInbound) expect_inbound "expectInbound";
             /// Define or redefine a supplier: currency, payment terms, invoice-match tolerances.
@@ -85,6 +88,10 @@ macro_rules! for_each_command {
             AdjustInventory(AdjustInventory) adjust_inventory "adjustInventory";
             /// Record a cycle count; the variance becomes an adjustment.
             CycleCount(CycleCount) cycle_count "cycleCount";
+            /// Reconcile a partner's (3PL, drop-ship) on-hand count of one bucket: never
+            /// overwrites; the variance against on-hand is recorded, adjusted when within the
+            /// SKU class's count tolerance, raised as an exception beyond it.
+            ReconcileStock(ReconcileStock) reconcile_stock "reconcileStock";
             /// Ship a transfer: available at the source → in transit at the destination.
             ShipTransfer(ShipTransfer) ship_transfer "shipTransfer";
             /// Receive a transfer: in transit → available.
@@ -138,6 +145,9 @@ macro_rules! for_each_command {
             /// Record a customer's payment and apply it to open invoices; what is not applied
             /// is the customer's unapplied credit.
             RecordCustomerPayment(RecordCustomerPayment) record_customer_payment "recordCustomerPayment";
+            /// Set the workflow rules of every channel that has them (a channel left out runs
+            /// none): validation, hold rules, auto-release, auto-allocation, backorder policy.
+            ConfigureWorkflow(ConfigureWorkflow) configure_workflow "configureWorkflow";
         }
     };
 }
@@ -151,6 +161,10 @@ macro_rules! define_commands {
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[cfg_attr(feature = "graphql", derive(async_graphql::OneofObject), graphql(name = "CommandInput"))]
         #[serde(tag = "type", rename_all = "snake_case")]
+        #[allow(
+            clippy::large_enum_variant,
+            reason = "a command lives for one decision; an order with its address, shipping lines and totals is the largest, and boxing it would change every caller"
+        )]
         pub enum Command {
             $($(#[doc = $doc])* $variant($payload),)*
         }
@@ -311,8 +325,61 @@ pub struct OrderLineInput {
     pub sku: Sku,
     /// Units (at least 1).
     pub qty: i64,
-    /// Unit price before tax (non-negative, in the order's currency).
+    /// Unit price (non-negative, in the order's currency): before tax, or tax included when
+    /// the order's `taxes_included` is set.
     pub unit_price: Money,
+    /// Discounts allocated to this line, for all its units (Shopify's
+    /// `discount_allocations`, order-level codes included); at most units × unit price.
+    /// Absent: none.
+    #[serde(default)]
+    pub discount: Option<Money>,
+    /// Its taxes by jurisdiction. Absent: one tax line `Tax` at the order's `tax_rate` (none
+    /// when that rate is 0); an empty list: untaxed.
+    #[serde(default)]
+    pub tax_lines: Option<Vec<TaxLineInput>>,
+}
+
+impl OrderLineInput {
+    /// A line at `unit_price`, without a discount, taxed at the order's `tax_rate`.
+    #[must_use]
+    pub fn new(sku: Sku, qty: i64, unit_price: Money) -> Self {
+        Self { sku, qty, unit_price, discount: None, tax_lines: None }
+    }
+}
+
+/// One tax on a line or on shipping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject), graphql(name = "TaxLineInput"))]
+pub struct TaxLineInput {
+    /// The jurisdiction as the channel names it (`CA State Tax`, `MwSt.`); at most 1 KiB.
+    pub title: String,
+    /// Its rate, an exact decimal fraction (`"0.0725"`).
+    pub rate: Rate,
+    /// What it charges on the whole line (all units), when the source states it (Shopify's
+    /// `tax_lines[].price`); taken as given. Absent: computed from the rate, half-even (tax
+    /// extracted from the price when taxes are included).
+    #[serde(default)]
+    pub amount: Option<Money>,
+}
+
+/// A shipping line of an incoming order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ShippingLineInput")
+)]
+pub struct ShippingLineInput {
+    /// The method (`Standard`, `Express`); at most 1 KiB.
+    pub title: String,
+    /// Its price (non-negative; tax included when the order's `taxes_included` is set).
+    pub price: Money,
+    /// The discount on it (free-shipping codes), at most its price. Absent: none.
+    #[serde(default)]
+    pub discount: Option<Money>,
+    /// Its taxes. Absent: one tax line `Tax` at the order's `tax_rate`; empty: untaxed.
+    #[serde(default)]
+    pub tax_lines: Option<Vec<TaxLineInput>>,
 }
 
 /// Receive (place) an order. The same order id with the same content is a no-op.
@@ -334,14 +401,68 @@ pub struct ReceiveOrder {
     pub currency: Currency,
     /// Lines.
     pub lines: Vec<OrderLineInput>,
-    /// Shipping charged.
+    /// Shipping charged (before tax). With `shipping_lines`, must equal the sum of their
+    /// prices.
     pub shipping: Money,
-    /// Sales tax rate.
+    /// Sales tax rate: the tax of every line and shipping line that lists no `tax_lines`.
     pub tax_rate: Rate,
+    /// Whether prices include tax (VAT shops, Shopify's `taxes_included`): the tax is
+    /// extracted from each line, not added. Absent: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub taxes_included: bool,
+    /// Shipping by method, with discounts and taxes. Absent or empty: one line `Shipping` of
+    /// `shipping` taxed at `tax_rate` (none when `shipping` is 0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub shipping_lines: Vec<ShippingLineInput>,
+    /// The number the customer knows the order by (Shopify's `name`, `#1001`); at most 1 KiB.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// The source's total tax: when given, computed taxes are adjusted by their rounding
+    /// remainders (at most a cent each) to match it, and the order is refused when they cannot.
+    #[serde(default)]
+    pub total_tax: Option<Money>,
+    /// The source's grand total (Shopify's `total_price`): when given, the order is refused
+    /// unless lines − discounts + shipping + tax add up to it exactly.
+    #[serde(default)]
+    pub total: Option<Money>,
     /// The B2B customer buying on terms (must be defined, in the order's currency); absent
     /// for consumer orders.
     #[serde(default)]
     pub customer: Option<CustomerId>,
+    /// Where the goods go. Validation holds an order without a complete address
+    /// (reason `address`).
+    #[serde(default)]
+    pub ship_to: Option<Box<Address>>,
+    /// Who buys, as the channel knows them (its customer id or e-mail): hold rules count a
+    /// buyer's first order by it.
+    #[serde(default)]
+    pub buyer: Option<BuyerId>,
+    /// The channel's fraud score, 0 (safe) to 100.
+    #[serde(default)]
+    pub fraud_score: Option<i64>,
+    /// Payments the channel already captured for it (a web order paid at checkout): recorded
+    /// with the order, as `capturePayment` would (Dr 1100 clearing, Cr 2100 deposits).
+    /// (Left out of the JSON when empty, so that the content id of an order without them is
+    /// what it was before the field existed.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub payments: Vec<PaymentAtReceipt>,
+}
+
+/// A payment captured before the order reached the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "PaymentAtReceiptInput")
+)]
+pub struct PaymentAtReceipt {
+    /// The processor's payment id.
+    pub payment: PaymentId,
+    /// Amount (positive, order currency).
+    pub amount: Money,
 }
 
 /// A command about one order.
@@ -457,6 +578,18 @@ pub struct CancelOrder {
     pub reason: CancelReason,
 }
 
+/// Set the workflow rules (replacing the rules in force).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ConfigureWorkflowInput")
+)]
+pub struct ConfigureWorkflow {
+    /// One workflow per channel.
+    pub channels: Vec<crate::workflow::ChannelWorkflow>,
+}
+
 /// Substitute a line's SKU.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(
@@ -561,6 +694,32 @@ pub struct CycleCount {
     pub lot: Option<LotId>,
     /// Units physically counted (compared with on_hand).
     pub counted: i64,
+}
+
+/// A partner's on-hand snapshot of one bucket (`stock-snapshot-csv`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ReconcileStockInput")
+)]
+pub struct ReconcileStock {
+    /// The partner's location.
+    pub location: LocationId,
+    /// Which SKU.
+    pub sku: Sku,
+    /// Which lot (lot-tracked SKUs).
+    #[serde(default)]
+    pub lot: Option<LotId>,
+    /// The lot's expiry as the partner reports it (kept on the event; a disagreement with
+    /// the lot's recorded expiry is named in the exception, never overwritten).
+    #[serde(default)]
+    pub expiry: Option<Date>,
+    /// Units on hand by the partner's count (0 to 10⁹).
+    pub counted: i64,
+    /// When the partner counted. Compared with on-hand when decided: at most
+    /// `SNAPSHOT_AGE_MAX_MS` (24 h) before the command's business time, never after it.
+    pub as_of: Timestamp,
 }
 
 /// Ship a transfer.
@@ -870,8 +1029,38 @@ pub struct IssueRefund {
     pub refund: RefundId,
     /// The order.
     pub order: OrderId,
-    /// Units per line.
-    pub lines: Vec<LineQty>,
+    /// Units per line (may be empty when only shipping is refunded).
+    pub lines: Vec<RefundLine>,
+    /// Shipping refunded, tax excluded (Shopify's shipping refund). Absent: none. At most the
+    /// shipping invoiced and not yet refunded.
+    #[serde(default)]
+    pub shipping: Option<Money>,
+    /// The tax refunded with the shipping. Absent: none.
+    #[serde(default)]
+    pub shipping_tax: Option<Money>,
+}
+
+/// Units of an order line refunded, and the money when the source states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "RefundLineInput")
+)]
+pub struct RefundLine {
+    /// Line number (0-based).
+    pub line: u32,
+    /// Units.
+    pub qty: i64,
+    /// What the units are refunded at, after their discount, before tax (tax included in a
+    /// tax-included order), as the source says (Shopify's `refund_line_items[].subtotal`).
+    /// Absent: the units' share of the line (`crate::pricing`).
+    #[serde(default)]
+    pub amount: Option<Money>,
+    /// The tax refunded with them (Shopify's `total_tax`). Absent: their share of the line's
+    /// tax.
+    #[serde(default)]
+    pub tax: Option<Money>,
 }
 
 /// Pay back customer money held in deposits for an order.

@@ -4,14 +4,17 @@
 mod claims;
 mod finance;
 mod inventory;
+pub use inventory::SNAPSHOT_AGE_MAX_MS;
 mod master;
-mod orders;
+pub(crate) mod orders;
 pub use orders::ORDER_LINES_MAX;
 mod purchasing;
 pub use purchasing::PAYMENT_TERMS_DAYS_MAX;
 mod receivables;
 pub use receivables::APPLICATIONS_MAX;
 mod returns;
+mod workflow;
+pub(crate) use receivables::{credit_fits, order_gross};
 
 use crate::command::{Command, Context};
 use crate::event::Event;
@@ -49,12 +52,14 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::DeliverOrder(c) => orders::deliver(&d, c),
         Command::CancelOrder(c) => orders::cancel(&d, c),
         Command::SubstituteLine(c) => orders::substitute(&d, c),
+        Command::CancelBackorders(c) => orders::cancel_backorders(&d, c),
         Command::ExpectInbound(c) => inventory::expect_inbound(&d, c),
         Command::DefineSupplier(c) => purchasing::define_supplier(&d, c),
         Command::CreatePurchaseOrder(c) => purchasing::create_purchase_order(&d, c),
         Command::ReceiveInventory(c) => inventory::receive(&d, c),
         Command::AdjustInventory(c) => inventory::adjust(&d, c),
         Command::CycleCount(c) => inventory::cycle_count(&d, c),
+        Command::ReconcileStock(c) => inventory::reconcile_stock(&d, c),
         Command::ShipTransfer(c) => inventory::ship_transfer(&d, c),
         Command::ReceiveTransfer(c) => inventory::receive_transfer(&d, c),
         Command::QuarantineStock(c) => inventory::quarantine(&d, c),
@@ -79,6 +84,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::PostJournalEntry(c) => finance::manual_entry(&d, c),
         Command::DefineCustomer(c) => receivables::define_customer(&d, c),
         Command::RecordCustomerPayment(c) => receivables::record_customer_payment(&d, c),
+        Command::ConfigureWorkflow(c) => workflow::configure(&d, c),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::ids::{
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalEntry};
 use crate::master::{AbcClass, Channel, CountTolerance, Location, SkuDef};
-use crate::money::{Currency, Money, Rate};
+use crate::money::{Currency, Money};
 use crate::order::{CancelReason, Digest, HoldReason, OrderLine};
 use crate::quantity::Quantity;
 use crate::returns::Disposition;
@@ -64,17 +64,22 @@ pub struct OrderReceived {
     pub placed_at: Timestamp,
     /// Currency.
     pub currency: Currency,
-    /// Lines.
+    /// Lines, with their discounts and taxes (computed ones already computed).
     pub lines: Vec<OrderLine>,
-    /// Shipping charged.
-    pub shipping: Money,
-    /// Tax rate.
-    pub tax_rate: Rate,
+    /// Shipping charged, by method, with discounts and taxes.
+    pub shipping_lines: Vec<crate::order::ShippingLine>,
+    /// Whether prices include tax.
+    pub taxes_included: bool,
+    /// The number the customer knows it by (`#1001`).
+    pub number: Option<String>,
     /// Digest of the content, for duplicate detection.
     pub digest: Digest,
     /// The B2B customer, when the order names one.
     #[serde(default)]
     pub customer: Option<CustomerId>,
+    /// Address, buyer and fraud score as the channel sent them.
+    #[serde(default)]
+    pub profile: crate::order::Profile,
 }
 
 /// An event about one order and nothing else.
@@ -282,6 +287,27 @@ pub struct CycleCounted {
     pub counted: u64,
 }
 
+/// A partner's on-hand snapshot of a bucket was compared with Tally's on-hand. It never
+/// overwrites: an accepted variance follows as an `inventory.adjusted` (reason `snapshot`),
+/// one beyond tolerance as an `exception.raised` (`snapshot_variance`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockSnapshotReconciled {
+    /// Where.
+    pub key: StockKey,
+    /// The lot's expiry as the partner reported it.
+    pub expiry: Option<crate::time::Date>,
+    /// When the partner counted.
+    pub as_of: crate::time::Timestamp,
+    /// Tally's on-hand when decided.
+    pub expected: u64,
+    /// The partner's count.
+    pub counted: u64,
+    /// `counted − expected`.
+    pub variance: i64,
+    /// Whether the variance was within the SKU class's count tolerance (and so adjusted).
+    pub within_tolerance: bool,
+}
+
 /// A transfer left its source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferShipped {
@@ -353,6 +379,11 @@ pub enum ExceptionKind {
     ReconciliationMismatch,
     /// A settlement line of an unknown kind went to 9999 suspense.
     SuspenseLine,
+    /// A hold passed its SLA due time.
+    HoldSlaBreach,
+    /// A partner's stock snapshot differs from on-hand beyond tolerance (or by more than can
+    /// be adjusted out of available): count the bucket.
+    SnapshotVariance,
 }
 
 impl ExceptionKind {
@@ -365,6 +396,8 @@ impl ExceptionKind {
             Self::InvoiceMismatch => "invoice_mismatch",
             Self::ReconciliationMismatch => "reconciliation_mismatch",
             Self::SuspenseLine => "suspense_line",
+            Self::HoldSlaBreach => "hold_sla_breach",
+            Self::SnapshotVariance => "snapshot_variance",
         }
     }
 }
@@ -380,6 +413,34 @@ pub struct ExceptionRaised {
     pub subject: crate::journal::JournalRef,
     /// A one-line description with the numbers.
     pub message: String,
+}
+
+/// Units of an order still waiting for stock were cancelled; what is allocated or shipped
+/// stays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackordersCancelled {
+    /// The order.
+    pub order: OrderId,
+    /// Why.
+    pub reason: crate::order::CancelReason,
+    /// The units cancelled, per line.
+    pub lines: Vec<crate::event::LineUnits>,
+}
+
+/// Units of one order line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineUnits {
+    /// Line number.
+    pub line: u32,
+    /// Units.
+    pub qty: Quantity,
+}
+
+/// The workflow rules were set (every channel's; a channel not listed runs none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowConfigured {
+    /// One workflow per channel, in channel order.
+    pub channels: Vec<crate::workflow::ChannelWorkflow>,
 }
 
 /// A hold passed its SLA due time without being released: an exception for people and rules.
@@ -602,10 +663,15 @@ pub struct MoneyLine {
     pub sku: Sku,
     /// Units.
     pub qty: Quantity,
-    /// Units × unit price.
+    /// The units' share of the line after its discount, tax excluded (net revenue; see
+    /// `crate::pricing`).
     pub amount: Money,
-    /// Tax on `amount` (half-even, per line).
+    /// The units' share of the line's discount (tax included in tax-included orders).
+    pub discount: Money,
+    /// Their tax (Σ of `taxes`).
     pub tax: Money,
+    /// Their tax by jurisdiction.
+    pub taxes: Vec<crate::order::TaxLine>,
 }
 
 /// An invoice was issued at shipment.
@@ -617,11 +683,13 @@ pub struct InvoiceIssued {
     pub invoice: InvoiceId,
     /// Lines shipped.
     pub lines: Vec<MoneyLine>,
-    /// Shipping invoiced (first invoice only).
+    /// Shipping invoiced (first invoice only), after its discount, tax excluded.
     pub shipping: Money,
+    /// The discount on shipping.
+    pub shipping_discount: Money,
     /// Tax on shipping.
     pub shipping_tax: Money,
-    /// Σ amounts + shipping + taxes.
+    /// Σ amounts + shipping + taxes: what the customer pays for this shipment.
     pub total: Money,
     /// The part of `total` covered by the order's deposits (2100, money received before
     /// shipment).
@@ -656,7 +724,11 @@ pub struct RefundIssued {
     pub order: OrderId,
     /// Lines.
     pub lines: Vec<MoneyLine>,
-    /// Σ amounts + taxes.
+    /// Shipping refunded, tax excluded (Dr 4100).
+    pub shipping: Money,
+    /// Tax refunded with the shipping.
+    pub shipping_tax: Money,
+    /// Σ amounts + taxes + shipping + its tax.
     pub total: Money,
     /// Credit notes against the order's open invoices (Cr 1300).
     pub credit_notes: Vec<InvoiceApplication>,
@@ -839,6 +911,9 @@ pub enum Event {
     /// `inventory.cycle_counted`
     #[serde(rename = "inventory.cycle_counted")]
     CycleCounted(CycleCounted),
+    /// `inventory.snapshot_reconciled`
+    #[serde(rename = "inventory.snapshot_reconciled")]
+    StockSnapshotReconciled(StockSnapshotReconciled),
     /// `inventory.transfer_shipped`
     #[serde(rename = "inventory.transfer_shipped")]
     TransferShipped(TransferShipped),
@@ -908,6 +983,12 @@ pub enum Event {
     /// `order.hold_sla_breached`
     #[serde(rename = "order.hold_sla_breached")]
     HoldSlaBreached(HoldSlaBreached),
+    /// `order.backorders_cancelled`
+    #[serde(rename = "order.backorders_cancelled")]
+    BackordersCancelled(BackordersCancelled),
+    /// `workflow.configured`
+    #[serde(rename = "workflow.configured")]
+    WorkflowConfigured(WorkflowConfigured),
     /// `supplier.defined`
     #[serde(rename = "supplier.defined")]
     SupplierDefined(crate::purchasing::Supplier),
@@ -960,6 +1041,7 @@ impl Event {
             Event::InventoryReceived(_) => "inventory.received",
             Event::InventoryAdjusted(_) => "inventory.adjusted",
             Event::CycleCounted(_) => "inventory.cycle_counted",
+            Event::StockSnapshotReconciled(_) => "inventory.snapshot_reconciled",
             Event::TransferShipped(_) => "inventory.transfer_shipped",
             Event::TransferReceived(_) => "inventory.transfer_received",
             Event::StockQuarantined(_) => "inventory.quarantined",
@@ -983,6 +1065,8 @@ impl Event {
             Event::CommandAccepted(_) => "command.accepted",
             Event::ExceptionRaised(_) => "exception.raised",
             Event::HoldSlaBreached(_) => "order.hold_sla_breached",
+            Event::BackordersCancelled(_) => "order.backorders_cancelled",
+            Event::WorkflowConfigured(_) => "workflow.configured",
             Event::SupplierDefined(_) => "supplier.defined",
             Event::PurchaseOrderCreated(_) => "purchase_order.created",
             Event::PurchaseOrderReceived(_) => "purchase_order.received",
@@ -1034,6 +1118,7 @@ impl Event {
             Event::InventoryReceived(e) => e.key.stream(),
             Event::InventoryAdjusted(e) => e.key.stream(),
             Event::CycleCounted(e) => e.key.stream(),
+            Event::StockSnapshotReconciled(e) => e.key.stream(),
             Event::TransferShipped(e) => e.from.stream(),
             Event::TransferReceived(e) => e.key.stream(),
             Event::StockQuarantined(e) | Event::QuarantineReleased(e) => e.key.stream(),
@@ -1056,6 +1141,8 @@ impl Event {
             Event::CommandAccepted(_) => stream::COMMANDS.to_owned(),
             Event::ExceptionRaised(e) => e.subject.stream(),
             Event::HoldSlaBreached(e) => order_stream(&e.order),
+            Event::BackordersCancelled(e) => order_stream(&e.order),
+            Event::WorkflowConfigured(_) => stream::WORKFLOW.to_owned(),
             Event::SupplierDefined(e) => stream::supplier(&e.id),
             Event::PurchaseOrderCreated(e) => stream::purchase_order(&e.purchase_order),
             Event::PurchaseOrderReceived(e) => stream::purchase_order(&e.purchase_order),

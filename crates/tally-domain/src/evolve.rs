@@ -10,7 +10,8 @@ use crate::inventory::{Claim, Lot, QuarantineReason, Stock, StockKey};
 use crate::journal::Account;
 use crate::master::{Channel, PriorityClass};
 use crate::order::{
-    AfterSale, AllocKey, Billing, ClosedOrder, Line, Order, OrderStatus, Returnable, Stages,
+    AfterSale, AllocKey, Billing, ClosedOrder, HoldReason, Line, Order, OrderStatus, Returnable,
+    Stages,
 };
 use crate::returns::{Disposition, Return, ReturnLine};
 use crate::settlement::{Settlement, SettlementLineKind};
@@ -41,6 +42,7 @@ fn order_of(event: &Event) -> Option<OrderId> {
         Event::LineSubstituted(e) => Some(e.order.clone()),
         Event::ReservationReleased(e) => Some(e.order.clone()),
         Event::OrderCancelled(e) | Event::OrderRemainderCancelled(e) => Some(e.order.clone()),
+        Event::BackordersCancelled(e) => Some(e.order.clone()),
         _ => None,
     }
 }
@@ -243,6 +245,9 @@ fn apply(state: &mut State, event: &Event) {
         }
         Event::OrderReceived(e) => {
             state.order_count += 1;
+            if let Some(buyer) = &e.profile.buyer {
+                *state.buyer_orders.entry(buyer.clone()).or_insert(0) += 1;
+            }
             let lines = e
                 .lines
                 .iter()
@@ -251,6 +256,8 @@ fn apply(state: &mut State, event: &Event) {
                     substituted_from: None,
                     ordered: l.qty.get(),
                     unit_price: l.unit_price,
+                    discount: l.discount,
+                    taxes: l.taxes.clone(),
                     allocated: 0,
                     shipped: 0,
                     invoiced: 0,
@@ -266,8 +273,9 @@ fn apply(state: &mut State, event: &Event) {
                 placed_at: e.placed_at,
                 seq: state.order_count,
                 lines,
-                shipping: e.shipping,
-                tax_rate: e.tax_rate,
+                shipping_lines: e.shipping_lines.clone(),
+                taxes_included: e.taxes_included,
+                number: e.number.clone(),
                 status: OrderStatus::Received,
                 hold: None,
                 allocations: BTreeMap::new(),
@@ -284,7 +292,11 @@ fn apply(state: &mut State, event: &Event) {
                         .is_some_and(|c| c.facilitator_tax),
                     paid_processor_minor: 0,
                     paid_customer_minor: 0,
+                    shipping_open_minor: 0,
+                    shipping_tax_open_minor: 0,
                 },
+                profile: e.profile.clone(),
+                checks_waived: false,
             };
             state.orders.insert(e.order.clone(), order);
         }
@@ -305,6 +317,13 @@ fn apply(state: &mut State, event: &Event) {
         }
         Event::OrderHoldReleased(e) => {
             if let Some(o) = state.orders.get_mut(&e.order) {
+                // Releasing an `address` or `data` hold says the order is fine as it is.
+                if o.hold
+                    .as_ref()
+                    .is_some_and(|h| matches!(h.reason, HoldReason::Address | HoldReason::Data))
+                {
+                    o.checks_waived = true;
+                }
                 o.hold = None;
             }
         }
@@ -445,7 +464,7 @@ fn apply(state: &mut State, event: &Event) {
                     returnable: Some(Returnable {
                         channel: o.channel,
                         currency: o.currency,
-                        tax_rate: o.tax_rate,
+                        taxes_included: o.taxes_included,
                         captured_minor: o.captured_minor,
                         lines: o.lines,
                         billing: o.billing,
@@ -478,6 +497,23 @@ fn apply(state: &mut State, event: &Event) {
                 o.status = OrderStatus::Shipped;
             }
         }
+        Event::BackordersCancelled(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                for cut in &e.lines {
+                    if let Some(line) =
+                        usize::try_from(cut.line).ok().and_then(|i| o.lines.get_mut(i))
+                    {
+                        line.cancelled = line.cancelled.saturating_add(cut.qty.get());
+                    }
+                }
+                if o.lines.iter().all(|l| l.shipped.saturating_add(l.cancelled) >= l.ordered) {
+                    o.status = OrderStatus::Shipped;
+                }
+            }
+        }
+        Event::WorkflowConfigured(e) => {
+            state.workflow = e.channels.iter().map(|w| (w.channel.clone(), w.clone())).collect();
+        }
         Event::InboundExpected(e) => {
             stock_mut(state, &StockKey::new(e.location.clone(), e.sku.clone(), None)).incoming +=
                 e.qty.get();
@@ -497,7 +533,7 @@ fn apply(state: &mut State, event: &Event) {
             }
         }
         Event::InventoryAdjusted(e) => add_signed(&mut stock_mut(state, &e.key).available, e.delta),
-        Event::CycleCounted(_) => {}
+        Event::CycleCounted(_) | Event::StockSnapshotReconciled(_) => {}
         Event::TransferShipped(e) => {
             let qty = e.qty.get();
             sub(&mut stock_mut(state, &e.from).available, qty);
@@ -637,6 +673,8 @@ fn apply(state: &mut State, event: &Event) {
                 o.billing.paid_processor_minor += e.deposits_applied.minor();
                 o.invoice_count += 1;
                 o.shipping_invoiced = true;
+                o.billing.shipping_open_minor += e.shipping.minor();
+                o.billing.shipping_tax_open_minor += e.shipping_tax.minor();
                 for l in &e.lines {
                     if let Some(line) =
                         usize::try_from(l.line).ok().and_then(|i| o.lines.get_mut(i))
@@ -658,6 +696,8 @@ fn apply(state: &mut State, event: &Event) {
             for l in &e.lines {
                 if let Some(line) = sold_line_mut(state, &e.order, l.line) {
                     line.after_sale.refunded += l.qty.get();
+                    line.after_sale.refunded_minor += l.amount.minor();
+                    line.after_sale.refunded_tax_minor += l.tax.minor();
                 }
             }
             for a in &e.credit_notes {
@@ -665,6 +705,8 @@ fn apply(state: &mut State, event: &Event) {
             }
             let mut customer = None;
             if let Some(b) = billing_mut(state, &e.order) {
+                b.shipping_open_minor -= e.shipping.minor();
+                b.shipping_tax_open_minor -= e.shipping_tax.minor();
                 b.paid_processor_minor -= e.processor.minor();
                 b.paid_customer_minor -= e.customer_credit.minor();
                 customer.clone_from(&b.customer);

@@ -15,7 +15,7 @@ use crate::inventory::{AdjustReason, QuarantineReason};
 use crate::journal::{Account, Posting};
 use crate::master::{AbcClass, ChannelKind, LocationKind, PriorityClass};
 use crate::money::{Currency, Money, Rate};
-use crate::order::{CancelReason, HoldReason};
+use crate::order::{Address, CancelReason, HoldReason};
 use crate::returns::Disposition;
 use crate::settlement::SettlementLineKind;
 use crate::time::{Date, Timestamp};
@@ -197,6 +197,14 @@ pub fn commands() -> Vec<Command> {
             reason: AdjustReason::Damage,
         }),
         Command::CycleCount(CycleCount { location: wh1(), sku: sku_a(), lot: None, counted: 48 }),
+        Command::ReconcileStock(ReconcileStock {
+            location: wh1(),
+            sku: sku_a(),
+            lot: None,
+            expiry: None,
+            counted: 48,
+            as_of: Timestamp::from_millis(START_MS),
+        }),
         Command::ShipTransfer(ShipTransfer {
             transfer: id::<TransferId>("T1"),
             from: wh1(),
@@ -246,10 +254,27 @@ pub fn commands() -> Vec<Command> {
             channel: web(),
             placed_at: at("2026-03-01T08:00:00Z"),
             currency: Currency::USD,
-            lines: vec![OrderLineInput { sku: sku_a(), qty: 2, unit_price: usd("59.40") }],
+            lines: vec![OrderLineInput::new(sku_a(), 2, usd("59.40"))],
             shipping: usd("5.00"),
             tax_rate: fraction("0.08"),
+            taxes_included: false,
+            shipping_lines: Vec::new(),
+            number: Some("#1001".to_owned()),
+            total_tax: None,
+            total: Some(usd("133.70")),
             customer: None,
+            ship_to: Some(Box::new(Address {
+                name: "Ana Müller".to_owned(),
+                line1: "1 Market St".to_owned(),
+                line2: "Apt 4".to_owned(),
+                city: "San Francisco".to_owned(),
+                region: "CA".to_owned(),
+                postal_code: "94105".to_owned(),
+                country: "US".to_owned(),
+            })),
+            buyer: Some(id("shopify-customer-7001")),
+            fraud_score: Some(12),
+            payments: Vec::new(),
         }),
         Command::CapturePayment(CapturePayment {
             order: id("W1001"),
@@ -269,6 +294,11 @@ pub fn commands() -> Vec<Command> {
         }),
         Command::ReleaseHold(order_ref("W1001")),
         Command::AllocateOrder(order_ref("W1001")),
+        // Nothing of W1001 waits for stock: accepted, nothing to cancel.
+        Command::CancelBackorders(CancelOrder {
+            order: id("W1001"),
+            reason: CancelReason::Stockout,
+        }),
         Command::PickOrder(FulfilOrder { order: id("W1001"), location: None, short: Vec::new() }),
         Command::PackOrder(FulfilOrder {
             order: id("W1001"),
@@ -306,17 +336,45 @@ pub fn commands() -> Vec<Command> {
         Command::IssueRefund(IssueRefund {
             refund: id::<RefundId>("RF1"),
             order: id("W1001"),
-            lines: vec![LineQty { line: 0, qty: 1 }],
+            lines: vec![RefundLine { line: 0, qty: 1, amount: None, tax: None }],
+            shipping: None,
+            shipping_tax: None,
         }),
         Command::ReceiveOrder(ReceiveOrder {
             order: id("W1002"),
             channel: web(),
             placed_at: at("2026-03-01T09:00:00Z"),
             currency: Currency::USD,
-            lines: vec![OrderLineInput { sku: sku_a(), qty: 1, unit_price: usd("59.40") }],
+            lines: vec![OrderLineInput {
+                sku: sku_a(),
+                qty: 1,
+                unit_price: usd("59.40"),
+                discount: Some(usd("0.00")),
+                tax_lines: Some(vec![
+                    TaxLineInput {
+                        title: "CA State Tax".to_owned(),
+                        rate: fraction("0.06"),
+                        amount: Some(usd("3.56")),
+                    },
+                    TaxLineInput {
+                        title: "San Francisco County Tax".to_owned(),
+                        rate: fraction("0.02"),
+                        amount: None,
+                    },
+                ]),
+            }],
             shipping: usd("0.00"),
             tax_rate: fraction("0.08"),
+            taxes_included: false,
+            shipping_lines: Vec::new(),
+            number: None,
+            total_tax: Some(usd("4.75")),
+            total: None,
             customer: None,
+            ship_to: None,
+            buyer: None,
+            fraud_score: None,
+            payments: Vec::new(),
         }),
         Command::SubstituteLine(SubstituteLine { order: id("W1002"), line: 0, sku: id("SKU-B") }),
         Command::CapturePayment(CapturePayment {
@@ -418,6 +476,37 @@ pub fn commands() -> Vec<Command> {
             customer: id("ACME"),
             amount: usd("100.00"),
             applications: Vec::new(),
+        }),
+        Command::ConfigureWorkflow(ConfigureWorkflow {
+            channels: vec![crate::workflow::ChannelWorkflow {
+                channel: web(),
+                validate: true,
+                require_address: true,
+                validation_sla_minutes: 1_440,
+                holds: vec![
+                    crate::workflow::HoldRule {
+                        name: "unpaid".to_owned(),
+                        when: crate::workflow::HoldCondition::PaymentNotCaptured,
+                        reason: HoldReason::Payment,
+                        sla_minutes: 1_440,
+                        fraud_score: None,
+                        amount: None,
+                    },
+                    crate::workflow::HoldRule {
+                        name: "risky".to_owned(),
+                        when: crate::workflow::HoldCondition::FraudScoreAtLeast,
+                        reason: HoldReason::Fraud,
+                        sla_minutes: 240,
+                        fraud_score: Some(75),
+                        amount: None,
+                    },
+                ],
+                auto_release: true,
+                auto_allocate: true,
+                backorder: crate::workflow::BackorderPolicy::CancelAfter,
+                backorder_days: Some(14),
+                substitutes: Vec::new(),
+            }],
         }),
     ]
 }

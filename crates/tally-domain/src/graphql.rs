@@ -100,6 +100,7 @@ string_type!(
     JournalEntryId,
     InvoiceId,
     CustomerId,
+    crate::ids::BuyerId,
     Actor,
     crate::ids::SupplierId,
     crate::ids::PurchaseOrderId,
@@ -542,7 +543,7 @@ mod tests {
     fn ids_parse_through_the_domain() {
         let ok = <Sku as InputType>::parse(Some(Value::String("SKU-A".into())));
         assert_eq!(ok.ok(), Some(Sku::parse("SKU-A").expect("valid")));
-        let bad = <Sku as InputType>::parse(Some(Value::String("has space".into())));
+        let bad = <Sku as InputType>::parse(Some(Value::String(" leading space".into())));
         let message = bad.err().map(|e| e.into_server_error(Default::default()).message);
         assert!(message.is_some_and(|m| m.contains("whitespace")), "the domain's message");
         assert!(<Sku as InputType>::parse(Some(Value::Number(3.into()))).is_err());

@@ -13,7 +13,7 @@ pub use crate::limits::ID_BYTES_MAX;
 pub trait Id: Sized {
     /// What the id names, for messages (`sku`, `order id`).
     const KIND: &'static str;
-    /// Parses an identifier: 1 to [`ID_BYTES_MAX`] bytes, no whitespace or control characters.
+    /// Parses an identifier: 1 to [`ID_BYTES_MAX`] bytes of printable UTF-8 (see [`check`]).
     fn parse_id(value: String) -> Result<Self, IdError>;
     /// The identifier as text.
     fn text(&self) -> &str;
@@ -39,8 +39,11 @@ pub enum IdError {
         /// Its length in bytes.
         len: usize,
     },
-    /// The string holds whitespace or a control character.
-    #[error("{kind} '{value}' holds whitespace or a control character")]
+    /// The string holds a control character or whitespace other than the plain space, or
+    /// starts or ends with whitespace.
+    #[error(
+        "{kind} '{value}' holds a control character or whitespace other than an inner space, or starts or ends with whitespace"
+    )]
     BadChar {
         /// Which kind of id.
         kind: &'static str,
@@ -49,7 +52,11 @@ pub enum IdError {
     },
 }
 
-fn check(kind: &'static str, value: &str) -> Result<(), IdError> {
+/// The one rule every identifier follows: 1 to [`ID_BYTES_MAX`] bytes of UTF-8 with no control
+/// character (tab, newline, NUL, …), no whitespace other than the plain space (U+0020), and no
+/// space at either end. So real channel ids (`#1001`, `Order 1001/B`, `Café-Crème 250 g`) are
+/// ids as they are, and an id always prints on one line, the same in every view.
+pub fn check(kind: &'static str, value: &str) -> Result<(), IdError> {
     if value.is_empty() {
         return Err(IdError::Empty { kind });
     }
@@ -60,7 +67,8 @@ fn check(kind: &'static str, value: &str) -> Result<(), IdError> {
         }
         return Err(IdError::TooLong { kind, prefix: value[..cut].to_owned(), len: value.len() });
     }
-    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let bad = |c: char| c.is_control() || (c.is_whitespace() && c != ' ');
+    if value.chars().any(bad) || value.starts_with(' ') || value.ends_with(' ') {
         return Err(IdError::BadChar { kind, value: value.to_owned() });
     }
     Ok(())
@@ -74,7 +82,8 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            /// Parses an identifier: 1 to 64 bytes, no whitespace or control characters.
+            /// Parses an identifier: 1 to [`ID_BYTES_MAX`] bytes of printable UTF-8, inner
+            /// spaces allowed (see [`check`]).
             pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
                 let value = value.into();
                 check($kind, &value)?;
@@ -207,4 +216,9 @@ id_type!(
 id_type!(
     /// Who asked for a command: a user, an integration or a system job.
     Actor, "actor"
+);
+id_type!(
+    /// A buyer as the channel knows them (the channel's customer id or e-mail): what "first
+    /// order of a new customer" counts by. Not a B2B customer on terms (`CustomerId`).
+    BuyerId, "buyer"
 );

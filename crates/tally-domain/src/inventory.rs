@@ -87,6 +87,8 @@ pub enum AdjustReason {
     Correction,
     /// Units a picker did not find: they leave on hand (written off) and a count is raised.
     ShortPick,
+    /// A partner's (3PL, drop-ship) on-hand snapshot differed within tolerance.
+    Snapshot,
 }
 
 /// The states of one bucket of stock. Every field is an O(1) read; none is ever negative.

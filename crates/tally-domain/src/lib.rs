@@ -75,6 +75,7 @@ pub mod limits;
 pub mod master;
 pub mod money;
 pub mod order;
+pub mod pricing;
 pub mod purchasing;
 pub mod quantity;
 pub mod rejection;
@@ -85,6 +86,7 @@ pub mod stream;
 pub mod time;
 pub mod timers;
 pub mod valuation;
+pub mod workflow;
 
 pub use codec::{DecodeError, decode, encode};
 pub use command::{Command, Context};

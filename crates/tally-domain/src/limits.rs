@@ -31,8 +31,19 @@
 pub const COUNT_TOLERANCE_UNITS_MAX: u64 = QTY_MAX;
 const _: () = assert!(COUNT_TOLERANCE_UNITS_MAX <= i32::MAX as u64, "shown as a GraphQL Int");
 
-/// Longest identifier (order, SKU, location, …), in bytes.
-pub const ID_BYTES_MAX: usize = 64;
+/// Longest identifier (order, SKU, location, …), in bytes: 128. Ids are printable UTF-8 with
+/// inner spaces (`crate::ids::check`), long enough for real channel, marketplace and EDI ids
+/// (Shopify order ids are up to 20 digits, its SKUs free text; X12 PO numbers 22 characters).
+///
+/// Streams embed ids (`order:{id}`, `inventory:{location}:{sku}:{lot}`), and the log bounds a
+/// stream name (the engine's `stream_id_bytes_max`, 200 by default; the frame format allows
+/// [`STREAM_BYTES_MAX`]). One id of this length always fits in a one-id stream
+/// (`settlement:` + 128 < 200, unless it is made of `%` and `:`, which are escaped to three
+/// bytes); a command whose streams would still be too long (three long ids in one stock
+/// stream) is refused whole by the engine with a message naming the stream, before anything is
+/// appended.
+pub const ID_BYTES_MAX: usize = 128;
+const _: () = assert!(ID_BYTES_MAX + "settlement:".len() <= 200);
 
 /// Longest stream name, in bytes (the log's frame format stores it with a one-byte length).
 pub const STREAM_BYTES_MAX: usize = 255;

@@ -58,6 +58,123 @@ pub enum HoldReason {
     Credit,
     /// Held by hand.
     Manual,
+    /// The order's data is incomplete or wrong (e.g. a price missing); validation holds it.
+    Data,
+}
+
+impl HoldReason {
+    /// Lowercase name, as in the rules file and the API.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HoldReason::Fraud => "fraud",
+            HoldReason::Payment => "payment",
+            HoldReason::Address => "address",
+            HoldReason::Credit => "credit",
+            HoldReason::Manual => "manual",
+            HoldReason::Data => "data",
+        }
+    }
+}
+
+/// Countries whose addresses have no postal code (ISO 3166-1 alpha-2): an address there is
+/// complete without one.
+pub const NO_POSTAL_CODE_COUNTRIES: &[&str] = &[
+    "AE", "AG", "AO", "AW", "BF", "BI", "BJ", "BO", "BS", "BW", "BZ", "CD", "CF", "CG", "CI", "CK",
+    "CM", "DJ", "DM", "ER", "FJ", "GA", "GD", "GH", "GM", "GQ", "GY", "HK", "JM", "KI", "KM", "KN",
+    "KP", "LC", "ML", "MO", "MR", "MW", "NR", "NU", "QA", "RW", "SB", "SC", "SL", "SR", "ST", "SY",
+    "TD", "TF", "TG", "TK", "TL", "TO", "TV", "UG", "VU", "YE", "ZW",
+];
+
+/// Where an order's goods go. Free text, each field bounded like every text
+/// (`limits::TEXT_BYTES_MAX`); any Unicode.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject, async_graphql::SimpleObject),
+    graphql(input_name = "AddressInput")
+)]
+pub struct Address {
+    /// Recipient name.
+    pub name: String,
+    /// Street and number.
+    pub line1: String,
+    /// Apartment, suite, building (optional).
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub line2: String,
+    /// City.
+    pub city: String,
+    /// State, province or region code (optional).
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub region: String,
+    /// Postal code (optional in countries that have none).
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub postal_code: String,
+    /// Country, ISO 3166-1 alpha-2 (`US`, `DE`).
+    pub country: String,
+}
+
+impl Address {
+    /// What is missing for a carrier to deliver here, or `None` when it is complete: name,
+    /// street, city, a two-letter country, and a postal code where the country has them.
+    #[must_use]
+    pub fn missing(&self) -> Option<&'static str> {
+        let blank = |s: &str| s.trim().is_empty();
+        if blank(&self.name) {
+            return Some("recipient name");
+        }
+        if blank(&self.line1) {
+            return Some("street");
+        }
+        if blank(&self.city) {
+            return Some("city");
+        }
+        let country = self.country.trim();
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Some("country (ISO 3166-1 alpha-2)");
+        }
+        if blank(&self.postal_code) && !NO_POSTAL_CODE_COUNTRIES.contains(&country) {
+            return Some("postal code");
+        }
+        None
+    }
+
+    /// Every field, for the bounds check.
+    #[must_use]
+    pub fn fields(&self) -> [(&'static str, &str); 7] {
+        [
+            ("address name", &self.name),
+            ("address line1", &self.line1),
+            ("address line2", &self.line2),
+            ("address city", &self.city),
+            ("address region", &self.region),
+            ("address postal code", &self.postal_code),
+            ("address country", &self.country),
+        ]
+    }
+}
+
+/// What the channel says about an order besides its lines: where it goes, who buys, how risky
+/// it looks. Read by validation and the workflow's hold rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Where the goods go.
+    pub ship_to: Option<Address>,
+    /// Who buys, as the channel knows them.
+    pub buyer: Option<crate::ids::BuyerId>,
+    /// The channel's fraud score, 0 (safe) to 100.
+    pub fraud_score: Option<u32>,
+}
+
+impl Profile {
+    /// Whether the channel said nothing besides the lines.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ship_to.is_none() && self.buyer.is_none() && self.fraud_score.is_none()
+    }
 }
 
 /// Why an order was cancelled.
@@ -86,15 +203,45 @@ pub struct Hold {
     pub breached: bool,
 }
 
-/// An order line as received: SKU, units, unit price.
+/// One tax charged on a line or on shipping: a jurisdiction (state, county, city; a VAT) with
+/// its rate and the amount it charges on the whole line (all its units).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxLine {
+    /// The jurisdiction as the channel names it (`CA State Tax`, `MwSt. 19 %`).
+    pub title: String,
+    /// Its rate, an exact decimal fraction (`0.0725`).
+    pub rate: Rate,
+    /// What it charges on the whole line, in the order's currency (non-negative).
+    pub amount: Money,
+}
+
+/// Shipping charged on an order: a method with its price, the discount on it and its taxes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingLine {
+    /// The method as the channel names it (`Standard`, `Express`).
+    pub title: String,
+    /// Its price (tax included when the order's prices include tax).
+    pub price: Money,
+    /// The discount on it (free-shipping codes), at most its price.
+    pub discount: Money,
+    /// Its taxes.
+    pub taxes: Vec<TaxLine>,
+}
+
+/// An order line as received: SKU, units, unit price, the discount allocated to it and its
+/// taxes (DOMAIN.md §4; see `crate::pricing`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     /// The SKU.
     pub sku: Sku,
     /// Units ordered (at least 1).
     pub qty: crate::quantity::Quantity,
-    /// Price of one unit, before tax.
+    /// Price of one unit (tax included when the order's prices include tax).
     pub unit_price: Money,
+    /// Discounts allocated to the line, for all its units (at most units × unit price).
+    pub discount: Money,
+    /// Its taxes, for all its units.
+    pub taxes: Vec<TaxLine>,
 }
 
 /// Counters of a line after the sale, kept while the order can still be returned.
@@ -104,6 +251,10 @@ pub struct AfterSale {
     pub return_authorized: u64,
     /// Units refunded.
     pub refunded: u64,
+    /// Money refunded for the line, tax excluded, in minor units.
+    pub refunded_minor: i64,
+    /// Tax refunded for the line, in minor units.
+    pub refunded_tax_minor: i64,
 }
 
 /// An order line in decision state.
@@ -115,8 +266,12 @@ pub struct Line {
     pub substituted_from: Option<Sku>,
     /// Units ordered.
     pub ordered: u64,
-    /// Price of one unit, before tax.
+    /// Price of one unit (tax included when the order's prices include tax).
     pub unit_price: Money,
+    /// Discounts allocated to the line, for all its ordered units.
+    pub discount: Money,
+    /// Its taxes, for all its ordered units.
+    pub taxes: Vec<TaxLine>,
     /// Units allocated so far (whatever stage they are in now).
     pub allocated: u64,
     /// Units shipped.
@@ -202,6 +357,10 @@ pub struct Billing {
     /// Money the customer paid by bank and applied to the order's invoices, less what refunds
     /// gave back as customer credit.
     pub paid_customer_minor: i64,
+    /// Shipping invoiced (tax excluded, after its discount) less shipping refunded.
+    pub shipping_open_minor: i64,
+    /// Tax on shipping invoiced less shipping tax refunded.
+    pub shipping_tax_open_minor: i64,
 }
 
 /// 32-byte BLAKE3 digest of an order's content, for duplicate detection.
@@ -224,9 +383,11 @@ pub struct Order {
     /// Its lines, numbered from 0.
     pub lines: Vec<Line>,
     /// Shipping charged.
-    pub shipping: Money,
-    /// Sales tax rate on merchandise and shipping.
-    pub tax_rate: Rate,
+    pub shipping_lines: Vec<ShippingLine>,
+    /// Whether its prices include tax (VAT shops): the tax is part of each price, not added.
+    pub taxes_included: bool,
+    /// The number the customer knows it by (Shopify's `#1001`), when the channel has one.
+    pub number: Option<String>,
     /// Lifecycle status.
     pub status: OrderStatus,
     /// The current hold, if any.
@@ -245,6 +406,11 @@ pub struct Order {
     pub digest: Digest,
     /// Customer, tax regime and money received by route.
     pub billing: Billing,
+    /// Address, buyer and fraud score as the channel sent them.
+    pub profile: Profile,
+    /// Whether a person released an `address` or `data` hold: validation accepts the order as
+    /// it is from then on.
+    pub checks_waived: bool,
 }
 
 /// What a delivered or cancelled order shrinks to.
@@ -269,8 +435,8 @@ pub struct Returnable {
     pub channel: ChannelId,
     /// The currency.
     pub currency: Currency,
-    /// The tax rate.
-    pub tax_rate: Rate,
+    /// Whether its prices include tax.
+    pub taxes_included: bool,
     /// Σ payments captured, in minor units.
     pub captured_minor: i64,
     /// The lines.

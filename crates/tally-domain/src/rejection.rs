@@ -215,6 +215,24 @@ pub enum Rejection {
         /// What was asked, as decimal text.
         requested: String,
     },
+    /// A stock snapshot's `as_of` is more than the allowed age before the command's time, or
+    /// after it: on-hand at that time is not what the ledger holds now.
+    #[error(
+        "snapshot of '{sku}' at '{location}' is as of {as_of}, {why} (decided at {now}); send a \
+         fresh snapshot or record a cycle count"
+    )]
+    StaleSnapshot {
+        /// The location.
+        location: LocationId,
+        /// The SKU.
+        sku: Sku,
+        /// The snapshot's time, RFC 3339.
+        as_of: String,
+        /// The command's business time, RFC 3339.
+        now: String,
+        /// Why (too old, in the future).
+        why: &'static str,
+    },
 }
 
 /// The list of every rejection code, in one place: each with its doc, its variant of
@@ -290,6 +308,8 @@ macro_rules! for_each_rejection_code {
             UnknownInvoice "UNKNOWN_INVOICE";
             /// Money asked for exceeds what is open or was paid.
             ExceedsOpenAmount "EXCEEDS_OPEN_AMOUNT";
+            /// A stock snapshot is older than on-hand can be compared with, or in the future.
+            StaleSnapshot "STALE_SNAPSHOT";
         }
     };
 }
@@ -366,6 +386,7 @@ impl Rejection {
             Self::UnknownCustomer(_) => RejectionCode::UnknownCustomer,
             Self::UnknownInvoice(_) => RejectionCode::UnknownInvoice,
             Self::ExceedsOpenAmount { .. } => RejectionCode::ExceedsOpenAmount,
+            Self::StaleSnapshot { .. } => RejectionCode::StaleSnapshot,
         }
     }
 

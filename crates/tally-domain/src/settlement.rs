@@ -9,7 +9,8 @@ use crate::money::Currency;
 use crate::time::Date;
 
 /// The kind of a settlement money line. Amounts are signed as the marketplace reports them:
-/// positive is money owed to us.
+/// positive is money owed to us. Variant order is part of the event format (new kinds are
+/// appended).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
@@ -18,24 +19,62 @@ pub enum SettlementLineKind {
     Principal,
     /// Shipping collected from the customer.
     Shipping,
-    /// Sales tax collected for us (we remit it).
+    /// Sales tax collected for us (we remit it). On a channel flagged `facilitator_tax` the
+    /// decision records it as [`SettlementLineKind::FacilitatorTax`]: the seller never
+    /// credits 2200 there.
     Tax,
     /// Marketplace-facilitator tax: collected and remitted by the marketplace, in pairs that net
     /// to zero.
     FacilitatorTax,
-    /// Marketplace commission (negative).
+    /// Marketplace commission (negative; positive when given back on a refund).
     Commission,
-    /// Fulfilment fee (negative).
+    /// Fulfilment fee (negative): FBA per-unit and per-order fees, shipping chargebacks,
+    /// shipping labels, inbound transport, removal and disposal.
     FulfillmentFee,
-    /// Storage fee (negative).
+    /// Storage fee (negative): monthly and long-term storage.
     StorageFee,
     /// Refund to a customer (negative).
     Refund,
     /// Reserve held back by the marketplace (negative) or released (positive).
     Reserve,
+    /// A promotion the seller funds (negative; positive when reversed on a refund): contra
+    /// revenue 4200.
+    Promotion,
+    /// The marketplace's refund administration fee, kept out of the commission it gives back
+    /// on a refund (negative).
+    RefundCommission,
+    /// The marketplace's selling-plan subscription fee (negative).
+    Subscription,
+    /// Advertising charged against the settlement (negative; sponsored products).
+    Advertising,
+    /// The marketplace reimbursing inventory it lost or damaged (positive; negative when it
+    /// reverses one): recovers 5500 inventory write-off.
+    Reimbursement,
+    /// A line whose description Tally does not know: posted to 9999 suspense and raised as an
+    /// exception (`suspense_line`), never dropped.
+    Suspense,
 }
 
 impl SettlementLineKind {
+    /// Every kind, in definition order.
+    pub const ALL: [SettlementLineKind; 15] = [
+        Self::Principal,
+        Self::Shipping,
+        Self::Tax,
+        Self::FacilitatorTax,
+        Self::Commission,
+        Self::FulfillmentFee,
+        Self::StorageFee,
+        Self::Refund,
+        Self::Reserve,
+        Self::Promotion,
+        Self::RefundCommission,
+        Self::Subscription,
+        Self::Advertising,
+        Self::Reimbursement,
+        Self::Suspense,
+    ];
+
     /// The account on the other side of marketplace clearing (1150). Principal, shipping, tax
     /// and refund lines confirm what the order side already posted to 1150 (the invoice at
     /// shipment, `issue_refund`), and facilitator tax is never the seller's: their entries post
@@ -47,10 +86,16 @@ impl SettlementLineKind {
             Self::Principal | Self::Shipping | Self::Tax | Self::FacilitatorTax | Self::Refund => {
                 Account::MarketplaceClearing
             }
-            Self::Commission => Account::MarketplaceCommissions,
+            Self::Commission | Self::RefundCommission | Self::Subscription => {
+                Account::MarketplaceCommissions
+            }
             Self::FulfillmentFee => Account::FulfillmentFees,
             Self::StorageFee => Account::StorageFees,
             Self::Reserve => Account::MarketplaceReserve,
+            Self::Promotion => Account::Discounts,
+            Self::Advertising => Account::Advertising,
+            Self::Reimbursement => Account::InventoryWriteOff,
+            Self::Suspense => Account::Suspense,
         }
     }
 
@@ -67,6 +112,12 @@ impl SettlementLineKind {
             Self::StorageFee => "storage_fee",
             Self::Refund => "refund",
             Self::Reserve => "reserve",
+            Self::Promotion => "promotion",
+            Self::RefundCommission => "refund_commission",
+            Self::Subscription => "subscription",
+            Self::Advertising => "advertising",
+            Self::Reimbursement => "reimbursement",
+            Self::Suspense => "suspense",
         }
     }
 }

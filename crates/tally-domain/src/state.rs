@@ -94,6 +94,10 @@ pub struct State {
     pub(crate) customers: BTreeMap<CustomerId, CustomerAccount>,
     /// Invoices with an amount open in 1300 (removed when paid in full).
     pub(crate) invoices: BTreeMap<InvoiceId, OpenInvoice>,
+    /// The workflow rules in force, per channel ([`crate::workflow`]).
+    pub(crate) workflow: BTreeMap<ChannelId, crate::workflow::ChannelWorkflow>,
+    /// Orders received per buyer (what "first order" counts).
+    pub(crate) buyer_orders: BTreeMap<crate::ids::BuyerId, u64>,
 }
 
 impl State {
@@ -355,6 +359,17 @@ impl State {
     #[must_use]
     pub fn supplier_credit(&self, id: &crate::ids::SupplierId) -> i64 {
         self.supplier_credit.get(id).copied().unwrap_or(0)
+    }
+
+    /// Whether no channel runs a workflow.
+    #[must_use]
+    pub fn workflow_is_empty(&self) -> bool {
+        self.workflow.is_empty()
+    }
+
+    /// The workflow rules in force, per channel.
+    pub fn workflows(&self) -> impl Iterator<Item = &crate::workflow::ChannelWorkflow> {
+        self.workflow.values()
     }
 
     /// A B2B customer with its open AR and unapplied credit.

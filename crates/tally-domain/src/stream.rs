@@ -30,6 +30,9 @@ pub const JOURNAL: &str = "journal";
 /// The stream of `command.accepted` markers (commands accepted with no other event).
 pub const COMMANDS: &str = "commands";
 
+/// The stream of the workflow rules' changes.
+pub const WORKFLOW: &str = "workflow";
+
 fn push_escaped(out: &mut String, part: &str) {
     for c in part.chars() {
         match c {

@@ -63,6 +63,31 @@ pub fn due(state: &State, now: Timestamp) -> Vec<(String, Command)> {
     out
 }
 
+/// Workflow steps the passing of time made due at `now`, each with its key and the rule that
+/// asks (its actor is `rule:<name>`): the backorder timeout of channels that cancel backorders
+/// after N days (key `timer:backorder-timeout:{digest of order}:{waiting units}`, so a
+/// second tick appends nothing, and an order whose waiting units changed is looked at again).
+#[must_use]
+pub fn due_by_rules(state: &State, now: Timestamp) -> Vec<(String, &'static str, Command)> {
+    let mut out = Vec::new();
+    if state.workflow.is_empty() {
+        return out;
+    }
+    for order in state.orders() {
+        let Some(command) = crate::workflow::backorder_timeout(state, order, now) else {
+            continue;
+        };
+        let waiting: u64 = order.lines.iter().map(crate::order::Line::unallocated).sum();
+        let digest = short_digest(&[order.id.as_str()]);
+        out.push((
+            format!("timer:backorder-timeout:{digest}:{waiting}"),
+            crate::workflow::rules::BACKORDER_TIMEOUT,
+            command,
+        ));
+    }
+    out
+}
+
 /// 16 hex digits of blake3 over the parts (length-prefixed, so parts cannot run together).
 fn short_digest(parts: &[&str]) -> String {
     let mut h = blake3::Hasher::new_derive_key("tally timer key v1");

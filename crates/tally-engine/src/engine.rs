@@ -213,7 +213,7 @@ impl Engine {
         let (reply, answer) = oneshot::channel();
         self.inner
             .tx
-            .send(Msg::Submit(Box::new(Job { submission, reply })))
+            .send(Msg::Submit(Box::new(Job { submission, reply, depth: 0 })))
             .await
             .map_err(|_| self.unavailable())?;
         answer.await.map_err(|_| self.unavailable())?
@@ -228,7 +228,13 @@ impl Engine {
         let mut answers = Vec::with_capacity(submissions.len());
         for submission in submissions {
             let (reply, answer) = oneshot::channel();
-            if self.inner.tx.send(Msg::Submit(Box::new(Job { submission, reply }))).await.is_err() {
+            if self
+                .inner
+                .tx
+                .send(Msg::Submit(Box::new(Job { submission, reply, depth: 0 })))
+                .await
+                .is_err()
+            {
                 answers.push(None);
             } else {
                 answers.push(Some(answer));
@@ -249,7 +255,7 @@ impl Engine {
         let (reply, answer) = oneshot::channel();
         self.inner
             .tx
-            .blocking_send(Msg::Submit(Box::new(Job { submission, reply })))
+            .blocking_send(Msg::Submit(Box::new(Job { submission, reply, depth: 0 })))
             .map_err(|_| self.unavailable())?;
         answer.blocking_recv().map_err(|_| self.unavailable())?
     }
@@ -278,6 +284,19 @@ impl Engine {
         since_day: i32,
     ) -> BTreeMap<(String, String), SubmissionCounts> {
         self.inner.shared.stats().since(since_day)
+    }
+
+    /// Counts a source record an importer refused before it became a command (bad amount,
+    /// unreadable id, a duplicated row) in the submission counters, as a rejection of command
+    /// type `record` from `source` with `code`: the integration failure rate then covers
+    /// records that never reached a decision.
+    pub fn count_refused_record(&self, source: &str, code: &str) {
+        let today = day_of_ms((self.inner.clock_ms)());
+        let mut stats = self.inner.shared.stats();
+        stats.count(today, source, "record", Some(code));
+        if let Err(e) = stats.flush(today) {
+            tracing::warn!(error = %e, "submission counters were not written");
+        }
     }
 
     /// Rejections per code over every retained day.

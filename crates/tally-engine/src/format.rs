@@ -2,6 +2,10 @@
 //! and command-id encoding a store was written with. Checked at every open; a store of
 //! another format is refused, never read or appended under the wrong names.
 //!
+//! Format 5: order events carry what automation and real-format intake need (an order's
+//! ship-to address, buyer and fraud score in `order.received`; and the order money model of
+//! issue #15), and the workflow's events exist. Postcard payloads are positional, so format 4
+//! stores are refused rather than misread.
 //! Format 4: the chart of accounts grew (1300 AR, 2000 AP, 2050 GRNI, 4200, 5450, 5600,
 //! 9999) and its variant order, which postcard stores, changed; GRNI moved from 2000 to 2050.
 //! Format 3 stores are refused: their account indexes would read as other accounts.
@@ -18,12 +22,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The format this version writes and reads.
-pub const STORE_FORMAT: u32 = 4;
+pub const STORE_FORMAT: u32 = 5;
 
 /// The marker's file name, in the engine's directory.
 pub const FORMAT_FILE: &str = "store-format";
 
-const _: () = assert!(tally_domain::stream::NAMING_VERSION == 2 && STORE_FORMAT == 4);
+const _: () = assert!(tally_domain::stream::NAMING_VERSION == 2 && STORE_FORMAT == 5);
 const _: () = assert!(crate::ids::COMMAND_ID_VERSION == 3);
 
 const HEADER: &str = "tally store format ";

@@ -19,9 +19,11 @@ mod error;
 mod format;
 mod ids;
 pub mod import;
+pub mod intake;
 mod runner;
 mod stats;
 mod submission;
+pub mod workflow_file;
 mod writer;
 
 pub use config::EngineConfig;

@@ -28,7 +28,21 @@ pub(crate) type Reply = oneshot::Sender<Result<Accepted, SubmitError>>;
 pub(crate) struct Job {
     pub submission: Submission,
     pub reply: Reply,
+    /// How many rule reactions led to this job (0: a caller's or the timer's).
+    pub depth: u8,
 }
+
+impl Job {
+    /// A job nobody waits for (the timer's, a rule's).
+    fn unanswered(submission: Submission, depth: u8) -> Self {
+        let (reply, _) = oneshot::channel();
+        Job { submission, reply, depth }
+    }
+}
+
+/// Longest chain of rule reactions one command may start (received → validated → held is 2;
+/// a longer chain means rules that feed each other, which the writer stops rather than loop).
+const REACTION_DEPTH_MAX: u8 = 8;
 
 pub(crate) enum Msg {
     Submit(Box<Job>),
@@ -141,7 +155,9 @@ impl Writer {
     }
 
     fn serve(&mut self, rx: &mut mpsc::Receiver<Msg>) {
-        let mut carry: Vec<Job> = Vec::new();
+        // What the workflow rules want of the state as opened (a chain a crash or a restart
+        // cut short is picked up here).
+        let mut carry: Vec<Job> = self.workflow_scan_jobs();
         // The previous group, decided and queued for append, not yet answered. Deciding the
         // next group while it is made durable keeps the log writer and this thread busy at
         // once. Its events are already in `self.state`; if its append fails the writer stops,
@@ -180,6 +196,12 @@ impl Writer {
                 }
             }
             if jobs.is_empty() {
+                // A tick with nothing due is not the end of the queue: only a shutdown or a
+                // closed queue stops the writer (an idle tick once stopped it for good, and
+                // every later command was refused as "the engine is closed").
+                if !stop {
+                    continue;
+                }
                 if let Some(previous) = in_flight.take() {
                     self.finish(previous);
                 }
@@ -204,16 +226,90 @@ impl Writer {
     /// appended gets the first result back and appends nothing.
     fn timer_jobs(&self) -> Vec<Job> {
         let now = Timestamp::from_millis((self.config.clock_ms)());
-        tally_domain::timers::due(&self.state, now)
+        let mut jobs: Vec<Job> = tally_domain::timers::due(&self.state, now)
             .into_iter()
             .map(|(key, command)| {
                 let mut submission = Submission::new(key, command);
                 tally_domain::timers::TIMER_ACTOR.clone_into(&mut submission.actor);
                 tally_domain::timers::TIMER_SOURCE.clone_into(&mut submission.source);
-                let (reply, _) = oneshot::channel();
-                Job { submission, reply }
+                Job::unanswered(submission, 0)
+            })
+            .collect();
+        for (key, rule, command) in tally_domain::timers::due_by_rules(&self.state, now) {
+            let mut submission = Submission::new(key, command);
+            submission.actor = tally_domain::workflow::rule_actor(rule);
+            tally_domain::timers::TIMER_SOURCE.clone_into(&mut submission.source);
+            jobs.push(Job::unanswered(submission, 0));
+        }
+        jobs.extend(self.workflow_scan_jobs());
+        jobs
+    }
+
+    /// What the workflow rules want of every order now: the same answer [`Self::reactions`]
+    /// gives right after a command, asked of the whole state (at start and at each tick).
+    fn workflow_scan_jobs(&self) -> Vec<Job> {
+        let now_ms = (self.config.clock_ms)();
+        let now = Timestamp::from_millis(now_ms);
+        tally_domain::workflow::scan(&self.state, now)
+            .into_iter()
+            .map(|(order, reaction)| {
+                let parent = format!("scan:{now_ms}");
+                let mut submission = Submission::new(
+                    reaction_key(&parent, &reaction.rule, &order),
+                    reaction.command,
+                );
+                submission.actor = tally_domain::workflow::rule_actor(&reaction.rule);
+                tally_domain::timers::TIMER_SOURCE.clone_into(&mut submission.source);
+                submission.occurred_at_ms = Some(now_ms);
+                Job::unanswered(submission, 1)
             })
             .collect()
+    }
+
+    /// What the workflow rules want of the orders `events` touched, as jobs to decide next:
+    /// each names its rule as the actor, keeps the command's source, business time and
+    /// correlation, and has a key derived from the command's key.
+    fn reactions(
+        &self,
+        parent: &Submission,
+        parent_id: EventId,
+        occurred_at_ms: i64,
+        depth: u8,
+        events: &[Event],
+    ) -> Vec<Job> {
+        if self.state.workflow_is_empty() {
+            return Vec::new();
+        }
+        if depth >= REACTION_DEPTH_MAX {
+            tracing::warn!(key = %parent.idempotency_key, "workflow rules feed each other; the chain stops here");
+            return Vec::new();
+        }
+        let now = Timestamp::from_millis(occurred_at_ms);
+        let mut orders: Vec<tally_domain::ids::OrderId> = Vec::new();
+        for event in events {
+            for order in tally_domain::workflow::touched_orders(&self.state, event) {
+                if !orders.contains(&order) {
+                    orders.push(order);
+                }
+            }
+        }
+        let mut jobs = Vec::new();
+        for id in orders {
+            let Some(order) = self.state.order(&id) else { continue };
+            let Some(reaction) = tally_domain::workflow::next(&self.state, order, now) else {
+                continue;
+            };
+            let mut submission = Submission::new(
+                reaction_key(&parent.idempotency_key, &reaction.rule, &id),
+                reaction.command,
+            );
+            submission.actor = tally_domain::workflow::rule_actor(&reaction.rule);
+            submission.source.clone_from(&parent.source);
+            submission.occurred_at_ms = Some(occurred_at_ms);
+            submission.correlation_id = Some(parent.correlation_id.unwrap_or(parent_id));
+            jobs.push(Job::unanswered(submission, depth + 1));
+        }
+        jobs
     }
 
     /// Looks for the first result of `key` in the log.
@@ -285,8 +381,8 @@ impl Writer {
         let mut keys: HashMap<String, (usize, EventId)> = HashMap::new();
         let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
         let mut carry = Vec::new();
-        let mut jobs = jobs.into_iter();
-        while let Some(job) = jobs.next() {
+        let mut jobs: std::collections::VecDeque<Job> = jobs.into();
+        while let Some(job) = jobs.pop_front() {
             let sub = &job.submission;
             let index = outcomes.len();
             if let Err(reason) = sub.validate() {
@@ -425,6 +521,15 @@ impl Writer {
             // A marker is appended but is not one of the command's events.
             let end = if marker { start } else { events.len() };
             outcomes.push(Outcome::Pending { command_id, range: start..end, refs });
+            // The rules' reactions to what just changed are decided next, in this group when
+            // it has room: a chain lands with its cause.
+            if !marker {
+                let reactions =
+                    self.reactions(sub, command_id, occurred_at_ms, job.depth, &decided);
+                for reaction in reactions.into_iter().rev() {
+                    jobs.push_front(reaction);
+                }
+            }
             replies.push(job.reply);
         }
         self.shared.groups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -516,4 +621,15 @@ impl Writer {
         }
         true
     }
+}
+
+/// The key of a rule's reaction: derived from its cause's key, the rule and the order, so it
+/// is unique per cause and within the 128-byte limit whatever the ids' lengths.
+fn reaction_key(parent: &str, rule: &str, order: &tally_domain::ids::OrderId) -> String {
+    let mut h = blake3::Hasher::new_derive_key("tally rule reaction key v1");
+    for part in [parent, rule, order.as_str()] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    format!("rule:{rule}:{}", &h.finalize().to_hex()[..32])
 }

@@ -88,6 +88,7 @@ impl Format {
 }
 
 pub mod amazon;
+mod common;
 pub mod shopify;
 pub mod snapshot;
 

@@ -208,13 +208,19 @@ pub fn place(
         channel: ch(channel),
         placed_at: Timestamp::from_millis(placed_ms),
         currency: Currency::USD,
-        lines: lines
-            .iter()
-            .map(|(s, q, p)| OrderLineInput { sku: sku(s), qty: *q, unit_price: usd(*p) })
-            .collect(),
+        lines: lines.iter().map(|(s, q, p)| OrderLineInput::new(sku(s), *q, usd(*p))).collect(),
         shipping: usd(shipping),
         tax_rate: Rate::from_ppm(tax_ppm).unwrap(),
+        taxes_included: false,
+        shipping_lines: Vec::new(),
+        number: None,
+        total_tax: None,
+        total: None,
         customer: None,
+        ship_to: None,
+        buyer: None,
+        fraud_score: None,
+        payments: Vec::new(),
     })
 }
 pub fn oref(id: &str) -> OrderRef {
@@ -348,7 +354,9 @@ pub fn refund(id: &str, order: &str, line: u32, qty: i64) -> Command {
     Command::IssueRefund(IssueRefund {
         refund: RefundId::parse(id).unwrap(),
         order: oid(order),
-        lines: vec![LineQty { line, qty }],
+        lines: vec![RefundLine { line, qty, amount: None, tax: None }],
+        shipping: None,
+        shipping_tax: None,
     })
 }
 pub fn processor_payout(id: &str, minor: i64) -> Command {

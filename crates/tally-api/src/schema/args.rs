@@ -3,7 +3,7 @@
 //! `INVALID_INPUT` (and never a storage key past fjall's 64 KiB limit, which panics).
 //!
 //! The bounds themselves live in `tally_domain::limits`: ids are parsed by the domain's id
-//! newtypes (1–64 bytes, no whitespace), stream names are at most 255 bytes, cursors and view
+//! newtypes (1–128 bytes of printable UTF-8), stream names are at most 255 bytes, cursors and view
 //! names at most [`CURSOR_BYTES_MAX`] / 64 bytes. The test `limits` in `tests/it` walks every
 //! root query field by introspection and checks each string argument against these.
 

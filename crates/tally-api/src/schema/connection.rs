@@ -207,7 +207,8 @@ pub enum Direction {
     Backward,
 }
 
-fn size(config: &ApiConfig, arg: &str, n: i32) -> ApiResult<usize> {
+/// A checked page size `n` of argument `arg`: ≥ 0 and at most the page size limit.
+pub(crate) fn size(config: &ApiConfig, arg: &str, n: i32) -> ApiResult<usize> {
     if n < 0 {
         return Err(ApiError::invalid(format!("{arg} must be ≥ 0, got {n}")));
     }

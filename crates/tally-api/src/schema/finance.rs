@@ -90,6 +90,18 @@ pub enum AmountType {
     Refund,
     /// Reserve held or released.
     Reserve,
+    /// A seller-funded promotion (contra revenue 4200).
+    Promotion,
+    /// The marketplace's refund administration fee.
+    RefundCommission,
+    /// The marketplace's subscription fee.
+    Subscription,
+    /// Advertising charged against the settlement.
+    Advertising,
+    /// Inventory reimbursed by the marketplace.
+    Reimbursement,
+    /// An unknown line in 9999 suspense.
+    Suspense,
     /// Processor: a payment captured.
     Payment,
     /// Processor: its fee.
@@ -115,6 +127,12 @@ impl AmountType {
             K::StorageFee => Self::StorageFee,
             K::Refund => Self::Refund,
             K::Reserve => Self::Reserve,
+            K::Promotion => Self::Promotion,
+            K::RefundCommission => Self::RefundCommission,
+            K::Subscription => Self::Subscription,
+            K::Advertising => Self::Advertising,
+            K::Reimbursement => Self::Reimbursement,
+            K::Suspense => Self::Suspense,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod cost;
 pub mod event_type;
 pub mod finance;
 pub mod inputs;
+pub mod intake;
 pub mod inventory;
 pub mod kpis;
 pub mod ledger;
@@ -55,9 +56,14 @@ pub struct Query(
     webhooks::WebhooksQuery,
 );
 
-/// The mutation root: generic and typed mutations.
+/// The mutation root: generic and typed mutations, and imports.
 #[derive(MergedObject, Default, Debug)]
-pub struct Mutation(mutations::CoreMutation, typed::TypedMutation, webhooks::WebhooksMutation);
+pub struct Mutation(
+    mutations::CoreMutation,
+    typed::TypedMutation,
+    webhooks::WebhooksMutation,
+    intake::IntakeMutation,
+);
 
 /// The schema type.
 pub type TallySchema = async_graphql::Schema<Query, Mutation, subscriptions::Subscription>;

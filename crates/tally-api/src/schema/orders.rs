@@ -9,6 +9,7 @@ use crate::auth::FieldGuard;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use tally_domain::graphql::UnsignedInt64;
 use tally_domain::ids::{ChannelId, OrderId, Sku};
 use tally_domain::master::PriorityClass;
 use tally_domain::order::{HoldReason, OrderStatus};
@@ -16,6 +17,48 @@ use tally_domain::time::Timestamp;
 use tally_projections::orders::{self, BackorderRow, HoldException, OrderView, RaisedException};
 
 const VIEW: &str = "orders";
+
+/// Open orders in one workflow stage and channel.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct StageCount {
+    /// The stage.
+    pub stage: orders::Stage,
+    /// The channel.
+    pub channel: ChannelId,
+    /// Orders in it.
+    pub orders: UnsignedInt64,
+    /// Since when the longest-waiting of them is in it (business time).
+    pub oldest_since: Timestamp,
+    /// How long the longest-waiting has been in it at `now`, in seconds (0 if `now` is earlier).
+    pub oldest_age_seconds: UnsignedInt64,
+}
+
+/// Orders per workflow stage.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct WorkflowStages {
+    /// What the answer reflects.
+    pub meta: ViewMeta,
+    /// Open orders per stage and channel, in stage order, then channel.
+    pub stages: Vec<StageCount>,
+}
+
+/// Open orders in one stage, longest in it first.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct OrdersInStage {
+    /// What the answer reflects.
+    pub meta: ViewMeta,
+    /// The orders (their `stageSince` says since when).
+    pub orders: Vec<OrderView>,
+}
+
+/// The workflow rules in force.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct WorkflowRules {
+    /// What the answer reflects.
+    pub meta: ViewMeta,
+    /// One workflow per channel that has one.
+    pub channels: Vec<tally_domain::workflow::ChannelWorkflow>,
+}
 
 /// One order, or null when the view does not know it.
 #[derive(Debug, Clone, SimpleObject)]
@@ -213,6 +256,74 @@ impl OrdersQuery {
             .map(|o| (order_key(&o, sort_key, reverse), o))
             .collect();
         Ok(connection::paginate_sorted(&kind, &window, view.meta, items)?)
+    }
+
+    /// Open orders per workflow stage (received, held, validated, backordered, allocated,
+    /// picked, packed) and channel, with the age of the longest-waiting.
+    #[graphql(guard = "FieldGuard(\"Query.workflowStages\")")]
+    async fn workflow_stages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this channel.")] channel: Option<String>,
+        #[graphql(desc = "The time ages are measured to (default: the server clock).")] now: Option<
+            Timestamp,
+        >,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<WorkflowStages> {
+        let channel = channel.map(|c| args::id::<ChannelId>("channel", &c)).transpose()?;
+        let now_ms = now.map_or_else(|| chrono::Utc::now().timestamp_millis(), Timestamp::millis);
+        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let counts = orders::stage_counts(&view.reader, channel.as_ref())
+            .map_err(|e| view_error(VIEW, &e))?;
+        let stages = counts
+            .into_iter()
+            .map(|c| StageCount {
+                stage: c.stage,
+                channel: c.channel,
+                orders: UnsignedInt64(c.orders),
+                oldest_since: Timestamp::from_millis(c.oldest_since_ms),
+                oldest_age_seconds: UnsignedInt64(
+                    u64::try_from(now_ms.saturating_sub(c.oldest_since_ms) / 1_000).unwrap_or(0),
+                ),
+            })
+            .collect();
+        Ok(WorkflowStages { meta: view.meta, stages })
+    }
+
+    /// Open orders in one workflow stage, longest in it first (at most `first`, default 50,
+    /// at most the page size limit).
+    #[graphql(guard = "FieldGuard(\"Query.ordersInStage\")")]
+    async fn orders_in_stage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The stage.")] stage: orders::Stage,
+        #[graphql(desc = "Only this channel.")] channel: Option<String>,
+        #[graphql(desc = "How many (default 50, at most the page size limit).")] first: Option<i32>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<OrdersInStage> {
+        let state = ctx.data_unchecked::<AppState>();
+        let channel = channel.map(|c| args::id::<ChannelId>("channel", &c)).transpose()?;
+        let limit = connection::size(state.config(), "first", first.unwrap_or(50))?;
+        let view = read_view(state, VIEW, as_of).await?;
+        let orders = orders::orders_in_stage(&view.reader, stage, channel.as_ref(), limit)
+            .map_err(|e| view_error(VIEW, &e))?;
+        Ok(OrdersInStage { meta: view.meta, orders })
+    }
+
+    /// The workflow rules in force, per channel (`configureWorkflow`, or the store's
+    /// `workflow.toml` at start and on SIGHUP).
+    #[graphql(guard = "FieldGuard(\"Query.workflowRules\")")]
+    async fn workflow_rules(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
+        as_of: Option<AsOf>,
+    ) -> async_graphql::Result<WorkflowRules> {
+        let view = read_view(ctx.data_unchecked::<AppState>(), VIEW, as_of).await?;
+        let channels = orders::workflow_rules(&view.reader).map_err(|e| view_error(VIEW, &e))?;
+        Ok(WorkflowRules { meta: view.meta, channels })
     }
 
     /// Open holds past their SLA due time at `now` (default: the server clock), most overdue

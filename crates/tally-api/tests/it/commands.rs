@@ -140,7 +140,7 @@ async fn bad_values_are_refused_by_the_domain_types_on_every_surface() {
     let typed = server
         .gql_as(
             Some(&crate::support::token(tally_api::Role::Admin)),
-            "mutation { receiveInventory(envelope: {idempotencyKey: \"b1\"}, input: {location: \"WH 1\", sku: \"SKU-A\", qty: 1}) { lastSeq } }",
+            "mutation { receiveInventory(envelope: {idempotencyKey: \"b1\"}, input: {location: \"WH\\t1\", sku: \"SKU-A\", qty: 1}) { lastSeq } }",
             json!({}),
         )
         .await;
@@ -157,7 +157,7 @@ async fn bad_values_are_refused_by_the_domain_types_on_every_surface() {
     assert_eq!(crate::support::first_code(&money), "INVALID_INPUT", "{money:#}");
     let as_json = server
         .gql(
-            "mutation { submit(input: {idempotencyKey: \"b3\", json: {type: \"receive_inventory\", location: \"WH 1\", sku: \"SKU-A\", qty: 1}}) { lastSeq userErrors { field code message } } }",
+            "mutation { submit(input: {idempotencyKey: \"b3\", json: {type: \"receive_inventory\", location: \"WH\\t1\", sku: \"SKU-A\", qty: 1}}) { lastSeq userErrors { field code message } } }",
             json!({}),
         )
         .await;

@@ -21,6 +21,9 @@ const PROJECTION_QUERIES: &[&str] = &[
     "Query.orders",
     "Query.exceptions",
     "Query.raisedExceptions",
+    "Query.workflowStages",
+    "Query.ordersInStage",
+    "Query.workflowRules",
     "Query.backorders",
     "Query.fillRate",
     "Query.releaseTimes",
@@ -120,6 +123,9 @@ fn static_sample(field: &str) -> &'static str {
         "Query.orders" => "{ orders(filter: {status: [RECEIVED]}, first: 1) { edges { cursor } } }",
         "Query.exceptions" => "{ exceptions { totalCount } }",
         "Query.raisedExceptions" => "{ raisedExceptions { totalCount } }",
+        "Query.workflowStages" => "{ workflowStages { stages { stage orders } } }",
+        "Query.ordersInStage" => "{ ordersInStage(stage: HELD) { orders { orderId } } }",
+        "Query.workflowRules" => "{ workflowRules { channels { channel } } }",
         "Query.backorders" => "{ backorders { totalCount } }",
         "Query.fillRate" => {
             "{ fillRate(groupBy: CHANNEL, fromDay: \"2026-03-01\", toDay: \"2026-03-31\") { groups { group } } }"
@@ -174,6 +180,9 @@ fn static_sample(field: &str) -> &'static str {
             "mutation { submit(input: {idempotencyKey: \"p-submit\", json: {type: \"validate_order\", order: \"NOPE\"}}) { lastSeq } }"
         }
         "Mutation.submitMany" => "mutation { submitMany(inputs: []) { lastSeq } }",
+        "Mutation.importRecords" => {
+            "mutation { importRecords(format: STOCK_SNAPSHOT_CSV, location: \"WH1\", content: \"sku,lot,expiry,quantity,as_of\\n\") { records } }"
+        }
         "Mutation.cutCheckpoint" => "mutation { cutCheckpoint { size } }",
         "Query.webhookEndpoints" => "{ webhookEndpoints { name lag deadLetters } }",
         "Query.webhookDeadLetters" => "{ webhookDeadLetters(endpoint: \"erp\") { messageId } }",

@@ -27,6 +27,10 @@ fn every_int_in_the_schema_is_bounded_below_two_to_the_31() {
     /// Field or argument names that may be `Int`, and why.
     const BOUNDED: &[(&str, &str)] = &[
         ("qty", "units of one line or bucket: |qty| ≤ 10⁹ (tally_domain::limits)"),
+        ("validationSlaMinutes", "an SLA: 1 to 525,600 minutes (workflow::SLA_MINUTES_MAX)"),
+        ("slaMinutes", "an SLA: 1 to 525,600 minutes (workflow::SLA_MINUTES_MAX)"),
+        ("backorderDays", "1 to 365 days (workflow::BACKORDER_DAYS_MAX)"),
+        ("fraudScore", "a fraud score: 0 to 100"),
         ("delta", "an adjustment: |delta| ≤ 10⁹"),
         ("counted", "units counted in one bucket: ≤ 10⁹"),
         ("missing", "units a short pick did not find: ≤ the units reserved (≤ 10⁹)"),

@@ -1,5 +1,14 @@
-//! `tally import`: commands from NDJSON, idempotently.
+//! `tally import`: commands from NDJSON, or a format merchants have (`--format`), idempotently.
 //!
+//! **Formats** (`--format shopify-orders | amazon-settlement-v2 | stock-snapshot-csv`): the
+//! whole file (at most [`FORMAT_FILE_BYTES_MAX`]) is translated by `tally_intake`; a file that
+//! is not the format, or fails a file-level check (a settlement total that is not Σ amounts),
+//! is refused whole (exit 2, nothing imported). Otherwise its records are submitted through
+//! `tally_engine::intake::submit_records` (the same path as the GraphQL `importRecords`
+//! mutation) and the summary is printed: exit 0 when every record was accepted or already
+//! present, 1 when any was rejected (each is listed with its source id, code and message).
+//!
+//! **NDJSON** (the default):
 //! Each line is either a bare command (`{"type": "receive_inventory", …}`) or an envelope
 //! `{"key": "…", "command": {…}, "source": "…", "actor": "…", "occurred_at": "RFC 3339"}`.
 //! A line without a key is keyed by the file's digest and its line number
@@ -24,10 +33,19 @@ const CHUNK_LINES: usize = 1000;
 
 #[derive(Default)]
 struct Tally {
+    lines: u64,
     accepted: u64,
     present: u64,
     rejected: u64,
+    rejected_by_code: std::collections::BTreeMap<String, u64>,
     events: u64,
+}
+
+impl Tally {
+    fn reject(&mut self, code: &str) {
+        self.rejected += 1;
+        *self.rejected_by_code.entry(code.to_owned()).or_default() += 1;
+    }
 }
 
 /// A reader that digests what it reads.
@@ -67,7 +85,7 @@ fn open_input(file: &str) -> anyhow::Result<(File, blake3::Hash)> {
 
 /// Imports `file` into the store in `data`; with `require_keys`, a line without its own key
 /// is a rejected line.
-pub fn run(data: &Path, file: &str, require_keys: bool) -> anyhow::Result<Outcome> {
+pub fn run(data: &Path, file: &str, require_keys: bool, json: bool) -> anyhow::Result<Outcome> {
     let (input, digest) = open_input(file)?;
     let import_file = ImportFile::new(digest);
     let mut input = Digesting { inner: input, hasher: blake3::Hasher::new() };
@@ -96,7 +114,7 @@ pub fn run(data: &Path, file: &str, require_keys: bool) -> anyhow::Result<Outcom
                     tally.events += accepted.events.len() as u64;
                 }
                 Err(err) => {
-                    tally.rejected += 1;
+                    tally.reject(err.code());
                     progress.suspend(|| eprintln!("line {number}: {}: {err}", err.code()));
                 }
             }
@@ -107,14 +125,20 @@ pub fn run(data: &Path, file: &str, require_keys: bool) -> anyhow::Result<Outcom
         progress.set_position(number);
         let parsed = match line {
             Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => parse_import_line(&line, &import_file, number),
-            Err(e) => Err(e),
+            Ok(line) => {
+                tally.lines += 1;
+                parse_import_line(&line, &import_file, number)
+            }
+            Err(e) => {
+                tally.lines += 1;
+                Err(e)
+            }
         };
         match parsed {
             Ok(submission)
                 if require_keys && submission.idempotency_key == import_file.line_key(number) =>
             {
-                tally.rejected += 1;
+                tally.reject("INVALID_INPUT");
                 progress.suspend(|| {
                     eprintln!(
                         "line {number}: INVALID_INPUT: the line has no \"key\" (--require-keys)"
@@ -123,7 +147,7 @@ pub fn run(data: &Path, file: &str, require_keys: bool) -> anyhow::Result<Outcom
             }
             Ok(submission) => chunk.push((number, submission)),
             Err(e) => {
-                tally.rejected += 1;
+                tally.reject(e.code());
                 progress.suspend(|| eprintln!("line {number}: {}: {e}", e.code()));
             }
         }
@@ -137,14 +161,145 @@ pub fn run(data: &Path, file: &str, require_keys: bool) -> anyhow::Result<Outcom
     let changed = input.hasher.finalize() != digest;
     let head = engine.log().head().seq;
     engine.close();
-    println!(
-        "imported: {} accepted ({} events), {} already present, {} rejected; head seq {head}",
-        tally.accepted, tally.events, tally.present, tally.rejected
-    );
+    if json {
+        let summary = serde_json::json!({
+            "format": "ndjson",
+            "records": tally.lines,
+            "accepted": tally.accepted,
+            "duplicates": tally.present,
+            "rejected": tally.rejected,
+            "rejected_by_code": tally.rejected_by_code,
+            "events": tally.events,
+            "head_seq": head,
+        });
+        println!("{summary}");
+    } else {
+        println!(
+            "imported: {} accepted ({} events), {} already present, {} rejected; head seq {head}",
+            tally.accepted, tally.events, tally.present, tally.rejected
+        );
+    }
     if changed {
         anyhow::bail!(
             "'{file}' changed while it was imported: its key-less lines were keyed by the content it had at the start; import it again once it no longer changes"
         );
     }
     Ok(if tally.rejected > 0 { Outcome::Problem } else { Outcome::Ok })
+}
+
+/// Largest file `--format` reads (it is translated whole): 256 MiB.
+pub const FORMAT_FILE_BYTES_MAX: u64 = 256 << 20;
+
+/// `tally import --format <fmt>`'s options.
+#[derive(Debug)]
+pub struct FormatArgs {
+    /// The format's name.
+    pub format: String,
+    /// `--channel`.
+    pub channel: Option<String>,
+    /// `--location`.
+    pub location: Option<String>,
+    /// `--json`.
+    pub json: bool,
+}
+
+/// Reads `file` (or stdin) whole, refusing more than [`FORMAT_FILE_BYTES_MAX`].
+fn read_whole(file: &str) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let read = if file == "-" {
+        std::io::stdin().lock().take(FORMAT_FILE_BYTES_MAX + 1).read_to_end(&mut bytes)
+    } else {
+        File::open(file)
+            .with_context(|| format!("opening '{file}'"))?
+            .take(FORMAT_FILE_BYTES_MAX + 1)
+            .read_to_end(&mut bytes)
+    };
+    read.with_context(|| format!("reading '{file}'"))?;
+    if bytes.len() as u64 > FORMAT_FILE_BYTES_MAX {
+        anyhow::bail!("'{file}' is larger than {FORMAT_FILE_BYTES_MAX} bytes; split it");
+    }
+    Ok(bytes)
+}
+
+/// Imports `file` in `args.format` into the store in `data`.
+pub fn run_format(data: &Path, file: &str, args: &FormatArgs) -> anyhow::Result<Outcome> {
+    let names: Vec<&str> = tally_intake::Format::ALL.iter().map(|(n, _)| *n).collect();
+    let format = tally_intake::Format::parse(&args.format).with_context(|| {
+        format!("unknown --format '{}': give ndjson, {}", args.format, names.join(", "))
+    })?;
+    let options = tally_intake::Options {
+        channel: args
+            .channel
+            .as_deref()
+            .map(tally_domain::ids::ChannelId::parse)
+            .transpose()
+            .context("--channel")?,
+        location: args
+            .location
+            .as_deref()
+            .map(tally_domain::ids::LocationId::parse)
+            .transpose()
+            .context("--location")?,
+    };
+    let bytes = read_whole(file)?;
+    let records = tally_intake::translate(format, &bytes, &options).with_context(|| {
+        format!("'{file}' is not a valid {} file; nothing was imported", format.name())
+    })?;
+    let dir = DataDir::open(data)?;
+    let engine = dir.open_engine()?;
+    if let Some(reason) = engine.integrity_problem() {
+        engine.close();
+        anyhow::bail!("the store refuses writes: {reason} (see docs/operations.md)");
+    }
+    let progress = ProgressBar::new(records.len() as u64);
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} records {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let ctx = tally_engine::intake::IntakeContext {
+        actor: "cli:import".to_owned(),
+        source: format!("import/{}", format.name()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let bar = progress.clone();
+    let summary = runtime.block_on(tally_engine::intake::submit_records(
+        &engine,
+        records,
+        &ctx,
+        &mut move |n| bar.set_position(n),
+    ));
+    progress.finish_and_clear();
+    let head = engine.log().head().seq;
+    engine.close();
+    if args.json {
+        let mut value = serde_json::to_value(&summary)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("format".to_owned(), format.name().into());
+            object.insert("head_seq".to_owned(), head.into());
+        }
+        println!("{value}");
+    } else {
+        for r in &summary.refusals {
+            eprintln!("record {} ({}): {}: {}", r.index + 1, r.source_id, r.code, r.message);
+        }
+        if summary.refusals_truncated {
+            eprintln!("… more rejected records than listed (see the counts)");
+        }
+        let by_code: Vec<String> =
+            summary.rejected_by_code.iter().map(|(code, n)| format!("{code} {n}")).collect();
+        println!(
+            "imported {} '{file}': {} records: {} accepted, {} duplicates, {} rejected{}; {} events appended; head seq {head}",
+            format.name(),
+            summary.records,
+            summary.accepted,
+            summary.duplicates,
+            summary.rejected,
+            if by_code.is_empty() { String::new() } else { format!(" ({})", by_code.join(", ")) },
+            summary.events,
+        );
+    }
+    Ok(if summary.rejected > 0 { Outcome::Problem } else { Outcome::Ok })
 }

@@ -24,6 +24,7 @@ pub fn serve(
         metrics_access: metrics_access.unwrap_or(dir.config.metrics_access),
         cors_origins,
         introspection_anonymous: dir.config.introspection_anonymous,
+        shopify_webhook_secrets: shopify_webhook_secrets()?,
         ..ApiConfig::default()
     };
     if auth.is_empty() {
@@ -44,6 +45,14 @@ pub fn serve(
              docs/operations.md (keep a copy of the store; restore from a backup)."
         );
     }
+    // The workflow rules file is loaded before serving: a broken file stops the start with the
+    // key and line that are wrong (the rules in force stay as the log says).
+    report_workflow(
+        &tally_engine::workflow_file::apply_blocking(&engine, data, "operator").map_err(|e| {
+            engine.close();
+            anyhow::anyhow!("workflow rules not loaded: {e}")
+        })?,
+    );
     let projections: Vec<Arc<dyn tally_projections::Projection>> = tally_projections::all();
     let state = AppState::with_projections(engine.clone(), auth, config, projections);
     // Webhooks: the endpoints of `webhooks.toml` and those added through the API. The outbox
@@ -64,6 +73,30 @@ pub fn serve(
         #[cfg(unix)]
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        #[cfg(unix)]
+        if let Ok(mut hangup) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            // SIGHUP reloads the workflow rules; a broken file is reported and the rules in
+            // force stay.
+            let engine = engine.clone();
+            let data = data.to_path_buf();
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    let engine = engine.clone();
+                    let data = data.clone();
+                    let result = tokio::task::spawn_blocking(move || {
+                        tally_engine::workflow_file::apply_blocking(&engine, &data, "operator")
+                    })
+                    .await;
+                    match result {
+                        Ok(Ok(applied)) => report_workflow(&applied),
+                        Ok(Err(e)) => eprintln!("SIGHUP: workflow rules not reloaded, the rules in force stay: {e}"),
+                        Err(e) => eprintln!("SIGHUP: workflow reload failed: {e}"),
+                    }
+                }
+            });
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
@@ -101,6 +134,51 @@ pub fn serve(
     engine.close();
     result?;
     Ok(Outcome::Ok)
+}
+
+fn report_workflow(applied: &tally_engine::workflow_file::Applied) {
+    use tally_engine::workflow_file::Applied;
+    let mut err = std::io::stderr().lock();
+    let _ = match applied {
+        Applied::NoFile => Ok(()),
+        Applied::Changed { seq, channels } => writeln!(
+            err,
+            "workflow: rules for {channels} channel(s) from workflow.toml in force from seq {seq}"
+        ),
+        Applied::Unchanged => {
+            writeln!(err, "workflow: workflow.toml unchanged, its rules are in force")
+        }
+    };
+}
+
+/// Each channel's Shopify webhook secret: `TALLY_SHOPIFY_WEBHOOK_SECRETS` (`channel=secret`
+/// pairs, `;`- or newline-separated), or the file `TALLY_SHOPIFY_WEBHOOK_SECRETS_FILE` names
+/// (same form, one per line; refused when group or others may read it). Neither: none, and
+/// `POST /intake/shopify/{channel}` answers 404.
+fn shopify_webhook_secrets() -> anyhow::Result<tally_api::shopify_webhook::WebhookSecrets> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parse = |text: &str, from: &str| {
+        tally_api::shopify_webhook::WebhookSecrets::parse(text)
+            .map_err(|e| anyhow::anyhow!("{from}: {e}"))
+    };
+    if let Ok(text) = std::env::var("TALLY_SHOPIFY_WEBHOOK_SECRETS") {
+        return parse(&text, "TALLY_SHOPIFY_WEBHOOK_SECRETS");
+    }
+    if let Some(path) = std::env::var_os("TALLY_SHOPIFY_WEBHOOK_SECRETS_FILE") {
+        let path = Path::new(&path);
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading '{}'", path.display()))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            anyhow::bail!(
+                "'{}' may be read by group or others: chmod 600 it (it holds webhook secrets)",
+                path.display()
+            );
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading '{}'", path.display()))?;
+        return parse(&text, &path.display().to_string());
+    }
+    Ok(tally_api::shopify_webhook::WebhookSecrets::new())
 }
 
 pub fn run(

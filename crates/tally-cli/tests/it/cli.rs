@@ -924,3 +924,127 @@ fn serve_refuses_a_bad_webhooks_file_and_delivers_with_a_good_one() {
     assert!(status.success(), "{status:?}");
     assert!(data.join("outbox").is_dir());
 }
+
+fn intake_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tally-intake/tests/fixtures")
+        .join(name)
+}
+
+fn json_of(o: &Output) -> serde_json::Value {
+    serde_json::from_str(stdout(o).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+#[test]
+fn import_formats_summarise_append_once_and_refuse_invalid_files_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    init_store(&data);
+    let master = tmp.path().join("master.ndjson");
+    std::fs::write(
+        &master,
+        r#"{"type": "define_channel", "channel": "amazon-us", "priority": "standard", "kind": "marketplace", "currency": "USD", "facilitator_tax": true}
+{"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"}
+{"type": "define_location", "location": "3PL-RENO", "kind": "warehouse", "rank": 1, "channels": ["web"]}
+{"type": "define_sku", "sku": "TS-BLU-M", "lot_tracked": false, "unit_cost": {"amount": "6.40", "currency": "USD"}, "abc": "B"}
+{"type": "define_sku", "sku": "MUG-WHT-11", "lot_tracked": false, "unit_cost": {"amount": "3.10", "currency": "USD"}, "abc": "C"}
+{"type": "define_sku", "sku": "MASK-N95", "lot_tracked": false, "unit_cost": {"amount": "11.80", "currency": "USD"}, "abc": "A"}
+{"key": "rcv-mask", "command": {"type": "receive_inventory", "location": "3PL-RENO", "sku": "MASK-N95", "qty": 950}}
+"#,
+    )
+    .unwrap();
+    let out = tally(&data, &["import", "--json", master.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json_of(&out)["accepted"], 7);
+
+    let settlement = intake_fixture("amazon-settlement-us.tsv");
+    let args = ["import", "--format", "amazon-settlement-v2", "--channel", "amazon-us", "--json"];
+    let mut with_file: Vec<&str> = args.to_vec();
+    with_file.push(settlement.to_str().unwrap());
+    let first = tally(&data, &with_file);
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let summary = json_of(&first);
+    assert_eq!(summary["format"], "amazon-settlement-v2");
+    assert_eq!((summary["records"].as_u64(), summary["accepted"].as_u64()), (Some(30), Some(30)));
+    assert!(summary["events"].as_u64().unwrap() > 30);
+    let head = head_seq(&data);
+    let again = tally(&data, &with_file);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    let summary = json_of(&again);
+    assert_eq!((summary["duplicates"].as_u64(), summary["events"].as_u64()), (Some(30), Some(0)));
+    assert_eq!(head_seq(&data), head);
+
+    // The export rows carry sku and quantity.
+    let csv = tally(
+        &data,
+        &[
+            "export",
+            "settlement",
+            "--channel",
+            "amazon-us",
+            "--from",
+            "2026-02-01",
+            "--to",
+            "2026-03-31",
+        ],
+    );
+    assert_eq!(code(&csv), 0, "{}", stderr(&csv));
+    let text = stdout(&csv);
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let row = text.lines().find(|l| l.contains(",39.98,")).unwrap();
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!((cells[at("sku")], cells[at("quantity")]), ("TS-BLU-M", "2"), "{row}");
+    assert_eq!(text.lines().count(), 29, "a header and 28 money lines");
+
+    // A total that is not Σ amounts: exit 2, both numbers named, nothing appended.
+    let bad = intake_fixture("amazon-settlement-total-mismatch.tsv");
+    let mut with_bad: Vec<&str> = args[..5].to_vec();
+    with_bad.push(bad.to_str().unwrap());
+    let refused = tally(&data, &with_bad);
+    assert_eq!(code(&refused), 2, "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("13.03") && stderr(&refused).contains("13.02"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(head_seq(&data), head);
+    let unknown = tally(&data, &["import", "--format", "csv", settlement.to_str().unwrap()]);
+    assert_eq!(code(&unknown), 2);
+    assert!(stderr(&unknown).contains("amazon-settlement-v2"), "{}", stderr(&unknown));
+
+    // A snapshot counted an hour ago: one row of an unknown SKU is rejected (exit 1) with its
+    // source id; the matching row is recorded.
+    let as_of =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+            - 3600;
+    let snapshot = tmp.path().join("snapshot.csv");
+    std::fs::write(
+        &snapshot,
+        format!("sku,lot,expiry,quantity,as_of\nMASK-N95,,,950,{as_of_text}\nSYR-10ML-LL,LOT-88,2028-01-31,300,{as_of_text}\n",
+            as_of_text = tally_domain::time::Timestamp::from_millis(i64::try_from(as_of).unwrap() * 1000).to_rfc3339()),
+    )
+    .unwrap();
+    let out = tally(
+        &data,
+        &[
+            "import",
+            "--format",
+            "stock-snapshot-csv",
+            "--location",
+            "3PL-RENO",
+            snapshot.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("record 2 (line 3 sku SYR-10ML-LL lot LOT-88): UNKNOWN_SKU"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("2 records: 1 accepted, 0 duplicates, 1 rejected (UNKNOWN_SKU 1)"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::receivables::{apply_to_order, route_refund, seller_tax_rate};
+use super::receivables::{apply_to_order, route_refund};
 use super::returns::{line_of, sold_lines};
 use super::{
-    Decision, Journal, amount, non_negative, plus, positive, same_currency, text, times,
-    within_total,
+    Decision, Journal, amount, non_negative, plus, positive, same_currency, text, within_total,
 };
 use crate::command::{
     CapturePayment, FeeAmount, FeeInput, FeeRate, IssueRefund, OpenSettlement, PostJournalEntry,
@@ -21,21 +20,21 @@ use crate::event::{
 use crate::ids::{ChannelId, OrderId};
 use crate::journal::{Account, JournalRef, Posting, check_balanced};
 use crate::money::{Currency, Money, Rate};
-use crate::order::Billing;
+use crate::order::{Billing, TaxLine};
 use crate::rejection::Rejection;
-use crate::settlement::Settlement;
+use crate::settlement::{Settlement, SettlementLineKind};
 
-/// Currency, tax rate and captured amount of an open or delivered order.
-fn order_money(d: &Decision<'_>, order: &OrderId) -> Result<(Currency, Rate, i64), Rejection> {
+/// Currency, whether prices include tax, and captured amount of an open or delivered order.
+fn order_money(d: &Decision<'_>, order: &OrderId) -> Result<(Currency, bool, i64), Rejection> {
     if let Some(o) = d.state.orders.get(order) {
-        return Ok((o.currency, o.tax_rate, o.captured_minor));
+        return Ok((o.currency, o.taxes_included, o.captured_minor));
     }
     sold_lines(d, order)?;
     d.state
         .closed_orders
         .get(order)
         .and_then(|c| c.returnable.as_ref())
-        .map(|r| (r.currency, r.tax_rate, r.captured_minor))
+        .map(|r| (r.currency, r.taxes_included, r.captured_minor))
         .ok_or_else(|| Rejection::UnknownOrder(order.clone()))
 }
 
@@ -117,30 +116,135 @@ pub(super) fn processor_fee(
     Ok(events)
 }
 
+/// Splits `tax` between the jurisdictions of `default` in proportion to their amounts (the
+/// last one takes the rounding), for a refund whose tax the source states.
+fn split_tax(tax: Money, default: &[TaxLine]) -> Vec<TaxLine> {
+    let whole: i64 = default.iter().map(|t| t.amount.minor()).sum();
+    if whole == 0 || default.is_empty() {
+        return vec![TaxLine { title: "Tax".to_owned(), rate: Rate::ZERO, amount: tax }];
+    }
+    let mut left = tax.minor();
+    let mut out = Vec::with_capacity(default.len());
+    for (i, t) in default.iter().enumerate() {
+        let amount = if i + 1 == default.len() {
+            left
+        } else {
+            let share = crate::money::div_half_even(
+                i128::from(tax.minor()) * i128::from(t.amount.minor()),
+                i128::from(whole),
+            );
+            i64::try_from(share).unwrap_or(0)
+        };
+        left -= amount;
+        out.push(TaxLine {
+            title: t.title.clone(),
+            rate: t.rate,
+            amount: Money::from_minor(amount, tax.currency()),
+        });
+    }
+    out
+}
+
+/// Refunds shipped units: each takes its share of its line (after discount, with its taxes;
+/// `crate::pricing`), or the money the source states for it; a line's refunds never exceed
+/// what its shipped units were invoiced at. Shipping may be refunded with them (or alone), up to
+/// the shipping invoiced and not refunded. Dr 4500 returns (tax excluded), Dr 4100 shipping,
+/// Dr 2200 tax, Cr the way the money came.
 pub(super) fn refund(d: &Decision<'_>, c: &IssueRefund) -> Result<Vec<Event>, Rejection> {
-    let (currency, tax_rate, _) = order_money(d, &c.order)?;
+    let (currency, included, _) = order_money(d, &c.order)?;
     let (channel, billing) = sold_billing(d, &c.order)?;
-    let tax_rate = seller_tax_rate(billing.facilitator_tax, tax_rate);
+    let facilitator = billing.facilitator_tax;
     let lines = sold_lines(d, &c.order)?;
-    if c.lines.is_empty() {
+    let shipping = c.shipping.unwrap_or(Money::zero(currency));
+    let shipping_tax = c.shipping_tax.unwrap_or(Money::zero(currency));
+    for m in [shipping, shipping_tax] {
+        same_currency(currency, m.currency())?;
+        non_negative("shipping refund", m, true)?;
+    }
+    if c.lines.is_empty() && shipping.minor() == 0 && shipping_tax.minor() == 0 {
         return Err(Rejection::InvalidInput(format!("refund '{}' has no lines", c.refund)));
     }
-    let mut asked: BTreeMap<u32, u64> = BTreeMap::new();
+    if shipping.minor() > billing.shipping_open_minor
+        || shipping_tax.minor() > billing.shipping_tax_open_minor
+    {
+        return Err(Rejection::InvalidAmount {
+            what: "shipping refund beyond the shipping invoiced and not refunded",
+            value: format!(
+                "{} + tax {} ({} + tax {} left)",
+                shipping.to_decimal_string(),
+                shipping_tax.to_decimal_string(),
+                Money::from_minor(billing.shipping_open_minor, currency).to_decimal_string(),
+                Money::from_minor(billing.shipping_tax_open_minor, currency).to_decimal_string()
+            ),
+        });
+    }
+    let mut asked: BTreeMap<u32, (u64, Option<Money>, Option<Money>)> = BTreeMap::new();
     for l in &c.lines {
         line_of(lines, &c.order, l.line)?;
-        *asked.entry(l.line).or_insert(0) += positive(l.qty)?.get();
+        let qty = positive(l.qty)?.get();
+        for m in [l.amount, l.tax].into_iter().flatten() {
+            same_currency(currency, m.currency())?;
+            non_negative("refund line", m, true)?;
+        }
+        let entry = asked.entry(l.line).or_insert((0, None, None));
+        if entry.0 > 0 && (l.amount.is_some() || l.tax.is_some() || entry.1.is_some()) {
+            return Err(Rejection::InvalidInput(format!(
+                "refund '{}' lists line {} twice with its money",
+                c.refund, l.line
+            )));
+        }
+        *entry = (entry.0 + qty, l.amount, l.tax);
     }
     let mut out = Vec::with_capacity(asked.len());
     let mut merchandise = Money::zero(currency);
     let mut tax = Money::zero(currency);
-    for (n, qty) in asked {
+    for (n, (qty, amount_in, tax_in)) in asked {
         let line = line_of(lines, &c.order, n)?;
-        let allowed = line.shipped.saturating_sub(line.after_sale.refunded);
+        let refunded = line.after_sale.refunded;
+        let allowed = line.shipped.saturating_sub(refunded);
         if qty > allowed {
             return Err(Rejection::ExceedsOutstanding { what: "refund", requested: qty, allowed });
         }
-        let amount = times(line.unit_price, qty)?;
-        let line_tax = amount.times_rate(tax_rate);
+        let share =
+            super::orders::line_share(line, included, facilitator, refunded, refunded + qty)?;
+        let line_tax = match tax_in {
+            Some(t) if facilitator && t.minor() != 0 => {
+                return Err(Rejection::InvalidAmount {
+                    what: "refund tax on an order whose tax the marketplace collects",
+                    value: t.to_decimal_string(),
+                });
+            }
+            Some(t) => t,
+            None => share.tax,
+        };
+        let amount = match amount_in {
+            Some(a) if included => Money::from_minor(a.minor() - line_tax.minor(), currency),
+            Some(a) => a,
+            None => share.amount,
+        };
+        let taxes = if line_tax == share.tax {
+            share.taxes.clone()
+        } else {
+            split_tax(line_tax, &share.taxes)
+        };
+        // What the shipped units were charged, less what was refunded before.
+        let sold = super::orders::line_share(line, included, facilitator, 0, line.shipped)?;
+        let room = (
+            sold.amount.minor() - line.after_sale.refunded_minor,
+            sold.tax.minor() - line.after_sale.refunded_tax_minor,
+        );
+        if amount.minor() < 0 || amount.minor() > room.0 || line_tax.minor() > room.1 {
+            return Err(Rejection::InvalidAmount {
+                what: "refund of a line beyond what its shipped units were charged",
+                value: format!(
+                    "{} + tax {} (line {n}: {} + tax {} left)",
+                    amount.to_decimal_string(),
+                    line_tax.to_decimal_string(),
+                    Money::from_minor(room.0, currency).to_decimal_string(),
+                    Money::from_minor(room.1, currency).to_decimal_string()
+                ),
+            });
+        }
         merchandise = plus(merchandise, amount)?;
         tax = plus(tax, line_tax)?;
         out.push(MoneyLine {
@@ -148,20 +252,25 @@ pub(super) fn refund(d: &Decision<'_>, c: &IssueRefund) -> Result<Vec<Event>, Re
             sku: line.sku.clone(),
             qty: positive(i64::try_from(qty).unwrap_or(i64::MAX))?,
             amount,
+            discount: share.discount,
             tax: line_tax,
+            taxes,
         });
     }
-    let total = plus(merchandise, tax)?;
+    let total = plus(plus(plus(merchandise, tax)?, shipping)?, shipping_tax)?;
     let route = route_refund(d, &c.order, channel, billing, total)?;
     let mut postings = vec![
         Posting::debit(Account::SalesReturns, merchandise),
-        Posting::debit(Account::SalesTaxPayable, tax),
+        Posting::debit(Account::ShippingRevenue, shipping),
+        Posting::debit(Account::SalesTaxPayable, plus(tax, shipping_tax)?),
     ];
     postings.extend(route.postings());
     let mut events = vec![Event::RefundIssued(RefundIssued {
         refund: c.refund.clone(),
         order: c.order.clone(),
         lines: out,
+        shipping,
+        shipping_tax,
         total,
         credit_notes: route.credit_notes,
         processor: route.processor,
@@ -291,7 +400,6 @@ pub(super) fn settlement_line(
     }
     amount("settlement line", c.amount)?;
     within_total("settlement net", settlement.net_minor, c.amount)?;
-    within_total("settlement facilitator tax", settlement.facilitator_tax_minor, c.amount)?;
     if c.qty > crate::limits::QTY_MAX {
         return Err(Rejection::InvalidQuantity(i64::try_from(c.qty).unwrap_or(i64::MAX)));
     }
@@ -299,10 +407,21 @@ pub(super) fn settlement_line(
     if let Some(sku) = &c.sku {
         d.sku(sku)?;
     }
+    // On a marketplace-facilitator channel the tax the buyer paid is the marketplace's to
+    // remit (DOMAIN.md §4): it pairs with the withheld line inside 1150, never 2200.
+    let facilitator = d.state.channel(&settlement.channel).is_some_and(|ch| ch.facilitator_tax);
+    let kind = match c.kind {
+        SettlementLineKind::Tax if facilitator => SettlementLineKind::FacilitatorTax,
+        kind => kind,
+    };
+    if kind == SettlementLineKind::FacilitatorTax {
+        within_total("settlement facilitator tax", settlement.facilitator_tax_minor, c.amount)?;
+    }
+    let line_no = settlement.line_count + 1;
     let mut events = vec![Event::SettlementLineRecorded(SettlementLineRecorded {
         settlement: c.settlement.clone(),
-        line_no: settlement.line_count + 1,
-        kind: c.kind,
+        line_no,
+        kind,
         amount: c.amount,
         order: c.order.clone(),
         sku: c.sku.clone(),
@@ -313,12 +432,27 @@ pub(super) fn settlement_line(
     let mut journal = Journal::new(d);
     events.extend(journal.post(
         JournalRef::Settlement(c.settlement.clone()),
-        c.kind.as_str(),
+        kind.as_str(),
         vec![
             Posting { account: Account::MarketplaceClearing, amount: c.amount },
-            Posting { account: c.kind.counter_account(), amount: c.amount.negated() },
+            Posting { account: kind.counter_account(), amount: c.amount.negated() },
         ],
     )?);
+    // An unknown line is recorded (the money moved) in 9999 suspense, and a person is asked
+    // to classify it: never dropped, never silently booked.
+    if kind == SettlementLineKind::Suspense {
+        events.push(Event::ExceptionRaised(ExceptionRaised {
+            kind: ExceptionKind::SuspenseLine,
+            subject: JournalRef::Settlement(c.settlement.clone()),
+            message: format!(
+                "settlement '{}' line {line_no}: '{}' of {} is not a known line kind; posted to \
+                 9999 suspense until it is reclassified",
+                c.settlement,
+                c.description,
+                c.amount.to_decimal_string()
+            ),
+        }));
+    }
     Ok(events)
 }
 

@@ -10,12 +10,12 @@ use super::{Decision, Journal, ensure_room, ensure_stock, non_negative, positive
 use crate::allocation::Overlay;
 use crate::command::{
     AdjustInventory, CycleCount, ExpectInbound, LotRef, QuarantineStock, RecallLot,
-    ReceiveInventory, ReceiveTransfer, ReleaseQuarantine, ScrapStock, ShipTransfer,
+    ReceiveInventory, ReceiveTransfer, ReconcileStock, ReleaseQuarantine, ScrapStock, ShipTransfer,
 };
 use crate::event::{
     CycleCounted, Event, ExceptionKind, ExceptionRaised, InboundExpected, InventoryAdjusted,
-    InventoryReceived, LotRecalled, QuarantineMove, StockScrapped, TransferReceived,
-    TransferShipped,
+    InventoryReceived, LotRecalled, QuarantineMove, StockScrapped, StockSnapshotReconciled,
+    TransferReceived, TransferShipped,
 };
 use crate::inventory::{AdjustReason, Claim, Lot, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalRef, Posting};
@@ -283,6 +283,102 @@ pub(super) fn cycle_count(d: &Decision<'_>, c: &CycleCount) -> Result<Vec<Event>
     }
     events.extend(claims::reallocate(d, &mut overlay, &lines));
     Ok(events)
+}
+
+/// How old a partner's snapshot may be when it is reconciled: 24 hours before the command's
+/// business time. The decision state is the ledger *now*, not a history: the variance is taken
+/// against on-hand when the snapshot is decided, which equals on-hand at `as_of` only when
+/// nothing moved in between. A nightly 3PL file imported the same day is within a day's
+/// movements of exact; an older one would turn every movement since into a false variance
+/// (and an adjustment), so it is refused (`STALE_SNAPSHOT`) and a fresh one, or a cycle
+/// count, is asked for.
+pub const SNAPSHOT_AGE_MAX_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A partner's count of a bucket is compared, never written over on-hand (DOMAIN §1: counts
+/// are facts, but the partner's count is *their* record): the variance is recorded; within
+/// the SKU class's count tolerance it is adjusted (reason `snapshot`, valued at the moving
+/// average: 5500 write-off for a loss, a gain credited there); beyond it, or a loss larger
+/// than what is available (claimed units are not pulled back on a partner's word), it raises
+/// a `snapshot_variance` exception and nothing moves until a person counts.
+pub(super) fn reconcile_stock(
+    d: &Decision<'_>,
+    c: &ReconcileStock,
+) -> Result<Vec<Event>, Rejection> {
+    let (key, def) = d.stock_key(&c.location, &c.sku, c.lot.as_ref())?;
+    let counted = super::units(c.counted)?;
+    let now = d.ctx.now;
+    let stale = |why| Rejection::StaleSnapshot {
+        location: c.location.clone(),
+        sku: c.sku.clone(),
+        as_of: c.as_of.to_rfc3339(),
+        now: now.to_rfc3339(),
+        why,
+    };
+    if c.as_of > now {
+        return Err(stale("after the time it is decided"));
+    }
+    if now.millis().saturating_sub(c.as_of.millis()) > SNAPSHOT_AGE_MAX_MS {
+        return Err(stale("more than 24 hours old"));
+    }
+    let stock = d.state.stock(&key);
+    let expected = stock.on_hand();
+    let variance = signed(counted) - signed(expected);
+    let tolerance = d.state.count_tolerance(def.abc);
+    let within = tolerance.allows(expected, counted);
+    let adjustable = variance >= 0 || variance.unsigned_abs() <= stock.available;
+    let mut events = vec![Event::StockSnapshotReconciled(StockSnapshotReconciled {
+        key: key.clone(),
+        expiry: c.expiry,
+        as_of: c.as_of,
+        expected,
+        counted,
+        variance,
+        within_tolerance: within,
+    })];
+    let recorded_expiry =
+        c.lot.as_ref().and_then(|lot| d.state.lot(&c.sku, lot)).and_then(|l| l.expiry);
+    let expiry_note = match (c.expiry, recorded_expiry) {
+        (Some(theirs), Some(ours)) if theirs != ours => {
+            format!("; partner reports expiry {theirs}, the lot's recorded expiry is {ours}")
+        }
+        _ => String::new(),
+    };
+    if variance == 0 && expiry_note.is_empty() {
+        return Ok(events);
+    }
+    if variance != 0 && within && adjustable {
+        if !expiry_note.is_empty() {
+            events.push(snapshot_exception(&key, &format!("expiry disagrees{expiry_note}")));
+        }
+        return adjustment(d, &key, def, variance, AdjustReason::Snapshot, events);
+    }
+    let why = if variance == 0 {
+        format!("on-hand agrees{expiry_note}")
+    } else if within {
+        format!(
+            "partner counted {counted}, on-hand {expected}: {} unit(s) short but only {} \
+             available (the rest is claimed by orders){expiry_note}",
+            variance.unsigned_abs(),
+            stock.available
+        )
+    } else {
+        format!(
+            "partner counted {counted} as of {}, on-hand {expected}: variance {variance:+} is \
+             beyond the class {:?} count tolerance{expiry_note}",
+            c.as_of.to_rfc3339(),
+            def.abc
+        )
+    };
+    events.push(snapshot_exception(&key, &why));
+    Ok(events)
+}
+
+fn snapshot_exception(key: &StockKey, why: &str) -> Event {
+    Event::ExceptionRaised(ExceptionRaised {
+        kind: ExceptionKind::SnapshotVariance,
+        subject: JournalRef::Stock(key.clone()),
+        message: format!("snapshot of {} at {}: {why}", key.sku, key.location),
+    })
 }
 
 pub(super) fn ship_transfer(d: &Decision<'_>, c: &ShipTransfer) -> Result<Vec<Event>, Rejection> {

@@ -6,22 +6,25 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::claims::{self, Pullback};
-use super::receivables::{self, invoice_split, seller_tax_rate};
-use super::{Decision, Journal, non_negative, plus, positive, same_currency, text, times};
+use super::receivables::{self, invoice_split};
+use super::{Decision, Journal, non_negative, plus, positive, same_currency, text, within_total};
 use crate::allocation::{LineRequest, Overlay, allocate_or_backorder, fill_backorders};
 use crate::command::{
-    CancelOrder, FulfilOrder, HoldOrder, OrderRef, ReceiveOrder, ShipOrder, SubstituteLine,
+    CancelOrder, FulfilOrder, HoldOrder, OrderRef, ReceiveOrder, ShipOrder, ShippingLineInput,
+    SubstituteLine, TaxLineInput,
 };
 use crate::event::{
-    Event, ExceptionKind, ExceptionRaised, FulfilmentItem, HoldSlaBreached, InventoryAdjusted,
-    InvoiceIssued, LineSubstituted, MoneyLine, OrderCancelled, OrderEvent, OrderFulfilment,
-    OrderHeld, OrderReceived, OrderShipped, QuarantineMove, ShippedItem,
+    BackordersCancelled, Event, ExceptionKind, ExceptionRaised, FulfilmentItem, HoldSlaBreached,
+    InventoryAdjusted, InvoiceIssued, LineSubstituted, LineUnits, MoneyLine, OrderCancelled,
+    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
+    QuarantineMove, ShippedItem,
 };
 use crate::ids::{ChannelId, InvoiceId, LocationId, Sku};
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
 use crate::journal::{Account, JournalRef, Posting};
 use crate::money::{Currency, Money, Rate};
-use crate::order::{Digest, Order, OrderLine, OrderStatus, Stages};
+use crate::order::{Digest, Order, OrderLine, OrderStatus, Profile, ShippingLine, Stages};
+use crate::pricing::{self, TaxAsked};
 use crate::quantity::Quantity;
 use crate::rejection::Rejection;
 use crate::time::Timestamp;
@@ -37,8 +40,183 @@ struct OrderContent<'a> {
     placed_at: Timestamp,
     currency: Currency,
     lines: &'a [OrderLine],
-    shipping: Money,
-    tax_rate: Rate,
+    shipping_lines: &'a [ShippingLine],
+    taxes_included: bool,
+    number: Option<&'a str>,
+}
+
+/// Most shipping lines one order may have.
+pub const SHIPPING_LINES_MAX: usize = 100;
+
+/// An order's money as received: every line and shipping line with its taxes, and what the
+/// customer pays in all.
+pub(super) struct Priced {
+    pub(super) lines: Vec<OrderLine>,
+    pub(super) shipping_lines: Vec<ShippingLine>,
+    /// What the customer pays: lines − discounts + shipping − its discounts + tax added.
+    pub(super) total: Money,
+    /// Σ of every tax line.
+    pub(super) tax: Money,
+}
+
+fn asked_taxes<'a>(
+    given: Option<&'a [TaxLineInput]>,
+    default: &'a [TaxAsked<'a>],
+) -> Vec<TaxAsked<'a>> {
+    match given {
+        Some(list) => list
+            .iter()
+            .map(|t| TaxAsked { title: &t.title, rate: t.rate, amount: t.amount })
+            .collect(),
+        None => default.to_vec(),
+    }
+}
+
+fn discount_of(
+    what: &'static str,
+    discount: Option<Money>,
+    gross: Money,
+) -> Result<Money, Rejection> {
+    let currency = gross.currency();
+    let Some(discount) = discount else { return Ok(Money::zero(currency)) };
+    same_currency(currency, discount.currency())?;
+    if discount.minor() < 0 || discount.minor() > gross.minor() {
+        return Err(Rejection::InvalidAmount { what, value: discount.to_decimal_string() });
+    }
+    Ok(discount)
+}
+
+/// Prices an incoming order (`crate::pricing`): discounts checked against their lines, taxes
+/// computed where the source gives only a rate, the source's total tax and total matched.
+pub(super) fn price(c: &ReceiveOrder) -> Result<Priced, Rejection> {
+    let currency = c.currency;
+    let included = c.taxes_included;
+    let default = if c.tax_rate == Rate::ZERO {
+        Vec::new()
+    } else {
+        vec![TaxAsked { title: "Tax", rate: c.tax_rate, amount: None }]
+    };
+    let mut lines = Vec::with_capacity(c.lines.len());
+    let mut remainders = Vec::new();
+    for line in &c.lines {
+        let qty = positive(line.qty)?;
+        same_currency(currency, line.unit_price.currency())?;
+        non_negative("unit price", line.unit_price, true)?;
+        let gross = pricing::gross(line.unit_price, qty.get())?;
+        let discount = discount_of("line discount", line.discount, gross)?;
+        let base = Money::from_minor(gross.minor() - discount.minor(), currency);
+        let asked = asked_taxes(line.tax_lines.as_deref(), &default);
+        let (taxes, rems) = pricing::taxes(base, &asked, included)?;
+        remainders.extend(rems.into_iter().map(|r| (lines.len(), r)));
+        lines.push(OrderLine {
+            sku: line.sku.clone(),
+            qty,
+            unit_price: line.unit_price,
+            discount,
+            taxes,
+        });
+    }
+    same_currency(currency, c.shipping.currency())?;
+    non_negative("shipping", c.shipping, true)?;
+    if c.shipping_lines.len() > SHIPPING_LINES_MAX {
+        return Err(Rejection::InvalidInput(format!(
+            "order '{}' has {} shipping lines, more than {SHIPPING_LINES_MAX}",
+            c.order,
+            c.shipping_lines.len()
+        )));
+    }
+    let default_shipping;
+    let shipping_in: &[ShippingLineInput] = if c.shipping_lines.is_empty() {
+        default_shipping = if c.shipping.minor() == 0 {
+            Vec::new()
+        } else {
+            vec![ShippingLineInput {
+                title: "Shipping".to_owned(),
+                price: c.shipping,
+                discount: None,
+                tax_lines: None,
+            }]
+        };
+        &default_shipping
+    } else {
+        &c.shipping_lines
+    };
+    let mut shipping_lines = Vec::with_capacity(shipping_in.len());
+    let mut shipping_sum = Money::zero(currency);
+    for s in shipping_in {
+        text("shipping line title", &s.title)?;
+        same_currency(currency, s.price.currency())?;
+        non_negative("shipping line", s.price, true)?;
+        shipping_sum = plus(shipping_sum, s.price)?;
+        let discount = discount_of("shipping discount", s.discount, s.price)?;
+        let base = Money::from_minor(s.price.minor() - discount.minor(), currency);
+        let asked = asked_taxes(s.tax_lines.as_deref(), &default);
+        let (taxes, rems) = pricing::taxes(base, &asked, included)?;
+        remainders.extend(rems.into_iter().map(|r| (lines.len() + shipping_lines.len(), r)));
+        shipping_lines.push(ShippingLine {
+            title: s.title.clone(),
+            price: s.price,
+            discount,
+            taxes,
+        });
+    }
+    if shipping_sum != c.shipping {
+        return Err(Rejection::InvalidInput(format!(
+            "order '{}': shipping {} is not the sum of its shipping lines {}",
+            c.order,
+            c.shipping.to_decimal_string(),
+            shipping_sum.to_decimal_string()
+        )));
+    }
+    let tax_of = |lines: &[OrderLine], shipping: &[ShippingLine]| -> i64 {
+        lines.iter().map(|l| pricing::tax_sum(&l.taxes)).sum::<i64>()
+            + shipping.iter().map(|l| pricing::tax_sum(&l.taxes)).sum::<i64>()
+    };
+    if let Some(expected) = c.total_tax {
+        same_currency(currency, expected.currency())?;
+        let diff = expected.minor() - tax_of(&lines, &shipping_lines);
+        let n_lines = lines.len();
+        let fits = pricing::allocate_remainder(diff, &mut remainders, &mut |at, index, cents| {
+            let taxes = if at < n_lines {
+                &mut lines[at].taxes
+            } else {
+                &mut shipping_lines[at - n_lines].taxes
+            };
+            let t = &mut taxes[index];
+            t.amount = Money::from_minor(t.amount.minor() + cents, currency);
+        });
+        if fits.is_none() {
+            return Err(Rejection::InvalidInput(format!(
+                "order '{}': its tax lines add up to {}, the source's total tax is {}",
+                c.order,
+                Money::from_minor(tax_of(&lines, &shipping_lines), currency).to_decimal_string(),
+                expected.to_decimal_string()
+            )));
+        }
+    }
+    let mut total = Money::zero(currency);
+    for l in &lines {
+        let gross = pricing::gross(l.unit_price, l.qty.get())?;
+        let whole = pricing::line_part(gross, l.discount, &l.taxes, included, (0, 1, 1))?;
+        total = plus(total, whole.charged()?)?;
+    }
+    for s in &shipping_lines {
+        let whole = pricing::line_part(s.price, s.discount, &s.taxes, included, (0, 1, 1))?;
+        total = plus(total, whole.charged()?)?;
+    }
+    if let Some(expected) = c.total {
+        same_currency(currency, expected.currency())?;
+        if expected != total {
+            return Err(Rejection::InvalidInput(format!(
+                "order '{}' adds up to {} (lines − discounts + shipping + tax), the source's total is {}",
+                c.order,
+                total.to_decimal_string(),
+                expected.to_decimal_string()
+            )));
+        }
+    }
+    let tax = Money::from_minor(tax_of(&lines, &shipping_lines), currency);
+    Ok(Priced { lines, shipping_lines, total, tax })
 }
 
 fn digest(content: &OrderContent<'_>) -> Result<Digest, Rejection> {
@@ -73,23 +251,21 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
             c.lines.len()
         )));
     }
-    let mut lines = Vec::with_capacity(c.lines.len());
     for line in &c.lines {
         d.sku(&line.sku)?;
-        let qty = positive(line.qty)?;
-        same_currency(c.currency, line.unit_price.currency())?;
-        non_negative("unit price", line.unit_price, true)?;
-        lines.push(OrderLine { sku: line.sku.clone(), qty, unit_price: line.unit_price });
     }
-    same_currency(c.currency, c.shipping.currency())?;
-    non_negative("shipping", c.shipping, true)?;
+    if let Some(number) = &c.number {
+        text("order number", number)?;
+    }
+    let priced = price(c)?;
     let digest = digest(&OrderContent {
         channel: &c.channel,
         placed_at: c.placed_at,
         currency: c.currency,
-        lines: &lines,
-        shipping: c.shipping,
-        tax_rate: c.tax_rate,
+        lines: &priced.lines,
+        shipping_lines: &priced.shipping_lines,
+        taxes_included: c.taxes_included,
+        number: c.number.as_deref(),
     })?;
     // The customer is part of the content; orders without one keep their digest.
     let digest = match &c.customer {
@@ -101,6 +277,19 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         }
         None => digest,
     };
+    let profile = profile(c)?;
+    check_payments_at_receipt(c)?;
+    // So are the profile and the payments at receipt; orders without them keep their digest.
+    let digest = if profile.is_empty() && c.payments.is_empty() {
+        digest
+    } else {
+        let extra = postcard::to_allocvec(&(&profile, &c.payments))
+            .map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&digest.0);
+        hasher.update(&extra);
+        Digest(*hasher.finalize().as_bytes())
+    };
     if let Some(existing) = existing_digest(d, &c.order) {
         return if existing == digest {
             Ok(Vec::new())
@@ -108,20 +297,101 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
             Err(Rejection::DuplicateOrderConflict(c.order.clone()))
         };
     }
-    let credit_hold = receivables::receive_checks(d, c, channel.facilitator_tax)?;
+    // What the customer will owe: the marketplace keeps the tax it collects (tax added to
+    // prices is then not the seller's).
+    let value = if channel.facilitator_tax && !c.taxes_included {
+        Money::from_minor(priced.total.minor() - priced.tax.minor(), c.currency)
+    } else {
+        priced.total
+    };
+    let credit_hold = receivables::receive_checks(d, c, value)?;
     let mut events = vec![Event::OrderReceived(OrderReceived {
         order: c.order.clone(),
         channel: c.channel.clone(),
         placed_at: c.placed_at,
         currency: c.currency,
-        lines,
-        shipping: c.shipping,
-        tax_rate: c.tax_rate,
+        lines: priced.lines,
+        shipping_lines: priced.shipping_lines,
+        taxes_included: c.taxes_included,
+        number: c.number.clone(),
         digest,
         customer: c.customer.clone(),
+        profile,
     })];
     events.extend(credit_hold);
+    // Payments the channel captured before the order arrived: nothing is invoiced yet, so all
+    // of each is a deposit (as `capturePayment` on a new order).
+    let mut journal = Journal::new(d);
+    for p in &c.payments {
+        events.push(Event::PaymentCaptured(PaymentCaptured {
+            order: c.order.clone(),
+            payment: p.payment.clone(),
+            amount: p.amount,
+            applied: Vec::new(),
+        }));
+        events.extend(journal.post(
+            JournalRef::Order(c.order.clone()),
+            "payment captured",
+            vec![
+                Posting::debit(Account::ProcessorClearing, p.amount),
+                Posting::credit(Account::CustomerDeposits, p.amount),
+            ],
+        )?);
+    }
     Ok(events)
+}
+
+/// Most payments one order may arrive with.
+pub const PAYMENTS_AT_RECEIPT_MAX: usize = 100;
+
+/// Highest fraud score a channel may send (scores are 0 to 100).
+pub const FRAUD_SCORE_MAX: i64 = 100;
+
+fn profile(c: &ReceiveOrder) -> Result<Profile, Rejection> {
+    if let Some(address) = &c.ship_to {
+        for (what, value) in address.fields() {
+            text(what, value)?;
+        }
+    }
+    let fraud_score = match c.fraud_score {
+        None => None,
+        Some(score) => Some(
+            u32::try_from(score).ok().filter(|s| i64::from(*s) <= FRAUD_SCORE_MAX).ok_or_else(
+                || {
+                    Rejection::InvalidInput(format!(
+                        "fraud score {score} of order '{}' is not between 0 and {FRAUD_SCORE_MAX}",
+                        c.order
+                    ))
+                },
+            )?,
+        ),
+    };
+    Ok(Profile { ship_to: c.ship_to.as_deref().cloned(), buyer: c.buyer.clone(), fraud_score })
+}
+
+fn check_payments_at_receipt(c: &ReceiveOrder) -> Result<(), Rejection> {
+    if c.payments.len() > PAYMENTS_AT_RECEIPT_MAX {
+        return Err(Rejection::InvalidInput(format!(
+            "order '{}' arrives with {} payments, more than {PAYMENTS_AT_RECEIPT_MAX}",
+            c.order,
+            c.payments.len()
+        )));
+    }
+    let mut total = 0i64;
+    let mut seen = BTreeSet::new();
+    for p in &c.payments {
+        same_currency(c.currency, p.amount.currency())?;
+        non_negative("payment", p.amount, false)?;
+        within_total("order's captured total", total, p.amount)?;
+        total += p.amount.minor();
+        if !seen.insert(&p.payment) {
+            return Err(Rejection::InvalidInput(format!(
+                "payment '{}' is listed twice in order '{}'",
+                p.payment, c.order
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn existing_digest(d: &Decision<'_>, order: &crate::ids::OrderId) -> Option<Digest> {
@@ -223,10 +493,53 @@ pub(super) fn hold_sla_breach(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Even
             action: "record a hold's SLA breach before its due time",
         });
     }
-    Ok(vec![Event::HoldSlaBreached(HoldSlaBreached {
+    Ok(vec![
+        Event::HoldSlaBreached(HoldSlaBreached {
+            order: c.order.clone(),
+            reason: hold.reason,
+            due_at: hold.due_at,
+        }),
+        Event::ExceptionRaised(ExceptionRaised {
+            kind: ExceptionKind::HoldSlaBreach,
+            subject: JournalRef::Order(c.order.clone()),
+            message: format!(
+                "order '{}' held ({}) past its SLA due {}: {}",
+                c.order,
+                hold.reason.as_str(),
+                hold.due_at.to_rfc3339(),
+                hold.note
+            ),
+        }),
+    ])
+}
+
+/// Cancels what of an order still waits for stock; what is allocated or shipped stays.
+pub(super) fn cancel_backorders(
+    d: &Decision<'_>,
+    c: &CancelOrder,
+) -> Result<Vec<Event>, Rejection> {
+    let order = d.order(&c.order)?;
+    if order.status != OrderStatus::Fulfilling {
+        return Err(invalid_state(order, "cancel backorders of"));
+    }
+    let lines: Vec<LineUnits> = order
+        .lines
+        .iter()
+        .zip(0_u32..)
+        .filter_map(|(l, n)| {
+            i64::try_from(l.unallocated())
+                .ok()
+                .and_then(|u| Quantity::new(u).ok())
+                .map(|qty| LineUnits { line: n, qty })
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::BackordersCancelled(BackordersCancelled {
         order: c.order.clone(),
-        reason: hold.reason,
-        due_at: hold.due_at,
+        reason: c.reason,
+        lines,
     })])
 }
 
@@ -469,48 +782,74 @@ pub(super) fn ship(d: &Decision<'_>, c: &ShipOrder) -> Result<Vec<Event>, Reject
 }
 
 /// Revenue is recognised at shipment: the invoice total is paid from the order's deposits first,
-/// the rest is owed (1300, or 1150 for a marketplace order), against revenue, shipping and tax
-/// (none when the marketplace collects it); plus COGS at the SKU's standard cost. Tax is
-/// rounded half-even per line.
+/// the rest is owed (1300, or 1150 for a marketplace order). Each line's shipped units take
+/// their share of its amount, discount and taxes (`crate::pricing`); shipping goes with the
+/// first invoice. Postings: Cr 4000 revenue and 4100 shipping at their price before discount
+/// (tax excluded), Dr 4200 discounts, Cr 2200 tax (none when the marketplace collects it);
+/// plus COGS at the SKU's moving average.
 fn invoice_and_cogs(
     d: &Decision<'_>,
     order: &Order,
     items: &[ShippedItem],
 ) -> Result<Vec<Event>, Rejection> {
     let currency = order.currency;
-    let tax_rate = seller_tax_rate(order.billing.facilitator_tax, order.tax_rate);
+    let facilitator = order.billing.facilitator_tax;
     let mut by_line: BTreeMap<u32, u64> = BTreeMap::new();
     for item in items {
         *by_line.entry(item.line).or_insert(0) += item.qty.get();
     }
     let mut lines = Vec::with_capacity(by_line.len());
-    let mut merchandise = Money::zero(currency);
+    let mut revenue = Money::zero(currency);
+    let mut discounts = Money::zero(currency);
     let mut tax = Money::zero(currency);
+    let mut total = Money::zero(currency);
     for (n, qty) in by_line {
         let Some(line) = usize::try_from(n).ok().and_then(|i| order.lines.get(i)) else { continue };
-        let amount = times(line.unit_price, qty)?;
-        let line_tax = amount.times_rate(tax_rate);
-        merchandise = plus(merchandise, amount)?;
-        tax = plus(tax, line_tax)?;
+        let part = line_share(
+            line,
+            order.taxes_included,
+            facilitator,
+            line.invoiced,
+            line.invoiced + qty,
+        )?;
+        revenue = plus(revenue, part.gross()?)?;
+        discounts = plus(discounts, part.discount)?;
+        tax = plus(tax, part.tax)?;
+        total = plus(total, part.charged()?)?;
         lines.push(MoneyLine {
             line: n,
             sku: line.sku.clone(),
             qty: Quantity::from_u64(qty).map_err(|_| Rejection::InvalidQuantity(0))?,
-            amount,
-            tax: line_tax,
+            amount: part.amount,
+            discount: part.discount,
+            tax: part.tax,
+            taxes: part.taxes,
         });
     }
-    let shipping = if order.shipping_invoiced { Money::zero(currency) } else { order.shipping };
-    let shipping_tax = shipping.times_rate(tax_rate);
-    let total = plus(plus(plus(merchandise, tax)?, shipping)?, shipping_tax)?;
-    let invoice = InvoiceId::parse(format!("{}-inv-{}", order.id, order.invoice_count + 1))
-        .map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+    let mut shipping = Money::zero(currency);
+    let mut shipping_gross = Money::zero(currency);
+    let mut shipping_discount = Money::zero(currency);
+    let mut shipping_tax = Money::zero(currency);
+    if !order.shipping_invoiced {
+        for s in &order.shipping_lines {
+            let taxes: &[crate::order::TaxLine] = if facilitator { &[] } else { &s.taxes };
+            let part =
+                pricing::line_part(s.price, s.discount, taxes, order.taxes_included, (0, 1, 1))?;
+            shipping = plus(shipping, part.amount)?;
+            shipping_gross = plus(shipping_gross, part.gross()?)?;
+            shipping_discount = plus(shipping_discount, part.discount)?;
+            shipping_tax = plus(shipping_tax, part.tax)?;
+            total = plus(total, part.charged()?)?;
+        }
+    }
+    let invoice = invoice_id(order)?;
     let split = invoice_split(d, order, total)?;
     let mut events = vec![Event::InvoiceIssued(InvoiceIssued {
         order: order.id.clone(),
         invoice,
         lines,
         shipping,
+        shipping_discount,
         shipping_tax,
         total,
         deposits_applied: split.deposits_applied,
@@ -528,8 +867,9 @@ fn invoice_and_cogs(
         vec![
             Posting::debit(Account::CustomerDeposits, split.deposits_applied),
             Posting::debit(split.account, split.receivable),
-            Posting::credit(Account::ProductRevenue, merchandise),
-            Posting::credit(Account::ShippingRevenue, shipping),
+            Posting::debit(Account::Discounts, plus(discounts, shipping_discount)?),
+            Posting::credit(Account::ProductRevenue, revenue),
+            Posting::credit(Account::ShippingRevenue, shipping_gross),
             Posting::credit(Account::SalesTaxPayable, plus(tax, shipping_tax)?),
         ],
     )?);
@@ -545,6 +885,31 @@ fn invoice_and_cogs(
     }
     events.extend(journal.post(reference, "cogs", cogs)?);
     Ok(events)
+}
+
+/// `{order}-inv-{n}`; for an order id too long to take the suffix, `inv-{hash of the id}-{n}`.
+fn invoice_id(order: &Order) -> Result<InvoiceId, Rejection> {
+    let n = order.invoice_count + 1;
+    InvoiceId::parse(format!("{}-inv-{n}", order.id))
+        .or_else(|_| {
+            let hash = blake3::hash(order.id.as_str().as_bytes()).to_hex();
+            InvoiceId::parse(format!("inv-{}-{n}", &hash[..32]))
+        })
+        .map_err(|e| Rejection::InvalidInput(e.to_string()))
+}
+
+/// The share of `line` that its units `from..to` take, taxes dropped when the marketplace
+/// collects them.
+pub(super) fn line_share(
+    line: &crate::order::Line,
+    included: bool,
+    facilitator: bool,
+    from: u64,
+    to: u64,
+) -> Result<pricing::Charge, Rejection> {
+    let gross = pricing::gross(line.unit_price, line.ordered)?;
+    let taxes: &[crate::order::TaxLine] = if facilitator { &[] } else { &line.taxes };
+    pricing::line_part(gross, line.discount, taxes, included, (from, to, line.ordered))
 }
 
 pub(super) fn deliver(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {

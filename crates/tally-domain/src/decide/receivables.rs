@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{Decision, Journal, non_negative, plus, same_currency, text, times};
+use super::{Decision, Journal, non_negative, plus, same_currency, text};
 use crate::command::{DefineCustomer, ReceiveOrder, RecordCustomerPayment};
 use crate::customer::{Customer, CustomerAccount, InvoiceApplication, OpenInvoice, TERMS_DAYS_MAX};
 use crate::event::{CustomerPaymentRecorded, Event, OrderEvent, OrderHeld};
 use crate::ids::{CustomerId, InvoiceId, OrderId};
 use crate::journal::{Account, JournalRef, Posting};
 use crate::master::ChannelKind;
-use crate::money::{Currency, Money, Rate};
+use crate::money::{Currency, Money};
 use crate::order::{Billing, HoldReason, Order};
 use crate::rejection::Rejection;
 use crate::time::{DAY_MS, Date, Timestamp};
@@ -71,24 +71,44 @@ pub(super) fn define_customer(
     Ok(vec![Event::CustomerDefined(customer)])
 }
 
-/// Merchandise + shipping + their tax (half-even per line), as the invoices will charge it.
-fn order_value(
-    currency: Currency,
-    lines: impl IntoIterator<Item = (Money, u64)>,
-    shipping: Money,
-    tax_rate: Rate,
-) -> Result<Money, Rejection> {
-    let mut total = Money::zero(currency);
-    for (unit_price, qty) in lines {
-        let amount = times(unit_price, qty)?;
-        total = plus(plus(total, amount)?, amount.times_rate(tax_rate))?;
+/// What an order's invoices will charge in all (every line and shipping line, discounts off,
+/// the seller's taxes on), as at receipt.
+fn order_value(order: &Order) -> Result<Money, Rejection> {
+    let facilitator = order.billing.facilitator_tax;
+    let mut total = Money::zero(order.currency);
+    for line in &order.lines {
+        let whole =
+            super::orders::line_share(line, order.taxes_included, facilitator, 0, line.ordered)?;
+        total = plus(total, whole.charged()?)?;
     }
-    plus(plus(total, shipping)?, shipping.times_rate(tax_rate))
+    for s in &order.shipping_lines {
+        let taxes: &[crate::order::TaxLine] = if facilitator { &[] } else { &s.taxes };
+        let whole =
+            crate::pricing::line_part(s.price, s.discount, taxes, order.taxes_included, (0, 1, 1))?;
+        total = plus(total, whole.charged()?)?;
+    }
+    Ok(total)
 }
 
-/// The tax rate the seller charges on an order: none when the marketplace collects the tax.
-pub(super) fn seller_tax_rate(facilitator_tax: bool, rate: Rate) -> Rate {
-    if facilitator_tax { Rate::ZERO } else { rate }
+/// An order's total as its invoices will charge it (merchandise, shipping and the seller's
+/// tax, after discounts), or `None` when it does not fit the bounds.
+pub(crate) fn order_gross(
+    state: &crate::state::State,
+    order: &crate::order::Order,
+) -> Option<Money> {
+    let _ = state;
+    order_value(order).ok()
+}
+
+/// Whether an order of a B2B customer fits its credit limit: open AR − unapplied credit +
+/// the order's total ≤ limit (true for orders without a customer on terms).
+pub(crate) fn credit_fits(state: &crate::state::State, order: &crate::order::Order) -> bool {
+    let Some(id) = &order.billing.customer else { return true };
+    let (Some(account), Some(gross)) = (state.customers.get(id), order_gross(state, order)) else {
+        return false;
+    };
+    let after = i128::from(exposure(account)) + i128::from(gross.minor());
+    after <= i128::from(account.customer.credit_limit.minor())
 }
 
 /// What the customer owes beyond its unapplied credit, in minor units.
@@ -97,21 +117,15 @@ fn exposure(account: &CustomerAccount) -> i64 {
 }
 
 /// Checks the order's customer; the `order.held` (reason `credit`) when open AR − unapplied
-/// credit + the order's value would pass the customer's credit limit.
+/// credit + the order's value (what its invoices will charge, `value`) would pass the customer's credit limit.
 pub(super) fn receive_checks(
     d: &Decision<'_>,
     c: &ReceiveOrder,
-    facilitator_tax: bool,
+    value: Money,
 ) -> Result<Option<Event>, Rejection> {
     let Some(id) = &c.customer else { return Ok(None) };
     let account = d.customer(id)?;
     same_currency(account.customer.currency, c.currency)?;
-    let value = order_value(
-        c.currency,
-        c.lines.iter().map(|l| (l.unit_price, l.qty.unsigned_abs())),
-        c.shipping,
-        seller_tax_rate(facilitator_tax, c.tax_rate),
-    )?;
     let limit = account.customer.credit_limit.minor();
     let after = i128::from(exposure(account)) + i128::from(value.minor());
     if after <= i128::from(limit) {
@@ -382,12 +396,7 @@ pub(super) fn record_customer_payment(
         .collect();
     held.sort_by_key(|o| (o.placed_at, o.seq));
     for order in held {
-        let value = order_value(
-            order.currency,
-            order.lines.iter().map(|l| (l.unit_price, l.ordered)),
-            order.shipping,
-            seller_tax_rate(order.billing.facilitator_tax, order.tax_rate),
-        )?;
+        let value = order_value(order)?;
         if exposure_after + value.minor() > account.customer.credit_limit.minor() {
             break;
         }

@@ -27,7 +27,9 @@ fn refund(qty: i64) -> Command {
     Command::IssueRefund(IssueRefund {
         refund: RefundId::parse("F1").unwrap(),
         order: oid("O1"),
-        lines: vec![LineQty { line: 0, qty }],
+        lines: vec![RefundLine { line: 0, qty, amount: None, tax: None }],
+        shipping: None,
+        shipping_tax: None,
     })
 }
 fn payout(minor: i64) -> Command {
@@ -283,4 +285,79 @@ fn deposits_of_a_cancelled_order_are_refunded() {
         );
     Scenario::given(shipped).when(refund(1)).then_rejects("REFUND_EXCEEDS_DEPOSIT");
     Scenario::given(world()).when(refund(1)).then_rejects("UNKNOWN_ORDER");
+}
+
+fn described(kind: SettlementLineKind, minor: i64, description: &str) -> Command {
+    Command::RecordSettlementLine(RecordSettlementLine {
+        settlement: sid(),
+        kind,
+        amount: usd(minor),
+        order: None,
+        sku: Some(tally_domain::ids::Sku::parse("A").unwrap()),
+        qty: 2,
+        description: description.to_owned(),
+    })
+}
+
+#[test]
+fn an_unknown_settlement_line_goes_to_suspense_and_raises_an_exception() {
+    let (events, state) = Scenario::given(mkt())
+        .when(described(SettlementLineKind::Suspense, -123, "Order/ItemFees/NewMysteryFee"))
+        .then_types(&["settlement.line_recorded", "journal.entry_posted", "exception.raised"]);
+    let Event::SettlementLineRecorded(line) = &events[0] else { panic!() };
+    assert_eq!((line.sku.as_ref().map(|s| s.as_str()), line.qty), (Some("A"), 2));
+    let Event::ExceptionRaised(e) = &events[2] else { panic!() };
+    assert_eq!(e.kind, tally_domain::event::ExceptionKind::SuspenseLine);
+    assert!(e.message.contains("Order/ItemFees/NewMysteryFee"), "{}", e.message);
+    assert!(e.message.contains("-1.23"), "{}", e.message);
+    assert_eq!(state.balance(Account::Suspense, Currency::USD).minor(), 123);
+    assert_eq!(state.balance(Account::MarketplaceClearing, Currency::USD).minor(), -123);
+}
+
+#[test]
+fn each_new_settlement_kind_posts_against_its_account() {
+    let cases = [
+        (SettlementLineKind::Promotion, -500, Account::Discounts),
+        (SettlementLineKind::RefundCommission, -100, Account::MarketplaceCommissions),
+        (SettlementLineKind::Subscription, -3999, Account::MarketplaceCommissions),
+        (SettlementLineKind::Advertising, -2500, Account::Advertising),
+        (SettlementLineKind::Reimbursement, 1800, Account::InventoryWriteOff),
+    ];
+    for (kind, minor, account) in cases {
+        let (_, state) = Scenario::given(mkt())
+            .when(line(kind, minor))
+            .then_types(&["settlement.line_recorded", "journal.entry_posted"]);
+        assert_eq!(state.balance(account, Currency::USD).minor(), -minor, "{kind:?}");
+        assert_eq!(state.balance(Account::MarketplaceClearing, Currency::USD).minor(), minor);
+    }
+}
+
+#[test]
+fn tax_on_a_facilitator_channel_is_recorded_as_facilitator_tax_and_pairs_with_the_withheld_line() {
+    let mut history = mkt();
+    if let Some(Command::DefineChannel(c)) = history
+        .iter_mut()
+        .find(|c| matches!(c, Command::DefineChannel(d) if d.channel.as_str() == "amz"))
+    {
+        c.facilitator_tax = true;
+    }
+    let (events, state) = Scenario::given(history.clone())
+        .when(line(SettlementLineKind::Tax, 800))
+        .then_types(&["settlement.line_recorded", "journal.entry_posted"]);
+    let Event::SettlementLineRecorded(l) = &events[0] else { panic!() };
+    assert_eq!(l.kind, SettlementLineKind::FacilitatorTax);
+    assert_eq!(state.settlement(&sid()).unwrap().facilitator_tax_minor, 800);
+    let s = Scenario::given(history)
+        .and(line(SettlementLineKind::Principal, 10_000))
+        .and(line(SettlementLineKind::Tax, 800))
+        .and(line(SettlementLineKind::FacilitatorTax, -800));
+    let (_, state) =
+        s.when(settle(10_000)).then_types(&["settlement.payout_settled", "journal.entry_posted"]);
+    assert_eq!(state.balance(Account::SalesTaxPayable, Currency::USD).minor(), 0);
+    // Without the flag the same tax line stays `tax` (the seller remits it).
+    let (events, _) = Scenario::given(mkt())
+        .when(line(SettlementLineKind::Tax, 800))
+        .then_types(&["settlement.line_recorded", "journal.entry_posted"]);
+    let Event::SettlementLineRecorded(l) = &events[0] else { panic!() };
+    assert_eq!(l.kind, SettlementLineKind::Tax);
 }

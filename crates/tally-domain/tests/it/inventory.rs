@@ -491,3 +491,126 @@ fn quarantine_release_positive_adjustment_and_count_fill_backorders() {
         "order.line_allocated",
     ]);
 }
+
+fn snapshot(s: &str, counted: i64, as_of_ms: i64) -> Command {
+    Command::ReconcileStock(ReconcileStock {
+        location: loc("WH1"),
+        sku: sku(s),
+        lot: None,
+        expiry: None,
+        counted,
+        as_of: Timestamp::from_millis(as_of_ms),
+    })
+}
+
+fn tolerance(units: i64) -> Command {
+    Command::SetCountTolerance(SetCountTolerance {
+        class: tally_domain::master::AbcClass::A,
+        units,
+        fraction: None,
+    })
+}
+
+const HOUR: i64 = 3_600_000;
+
+#[test]
+fn a_matching_snapshot_records_the_comparison_and_moves_nothing() {
+    let (events, state) = Scenario::given(world_and([receive("WH1", "A", 10)]))
+        .at(T0 + 2 * HOUR)
+        .when(snapshot("A", 10, T0 + HOUR))
+        .then_types(&["inventory.snapshot_reconciled"]);
+    let Event::StockSnapshotReconciled(e) = &events[0] else { panic!() };
+    assert_eq!((e.expected, e.counted, e.variance, e.within_tolerance), (10, 10, 0, true));
+    assert_eq!(state.on_hand(&loc("WH1"), &sku("A")), 10);
+}
+
+#[test]
+fn a_snapshot_variance_within_tolerance_is_adjusted_and_valued() {
+    let (events, state) = Scenario::given(world_and([receive("WH1", "A", 10), tolerance(2)]))
+        .at(T0 + 2 * HOUR)
+        .when(snapshot("A", 8, T0 + HOUR))
+        .then_types(&[
+            "inventory.snapshot_reconciled",
+            "inventory.adjusted",
+            "journal.entry_posted",
+        ]);
+    let Event::StockSnapshotReconciled(e) = &events[0] else { panic!() };
+    assert_eq!((e.expected, e.counted, e.variance, e.within_tolerance), (10, 8, -2, true));
+    let Event::InventoryAdjusted(a) = &events[1] else { panic!() };
+    assert_eq!((a.delta, a.reason), (-2, AdjustReason::Snapshot));
+    assert_eq!(state.on_hand(&loc("WH1"), &sku("A")), 8);
+    // Two units at the 20.00 average are written off.
+    assert_eq!(state.balance(Account::InventoryWriteOff, Currency::USD).minor(), 4000);
+    // A gain within tolerance lands and credits 5500.
+    let (_, state) = Scenario::given(world_and([receive("WH1", "A", 10), tolerance(2)]))
+        .when(snapshot("A", 11, T0))
+        .then_types(&[
+            "inventory.snapshot_reconciled",
+            "inventory.adjusted",
+            "journal.entry_posted",
+        ]);
+    assert_eq!(state.on_hand(&loc("WH1"), &sku("A")), 11);
+    assert_eq!(state.balance(Account::InventoryWriteOff, Currency::USD).minor(), -2000);
+}
+
+#[test]
+fn a_snapshot_variance_beyond_tolerance_raises_an_exception_and_never_overwrites() {
+    let (events, state) = Scenario::given(world_and([receive("WH1", "A", 10), tolerance(2)]))
+        .when(snapshot("A", 4, T0))
+        .then_types(&["inventory.snapshot_reconciled", "exception.raised"]);
+    let Event::StockSnapshotReconciled(e) = &events[0] else { panic!() };
+    assert_eq!((e.variance, e.within_tolerance), (-6, false));
+    let Event::ExceptionRaised(x) = &events[1] else { panic!() };
+    assert_eq!(x.kind, tally_domain::event::ExceptionKind::SnapshotVariance);
+    assert!(x.message.contains("variance -6"), "{}", x.message);
+    assert_eq!(state.on_hand(&loc("WH1"), &sku("A")), 10);
+}
+
+#[test]
+fn a_snapshot_short_of_claimed_units_is_raised_not_adjusted() {
+    let mut history = world_and([receive("WH1", "A", 10), tolerance(5)]);
+    history.extend(allocated_order("O1", "web", "A", 8));
+    let (_, state) = Scenario::given(history)
+        .when(snapshot("A", 6, T0))
+        .then_types(&["inventory.snapshot_reconciled", "exception.raised"]);
+    assert_eq!(state.on_hand(&loc("WH1"), &sku("A")), 10);
+}
+
+#[test]
+fn stale_future_unknown_and_negative_snapshots_are_refused() {
+    let given = || Scenario::given(world_and([receive("WH1", "A", 10)]));
+    given().at(T0 + 25 * HOUR).when(snapshot("A", 10, T0)).then_rejects("STALE_SNAPSHOT");
+    given().when(snapshot("A", 10, T0 + 1)).then_rejects("STALE_SNAPSHOT");
+    given().when(snapshot("NOPE", 10, T0)).then_rejects("UNKNOWN_SKU");
+    given().when(snapshot("A", -1, T0)).then_rejects("INVALID_QUANTITY");
+}
+
+#[test]
+fn a_snapshot_disagreeing_on_expiry_is_raised_and_the_lot_keeps_its_own() {
+    let given = world_and([receive_lot("WH1", "L", "L1", "2026-12-31", 10)]);
+    let command = Command::ReconcileStock(ReconcileStock {
+        location: loc("WH1"),
+        sku: sku("L"),
+        lot: Some(lot("L1")),
+        expiry: Some(date("2027-01-31")),
+        counted: 10,
+        as_of: Timestamp::from_millis(T0),
+    });
+    let (events, state) = Scenario::given(given)
+        .when(command)
+        .then_types(&["inventory.snapshot_reconciled", "exception.raised"]);
+    let Event::StockSnapshotReconciled(e) = &events[0] else { panic!() };
+    assert_eq!((e.variance, e.expiry), (0, Some(date("2027-01-31"))));
+    let Event::ExceptionRaised(x) = &events[1] else { panic!() };
+    assert!(
+        x.message.contains("expiry 2027-01-31") && x.message.contains("2026-12-31"),
+        "{}",
+        x.message
+    );
+    assert_eq!(state.lot(&sku("L"), &lot("L1")).unwrap().expiry, Some(date("2026-12-31")));
+    // The event survives its encoding.
+    let bytes = tally_domain::encode(&events[0]);
+    let decoded =
+        tally_domain::decode(events[0].event_type(), events[0].schema_version(), &bytes).unwrap();
+    assert_eq!(decoded, events[0]);
+}

@@ -58,7 +58,7 @@ fn an_order_line_past_the_quantity_bound_is_refused() {
     // Price × units past the amount bound is refused too.
     Scenario::given(s.clone())
         .when(place("O1", "web", &[("A", 1_000_000_000, 2_000_000)], 0, 0))
-        .then_types(&["order.received"]);
+        .then_rejects("INVALID_AMOUNT");
     Scenario::given(s)
         .when(place("O1", "web", &[("A", i64::try_from(QTY_MAX).unwrap(), 1)], 0, 0))
         .then_types(&["order.received"]);

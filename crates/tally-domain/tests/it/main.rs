@@ -13,6 +13,7 @@ mod inventory;
 mod limits;
 mod master;
 mod money;
+mod order_money;
 mod orders;
 mod props;
 mod purchasing;

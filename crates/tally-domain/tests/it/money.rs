@@ -167,8 +167,15 @@ fn json_forms_are_human_readable() {
 fn ids_are_parsed() {
     use tally_domain::ids::Sku;
     assert!(Sku::parse("").is_err());
-    assert!(Sku::parse("A B").is_err());
-    assert!(Sku::parse("x".repeat(65)).is_err());
+    // Printable UTF-8 with inner spaces (real channel SKUs), nothing that breaks a line.
+    assert_eq!(Sku::parse("Café Crème 250 g").unwrap().as_str(), "Café Crème 250 g");
+    assert_eq!(Sku::parse("#1001").unwrap().as_str(), "#1001");
+    for bad in [" A", "A ", "A\tB", "A\nB", "A\u{2028}B", "A\u{a0}B", "A\u{0}B"] {
+        assert!(Sku::parse(bad).is_err(), "{bad:?}");
+    }
+    assert!(Sku::parse("x".repeat(tally_domain::limits::ID_BYTES_MAX)).is_ok());
+    assert!(Sku::parse("x".repeat(tally_domain::limits::ID_BYTES_MAX + 1)).is_err());
+    assert!(Sku::parse("é".repeat(64)).is_ok(), "128 bytes of two-byte characters");
     assert_eq!(Sku::parse("ABC-1").unwrap().as_str(), "ABC-1");
     assert!(serde_json::from_str::<Sku>("\"\"").is_err());
 }

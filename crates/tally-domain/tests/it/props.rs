@@ -29,14 +29,7 @@ const LOTS: [(&str, &str); 3] = [("L0", "2026-05-15"), ("L1", "2026-08-01"), ("L
 const REASONS: [QuarantineReason; 3] =
     [QuarantineReason::Damaged, QuarantineReason::QualityHold, QuarantineReason::Recalled];
 const DAY_MS: i64 = 86_400_000;
-const SETTLEMENT_KINDS: [SettlementLineKind; 6] = [
-    SettlementLineKind::Principal,
-    SettlementLineKind::Commission,
-    SettlementLineKind::FacilitatorTax,
-    SettlementLineKind::FulfillmentFee,
-    SettlementLineKind::Reserve,
-    SettlementLineKind::Refund,
-];
+const SETTLEMENT_KINDS: [SettlementLineKind; 15] = SettlementLineKind::ALL;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -460,7 +453,9 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
         Op::Refund(o, qty) => Command::IssueRefund(IssueRefund {
             refund: RefundId::parse("F").ok()?,
             order: oid(&order_name(o)),
-            lines: vec![LineQty { line: 0, qty }],
+            lines: vec![RefundLine { line: 0, qty, amount: None, tax: None }],
+            shipping: None,
+            shipping_tax: None,
         }),
         Op::Payout(minor) => Command::RecordProcessorPayout(RecordProcessorPayout {
             payout: PayoutId::parse("PO").ok()?,

@@ -346,18 +346,18 @@ fn processor_paid_refunds_go_through_1100_and_never_exceed_what_was_captured() {
     assert_eq!(bal(&s.state, Account::CustomerDeposits), 0);
     assert_eq!(bal(&s.state, Account::AccountsReceivable), 0);
     assert_eq!(bal(&s.state, Account::ProcessorClearing), 97);
-    // Unit by unit: 0.30 + 0.02 (0.024) = 0.32 each through 1100; 0.32 + 0.32 = 0.64.
+    // Unit by unit, each takes its share of the line (crate::pricing): tax 0.07 over 3 units
+    // is 0.02, 0.03, 0.02 (round(7 × k / 3) − round(7 × (k − 1) / 3)): 0.32 + 0.33 = 0.65.
     let s = s.and(refund("RF1", "W1", 1)).and(refund("RF2", "W1", 1));
-    assert_eq!(bal(&s.state, Account::ProcessorClearing), 97 - 64);
-    // The third: 0.96 ≤ 0.97 captured, accepted; 0.01 stays in 1100.
+    assert_eq!(bal(&s.state, Account::ProcessorClearing), 97 - 65);
+    // The third: 0.32; the three add up to the 0.97 charged, and 1100 is back to zero.
     let (_, state) = s
         .when(refund("RF3", "W1", 1))
         .then_types(&["finance.refund_issued", "journal.entry_posted"]);
-    assert_eq!(bal(&state, Account::ProcessorClearing), 1);
+    assert_eq!(bal(&state, Account::ProcessorClearing), 0);
 
-    // W2: 4 × 0.30 at 5 %: 1.20 + 0.06 = 1.26 captured. One unit is 0.30 + 0.02 (0.015 rounds
-    // half-even to 0.02) = 0.32, so four refunds would be 1.28 > 1.26: after three (0.96) only
-    // 0.30 was paid and not refunded, and the fourth (0.32) is refused.
+    // W2: 4 × 0.30 at 5 %: 1.20 + 0.06 = 1.26 captured. Per-unit rounding (0.015 → 0.02 each)
+    // would refund 1.28 > 1.26; shares of the line refund 0.32 + 0.31 + 0.31 + 0.32 = 1.26.
     let mut commands = world("0.00");
     commands.push(cmd(json!({"type": "receive_order", "order": "W2", "channel": "web",
         "placed_at": "2026-03-01T08:00:00Z", "currency": "USD",
@@ -370,9 +370,16 @@ fn processor_paid_refunds_go_through_1100_and_never_exceed_what_was_captured() {
         .and(refund("RF1", "W2", 1))
         .and(refund("RF2", "W2", 1))
         .and(refund("RF3", "W2", 1));
-    assert_eq!(bal(&s.state, Account::ProcessorClearing), 126 - 96);
-    let r = s.when(refund("RF4", "W2", 1)).then_rejects("EXCEEDS_OPEN_AMOUNT");
-    assert!(r.to_string().contains("0.30"), "{r}");
+    assert_eq!(bal(&s.state, Account::ProcessorClearing), 126 - 94);
+    // A source stating more money than the line has left is refused with both figures.
+    let over = cmd(json!({"type": "issue_refund", "refund": "RF4", "order": "W2",
+        "lines": [{"line": 0, "qty": 1, "amount": usd("0.31"), "tax": usd("0.02")}]}));
+    let r = s.clone().when(over).then_rejects("INVALID_AMOUNT");
+    assert!(r.to_string().contains("0.30 + tax 0.02 left"), "{r}");
+    let (_, state) = s
+        .when(refund("RF4", "W2", 1))
+        .then_types(&["finance.refund_issued", "journal.entry_posted"]);
+    assert_eq!(bal(&state, Account::ProcessorClearing), 0);
 }
 
 #[test]

@@ -16,7 +16,7 @@ pub fn ctx_at(ms: i64) -> Context {
 }
 
 /// Given some history, when a command, then events or a rejection.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Scenario {
     pub state: State,
     pub ctx: Context,
@@ -204,13 +204,19 @@ pub fn place(
         channel: ch(channel),
         placed_at: Timestamp::from_millis(T0),
         currency: Currency::USD,
-        lines: lines
-            .iter()
-            .map(|(s, q, p)| OrderLineInput { sku: sku(s), qty: *q, unit_price: usd(*p) })
-            .collect(),
+        lines: lines.iter().map(|(s, q, p)| OrderLineInput::new(sku(s), *q, usd(*p))).collect(),
         shipping: usd(shipping),
         tax_rate: Rate::from_ppm(tax_ppm).unwrap(),
+        taxes_included: false,
+        shipping_lines: Vec::new(),
+        number: None,
+        total_tax: None,
+        total: None,
         customer: None,
+        ship_to: None,
+        buyer: None,
+        fraud_score: None,
+        payments: Vec::new(),
     })
 }
 pub fn oref(id: &str) -> OrderRef {

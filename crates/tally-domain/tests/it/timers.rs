@@ -68,9 +68,14 @@ fn a_hold_past_its_sla_is_recorded_once() {
     let (events, state) = Scenario::given(s.clone())
         .at(T0 + 3_600_001)
         .when(breach())
-        .then_types(&["order.hold_sla_breached"]);
+        .then_types(&["order.hold_sla_breached", "exception.raised"]);
     let Event::HoldSlaBreached(b) = &events[0] else { panic!() };
     assert_eq!((b.reason, b.due_at.millis()), (HoldReason::Payment, T0 + 3_600_000));
+    // The breach is also an exception for the queue, about the order.
+    let Event::ExceptionRaised(x) = &events[1] else { panic!() };
+    assert_eq!(x.kind, tally_domain::event::ExceptionKind::HoldSlaBreach);
+    assert_eq!(x.subject, tally_domain::journal::JournalRef::Order(oid("O1")));
+    assert!(x.message.contains("payment"), "{}", x.message);
     Scenario { state, ctx: ctx_at(T0 + 7_200_000) }.when(breach()).then_types(&[]);
     Scenario::given(world_and([place("O2", "web", &[("A", 1, 100)], 0, 0)]))
         .when(Command::RecordHoldSlaBreach(OrderRef { order: oid("O2") }))

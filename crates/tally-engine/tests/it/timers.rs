@@ -74,3 +74,22 @@ fn the_timer_expires_lots_and_records_hold_breaches_once() {
     assert_eq!(engine.log().head().seq, head);
     engine.close();
 }
+
+/// Regression: a tick with nothing due stopped the writer, so every command after the first
+/// idle minute of `tally serve` was refused ("the engine is closed").
+#[test]
+fn idle_ticks_do_not_stop_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        EngineConfig { timer_interval: Some(Duration::from_millis(10)), ..EngineConfig::default() };
+    let engine = Engine::open(dir.path(), config, projections()).unwrap();
+    seed(&engine);
+    // Many idle ticks go by.
+    std::thread::sleep(Duration::from_millis(300));
+    let accepted =
+        engine.submit_blocking(sub("after-idle", crate::support::order("O1", 1))).unwrap();
+    assert_eq!(accepted.events.len(), 1);
+    std::thread::sleep(Duration::from_millis(100));
+    engine.submit_blocking(sub("after-idle-2", crate::support::order("O2", 1))).unwrap();
+    engine.close();
+}
