@@ -13,16 +13,24 @@
 //! - **Tally** receives each accepted order `--ingest-ms` after it was placed (the channel's
 //!   order webhook or import), and allocates it if stock covers it; if not, it is an
 //!   **oversell** (sold by a channel, no stock to ship).
-//! - **Stock**: one pool per SKU, starting at 7 days of its expected demand; when the pool plus
-//!   what is on order falls to 3 days of demand, a receipt of 10 days of demand arrives after a
-//!   4-day lead time (so SKUs run short now and then, as real ones do).
+//! - **Stock**: one pool per SKU. Replenished SKUs start at 7 days of their expected demand;
+//!   when the pool plus what is on order falls to 4 days of demand, a receipt of 7 days of
+//!   demand arrives after a 4-day lead time (the reorder point covers the lead time on
+//!   average, so about every other cycle runs out for a while, as real ones do). A share of the
+//!   SKUs (`--limited-pct`, default 25 %) are limited stock — a last batch, a clearance, a
+//!   one-off — of 1 to 8 units, never replenished: these sell out once, mostly at the
+//!   popular end.
 //! - **Feeds**: *push* — every change of a SKU's ATS (an allocation, a receipt) reaches every
 //!   channel `--push-ms` later with the ATS as of the change (the outbox's commit → delivery
 //!   latency, coalescing window included); *sync every T* — each channel reads every SKU's ATS
 //!   every T (5 s, 1 min, 15 min), each channel at its own random phase.
 //!
 //! Usage: `cargo run --release -p tally-benches --bin oversellsim [-- --seed 1] [--runs 5]
-//! [--days 30] [--skus 200] [--push-ms 250] [--ingest-ms 2000]`
+//! [--days 30 | --hours H] [--skus 200] [--push-ms 250] [--ingest-ms 2000] [--limited-pct 25]
+//! [--limited-units 8] [--scale 1]`. `--scale` multiplies every channel's order rate;
+//! `--limited-units U` gives limited SKUs U/8..=U units. A launch ("drop") of 10 limited
+//! SKUs of 50 to 400 units, 10× the usual demand for 2 hours:
+//! `oversellsim -- --hours 2 --skus 10 --limited-pct 100 --limited-units 400 --scale 10`.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -56,7 +64,7 @@ struct Demand {
     qty: u32,
 }
 
-fn demand(seed: u64, days: u64, skus: usize) -> (Vec<Demand>, Vec<f64>) {
+fn demand(seed: u64, hours: u64, scale: u64, skus: usize) -> (Vec<Demand>, Vec<f64>) {
     let mut rng = Rng(seed);
     let weights: Vec<f64> = (1..=skus).map(|k| 1.0 / k as f64).collect();
     let total: f64 = weights.iter().sum();
@@ -69,11 +77,11 @@ fn demand(seed: u64, days: u64, skus: usize) -> (Vec<Demand>, Vec<f64>) {
     }
     let mut out = Vec::new();
     for (channel, (_, per_day)) in CHANNELS.iter().enumerate() {
-        let rate_per_us = per_day / DAY_US as f64;
+        let rate_per_us = per_day * scale as f64 / DAY_US as f64;
         let mut t = 0.0_f64;
         loop {
             t += -rng.unit().ln() / rate_per_us;
-            if t >= (days * DAY_US) as f64 {
+            if t >= (hours * DAY_US / 24) as f64 {
                 break;
             }
             let u = rng.unit();
@@ -91,7 +99,7 @@ fn demand(seed: u64, days: u64, skus: usize) -> (Vec<Demand>, Vec<f64>) {
     }
     out.sort_by_key(|d| (d.at_us, d.channel));
     // Expected units per day of each SKU (mean qty 1.25).
-    let orders_per_day: f64 = CHANNELS.iter().map(|c| c.1).sum();
+    let orders_per_day: f64 = CHANNELS.iter().map(|c| c.1).sum::<f64>() * scale as f64;
     let units_per_day = share.iter().map(|s| s * orders_per_day * 1.25).collect();
     (out, units_per_day)
 }
@@ -124,18 +132,35 @@ struct Outcome {
     turned_away_in_stock: u64,
 }
 
+/// Which SKUs are limited stock, and their units (a function of the seed).
+fn limited(seed: u64, skus: usize, pct: u64, units_max: u32) -> Vec<Option<u32>> {
+    let mut rng = Rng(seed ^ 0x0011_1111);
+    let low = (units_max / 8).max(1);
+    (0..skus)
+        .map(|_| {
+            (rng.next() % 100 < pct)
+                .then(|| low + (rng.next() % u64::from(units_max - low + 1)) as u32)
+        })
+        .collect()
+}
+
 fn simulate(
     policy: Policy,
     demand: &[Demand],
     units_per_day: &[f64],
+    limited: &[Option<u32>],
     seed: u64,
     ingest_us: u64,
 ) -> Outcome {
     let skus = units_per_day.len();
-    let initial: Vec<u32> = units_per_day.iter().map(|u| (u * 7.0).ceil() as u32).collect();
-    let reorder_point: Vec<u32> = units_per_day.iter().map(|u| (u * 3.0).ceil() as u32).collect();
+    let initial: Vec<u32> = units_per_day
+        .iter()
+        .zip(limited)
+        .map(|(u, l)| l.unwrap_or((u * 7.0).ceil() as u32))
+        .collect();
+    let reorder_point: Vec<u32> = units_per_day.iter().map(|u| (u * 4.0).ceil() as u32).collect();
     let reorder_qty: Vec<u32> =
-        units_per_day.iter().map(|u| (u * 10.0).ceil().max(1.0) as u32).collect();
+        units_per_day.iter().map(|u| (u * 7.0).ceil().max(1.0) as u32).collect();
     let lead_us = 4 * DAY_US;
     let mut stock = initial.clone();
     let mut on_order = vec![0_u32; skus];
@@ -180,7 +205,7 @@ fn simulate(
                 } else {
                     out.oversold += 1;
                 }
-                if stock[sku] + on_order[sku] <= reorder_point[sku] {
+                if limited[sku].is_none() && stock[sku] + on_order[sku] <= reorder_point[sku] {
                     on_order[sku] += reorder_qty[sku];
                     push(&mut heap, now + lead_us, Ev::Receipt { sku, qty: reorder_qty[sku] });
                 }
@@ -219,9 +244,14 @@ fn main() {
     let seed0 = arg(&args, "--seed", 1);
     let runs = arg(&args, "--runs", 5).max(1);
     let days = arg(&args, "--days", 30).max(1);
+    let hours = arg(&args, "--hours", days * 24).max(1);
+    let scale = arg(&args, "--scale", 1).max(1);
+    let units_max =
+        u32::try_from(arg(&args, "--limited-units", 8).clamp(1, 1_000_000)).unwrap_or(8);
     let skus = usize::try_from(arg(&args, "--skus", 200).max(1)).unwrap_or(200);
     let push_ms = arg(&args, "--push-ms", 250);
     let ingest_ms = arg(&args, "--ingest-ms", 2000);
+    let limited_pct = arg(&args, "--limited-pct", 25).min(100);
     let policies = [
         (format!("push feed ({push_ms} ms)"), Policy::Push { delay_us: push_ms * 1000 }),
         ("sync every 5 s".to_owned(), Policy::Sync { every_us: 5_000_000 }),
@@ -229,7 +259,10 @@ fn main() {
         ("sync every 15 min".to_owned(), Policy::Sync { every_us: 900_000_000 }),
     ];
     println!(
-        "oversellsim: {runs} seeds from {seed0}, {days} days, {skus} SKUs, channels web/amazon/ebay 1200/900/300 orders/day, order ingest {ingest_ms} ms"
+        "oversellsim: {runs} seeds from {seed0}, {hours} h, {skus} SKUs ({limited_pct} % limited stock of up to {units_max} units), channels web/amazon/ebay {}/{}/{} orders/day, order ingest {ingest_ms} ms",
+        1200 * scale,
+        900 * scale,
+        300 * scale
     );
     println!(
         "| feed | oversells per 10 000 orders (median) | min–max over seeds | shoppers turned away while in stock per 10 000 | orders accepted (median) |"
@@ -239,9 +272,10 @@ fn main() {
         vec![(vec![], vec![], vec![]); policies.len()];
     for run in 0..runs {
         let seed = seed0 + run;
-        let (d, units) = demand(seed, days, skus);
+        let (d, units) = demand(seed, hours, scale, skus);
+        let limited = limited(seed, skus, limited_pct, units_max);
         for (i, (_, policy)) in policies.iter().enumerate() {
-            let o = simulate(*policy, &d, &units, seed, ingest_ms * 1000);
+            let o = simulate(*policy, &d, &units, &limited, seed, ingest_ms * 1000);
             rows[i].0.push(o.oversold as f64 * 10_000.0 / o.accepted.max(1) as f64);
             rows[i].1.push(o.turned_away_in_stock as f64 * 10_000.0 / o.shoppers.max(1) as f64);
             rows[i].2.push(o.accepted as f64);

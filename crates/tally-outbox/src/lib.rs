@@ -34,4 +34,4 @@ pub use error::{Error, Result};
 pub use message::{ATS_CHANGED, Message};
 pub use outbox::{EndpointStatus, NewEndpoint, Outbox};
 pub use signing::{Secret, VerifyError};
-pub use store::{DeadLetter, Inflight};
+pub use store::{DeadLetter, EndpointState, Inflight};

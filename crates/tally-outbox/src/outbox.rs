@@ -222,8 +222,15 @@ impl Outbox {
         let dead = shared.store.dead_count(&spec.name)?;
         metrics::gauge!("tally_outbox_dead_letters", "endpoint" => spec.name.clone())
             .set(dead as f64);
-        let worker =
-            Worker::new(Arc::clone(shared), Arc::clone(&spec), control_rx, status_tx, state);
+        let pending = shared.store.pending(&spec.name)?;
+        let worker = Worker::new(
+            Arc::clone(shared),
+            Arc::clone(&spec),
+            control_rx,
+            status_tx,
+            state,
+            pending,
+        );
         let task = tokio::spawn(worker.run());
         lock(&self.inner.running)
             .insert(spec.name.clone(), Running { spec, control, status, task: Some(task) });
@@ -373,11 +380,21 @@ impl Outbox {
     /// Waits until every event ≤ `seq` is done for the endpoint (delivered, dead-lettered or
     /// filtered out); `false` after `timeout`.
     pub async fn wait_for_cursor(&self, name: &str, seq: u64, timeout: Duration) -> Result<bool> {
+        self.wait_for(name, timeout, |s| s.cursor >= seq).await
+    }
+
+    /// Waits until the endpoint's recorded state satisfies `done`; `false` after `timeout`.
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        timeout: Duration,
+        done: impl Fn(&EndpointState) -> bool,
+    ) -> Result<bool> {
         let mut status = lock(&self.inner.running)
             .get(name)
             .map(|r| r.status.clone())
             .ok_or_else(|| Error::NotFound(name.to_owned()))?;
-        let reached = tokio::time::timeout(timeout, status.wait_for(|s| s.cursor >= seq)).await;
+        let reached = tokio::time::timeout(timeout, status.wait_for(|s| done(s))).await;
         Ok(matches!(reached, Ok(Ok(_))))
     }
 

@@ -235,9 +235,11 @@ impl Store {
         Ok(())
     }
 
-    /// The oldest cut `ats.changed` message not yet delivered.
-    pub fn pending_front(&self, name: &str) -> Result<Option<(u64, Message)>, StoreError> {
-        first(&self.pending, name)
+    /// The cut `ats.changed` messages not yet delivered, oldest first (read once at start:
+    /// the worker keeps the queue in memory, so no scan walks the tombstones of delivered
+    /// ones).
+    pub fn pending(&self, name: &str) -> Result<Vec<(u64, Message)>, StoreError> {
+        all(&self.pending, name)
     }
 
     /// How many cut `ats.changed` messages wait.
@@ -254,17 +256,20 @@ impl Store {
     }
 
     /// Stores a cut: its messages, the ATS they announce and the state (with `ats_seq`
-    /// moved), in one durable batch, before any of them is sent.
+    /// moved), in one durable batch, before any of them is sent. Returns the messages with
+    /// their keys.
     pub fn cut(
         &self,
         name: &str,
         state: &mut EndpointState,
-        messages: &[Message],
+        messages: Vec<Message>,
         figures: &[(String, String, u64)],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(u64, Message)>, StoreError> {
         let mut batch = self.db.batch();
+        let mut keyed = Vec::with_capacity(messages.len());
         for message in messages {
-            batch.insert(&self.pending, numbered(name, state.next_key), encode(message));
+            batch.insert(&self.pending, numbered(name, state.next_key), encode(&message));
+            keyed.push((state.next_key, message));
             state.next_key += 1;
         }
         for (channel, sku, ats) in figures {
@@ -272,7 +277,8 @@ impl Store {
         }
         batch.insert(&self.state, name.as_bytes(), encode(&*state));
         batch.commit()?;
-        self.sync()
+        self.sync()?;
+        Ok(keyed)
     }
 
     /// Removes a delivered pending message and writes the state, in one batch (to the OS).
@@ -373,9 +379,9 @@ impl Store {
         Ok(moved)
     }
 
-    /// The oldest message waiting to be replayed.
-    pub fn replay_front(&self, name: &str) -> Result<Option<DeadLetter>, StoreError> {
-        Ok(first::<DeadLetter>(&self.replay, name)?.map(|(_, letter)| letter))
+    /// The messages waiting to be replayed, oldest first.
+    pub fn replays(&self, name: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        Ok(all::<DeadLetter>(&self.replay, name)?.into_iter().map(|(_, letter)| letter).collect())
     }
 
     /// How many messages wait to be replayed.
@@ -408,6 +414,26 @@ fn first<T: serde::de::DeserializeOwned>(
             reason: "short key".to_owned(),
         })?;
     Ok(Some((n, decode(&key, &value)?)))
+}
+
+fn all<T: serde::de::DeserializeOwned>(
+    ks: &Keyspace,
+    name: &str,
+) -> Result<Vec<(u64, T)>, StoreError> {
+    let mut out = Vec::new();
+    for guard in ks.prefix(prefix(name)) {
+        let (key, value) = guard.into_inner()?;
+        let n = key
+            .get(key.len().saturating_sub(8)..)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                reason: "short key".to_owned(),
+            })?;
+        out.push((n, decode(&key, &value)?));
+    }
+    Ok(out)
 }
 
 fn count(ks: &Keyspace, name: &str) -> Result<u64, StoreError> {

@@ -66,8 +66,16 @@ pub(crate) struct Worker {
     /// When stock moves were first seen after the last cut.
     dirty_since: Option<Instant>,
     last_sync: Instant,
+    /// State written to the OS since the last fsync.
+    unsynced: bool,
     /// The last `pause_generation` applied.
     pause_generation: u64,
+    /// Cut `ats.changed` messages not yet delivered (the store holds them durably).
+    pending: VecDeque<(u64, Message)>,
+    /// Dead letters queued for replay (reloaded from the store when woken for a replay).
+    replays: VecDeque<DeadLetter>,
+    /// The last `wake` the replay queue was loaded for.
+    replay_wake: Option<u64>,
 }
 
 enum Step {
@@ -88,6 +96,7 @@ impl Worker {
         control: watch::Receiver<Control>,
         status: watch::Sender<EndpointState>,
         state: EndpointState,
+        pending: Vec<(u64, Message)>,
     ) -> Self {
         let head = shared.log.subscribe_head();
         let shutdown = shared.shutdown.clone();
@@ -105,7 +114,11 @@ impl Worker {
             read_upto,
             dirty_since: None,
             last_sync: Instant::now(),
+            unsynced: false,
             pause_generation,
+            pending: pending.into(),
+            replays: VecDeque::new(),
+            replay_wake: None,
         }
     }
 
@@ -131,6 +144,7 @@ impl Worker {
         if durable {
             self.last_sync = Instant::now();
         }
+        self.unsynced = !durable;
         self.publish();
         Ok(())
     }
@@ -138,6 +152,7 @@ impl Worker {
     fn save_durably(&mut self) -> Result<(), StoreError> {
         self.shared.store.put_state(self.name(), &self.state, true)?;
         self.last_sync = Instant::now();
+        self.unsynced = false;
         self.publish();
         Ok(())
     }
@@ -158,9 +173,16 @@ impl Worker {
             match self.step().await {
                 Ok(Step::Worked) => {}
                 Ok(Step::Idle(deadline)) => {
-                    if self.last_sync.elapsed() >= Duration::from_millis(SYNC_INTERVAL_MS) {
+                    let sync_at = self.last_sync + Duration::from_millis(SYNC_INTERVAL_MS);
+                    if self.unsynced && Instant::now() >= sync_at {
                         let _ = self.save_durably();
                     }
+                    // Acknowledged cursors reach the disk within the sync interval, even idle.
+                    let deadline = match (deadline, self.unsynced) {
+                        (Some(d), true) => Some(d.min(sync_at)),
+                        (None, true) => Some(sync_at),
+                        (d, false) => d,
+                    };
                     self.wait(deadline, true).await;
                 }
                 Err(e) => {
@@ -219,31 +241,42 @@ impl Worker {
 
     async fn step(&mut self) -> Result<Step, crate::Error> {
         // 1. Replayed dead letters, oldest first.
-        if let Some(letter) = self.shared.store.replay_front(self.name())? {
+        let wake = self.control.borrow().wake;
+        if self.replay_wake != Some(wake) {
+            self.replays = self.shared.store.replays(self.name())?.into();
+            self.replay_wake = Some(wake);
+        }
+        if let Some(letter) = self.replays.front().cloned() {
             let key = letter.key;
             match self.deliver(&letter.message, None).await? {
                 Outcome::Delivered => {
                     self.shared.store.ack_replay(self.name(), key, &self.state)?;
+                    self.replays.pop_front();
+                    self.unsynced = true;
                     self.publish();
                 }
                 Outcome::Dead(error, inflight) => {
-                    self.bury(&letter.message, error, inflight, Some(Source::Replay(key)))?
+                    self.replays.pop_front();
+                    self.bury(&letter.message, error, inflight, Some(Source::Replay(key)))?;
                 }
                 Outcome::Stopped => {}
             }
             return Ok(Step::Worked);
         }
         // 2. A cut ats.changed message whose events have all been handled.
-        if let Some((key, msg)) = self.shared.store.pending_front(self.name())?
+        if let Some((key, msg)) = self.pending.front().cloned()
             && msg.seq <= self.handled_upto()
         {
             match self.deliver(&msg, None).await? {
                 Outcome::Delivered => {
                     self.shared.store.ack_pending(self.name(), key, &self.state)?;
+                    self.pending.pop_front();
+                    self.unsynced = true;
                     self.publish();
                 }
                 Outcome::Dead(error, inflight) => {
-                    self.bury(&msg, error, inflight, Some(Source::Pending(key)))?
+                    self.pending.pop_front();
+                    self.bury(&msg, error, inflight, Some(Source::Pending(key)))?;
                 }
                 Outcome::Stopped => {}
             }
@@ -368,7 +401,8 @@ impl Worker {
         }
         self.state.ats_seq = touched.upto;
         let spec = Arc::clone(&self.spec);
-        self.shared.store.cut(&spec.name, &mut self.state, &messages, &changed)?;
+        let keyed = self.shared.store.cut(&spec.name, &mut self.state, messages, &changed)?;
+        self.pending.extend(keyed);
         self.last_sync = Instant::now();
         self.publish();
         Ok(())

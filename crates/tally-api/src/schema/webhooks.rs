@@ -284,6 +284,7 @@ impl WebhooksMutation {
     async fn add_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint: name, URL, types, filters, secret, start.")]
         input: AddWebhookEndpointInput,
     ) -> async_graphql::Result<AddWebhookEndpointPayload> {
         name_arg("name", &input.name)?;

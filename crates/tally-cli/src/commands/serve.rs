@@ -58,6 +58,8 @@ pub fn serve(
     // Webhooks: the endpoints of `webhooks.toml` and those added through the API. The outbox
     // starts idle when there are none (an admin may add one).
     let outbox = {
+        // The metrics recorder first, so the outbox's first gauges are not lost.
+        let _ = tally_api::telemetry::handle();
         let _runtime = runtime.enter();
         tally_outbox::Outbox::open(data, engine.log().clone(), engine.views().clone())
             .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?

@@ -836,6 +836,95 @@ fn journal_export_rows_are_the_hand_computed_postings() {
     assert_eq!(code(&out), 2, "give --channel or --processor: {}", stderr(&out));
 }
 
+/// One HTTP request read from a loopback listener (headers lower-cased, body), answered 204.
+fn receive_one(listener: &std::net::TcpListener) -> (String, String) {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut head = String::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        // Header names are case-insensitive; values (the signature) are not.
+        let (name, value) = line.split_once(':').unwrap_or((line.as_str(), ""));
+        let line = format!("{}:{value}", name.to_ascii_lowercase());
+        if let Some(v) = line.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    let mut stream = stream;
+    stream
+        .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    (head, String::from_utf8(body).unwrap())
+}
+
+#[test]
+fn serve_refuses_a_bad_webhooks_file_and_delivers_with_a_good_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let token = init_with_token(&data);
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    std::fs::write(
+        data.join("webhooks.toml"),
+        format!("[[endpoint]]\nname = \"erp\"\nurl = \"http://127.0.0.1:9/\"\ntypes = [\"ordr.*\"]\nsecret = \"{secret}\"\n"),
+    )
+    .unwrap();
+    let refused = tally(&data, &["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(code(&refused), 2);
+    assert!(
+        stderr(&refused).contains("type pattern 'ordr.*' matches no event type"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    std::fs::write(
+        data.join("webhooks.toml"),
+        format!("[[endpoint]]\nname = \"erp\"\nurl = \"{url}\"\ntypes = [\"channel.*\"]\nsecret = \"{secret}\"\n"),
+    )
+    .unwrap();
+    let (child, address) = spawn_serve(&data, &[]);
+    let define = r#"{"query":"mutation { submit(input: {idempotencyKey: \"c1\", json: {type: \"define_channel\", channel: \"web\", priority: \"standard\", kind: \"direct\", currency: \"USD\"}}) { lastSeq } }"}"#;
+    let answer = http(&address, "POST", "/graphql", Some(&token), define);
+    assert!(answer.contains("lastSeq"), "{answer}");
+    let (head, body) = receive_one(&listener);
+    assert!(head.contains("webhook-id: msg_"), "{head}");
+    let header = |name: &str| {
+        head.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned()).unwrap()
+    };
+    let parsed = tally_outbox::Secret::parse(secret).unwrap();
+    let now_s = i64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
+    )
+    .unwrap();
+    parsed
+        .verify(
+            &header("webhook-id:"),
+            &header("webhook-timestamp:"),
+            body.as_bytes(),
+            &header("webhook-signature:"),
+            now_s,
+        )
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["type"], "channel.defined");
+    assert_eq!(json["data"]["body"]["id"], "web");
+    assert_eq!(json["data"]["seq"], 1);
+    let status = stop(child);
+    assert!(status.success(), "{status:?}");
+    assert!(data.join("outbox").is_dir());
+}
+
 fn intake_fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tally-intake/tests/fixtures")

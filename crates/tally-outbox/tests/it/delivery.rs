@@ -214,3 +214,61 @@ async fn a_dead_letter_after_max_attempts_then_replay() {
     outbox.shutdown().await;
     close(&engine);
 }
+
+/// A message still failing `max_age_s` after its first failure is dead-lettered even with
+/// attempts left (the clock is the test's: it jumps past the age).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_past_its_max_age_is_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open_engine(dir.path());
+    let receiver = Receiver::start().await;
+    receiver.behave(|b| b.fail_next = u32::MAX);
+    let clock = std::sync::Arc::new(ShiftedClock::default());
+    let delivery = tally_outbox::Delivery { max_age_s: 60, ..fast(100) };
+    let outbox = start_with_clock(
+        dir.path(),
+        &engine,
+        delivery,
+        vec![endpoint("erp", &receiver.url, &["channel.*"], Start::Earliest)],
+        clock.clone(),
+    );
+    submit(&engine, "c1", serde_json::json!({"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"})).await;
+    receiver.wait_until("two failed attempts", |r| r.len() >= 2).await;
+    assert!(outbox.dead_letters("erp", 10).unwrap().is_empty(), "attempts left, not old yet");
+    clock.0.store(61_000, std::sync::atomic::Ordering::SeqCst);
+    assert!(outbox.wait_for_cursor("erp", 1, WAIT).await.unwrap());
+    let dead = outbox.dead_letters("erp", 10).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].attempts < 100, "given up by age: {} attempts", dead[0].attempts);
+    assert!(dead[0].dead_at_ms - dead[0].first_failure_ms >= 60_000);
+    outbox.shutdown().await;
+    close(&engine);
+}
+
+/// `410 Gone` pauses the endpoint (the cursor stays); resuming it delivers the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_pauses_the_endpoint_until_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open_engine(dir.path());
+    let receiver = Receiver::start().await;
+    receiver.behave(|b| b.status = Some(410));
+    let outbox = start(
+        dir.path(),
+        &engine,
+        fast(5),
+        vec![endpoint("erp", &receiver.url, &["channel.*"], Start::Earliest)],
+    );
+    submit(&engine, "c1", serde_json::json!({"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"})).await;
+    receiver.wait_until("the 410", |r| !r.is_empty()).await;
+    assert!(outbox.wait_for("erp", WAIT, |s| s.paused).await.unwrap());
+    let paused = outbox.endpoint("erp").unwrap();
+    assert!(paused.paused, "{paused:?}");
+    assert_eq!(paused.paused_reason.as_deref(), Some("the endpoint answered 410 Gone"));
+    assert_eq!((paused.cursor, paused.dead_letters), (0, 0));
+    receiver.behave(|b| b.status = None);
+    outbox.set_paused("erp", false).unwrap();
+    assert!(outbox.wait_for_cursor("erp", 1, WAIT).await.unwrap());
+    assert_eq!(receiver.all().iter().filter(|r| r.status < 300).count(), 1);
+    outbox.shutdown().await;
+    close(&engine);
+}

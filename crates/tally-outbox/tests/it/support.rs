@@ -43,6 +43,8 @@ pub struct Behaviour {
     pub fail_next: u32,
     /// Answer 500 to every request with one of these ids.
     pub fail_ids: BTreeSet<String>,
+    /// Answer this status to every request (before the rules above).
+    pub status: Option<u16>,
 }
 
 #[derive(Clone)]
@@ -71,7 +73,9 @@ async fn receive(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> St
         .is_ok();
     let status = {
         let mut b = s.behaviour.lock().unwrap();
-        if b.fail_next > 0 {
+        if let Some(status) = b.status {
+            status
+        } else if b.fail_next > 0 {
             b.fail_next -= 1;
             500
         } else if b.fail_ids.contains(&id) {
@@ -233,4 +237,31 @@ pub fn start(
         Arc::new(SystemClock),
     )
     .unwrap()
+}
+
+pub fn start_with_clock(
+    dir: &Path,
+    engine: &Engine,
+    delivery: Delivery,
+    endpoints: Vec<EndpointSpec>,
+    clock: Arc<dyn tally_outbox::Clock>,
+) -> tally_outbox::Outbox {
+    tally_outbox::Outbox::start(
+        dir,
+        WebhooksConfig { delivery, endpoints },
+        engine.log().clone(),
+        engine.views().clone(),
+        clock,
+    )
+    .unwrap()
+}
+
+/// A clock the test moves: the system time plus an offset in milliseconds.
+#[derive(Debug, Default)]
+pub struct ShiftedClock(pub std::sync::atomic::AtomicI64);
+
+impl tally_outbox::Clock for ShiftedClock {
+    fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis() + self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
