@@ -4,4 +4,5 @@
 mod admin;
 mod ats;
 mod delivery;
+mod e2e_shopify;
 mod support;
