@@ -965,6 +965,13 @@ pub struct CapturePayment {
     pub payment: PaymentId,
     /// Amount (positive, order currency).
     pub amount: Money,
+    /// When true, `amount` is what the channel says the order's captures add up to so far
+    /// (Shopify's paid total of a `partially_paid` order, then `paid`): only the part not yet
+    /// recorded is captured, and nothing when it is recorded already. Left out of the JSON
+    /// when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub cumulative: bool,
 }
 
 /// How a processor fee is given. JSON: `{"kind": "amount", "amount": …}` or

@@ -280,6 +280,7 @@ pub fn commands() -> Vec<Command> {
             order: id("W1001"),
             payment: id::<PaymentId>("pay-1"),
             amount: usd("133.70"),
+            cumulative: false,
         }),
         Command::RecordProcessorFee(RecordProcessorFee {
             order: id("W1001"),
@@ -381,6 +382,7 @@ pub fn commands() -> Vec<Command> {
             order: id("W1002"),
             payment: id("pay-2"),
             amount: usd("64.15"),
+            cumulative: false,
         }),
         Command::HoldOrder(HoldOrder {
             order: id("W1002"),

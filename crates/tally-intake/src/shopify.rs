@@ -15,8 +15,9 @@
 //!    them (`DUPLICATE_ORDER_CONFLICT`): a received order is not edited by an import (its
 //!    allocations, invoices and refunds hang on its lines), a person decides.
 //! 2. `capture_payment` when `financial_status` says money was taken (`paid`,
-//!    `partially_paid`, `partially_refunded`, `refunded`): `total_price − total_outstanding`,
-//!    keyed `…:capture`. `pending`, `authorized`, `voided` and `expired` capture nothing, so an
+//!    `partially_paid`, `partially_refunded`, `refunded`): `total_price − total_outstanding`
+//!    as a cumulative capture (only what is not yet recorded is captured), keyed
+//!    `…:capture:{paid total in minor units}`. `pending`, `authorized`, `voided` and `expired` capture nothing, so an
 //!    order first seen pending and later paid records its capture when the update arrives.
 //! 3. `cancel_order` when `cancelled_at` is set, keyed `…:cancel` (`cancel_reason`: `fraud` →
 //!    fraud, `inventory` → stockout, anything else → customer).
@@ -603,16 +604,23 @@ fn intents(channel: &ChannelId, o: &ShopOrder) -> Result<Vec<Intent>, Refusal> {
         let paid = Money::from_minor(total.minor() - outstanding.minor().max(0), currency);
         if paid.minor() > 0 {
             let at = o.processed_at.as_deref().map(|t| time("processed_at", t)).transpose()?;
+            // Keyed by the paid total: `partially_paid` then `paid` are two captures, each of
+            // what the order's captures do not yet add up to (`cumulative`), and the same
+            // status again is the same key.
             out.push(intent(
                 channel,
                 id_text,
                 &label,
-                "capture",
+                &format!("capture:{}", paid.minor()),
                 at.or(Some(placed_at)),
                 Command::CapturePayment(CapturePayment {
                     order: order.clone(),
-                    payment: parse_id::<PaymentId>("payment id", &format!("shopify-{id_text}"))?,
+                    payment: parse_id::<PaymentId>(
+                        "payment id",
+                        &format!("shopify-{id_text}-{}", paid.minor()),
+                    )?,
                     amount: paid,
+                    cumulative: true,
                 }),
             ));
         }

@@ -173,10 +173,10 @@ fn a_discounted_order_with_three_jurisdictions_and_taxed_shipping_is_translated_
     assert_eq!((to.postal_code.as_str(), to.country.as_str()), ("90026", "US"));
     assert_eq!(o.buyer.as_ref().unwrap().as_str(), "7394826154112");
     let capture = &intents(&rs[0])[1];
-    assert_eq!(capture.idempotency_key, "shopify:shopify-us:5531918336:capture");
+    assert_eq!(capture.idempotency_key, "shopify:shopify-us:5531918336:capture:12425");
     assert_eq!(capture.source, "shopify/shopify-us/#1001");
     let Command::CapturePayment(c) = &capture.command else { unreachable!() };
-    assert_eq!(c.amount, usd(12_425));
+    assert_eq!((c.amount, c.cumulative), (usd(12_425), true));
     assert!(
         intents(&rs[0])[0].idempotency_key.starts_with("shopify:shopify-us:5531918336:receive:")
     );
@@ -416,4 +416,33 @@ fn a_full_refund_after_shipment_refunds_the_shipping_with_the_last_unit() {
     assert_eq!(b(Account::ShippingRevenue), 0);
     assert_eq!(b(Account::SalesReturns), 16_910);
     assert_eq!(b(Account::CustomerDeposits), 0);
+}
+
+/// `partially_paid` (30.00 of 54.73), then `paid`, then `paid` again: two captures adding up
+/// to the paid total (30.00, then 24.73), and nothing for the repeat.
+#[test]
+fn a_partially_paid_order_then_paid_captures_each_new_part_once() {
+    let original: serde_json::Value =
+        serde_json::from_slice(&fixture("order_1012_create.json")).unwrap();
+    let mut partial = original.clone();
+    partial["financial_status"] = json!("partially_paid");
+    partial["total_outstanding"] = json!("24.73");
+    let partial = translate(
+        Format::ShopifyOrders,
+        &serde_json::to_vec(&partial).unwrap(),
+        &options("shopify-us"),
+    )
+    .unwrap();
+    let paid = records("order_1012_updated_paid.json", "shopify-us");
+    assert_eq!(kinds(&partial[0]), ["receive_order", "capture_payment"]);
+    assert_ne!(intents(&partial[0])[1].idempotency_key, intents(&paid[0])[1].idempotency_key);
+
+    let mut ledger = Ledger::new("shopify-us", "USD", &["TEE-BLK-M"]);
+    assert_eq!(ledger.import(&partial), (2, 0, Vec::new()));
+    assert_eq!(ledger.bal(Account::ProcessorClearing, Currency::USD), 3_000);
+    assert_eq!(ledger.import(&paid), (1, 1, Vec::new()));
+    assert_eq!(ledger.bal(Account::ProcessorClearing, Currency::USD), 5_473);
+    let before = ledger.appended;
+    assert_eq!(ledger.import(&paid), (0, 2, Vec::new()));
+    assert_eq!(ledger.appended, before);
 }

@@ -316,6 +316,7 @@ pub fn capture(order: &str, minor: i64) -> Command {
         order: oid(order),
         payment: PaymentId::parse(format!("pay-{order}")).unwrap(),
         amount: usd(minor),
+        cumulative: false,
     })
 }
 pub fn fee_rate(order: &str) -> Command {

@@ -61,6 +61,20 @@ pub(super) fn capture_payment(
     let order = d.order(&c.order)?;
     same_currency(order.currency, c.amount.currency())?;
     non_negative("payment", c.amount, false)?;
+    // A cumulative capture says what the captures add up to: only the rest is new money.
+    let c = &if c.cumulative {
+        let new = c.amount.minor() - order.captured_minor;
+        if new <= 0 {
+            return Ok(Vec::new());
+        }
+        CapturePayment {
+            amount: Money::from_minor(new, c.amount.currency()),
+            cumulative: false,
+            ..c.clone()
+        }
+    } else {
+        c.clone()
+    };
     within_total("order's captured total", order.captured_minor, c.amount)?;
     within_total("order's deposits", order.deposit_minor, c.amount)?;
     // Captured after shipment, the money pays the order's open invoices first; only the rest is

@@ -15,6 +15,7 @@ fn capture(order: &str, minor: i64) -> Command {
         order: oid(order),
         payment: PaymentId::parse("P1").unwrap(),
         amount: usd(minor),
+        cumulative: false,
     })
 }
 fn fee_rate() -> Command {
@@ -93,6 +94,7 @@ fn capture_payment_and_rejections() {
             order: oid("O1"),
             payment: PaymentId::parse("P1").unwrap(),
             amount: Money::from_minor(1, Currency::EUR),
+            cumulative: false,
         }))
         .then_rejects("CURRENCY_MISMATCH");
 }
@@ -360,4 +362,33 @@ fn tax_on_a_facilitator_channel_is_recorded_as_facilitator_tax_and_pairs_with_th
         .then_types(&["settlement.line_recorded", "journal.entry_posted"]);
     let Event::SettlementLineRecorded(l) = &events[0] else { panic!() };
     assert_eq!(l.kind, SettlementLineKind::Tax);
+}
+
+/// A cumulative capture records only what the order's captures do not add up to yet: a
+/// channel's "paid so far" 40.00, then 100.00, then 100.00 again is 40.00, then 60.00, then
+/// nothing (Shopify's `partially_paid` then `paid`, delivered twice).
+#[test]
+fn a_cumulative_capture_records_only_the_new_money() {
+    let s = world_and([place("O1", "web", &[("A", 1, 10_000)], 0, 0)]);
+    let up_to = |payment: &str, minor: i64| {
+        Command::CapturePayment(CapturePayment {
+            order: oid("O1"),
+            payment: PaymentId::parse(payment).unwrap(),
+            amount: usd(minor),
+            cumulative: true,
+        })
+    };
+    let (events, s) = Scenario::given(s)
+        .when(up_to("P-4000", 4_000))
+        .then_types(&["finance.payment_captured", "journal.entry_posted"]);
+    let Event::PaymentCaptured(p) = &events[0] else { panic!() };
+    assert_eq!(p.amount, usd(4_000));
+    let (events, s) = Scenario { state: s, ctx: ctx_at(T0) }
+        .when(up_to("P-10000", 10_000))
+        .then_types(&["finance.payment_captured", "journal.entry_posted"]);
+    let Event::PaymentCaptured(p) = &events[0] else { panic!() };
+    assert_eq!((p.amount, p.payment.as_str()), (usd(6_000), "P-10000"));
+    assert_eq!(s.order(&oid("O1")).unwrap().captured_minor, 10_000);
+    Scenario { state: s.clone(), ctx: ctx_at(T0) }.when(up_to("P-10000", 10_000)).then_types(&[]);
+    Scenario { state: s, ctx: ctx_at(T0) }.when(up_to("P-5000", 5_000)).then_types(&[]);
 }

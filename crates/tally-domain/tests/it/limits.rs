@@ -18,6 +18,7 @@ fn capture(payment: &str, minor: i64) -> Command {
         order: oid("O1"),
         payment: PaymentId::parse(payment).unwrap(),
         amount: usd(minor),
+        cumulative: false,
     })
 }
 

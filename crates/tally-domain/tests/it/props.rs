@@ -445,6 +445,7 @@ fn to_command(op: &Op, state: &State) -> Option<Command> {
             order: oid(&order_name(o)),
             payment: PaymentId::parse("P").ok()?,
             amount: usd(minor),
+            cumulative: false,
         }),
         Op::Fee(o) => Command::RecordProcessorFee(RecordProcessorFee {
             order: oid(&order_name(o)),

@@ -236,6 +236,7 @@ fn every_remaining_rejection() {
                 order: oid("O1"),
                 payment: PaymentId::parse("P").unwrap(),
                 amount: usd(100),
+                cumulative: false,
             }),
             "UNKNOWN_ORDER",
         ),
