@@ -308,7 +308,13 @@ async fn submit_record(
             Ok(accepted) => out.commands.push(CommandOutcome {
                 command: kind,
                 key: intent.idempotency_key,
-                outcome: if accepted.deduplicated { "duplicate" } else { "appended" },
+                // Accepted with no event (the order already known, a capture already
+                // recorded) is, for the sender, the same as a redelivery.
+                outcome: if accepted.deduplicated || accepted.events.is_empty() {
+                    "duplicate"
+                } else {
+                    "appended"
+                },
                 events: if accepted.deduplicated { 0 } else { accepted.events.len() },
                 code: None,
                 message: None,

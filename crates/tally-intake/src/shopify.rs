@@ -14,10 +14,12 @@
 //!    appends nothing; changed lines, prices or address get a new key and the ledger refuses
 //!    them (`DUPLICATE_ORDER_CONFLICT`): a received order is not edited by an import (its
 //!    allocations, invoices and refunds hang on its lines), a person decides.
-//! 2. `capture_payment` when `financial_status` says money was taken (`paid`,
-//!    `partially_paid`, `partially_refunded`, `refunded`): `total_price − total_outstanding`
-//!    as a cumulative capture (only what is not yet recorded is captured), keyed
-//!    `…:capture:{paid total in minor units}`. `pending`, `authorized`, `voided` and `expired` capture nothing, so an
+//! 2. The money taken when `financial_status` says so (`paid`, `partially_paid`,
+//!    `partially_refunded`, `refunded`): `total_price − total_outstanding`, recorded with the
+//!    order (`payments` of `receive_order`) when it is first seen paid, and as a cumulative
+//!    `capture_payment` (only what is not yet recorded is captured), keyed
+//!    `…:capture:{paid total in minor units}`, for an order first seen pending or paid in
+//!    parts. `pending`, `authorized`, `voided` and `expired` capture nothing, so an
 //!    order first seen pending and later paid records its capture when the update arrives.
 //! 3. `cancel_order` when `cancelled_at` is set, keyed `…:cancel` (`cancel_reason`: `fraud` →
 //!    fraud, `inventory` → stockout, anything else → customer).
@@ -41,8 +43,8 @@ use serde::de::Deserializer;
 use serde_json::value::RawValue;
 use tally_domain::Command;
 use tally_domain::command::{
-    CancelOrder, CapturePayment, IssueRefund, OrderLineInput, ReceiveOrder, RefundDeposit,
-    RefundLine, ShippingLineInput, TaxLineInput,
+    CancelOrder, CapturePayment, IssueRefund, OrderLineInput, PaymentAtReceipt, ReceiveOrder,
+    RefundDeposit, RefundLine, ShippingLineInput, TaxLineInput,
 };
 use tally_domain::ids::{BuyerId, ChannelId, Id, OrderId, PaymentId, RefundId, Sku};
 use tally_domain::money::{Currency, Money, Rate};
@@ -554,7 +556,30 @@ fn intents(channel: &ChannelId, o: &ShopOrder) -> Result<Vec<Intent>, Refusal> {
         Some(t) => Some(parse_id::<BuyerId>("customer id", t.0.trim())?),
         None => None,
     };
+    // 2. The money taken at checkout (or since): recorded with the order when it is first
+    // seen paid (so a paid order never meets a payment hold), and as a cumulative capture
+    // (only what is not recorded yet) for an order first seen pending, or paid in parts.
+    let paid_statuses = ["paid", "partially_paid", "partially_refunded", "refunded"];
+    let status = o.financial_status.as_deref().unwrap_or("pending");
     let total = o.total_price.as_ref().map(|t| amount("total_price", t)).transpose()?;
+    let paid = if paid_statuses.contains(&status) {
+        let total = total
+            .ok_or_else(|| invalid(format!("order {id_text} is {status} without total_price")))?;
+        let outstanding = match &o.total_outstanding {
+            Some(t) => amount("total_outstanding", t)?,
+            None if status == "partially_paid" => {
+                return Err(invalid(format!(
+                    "order {id_text} is partially_paid without total_outstanding: how much was paid is unknown"
+                )));
+            }
+            None => Money::zero(currency),
+        };
+        Money::from_minor(total.minor() - outstanding.minor().max(0), currency)
+    } else {
+        Money::zero(currency)
+    };
+    let payment_id =
+        parse_id::<PaymentId>("payment id", &format!("shopify-{id_text}-{}", paid.minor()))?;
     let receive = ReceiveOrder {
         order: order.clone(),
         channel: channel.clone(),
@@ -572,7 +597,11 @@ fn intents(channel: &ChannelId, o: &ShopOrder) -> Result<Vec<Intent>, Refusal> {
         ship_to: o.shipping_address.as_ref().map(|a| Box::new(address(a))),
         buyer,
         fraud_score: None,
-        payments: Vec::new(),
+        payments: if paid.minor() > 0 {
+            vec![PaymentAtReceipt { payment: payment_id.clone(), amount: paid }]
+        } else {
+            Vec::new()
+        },
     };
     let receive = Command::ReceiveOrder(receive);
     let content = serde_json::to_vec(&receive).map_err(|e| invalid(e.to_string()))?;
@@ -586,44 +615,23 @@ fn intents(channel: &ChannelId, o: &ShopOrder) -> Result<Vec<Intent>, Refusal> {
         receive,
     )];
 
-    // 2. The money taken at checkout (or since).
-    let paid_statuses = ["paid", "partially_paid", "partially_refunded", "refunded"];
-    let status = o.financial_status.as_deref().unwrap_or("pending");
-    if paid_statuses.contains(&status) {
-        let total = total
-            .ok_or_else(|| invalid(format!("order {id_text} is {status} without total_price")))?;
-        let outstanding = match &o.total_outstanding {
-            Some(t) => amount("total_outstanding", t)?,
-            None if status == "partially_paid" => {
-                return Err(invalid(format!(
-                    "order {id_text} is partially_paid without total_outstanding: how much was paid is unknown"
-                )));
-            }
-            None => Money::zero(currency),
-        };
-        let paid = Money::from_minor(total.minor() - outstanding.minor().max(0), currency);
-        if paid.minor() > 0 {
-            let at = o.processed_at.as_deref().map(|t| time("processed_at", t)).transpose()?;
-            // Keyed by the paid total: `partially_paid` then `paid` are two captures, each of
-            // what the order's captures do not yet add up to (`cumulative`), and the same
-            // status again is the same key.
-            out.push(intent(
-                channel,
-                id_text,
-                &label,
-                &format!("capture:{}", paid.minor()),
-                at.or(Some(placed_at)),
-                Command::CapturePayment(CapturePayment {
-                    order: order.clone(),
-                    payment: parse_id::<PaymentId>(
-                        "payment id",
-                        &format!("shopify-{id_text}-{}", paid.minor()),
-                    )?,
-                    amount: paid,
-                    cumulative: true,
-                }),
-            ));
-        }
+    if paid.minor() > 0 {
+        let at = o.processed_at.as_deref().map(|t| time("processed_at", t)).transpose()?;
+        // Keyed by the paid total: `partially_paid` then `paid` are two captures, and the same
+        // status again is the same key.
+        out.push(intent(
+            channel,
+            id_text,
+            &label,
+            &format!("capture:{}", paid.minor()),
+            at.or(Some(placed_at)),
+            Command::CapturePayment(CapturePayment {
+                order: order.clone(),
+                payment: payment_id,
+                amount: paid,
+                cumulative: true,
+            }),
+        ));
     }
 
     // 3. Cancellation.

@@ -279,12 +279,14 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
     };
     let profile = profile(c)?;
     check_payments_at_receipt(c)?;
-    // So are the profile and the payments at receipt; orders without them keep their digest.
-    let digest = if profile.is_empty() && c.payments.is_empty() {
+    // So is the profile; orders without one keep their digest. Payments at receipt are not:
+    // the same order sent again once paid is the same order (a channel's later captures come
+    // as cumulative `capture_payment`s).
+    let digest = if profile.is_empty() {
         digest
     } else {
-        let extra = postcard::to_allocvec(&(&profile, &c.payments))
-            .map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+        let extra =
+            postcard::to_allocvec(&profile).map_err(|e| Rejection::InvalidInput(e.to_string()))?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&digest.0);
         hasher.update(&extra);
