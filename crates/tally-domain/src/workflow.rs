@@ -226,7 +226,7 @@ pub fn validation_problems(
 
 /// Whether a hold rule matches the order.
 fn matches(state: &State, rule: &HoldRule, order: &Order) -> bool {
-    let gross = crate::decide::order_gross(state, order);
+    let gross = crate::decide::order_gross(order);
     match rule.when {
         HoldCondition::PaymentNotCaptured => {
             order.billing.customer.is_none()
@@ -262,8 +262,9 @@ fn matches(state: &State, rule: &HoldRule, order: &Order) -> bool {
 fn cause_cleared(state: &State, order: &Order) -> bool {
     let Some(hold) = &order.hold else { return false };
     match hold.reason {
-        HoldReason::Payment => crate::decide::order_gross(state, order)
-            .is_some_and(|g| order.captured_minor >= g.minor()),
+        HoldReason::Payment => {
+            crate::decide::order_gross(order).is_some_and(|g| order.captured_minor >= g.minor())
+        }
         HoldReason::Credit => crate::decide::credit_fits(state, order),
         HoldReason::Fraud | HoldReason::Address | HoldReason::Manual | HoldReason::Data => false,
     }

@@ -77,21 +77,17 @@ fn order_value(order: &Order) -> Result<Money, Rejection> {
     crate::pricing::order_total(order, order.billing.facilitator_tax)
 }
 
-/// An order's total as its invoices will charge it (merchandise, shipping and the seller's
-/// tax, after discounts), or `None` when it does not fit the bounds.
-pub(crate) fn order_gross(
-    state: &crate::state::State,
-    order: &crate::order::Order,
-) -> Option<Money> {
-    let _ = state;
-    order_value(order).ok()
+/// An order's total as its invoices will charge it (merchandise and shipping after
+/// discounts, with the seller's tax), or `None` when it does not fit the bounds.
+pub(crate) fn order_gross(order: &crate::order::Order) -> Option<Money> {
+    crate::pricing::order_total(order, order.billing.facilitator_tax).ok()
 }
 
 /// Whether an order of a B2B customer fits its credit limit: open AR − unapplied credit +
 /// the order's total ≤ limit (true for orders without a customer on terms).
 pub(crate) fn credit_fits(state: &crate::state::State, order: &crate::order::Order) -> bool {
     let Some(id) = &order.billing.customer else { return true };
-    let (Some(account), Some(gross)) = (state.customers.get(id), order_gross(state, order)) else {
+    let (Some(account), Some(gross)) = (state.customers.get(id), order_gross(order)) else {
         return false;
     };
     let after = i128::from(exposure(account)) + i128::from(gross.minor());
