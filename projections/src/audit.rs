@@ -268,6 +268,12 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
         Event::ExceptionRaised(e) => {
             out.insert(entity_of_ref(&e.subject));
         }
+        Event::ExceptionAcknowledged(e) => {
+            out.insert(entity_of_ref(&e.subject));
+        }
+        Event::ExceptionResolved(e) => {
+            out.insert(entity_of_ref(&e.subject));
+        }
         Event::HoldSlaBreached(e) => {
             out.insert(Entity::order(&e.order));
         }

@@ -161,6 +161,39 @@ impl crate::orders::RaisedException {
     async fn seq(&self) -> UnsignedInt64 {
         UnsignedInt64(self.seq)
     }
+    /// Its number (the ordinal of its `exception.raised`, 1 being the first ever raised):
+    /// what `acknowledgeException` and `resolveException` take.
+    async fn number(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.number)
+    }
+    /// Still in the queue (not resolved, dismissed or cleared).
+    async fn open(&self) -> bool {
+        self.closed.is_none()
+    }
+}
+
+#[ComplexObject]
+impl crate::orders::ExceptionNote {
+    /// When (business time).
+    async fn at(&self) -> Timestamp {
+        time(self.at_ms)
+    }
+    /// The seq of its `exception.acknowledged` event.
+    async fn seq(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.seq)
+    }
+}
+
+#[ComplexObject]
+impl crate::orders::ExceptionClosure {
+    /// When (business time).
+    async fn at(&self) -> Timestamp {
+        time(self.at_ms)
+    }
+    /// The seq of its `exception.resolved` event.
+    async fn seq(&self) -> UnsignedInt64 {
+        UnsignedInt64(self.seq)
+    }
 }
 
 #[ComplexObject]

@@ -11,7 +11,10 @@
 //! - `channel/{channel}` → [`PriorityClass`] (master data the priority needs);
 //! - `raised/{seq}` → [`RaisedException`]: every `exception.raised`, in log order (the queue
 //!   of things a person must look at: count tasks, return lot mismatches, reconciliations,
-//!   holds past their SLA), with the rule that raised it;
+//!   holds past their SLA), with the rule that raised it, its number, who acknowledged it and
+//!   how it left the queue;
+//! - `exno/{number}` → the seq of exception `number` (the ordinal of its `exception.raised`,
+//!   as the domain numbers them), and `exno` → how many were raised;
 //! - `workflow` → the workflow rules in force, every channel's (`workflow.configured`);
 //! - `stage/{stage}/{channel}/{since}/{order}` → empty: open orders by workflow stage
 //!   ([`Stage`]) and channel, longest in the stage first (the dashboard's "orders by stage with
@@ -42,6 +45,7 @@ const DUE: &[u8] = b"due";
 const BACKORDER: &[u8] = b"backorder";
 const CHANNEL: &[u8] = b"channel";
 const RAISED: &[u8] = b"raised";
+const EXNO: &[u8] = b"exno";
 const STAGE: &[u8] = b"stage";
 const WORKFLOW: &[u8] = b"workflow";
 
@@ -637,16 +641,49 @@ impl Projection for Orders {
             }
             Event::ExceptionRaised(e) => {
                 let (subject_type, subject_id) = crate::ledger::reference_parts(&e.subject);
+                let number = tx.get::<u64>(&key(&[EXNO]))?.unwrap_or(0) + 1;
                 let row = RaisedException {
                     seq: applied.seq,
+                    number,
                     kind: e.kind,
                     subject_type: subject_type.to_owned(),
                     subject_id,
                     message: e.message.clone(),
                     raised_at_ms: at_ms,
                     rule: self.raising_rule(tx, applied, e)?,
+                    acknowledgements: Vec::new(),
+                    closed: None,
                 };
+                tx.put(key(&[EXNO]), &number)?;
+                tx.put(key(&[EXNO, &be64(number)]), &applied.seq)?;
                 tx.put(key(&[RAISED, &be64(applied.seq)]), &row)?;
+            }
+            Event::ExceptionAcknowledged(e) => {
+                let (k, mut row) = raised_row(tx, e.exception)?;
+                row.acknowledgements.push(ExceptionNote {
+                    by: applied.actor.to_owned(),
+                    at_ms,
+                    note: e.note.clone(),
+                    seq: applied.seq,
+                });
+                tx.put(k, &row)?;
+            }
+            Event::ExceptionResolved(e) => {
+                let (k, mut row) = raised_row(tx, e.exception)?;
+                if row.closed.is_some() {
+                    return Err(ApplyError::new(format!(
+                        "exception {} resolved twice",
+                        e.exception
+                    )));
+                }
+                row.closed = Some(ExceptionClosure {
+                    resolution: e.resolution,
+                    by: applied.actor.to_owned(),
+                    at_ms,
+                    note: e.note.clone(),
+                    seq: applied.seq,
+                });
+                tx.put(k, &row)?;
             }
             event => {
                 let Some(order) = order_of(event) else { return Ok(()) };
@@ -716,6 +753,48 @@ pub struct RaisedException {
     /// The workflow rule that raised it (for a hold past its SLA: the rule that held the
     /// order); `None` when a person's or an integration's command did.
     pub rule: Option<String>,
+    /// Its number: the ordinal of its `exception.raised` in the log (1 is the first ever
+    /// raised); what `acknowledgeException` and `resolveException` take.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub number: u64,
+    /// Who took it in hand, oldest first.
+    pub acknowledgements: Vec<ExceptionNote>,
+    /// How it left the queue; null while it is open.
+    pub closed: Option<ExceptionClosure>,
+}
+
+/// A person's note on an exception (`exception.acknowledged`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(complex))]
+pub struct ExceptionNote {
+    /// Who (the envelope's actor).
+    pub by: String,
+    /// When (business time).
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub at_ms: i64,
+    /// What they said.
+    pub note: String,
+    /// The seq of the event.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub seq: u64,
+}
+
+/// How an exception left the queue (`exception.resolved`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(complex))]
+pub struct ExceptionClosure {
+    /// Resolved or dismissed by a person, or cleared by the decision that removed its cause.
+    pub resolution: tally_domain::event::ExceptionResolution,
+    /// Who (the envelope's actor: a person, an integration or `rule:<name>`).
+    pub by: String,
+    /// When (business time).
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub at_ms: i64,
+    /// What was done.
+    pub note: String,
+    /// The seq of the event.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub seq: u64,
 }
 
 /// Open orders in one workflow stage and channel, with how long they have been in it.
@@ -790,9 +869,31 @@ pub fn orders_in_stage(
     Ok(rows)
 }
 
-/// Every raised exception, in log order.
-pub fn raised_exceptions(r: &ViewReader) -> Result<Vec<RaisedException>> {
-    Ok(r.scan_typed::<RaisedException>(&prefix(&[RAISED]))?.into_iter().map(|(_, v)| v).collect())
+/// Every raised exception, in log order; with `open_only`, those still in the queue.
+pub fn raised_exceptions(r: &ViewReader, open_only: bool) -> Result<Vec<RaisedException>> {
+    Ok(r.scan_typed::<RaisedException>(&prefix(&[RAISED]))?
+        .into_iter()
+        .map(|(_, v)| v)
+        .filter(|v| !open_only || v.closed.is_none())
+        .collect())
+}
+
+/// Exception `number` (its ordinal), if raised.
+pub fn raised_exception(r: &ViewReader, number: u64) -> Result<Option<RaisedException>> {
+    let Some(seq) = r.get::<u64>(&key(&[EXNO, &be64(number)]))? else { return Ok(None) };
+    r.get(&key(&[RAISED, &be64(seq)]))
+}
+
+/// The row of exception `number` and its key; a number the view never saw is corrupt input.
+fn raised_row(tx: &Tx<'_>, number: u64) -> Result<(Vec<u8>, RaisedException), ApplyError> {
+    let seq: u64 = tx
+        .get(&key(&[EXNO, &be64(number)]))?
+        .ok_or_else(|| ApplyError::new(format!("unknown exception {number}")))?;
+    let k = key(&[RAISED, &be64(seq)]);
+    let row = tx
+        .get(&k)?
+        .ok_or_else(|| ApplyError::new(format!("exception {number} has no row at seq {seq}")))?;
+    Ok((k, row))
 }
 
 /// An open hold past its SLA due time.

@@ -113,6 +113,8 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::SupplierPaymentRecorded(p) => body(p),
         Event::CustomerDefined(p) => body(p),
         Event::CustomerPaymentRecorded(p) => body(p),
+        Event::ExceptionAcknowledged(p) => body(p),
+        Event::ExceptionResolved(p) => body(p),
     }
 }
 
@@ -271,6 +273,12 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("customer.defined", 1) => Event::CustomerDefined(read::<Customer>(t, v, bytes)?),
         ("finance.customer_payment_recorded", 1) => {
             Event::CustomerPaymentRecorded(read::<CustomerPaymentRecorded>(t, v, bytes)?)
+        }
+        ("exception.acknowledged", 1) => {
+            Event::ExceptionAcknowledged(read::<crate::event::ExceptionAcknowledged>(t, v, bytes)?)
+        }
+        ("exception.resolved", 1) => {
+            Event::ExceptionResolved(read::<crate::event::ExceptionResolved>(t, v, bytes)?)
         }
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {

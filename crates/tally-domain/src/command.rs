@@ -148,6 +148,10 @@ macro_rules! for_each_command {
             /// Set the workflow rules of every channel that has them (a channel left out runs
             /// none): validation, hold rules, auto-release, auto-allocation, backorder policy.
             ConfigureWorkflow(ConfigureWorkflow) configure_workflow "configureWorkflow";
+            /// Take an open exception in hand (it stays open; acknowledging again adds a note).
+            AcknowledgeException(AcknowledgeException) acknowledge_exception "acknowledgeException";
+            /// Take an exception out of the queue, resolved or dismissed, with a note saying why.
+            ResolveException(ResolveException) resolve_exception "resolveException";
         }
     };
 }
@@ -576,6 +580,50 @@ pub struct CancelOrder {
     pub order: OrderId,
     /// Why.
     pub reason: CancelReason,
+}
+
+/// Take an open exception in hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "AcknowledgeExceptionInput")
+)]
+pub struct AcknowledgeException {
+    /// The exception's number (`number` in the exception queue: the ordinal of its
+    /// `exception.raised` event, 1 being the first ever raised).
+    pub exception: crate::exceptions::ExceptionNo,
+    /// A note (who is on it, what happens next); may be empty, at most 256 bytes.
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub note: String,
+}
+
+/// How a person takes an exception out of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+#[serde(rename_all = "snake_case")]
+pub enum ManualResolution {
+    /// The cause was dealt with (counted, booked, corrected).
+    Resolved,
+    /// Nothing needs doing.
+    Dismissed,
+}
+
+/// Take an exception out of the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "ResolveExceptionInput")
+)]
+pub struct ResolveException {
+    /// The exception's number (see `acknowledgeException`).
+    pub exception: crate::exceptions::ExceptionNo,
+    /// Resolved or dismissed.
+    pub resolution: ManualResolution,
+    /// What was done, for the audit trail (required, at most 256 bytes).
+    pub note: String,
 }
 
 /// Set the workflow rules (replacing the rules in force).

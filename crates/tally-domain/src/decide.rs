@@ -2,6 +2,7 @@
 //! One submodule per family of commands; shared checks live here.
 
 mod claims;
+mod exceptions;
 mod finance;
 mod inventory;
 pub use inventory::SNAPSHOT_AGE_MAX_MS;
@@ -85,6 +86,8 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::DefineCustomer(c) => receivables::define_customer(&d, c),
         Command::RecordCustomerPayment(c) => receivables::record_customer_payment(&d, c),
         Command::ConfigureWorkflow(c) => workflow::configure(&d, c),
+        Command::AcknowledgeException(c) => exceptions::acknowledge(&d, c),
+        Command::ResolveException(c) => exceptions::resolve(&d, c),
     }
 }
 

@@ -415,6 +415,60 @@ pub struct ExceptionRaised {
     pub message: String,
 }
 
+/// How an exception left the queue. Variant order is part of the event format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionResolution {
+    /// A person fixed the cause (counted the bucket, booked the difference, …).
+    Resolved,
+    /// A person judged that nothing needs doing.
+    Dismissed,
+    /// A later decision cleared the cause by itself (the hold was released or the order
+    /// cancelled; the settlement's deposit now equals its lines): resolved by that decision's
+    /// actor.
+    Cleared,
+}
+
+impl ExceptionResolution {
+    /// The stored name (`resolved`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Resolved => "resolved",
+            Self::Dismissed => "dismissed",
+            Self::Cleared => "cleared",
+        }
+    }
+}
+
+/// A person took an open exception in hand (it stays in the queue until resolved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionAcknowledged {
+    /// The exception's number: the ordinal of its `exception.raised` event in the log (1 is
+    /// the first exception ever raised).
+    pub exception: u64,
+    /// What it was about (its stream is this event's stream).
+    pub subject: crate::journal::JournalRef,
+    /// What the person said (may be empty).
+    pub note: String,
+}
+
+/// An exception left the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionResolved {
+    /// The exception's number (see [`ExceptionAcknowledged::exception`]).
+    pub exception: u64,
+    /// Its kind.
+    pub kind: ExceptionKind,
+    /// What it was about (its stream is this event's stream).
+    pub subject: crate::journal::JournalRef,
+    /// How.
+    pub resolution: ExceptionResolution,
+    /// Why: the person's note, or what cleared it.
+    pub note: String,
+}
+
 /// Units of an order still waiting for stock were cancelled; what is allocated or shipped
 /// stays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1010,6 +1064,12 @@ pub enum Event {
     /// `finance.customer_payment_recorded`
     #[serde(rename = "finance.customer_payment_recorded")]
     CustomerPaymentRecorded(CustomerPaymentRecorded),
+    /// `exception.acknowledged`
+    #[serde(rename = "exception.acknowledged")]
+    ExceptionAcknowledged(ExceptionAcknowledged),
+    /// `exception.resolved`
+    #[serde(rename = "exception.resolved")]
+    ExceptionResolved(ExceptionResolved),
 }
 
 impl Event {
@@ -1074,6 +1134,8 @@ impl Event {
             Event::SupplierPaymentRecorded(_) => "supplier.payment_recorded",
             Event::CustomerDefined(_) => "customer.defined",
             Event::CustomerPaymentRecorded(_) => "finance.customer_payment_recorded",
+            Event::ExceptionAcknowledged(_) => "exception.acknowledged",
+            Event::ExceptionResolved(_) => "exception.resolved",
         }
     }
 
@@ -1150,6 +1212,8 @@ impl Event {
             Event::SupplierPaymentRecorded(e) => stream::supplier(&e.supplier),
             Event::CustomerDefined(e) => stream::customer(&e.id),
             Event::CustomerPaymentRecorded(e) => stream::customer(&e.customer),
+            Event::ExceptionAcknowledged(e) => e.subject.stream(),
+            Event::ExceptionResolved(e) => e.subject.stream(),
         }
     }
 }

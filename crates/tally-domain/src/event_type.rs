@@ -102,4 +102,6 @@ event_types! {
     SupplierPaymentRecorded => "supplier.payment_recorded", "`supplier.payment_recorded`: A payment to a supplier was recorded.",
     CustomerDefined => "customer.defined", "`customer.defined`: A B2B customer was defined or redefined.",
     FinanceCustomerPaymentRecorded => "finance.customer_payment_recorded", "`finance.customer_payment_recorded`: A customer's payment was received and applied to invoices.",
+    ExceptionAcknowledged => "exception.acknowledged", "`exception.acknowledged`: A person took an open exception in hand.",
+    ExceptionResolved => "exception.resolved", "`exception.resolved`: An exception left the queue: resolved or dismissed by a person, or cleared by a later decision.",
 }

@@ -749,6 +749,7 @@ fn apply(state: &mut State, event: &Event) {
                     line_count: 0,
                     net_minor: 0,
                     facilitator_tax_minor: 0,
+                    paid_out_minor: None,
                 },
             );
         }
@@ -762,7 +763,9 @@ fn apply(state: &mut State, event: &Event) {
             }
         }
         Event::PayoutSettled(e) => {
-            state.settlements.remove(&e.settlement);
+            if let Some(s) = state.settlements.get_mut(&e.settlement) {
+                s.paid_out_minor = Some(e.amount.minor());
+            }
         }
         Event::JournalEntryPosted(e) => {
             debug_assert!(
@@ -778,9 +781,11 @@ fn apply(state: &mut State, event: &Event) {
                 }
             }
         }
-        // A marker of an accepted command changes nothing; exceptions are for people and views,
-        // decisions do not read them.
-        Event::CommandAccepted(_) | Event::ExceptionRaised(_) => {}
+        // A marker of an accepted command changes nothing.
+        Event::CommandAccepted(_) | Event::ExceptionAcknowledged(_) => {}
+        // Exceptions are numbered in log order; decisions read only whether one is open.
+        Event::ExceptionRaised(e) => state.exceptions.raise(e.kind, &e.subject),
+        Event::ExceptionResolved(e) => state.exceptions.close(e.exception),
         Event::HoldSlaBreached(e) => {
             if let Some(hold) = state.orders.get_mut(&e.order).and_then(|o| o.hold.as_mut()) {
                 hold.breached = true;

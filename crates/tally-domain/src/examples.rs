@@ -428,9 +428,18 @@ pub fn commands() -> Vec<Command> {
             qty: 3,
             description: "monthly storage".to_owned(),
         }),
+        Command::RecordSettlementLine(RecordSettlementLine {
+            settlement: id("S1"),
+            kind: SettlementLineKind::Suspense,
+            amount: usd("-1.50"),
+            order: None,
+            sku: None,
+            qty: 0,
+            description: "Inbound Defect Fee".to_owned(),
+        }),
         Command::SettlePayout(SettlePayout {
             settlement: id("S1"),
-            amount: usd("20.90"),
+            amount: usd("19.40"),
             deposit_date: day("2026-03-16"),
         }),
         Command::RecordSupplierInvoice(RecordSupplierInvoice {
@@ -509,6 +518,15 @@ pub fn commands() -> Vec<Command> {
                 backorder_days: Some(14),
                 substitutes: Vec::new(),
             }],
+        }),
+        Command::AcknowledgeException(AcknowledgeException {
+            exception: crate::exceptions::ExceptionNo(2),
+            note: "finance: checking the fee against the seller central report".to_owned(),
+        }),
+        Command::ResolveException(ResolveException {
+            exception: crate::exceptions::ExceptionNo(2),
+            resolution: ManualResolution::Resolved,
+            note: "an inbound defect fee: reclassified to 5300 by manual entry".to_owned(),
         }),
     ]
 }

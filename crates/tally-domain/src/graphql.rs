@@ -166,6 +166,33 @@ impl ScalarType for UnsignedInt64 {
     }
 }
 
+/// An exception's number is an [`UnsignedInt64`] in GraphQL.
+impl InputType for crate::exceptions::ExceptionNo {
+    type RawValueType = Self;
+
+    fn type_name() -> Cow<'static, str> {
+        <UnsignedInt64 as InputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <UnsignedInt64 as InputType>::create_type_info(registry)
+    }
+
+    fn parse(value: Option<Value>) -> InputValueResult<Self> {
+        <UnsignedInt64 as InputType>::parse(value)
+            .map(|n| Self(n.0))
+            .map_err(InputValueError::propagate)
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+}
+
 /// An exact decimal number as text: an optional `-`, digits, and optionally `.` and digits
 /// (`"118.80"`, `"-3.75"`, `"100"`). Never a float.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -66,6 +66,7 @@ pub mod event;
 pub mod event_type;
 pub mod evolve;
 pub mod examples;
+pub mod exceptions;
 #[cfg(feature = "graphql")]
 pub mod graphql;
 pub mod ids;

@@ -167,16 +167,10 @@ pub enum Rejection {
         /// Units outstanding.
         allowed: u64,
     },
-    /// A payout does not equal the net of the settlement's lines.
-    #[error("payout {found} of settlement '{settlement}' differs from its net {expected}")]
-    SettlementMismatch {
-        /// The settlement.
-        settlement: SettlementId,
-        /// Σ net of its lines, as decimal text.
-        expected: String,
-        /// The payout, as decimal text.
-        found: String,
-    },
+    /// The settlement's payout was already recorded and equals its lines: it takes no more
+    /// lines and no second payout.
+    #[error("settlement '{0}' is paid out and reconciled")]
+    SettlementPaidOut(SettlementId),
     /// The marketplace-facilitator tax lines of a settlement do not net to zero.
     #[error("facilitator tax of settlement '{settlement}' nets to {net}, not zero")]
     FacilitatorTaxNotNetted {
@@ -233,6 +227,9 @@ pub enum Rejection {
         /// Why (too old, in the future).
         why: &'static str,
     },
+    /// No open exception has this number (never raised, or already resolved).
+    #[error("no open exception {0}")]
+    UnknownException(u64),
 }
 
 /// The list of every rejection code, in one place: each with its doc, its variant of
@@ -296,8 +293,8 @@ macro_rules! for_each_rejection_code {
             UnbalancedEntry "UNBALANCED_ENTRY";
             /// More units than are outstanding (returns over shipped, refunds over shipped, receipts
             ExceedsOutstanding "EXCEEDS_OUTSTANDING";
-            /// A payout does not equal the net of the settlement's lines.
-            SettlementMismatch "SETTLEMENT_MISMATCH";
+            /// The settlement is paid out and reconciled: no more lines, no second payout.
+            SettlementPaidOut "SETTLEMENT_PAID_OUT";
             /// The marketplace-facilitator tax lines of a settlement do not net to zero.
             FacilitatorTaxNotNetted "FACILITATOR_TAX_NOT_NETTED";
             /// A deposit refund exceeds the customer money held for the order.
@@ -310,6 +307,8 @@ macro_rules! for_each_rejection_code {
             ExceedsOpenAmount "EXCEEDS_OPEN_AMOUNT";
             /// A stock snapshot is older than on-hand can be compared with, or in the future.
             StaleSnapshot "STALE_SNAPSHOT";
+            /// No open exception has this number.
+            UnknownException "UNKNOWN_EXCEPTION";
         }
     };
 }
@@ -380,13 +379,14 @@ impl Rejection {
             Self::CurrencyMismatch { .. } => RejectionCode::CurrencyMismatch,
             Self::UnbalancedEntry { .. } => RejectionCode::UnbalancedEntry,
             Self::ExceedsOutstanding { .. } => RejectionCode::ExceedsOutstanding,
-            Self::SettlementMismatch { .. } => RejectionCode::SettlementMismatch,
+            Self::SettlementPaidOut(_) => RejectionCode::SettlementPaidOut,
             Self::FacilitatorTaxNotNetted { .. } => RejectionCode::FacilitatorTaxNotNetted,
             Self::RefundExceedsDeposit { .. } => RejectionCode::RefundExceedsDeposit,
             Self::UnknownCustomer(_) => RejectionCode::UnknownCustomer,
             Self::UnknownInvoice(_) => RejectionCode::UnknownInvoice,
             Self::ExceedsOpenAmount { .. } => RejectionCode::ExceedsOpenAmount,
             Self::StaleSnapshot { .. } => RejectionCode::StaleSnapshot,
+            Self::UnknownException(_) => RejectionCode::UnknownException,
         }
     }
 

@@ -141,4 +141,16 @@ pub struct Settlement {
     pub net_minor: i64,
     /// Σ of its facilitator-tax lines, in minor units (must be zero at payout).
     pub facilitator_tax_minor: i64,
+    /// The deposit, once paid out (minor units). A deposit that differs from `net_minor` is
+    /// recorded all the same and raises a reconciliation exception; lines that arrive later
+    /// (a re-import of lines once refused) are taken until the two agree.
+    pub paid_out_minor: Option<i64>,
+}
+
+impl Settlement {
+    /// Paid out, and the deposit equals the lines: closed to more lines and payouts.
+    #[must_use]
+    pub fn reconciled(&self) -> bool {
+        self.paid_out_minor == Some(self.net_minor)
+    }
 }

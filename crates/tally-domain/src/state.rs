@@ -98,6 +98,8 @@ pub struct State {
     pub(crate) workflow: BTreeMap<ChannelId, crate::workflow::ChannelWorkflow>,
     /// Orders received per buyer (what "first order" counts).
     pub(crate) buyer_orders: BTreeMap<crate::ids::BuyerId, u64>,
+    /// The exception queue ([`crate::exceptions`]).
+    pub(crate) exceptions: crate::exceptions::Exceptions,
 }
 
 impl State {
@@ -111,6 +113,12 @@ impl State {
     #[must_use]
     pub fn location(&self, id: &LocationId) -> Option<&Location> {
         self.locations.get(id)
+    }
+
+    /// The exception queue: numbers and open exceptions.
+    #[must_use]
+    pub const fn exceptions(&self) -> &crate::exceptions::Exceptions {
+        &self.exceptions
     }
 
     /// A channel's master record.
@@ -287,7 +295,7 @@ impl State {
         self.returns.get(id)
     }
 
-    /// An open settlement.
+    /// A settlement, open or paid out.
     #[must_use]
     pub fn settlement(&self, id: &SettlementId) -> Option<&Settlement> {
         self.settlements.get(id)

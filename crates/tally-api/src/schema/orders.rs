@@ -368,7 +368,9 @@ impl OrdersQuery {
     }
 
     /// Exceptions decisions raised for a person to look at (a short pick's count task, a return
-    /// of a lot that was not shipped, a payout above clearing), in log order, paged.
+    /// of a lot that was not shipped, a payout above clearing, a deposit that differs from its
+    /// settlement, a hold past its SLA), in log order, paged; with who acknowledged each and how
+    /// it left the queue. `open: true` lists only those still in the queue.
     #[graphql(
         guard = "FieldGuard(\"Query.raisedExceptions\")",
         complexity = "connection::complexity(first, last, child_complexity)"
@@ -387,6 +389,9 @@ impl OrdersQuery {
         )]
         last: Option<i32>,
         #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Only exceptions still in the queue (default: every one).")] open: Option<
+            bool,
+        >,
         #[graphql(desc = "Read the view as of an earlier seq or time (default: now).")]
         as_of: Option<AsOf>,
     ) -> async_graphql::Result<Connection<RaisedException>> {
@@ -397,7 +402,8 @@ impl OrdersQuery {
             &PageArgs::new(first, after, last, before),
         )?;
         let view = read_view(state, VIEW, as_of).await?;
-        let all = orders::raised_exceptions(&view.reader).map_err(|e| view_error(VIEW, &e))?;
+        let all = orders::raised_exceptions(&view.reader, open.unwrap_or(false))
+            .map_err(|e| view_error(VIEW, &e))?;
         let items = all.into_iter().map(|e| (e.seq, e)).collect();
         Ok(connection::paginate_sorted("raised-exception", &window, view.meta, items)?)
     }

@@ -5,6 +5,7 @@
 mod commands;
 mod cost;
 mod errors;
+mod exceptions;
 mod full_disk;
 mod graphiql;
 mod http;

@@ -294,7 +294,7 @@ async fn lot_settlement_and_return_nodes_round_trip() {
         (&settlement["settlementId"], &settlement["channel"]),
         (&json!("S1"), &json!("amazon"))
     );
-    assert_eq!(settlement["payout"]["amount"], json!({"amount": "20.90", "currencyCode": "USD"}));
+    assert_eq!(settlement["payout"]["amount"], json!({"amount": "19.40", "currencyCode": "USD"}));
 
     let ret = node("gid://tally/Return/R1").await;
     assert_eq!(ret["__typename"], "Return");

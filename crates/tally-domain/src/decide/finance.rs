@@ -405,6 +405,9 @@ pub(super) fn settlement_line(
     c: &RecordSettlementLine,
 ) -> Result<Vec<Event>, Rejection> {
     let settlement = open_settlement_of(d, &c.settlement)?;
+    if settlement.reconciled() {
+        return Err(Rejection::SettlementPaidOut(c.settlement.clone()));
+    }
     same_currency(settlement.currency, c.amount.currency())?;
     if c.amount.minor() == 0 {
         return Err(Rejection::InvalidAmount {
@@ -467,25 +470,31 @@ pub(super) fn settlement_line(
             ),
         }));
     }
+    // A line of a settlement already paid out explains (part of) its deposit's difference:
+    // when the lines now equal the deposit, the reconciliation exception is cleared.
+    if settlement.paid_out_minor == settlement.net_minor.checked_add(c.amount.minor()) {
+        events.extend(super::exceptions::clear(
+            d,
+            ExceptionKind::ReconciliationMismatch,
+            &JournalRef::Settlement(c.settlement.clone()),
+            &format!("the lines of settlement '{}' now equal its deposit", c.settlement),
+        ));
+    }
     Ok(events)
 }
 
 pub(super) fn settle_payout(d: &Decision<'_>, c: &SettlePayout) -> Result<Vec<Event>, Rejection> {
     let settlement = open_settlement_of(d, &c.settlement)?;
+    if settlement.paid_out_minor.is_some() {
+        return Err(Rejection::SettlementPaidOut(c.settlement.clone()));
+    }
     same_currency(settlement.currency, c.amount.currency())?;
+    amount("payout", c.amount)?;
     if settlement.facilitator_tax_minor != 0 {
         return Err(Rejection::FacilitatorTaxNotNetted {
             settlement: c.settlement.clone(),
             net: Money::from_minor(settlement.facilitator_tax_minor, settlement.currency)
                 .to_decimal_string(),
-        });
-    }
-    if c.amount.minor() != settlement.net_minor {
-        return Err(Rejection::SettlementMismatch {
-            settlement: c.settlement.clone(),
-            expected: Money::from_minor(settlement.net_minor, settlement.currency)
-                .to_decimal_string(),
-            found: c.amount.to_decimal_string(),
         });
     }
     let mut events = vec![Event::PayoutSettled(PayoutSettled {
@@ -502,6 +511,27 @@ pub(super) fn settle_payout(d: &Decision<'_>, c: &SettlePayout) -> Result<Vec<Ev
             Posting::credit(Account::MarketplaceClearing, c.amount),
         ],
     )?);
+    // The deposit is a fact (the bank has the money, DOMAIN.md §4): one that differs from
+    // the settlement's lines is recorded all the same, the difference stays in 1150, and a
+    // person is asked to reconcile it. Lines that explain it later clear the exception.
+    if c.amount.minor() != settlement.net_minor {
+        let net = Money::from_minor(settlement.net_minor, settlement.currency);
+        let difference = c.amount.minor().checked_sub(settlement.net_minor).ok_or_else(|| {
+            Rejection::InvalidAmount { what: "payout", value: c.amount.to_decimal_string() }
+        })?;
+        events.push(Event::ExceptionRaised(ExceptionRaised {
+            kind: ExceptionKind::ReconciliationMismatch,
+            subject: JournalRef::Settlement(c.settlement.clone()),
+            message: format!(
+                "deposit {} of settlement '{}' differs from the net {} of its {} lines by {}",
+                c.amount.to_decimal_string(),
+                c.settlement,
+                net.to_decimal_string(),
+                settlement.line_count,
+                Money::from_minor(difference, settlement.currency).to_decimal_string()
+            ),
+        }));
+    }
     Ok(events)
 }
 

@@ -471,6 +471,12 @@ pub(super) fn release_hold(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>,
         return Err(invalid_state(order, "release a hold"));
     }
     let mut events = vec![Event::OrderHoldReleased(OrderEvent { order: c.order.clone() })];
+    events.extend(super::exceptions::clear(
+        d,
+        ExceptionKind::HoldSlaBreach,
+        &JournalRef::Order(c.order.clone()),
+        &format!("the hold of order '{}' was released", c.order),
+    ));
     if matches!(order.status, OrderStatus::Validated | OrderStatus::Fulfilling) {
         events.extend(allocate_lines(d, order));
     }
@@ -963,6 +969,12 @@ pub(super) fn cancel(d: &Decision<'_>, c: &CancelOrder) -> Result<Vec<Event>, Re
         Event::OrderCancelled(cancelled)
     }];
     events.extend(quarantined);
+    events.extend(super::exceptions::clear(
+        d,
+        ExceptionKind::HoldSlaBreach,
+        &JournalRef::Order(c.order.clone()),
+        &format!("order '{}' was cancelled", c.order),
+    ));
     // The cancelled order's own lines are still indexed; skip them when refilling.
     events.extend(fill_backorders(d.state, &mut overlay, &skus, Some(&c.order), d.today()));
     Ok(events)

@@ -168,8 +168,6 @@ fn settlement_lines_and_payout() {
         .and(line(SettlementLineKind::FacilitatorTax, 800))
         .and(line(SettlementLineKind::FacilitatorTax, -800));
     assert_eq!(s.state.settlement(&sid()).unwrap().net_minor, 8_500);
-    let s2 = Scenario { state: s.state.clone(), ctx: s.ctx.clone() };
-    s2.when(settle(8_400)).then_rejects("SETTLEMENT_MISMATCH");
     let (_, state) =
         s.when(settle(8_500)).then_types(&["settlement.payout_settled", "journal.entry_posted"]);
     // Principal lines confirm what the invoice at shipment debited to 1150; with no shipment
@@ -177,7 +175,70 @@ fn settlement_lines_and_payout() {
     // (commission −15.00 and the payout 85.00 clear against it).
     assert_eq!(state.balance(Account::MarketplaceClearing, Currency::USD).minor(), -10_000);
     assert_eq!(state.balance(Account::SalesTaxPayable, Currency::USD).minor(), 0);
-    assert!(state.settlement(&sid()).is_none());
+    let paid = state.settlement(&sid()).unwrap();
+    assert!(paid.reconciled());
+    assert_eq!(state.exceptions().raised(), 0);
+    // Paid out and reconciled: no more lines, no second payout, and the id is never reused.
+    let again = |c: Command| Scenario { state: state.clone(), ctx: ctx_at(T0) }.when(c);
+    again(line(SettlementLineKind::Principal, 100)).then_rejects("SETTLEMENT_PAID_OUT");
+    again(settle(8_500)).then_rejects("SETTLEMENT_PAID_OUT");
+    again(mkt().pop().unwrap()).then_rejects("DUPLICATE_ID");
+}
+
+/// A deposit that differs from the settlement's lines is a fact: it is recorded (Dr 1000 /
+/// Cr 1150 by what the bank got), the difference stays in 1150, and a reconciliation
+/// exception names both amounts. Lines that arrive later and explain the difference (a
+/// re-import of lines once refused) clear the exception when the two agree.
+#[test]
+fn a_deposit_that_differs_is_recorded_with_an_exception_until_lines_explain_it() {
+    let s = Scenario::given(mkt())
+        .and(line(SettlementLineKind::Principal, 10_000))
+        .and(line(SettlementLineKind::Commission, -1_500));
+    let (events, state) = s.when(settle(8_350)).then_types(&[
+        "settlement.payout_settled",
+        "journal.entry_posted",
+        "exception.raised",
+    ]);
+    let Event::ExceptionRaised(x) = &events[2] else { panic!() };
+    assert_eq!(x.kind, tally_domain::event::ExceptionKind::ReconciliationMismatch);
+    assert_eq!(
+        x.message,
+        "deposit 83.50 of settlement 'S1' differs from the net 85.00 of its 2 lines by -1.50"
+    );
+    assert_eq!(state.balance(Account::Bank, Currency::USD).minor(), 8_350);
+    assert_eq!(state.exceptions().raised(), 1);
+    assert_eq!(state.exceptions().open_count(), 1);
+    // A second deposit for the same settlement is refused even while it is unreconciled.
+    Scenario { state: state.clone(), ctx: ctx_at(T0) }
+        .when(settle(8_350))
+        .then_rejects("SETTLEMENT_PAID_OUT");
+    let s = Scenario { state, ctx: ctx_at(T0) };
+    // A late line that does not close the gap is taken; the exception stays open.
+    let (events, state) = s
+        .when(line(SettlementLineKind::StorageFee, -100))
+        .then_types(&["settlement.line_recorded", "journal.entry_posted"]);
+    assert_eq!(events.len(), 2);
+    assert_eq!(state.exceptions().open_count(), 1);
+    // The line that makes the lines equal the deposit clears it, as the same decision.
+    let (events, state) = Scenario { state, ctx: ctx_at(T0) }
+        .when(line(SettlementLineKind::FulfillmentFee, -50))
+        .then_types(&["settlement.line_recorded", "journal.entry_posted", "exception.resolved"]);
+    let Event::ExceptionResolved(r) = &events[2] else { panic!() };
+    assert_eq!(
+        (r.exception, r.resolution, r.note.as_str()),
+        (
+            1,
+            tally_domain::event::ExceptionResolution::Cleared,
+            "the lines of settlement 'S1' now equal its deposit"
+        )
+    );
+    assert_eq!(state.exceptions().open_count(), 0);
+    assert!(state.settlement(&sid()).unwrap().reconciled());
+    // 1150 nets to the principal the invoice side never debited, as in the reconciled case.
+    assert_eq!(state.balance(Account::MarketplaceClearing, Currency::USD).minor(), -10_000);
+    Scenario { state, ctx: ctx_at(T0) }
+        .when(line(SettlementLineKind::Principal, 1))
+        .then_rejects("SETTLEMENT_PAID_OUT");
 }
 
 #[test]

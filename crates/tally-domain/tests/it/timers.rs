@@ -2,10 +2,10 @@
 //! `record_hold_sla_breach`, and `timers::due`, which the engine's timer submits.
 
 use tally_domain::Command;
-use tally_domain::command::{HoldOrder, LotRef, OrderRef};
+use tally_domain::command::{CancelOrder, HoldOrder, LotRef, OrderRef};
 use tally_domain::event::Event;
 use tally_domain::inventory::QuarantineReason;
-use tally_domain::order::HoldReason;
+use tally_domain::order::{CancelReason, HoldReason};
 use tally_domain::time::Timestamp;
 use tally_domain::timers::due;
 
@@ -76,7 +76,24 @@ fn a_hold_past_its_sla_is_recorded_once() {
     assert_eq!(x.kind, tally_domain::event::ExceptionKind::HoldSlaBreach);
     assert_eq!(x.subject, tally_domain::journal::JournalRef::Order(oid("O1")));
     assert!(x.message.contains("payment"), "{}", x.message);
-    Scenario { state, ctx: ctx_at(T0 + 7_200_000) }.when(breach()).then_types(&[]);
+    Scenario { state: state.clone(), ctx: ctx_at(T0 + 7_200_000) }.when(breach()).then_types(&[]);
+    assert_eq!(state.exceptions().open_count(), 1);
+    // Releasing the hold (or cancelling the order) clears the breach from the queue, in the
+    // same decision, by whoever released it.
+    let release = Command::ReleaseHold(OrderRef { order: oid("O1") });
+    let (events, released) = Scenario { state: state.clone(), ctx: ctx_at(T0 + 7_200_000) }
+        .when(release)
+        .then_types(&["order.hold_released", "exception.resolved"]);
+    let Event::ExceptionResolved(r) = &events[1] else { panic!() };
+    assert_eq!((r.exception, r.resolution), (1, tally_domain::event::ExceptionResolution::Cleared));
+    assert_eq!(released.exceptions().open_count(), 0);
+    let cancel =
+        Command::CancelOrder(CancelOrder { order: oid("O1"), reason: CancelReason::Customer });
+    let (events, _) = Scenario { state, ctx: ctx_at(T0 + 7_200_000) }
+        .when(cancel)
+        .then_types(&["order.cancelled", "exception.resolved"]);
+    let Event::ExceptionResolved(r) = &events[1] else { panic!() };
+    assert_eq!(r.note, "order 'O1' was cancelled");
     Scenario::given(world_and([place("O2", "web", &[("A", 1, 100)], 0, 0)]))
         .when(Command::RecordHoldSlaBreach(OrderRef { order: oid("O2") }))
         .then_rejects("INVALID_STATE");

@@ -117,7 +117,7 @@ fn an_amazon_settlement_imports_once_balances_and_reconciles_to_its_deposit() {
     // The unknown line sits in suspense and is raised.
     assert_eq!(finance::balance(&r, Account::Suspense, Currency::USD).unwrap(), 312);
     let orders = engine.views().reader("orders").unwrap();
-    let raised = tally_projections::orders::raised_exceptions(&orders).unwrap();
+    let raised = tally_projections::orders::raised_exceptions(&orders, false).unwrap();
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0].kind, tally_domain::event::ExceptionKind::SuspenseLine);
     assert!(raised[0].message.contains("Low-Inventory-Level Fee"), "{}", raised[0].message);
@@ -139,31 +139,60 @@ fn an_amazon_settlement_imports_once_balances_and_reconciles_to_its_deposit() {
 }
 
 #[test]
-fn a_line_of_an_unknown_sku_holds_the_payout_until_the_sku_exists_then_a_reimport_completes() {
+fn a_line_of_an_unknown_sku_leaves_the_deposit_unexplained_until_the_sku_exists_then_a_reimport_completes()
+ {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());
     setup(&engine, &amazon_us_master());
     let bytes = fixture("amazon-settlement-us.tsv");
     let first = import(&engine, Format::AmazonSettlementV2, &bytes, &us_options());
-    // The mug's 7 lines are refused with their source ids, and the deposit cannot settle.
-    assert_eq!((first.accepted, first.rejected), (22, 8));
+    // The mug's 7 lines are refused with their source ids; the deposit is recorded as the
+    // bank saw it, with a reconciliation exception for what the lines do not explain.
+    assert_eq!((first.accepted, first.rejected), (23, 7));
     assert_eq!(first.rejected_by_code.get("UNKNOWN_SKU"), Some(&7));
-    assert_eq!(first.rejected_by_code.get("SETTLEMENT_MISMATCH"), Some(&1));
+    // 22 lines and the opening, the payout and its exception.
+    assert_eq!(first.events, 47);
     assert!(first.refusals.iter().any(|r| r.code == "UNKNOWN_SKU"
         && r.source_id.contains("order 114-2223334-5556667")
         && r.message.contains("MUG-WHT-11")));
+    let orders = engine.views().reader("orders").unwrap();
+    let open_now = tally_projections::orders::raised_exceptions(&orders, true).unwrap();
+    let mismatch: Vec<_> = open_now
+        .iter()
+        .filter(|x| x.kind == tally_domain::event::ExceptionKind::ReconciliationMismatch)
+        .collect();
+    assert_eq!(mismatch.len(), 1, "{open_now:?}");
+    assert_eq!(mismatch[0].subject_id, "11783365821");
+    assert!(mismatch[0].message.contains("deposit 73.58"), "{}", mismatch[0].message);
+    let number = mismatch[0].number;
+    let r = engine.views().reader("finance").unwrap();
+    assert_eq!(finance::balance(&r, Account::Bank, Currency::USD).unwrap(), 7358);
+    assert_eq!(finance::trial_balance_totals(&r).unwrap().get(&Currency::USD), Some(&0));
     // Counted per source in the durable submission counters.
     let counts = engine.submission_counts();
     let line_counts =
         &counts[&("amazon/amazon-us/11783365821".to_owned(), "record_settlement_line".to_owned())];
     assert_eq!(line_counts.rejected_by_code.get("UNKNOWN_SKU"), Some(&7));
-    // Once the SKU exists, the same file imports what was missing, nothing twice.
+    // Once the SKU exists, the same file imports what was missing, nothing twice, and the
+    // line that makes the lines equal the deposit clears the exception.
     setup(&engine, &[mug()]);
     let second = import(&engine, Format::AmazonSettlementV2, &bytes, &us_options());
-    assert_eq!((second.accepted, second.duplicates, second.rejected), (8, 22, 0));
+    assert_eq!((second.accepted, second.duplicates, second.rejected), (7, 23, 0));
     let r = engine.views().reader("finance").unwrap();
     assert_eq!(finance::balance(&r, Account::Bank, Currency::USD).unwrap(), 7358);
     assert_eq!(finance::trial_balance_totals(&r).unwrap().get(&Currency::USD), Some(&0));
+    let detail = finance::settlement(&r, "11783365821").unwrap().unwrap();
+    assert_eq!(detail.settlement.totals.net, 7358);
+    let orders = engine.views().reader("orders").unwrap();
+    let cleared = tally_projections::orders::raised_exception(&orders, number).unwrap().unwrap();
+    let closure = cleared.closed.as_ref().expect("the exception is closed");
+    assert_eq!(closure.resolution, tally_domain::event::ExceptionResolution::Cleared);
+    assert!(
+        tally_projections::orders::raised_exceptions(&orders, true)
+            .unwrap()
+            .iter()
+            .all(|x| x.kind != tally_domain::event::ExceptionKind::ReconciliationMismatch)
+    );
     engine.close();
 }
 
@@ -237,7 +266,7 @@ fn a_partner_snapshot_reconciles_without_overwriting_and_refuses_the_unknown_sku
     );
     assert_eq!(finance::trial_balance_totals(&fin).unwrap().get(&Currency::USD), Some(&0));
     let orders = engine.views().reader("orders").unwrap();
-    let raised = tally_projections::orders::raised_exceptions(&orders).unwrap();
+    let raised = tally_projections::orders::raised_exceptions(&orders, false).unwrap();
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0].kind, tally_domain::event::ExceptionKind::SnapshotVariance);
     assert!(raised[0].message.contains("variance -250"), "{}", raised[0].message);
