@@ -22,6 +22,7 @@ pub mod backoff;
 pub mod config;
 mod error;
 pub mod filter;
+mod http;
 pub mod message;
 mod outbox;
 pub mod signing;
@@ -29,7 +30,7 @@ pub mod store;
 mod worker;
 
 pub use backoff::{Clock, SystemClock};
-pub use config::{Delivery, EndpointSpec, EndpointText, Origin, Start, WebhooksConfig};
+pub use config::{CaFile, Delivery, EndpointSpec, EndpointText, Origin, Start, WebhooksConfig};
 pub use error::{Error, Result};
 pub use message::{ATS_CHANGED, Message};
 pub use outbox::{EndpointStatus, NewEndpoint, Outbox};

@@ -26,8 +26,11 @@ pub const DEAD_LETTERS_PAGE_MAX: usize = 1000;
 pub struct NewEndpoint {
     /// Name (`[a-z0-9_-]`, 1 to 64 bytes).
     pub name: String,
-    /// `http://…` URL.
+    /// `https://…` (or `http://…`) URL.
     pub url: String,
+    /// For an `https://` URL: a PEM file of the CA certificates its server certificate must
+    /// chain to (a private CA), absolute or relative to the data directory.
+    pub ca_file: Option<String>,
     /// Type names or globs.
     pub types: Vec<String>,
     /// Only these channels (empty: all).
@@ -47,6 +50,8 @@ pub struct EndpointStatus {
     pub name: String,
     /// URL.
     pub url: String,
+    /// The CA file its server certificate must chain to (resolved path), if any.
+    pub ca_file: Option<String>,
     /// Type patterns.
     pub types: Vec<String>,
     /// Channel filter (empty: all).
@@ -97,6 +102,7 @@ struct Running {
 struct Inner {
     log: Log,
     views: ViewStore,
+    data_dir: PathBuf,
     store_path: PathBuf,
     delivery: Delivery,
     clock: Arc<dyn Clock>,
@@ -141,19 +147,13 @@ impl Outbox {
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
         config.delivery.check()?;
-        let timeout = Duration::from_millis(config.delivery.request_timeout_ms);
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tally-outbox/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Client(e.to_string()))?;
+        let client = crate::http::client(&config.delivery, None).map_err(Error::Client)?;
         let (shutdown, _) = watch::channel(false);
         let outbox = Self {
             inner: Arc::new(Inner {
                 log,
                 views,
+                data_dir: data_dir.to_path_buf(),
                 store_path: data_dir.join(crate::store::DIR_NAME),
                 delivery: config.delivery,
                 clock,
@@ -172,7 +172,7 @@ impl Outbox {
                     tracing::warn!(endpoint = %text.name, "outbox: an endpoint of the API has the name of one in webhooks.toml; the file's wins");
                     continue;
                 }
-                specs.push(text.into_spec(Origin::Api)?);
+                specs.push(text.into_spec_in(Origin::Api, Some(data_dir))?);
             }
             for spec in specs {
                 outbox.launch(&shared, spec)?;
@@ -202,6 +202,11 @@ impl Outbox {
     }
 
     fn launch(&self, shared: &Arc<Shared>, spec: EndpointSpec) -> Result<()> {
+        let client = match &spec.ca_file {
+            None => shared.client.clone(),
+            Some(ca) => crate::http::client(&shared.delivery, Some(ca))
+                .map_err(|e| Error::Client(format!("endpoint '{}': {e}", spec.name)))?,
+        };
         let state = match shared.store.state(&spec.name)? {
             Some(state) => state,
             None => {
@@ -226,6 +231,7 @@ impl Outbox {
         let worker = Worker::new(
             Arc::clone(shared),
             Arc::clone(&spec),
+            client,
             control_rx,
             status_tx,
             state,
@@ -254,6 +260,7 @@ impl Outbox {
                 Ok(EndpointStatus {
                     name: spec.name.clone(),
                     url: spec.url.clone(),
+                    ca_file: spec.ca_file.as_ref().map(|c| c.path.display().to_string()),
                     types: spec.types.iter().map(|t| t.as_str().to_owned()).collect(),
                     channels: spec.channels.clone(),
                     skus: spec.skus.clone(),
@@ -301,8 +308,11 @@ impl Outbox {
             skus: new.skus,
             secret: secret.clone(),
             start: new.start,
+            ca_file: new.ca_file,
         };
-        let spec = text.clone().into_spec(Origin::Api)?;
+        let spec = text.clone().into_spec_in(Origin::Api, Some(&self.inner.data_dir))?;
+        // Stored with the CA file's resolved path.
+        let text = spec.to_text();
         {
             let running = lock(&self.inner.running);
             if running.contains_key(&spec.name) {

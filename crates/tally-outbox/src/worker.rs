@@ -54,6 +54,8 @@ pub(crate) struct Control {
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     spec: Arc<EndpointSpec>,
+    /// The shared client, or the endpoint's own when it has a CA file.
+    client: reqwest::Client,
     control: watch::Receiver<Control>,
     shutdown: watch::Receiver<bool>,
     head: watch::Receiver<tally_log::Head>,
@@ -93,6 +95,7 @@ impl Worker {
     pub(crate) fn new(
         shared: Arc<Shared>,
         spec: Arc<EndpointSpec>,
+        client: reqwest::Client,
         control: watch::Receiver<Control>,
         status: watch::Sender<EndpointState>,
         state: EndpointState,
@@ -105,6 +108,7 @@ impl Worker {
         Self {
             shared,
             spec,
+            client,
             control,
             shutdown,
             head,
@@ -530,7 +534,6 @@ impl Worker {
         let timestamp_s = now_ms.div_euclid(1000);
         let signature = self.spec.secret.sign(&msg.id, timestamp_s, msg.body.as_bytes());
         let response = self
-            .shared
             .client
             .post(&self.spec.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -555,22 +558,29 @@ impl Worker {
 }
 
 fn transport_error(e: &reqwest::Error) -> String {
+    // The URL is the operator's own; the source chain says why.
+    let mut chain = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    // rustls reports an untrusted, expired or misnamed server certificate as "invalid peer
+    // certificate: …", and other handshake failures as "received fatal alert: …".
+    let tls = chain.contains("peer certificate")
+        || chain.contains("fatal alert")
+        || chain.contains("InvalidCertificate");
     let kind = if e.is_timeout() {
         "timed out"
+    } else if tls {
+        "TLS handshake failed"
     } else if e.is_connect() {
         "connection failed"
     } else {
         "request failed"
     };
-    // The URL is the operator's own; the source chain says why.
-    let mut text = kind.to_owned();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text.chars().take(500).collect()
+    format!("{kind}{chain}").chars().take(500).collect()
 }
 
 /// The domain event's body as JSON (`data` of the serialised event); an event the codec

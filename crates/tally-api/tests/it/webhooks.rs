@@ -25,6 +25,7 @@ async fn server_with_outbox() -> TestServer {
                 skus: vec![],
                 secret: SECRET.to_owned(),
                 start: tally_outbox::Start::Head,
+                ca_file: None,
             }
             .into_spec(tally_outbox::Origin::Config)
             .unwrap(),

@@ -6,3 +6,4 @@ mod ats;
 mod delivery;
 mod e2e_shopify;
 mod support;
+mod tls;
