@@ -33,6 +33,6 @@ pub use backoff::{Clock, SystemClock};
 pub use config::{CaFile, Delivery, EndpointSpec, EndpointText, Origin, Start, WebhooksConfig};
 pub use error::{Error, Result};
 pub use message::{ATS_CHANGED, Message};
-pub use outbox::{EndpointStatus, NewEndpoint, Outbox};
+pub use outbox::{EndpointStatus, NewEndpoint, Outbox, Reloaded};
 pub use signing::{Secret, VerifyError};
 pub use store::{DeadLetter, EndpointState, Inflight};

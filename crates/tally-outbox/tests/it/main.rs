@@ -5,5 +5,6 @@ mod admin;
 mod ats;
 mod delivery;
 mod e2e_shopify;
+mod reload;
 mod support;
 mod tls;
