@@ -107,15 +107,19 @@ pub fn skus_in(value: &serde_json::Value, out: &mut Vec<String>) {
 /// 2. A `channel` field (`order.received`, `settlement.opened`): that channel.
 /// 3. An `order` field (the other `order.*` events, `finance.*` of an order, `return.authorized`,
 ///    `settlement.line_recorded` of an order): the channel of that order.
-/// 4. `location.defined`: the channels the location ships for (`channels`).
-/// 5. `workflow.configured`: the channels it configures (`channels[].channel`).
-/// 6. A location (`location`, `key.location`, `from.location`, and `to` of
+/// 4. `exception.raised` and `journal.entry_posted` about an order or a stock bucket
+///    (`subject` / `reference`): that order's channel, or the channels of that bucket's
+///    location.
+/// 5. `location.defined`: the channels the location ships for (`channels`).
+/// 6. `workflow.configured`: the channels it configures (`channels[].channel`).
+/// 7. A location (`location`, `key.location`, `from.location`, and `to` of
 ///    `inventory.transfer_shipped`): the channels that location ships for (both ends of a
 ///    transfer). Stock at a location is what those channels sell, so receipts, adjustments,
 ///    counts, transfers, quarantine, scrapping, safety stock and reorder points there, and
 ///    a return's receipt and inspection there, belong to them.
-/// 7. Anything else (SKU, supplier and customer definitions, journal entries, payouts, lot
-///    recalls, markers): no channel; an endpoint with a channel filter does not receive it.
+/// 8. Anything else (SKU, supplier and customer definitions, payouts, lot recalls, manual
+///    journal entries, markers): no channel; an endpoint with a channel filter does not
+///    receive it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelScope {
     /// These channels.
@@ -142,6 +146,17 @@ pub fn channel_scope(event_type: &str, body: &serde_json::Value) -> ChannelScope
     }
     if let Some(order) = text(body.get("order")) {
         return ChannelScope::Order(order);
+    }
+    // What an exception or a journal entry is about (a `JournalRef`): an order or a stock
+    // bucket.
+    for field in ["subject", "reference"] {
+        let Some(about) = body.get(field) else { continue };
+        if let Some(order) = text(about.get("order")) {
+            return ChannelScope::Order(order);
+        }
+        if let Some(location) = text(about.get("stock").and_then(|s| s.get("location"))) {
+            return ChannelScope::Locations(vec![location]);
+        }
     }
     let strings = |v: Option<&serde_json::Value>, field: Option<&str>| -> Vec<String> {
         v.and_then(|v| v.as_array())
@@ -251,6 +266,20 @@ mod tests {
             scope("return.received", &json!({"return_id": "R1", "location": "WH1"})),
             locations(&["WH1"])
         );
+        assert_eq!(
+            scope(
+                "exception.raised",
+                &json!({"kind": "hold_sla_breached", "subject": {"order": "W1"}})
+            ),
+            ChannelScope::Order("W1".to_owned())
+        );
+        assert_eq!(
+            scope(
+                "journal.entry_posted",
+                &json!({"reference": {"stock": {"location": "WH3", "sku": "A"}}})
+            ),
+            locations(&["WH3"])
+        );
         // A line substitution names SKUs in from/to, but its order decides.
         assert_eq!(
             scope("order.line_substituted", &json!({"order": "W1", "from": "A", "to": "B"})),
@@ -259,7 +288,8 @@ mod tests {
         for (t, body) in [
             ("sku.defined", json!({"sku": "A"})),
             ("settlement.line_recorded", json!({"settlement": "S1", "order": null})),
-            ("journal.entry_posted", json!({"lines": []})),
+            ("journal.entry_posted", json!({"reference": "manual", "postings": []})),
+            ("exception.raised", json!({"kind": "payout_mismatch", "subject": {"payout": "P1"}})),
             ("lot.recalled", json!({"sku": "A", "lot": "L1"})),
         ] {
             assert_eq!(scope(t, &body), ChannelScope::None, "{t}");

@@ -5,7 +5,7 @@
 use crate::support::*;
 use tally_outbox::Start;
 
-const TYPES: &[&str] = &["channel.*", "location.*", "sku.*", "inventory.*", "order.*"];
+const TYPES: &[&str] = &["channel.*", "location.*", "sku.*", "inventory.*", "order.*", "journal.*"];
 
 /// What a delivery is about: its type and the channel, location or order it names.
 fn label(r: &Received) -> String {
@@ -16,14 +16,16 @@ fn label(r: &Received) -> String {
         .or(b["key"]["location"].as_str())
         .or(b["from"]["location"].as_str())
         .or(b["sku"].as_str())
+        .or(b["reference"]["stock"]["location"].as_str())
+        .or(b["reference"]["order"].as_str())
         .unwrap_or("?");
     format!("{} {subject}", r.event_type())
 }
 
 /// WH1 ships for web and b2b, WH2 for b2b, WH3 for web. A web endpoint gets web's channel
 /// definition, the definitions of and stock moves at WH1 and WH3, the transfer from WH2 to
-/// WH3 (it ends at a web location) and web's orders; b2b's endpoint the mirror image. SKU
-/// definitions belong to no channel. An endpoint without a filter gets everything.
+/// WH3 (it ends at a web location), the journal entries of receipts at its locations and
+/// web's orders; b2b's endpoint the mirror image. SKU definitions belong to no channel. An endpoint without a filter gets everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_filter_covers_channel_location_and_stock_events() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,6 +72,7 @@ async fn a_channel_filter_covers_channel_location_and_stock_events() {
             "channel.defined web",
             "location.defined WH1",
             "inventory.received WH1",
+            "journal.entry_posted WH1",
             "location.defined WH3",
             "inventory.transfer_shipped WH2",
             "inventory.transfer_received WH3",
@@ -83,15 +86,17 @@ async fn a_channel_filter_covers_channel_location_and_stock_events() {
             "channel.defined b2b",
             "location.defined WH1",
             "inventory.received WH1",
+            "journal.entry_posted WH1",
             "location.defined WH2",
             "inventory.received WH2",
+            "journal.entry_posted WH2",
             "inventory.transfer_shipped WH2",
             "order.received B1",
             "order.validated B1",
         ]
     );
     let everything = labels(&all);
-    assert_eq!(everything.len(), 14, "{everything:?}");
+    assert_eq!(everything.len(), 16, "{everything:?}");
     assert!(everything.contains(&"sku.defined A".to_owned()), "{everything:?}");
     assert!(web.all().iter().chain(b2b.all().iter()).all(|r| r.verified));
     outbox.shutdown().await;
