@@ -109,3 +109,57 @@ async fn an_untrusted_certificate_is_a_failed_attempt_with_a_tls_error() {
     outbox.shutdown().await;
     close(&engine);
 }
+
+/// An operator's fix, live: the endpoint trusts the wrong CA, so the message is retried with a
+/// TLS error (not lost); the right CA is written into the same `ca_file` and `webhooks.toml`
+/// reloaded (the file's contents changed, so the endpoint restarts with its retry state); the
+/// same message, with its original `webhook-id`, is then delivered, and nothing is
+/// dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_ca_file_reloaded_delivers_the_message_being_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open_engine(dir.path());
+    let pki = TestPki::generate("receiver");
+    let other = TestPki::generate("another");
+    let receiver = Receiver::start_tls(&pki).await;
+    write_ca(dir.path(), "erp-ca.pem", &other);
+    std::fs::write(
+        dir.path().join("webhooks.toml"),
+        format!(
+            "[delivery]\nmax_attempts = 100\nbackoff_initial_ms = 5\nbackoff_max_ms = 40\n\n[[endpoint]]\nname = \"erp\"\nurl = \"{}\"\ntypes = [\"channel.*\"]\nsecret = \"{SECRET}\"\nstart = \"earliest\"\nca_file = \"erp-ca.pem\"\n",
+            receiver.url
+        ),
+    )
+    .unwrap();
+    let outbox = tally_outbox::Outbox::start(
+        dir.path(),
+        WebhooksConfig::load(dir.path()).unwrap().unwrap(),
+        engine.log().clone(),
+        engine.views().clone(),
+        std::sync::Arc::new(tally_outbox::SystemClock),
+    )
+    .unwrap();
+    submit(&engine, "c1", serde_json::json!({"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"})).await;
+    receiver.wait_for_handshake_failures(2).await;
+    assert!(outbox.wait_for("erp", WAIT, |s| s.failed_attempts >= 2).await.unwrap());
+    let status = outbox.endpoint("erp").unwrap();
+    assert!(status.last_error.as_deref().is_some_and(|e| e.starts_with("TLS handshake failed")));
+    let id = tally_outbox::message::event_message_id("erp", 1);
+    assert_eq!(status.retrying.as_ref().map(|r| r.id.as_str()), Some(id.as_str()), "being retried");
+    assert_eq!(status.delivered, 0);
+
+    write_ca(dir.path(), "erp-ca.pem", &pki);
+    let report = outbox.reload(outbox.load_file().unwrap()).await.unwrap();
+    assert_eq!(report.changed, ["erp"]);
+    receiver.wait_until("the delivery", |r| !r.is_empty()).await;
+    assert!(outbox.wait_for_cursor("erp", 1, WAIT).await.unwrap());
+    let got = receiver.all();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].verified);
+    assert_eq!(got[0].id, id, "the same webhook-id");
+    let status = outbox.endpoint("erp").unwrap();
+    assert_eq!((status.delivered, status.dead_letters, status.consecutive_failures), (1, 0, 0));
+    assert!(status.failed_attempts >= 2, "the failed attempts stay counted");
+    outbox.shutdown().await;
+    close(&engine);
+}
