@@ -171,14 +171,25 @@ fn report_webhooks(report: &tally_outbox::Reloaded) {
     let list =
         |names: &[String]| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "webhooks: webhooks.toml reloaded: added {}; changed {}; removed {}; {} unchanged",
-        list(&report.added),
-        list(&report.changed),
-        list(&report.removed),
-        report.unchanged.len()
-    );
+    if report.added.is_empty() && report.changed.is_empty() && report.removed.is_empty() {
+        // No file and no file endpoints: nothing to say.
+        if !report.unchanged.is_empty() {
+            let _ = writeln!(
+                err,
+                "webhooks: webhooks.toml unchanged, its {} endpoint(s) in force",
+                report.unchanged.len()
+            );
+        }
+    } else {
+        let _ = writeln!(
+            err,
+            "webhooks: webhooks.toml reloaded: added {}; changed {}; removed {}; {} unchanged",
+            list(&report.added),
+            list(&report.changed),
+            list(&report.removed),
+            report.unchanged.len()
+        );
+    }
     if report.delivery_changed {
         let _ = writeln!(
             err,
