@@ -267,9 +267,14 @@ impl Outbox {
             state,
             pending,
         );
+        // Checked and inserted under one lock: an endpoint added through the API and one of a
+        // reloaded file under the same name at the same moment never run side by side.
+        let mut running = lock(&self.inner.running);
+        if running.contains_key(&spec.name) {
+            return Err(Error::Exists(spec.name.clone()));
+        }
         let task = tokio::spawn(worker.run());
-        lock(&self.inner.running)
-            .insert(spec.name.clone(), Running { spec, control, status, task: Some(task) });
+        running.insert(spec.name.clone(), Running { spec, control, status, task: Some(task) });
         Ok(())
     }
 
