@@ -88,6 +88,7 @@ fn endpoint(name: &str, url: &str, types: &[&str]) -> anyhow::Result<tally_outbo
         skus: vec![],
         secret: SECRET.to_owned(),
         start: Start::Head,
+        ca_file: None,
     }
     .into_spec(Origin::Config)?)
 }

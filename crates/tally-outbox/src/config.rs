@@ -4,7 +4,7 @@
 use crate::filter::TypePattern;
 use crate::signing::Secret;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The file's name in the data directory.
 pub const FILE_NAME: &str = "webhooks.toml";
@@ -18,6 +18,10 @@ pub const URL_BYTES_MAX: usize = 2048;
 pub const FILTER_ENTRIES_MAX: usize = 256;
 /// Most delivery attempts one message may be given (the setting's upper bound).
 pub const ATTEMPTS_MAX: u32 = 100;
+/// Largest `ca_file`, in bytes (a bundle of a few hundred certificates fits).
+pub const CA_FILE_BYTES_MAX: u64 = 1024 * 1024;
+/// Longest `ca_file` path, in bytes.
+pub const CA_PATH_BYTES_MAX: usize = 4096;
 
 /// How deliveries are retried and paced, for every endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,13 +81,65 @@ pub enum Origin {
     Api,
 }
 
+/// The CA certificates an endpoint's server certificate must chain to, read from its
+/// `ca_file` (PEM) when the configuration is loaded.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaFile {
+    /// The path as resolved (relative paths are relative to the data directory).
+    pub path: PathBuf,
+    /// The file's bytes (one or more PEM certificates), checked when read.
+    pub pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaFile").field("path", &self.path).field("bytes", &self.pem.len()).finish()
+    }
+}
+
+impl CaFile {
+    /// Reads and checks `<base>/<path>` (or `path` when absolute): a readable file of at most
+    /// [`CA_FILE_BYTES_MAX`] bytes holding at least one PEM certificate the TLS client
+    /// accepts as a root. Errors name the endpoint and the key.
+    pub fn load(name: &str, path: &str, base: Option<&Path>) -> Result<Self, ConfigError> {
+        let bad = |why: String| ConfigError(format!("endpoint '{name}': ca_file '{path}': {why}"));
+        if path.is_empty() || path.len() > CA_PATH_BYTES_MAX {
+            return Err(bad(format!("must be 1 to {CA_PATH_BYTES_MAX} bytes")));
+        }
+        let resolved = match base {
+            Some(base) if Path::new(path).is_relative() => base.join(path),
+            _ => PathBuf::from(path),
+        };
+        // Absolute from here on: the path stored for an endpoint of the API does not depend on
+        // the directory the server is started from.
+        let resolved = std::fs::canonicalize(&resolved)
+            .map_err(|e| bad(format!("cannot read {}: {e}", resolved.display())))?;
+        let meta = std::fs::metadata(&resolved)
+            .map_err(|e| bad(format!("cannot read {}: {e}", resolved.display())))?;
+        if !meta.is_file() {
+            return Err(bad(format!("{} is not a file", resolved.display())));
+        }
+        if meta.len() > CA_FILE_BYTES_MAX {
+            return Err(bad(format!("larger than {CA_FILE_BYTES_MAX} bytes")));
+        }
+        let pem = std::fs::read(&resolved)
+            .map_err(|e| bad(format!("cannot read {}: {e}", resolved.display())))?;
+        let ca = Self { path: resolved, pem };
+        crate::http::check_ca(&ca).map_err(bad)?;
+        Ok(ca)
+    }
+}
+
 /// One endpoint: where, what, and the secret it is signed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointSpec {
     /// Its name (`[a-z0-9_-]`, 1 to 64 bytes): the key of its cursor and dead letters.
     pub name: String,
-    /// `http://…` URL the messages are POSTed to.
+    /// `https://…` (or `http://…`) URL the messages are POSTed to.
     pub url: String,
+    /// For an `https://` URL: the CA certificates its server certificate must chain to,
+    /// instead of the built-in web roots (a receiver with a private CA).
+    pub ca_file: Option<CaFile>,
     /// Event types it receives: names (`order.shipped`, `ats.changed`) or globs (`order.*`, `*`).
     pub types: Vec<TypePattern>,
     /// Only messages about these channels (empty: every channel).
@@ -119,6 +175,10 @@ pub struct EndpointText {
     /// See [`EndpointSpec::start`].
     #[serde(default)]
     pub start: Start,
+    /// Path of a PEM file of CA certificates (see [`EndpointSpec::ca_file`]); relative to the
+    /// data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// The whole file.
@@ -154,11 +214,20 @@ impl WebhooksConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(ConfigError(format!("reading {}: {e}", path.display()))),
         };
-        Self::parse(&text).map(Some).map_err(|e| ConfigError(format!("{}: {e}", path.display())))
+        Self::parse_in(&text, Some(dir))
+            .map(Some)
+            .map_err(|e| ConfigError(format!("{}: {e}", path.display())))
     }
 
-    /// Reads the TOML text of a webhooks file.
+    /// Reads the TOML text of a webhooks file (relative `ca_file` paths are relative to the
+    /// current directory).
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::parse_in(text, None)
+    }
+
+    /// Reads the TOML text of a webhooks file whose relative `ca_file` paths are relative to
+    /// `base` (the data directory).
+    pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Self, ConfigError> {
         let file: FileText = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
         file.delivery.check()?;
         if file.endpoints.len() > ENDPOINTS_MAX {
@@ -169,7 +238,7 @@ impl WebhooksConfig {
         }
         let mut endpoints: Vec<EndpointSpec> = Vec::with_capacity(file.endpoints.len());
         for text in file.endpoints {
-            let spec = text.into_spec(Origin::Config)?;
+            let spec = text.into_spec_in(Origin::Config, base)?;
             if endpoints.iter().any(|e| e.name == spec.name) {
                 return Err(ConfigError(format!("endpoint '{}' is defined twice", spec.name)));
             }
@@ -233,8 +302,9 @@ pub fn check_name(name: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Checks a URL: `http://` or `https://` with a host, at most 2048 bytes. (This build sends
-/// over plain HTTP only; see [`crate::delivery`].)
+/// Checks a URL: `https://` or `http://` with a host, at most 2048 bytes. Plain `http://` is
+/// accepted for any host, as before TLS was supported (a receiver on the same host or a
+/// private network); use `https://` across networks you do not control.
 pub fn check_url(name: &str, url: &str) -> Result<(), ConfigError> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| ConfigError(format!("endpoint '{name}': url '{url}': {e}")))?;
@@ -243,9 +313,9 @@ pub fn check_url(name: &str, url: &str) -> Result<(), ConfigError> {
             "endpoint '{name}': url longer than {URL_BYTES_MAX} bytes"
         )));
     }
-    if parsed.scheme() != "http" {
+    if !matches!(parsed.scheme(), "http" | "https") {
         return Err(ConfigError(format!(
-            "endpoint '{name}': url '{url}': only http:// is supported (put a TLS-terminating forwarder on the receiving side for https)"
+            "endpoint '{name}': url '{url}': only https:// and http:// are supported"
         )));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
@@ -255,11 +325,31 @@ pub fn check_url(name: &str, url: &str) -> Result<(), ConfigError> {
 }
 
 impl EndpointText {
-    /// Validates every field into an endpoint.
+    /// Validates every field into an endpoint (a relative `ca_file` is relative to the current
+    /// directory).
     pub fn into_spec(self, origin: Origin) -> Result<EndpointSpec, ConfigError> {
+        self.into_spec_in(origin, None)
+    }
+
+    /// Validates every field into an endpoint, reading its `ca_file` (relative to `base`).
+    pub fn into_spec_in(
+        self,
+        origin: Origin,
+        base: Option<&Path>,
+    ) -> Result<EndpointSpec, ConfigError> {
         check_name(&self.name)?;
         let name = self.name;
         check_url(&name, &self.url)?;
+        let ca_file = match &self.ca_file {
+            None => None,
+            Some(_) if !self.url.starts_with("https://") => {
+                return Err(ConfigError(format!(
+                    "endpoint '{name}': ca_file is set but url '{}' is not https://",
+                    self.url
+                )));
+            }
+            Some(path) => Some(CaFile::load(&name, path, base)?),
+        };
         if self.types.is_empty() {
             return Err(ConfigError(format!(
                 "endpoint '{name}': types is empty (use [\"*\"] for every type)"
@@ -288,6 +378,7 @@ impl EndpointText {
         Ok(EndpointSpec {
             name,
             url: self.url,
+            ca_file,
             types,
             channels: self.channels,
             skus: self.skus,
@@ -310,6 +401,7 @@ impl EndpointSpec {
             skus: self.skus.clone(),
             secret: self.secret.expose(),
             start: self.start,
+            ca_file: self.ca_file.as_ref().map(|c| c.path.display().to_string()),
         }
     }
 
@@ -376,7 +468,7 @@ start = "earliest"
     fn refuses_bad_endpoints_with_the_reason() {
         let cases = [
             ("name = \"ERP\"", "endpoint name 'ERP'"),
-            ("name = \"a\"\nurl = \"ftp://x/\"", "only http://"),
+            ("name = \"a\"\nurl = \"ftp://x/\"", "only https:// and http://"),
             ("name = \"a\"\ntypes = [\"ordr.*\"]", "matches no event type"),
             ("name = \"a\"\ntypes = [\"order.shiped\"]", "unknown event type 'order.shiped'"),
             ("name = \"a\"\nsecret = \"abc\"", "secret: a secret starts with 'whsec_'"),
@@ -411,5 +503,47 @@ start = "earliest"
                 .0
                 .contains("unknown field")
         );
+    }
+
+    fn with_ca(url: &str, ca_file: &str) -> String {
+        format!(
+            "[[endpoint]]\nname = \"erp\"\nurl = \"{url}\"\ntypes = [\"*\"]\nsecret = \"{SECRET}\"\nca_file = \"{ca_file}\"\n"
+        )
+    }
+
+    #[test]
+    fn a_ca_file_is_read_and_checked_at_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        let base = Some(dir.path());
+        let missing = WebhooksConfig::parse_in(&with_ca("https://h/", "nope.pem"), base)
+            .expect_err("missing file");
+        assert!(
+            missing.0.starts_with("endpoint 'erp': ca_file 'nope.pem': cannot read"),
+            "{missing}"
+        );
+        std::fs::write(dir.path().join("junk.pem"), "not a certificate\n").expect("write");
+        let junk = WebhooksConfig::parse_in(&with_ca("https://h/", "junk.pem"), base)
+            .expect_err("no certificate");
+        assert!(junk.0.contains("endpoint 'erp': ca_file 'junk.pem': holds no PEM"), "{junk}");
+        std::fs::write(
+            dir.path().join("bad.pem"),
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let bad = WebhooksConfig::parse_in(&with_ca("https://h/", "bad.pem"), base)
+            .expect_err("unparseable certificate");
+        assert!(bad.0.starts_with("endpoint 'erp': ca_file 'bad.pem': "), "{bad}");
+        let plain = WebhooksConfig::parse_in(&with_ca("http://h/", "junk.pem"), base)
+            .expect_err("ca_file on http");
+        assert!(plain.0.contains("ca_file is set but url 'http://h/' is not https://"), "{plain}");
+        let dir_as_file =
+            WebhooksConfig::parse_in(&with_ca("https://h/", "."), base).expect_err("a directory");
+        assert!(dir_as_file.0.contains("is not a file"), "{dir_as_file}");
+        // https without ca_file uses the built-in roots.
+        let text = format!(
+            "[[endpoint]]\nname = \"erp\"\nurl = \"https://hooks.example.com/tally\"\ntypes = [\"*\"]\nsecret = \"{SECRET}\"\n"
+        );
+        let config = WebhooksConfig::parse(&text).expect("https");
+        assert_eq!(config.endpoints[0].ca_file, None);
     }
 }

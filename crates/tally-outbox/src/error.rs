@@ -17,7 +17,9 @@ pub enum Error {
     #[error("a webhook endpoint named '{0}' exists")]
     Exists(String),
     /// The endpoint is defined in `webhooks.toml`: change it there.
-    #[error("webhook endpoint '{0}' is defined in webhooks.toml; remove it there and restart")]
+    #[error(
+        "webhook endpoint '{0}' is defined in webhooks.toml; change it there, then reload (SIGHUP) or restart"
+    )]
     FromConfig(String),
     /// The outbox store failed.
     #[error(transparent)]

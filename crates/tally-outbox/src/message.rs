@@ -63,6 +63,36 @@ pub fn event_message(endpoint: &str, event: &RecordedEvent, body: serde_json::Va
     }
 }
 
+/// Writes the digests and hashes of a domain event's JSON as lowercase hex text: a field named
+/// `digest` or `hash` (or ending in `_digest` or `_hash`), at any depth, whose value is an
+/// array of bytes (as serde writes `[u8; N]`) becomes the bytes' hex (`order.received`'s
+/// `digest`: 64 hex digits).
+pub fn hex_digests(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let named = key == "digest"
+                    || key == "hash"
+                    || key.ends_with("_digest")
+                    || key.ends_with("_hash");
+                if named && let Some(bytes) = as_bytes(v) {
+                    *v = serde_json::Value::String(hex::encode(bytes));
+                } else {
+                    hex_digests(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(hex_digests),
+        _ => {}
+    }
+}
+
+/// The bytes of a non-empty JSON array of integers 0 to 255.
+fn as_bytes(value: &serde_json::Value) -> Option<Vec<u8>> {
+    let items = value.as_array().filter(|a| !a.is_empty())?;
+    items.iter().map(|i| i.as_u64().and_then(|n| u8::try_from(n).ok())).collect()
+}
+
 /// The ATS of one channel and SKU, to announce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AtsFigure {
@@ -103,5 +133,32 @@ pub fn ats_message(
         event_type: ATS_CHANGED.to_owned(),
         seq: as_of_seq,
         body: json.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex_digests;
+
+    #[test]
+    fn digests_and_hashes_become_lowercase_hex() {
+        let mut body = serde_json::json!({
+            "digest": [0, 15, 171, 255],
+            "lines": [{"content_hash": [1, 2], "qty": [1, 2]}],
+            "file_digest": "already text",
+            "hash": [256],
+            "tags_hash": [],
+        });
+        hex_digests(&mut body);
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "digest": "000fabff",
+                "lines": [{"content_hash": "0102", "qty": [1, 2]}],
+                "file_digest": "already text",
+                "hash": [256],
+                "tags_hash": [],
+            })
+        );
     }
 }

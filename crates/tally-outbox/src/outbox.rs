@@ -26,8 +26,11 @@ pub const DEAD_LETTERS_PAGE_MAX: usize = 1000;
 pub struct NewEndpoint {
     /// Name (`[a-z0-9_-]`, 1 to 64 bytes).
     pub name: String,
-    /// `http://…` URL.
+    /// `https://…` (or `http://…`) URL.
     pub url: String,
+    /// For an `https://` URL: a PEM file of the CA certificates its server certificate must
+    /// chain to (a private CA), absolute or relative to the data directory.
+    pub ca_file: Option<String>,
     /// Type names or globs.
     pub types: Vec<String>,
     /// Only these channels (empty: all).
@@ -47,6 +50,8 @@ pub struct EndpointStatus {
     pub name: String,
     /// URL.
     pub url: String,
+    /// The CA file its server certificate must chain to (resolved path), if any.
+    pub ca_file: Option<String>,
     /// Type patterns.
     pub types: Vec<String>,
     /// Channel filter (empty: all).
@@ -87,6 +92,21 @@ pub struct EndpointStatus {
     pub last_success_ms: Option<i64>,
 }
 
+/// What a reload of `webhooks.toml` did, by endpoint name (each list sorted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Endpoints that were not running and started.
+    pub added: Vec<String>,
+    /// Endpoints whose definition changed: restarted with their cursor.
+    pub changed: Vec<String>,
+    /// File endpoints no longer in the file: stopped (their cursor is kept).
+    pub removed: Vec<String>,
+    /// Endpoints left running as they were.
+    pub unchanged: Vec<String>,
+    /// `[delivery]` differs from the settings in force, which stay until the next start.
+    pub delivery_changed: bool,
+}
+
 struct Running {
     spec: Arc<EndpointSpec>,
     control: watch::Sender<Control>,
@@ -97,12 +117,14 @@ struct Running {
 struct Inner {
     log: Log,
     views: ViewStore,
+    data_dir: PathBuf,
     store_path: PathBuf,
     delivery: Delivery,
     clock: Arc<dyn Clock>,
     client: reqwest::Client,
-    config_endpoints: Vec<EndpointSpec>,
     shared: Mutex<Option<Arc<Shared>>>,
+    /// Held by a reload of `webhooks.toml` (one at a time).
+    reload: tokio::sync::Mutex<()>,
     running: Mutex<BTreeMap<String, Running>>,
     shutdown: watch::Sender<bool>,
 }
@@ -141,38 +163,32 @@ impl Outbox {
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
         config.delivery.check()?;
-        let timeout = Duration::from_millis(config.delivery.request_timeout_ms);
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tally-outbox/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Client(e.to_string()))?;
+        let client = crate::http::client(&config.delivery, None).map_err(Error::Client)?;
         let (shutdown, _) = watch::channel(false);
         let outbox = Self {
             inner: Arc::new(Inner {
                 log,
                 views,
+                data_dir: data_dir.to_path_buf(),
                 store_path: data_dir.join(crate::store::DIR_NAME),
                 delivery: config.delivery,
                 clock,
                 client,
-                config_endpoints: config.endpoints,
                 shared: Mutex::new(None),
+                reload: tokio::sync::Mutex::new(()),
                 running: Mutex::new(BTreeMap::new()),
                 shutdown,
             }),
         };
-        if !outbox.inner.config_endpoints.is_empty() || outbox.inner.store_path.exists() {
+        if !config.endpoints.is_empty() || outbox.inner.store_path.exists() {
             let shared = outbox.shared()?;
-            let mut specs = outbox.inner.config_endpoints.clone();
+            let mut specs = config.endpoints;
             for text in shared.store.api_endpoints()? {
                 if specs.iter().any(|s| s.name == text.name) {
                     tracing::warn!(endpoint = %text.name, "outbox: an endpoint of the API has the name of one in webhooks.toml; the file's wins");
                     continue;
                 }
-                specs.push(text.into_spec(Origin::Api)?);
+                specs.push(text.into_spec_in(Origin::Api, Some(data_dir))?);
             }
             for spec in specs {
                 outbox.launch(&shared, spec)?;
@@ -201,7 +217,26 @@ impl Outbox {
         Ok(shared)
     }
 
+    /// The HTTP client of an endpoint: the shared one, or its own when it has a CA file.
+    fn client_for(shared: &Shared, spec: &EndpointSpec) -> Result<reqwest::Client> {
+        match &spec.ca_file {
+            None => Ok(shared.client.clone()),
+            Some(ca) => crate::http::client(&shared.delivery, Some(ca))
+                .map_err(|e| Error::Client(format!("endpoint '{}': {e}", spec.name))),
+        }
+    }
+
     fn launch(&self, shared: &Arc<Shared>, spec: EndpointSpec) -> Result<()> {
+        let client = Self::client_for(shared, &spec)?;
+        self.launch_with(shared, spec, client)
+    }
+
+    fn launch_with(
+        &self,
+        shared: &Arc<Shared>,
+        spec: EndpointSpec,
+        client: reqwest::Client,
+    ) -> Result<()> {
         let state = match shared.store.state(&spec.name)? {
             Some(state) => state,
             None => {
@@ -226,14 +261,20 @@ impl Outbox {
         let worker = Worker::new(
             Arc::clone(shared),
             Arc::clone(&spec),
+            client,
             control_rx,
             status_tx,
             state,
             pending,
         );
+        // Checked and inserted under one lock: an endpoint added through the API and one of a
+        // reloaded file under the same name at the same moment never run side by side.
+        let mut running = lock(&self.inner.running);
+        if running.contains_key(&spec.name) {
+            return Err(Error::Exists(spec.name.clone()));
+        }
         let task = tokio::spawn(worker.run());
-        lock(&self.inner.running)
-            .insert(spec.name.clone(), Running { spec, control, status, task: Some(task) });
+        running.insert(spec.name.clone(), Running { spec, control, status, task: Some(task) });
         Ok(())
     }
 
@@ -254,6 +295,7 @@ impl Outbox {
                 Ok(EndpointStatus {
                     name: spec.name.clone(),
                     url: spec.url.clone(),
+                    ca_file: spec.ca_file.as_ref().map(|c| c.path.display().to_string()),
                     types: spec.types.iter().map(|t| t.as_str().to_owned()).collect(),
                     channels: spec.channels.clone(),
                     skus: spec.skus.clone(),
@@ -301,8 +343,11 @@ impl Outbox {
             skus: new.skus,
             secret: secret.clone(),
             start: new.start,
+            ca_file: new.ca_file,
         };
-        let spec = text.clone().into_spec(Origin::Api)?;
+        let spec = text.clone().into_spec_in(Origin::Api, Some(&self.inner.data_dir))?;
+        // Stored with the CA file's resolved path.
+        let text = spec.to_text();
         {
             let running = lock(&self.inner.running);
             if running.contains_key(&spec.name) {
@@ -319,6 +364,111 @@ impl Outbox {
         let name = spec.name.clone();
         self.launch(&shared, spec)?;
         Ok((self.endpoint(&name)?, secret))
+    }
+
+    /// Reads `webhooks.toml` of the data directory again (blocking file reads: call it off the
+    /// async threads), for [`Outbox::reload`]. No file: no file endpoints.
+    pub fn load_file(&self) -> Result<WebhooksConfig> {
+        Ok(WebhooksConfig::load(&self.inner.data_dir)?.unwrap_or_default())
+    }
+
+    /// Puts the endpoints of a new `webhooks.toml` in force without a restart (SIGHUP in
+    /// `tally serve`). Every check is made before anything changes: a name an endpoint of the
+    /// API has, or more than [`ENDPOINTS_MAX`] endpoints in all, refuse the reload and leave
+    /// the endpoints in force as they are (an invalid file is refused earlier, by
+    /// [`WebhooksConfig::load`]). Then an endpoint of the file that is new starts (from its
+    /// `start`, or from the cursor it had under that name), one that changed (URL, CA file or
+    /// its contents, filters, secret, `start`) is stopped and started again with its cursor,
+    /// retry state and dead letters kept, one no longer in the file stops (its cursor is kept
+    /// in `outbox/`), and an unchanged one is not touched. `[delivery]` is read once, at
+    /// start: a change is reported in [`Reloaded::delivery_changed`] and applies at the next
+    /// start.
+    pub async fn reload(&self, config: WebhooksConfig) -> Result<Reloaded> {
+        let _one_at_a_time = self.inner.reload.lock().await;
+        config.delivery.check()?;
+        let mut report = Reloaded {
+            delivery_changed: config.delivery != self.inner.delivery,
+            ..Reloaded::default()
+        };
+        let mut start = Vec::new();
+        let mut stop = Vec::new();
+        {
+            let running = lock(&self.inner.running);
+            let mut api = 0usize;
+            for (name, entry) in running.iter() {
+                match entry.spec.origin {
+                    Origin::Api => {
+                        api += 1;
+                        if config.endpoints.iter().any(|s| &s.name == name) {
+                            return Err(ConfigError(format!(
+                                "endpoint '{name}' is defined through the API: remove it there (removeWebhookEndpoint) or give the file's endpoint another name"
+                            ))
+                            .into());
+                        }
+                    }
+                    Origin::Config => {
+                        if !config.endpoints.iter().any(|s| &s.name == name) {
+                            stop.push(name.clone());
+                            report.removed.push(name.clone());
+                        }
+                    }
+                }
+            }
+            if api + config.endpoints.len() > ENDPOINTS_MAX {
+                return Err(ConfigError(format!(
+                    "{} endpoints in webhooks.toml and {api} added through the API: at most {ENDPOINTS_MAX} in all",
+                    config.endpoints.len()
+                ))
+                .into());
+            }
+            for spec in config.endpoints {
+                match running.get(&spec.name) {
+                    Some(entry) if *entry.spec == spec => report.unchanged.push(spec.name),
+                    Some(_) => {
+                        stop.push(spec.name.clone());
+                        report.changed.push(spec.name.clone());
+                        start.push(spec);
+                    }
+                    None => {
+                        report.added.push(spec.name.clone());
+                        start.push(spec);
+                    }
+                }
+            }
+        }
+        for names in
+            [&mut report.added, &mut report.changed, &mut report.removed, &mut report.unchanged]
+        {
+            names.sort();
+        }
+        if start.is_empty() && stop.is_empty() {
+            return Ok(report);
+        }
+        let shared = self.shared()?;
+        // Clients first: nothing is stopped when one cannot be built.
+        let mut clients = Vec::with_capacity(start.len());
+        for spec in &start {
+            clients.push(Self::client_for(&shared, spec)?);
+        }
+        for name in &stop {
+            self.stop_worker(name).await;
+        }
+        for (spec, client) in start.into_iter().zip(clients) {
+            self.launch_with(&shared, spec, client)?;
+        }
+        Ok(report)
+    }
+
+    /// Stops an endpoint's worker and drops it from the running set; its state stays stored
+    /// (the worker saves its cursor durably as it stops).
+    async fn stop_worker(&self, name: &str) {
+        let task = lock(&self.inner.running).remove(name).and_then(|mut entry| {
+            entry.control.send_modify(|c| c.removed = true);
+            entry.task.take()
+        });
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     /// Stops and forgets an endpoint added through the API, with its cursor and dead letters.

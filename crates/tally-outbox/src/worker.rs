@@ -54,6 +54,8 @@ pub(crate) struct Control {
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     spec: Arc<EndpointSpec>,
+    /// The shared client, or the endpoint's own when it has a CA file.
+    client: reqwest::Client,
     control: watch::Receiver<Control>,
     shutdown: watch::Receiver<bool>,
     head: watch::Receiver<tally_log::Head>,
@@ -93,6 +95,7 @@ impl Worker {
     pub(crate) fn new(
         shared: Arc<Shared>,
         spec: Arc<EndpointSpec>,
+        client: reqwest::Client,
         control: watch::Receiver<Control>,
         status: watch::Sender<EndpointState>,
         state: EndpointState,
@@ -105,6 +108,7 @@ impl Worker {
         Self {
             shared,
             spec,
+            client,
             control,
             shutdown,
             head,
@@ -322,7 +326,7 @@ impl Worker {
     async fn send_event(&mut self, event: &RecordedEvent) -> Result<(), crate::Error> {
         let seq = event.seq();
         let body = event_json(event);
-        let wanted = self.passes_filters(&body, seq).await?;
+        let wanted = self.passes_filters(event.event_type(), &body, seq).await?;
         if !wanted {
             self.buffer.pop_front();
             self.state.cursor = self.handled_upto();
@@ -345,28 +349,47 @@ impl Worker {
         Ok(())
     }
 
-    /// The endpoint's channel and SKU filters (types were checked when reading).
+    /// The endpoint's channel and SKU filters (types were checked when reading). What
+    /// "belongs to a channel" means per event: [`crate::filter::channel_scope`].
     async fn passes_filters(
         &self,
+        event_type: &str,
         body: &serde_json::Value,
         seq: u64,
     ) -> Result<bool, crate::Error> {
+        use crate::filter::ChannelScope;
         if !self.spec.skus.is_empty() && !crate::filter::mentions_any_sku(body, &self.spec.skus) {
             return Ok(false);
         }
         if self.spec.channels.is_empty() {
             return Ok(true);
         }
-        let channel = if let Some(channel) = body.get("channel").and_then(|c| c.as_str()) {
-            Some(channel.to_owned())
-        } else if let Some(order) = body.get("order").and_then(|o| o.as_str()) {
-            self.shared.views.wait_for(seq, Duration::from_millis(VIEWS_WAIT_MS)).await?;
-            let reader = self.shared.views.reader("orders")?;
-            tally_projections::orders::order(&reader, order)?.map(|o| o.channel.as_str().to_owned())
-        } else {
-            None
-        };
-        Ok(channel.is_some_and(|c| self.spec.channels.contains(&c)))
+        let wanted = |c: &str| self.spec.channels.iter().any(|w| w == c);
+        match crate::filter::channel_scope(event_type, body) {
+            ChannelScope::Channels(channels) => Ok(channels.iter().any(|c| wanted(c))),
+            ChannelScope::None => Ok(false),
+            ChannelScope::Order(order) => {
+                self.shared.views.wait_for(seq, Duration::from_millis(VIEWS_WAIT_MS)).await?;
+                let reader = self.shared.views.reader("orders")?;
+                let channel = tally_projections::orders::order(&reader, &order)?
+                    .map(|o| o.channel.as_str().to_owned());
+                Ok(channel.is_some_and(|c| wanted(&c)))
+            }
+            ChannelScope::Locations(locations) => {
+                // The channels a location ships for as the view knows them when the message
+                // is sent (its definition at the event, unless it was redefined since).
+                self.shared.views.wait_for(seq, Duration::from_millis(VIEWS_WAIT_MS)).await?;
+                let reader = self.shared.views.reader(crate::ats::VIEW)?;
+                for location in &locations {
+                    if let Some(info) = tally_projections::inventory::location(&reader, location)?
+                        && info.channels.iter().any(|c| wanted(c.as_str()))
+                    {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+        }
     }
 
     /// Cuts the ats.changed messages for the stock moves after `ats_seq`: stored durably
@@ -530,7 +553,6 @@ impl Worker {
         let timestamp_s = now_ms.div_euclid(1000);
         let signature = self.spec.secret.sign(&msg.id, timestamp_s, msg.body.as_bytes());
         let response = self
-            .shared
             .client
             .post(&self.spec.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -555,30 +577,41 @@ impl Worker {
 }
 
 fn transport_error(e: &reqwest::Error) -> String {
+    // The URL is the operator's own; the source chain says why.
+    let mut chain = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    // rustls reports an untrusted, expired or misnamed server certificate as "invalid peer
+    // certificate: …", and other handshake failures as "received fatal alert: …".
+    let tls = chain.contains("peer certificate")
+        || chain.contains("fatal alert")
+        || chain.contains("InvalidCertificate");
     let kind = if e.is_timeout() {
         "timed out"
+    } else if tls {
+        "TLS handshake failed"
     } else if e.is_connect() {
         "connection failed"
     } else {
         "request failed"
     };
-    // The URL is the operator's own; the source chain says why.
-    let mut text = kind.to_owned();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text.chars().take(500).collect()
+    format!("{kind}{chain}").chars().take(500).collect()
 }
 
-/// The domain event's body as JSON (`data` of the serialised event); an event the codec
+/// The domain event's body as JSON (`data` of the serialised event, digests as hex); an event the codec
 /// cannot read is sent with a `null` body and its type (the views quarantine it as well).
 fn event_json(event: &RecordedEvent) -> serde_json::Value {
     tally_domain::decode(event.event_type(), event.schema_version(), event.payload())
         .ok()
         .and_then(|e| serde_json::to_value(&e).ok())
         .and_then(|mut v| v.get_mut("data").map(serde_json::Value::take))
+        .map(|mut body| {
+            message::hex_digests(&mut body);
+            body
+        })
         .unwrap_or(serde_json::Value::Null)
 }

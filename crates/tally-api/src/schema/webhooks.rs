@@ -75,6 +75,9 @@ pub struct WebhookEndpoint {
     pub name: String,
     /// The URL messages are POSTed to.
     pub url: String,
+    /// The PEM file of CA certificates its server certificate must chain to (instead of the
+    /// built-in web roots), if any.
+    pub ca_file: Option<String>,
     /// Event types it receives (names or globs such as `order.*`; `ats.changed` for the feed).
     pub types: Vec<String>,
     /// Only these channels (empty: all).
@@ -119,6 +122,7 @@ impl From<tally_outbox::EndpointStatus> for WebhookEndpoint {
         Self {
             name: s.name,
             url: s.url,
+            ca_file: s.ca_file,
             types: s.types,
             channels: s.channels,
             skus: s.skus,
@@ -176,8 +180,13 @@ pub struct WebhookDeadLetter {
 pub struct AddWebhookEndpointInput {
     /// Name: 1 to 64 characters of `a-z`, `0-9`, `_`, `-`.
     pub name: String,
-    /// `http://` URL (at most 2048 bytes).
+    /// `https://` URL (or `http://`; at most 2048 bytes).
     pub url: String,
+    /// For an `https://` receiver with a private CA: path on the server of a PEM file of the
+    /// CA certificates its certificate must chain to (absolute, or relative to the data
+    /// directory; at most 4096 bytes), trusted instead of the built-in web roots. Read and
+    /// checked now: a missing or unparseable file is refused.
+    pub ca_file: Option<String>,
     /// Event types: names (`order.shipped`, `ats.changed`) or globs (`order.*`, `*`); at most
     /// 256.
     pub types: Vec<String>,
@@ -289,10 +298,14 @@ impl WebhooksMutation {
     ) -> async_graphql::Result<AddWebhookEndpointPayload> {
         name_arg("name", &input.name)?;
         super::args::bounded("url", &input.url, tally_outbox::config::URL_BYTES_MAX)?;
+        if let Some(ca_file) = &input.ca_file {
+            super::args::bounded("caFile", ca_file, tally_outbox::config::CA_PATH_BYTES_MAX)?;
+        }
         let outbox = outbox(ctx)?;
         let new = tally_outbox::NewEndpoint {
             name: input.name,
             url: input.url,
+            ca_file: input.ca_file,
             types: input.types,
             channels: input.channels,
             skus: input.skus,

@@ -25,6 +25,7 @@ async fn server_with_outbox() -> TestServer {
                 skus: vec![],
                 secret: SECRET.to_owned(),
                 start: tally_outbox::Start::Head,
+                ca_file: None,
             }
             .into_spec(tally_outbox::Origin::Config)
             .unwrap(),
@@ -61,6 +62,16 @@ async fn endpoints_are_administered_through_graphql() {
     assert!(answer["errors"][0]["message"].as_str().unwrap().contains("matches no event type"));
     let ftp = json!({"input": {"name": "x", "url": "ftp://h/", "types": ["*"], "secret": SECRET}});
     assert_eq!(first_code(&server.gql_as(Some(&admin), add, ftp).await), "INVALID_INPUT");
+    // A caFile that cannot be read, or one on a plain http:// URL.
+    for (url, ca, reason) in [
+        ("https://h/", "missing-ca.pem", "ca_file 'missing-ca.pem': cannot read"),
+        ("http://h/", "missing-ca.pem", "ca_file is set but url 'http://h/' is not https://"),
+    ] {
+        let input = json!({"input": {"name": "x", "url": url, "caFile": ca, "types": ["*"]}});
+        let answer = server.gql_as(Some(&admin), add, input).await;
+        assert_eq!(first_code(&answer), "INVALID_INPUT", "{answer:#}");
+        assert!(answer["errors"][0]["message"].as_str().unwrap().contains(reason), "{answer:#}");
+    }
 
     let list = "{ webhookEndpoints { name origin paused lag deadLetters } }";
     let answer = server.gql_as(Some(&admin), list, json!({})).await;

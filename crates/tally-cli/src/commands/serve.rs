@@ -77,10 +77,12 @@ pub fn serve(
         if let Ok(mut hangup) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         {
-            // SIGHUP reloads the workflow rules; a broken file is reported and the rules in
-            // force stay.
+            // SIGHUP reloads the workflow rules and webhooks.toml; a broken file is reported
+            // and the rules or endpoints in force stay. Each file on its own: a broken one does
+            // not keep the other from being reloaded.
             let engine = engine.clone();
             let data = data.to_path_buf();
+            let outbox = outbox.clone();
             tokio::spawn(async move {
                 while hangup.recv().await.is_some() {
                     let engine = engine.clone();
@@ -93,6 +95,20 @@ pub fn serve(
                         Ok(Ok(applied)) => report_workflow(&applied),
                         Ok(Err(e)) => eprintln!("SIGHUP: workflow rules not reloaded, the rules in force stay: {e}"),
                         Err(e) => eprintln!("SIGHUP: workflow reload failed: {e}"),
+                    }
+                    let reader = outbox.clone();
+                    let config = tokio::task::spawn_blocking(move || reader.load_file()).await;
+                    let reloaded = match config {
+                        Ok(Ok(config)) => outbox.reload(config).await,
+                        Ok(Err(e)) => Err(e),
+                        Err(e) => {
+                            eprintln!("SIGHUP: webhooks reload failed: {e}");
+                            continue;
+                        }
+                    };
+                    match reloaded {
+                        Ok(report) => report_webhooks(&report),
+                        Err(e) => eprintln!("SIGHUP: webhooks.toml not reloaded, the endpoints in force stay: {e}"),
                     }
                 }
             });
@@ -149,6 +165,37 @@ fn report_workflow(applied: &tally_engine::workflow_file::Applied) {
             writeln!(err, "workflow: workflow.toml unchanged, its rules are in force")
         }
     };
+}
+
+fn report_webhooks(report: &tally_outbox::Reloaded) {
+    let list =
+        |names: &[String]| if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+    let mut err = std::io::stderr().lock();
+    if report.added.is_empty() && report.changed.is_empty() && report.removed.is_empty() {
+        // No file and no file endpoints: nothing to say.
+        if !report.unchanged.is_empty() {
+            let _ = writeln!(
+                err,
+                "webhooks: webhooks.toml unchanged, its {} endpoint(s) in force",
+                report.unchanged.len()
+            );
+        }
+    } else {
+        let _ = writeln!(
+            err,
+            "webhooks: webhooks.toml reloaded: added {}; changed {}; removed {}; {} unchanged",
+            list(&report.added),
+            list(&report.changed),
+            list(&report.removed),
+            report.unchanged.len()
+        );
+    }
+    if report.delivery_changed {
+        let _ = writeln!(
+            err,
+            "webhooks: [delivery] changed: the settings in force stay until the next start"
+        );
+    }
 }
 
 /// Each channel's Shopify webhook secret: `TALLY_SHOPIFY_WEBHOOK_SECRETS` (`channel=secret`

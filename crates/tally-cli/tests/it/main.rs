@@ -8,3 +8,4 @@ mod faults;
 mod flood;
 mod security;
 mod served;
+mod webhooks_reload;

@@ -94,6 +94,11 @@ impl Served {
             .unwrap()
     }
 
+    /// Everything it wrote so far (stdout and stderr).
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
     /// Stops it with SIGTERM; its exit status and everything it wrote (stdout and stderr).
     pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.pid().to_string();

@@ -22,6 +22,7 @@ async fn endpoints_are_added_paused_and_removed() {
         skus: vec![],
         secret: Some(SECRET.to_owned()),
         start: Start::Head,
+        ca_file: None,
     };
     let (status, secret) = outbox.add_endpoint(new.clone()).unwrap();
     assert_eq!(secret, SECRET);

@@ -3,6 +3,9 @@
 
 mod admin;
 mod ats;
+mod channels;
 mod delivery;
 mod e2e_shopify;
+mod reload;
 mod support;
+mod tls;

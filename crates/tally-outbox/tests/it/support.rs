@@ -49,6 +49,8 @@ pub struct Behaviour {
 
 #[derive(Clone)]
 struct Shared {
+    /// TLS handshakes that failed (an https receiver whose certificate the client refused).
+    handshake_failures: Arc<std::sync::atomic::AtomicUsize>,
     log: Arc<Mutex<Vec<Received>>>,
     behaviour: Arc<Mutex<Behaviour>>,
     count: Arc<watch::Sender<usize>>,
@@ -91,10 +93,101 @@ async fn receive(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> St
     StatusCode::from_u16(status).unwrap()
 }
 
+/// A TLS listener for axum: accepts TCP, then the handshake (bounded in time); a failed
+/// handshake is counted and the next connection accepted.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    failures: Arc<std::sync::atomic::AtomicUsize>,
+    count: Arc<watch::Sender<usize>>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
+            let handshake = self.acceptor.accept(tcp);
+            match tokio::time::timeout(Duration::from_secs(5), handshake).await {
+                Ok(Ok(tls)) => return (tls, addr),
+                _ => {
+                    self.failures.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    self.count.send_modify(|_| {});
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// A private CA and a server certificate it signed for 127.0.0.1 and localhost, made now.
+pub struct TestPki {
+    /// The CA's certificate, PEM.
+    pub ca_pem: String,
+    /// A TLS server configuration presenting the server certificate.
+    pub server: Arc<tokio_rustls::rustls::ServerConfig>,
+}
+
+impl TestPki {
+    pub fn generate(name: &str) -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
+        use tokio_rustls::rustls;
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, format!("{name} test CA"));
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut leaf =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        leaf.distinguished_name.push(DnType::CommonName, "127.0.0.1");
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = leaf.signed_by(&key, &ca_cert, &ca_key).unwrap();
+        let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(
+            rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()),
+        );
+        // The process's provider: ring, the only one this build enables.
+        let mut server = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key_der)
+            .unwrap();
+        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Self { ca_pem: ca_cert.pem(), server: Arc::new(server) }
+    }
+}
+
 impl Receiver {
     pub async fn start() -> Self {
+        Self::serve(None).await
+    }
+
+    /// An https receiver on 127.0.0.1:0 presenting `pki`'s server certificate.
+    pub async fn start_tls(pki: &TestPki) -> Self {
+        Self::serve(Some(Arc::clone(&pki.server))).await
+    }
+
+    /// TLS handshakes that failed so far.
+    pub fn handshake_failures(&self) -> usize {
+        self.shared.handshake_failures.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn serve(tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>) -> Self {
         let (count, rx) = watch::channel(0);
         let shared = Shared {
+            handshake_failures: Arc::default(),
             log: Arc::default(),
             behaviour: Arc::default(),
             count: Arc::new(count),
@@ -104,8 +197,20 @@ impl Receiver {
             .route("/hook", axum::routing::post(receive))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let address = listener.local_addr().unwrap();
+        let url = if let Some(config) = tls {
+            let listener = TlsListener {
+                tcp: listener,
+                acceptor: tokio_rustls::TlsAcceptor::from(config),
+                failures: Arc::clone(&shared.handshake_failures),
+                count: Arc::clone(&shared.count),
+            };
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            format!("https://{address}/hook")
+        } else {
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            format!("http://{address}/hook")
+        };
         Self { url, shared, count: rx }
     }
 
@@ -121,6 +226,22 @@ impl Receiver {
     /// The requests answered with a 2xx.
     pub fn accepted(&self) -> Vec<Received> {
         self.all().into_iter().filter(|r| r.status < 300).collect()
+    }
+
+    /// Waits (bounded) until `done` holds for the handshake failures.
+    pub async fn wait_for_handshake_failures(&self, n: usize) {
+        let mut count = self.count.clone();
+        let wait = async {
+            while self.handshake_failures() < n {
+                count.changed().await.unwrap();
+            }
+        };
+        if tokio::time::timeout(WAIT, wait).await.is_err() {
+            panic!(
+                "timed out waiting for {n} failed handshakes; got {}",
+                self.handshake_failures()
+            );
+        }
     }
 
     /// Waits (bounded) until `done` holds for the requests received.
@@ -218,6 +339,7 @@ pub fn endpoint(name: &str, url: &str, types: &[&str], start: Start) -> Endpoint
         skus: Vec::new(),
         secret: SECRET.to_owned(),
         start,
+        ca_file: None,
     }
     .into_spec(Origin::Config)
     .unwrap()
