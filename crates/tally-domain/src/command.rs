@@ -765,8 +765,8 @@ pub struct ReconcileStock {
     pub expiry: Option<Date>,
     /// Units on hand by the partner's count (0 to 10⁹).
     pub counted: i64,
-    /// When the partner counted. Compared with on-hand when decided: at most
-    /// `SNAPSHOT_AGE_MAX_MS` (24 h) before the command's business time, never after it.
+    /// When the partner counted: the count is compared with on-hand at that time. At most
+    /// `SNAPSHOT_AGE_MAX_MS` (30 days) before the command's business time, never after it.
     pub as_of: Timestamp,
 }
 

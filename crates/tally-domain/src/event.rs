@@ -298,7 +298,7 @@ pub struct StockSnapshotReconciled {
     pub expiry: Option<crate::time::Date>,
     /// When the partner counted.
     pub as_of: crate::time::Timestamp,
-    /// Tally's on-hand when decided.
+    /// Tally's on-hand at `as_of` (on-hand when decided minus the changes dated after it).
     pub expected: u64,
     /// The partner's count.
     pub counted: u64,

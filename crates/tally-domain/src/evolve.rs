@@ -16,17 +16,51 @@ use crate::order::{
 use crate::returns::{Disposition, Return, ReturnLine};
 use crate::settlement::{Settlement, SettlementLineKind};
 use crate::state::{BackorderKey, State, Transfer};
+use crate::time::Timestamp;
 
-/// Applies `event` to `state`.
-pub fn evolve(state: &mut State, event: &Event) {
+/// Applies `event` to `state`. `at` is the business time of the decision that made it (the
+/// envelope's `occurred_at`): the state's on-hand history is kept by it
+/// ([`crate::movements`]), so the writer and every replay must pass the same time.
+pub fn evolve(state: &mut State, event: &Event, at: Timestamp) {
     let indexed_order = order_of(event);
     if let Some(id) = &indexed_order {
         unindex(state, id);
     }
     crate::valuation::evolve(state, event);
+    debug_assert!(state.touched.is_empty());
     apply(state, event);
+    record_on_hand_changes(state, event, at);
     if let Some(id) = &indexed_order {
         index(state, id);
+    }
+}
+
+/// Records the on-hand change of every bucket the event touched, at `at`. The adjustment a
+/// partner's snapshot makes corrects on-hand *as of the snapshot*, so it is dated `as_of`:
+/// another snapshot of the same moment then agrees instead of adjusting twice.
+fn record_on_hand_changes(state: &mut State, event: &Event, at: Timestamp) {
+    if let Event::StockSnapshotReconciled(e) = event {
+        state.on_hand_history.entry(e.key.clone()).or_default().snapshot_as_of(e.as_of.millis());
+    }
+    let at = match event {
+        Event::InventoryAdjusted(e) if e.reason == crate::inventory::AdjustReason::Snapshot => {
+            state
+                .on_hand_history
+                .get(&e.key)
+                .and_then(crate::movements::OnHandHistory::last_snapshot_ms)
+                .map_or(at, Timestamp::from_millis)
+        }
+        _ => at,
+    };
+    for (key, before) in std::mem::take(&mut state.touched) {
+        let after = state.stock.get(&key).map_or(0, Stock::on_hand);
+        if after == before {
+            continue;
+        }
+        // Buckets stay within limits::BUCKET_UNITS_MAX (10¹⁸ < 2⁶³), so both fit in i64.
+        let change = i64::try_from(after).expect("bucket within limits")
+            - i64::try_from(before).expect("bucket within limits");
+        state.on_hand_history.entry(key).or_default().record(at.millis(), change);
     }
 }
 
@@ -102,7 +136,13 @@ fn refile_channel(state: &mut State, channel: &ChannelId) {
     }
 }
 
+/// The one way `evolve` changes a bucket: it notes the bucket's on-hand before the event's
+/// first change, for [`record_on_hand_changes`].
 fn stock_mut<'a>(state: &'a mut State, key: &StockKey) -> &'a mut Stock {
+    if !state.touched.iter().any(|(k, _)| k == key) {
+        let before = state.stock.get(key).map_or(0, Stock::on_hand);
+        state.touched.push((key.clone(), before));
+    }
     state.stock.entry(key.clone()).or_default()
 }
 

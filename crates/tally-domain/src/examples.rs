@@ -203,7 +203,8 @@ pub fn commands() -> Vec<Command> {
             lot: None,
             expiry: None,
             counted: 48,
-            as_of: Timestamp::from_millis(START_MS),
+            // As of the cycle count just before it (example 16).
+            as_of: time_of(16),
         }),
         Command::ShipTransfer(ShipTransfer {
             transfer: id::<TransferId>("T1"),

@@ -6,7 +6,7 @@
 //! counters, so the same commands in the same order always give the same events.
 //!
 //! API boundary: [`decide()`]`(&State, &Command, &Context) -> Result<Vec<Event>, Rejection>`,
-//! [`evolve()`]`(&mut State, &Event)`, and the body codec [`encode`] / [`decode`] keyed by
+//! [`evolve()`]`(&mut State, &Event, business time)`, and the body codec [`encode`] / [`decode`] keyed by
 //! [`Event::event_type`] and [`Event::schema_version`]. Only this crate knows payload layouts;
 //! the log stores the bytes.
 //!
@@ -75,6 +75,7 @@ pub mod journal;
 pub mod limits;
 pub mod master;
 pub mod money;
+pub mod movements;
 pub mod order;
 pub mod pricing;
 pub mod purchasing;
@@ -106,7 +107,7 @@ pub fn execute(
 ) -> Result<Vec<Event>, Rejection> {
     let events = decide(state, command, ctx)?;
     for event in &events {
-        evolve(state, event);
+        evolve(state, event, ctx.now);
     }
     Ok(events)
 }

@@ -209,8 +209,8 @@ pub enum Rejection {
         /// What was asked, as decimal text.
         requested: String,
     },
-    /// A stock snapshot's `as_of` is more than the allowed age before the command's time, or
-    /// after it: on-hand at that time is not what the ledger holds now.
+    /// A stock snapshot's `as_of` is more than the allowed age before the command's time,
+    /// before the on-hand history the bucket keeps, or after the command's time.
     #[error(
         "snapshot of '{sku}' at '{location}' is as of {as_of}, {why} (decided at {now}); send a \
          fresh snapshot or record a cycle count"

@@ -100,6 +100,12 @@ pub struct State {
     pub(crate) buyer_orders: BTreeMap<crate::ids::BuyerId, u64>,
     /// The exception queue ([`crate::exceptions`]).
     pub(crate) exceptions: crate::exceptions::Exceptions,
+    /// On-hand changes per bucket by business time, over a bounded window
+    /// ([`crate::movements`]): what a partner's snapshot at `as_of` is compared with.
+    pub(crate) on_hand_history: BTreeMap<StockKey, crate::movements::OnHandHistory>,
+    /// Scratch of `evolve`: the buckets the event being applied touched, with their on-hand
+    /// before it. Always empty between events.
+    pub(crate) touched: Vec<(StockKey, u64)>,
 }
 
 impl State {
@@ -182,6 +188,20 @@ impl State {
     /// Σ over lots of one state of a SKU at a location.
     fn sum_at(&self, location: &LocationId, sku: &Sku, f: impl Fn(&Stock) -> u64) -> u64 {
         self.buckets_at(location, sku).map(|(_, s)| f(s)).sum()
+    }
+
+    /// On-hand of a bucket at business time `at` (the changes dated after it taken back), or
+    /// `None` when the bucket's history no longer reaches back to `at`
+    /// ([`crate::movements::HISTORY_WINDOW_MS`]).
+    #[must_use]
+    pub fn on_hand_at(&self, key: &StockKey, at: crate::time::Timestamp) -> Option<u64> {
+        let now = self.stock(key).on_hand();
+        let later = match self.on_hand_history.get(key) {
+            Some(history) => history.change_after(at.millis())?,
+            None => 0,
+        };
+        let now = i64::try_from(now).ok()?;
+        u64::try_from(now.checked_sub(later)?).ok()
     }
 
     /// on_hand of a SKU at a location, over all lots.

@@ -72,15 +72,16 @@ fn rebuild_state(log: &Log) -> Result<State, OpenError> {
         }
         // `evolve` asserts its sums (overflow checks are on in every profile of the
         // workspace): an old event that would wrap one stops the open with its seq.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evolve(&mut state, &event)))
+        let at = tally_domain::time::Timestamp::from_millis(recorded.occurred_at_ms());
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evolve(&mut state, &event, at)))
             .map_err(|panic| OpenError::Invariant {
-                seq: recorded.seq(),
-                reason: panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default(),
-            })?;
+            seq: recorded.seq(),
+            reason: panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default(),
+        })?;
     }
     Ok(state)
 }

@@ -499,7 +499,7 @@ impl Writer {
             for (i, ((event, payload), stream)) in
                 decided.iter().zip(encoded).zip(streams).enumerate()
             {
-                evolve(&mut self.state, event);
+                evolve(&mut self.state, event, ctx.now);
                 if !marker {
                     refs.push((stream.clone(), event.event_type().to_owned()));
                 }

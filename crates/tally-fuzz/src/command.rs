@@ -93,7 +93,7 @@ fn decide_one(state: &mut State, submission: &Submission, outcome: &mut CommandO
             outcome.events += events.len();
             for event in &events {
                 check_roundtrip(event);
-                evolve(state, event);
+                evolve(state, event, now);
             }
         }
         Err(rejection) => {

@@ -17,7 +17,7 @@
 //! same bucket and `as_of` with another quantity is refused (`IDEMPOTENCY_CONFLICT`). The same
 //! bucket twice in one file is refused as `DUPLICATE_ROW` (which count would be the
 //! partner's?). The commands carry no business time of their own: `as_of` is in the command,
-//! and the decision compares it with the time it is decided (see `SNAPSHOT_AGE_MAX_MS`).
+//! and the decision compares the count with on-hand at `as_of` (see `SNAPSHOT_AGE_MAX_MS`).
 
 use std::collections::{HashMap, HashSet};
 

@@ -89,7 +89,7 @@ impl Ledger {
         };
         let events = decide(&self.state, command, &ctx).map_err(|r| format!("{} {r}", r.code()))?;
         for e in &events {
-            evolve(&mut self.state, e);
+            evolve(&mut self.state, e, ctx.now);
         }
         self.appended += events.len();
         Ok(events.len())

@@ -738,7 +738,7 @@ fn audit_log(data: &Path, book: &Book, problems: &mut Vec<String>) -> anyhow::Re
                 open = None;
             }
         }
-        evolve(&mut state, &event);
+        evolve(&mut state, &event, Timestamp::from_millis(recorded.occurred_at_ms()));
         head = (seq, recorded.hash().to_hex());
     }
     if let Some(cmd) = open {

@@ -285,14 +285,12 @@ pub(super) fn cycle_count(d: &Decision<'_>, c: &CycleCount) -> Result<Vec<Event>
     Ok(events)
 }
 
-/// How old a partner's snapshot may be when it is reconciled: 24 hours before the command's
-/// business time. The decision state is the ledger *now*, not a history: the variance is taken
-/// against on-hand when the snapshot is decided, which equals on-hand at `as_of` only when
-/// nothing moved in between. A nightly 3PL file imported the same day is within a day's
-/// movements of exact; an older one would turn every movement since into a false variance
-/// (and an adjustment), so it is refused (`STALE_SNAPSHOT`) and a fresh one, or a cycle
-/// count, is asked for.
-pub const SNAPSHOT_AGE_MAX_MS: i64 = 24 * 60 * 60 * 1000;
+/// How old a partner's snapshot may be when it is reconciled: the window of on-hand history
+/// the state keeps per bucket ([`crate::movements::HISTORY_WINDOW_MS`], 30 days) before the
+/// command's business time. The variance is taken against on-hand *at `as_of`* (on-hand now
+/// minus the changes dated after it), so a file that arrives a week late is compared with the
+/// week it describes, not with today.
+pub const SNAPSHOT_AGE_MAX_MS: i64 = crate::movements::HISTORY_WINDOW_MS;
 
 /// A partner's count of a bucket is compared, never written over on-hand (DOMAIN §1: counts
 /// are facts, but the partner's count is *their* record): the variance is recorded; within
@@ -318,10 +316,15 @@ pub(super) fn reconcile_stock(
         return Err(stale("after the time it is decided"));
     }
     if now.millis().saturating_sub(c.as_of.millis()) > SNAPSHOT_AGE_MAX_MS {
-        return Err(stale("more than 24 hours old"));
+        return Err(stale("more than 30 days old"));
     }
     let stock = d.state.stock(&key);
-    let expected = stock.on_hand();
+    // Tally's on-hand when the partner counted; the partner cannot have counted the units
+    // that moved since, nor missed the ones that moved before.
+    let expected = d
+        .state
+        .on_hand_at(&key, c.as_of)
+        .ok_or_else(|| stale("older than the 30 days of movements kept for this bucket"))?;
     let variance = signed(counted) - signed(expected);
     let tolerance = d.state.count_tolerance(def.abc);
     let within = tolerance.allows(expected, counted);

@@ -579,10 +579,77 @@ fn a_snapshot_short_of_claimed_units_is_raised_not_adjusted() {
 #[test]
 fn stale_future_unknown_and_negative_snapshots_are_refused() {
     let given = || Scenario::given(world_and([receive("WH1", "A", 10)]));
-    given().at(T0 + 25 * HOUR).when(snapshot("A", 10, T0)).then_rejects("STALE_SNAPSHOT");
+    given().at(T0 + 31 * 24 * HOUR).when(snapshot("A", 10, T0)).then_rejects("STALE_SNAPSHOT");
     given().when(snapshot("A", 10, T0 + 1)).then_rejects("STALE_SNAPSHOT");
     given().when(snapshot("NOPE", 10, T0)).then_rejects("UNKNOWN_SKU");
     given().when(snapshot("A", -1, T0)).then_rejects("INVALID_QUANTITY");
+}
+
+/// A partner's count is of the units there *at `as_of`*: it is compared with on-hand then,
+/// not with on-hand when the file arrives (issue #15: a late file was turning every movement
+/// since into a false variance).
+#[test]
+fn a_snapshot_is_compared_with_on_hand_at_its_as_of() {
+    // 10 received at T0; 3 written off at T0 + 2 h; the file arrives at T0 + 5 h.
+    let history = || {
+        Scenario::given(world_and([receive("WH1", "A", 10), tolerance(2)]))
+            .at(T0 + 2 * HOUR)
+            .and(adjust("WH1", "A", None, -3))
+            .at(T0 + 5 * HOUR)
+    };
+    // Counted 10 at T0 + 1 h: on-hand was 10 then; nothing to do.
+    let (events, _) =
+        history().when(snapshot("A", 10, T0 + HOUR)).then_types(&["inventory.snapshot_reconciled"]);
+    let Event::StockSnapshotReconciled(e) = &events[0] else { panic!() };
+    assert_eq!((e.expected, e.counted, e.variance), (10, 10, 0));
+    // Counted 7 at T0 + 3 h: on-hand was 7 then (the same as now).
+    let (events, _) = history()
+        .when(snapshot("A", 7, T0 + 3 * HOUR))
+        .then_types(&["inventory.snapshot_reconciled"]);
+    let Event::StockSnapshotReconciled(e) = &events[0] else { panic!() };
+    assert_eq!((e.expected, e.variance), (7, 0));
+    // Counted 9 at T0 + 1 h: one unit was missing then; it is adjusted off today's on-hand.
+    let (_, state) = history().when(snapshot("A", 9, T0 + HOUR)).then_types(&[
+        "inventory.snapshot_reconciled",
+        "inventory.adjusted",
+        "journal.entry_posted",
+    ]);
+    assert_eq!(state.stock(&key("WH1", "A", None)).on_hand(), 6);
+    // The adjustment is dated as of the count: the same count again (another file of that
+    // moment) agrees, and a later count sees it.
+    assert_eq!(
+        state.on_hand_at(&key("WH1", "A", None), Timestamp::from_millis(T0 + HOUR)),
+        Some(9)
+    );
+    let again = Scenario { state: state.clone(), ctx: ctx_at(T0 + 6 * HOUR) };
+    let (events, _) =
+        again.when(snapshot("A", 9, T0 + HOUR)).then_types(&["inventory.snapshot_reconciled"]);
+    let Event::StockSnapshotReconciled(e) = &events[0] else { panic!() };
+    assert_eq!(e.variance, 0);
+    assert_eq!(
+        state.on_hand_at(&key("WH1", "A", None), Timestamp::from_millis(T0 + 3 * HOUR)),
+        Some(6)
+    );
+}
+
+/// The history behind it is kept for 30 days of business time per bucket, and pruned by event
+/// time only (every replay keeps the same entries).
+#[test]
+fn on_hand_history_reaches_back_thirty_days() {
+    const DAY: i64 = 24 * HOUR;
+    let state = Scenario::given(world_and([receive("WH1", "A", 10)]))
+        .at(T0 + 40 * DAY)
+        .and(adjust("WH1", "A", None, -4))
+        .state;
+    let bucket = key("WH1", "A", None);
+    // The receipt at T0 left the window (older than 30 days before the newest movement),
+    // but every movement after T0 + 1 day is kept: on-hand at T0 + 20 days is known.
+    assert_eq!(state.on_hand_at(&bucket, Timestamp::from_millis(T0 + 20 * DAY)), Some(10));
+    assert_eq!(state.on_hand_at(&bucket, Timestamp::from_millis(T0)), Some(10));
+    assert_eq!(state.on_hand_at(&bucket, Timestamp::from_millis(T0 - 1)), None);
+    let at = |days: i64| Scenario { state: state.clone(), ctx: ctx_at(T0 + days * DAY) };
+    at(41).when(snapshot("A", 10, T0 + 20 * DAY)).then_types(&["inventory.snapshot_reconciled"]);
+    at(41).when(snapshot("A", 10, T0 + 10 * DAY)).then_rejects("STALE_SNAPSHOT");
 }
 
 #[test]

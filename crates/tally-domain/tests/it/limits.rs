@@ -84,6 +84,7 @@ fn receipts_past_the_quantity_or_bucket_bound_are_refused() {
             unit_cost: usd(0),
             from_incoming: 0,
         }),
+        ctx_at(T0).now,
     );
     let state = full.state.clone();
     let again = |c: Command| Scenario { state: state.clone(), ctx: ctx_at(T0) }.when(c);

@@ -527,6 +527,12 @@ fn setup() -> Vec<Command> {
 
 /// Runs the ops; returns every accepted command's events.
 fn run(ops: &[Op]) -> (Vec<Vec<Event>>, State) {
+    let (timed, state) = run_timed(ops);
+    (timed.into_iter().map(|(_, events)| events).collect(), state)
+}
+
+/// [`run`], with the business time of each accepted command.
+fn run_timed(ops: &[Op]) -> (Vec<(tally_domain::time::Timestamp, Vec<Event>)>, State) {
     let mut state = State::new();
     let mut now = T0;
     let mut out = Vec::new();
@@ -552,11 +558,11 @@ fn run(ops: &[Op]) -> (Vec<Vec<Event>>, State) {
         if let Ok(events) = decide(&state, &command, &ctx) {
             check_events(&state, &events, &ctx);
             for e in &events {
-                evolve(&mut state, e);
+                evolve(&mut state, e, ctx.now);
             }
             check_state(&state);
             check_ats(&state, &ctx);
-            out.push(events);
+            out.push((ctx.now, events));
         }
     }
     (out, state)
@@ -566,7 +572,7 @@ fn run(ops: &[Op]) -> (Vec<Vec<Event>>, State) {
 fn check_events(before: &State, events: &[Event], ctx: &tally_domain::Context) {
     let mut state = before.clone();
     for e in events {
-        evolve(&mut state, e);
+        evolve(&mut state, e, ctx.now);
         match e {
             Event::JournalEntryPosted(entry) => {
                 assert!(!entry.postings.is_empty());
@@ -671,7 +677,7 @@ fn check_ats(state: &State, ctx: &tally_domain::Context) {
                         }
                         _ => {}
                     }
-                    evolve(&mut probe, e);
+                    evolve(&mut probe, e, ctx.now);
                 }
             }
             assert_eq!(
@@ -728,15 +734,17 @@ proptest! {
 
     #[test]
     fn decisions_are_deterministic_and_events_round_trip(ops in prop::collection::vec(op(), 0..60)) {
-        let (first, state) = run(&ops);
-        let (second, _) = run(&ops);
+        let (first, state) = run_timed(&ops);
+        let (second, _) = run_timed(&ops);
         prop_assert_eq!(&first, &second);
         let mut replayed = State::new();
-        for e in first.iter().flatten() {
-            let bytes = codec::encode(e);
-            let decoded = codec::decode(e.event_type(), e.schema_version(), &bytes).unwrap();
-            prop_assert_eq!(&decoded, e);
-            evolve(&mut replayed, &decoded);
+        for (at, events) in &first {
+            for e in events {
+                let bytes = codec::encode(e);
+                let decoded = codec::decode(e.event_type(), e.schema_version(), &bytes).unwrap();
+                prop_assert_eq!(&decoded, e);
+                evolve(&mut replayed, &decoded, *at);
+            }
         }
         prop_assert_eq!(replayed, state);
     }

@@ -106,8 +106,9 @@ pub fn files() -> Vec<PathBuf> {
     files
 }
 
-/// Replays one file, checking every expectation; returns the accepted events and final state.
-pub fn run_file(path: &Path) -> (Vec<Event>, State) {
+/// Replays one file, checking every expectation; returns the accepted events (with the
+/// business time each was decided at) and final state.
+pub fn run_file(path: &Path) -> (Vec<(Timestamp, Event)>, State) {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let text = std::fs::read_to_string(path).unwrap();
     let file: File = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -127,9 +128,9 @@ pub fn run_file(path: &Path) -> (Vec<Event>, State) {
                         assert_eq!(&types, emits, "{at}: emitted {events:#?}");
                     }
                     for e in &events {
-                        evolve(&mut state, e);
+                        evolve(&mut state, e, ctx.now);
                     }
-                    all.extend(events);
+                    all.extend(events.into_iter().map(|e| (ctx.now, e)));
                 }
                 (Ok(events), Some(code)) => panic!("{at}: expected {code}, got {events:#?}"),
                 (Err(r), Some(code)) => assert_eq!(r.code(), code, "{at}: {r}"),
@@ -219,20 +220,21 @@ fn scenario_files_pass() {
 }
 
 /// Events of every scenario file, each with the state it builds.
-pub fn all_stories() -> Vec<(Vec<Event>, State)> {
+pub fn all_stories() -> Vec<(Vec<(Timestamp, Event)>, State)> {
     let mut stories: Vec<_> = files().iter().map(|p| run_file(p)).collect();
     stories.push(examples_story());
     stories
 }
 
 /// The domain's examples of every command (`tally_domain::examples`), decided in order.
-fn examples_story() -> (Vec<Event>, State) {
+fn examples_story() -> (Vec<(Timestamp, Event)>, State) {
     let mut state = State::new();
     let mut events = Vec::new();
     let actor = tally_domain::ids::Actor::parse("examples").unwrap();
     for (i, command) in tally_domain::examples::commands().iter().enumerate() {
         let ctx = Context { now: tally_domain::examples::time_of(i), actor: actor.clone() };
-        events.extend(tally_domain::execute(&mut state, command, &ctx).unwrap());
+        let decided = tally_domain::execute(&mut state, command, &ctx).unwrap();
+        events.extend(decided.into_iter().map(|e| (ctx.now, e)));
     }
     (events, state)
 }

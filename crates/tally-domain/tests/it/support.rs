@@ -26,6 +26,8 @@ pub struct Scenario {
 pub struct Outcome {
     pub state: State,
     pub result: Result<Vec<Event>, Rejection>,
+    /// The business time the command was decided at.
+    pub now: tally_domain::time::Timestamp,
 }
 
 impl Scenario {
@@ -38,11 +40,11 @@ impl Scenario {
         s
     }
 
-    /// History given as events.
-    pub fn given_events(events: impl IntoIterator<Item = Event>) -> Self {
+    /// History given as events, each with the business time it was decided at.
+    pub fn given_events(events: impl IntoIterator<Item = (Timestamp, Event)>) -> Self {
         let mut state = State::new();
-        for e in events {
-            evolve(&mut state, &e);
+        for (at, e) in events {
+            evolve(&mut state, &e, at);
         }
         Self { state, ctx: ctx_at(T0) }
     }
@@ -52,7 +54,7 @@ impl Scenario {
         let events = decide(&self.state, &command, &self.ctx)
             .unwrap_or_else(|r| panic!("given {command:?} was rejected: {} {r}", r.code()));
         for e in &events {
-            evolve(&mut self.state, e);
+            evolve(&mut self.state, e, self.ctx.now);
         }
         self
     }
@@ -65,7 +67,7 @@ impl Scenario {
 
     pub fn when(self, command: Command) -> Outcome {
         let result = decide(&self.state, &command, &self.ctx);
-        Outcome { state: self.state, result }
+        Outcome { state: self.state, result, now: self.ctx.now }
     }
 }
 
@@ -74,7 +76,7 @@ impl Outcome {
     pub fn then_events(self, expected: &[Event]) -> State {
         let events = self.result.unwrap_or_else(|r| panic!("rejected: {} {r}", r.code()));
         assert_eq!(events, expected);
-        apply(self.state, &events)
+        apply(self.state, &events, self.now)
     }
 
     /// Events of exactly these types; returns them and the state after them.
@@ -82,7 +84,7 @@ impl Outcome {
         let events = self.result.unwrap_or_else(|r| panic!("rejected: {} {r}", r.code()));
         let types: Vec<&str> = events.iter().map(Event::event_type).collect();
         assert_eq!(types, expected, "events: {events:#?}");
-        let state = apply(self.state, &events);
+        let state = apply(self.state, &events, self.now);
         (events, state)
     }
 
@@ -104,9 +106,9 @@ impl Outcome {
     }
 }
 
-fn apply(mut state: State, events: &[Event]) -> State {
+fn apply(mut state: State, events: &[Event], at: tally_domain::time::Timestamp) -> State {
     for e in events {
-        evolve(&mut state, e);
+        evolve(&mut state, e, at);
     }
     state
 }

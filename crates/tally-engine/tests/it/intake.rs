@@ -32,9 +32,18 @@ fn open(dir: &std::path::Path) -> Engine {
 }
 
 fn setup(engine: &Engine, steps: &[serde_json::Value]) {
+    setup_at(engine, steps, None);
+}
+
+/// [`setup`] at a business time (default: the support's 09:00).
+fn setup_at(engine: &Engine, steps: &[serde_json::Value], occurred_at_ms: Option<i64>) {
     for step in steps {
         let key = blake3::hash(step.to_string().as_bytes()).to_hex();
-        engine.submit_blocking(sub(&format!("setup-{}", &key[..32]), step.clone())).unwrap();
+        let mut submission = sub(&format!("setup-{}", &key[..32]), step.clone());
+        if occurred_at_ms.is_some() {
+            submission.occurred_at_ms = occurred_at_ms;
+        }
+        engine.submit_blocking(submission).unwrap();
     }
 }
 
@@ -223,7 +232,8 @@ fn a_partner_snapshot_reconciles_without_overwriting_and_refuses_the_unknown_sku
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());
     let cost = |a: &str| json!({"amount": a, "currency": "USD"});
-    setup(
+    // The stock was received at 04:00; the partner counted at 05:00 (the file's `as_of`).
+    setup_at(
         &engine,
         &[
             json!({"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"}),
@@ -238,6 +248,16 @@ fn a_partner_snapshot_reconciles_without_overwriting_and_refuses_the_unknown_sku
             json!({"type": "receive_inventory", "location": "3PL-RENO", "sku": "MASK-N95", "qty": 1200}),
             json!({"type": "receive_inventory", "location": "3PL-RENO", "sku": "BAND-ELAS-7.5", "qty": 60}),
         ],
+        Some(1_772_337_600_000),
+    );
+    // At 06:00, after the count and before the file arrives (07:00), 6 bandages are damaged:
+    // the partner could not have counted that; it is no variance.
+    setup_at(
+        &engine,
+        &[
+            json!({"type": "adjust_inventory", "location": "3PL-RENO", "sku": "BAND-ELAS-7.5", "delta": -6, "reason": "damage"}),
+        ],
+        Some(1_772_344_800_000),
     );
     let options = Options {
         location: Some(tally_domain::ids::LocationId::parse("3PL-RENO").unwrap()),
@@ -256,13 +276,14 @@ fn a_partner_snapshot_reconciles_without_overwriting_and_refuses_the_unknown_sku
     assert_eq!(on_hand("GLV-NIT-M"), 480 + 198);
     // Large variance (−250): raised, never overwritten.
     assert_eq!(on_hand("MASK-N95"), 1200);
-    // +4 of 60 is within class C's 10 %: the gain lands.
-    assert_eq!(on_hand("BAND-ELAS-7.5"), 64);
+    // +4 of the 60 there at 05:00 is within class C's 10 %: the gain lands on today's 54.
+    // (Compared with on-hand when the file arrived, 54, it would have been +10: beyond.)
+    assert_eq!(on_hand("BAND-ELAS-7.5"), 58);
     let fin = engine.views().reader("finance").unwrap();
-    // Write-off of 2 × 4.25, gain of 4 × 1.95.
+    // Write-offs of 2 × 4.25 and 6 × 1.95, gain of 4 × 1.95.
     assert_eq!(
         finance::balance(&fin, Account::InventoryWriteOff, Currency::USD).unwrap(),
-        850 - 780
+        850 + 1170 - 780
     );
     assert_eq!(finance::trial_balance_totals(&fin).unwrap().get(&Currency::USD), Some(&0));
     let orders = engine.views().reader("orders").unwrap();
