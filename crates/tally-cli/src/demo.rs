@@ -585,11 +585,6 @@ impl Demo {
         }
     }
 
-    fn build(mut self, orders_per_day: u64) -> Vec<Submission> {
-        self.play(orders_per_day);
-        self.submissions
-    }
-
     fn play(&mut self, orders_per_day: u64) {
         self.master_data();
         self.build_rest(orders_per_day);
@@ -632,10 +627,123 @@ impl Demo {
     }
 }
 
-/// The demo's submissions for `seed`, about `orders_per_day` orders a day for a fortnight.
+/// The demo's workflow rules file (`workflow.toml`): the rules of its Shopify store, channel
+/// `shop`. The fortnight's three channels run without rules, so the rules never act on the
+/// orders the generator drives by hand.
+pub const WORKFLOW_TOML: &str = r#"# Written by `tally demo`: the workflow rules of the demo's Shopify store (channel "shop").
+# Edit, then `kill -HUP <pid>` of `tally serve` (or restart it) to put changes in force; each
+# change is a `workflow.configured` event. Keys: docs/operations.md, "Workflow rules".
+[channels.shop]
+validate = true              # known SKUs, prices, a complete ship-to address
+require_address = true
+validation_sla = "24h"
+auto_release = true          # a payment hold is released when the captures reach the total
+auto_allocate = true         # a validated order no rule holds is allocated
+backorder = "wait"
+
+[[channels.shop.holds]]      # in order; the first that matches holds the order
+name = "unpaid"
+when = "payment_not_captured"
+reason = "payment"
+sla = "24h"
+
+[[channels.shop.holds]]
+name = "risky"
+when = "fraud_score_at_least"
+fraud_score = 75
+reason = "fraud"
+sla = "4h"
+
+[[channels.shop.holds]]
+name = "big-order"
+when = "order_value_at_least"
+amount = "1000.00 USD"
+reason = "manual"
+sla = "8h"
+"#;
+
+/// What the demo adds after the fortnight for the workflow rules to act on: a Shopify store
+/// (channel `shop`, served by WH1), then, once `WORKFLOW_TOML` is in force, six of its
+/// orders, each showing one rule (the tour in the README reads them).
+pub struct ShopTour {
+    /// Defines the channel and lets WH1 serve it.
+    pub setup: Vec<Submission>,
+    /// The store's orders and one later capture; the rules decide the rest.
+    pub orders: Vec<Submission>,
+}
+
+/// The demo's submissions for `seed` (about `orders_per_day` orders a day for a fortnight),
+/// and the Shopify store's tour that follows it.
 #[must_use]
-pub fn dataset(seed: u64, orders_per_day: u64) -> Vec<Submission> {
-    Demo::new(seed).build(orders_per_day)
+pub fn dataset(seed: u64, orders_per_day: u64) -> (Vec<Submission>, ShopTour) {
+    let mut demo = Demo::new(seed);
+    demo.play(orders_per_day);
+    let main = demo.submissions.len();
+    demo.now = START_MS + DAYS * DAY_MS + 9 * HOUR_MS;
+    demo.run(
+        "demo/setup",
+        json!({"type": "define_channel", "channel": "shop", "priority": "standard",
+            "kind": "direct", "currency": "USD"}),
+    );
+    demo.run(
+        "demo/setup",
+        json!({"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1,
+            "channels": ["web", "amazon", "b2b", "shop"]}),
+    );
+    let setup_end = demo.submissions.len();
+    // The SKU with the most units available at WH1 (not lot-tracked), so the allocations the
+    // rules make are never short.
+    let wh1 = tally_domain::ids::LocationId::parse("WH1").expect("a valid id");
+    let sku = demo
+        .skus
+        .iter()
+        .filter(|s| !s.lot_tracked)
+        .max_by_key(|s| {
+            tally_domain::ids::Sku::parse(&s.id).map_or(0, |id| demo.state.available(&wh1, &id))
+        })
+        .map(|s| (s.id.clone(), s.price_cents))
+        .expect("the demo has SKUs");
+    let address = |postal: &str| {
+        json!({"name": "Rosa Diaz", "line1": "1200 NW Naito Pkwy", "city": "Portland",
+            "region": "OR", "postal_code": postal, "country": "US"})
+    };
+    // (order, units, paid at checkout, fraud score, postal code): Oregon has no sales tax.
+    let big = 100_000 / sku.1 + 1;
+    let orders: [(&str, i64, bool, i64, &str); 6] = [
+        ("SHOP-1001", 1, true, 5, "97209"), // validated and allocated by rule
+        ("SHOP-1002", 2, false, 5, "97209"), // held: unpaid
+        ("SHOP-1003", 1, false, 5, "97209"), // held: unpaid, then paid: released, allocated
+        ("SHOP-1004", 1, true, 5, ""),      // held: address (no postal code)
+        ("SHOP-1005", big, true, 5, "97209"), // held: manual (order value ≥ 1000.00)
+        ("SHOP-1006", 1, true, 91, "97209"), // held: fraud score 91
+    ];
+    for (i, (id, qty, paid, fraud, postal)) in orders.into_iter().enumerate() {
+        demo.now += 10 * 60_000;
+        let total = sku.1 * qty;
+        let mut receive = json!({"type": "receive_order", "order": id, "channel": "shop",
+            "number": format!("#{}", &id[5..]),
+            "placed_at": Timestamp::from_millis(demo.now).to_rfc3339(), "currency": "USD",
+            "lines": [{"sku": sku.0, "qty": qty, "unit_price": money(sku.1)}],
+            "shipping": money(0), "tax_rate": "0", "ship_to": address(postal),
+            "buyer": format!("shop-buyer-{}", 500 + i), "fraud_score": fraud});
+        if paid {
+            receive["payments"] =
+                json!([{"payment": format!("shop-pay-{id}"), "amount": money(total)}]);
+        }
+        demo.run(&format!("shopify/shop/orders/{id}"), receive);
+        if id == "SHOP-1003" {
+            demo.now += 30 * 60_000;
+            demo.run(
+                &format!("shopify/shop/orders/{id}"),
+                json!({"type": "capture_payment", "order": id, "payment": format!("shop-pay-{id}"),
+                    "amount": money(total)}),
+            );
+        }
+    }
+    let mut submissions = demo.submissions;
+    let orders = submissions.split_off(setup_end);
+    let setup = submissions.split_off(main);
+    (submissions, ShopTour { setup, orders })
 }
 
 #[cfg(test)]

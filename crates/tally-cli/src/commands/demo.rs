@@ -20,33 +20,30 @@ pub fn build(data: &Path, seed: u64) -> anyhow::Result<DataDir> {
     } else {
         DataDir::init(data, "demo.tally/ledger", None)?.0
     };
-    let submissions = dataset(seed, ORDERS_PER_DAY);
+    let (submissions, tour) = dataset(seed, ORDERS_PER_DAY);
     let engine = dir.open_engine()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    let bar = ProgressBar::new(submissions.len() as u64);
+    let total = submissions.len() + tour.setup.len() + tour.orders.len();
+    let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("demo [{bar:40}] {pos}/{len} commands {per_sec}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let (mut accepted, mut present, mut rejected) = (0u64, 0u64, 0u64);
-    let total = submissions.len();
-    let mut rest = submissions;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(CHUNK));
-        for result in runtime.block_on(engine.submit_many(rest)) {
-            match result {
-                Ok(a) if a.deduplicated => present += 1,
-                Ok(_) => accepted += 1,
-                Err(err) => {
-                    rejected += 1;
-                    bar.suspend(|| eprintln!("demo command rejected: {}: {err}", err.code()));
-                }
-            }
-        }
-        bar.set_position((total - tail.len()) as u64);
-        rest = tail;
+    let mut counts = Counts::default();
+    counts.submit(&runtime, &engine, &bar, submissions);
+    counts.submit(&runtime, &engine, &bar, tour.setup);
+    // The Shopify store's rules: written once (an operator's edits are kept on a rerun) and
+    // put in force before its orders arrive, so the rules decide them.
+    let rules = data.join(tally_engine::workflow_file::WORKFLOW_FILE);
+    if !rules.exists() {
+        std::fs::write(&rules, crate::demo::WORKFLOW_TOML)
+            .with_context(|| format!("writing {}", rules.display()))?;
+        tally_engine::workflow_file::apply_blocking(&engine, data, "demo")
+            .map_err(|e| anyhow::anyhow!("the demo's workflow rules: {e}"))?;
     }
+    counts.submit(&runtime, &engine, &bar, tour.orders);
     bar.finish_and_clear();
+    let Counts { accepted, present, rejected } = counts;
     let head = engine.log().head().seq;
     runtime
         .block_on(engine.wait_for_views(head, std::time::Duration::from_secs(600)))
@@ -59,6 +56,42 @@ pub fn build(data: &Path, seed: u64) -> anyhow::Result<DataDir> {
         checkpoint.unverified().size
     );
     Ok(dir)
+}
+
+/// Submissions accepted, already there, and rejected.
+#[derive(Default)]
+struct Counts {
+    accepted: u64,
+    present: u64,
+    rejected: u64,
+}
+
+impl Counts {
+    /// Submits `submissions` in chunks, counting the answers and moving the bar.
+    fn submit(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        engine: &tally_engine::Engine,
+        bar: &ProgressBar,
+        mut rest: Vec<tally_engine::Submission>,
+    ) {
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(CHUNK));
+            let sent = rest.len() as u64;
+            for result in runtime.block_on(engine.submit_many(rest)) {
+                match result {
+                    Ok(a) if a.deduplicated => self.present += 1,
+                    Ok(_) => self.accepted += 1,
+                    Err(err) => {
+                        self.rejected += 1;
+                        bar.suspend(|| eprintln!("demo command rejected: {}: {err}", err.code()));
+                    }
+                }
+            }
+            bar.inc(sent);
+            rest = tail;
+        }
+    }
 }
 
 pub fn run(data: &Path, listen: &str, seed: u64, no_serve: bool) -> anyhow::Result<Outcome> {

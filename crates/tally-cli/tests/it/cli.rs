@@ -446,8 +446,74 @@ fn readme_tour_runs_against(data: &Path) {
             failures.push(format!("{operation}\n=> {response}"));
         }
     }
+    the_demo_s_rules_decided_its_shop_orders(&address);
     stop(child);
     assert!(failures.is_empty(), "README tour failures:\n{}", failures.join("\n\n"));
+}
+
+/// Issue #15: the demo seeds `workflow.toml` for its Shopify store and the rules, not the
+/// generator, decide the store's orders: each held by the rule its content matches, the paid
+/// ones allocated, the one paid later released by `rule:auto-release`.
+fn the_demo_s_rules_decided_its_shop_orders(address: &str) {
+    let ask = |query: &str| -> serde_json::Value {
+        let body = serde_json::json!({ "query": query }).to_string();
+        let response = http(address, "POST", "/graphql", Some("tly_tour"), &body);
+        let json = &response[response.find('{').unwrap()..=response.rfind('}').unwrap()];
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert!(value.get("errors").is_none(), "{value}");
+        value["data"].clone()
+    };
+    let held = ask(
+        r#"{ ordersInStage(stage: HELD, channel: "shop", first: 10) { orders { orderId holds { reason rule releasedAt } } } }"#,
+    );
+    let mut held: Vec<(String, String, String)> = held["ordersInStage"]["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let hold = o["holds"].as_array().unwrap().iter().find(|h| h["releasedAt"].is_null());
+            let hold = hold.expect("a held order has an open hold");
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            (text(&o["orderId"]), text(&hold["reason"]), text(&hold["rule"]))
+        })
+        .collect();
+    held.sort();
+    let expected = [
+        ("SHOP-1002", "PAYMENT", "unpaid"),
+        ("SHOP-1004", "ADDRESS", "validate"),
+        ("SHOP-1005", "MANUAL", "big-order"),
+        ("SHOP-1006", "FRAUD", "risky"),
+    ]
+    .map(|(o, r, rule)| (o.to_owned(), r.to_owned(), rule.to_owned()));
+    assert_eq!(held, expected);
+    let allocated = ask(
+        r#"{ ordersInStage(stage: ALLOCATED, channel: "shop", first: 10) { orders { orderId } } }"#,
+    );
+    let mut allocated: Vec<&str> = allocated["ordersInStage"]["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["orderId"].as_str().unwrap())
+        .collect();
+    allocated.sort_unstable();
+    assert_eq!(allocated, ["SHOP-1001", "SHOP-1003"]);
+    let trail = ask(
+        r#"{ auditTrail(entity: { kind: ORDER, id: "SHOP-1003" }, first: 20) { edges { node { type actor } } } }"#,
+    );
+    let steps: Vec<(String, String)> = trail["auditTrail"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e["node"][k].as_str().unwrap_or_default().to_owned();
+            (text("type"), text("actor"))
+        })
+        .collect();
+    let find = |t: &str, actor: &str| steps.iter().any(|(ty, a)| ty == t && a == actor);
+    assert!(find("ORDER_VALIDATED", "rule:validate"), "{steps:?}");
+    assert!(find("ORDER_HELD", "rule:unpaid"), "{steps:?}");
+    assert!(find("ORDER_HOLD_RELEASED", "rule:auto-release"), "{steps:?}");
+    assert!(find("ORDER_LINE_ALLOCATED", "rule:auto-release"), "{steps:?}");
 }
 
 /// Sends one HTTP/1.1 request and returns the response text.
