@@ -10,12 +10,12 @@ use crate::customer::Customer;
 use crate::event::{
     CommandAccepted, CountToleranceSet, CustomerPaymentRecorded, CycleCounted, DepositRefunded,
     Event, ExceptionRaised, HoldSlaBreached, InboundExpected, InventoryAdjusted, InventoryReceived,
-    InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled,
-    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
-    PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
-    ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected,
-    ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped,
-    StockSnapshotReconciled, TransferReceived, TransferShipped,
+    InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderAmended,
+    OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped,
+    PaymentCaptured, PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove,
+    RefundIssued, ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed,
+    ReturnInspected, ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened,
+    StockScrapped, StockSnapshotReconciled, TransferReceived, TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -66,6 +66,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::ReorderPointSet(p) => body(p),
         Event::CountToleranceSet(p) => body(p),
         Event::OrderReceived(p) => body(p),
+        Event::OrderAmended(p) => body(p),
         Event::OrderValidated(p) | Event::OrderHoldReleased(p) | Event::OrderDelivered(p) => {
             body(p)
         }
@@ -164,6 +165,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
             Event::CountToleranceSet(read::<CountToleranceSet>(t, v, bytes)?)
         }
         ("order.received", 1) => Event::OrderReceived(read::<OrderReceived>(t, v, bytes)?),
+        ("order.amended", 1) => Event::OrderAmended(read::<OrderAmended>(t, v, bytes)?),
         ("order.validated", 1) => Event::OrderValidated(read::<OrderEvent>(t, v, bytes)?),
         // Upcast: v1 had no note.
         ("order.held", 1) => Event::OrderHeld(read::<OrderHeldV1>(t, v, bytes)?.into()),

@@ -52,6 +52,7 @@ event_types! {
     InventoryReorderPointSet => "inventory.reorder_point_set", "`inventory.reorder_point_set`: The reorder point of a SKU at a location was set or cleared.",
     InventoryCountToleranceSet => "inventory.count_tolerance_set", "`inventory.count_tolerance_set`: The cycle-count tolerance of an ABC class was set.",
     OrderReceived => "order.received", "`order.received`: An order was received from a channel.",
+    OrderAmended => "order.amended", "`order.amended`: An order's lines, shipping or ship-to were changed before shipment (an order edit at the channel).",
     OrderValidated => "order.validated", "`order.validated`: An order was validated.",
     OrderHeld => "order.held", "`order.held`: An order was put on hold.",
     OrderHoldReleased => "order.hold_released", "`order.hold_released`: An order's hold was released.",
