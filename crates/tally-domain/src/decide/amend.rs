@@ -105,15 +105,18 @@ pub(super) fn amend(d: &Decision<'_>, c: &AmendOrder) -> Result<Vec<Event>, Reje
         return Err(Rejection::UnknownOrder(c.order.clone()));
     };
     if let (Some(new), Some(last)) = (c.revision, order.revision)
-        && new <= last
+        && new < last
     {
         // A stale, out-of-order delivery of an earlier version: nothing changes.
         return Ok(Vec::new());
     }
-    if !matches!(
+    // A shipped order goes on to the line checks, so a change of a shipped line is refused
+    // naming the line; any other change of it is refused below.
+    let open = matches!(
         order.status,
         OrderStatus::Received | OrderStatus::Validated | OrderStatus::Fulfilling
-    ) {
+    );
+    if !open && order.status != OrderStatus::Shipped {
         return Err(refused(order, order.status.as_str(), "amend"));
     }
     if c.lines.len() > super::orders::ORDER_LINES_MAX {
@@ -259,7 +262,8 @@ pub(super) fn amend(d: &Decision<'_>, c: &AmendOrder) -> Result<Vec<Event>, Reje
         None => order.profile.ship_to.clone(),
     };
     if shipped_any && ship_to != order.profile.ship_to {
-        return Err(refused(order, "partly shipped", "change its ship-to address"));
+        let state = if open { "partly shipped" } else { order.status.as_str() };
+        return Err(refused(order, state, "change its ship-to address"));
     }
 
     let profile = Profile { ship_to: ship_to.clone(), ..order.profile.clone() };
@@ -285,6 +289,13 @@ pub(super) fn amend(d: &Decision<'_>, c: &AmendOrder) -> Result<Vec<Event>, Reje
         && ship_to == order.profile.ship_to;
     if unchanged {
         return Ok(Vec::new());
+    }
+    if !open {
+        return Err(refused(order, order.status.as_str(), "amend"));
+    }
+    if c.revision.is_some() && c.revision == order.revision {
+        // Other content under the version the order has: not an edit the source made.
+        return Err(Rejection::DuplicateOrderConflict(c.order.clone()));
     }
 
     let workflow = d.state.workflow.get(&order.channel).filter(|wf| wf.validate);

@@ -112,13 +112,24 @@ fn picked_or_shipped_units_are_locked_and_the_rejection_names_the_line() {
     picked
         .when(Command::AmendOrder(amend("O1", &[("A", 3, 5000), ("A", 1, 4500)], 1000, None)))
         .then_types(&["order.amended", "order.line_allocated"]);
-    // A shipped order is not amended.
-    allocated()
-        .and(pick("O1"))
-        .and(pack("O1"))
-        .and(ship("O1"))
+    // A shipped order: a change of its shipped line is refused naming the line, anything
+    // else it would change (a line added, the ship-to) as the order's state.
+    let shipped = allocated().and(pick("O1")).and(pack("O1")).and(ship("O1"));
+    let r = shipped
+        .clone()
         .when(Command::AmendOrder(amend("O1", &[("A", 1, 5000)], 1000, None)))
+        .then_rejects("LINE_LOCKED");
+    assert!(matches!(&r, Rejection::LineLocked { line: 0, units: 3, why: "shipped", .. }), "{r:?}");
+    shipped
+        .clone()
+        .when(Command::AmendOrder(amend("O1", &[("A", 3, 5000), ("A", 1, 4500)], 1000, None)))
         .then_rejects("INVALID_STATE");
+    let mut moved = amend("O1", &[("A", 3, 5000)], 1000, None);
+    moved.ship_to = Some(Box::new(address("500 Howard St")));
+    shipped.clone().when(Command::AmendOrder(moved)).then_rejects("INVALID_STATE");
+    // The same content again is no change, shipped or not.
+    let same = shipped.when(Command::AmendOrder(amend("O1", &[("A", 3, 5000)], 1000, None)));
+    assert_eq!(same.result.unwrap(), Vec::<Event>::new());
 }
 
 #[test]
@@ -141,13 +152,17 @@ fn the_ship_to_changes_and_the_digest_follows_the_new_content() {
 fn a_stale_revision_changes_nothing_and_bad_amendments_are_refused() {
     let s =
         allocated().and(Command::AmendOrder(amend("O1", &[("A", 2, 5000)], 1000, Some(T0 + 20))));
-    // An earlier (or the same) version arriving late: nothing changes.
+    // An earlier version arriving late: nothing changes.
     let out =
         s.clone().when(Command::AmendOrder(amend("O1", &[("A", 3, 5000)], 1000, Some(T0 + 10))));
     assert_eq!(out.result.unwrap(), Vec::<Event>::new());
+    // The same version again: nothing; the same version with other content: a conflict.
     let out =
-        s.clone().when(Command::AmendOrder(amend("O1", &[("A", 3, 5000)], 1000, Some(T0 + 20))));
+        s.clone().when(Command::AmendOrder(amend("O1", &[("A", 2, 5000)], 1000, Some(T0 + 20))));
     assert_eq!(out.result.unwrap(), Vec::<Event>::new());
+    s.clone()
+        .when(Command::AmendOrder(amend("O1", &[("A", 3, 5000)], 1000, Some(T0 + 20))))
+        .then_rejects("DUPLICATE_ORDER_CONFLICT");
     // A later one applies.
     s.clone()
         .when(Command::AmendOrder(amend("O1", &[("A", 3, 5000)], 1000, Some(T0 + 30))))
