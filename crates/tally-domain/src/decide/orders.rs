@@ -381,7 +381,8 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
                     && order.billing.customer == c.customer
                     && order.profile.buyer == profile.buyer
                     && order.profile.fraud_score == profile.fraud_score;
-                if same_order {
+                // Other content under the version the order has is no edit of the source's.
+                if same_order && c.revision != order.revision {
                     return super::amend::amend(d, &super::amend::amendment_of(c));
                 }
             } else if let Some(closed) = d.state.closed_orders.get(&c.order) {
