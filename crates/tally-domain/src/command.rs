@@ -50,8 +50,7 @@ macro_rules! for_each_command {
             SetCountTolerance(SetCountTolerance) set_count_tolerance "setCountTolerance";
             /// Receive (place) an order.
             ReceiveOrder(ReceiveOrder) receive_order "receiveOrder";
-            /// Amend an order before shipment to the content the channel has now (an order
-            /// edit): lines reduced, removed or added, shipping, ship-to; its money re-derived.
+            /// Amend an order before shipment to its channel's content now (an order edit).
             AmendOrder(AmendOrder) amend_order "amendOrder";
             /// Validate a received order.
             ValidateOrder(OrderRef) validate_order "validateOrder";
