@@ -86,9 +86,10 @@ pub(crate) fn apply(order: &mut Order, e: &OrderAmended) {
     if e.revision.is_some() {
         order.revision = e.revision;
     }
+    // A person's waiver of the checks was for the content before.
+    order.checks_waived = false;
     if e.revalidate {
         order.status = OrderStatus::Received;
-        order.checks_waived = false;
     }
 }
 
