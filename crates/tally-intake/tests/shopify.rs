@@ -531,3 +531,66 @@ fn a_partially_paid_order_then_paid_captures_each_new_part_once() {
     assert_eq!(ledger.import(&paid), (0, 2, Vec::new()));
     assert_eq!(ledger.appended, before);
 }
+
+/// A paid, discounted order edited before fulfilment to one tee of two (#1001 of
+/// `orders.json`, `current_quantity` 1): the tee keeps half its discount (5.00) and its taxes
+/// are computed from their rates on 44.99 (3.26 + 0.45 + 0.56), so the order adds up to
+/// Shopify's current totals (tax 6.50, total 74.99); the released tee is available again, the
+/// money already captured stays in deposits (the cumulative capture of a lower total adds
+/// nothing) until a refund returns it.
+#[test]
+fn a_paid_discounted_line_reduced_by_an_edit_keeps_its_share_of_the_discount() {
+    let mut order: serde_json::Value =
+        serde_json::from_slice::<serde_json::Value>(&fixture("orders.json")).unwrap()["orders"][0]
+            .clone();
+    let original = translate(
+        Format::ShopifyOrders,
+        &serde_json::to_vec(&order).unwrap(),
+        &options("shopify-us"),
+    )
+    .unwrap();
+    order["updated_at"] = json!("2026-03-01T10:05:00-08:00");
+    order["line_items"][0]["current_quantity"] = json!(1);
+    order["line_items"][0]["fulfillable_quantity"] = json!(1);
+    order["current_total_tax"] = json!("6.50");
+    order["current_total_price"] = json!("74.99");
+    order["total_outstanding"] = json!("-49.26");
+    let edited = translate(
+        Format::ShopifyOrders,
+        &serde_json::to_vec(&order).unwrap(),
+        &options("shopify-us"),
+    )
+    .unwrap();
+    let o = receive(&edited[0]);
+    assert_eq!((o.lines[0].qty, o.lines[0].discount), (1, Some(usd(500))));
+    assert!(o.lines[0].tax_lines.as_ref().unwrap().iter().all(|t| t.amount.is_none()));
+    assert_eq!((o.lines[1].qty, o.lines[1].discount), (1, Some(usd(150))));
+    assert_eq!((o.total_tax, o.total), (Some(usd(650)), Some(usd(7_499))));
+
+    let mut ledger = Ledger::new("shopify-us", "USD", &["TEE-BLK-M", "MUG-CER-12"]);
+    assert_eq!(ledger.import(&original), (2, 0, Vec::new()));
+    for t in ["validate_order", "allocate_order"] {
+        ledger
+            .run(&serde_json::from_value(json!({"type": t, "order": "5531918336"})).unwrap())
+            .unwrap();
+    }
+    let wh1 = tally_domain::ids::LocationId::parse("WH1").unwrap();
+    let tee = tally_domain::ids::Sku::parse("TEE-BLK-M").unwrap();
+    assert_eq!(ledger.state.reserved(&wh1, &tee), 2);
+    let (accepted, _, rejected) = ledger.import(&edited);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(accepted, 2);
+    assert_eq!(ledger.state.reserved(&wh1, &tee), 1);
+    assert_eq!(ledger.bal(Account::CustomerDeposits, Currency::USD), -12_425);
+    for t in ["pick_order", "pack_order", "ship_order"] {
+        ledger
+            .run(&serde_json::from_value(json!({"type": t, "order": "5531918336"})).unwrap())
+            .unwrap();
+    }
+    // Shipped as amended: goods 49.99 + 15.00, discounts 5.00 + 1.50, tax 6.50, shipping 10.00;
+    // what was paid above 74.99 is still a deposit.
+    assert_eq!(ledger.bal(Account::ProductRevenue, Currency::USD), -6_499);
+    assert_eq!(ledger.bal(Account::Discounts, Currency::USD), 650);
+    assert_eq!(ledger.bal(Account::SalesTaxPayable, Currency::USD), -650);
+    assert_eq!(ledger.bal(Account::CustomerDeposits, Currency::USD), -4_926);
+}
