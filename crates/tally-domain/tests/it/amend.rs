@@ -279,3 +279,77 @@ fn the_workflow_checks_the_amended_address_again() {
     assert_eq!(hold.reason, tally_domain::order::HoldReason::Address);
     assert!(hold.note.contains("city"), "{}", hold.note);
 }
+
+fn at_location(command: Command, location: &str) -> Command {
+    match command {
+        Command::PickOrder(mut c) => {
+            c.location = Some(loc(location));
+            Command::PickOrder(c)
+        }
+        Command::PackOrder(mut c) => {
+            c.location = Some(loc(location));
+            Command::PackOrder(c)
+        }
+        Command::ShipOrder(mut c) => {
+            c.location = Some(loc(location));
+            Command::ShipOrder(c)
+        }
+        other => other,
+    }
+}
+
+/// A partly shipped order: its unshipped line may still be reduced (its reservation goes
+/// back); its shipped line, its invoiced shipping and its ship-to may not change.
+#[test]
+fn a_partly_shipped_order_amends_only_what_has_not_shipped() {
+    let s = Scenario::given(world_and([
+        define_sku("B", false, 0, 1000),
+        receive("WH1", "A", 2),
+        receive("WH2", "B", 3),
+    ]))
+    .and(place("O1", "web", &[("A", 2, 5000), ("B", 3, 2000)], 1000, 80_000))
+    .and(validate("O1"))
+    .and(allocate("O1"))
+    .and(at_location(pick("O1"), "WH1"))
+    .and(at_location(pack("O1"), "WH1"))
+    .and(at_location(ship("O1"), "WH1"));
+    assert_eq!(s.state.order(&oid("O1")).unwrap().status, OrderStatus::Fulfilling);
+    let (_, state) = s
+        .clone()
+        .when(Command::AmendOrder(amend("O1", &[("A", 2, 5000), ("B", 1, 2000)], 1000, None)))
+        .then_types(&["order.reservation_released", "order.amended"]);
+    assert_eq!(state.reserved(&loc("WH2"), &sku("B")), 1);
+    assert_eq!(state.available(&loc("WH2"), &sku("B")), 2);
+    let r = s
+        .clone()
+        .when(Command::AmendOrder(amend("O1", &[("A", 1, 5000), ("B", 3, 2000)], 1000, None)))
+        .then_rejects("LINE_LOCKED");
+    assert!(matches!(&r, Rejection::LineLocked { line: 0, units: 2, why: "shipped", .. }), "{r:?}");
+    s.clone()
+        .when(Command::AmendOrder(amend("O1", &[("A", 2, 5000), ("B", 3, 2000)], 1200, None)))
+        .then_rejects("INVALID_STATE");
+    let mut moved = amend("O1", &[("A", 2, 5000), ("B", 3, 2000)], 1000, None);
+    moved.ship_to = Some(Box::new(address("500 Howard St")));
+    s.when(Command::AmendOrder(moved)).then_rejects("INVALID_STATE");
+}
+
+/// A backordered line reduced to what is reserved: nothing is released, nothing waits.
+#[test]
+fn a_backordered_line_reduced_waits_for_less() {
+    let s = Scenario::given(world_and([receive("WH1", "A", 2)]))
+        .and(place("O1", "web", &[("A", 5, 5000)], 1000, 80_000))
+        .and(validate("O1"))
+        .and(allocate("O1"));
+    assert_eq!(s.state.backorders().count(), 1);
+    let (_, state) = s
+        .clone()
+        .when(Command::AmendOrder(amend("O1", &[("A", 2, 5000)], 1000, None)))
+        .then_types(&["order.amended"]);
+    assert_eq!(state.backorders().count(), 0);
+    assert_eq!(state.reserved(&loc("WH1"), &sku("A")), 2);
+    // Raised again: the new units wait too (nothing is free).
+    let (_, state) = s
+        .when(Command::AmendOrder(amend("O1", &[("A", 7, 5000)], 1000, None)))
+        .then_types(&["order.amended", "order.line_backordered"]);
+    assert_eq!(state.backorders().count(), 1);
+}
