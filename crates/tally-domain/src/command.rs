@@ -455,7 +455,9 @@ pub struct ReceiveOrder {
     /// received before with other lines, shipping or ship-to is amended to this content (as
     /// `amendOrder` with the same revision) instead of refused, unless this revision is not
     /// later than the order's (a stale, out-of-order delivery: nothing changes); and lines of
-    /// 0 units are allowed (lines the source removed: a new order leaves them out). Without it,
+    /// 0 units are allowed (lines the source removed: a new order keeps those before a line
+    /// with units at 0 units, so line numbers stay the source's, and leaves out the others;
+    /// same revision, other content: `DUPLICATE_ORDER_CONFLICT`). Without it,
     /// other content is refused (`DUPLICATE_ORDER_CONFLICT`). (Left out of the JSON when
     /// absent, so the content id of an order without it is what it was before.)
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,8 +16,8 @@ use crate::command::{
 use crate::event::{
     AmendedLine, BackordersCancelled, Event, ExceptionKind, ExceptionRaised, FulfilmentItem,
     HoldSlaBreached, InventoryAdjusted, InvoiceIssued, LineSubstituted, LineUnits, MoneyLine,
-    OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped,
-    PaymentCaptured, QuarantineMove, ShippedItem,
+    OrderAmended, OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld, OrderReceived,
+    OrderShipped, PaymentCaptured, QuarantineMove, ShippedItem,
 };
 use crate::ids::{ChannelId, InvoiceId, LocationId, Sku};
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
@@ -61,8 +61,8 @@ pub(super) struct Priced {
 }
 
 impl Priced {
-    /// The lines of a received order: those with units (a line the source removed before the
-    /// ledger saw the order is left out).
+    /// The lines with units (what the order's digest covers: a line removed at 0 units is no
+    /// part of its content).
     pub(super) fn order_lines(&self) -> Vec<OrderLine> {
         self.lines
             .iter()
@@ -404,6 +404,40 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         priced.total
     };
     let credit_hold = receivables::receive_checks(d, c, value)?;
+    // Lines the source removed before the ledger saw the order (0 units) keep their place
+    // when a line with units follows, so line numbers stay the source's: received as one
+    // unit without money, then amended to none in the same decision.
+    let last = priced.lines.iter().rposition(|l| l.qty > 0).unwrap_or(0);
+    let kept = priced.lines.get(..=last).unwrap_or_default();
+    let removed_before = if kept.iter().any(|l| l.qty == 0) {
+        Some(OrderAmended {
+            order: c.order.clone(),
+            revision: c.revision,
+            lines: kept.to_vec(),
+            shipping_lines: priced.shipping_lines.clone(),
+            ship_to: profile.ship_to.clone(),
+            total: priced.total,
+            digest,
+            revalidate: false,
+        })
+    } else {
+        None
+    };
+    let lines = match &removed_before {
+        None => lines,
+        Some(_) => kept
+            .iter()
+            .filter_map(|l| {
+                Some(OrderLine {
+                    sku: l.sku.clone(),
+                    qty: Quantity::from_u64(l.qty.max(1)).ok()?,
+                    unit_price: l.unit_price,
+                    discount: l.discount,
+                    taxes: l.taxes.clone(),
+                })
+            })
+            .collect(),
+    };
     let mut events = vec![Event::OrderReceived(OrderReceived {
         order: c.order.clone(),
         channel: c.channel.clone(),
@@ -418,6 +452,7 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         profile,
         revision: c.revision,
     })];
+    events.extend(removed_before.map(Event::OrderAmended));
     events.extend(credit_hold);
     // Payments the channel captured before the order arrived: nothing is invoiced yet, so all
     // of each is a deposit (as `capturePayment` on a new order).

@@ -212,13 +212,33 @@ fn receive_order_with_a_revision_amends_and_without_one_conflicts() {
         80_000,
     ));
     late.then_rejects("DUPLICATE_ORDER_CONFLICT");
-    // An order not yet received with lines of 0 units (removed at the source): they are left out.
-    let mut fresh = place("O2", "web", &[("A", 0, 5000), ("A", 1, 4000)], 0, 0);
+    // An order first seen after its source removed a line (0 units): a removed line before
+    // a line with units keeps its place (line numbers stay the source's, which refunds name);
+    // removed lines at the end are left out.
+    let mut fresh = place("O2", "web", &[("A", 0, 5000), ("A", 1, 4000), ("A", 0, 3000)], 0, 0);
     if let Command::ReceiveOrder(o) = &mut fresh {
         o.revision = Some(Timestamp::from_millis(T0));
     }
-    let (_, state) = Scenario::given(world()).when(fresh).then_types(&["order.received"]);
-    assert_eq!(state.order(&oid("O2")).unwrap().lines.len(), 1);
+    let (events, state) = Scenario::given(world())
+        .when(fresh.clone())
+        .then_types(&["order.received", "order.amended"]);
+    let order = state.order(&oid("O2")).unwrap();
+    let lines: Vec<(u64, i64)> =
+        order.lines.iter().map(|l| (l.ordered, l.unit_price.minor())).collect();
+    assert_eq!(lines, [(0, 5000), (1, 4000)]);
+    assert_eq!(tally_domain::pricing::order_total(order, false).unwrap(), usd(4000));
+    let Event::OrderAmended(e) = &events[1] else { panic!() };
+    assert_eq!(e.total, usd(4000));
+    // The same record again: nothing; without the removed lines, the same content.
+    let again = Scenario { state: state.clone(), ctx: ctx_at(T0) }.when(fresh);
+    assert_eq!(again.result.unwrap(), Vec::<Event>::new());
+    // Without any removed line first, only the order is received.
+    let mut plain = place("O3", "web", &[("A", 1, 4000), ("A", 0, 3000)], 0, 0);
+    if let Command::ReceiveOrder(o) = &mut plain {
+        o.revision = Some(Timestamp::from_millis(T0));
+    }
+    let (_, state) = Scenario::given(world()).when(plain).then_types(&["order.received"]);
+    assert_eq!(state.order(&oid("O3")).unwrap().lines.len(), 1);
 }
 
 fn address_workflow() -> Command {
