@@ -101,6 +101,9 @@ struct ShopOrder {
     total_tax: Option<Text>,
     current_total_price: Option<Text>,
     current_total_tax: Option<Text>,
+    total_tip_received: Option<Text>,
+    current_total_duties_set: Option<MoneyBag>,
+    original_total_duties_set: Option<MoneyBag>,
     total_outstanding: Option<Text>,
     financial_status: Option<String>,
     fulfillment_status: Option<String>,
@@ -144,6 +147,8 @@ struct LineItem {
     quantity: i64,
     current_quantity: Option<i64>,
     fulfillment_status: Option<String>,
+    #[serde(default)]
+    gift_card: Option<bool>,
     price: Text,
     #[serde(default, deserialize_with = "list")]
     discount_allocations: Vec<Allocation>,
@@ -524,6 +529,40 @@ fn intents(channel: &ChannelId, o: &ShopOrder) -> Result<Vec<Intent>, Refusal> {
     };
     if o.line_items.is_empty() {
         return Err(invalid(format!("order {id_text} has no line items")));
+    }
+    // Not modelled yet (docs/domain.md §8): refused by name rather than booked wrong (a gift
+    // card is no stock item) or refused as a total that does not add up.
+    if let Some(li) = o.line_items.iter().find(|li| li.gift_card == Some(true)) {
+        return Err(refuse(
+            "UNSUPPORTED_LINE",
+            format!(
+                "order {id_text} line item {} ({}) sells a gift card: Tally does not book gift card liabilities yet",
+                li.id.as_ref().map_or("?", |t| t.0.as_str()),
+                li.title.as_deref().unwrap_or("untitled")
+            ),
+        ));
+    }
+    let positive = |what: &str, t: Option<&Text>| -> Result<Option<Money>, Refusal> {
+        Ok(t.map(|t| amount(what, t)).transpose()?.filter(|m| m.minor() > 0))
+    };
+    if let Some(tip) = positive("total_tip_received", o.total_tip_received.as_ref())? {
+        return Err(refuse(
+            "UNSUPPORTED_CHARGE",
+            format!(
+                "order {id_text} has a tip of {}: Tally does not book tips yet",
+                tip.to_decimal_string()
+            ),
+        ));
+    }
+    let duties = o.current_total_duties_set.as_ref().or(o.original_total_duties_set.as_ref());
+    if let Some(duty) = positive("total duties", duties.map(|b| &b.shop_money.amount))? {
+        return Err(refuse(
+            "UNSUPPORTED_CHARGE",
+            format!(
+                "order {id_text} charges duties of {}: Tally does not book duties yet",
+                duty.to_decimal_string()
+            ),
+        ));
     }
     // Units removed before fulfilment (an order edit): `current_quantity` below `quantity` on
     // a line nothing of which was fulfilled, on an order not cancelled (a cancellation keeps
