@@ -66,7 +66,6 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::ReorderPointSet(p) => body(p),
         Event::CountToleranceSet(p) => body(p),
         Event::OrderReceived(p) => body(p),
-        Event::OrderAmended(p) => body(p),
         Event::OrderValidated(p) | Event::OrderHoldReleased(p) | Event::OrderDelivered(p) => {
             body(p)
         }
@@ -114,6 +113,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::SupplierPaymentRecorded(p) => body(p),
         Event::CustomerDefined(p) => body(p),
         Event::CustomerPaymentRecorded(p) => body(p),
+        Event::OrderAmended(p) => body(p),
     }
 }
 
@@ -165,7 +165,6 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
             Event::CountToleranceSet(read::<CountToleranceSet>(t, v, bytes)?)
         }
         ("order.received", 1) => Event::OrderReceived(read::<OrderReceived>(t, v, bytes)?),
-        ("order.amended", 1) => Event::OrderAmended(read::<OrderAmended>(t, v, bytes)?),
         ("order.validated", 1) => Event::OrderValidated(read::<OrderEvent>(t, v, bytes)?),
         // Upcast: v1 had no note.
         ("order.held", 1) => Event::OrderHeld(read::<OrderHeldV1>(t, v, bytes)?.into()),
@@ -274,6 +273,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("finance.customer_payment_recorded", 1) => {
             Event::CustomerPaymentRecorded(read::<CustomerPaymentRecorded>(t, v, bytes)?)
         }
+        ("order.amended", 1) => Event::OrderAmended(read::<OrderAmended>(t, v, bytes)?),
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {
                 DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }

@@ -50,8 +50,6 @@ macro_rules! for_each_command {
             SetCountTolerance(SetCountTolerance) set_count_tolerance "setCountTolerance";
             /// Receive (place) an order.
             ReceiveOrder(ReceiveOrder) receive_order "receiveOrder";
-            /// Amend an order before shipment to its channel's content now (an order edit).
-            AmendOrder(AmendOrder) amend_order "amendOrder";
             /// Validate a received order.
             ValidateOrder(OrderRef) validate_order "validateOrder";
             /// Put an order on hold.
@@ -150,6 +148,8 @@ macro_rules! for_each_command {
             /// Set the workflow rules of every channel that has them (a channel left out runs
             /// none): validation, hold rules, auto-release, auto-allocation, backorder policy.
             ConfigureWorkflow(ConfigureWorkflow) configure_workflow "configureWorkflow";
+            /// Amend an order before shipment to its channel's content now (an order edit).
+            AmendOrder(AmendOrder) amend_order "amendOrder";
         }
     };
 }

@@ -906,9 +906,6 @@ pub enum Event {
     /// `order.received`
     #[serde(rename = "order.received")]
     OrderReceived(OrderReceived),
-    /// `order.amended`
-    #[serde(rename = "order.amended")]
-    OrderAmended(OrderAmended),
     /// `order.validated`
     #[serde(rename = "order.validated")]
     OrderValidated(OrderEvent),
@@ -1059,6 +1056,9 @@ pub enum Event {
     /// `finance.customer_payment_recorded`
     #[serde(rename = "finance.customer_payment_recorded")]
     CustomerPaymentRecorded(CustomerPaymentRecorded),
+    /// `order.amended`
+    #[serde(rename = "order.amended")]
+    OrderAmended(OrderAmended),
 }
 
 impl Event {
@@ -1073,7 +1073,6 @@ impl Event {
             Event::ReorderPointSet(_) => "inventory.reorder_point_set",
             Event::CountToleranceSet(_) => "inventory.count_tolerance_set",
             Event::OrderReceived(_) => "order.received",
-            Event::OrderAmended(_) => "order.amended",
             Event::OrderValidated(_) => "order.validated",
             Event::OrderHeld(_) => "order.held",
             Event::OrderHoldReleased(_) => "order.hold_released",
@@ -1124,6 +1123,7 @@ impl Event {
             Event::SupplierPaymentRecorded(_) => "supplier.payment_recorded",
             Event::CustomerDefined(_) => "customer.defined",
             Event::CustomerPaymentRecorded(_) => "finance.customer_payment_recorded",
+            Event::OrderAmended(_) => "order.amended",
         }
     }
 
@@ -1151,7 +1151,6 @@ impl Event {
             }
             Event::CountToleranceSet(e) => stream::count_tolerance(e.class),
             Event::OrderReceived(e) => order_stream(&e.order),
-            Event::OrderAmended(e) => order_stream(&e.order),
             Event::OrderValidated(e) | Event::OrderHoldReleased(e) | Event::OrderDelivered(e) => {
                 order_stream(&e.order)
             }
@@ -1201,6 +1200,7 @@ impl Event {
             Event::SupplierPaymentRecorded(e) => stream::supplier(&e.supplier),
             Event::CustomerDefined(e) => stream::customer(&e.id),
             Event::CustomerPaymentRecorded(e) => stream::customer(&e.customer),
+            Event::OrderAmended(e) => order_stream(&e.order),
         }
     }
 }

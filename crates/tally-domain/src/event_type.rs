@@ -52,7 +52,6 @@ event_types! {
     InventoryReorderPointSet => "inventory.reorder_point_set", "`inventory.reorder_point_set`: The reorder point of a SKU at a location was set or cleared.",
     InventoryCountToleranceSet => "inventory.count_tolerance_set", "`inventory.count_tolerance_set`: The cycle-count tolerance of an ABC class was set.",
     OrderReceived => "order.received", "`order.received`: An order was received from a channel.",
-    OrderAmended => "order.amended", "`order.amended`: An order's lines, shipping or ship-to were changed before shipment (an order edit at the channel).",
     OrderValidated => "order.validated", "`order.validated`: An order was validated.",
     OrderHeld => "order.held", "`order.held`: An order was put on hold.",
     OrderHoldReleased => "order.hold_released", "`order.hold_released`: An order's hold was released.",
@@ -103,4 +102,5 @@ event_types! {
     SupplierPaymentRecorded => "supplier.payment_recorded", "`supplier.payment_recorded`: A payment to a supplier was recorded.",
     CustomerDefined => "customer.defined", "`customer.defined`: A B2B customer was defined or redefined.",
     FinanceCustomerPaymentRecorded => "finance.customer_payment_recorded", "`finance.customer_payment_recorded`: A customer's payment was received and applied to invoices.",
+    OrderAmended => "order.amended", "`order.amended`: An order's lines, shipping or ship-to were changed before shipment (an order edit at the channel).",
 }

@@ -110,21 +110,6 @@ pub enum Rejection {
     /// The order is on hold.
     #[error("order '{0}' is on hold")]
     OrderOnHold(OrderId),
-    /// An amendment would remove or change units of a line the warehouse or the books already
-    /// hold (picked, packed, shipped, invoiced).
-    #[error(
-        "line {line} of order '{order}' has {units} unit(s) {why}: an amendment cannot remove or change them"
-    )]
-    LineLocked {
-        /// The order.
-        order: OrderId,
-        /// The line number.
-        line: u32,
-        /// How many units are locked.
-        units: u64,
-        /// Where they are (`picked, packed or shipped`, `shipped`).
-        why: &'static str,
-    },
     /// The lot was recalled.
     #[error("lot '{lot}' of sku '{sku}' is recalled")]
     LotRecalled {
@@ -248,6 +233,21 @@ pub enum Rejection {
         /// Why (too old, in the future).
         why: &'static str,
     },
+    /// An amendment would remove or change units of a line the warehouse or the books already
+    /// hold (picked, packed, shipped, invoiced).
+    #[error(
+        "line {line} of order '{order}' has {units} unit(s) {why}: an amendment cannot remove or change them"
+    )]
+    LineLocked {
+        /// The order.
+        order: OrderId,
+        /// The line number.
+        line: u32,
+        /// How many units are locked.
+        units: u64,
+        /// Where they are (`picked, packed or shipped`, `shipped`).
+        why: &'static str,
+    },
 }
 
 /// The list of every rejection code, in one place: each with its doc, its variant of
@@ -295,8 +295,6 @@ macro_rules! for_each_rejection_code {
             InvalidState "INVALID_STATE";
             /// The order is on hold.
             OrderOnHold "ORDER_ON_HOLD";
-            /// An amendment would remove or change units already picked, packed or shipped.
-            LineLocked "LINE_LOCKED";
             /// The lot was recalled.
             LotRecalled "LOT_RECALLED";
             /// The lot is past its removal date or expiry.
@@ -327,6 +325,8 @@ macro_rules! for_each_rejection_code {
             ExceedsOpenAmount "EXCEEDS_OPEN_AMOUNT";
             /// A stock snapshot is older than on-hand can be compared with, or in the future.
             StaleSnapshot "STALE_SNAPSHOT";
+            /// An amendment would remove or change units already picked, packed or shipped.
+            LineLocked "LINE_LOCKED";
         }
     };
 }
@@ -389,7 +389,6 @@ impl Rejection {
             Self::DuplicateId { .. } => RejectionCode::DuplicateId,
             Self::InvalidState { .. } => RejectionCode::InvalidState,
             Self::OrderOnHold(_) => RejectionCode::OrderOnHold,
-            Self::LineLocked { .. } => RejectionCode::LineLocked,
             Self::LotRecalled { .. } => RejectionCode::LotRecalled,
             Self::LotExpired { .. } => RejectionCode::LotExpired,
             Self::LotRequired(_) => RejectionCode::LotRequired,
@@ -405,6 +404,7 @@ impl Rejection {
             Self::UnknownInvoice(_) => RejectionCode::UnknownInvoice,
             Self::ExceedsOpenAmount { .. } => RejectionCode::ExceedsOpenAmount,
             Self::StaleSnapshot { .. } => RejectionCode::StaleSnapshot,
+            Self::LineLocked { .. } => RejectionCode::LineLocked,
         }
     }
 
