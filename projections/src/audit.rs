@@ -134,6 +134,9 @@ pub fn entities(event: &Event) -> BTreeSet<Entity> {
         Event::OrderReceived(e) => {
             out.insert(Entity::order(&e.order));
         }
+        Event::OrderAmended(e) => {
+            out.insert(Entity::order(&e.order));
+        }
         Event::OrderValidated(e) | Event::OrderHoldReleased(e) | Event::OrderDelivered(e) => {
             out.insert(Entity::order(&e.order));
         }

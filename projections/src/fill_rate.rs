@@ -129,7 +129,8 @@ fn signed(n: u64) -> i64 {
 fn counts_of<'a>(lines: impl Iterator<Item = &'a FillLine>, unfilled: bool) -> FillCounts {
     let mut c = FillCounts { orders: 1, ..FillCounts::default() };
     let (mut all_first, mut all_final, mut substituted) = (true, true, false);
-    for l in lines {
+    // A line an amendment removed (0 units) is no line of the order.
+    for l in lines.filter(|l| l.ordered > 0) {
         c.lines += 1;
         c.units += signed(l.ordered);
         substituted |= l.substituted;
@@ -178,6 +179,7 @@ fn contribution(o: &FillOrder) -> BTreeMap<Vec<u8>, FillCounts> {
 
 fn order_of(event: &Event) -> Option<&OrderId> {
     match event {
+        Event::OrderAmended(e) => Some(&e.order),
         Event::LineAllocated(e) => Some(&e.order),
         Event::LineBackordered(e) => Some(&e.order),
         Event::LineSubstituted(e) => Some(&e.order),
@@ -198,6 +200,27 @@ fn line_mut(o: &mut FillOrder, line: u32) -> Result<&mut FillLine, ApplyError> {
 
 fn change(o: &mut FillOrder, event: &Event) -> Result<(), ApplyError> {
     match event {
+        // The order as amended: units are counted as they are now; a line whose first
+        // allocation already reserved all its units now is filled first time.
+        Event::OrderAmended(e) => {
+            for (n, new) in e.lines.iter().enumerate() {
+                if let Some(l) = o.lines.get_mut(n) {
+                    l.ordered = new.qty;
+                    if o.released && !l.first_closed {
+                        l.first_closed = l.first_reserved >= l.ordered;
+                    }
+                } else {
+                    o.lines.push(FillLine {
+                        ordered: new.qty,
+                        first_reserved: 0,
+                        first_closed: false,
+                        shipped: 0,
+                        location: None,
+                        substituted: false,
+                    });
+                }
+            }
+        }
         Event::LineAllocated(e) => {
             o.released = true;
             let l = line_mut(o, e.line)?;

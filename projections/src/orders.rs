@@ -399,6 +399,31 @@ fn change(view: &mut OrderView, applied: &Applied<'_>, at_ms: i64) -> Result<(),
 fn change_state(view: &mut OrderView, applied: &Applied<'_>, at_ms: i64) -> Result<(), ApplyError> {
     let event = applied.event;
     match event {
+        Event::OrderAmended(e) => {
+            for (n, new) in e.lines.iter().enumerate() {
+                if let Some(line) = view.lines.get_mut(n) {
+                    line.ordered = new.qty;
+                } else {
+                    view.lines.push(LineView {
+                        sku: new.sku.clone(),
+                        substituted_from: None,
+                        ordered: new.qty,
+                        allocated: 0,
+                        backordered: 0,
+                        backordered_since_ms: None,
+                        attempted: false,
+                        picked: 0,
+                        packed: 0,
+                        shipped: 0,
+                        cancelled: 0,
+                        reservations: Vec::new(),
+                    });
+                }
+            }
+            if e.revalidate {
+                view.status = OrderStatus::Received;
+            }
+        }
         Event::OrderValidated(_) => view.status = OrderStatus::Validated,
         Event::OrderHeld(e) => {
             if let Some(open) = view.holds.last_mut().filter(|h| h.released_at_ms.is_none()) {
@@ -526,6 +551,7 @@ fn change_state(view: &mut OrderView, applied: &Applied<'_>, at_ms: i64) -> Resu
 
 fn order_of(event: &Event) -> Option<&OrderId> {
     match event {
+        Event::OrderAmended(e) => Some(&e.order),
         Event::OrderValidated(e) | Event::OrderHoldReleased(e) | Event::OrderDelivered(e) => {
             Some(&e.order)
         }

@@ -10,12 +10,12 @@ use crate::customer::Customer;
 use crate::event::{
     CommandAccepted, CountToleranceSet, CustomerPaymentRecorded, CycleCounted, DepositRefunded,
     Event, ExceptionRaised, HoldSlaBreached, InboundExpected, InventoryAdjusted, InventoryReceived,
-    InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderCancelled,
-    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
-    PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove, RefundIssued,
-    ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed, ReturnInspected,
-    ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened, StockScrapped,
-    StockSnapshotReconciled, TransferReceived, TransferShipped,
+    InvoiceIssued, LineAllocated, LineBackordered, LineSubstituted, LotRecalled, OrderAmended,
+    OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped,
+    PaymentCaptured, PayoutSettled, ProcessorFeeRecorded, ProcessorPayoutRecorded, QuarantineMove,
+    RefundIssued, ReorderPointSet, ReservationReleased, ReturnAuthorized, ReturnClosed,
+    ReturnInspected, ReturnReceived, SafetyStockSet, SettlementLineRecorded, SettlementOpened,
+    StockScrapped, StockSnapshotReconciled, TransferReceived, TransferShipped,
 };
 use crate::ids::OrderId;
 use crate::journal::JournalEntry;
@@ -115,6 +115,7 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::CustomerPaymentRecorded(p) => body(p),
         Event::ExceptionAcknowledged(p) => body(p),
         Event::ExceptionResolved(p) => body(p),
+        Event::OrderAmended(p) => body(p),
     }
 }
 
@@ -280,6 +281,7 @@ pub fn decode(event_type: &str, schema_version: u16, bytes: &[u8]) -> Result<Eve
         ("exception.resolved", 1) => {
             Event::ExceptionResolved(read::<crate::event::ExceptionResolved>(t, v, bytes)?)
         }
+        ("order.amended", 1) => Event::OrderAmended(read::<OrderAmended>(t, v, bytes)?),
         _ => {
             return Err(if KNOWN_TYPES.contains(&t) {
                 DecodeError::UnknownVersion { event_type: t.to_owned(), version: v }

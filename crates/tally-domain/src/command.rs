@@ -152,6 +152,8 @@ macro_rules! for_each_command {
             AcknowledgeException(AcknowledgeException) acknowledge_exception "acknowledgeException";
             /// Take an exception out of the queue, resolved or dismissed, with a note saying why.
             ResolveException(ResolveException) resolve_exception "resolveException";
+            /// Amend an order before shipment to its channel's content now (an order edit).
+            AmendOrder(AmendOrder) amend_order "amendOrder";
         }
     };
 }
@@ -453,6 +455,61 @@ pub struct ReceiveOrder {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "graphql", graphql(default))]
     pub payments: Vec<PaymentAtReceipt>,
+    /// The source's version of this content (Shopify's `updated_at`). With it, an order
+    /// received before with other lines, shipping or ship-to is amended to this content (as
+    /// `amendOrder` with the same revision) instead of refused, unless this revision is not
+    /// later than the order's (a stale, out-of-order delivery: nothing changes); and lines of
+    /// 0 units are allowed (lines the source removed: a new order keeps those before a line
+    /// with units at 0 units, so line numbers stay the source's, and leaves out the others;
+    /// same revision, other content: `DUPLICATE_ORDER_CONFLICT`). Without it,
+    /// other content is refused (`DUPLICATE_ORDER_CONFLICT`). (Left out of the JSON when
+    /// absent, so the content id of an order without it is what it was before.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Timestamp>,
+}
+
+/// Amend an order to the content its channel has now (DOMAIN.md §2; Shopify's order edits).
+/// The lines are the whole order as it is now: each is matched to the order's first line of
+/// the same SKU (as first ordered) and unit price not yet matched, in order; a line of the
+/// order left unmatched is removed (0 units); lines left over are added. Refused for a
+/// shipped, delivered or cancelled order, for units already picked, packed or shipped, for a
+/// change of a line with shipped units or of shipping already invoiced, and for a ship-to
+/// change after a shipment. Reducing a line releases its reservations (and backorder) for the
+/// removed units; added units are allocated by the policy when the order is being fulfilled
+/// and not held; an order not yet allocated goes back to `received` when its channel's
+/// workflow validates orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::InputObject),
+    graphql(name = "AmendOrderInput")
+)]
+pub struct AmendOrder {
+    /// The order.
+    pub order: OrderId,
+    /// The source's version of this content (Shopify's `updated_at`): an amendment not later
+    /// than the order's last revision is stale and changes nothing. Absent: always applies.
+    #[serde(default)]
+    pub revision: Option<Timestamp>,
+    /// Every line as it is now (0 units: removed), priced as in `receiveOrder`.
+    pub lines: Vec<OrderLineInput>,
+    /// Shipping charged (before tax); with `shipping_lines`, the sum of their prices.
+    pub shipping: Money,
+    /// Sales tax rate of lines and shipping lines that list no `tax_lines`.
+    pub tax_rate: Rate,
+    /// Shipping by method. Absent or empty: one line `Shipping` of `shipping`.
+    #[serde(default)]
+    #[cfg_attr(feature = "graphql", graphql(default))]
+    pub shipping_lines: Vec<ShippingLineInput>,
+    /// The source's total tax now: computed taxes are adjusted to match it, as at receipt.
+    #[serde(default)]
+    pub total_tax: Option<Money>,
+    /// The source's grand total now: refused unless the amended order adds up to it.
+    #[serde(default)]
+    pub total: Option<Money>,
+    /// Where the goods go now. Absent: unchanged.
+    #[serde(default)]
+    pub ship_to: Option<Box<Address>>,
 }
 
 /// A payment captured before the order reached the ledger.

@@ -1,6 +1,7 @@
 //! `decide`: the pure function from state, command and context to events or a rejection.
 //! One submodule per family of commands; shared checks live here.
 
+mod amend;
 mod claims;
 mod exceptions;
 mod finance;
@@ -15,6 +16,7 @@ mod receivables;
 pub use receivables::APPLICATIONS_MAX;
 mod returns;
 mod workflow;
+pub(crate) use amend::apply as apply_amendment;
 pub(crate) use receivables::{credit_fits, order_gross};
 
 use crate::command::{Command, Context};
@@ -42,6 +44,7 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
         Command::SetReorderPoint(c) => master::set_reorder_point(&d, c),
         Command::SetCountTolerance(c) => master::set_count_tolerance(&d, c),
         Command::ReceiveOrder(c) => orders::receive(&d, c),
+        Command::AmendOrder(c) => amend::amend(&d, c),
         Command::ValidateOrder(c) => orders::validate(&d, c),
         Command::HoldOrder(c) => orders::hold(&d, c),
         Command::ReleaseHold(c) => orders::release_hold(&d, c),

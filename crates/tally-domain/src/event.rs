@@ -80,6 +80,52 @@ pub struct OrderReceived {
     /// Address, buyer and fraud score as the channel sent them.
     #[serde(default)]
     pub profile: crate::order::Profile,
+    /// The source's version of this content (Shopify's `updated_at`), when it gave one.
+    #[serde(default)]
+    pub revision: Option<crate::time::Timestamp>,
+}
+
+/// One line of an order after an amendment: its units (0 when the source removed it) and its
+/// money for those units, re-derived like a received line's (`crate::pricing`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendedLine {
+    /// The SKU (a substituted line keeps its substitute).
+    pub sku: Sku,
+    /// Units ordered now (0: removed).
+    pub qty: u64,
+    /// Price of one unit.
+    pub unit_price: Money,
+    /// Discounts allocated to the line, for all its units.
+    pub discount: Money,
+    /// Its taxes, for all its units.
+    pub taxes: Vec<crate::order::TaxLine>,
+}
+
+/// An order's content was changed before shipment (Shopify's order edits): lines reduced,
+/// removed or added, shipping re-priced, the ship-to changed. Line numbers never change:
+/// `lines` lists every line of the order after the amendment, the existing ones first in
+/// their place, then the added ones. Reservations released for removed units precede it;
+/// allocations of added units follow it. Nothing is posted in the books (revenue is
+/// recognised at shipment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAmended {
+    /// The order.
+    pub order: OrderId,
+    /// The source's version of the new content, when it gave one.
+    pub revision: Option<crate::time::Timestamp>,
+    /// Every line after the amendment, by line number.
+    pub lines: Vec<AmendedLine>,
+    /// Shipping after the amendment.
+    pub shipping_lines: Vec<crate::order::ShippingLine>,
+    /// Where the goods go after the amendment.
+    pub ship_to: Option<crate::order::Address>,
+    /// What the customer pays in all now (lines − discounts + shipping + tax added).
+    pub total: Money,
+    /// Digest of the new content (a receive of the same content is then no duplicate).
+    pub digest: Digest,
+    /// Whether the order goes back to `received`, so its channel's workflow validates it
+    /// (and its hold rules look at it) again.
+    pub revalidate: bool,
 }
 
 /// An event about one order and nothing else.
@@ -1070,6 +1116,9 @@ pub enum Event {
     /// `exception.resolved`
     #[serde(rename = "exception.resolved")]
     ExceptionResolved(ExceptionResolved),
+    /// `order.amended`
+    #[serde(rename = "order.amended")]
+    OrderAmended(OrderAmended),
 }
 
 impl Event {
@@ -1136,6 +1185,7 @@ impl Event {
             Event::CustomerPaymentRecorded(_) => "finance.customer_payment_recorded",
             Event::ExceptionAcknowledged(_) => "exception.acknowledged",
             Event::ExceptionResolved(_) => "exception.resolved",
+            Event::OrderAmended(_) => "order.amended",
         }
     }
 
@@ -1214,6 +1264,7 @@ impl Event {
             Event::CustomerPaymentRecorded(e) => stream::customer(&e.customer),
             Event::ExceptionAcknowledged(e) => e.subject.stream(),
             Event::ExceptionResolved(e) => e.subject.stream(),
+            Event::OrderAmended(e) => order_stream(&e.order),
         }
     }
 }

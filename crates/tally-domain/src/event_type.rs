@@ -104,4 +104,5 @@ event_types! {
     FinanceCustomerPaymentRecorded => "finance.customer_payment_recorded", "`finance.customer_payment_recorded`: A customer's payment was received and applied to invoices.",
     ExceptionAcknowledged => "exception.acknowledged", "`exception.acknowledged`: A person took an open exception in hand.",
     ExceptionResolved => "exception.resolved", "`exception.resolved`: An exception left the queue: resolved or dismissed by a person, or cleared by a later decision.",
+    OrderAmended => "order.amended", "`order.amended`: An order's lines, shipping or ship-to were changed before shipment (an order edit at the channel).",
 }

@@ -67,6 +67,7 @@ fn record_on_hand_changes(state: &mut State, event: &Event, at: Timestamp) {
 fn order_of(event: &Event) -> Option<OrderId> {
     match event {
         Event::OrderReceived(e) => Some(e.order.clone()),
+        Event::OrderAmended(e) => Some(e.order.clone()),
         Event::OrderValidated(e) | Event::OrderHoldReleased(e) | Event::OrderDelivered(e) => {
             Some(e.order.clone())
         }
@@ -337,8 +338,14 @@ fn apply(state: &mut State, event: &Event) {
                 },
                 profile: e.profile.clone(),
                 checks_waived: false,
+                revision: e.revision,
             };
             state.orders.insert(e.order.clone(), order);
+        }
+        Event::OrderAmended(e) => {
+            if let Some(o) = state.orders.get_mut(&e.order) {
+                crate::decide::apply_amendment(o, e);
+            }
         }
         Event::OrderValidated(e) => {
             if let Some(o) = state.orders.get_mut(&e.order) {

@@ -276,6 +276,7 @@ pub fn commands() -> Vec<Command> {
             buyer: Some(id("shopify-customer-7001")),
             fraud_score: Some(12),
             payments: Vec::new(),
+            revision: None,
         }),
         Command::CapturePayment(CapturePayment {
             order: id("W1001"),
@@ -377,6 +378,27 @@ pub fn commands() -> Vec<Command> {
             buyer: None,
             fraud_score: None,
             payments: Vec::new(),
+            revision: None,
+        }),
+        // The channel edits W1002 before it ships: two units instead of one, a new ship-to.
+        Command::AmendOrder(AmendOrder {
+            order: id("W1002"),
+            revision: Some(at("2026-03-01T09:30:00Z")),
+            lines: vec![OrderLineInput::new(sku_a(), 2, usd("59.40"))],
+            shipping: usd("0.00"),
+            tax_rate: fraction("0.08"),
+            shipping_lines: Vec::new(),
+            total_tax: None,
+            total: Some(usd("128.30")),
+            ship_to: Some(Box::new(Address {
+                name: "Ana Müller".to_owned(),
+                line1: "500 Howard St".to_owned(),
+                line2: String::new(),
+                city: "San Francisco".to_owned(),
+                region: "CA".to_owned(),
+                postal_code: "94105".to_owned(),
+                country: "US".to_owned(),
+            })),
         }),
         Command::SubstituteLine(SubstituteLine { order: id("W1002"), line: 0, sku: id("SKU-B") }),
         Command::CapturePayment(CapturePayment {

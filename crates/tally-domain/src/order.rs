@@ -409,8 +409,11 @@ pub struct Order {
     /// Address, buyer and fraud score as the channel sent them.
     pub profile: Profile,
     /// Whether a person released an `address` or `data` hold: validation accepts the order as
-    /// it is from then on.
+    /// it is from then on (until an amendment changes it).
     pub checks_waived: bool,
+    /// The source's version of the content it has now (Shopify's `updated_at`), when the
+    /// source gave one: an amendment of an earlier or equal version is stale.
+    pub revision: Option<Timestamp>,
 }
 
 /// What a delivered or cancelled order shrinks to.

@@ -230,6 +230,21 @@ pub enum Rejection {
     /// No open exception has this number (never raised, or already resolved).
     #[error("no open exception {0}")]
     UnknownException(u64),
+    /// An amendment would remove or change units of a line the warehouse or the books already
+    /// hold (picked, packed, shipped, invoiced).
+    #[error(
+        "line {line} of order '{order}' has {units} unit(s) {why}: an amendment cannot remove or change them"
+    )]
+    LineLocked {
+        /// The order.
+        order: OrderId,
+        /// The line number.
+        line: u32,
+        /// How many units are locked.
+        units: u64,
+        /// Where they are (`picked, packed or shipped`, `shipped`).
+        why: &'static str,
+    },
 }
 
 /// The list of every rejection code, in one place: each with its doc, its variant of
@@ -309,6 +324,8 @@ macro_rules! for_each_rejection_code {
             StaleSnapshot "STALE_SNAPSHOT";
             /// No open exception has this number.
             UnknownException "UNKNOWN_EXCEPTION";
+            /// An amendment would remove or change units already picked, packed or shipped.
+            LineLocked "LINE_LOCKED";
         }
     };
 }
@@ -387,6 +404,7 @@ impl Rejection {
             Self::ExceedsOpenAmount { .. } => RejectionCode::ExceedsOpenAmount,
             Self::StaleSnapshot { .. } => RejectionCode::StaleSnapshot,
             Self::UnknownException(_) => RejectionCode::UnknownException,
+            Self::LineLocked { .. } => RejectionCode::LineLocked,
         }
     }
 

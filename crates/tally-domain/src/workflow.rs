@@ -402,6 +402,7 @@ pub fn touched_orders(state: &State, event: &crate::event::Event) -> Vec<crate::
     use crate::event::Event;
     match event {
         Event::OrderReceived(e) => vec![e.order.clone()],
+        Event::OrderAmended(e) => vec![e.order.clone()],
         Event::OrderValidated(e) | Event::OrderHoldReleased(e) => vec![e.order.clone()],
         Event::OrderHeld(e) => vec![e.order.clone()],
         Event::LineBackordered(e) => vec![e.order.clone()],

@@ -2,6 +2,9 @@
 //! and command-id encoding a store was written with. Checked at every open; a store of
 //! another format is refused, never read or appended under the wrong names.
 //!
+//! Format 6: `order.received` carries the source's revision (Shopify's `updated_at`), so an
+//! edited order is amended (`order.amended`) rather than refused; format 5 stores are refused
+//! rather than misread.
 //! Format 5: order events carry what automation and real-format intake need (an order's
 //! ship-to address, buyer and fraud score in `order.received`; and the order money model of
 //! issue #15), and the workflow's events exist. Postcard payloads are positional, so format 4
@@ -22,12 +25,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The format this version writes and reads.
-pub const STORE_FORMAT: u32 = 5;
+pub const STORE_FORMAT: u32 = 6;
 
 /// The marker's file name, in the engine's directory.
 pub const FORMAT_FILE: &str = "store-format";
 
-const _: () = assert!(tally_domain::stream::NAMING_VERSION == 2 && STORE_FORMAT == 5);
+const _: () = assert!(tally_domain::stream::NAMING_VERSION == 2 && STORE_FORMAT == 6);
 const _: () = assert!(crate::ids::COMMAND_ID_VERSION == 3);
 
 const HEADER: &str = "tally store format ";

@@ -52,3 +52,38 @@ fn first_time_and_final_with_cancellations() {
     assert_eq!((wh1.orders, wh1.final_orders), (4, 3));
     assert_eq!(wh1.units, 110);
 }
+
+/// An order amended before it ships (issue #15): the orders view shows the lines as they are
+/// now (a removed line at 0 units keeps its number, an added line after it), and the fill
+/// rate counts the units ordered now, not the removed line.
+#[test]
+fn an_amended_order_counts_as_amended() {
+    use tally_domain::command::{AmendOrder, Command, OrderLineInput};
+    let day = Timestamp::from_millis(T0).date().days();
+    let mut l = Ledger::new();
+    l.run_all(world());
+    l.run(receive("WH1", "A", 10));
+    l.run(place("E1", "web", T0, &[("A", 3, 5000)], 1000, 80_000));
+    l.run_all([validate("E1"), allocate("E1")]);
+    // The A line removed, 2 of A at another price added: line 1.
+    l.run(Command::AmendOrder(AmendOrder {
+        order: oid("E1"),
+        revision: None,
+        lines: vec![OrderLineInput::new(sku("A"), 2, usd(4500))],
+        shipping: usd(1000),
+        tax_rate: tally_domain::money::Rate::from_ppm(80_000).unwrap(),
+        shipping_lines: Vec::new(),
+        total_tax: None,
+        total: None,
+        ship_to: None,
+    }));
+    let view = tally_projections::orders::order(&l.reader("orders"), "E1").unwrap().unwrap();
+    let lines: Vec<(u64, u64, u64)> =
+        view.lines.iter().map(|x| (x.ordered, x.allocated, x.backordered)).collect();
+    assert_eq!(lines, [(0, 0, 0), (2, 2, 0)]);
+    l.run_all([pick("E1"), pack("E1"), ship("E1")]);
+    let rows = fill_rates(&l.reader("fill_rate"), Grouping::Channel, day, day).unwrap();
+    let web = &rows.iter().find(|x| x.group == "web").unwrap().counts;
+    assert_eq!((web.orders, web.lines, web.units), (1, 1, 2));
+    assert_eq!((web.final_orders, web.final_lines, web.final_units), (1, 1, 2));
+}

@@ -216,3 +216,62 @@ async fn a_bad_or_missing_signature_is_401_and_an_unconfigured_channel_404() {
     assert_eq!(server.head(), head, "nothing appended");
     server.stop().await;
 }
+
+/// Issue #15: `orders/updated` after an order edit (a line removed, two added, a new
+/// ship-to) amends the received order instead of being refused as a duplicate; its
+/// redelivery, and the creation delivered late, append nothing.
+#[tokio::test]
+async fn an_order_edit_webhook_amends_the_order_once() {
+    let server = start().await;
+    server
+        .submit(
+            "md-tee-wht",
+            json!({"type": "define_sku", "sku": "TEE-WHT-M", "lot_tracked": false, "unit_cost": {"amount": "12.00", "currency": "USD"}, "abc": "A"}),
+        )
+        .await;
+    server
+        .submit(
+            "rcv-tee-wht",
+            json!({"type": "receive_inventory", "location": "WH1", "sku": "TEE-WHT-M", "qty": 10}),
+        )
+        .await;
+    let create = fixture("order_1012_create.json");
+    let (status, answer) = deliver(
+        &server,
+        "shopify-us",
+        "orders/create",
+        "e-1",
+        &create,
+        Some(sign(SECRET, &create)),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer:#}");
+    assert_eq!(outcomes(&answer), [("receive_order".to_owned(), "appended".to_owned())]);
+
+    let edited = fixture("order_1012_edited.json");
+    let (status, answer) = deliver(
+        &server,
+        "shopify-us",
+        "orders/updated",
+        "e-2",
+        &edited,
+        Some(sign(SECRET, &edited)),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer:#}");
+    assert_eq!(outcomes(&answer), [("receive_order".to_owned(), "appended".to_owned())]);
+    assert_eq!(answer["records"][0]["status"], "accepted", "{answer:#}");
+    assert!(answer["appended_events"].as_u64().unwrap() >= 1);
+
+    let head = server.head();
+    for (id, topic, body) in [("e-2", "orders/updated", &edited), ("e-1", "orders/create", &create)]
+    {
+        let (status, answer) =
+            deliver(&server, "shopify-us", topic, id, body, Some(sign(SECRET, body))).await;
+        assert_eq!(status, 200);
+        assert_eq!(outcomes(&answer), [("receive_order".to_owned(), "duplicate".to_owned())]);
+        assert_eq!(answer["appended_events"], 0);
+    }
+    assert_eq!(server.head(), head, "nothing appended");
+    server.stop().await;
+}

@@ -14,10 +14,10 @@ use crate::command::{
     SubstituteLine, TaxLineInput,
 };
 use crate::event::{
-    BackordersCancelled, Event, ExceptionKind, ExceptionRaised, FulfilmentItem, HoldSlaBreached,
-    InventoryAdjusted, InvoiceIssued, LineSubstituted, LineUnits, MoneyLine, OrderCancelled,
-    OrderEvent, OrderFulfilment, OrderHeld, OrderReceived, OrderShipped, PaymentCaptured,
-    QuarantineMove, ShippedItem,
+    AmendedLine, BackordersCancelled, Event, ExceptionKind, ExceptionRaised, FulfilmentItem,
+    HoldSlaBreached, InventoryAdjusted, InvoiceIssued, LineSubstituted, LineUnits, MoneyLine,
+    OrderAmended, OrderCancelled, OrderEvent, OrderFulfilment, OrderHeld, OrderReceived,
+    OrderShipped, PaymentCaptured, QuarantineMove, ShippedItem,
 };
 use crate::ids::{ChannelId, InvoiceId, LocationId, Sku};
 use crate::inventory::{AdjustReason, Claim, QuarantineReason, StockKey};
@@ -48,15 +48,67 @@ struct OrderContent<'a> {
 /// Most shipping lines one order may have.
 pub const SHIPPING_LINES_MAX: usize = 100;
 
-/// An order's money as received: every line and shipping line with its taxes, and what the
-/// customer pays in all.
+/// An order's money as received (or amended): every line and shipping line with its taxes,
+/// and what the customer pays in all.
 pub(super) struct Priced {
-    pub(super) lines: Vec<OrderLine>,
+    /// Lines by number (0 units only for lines an amendment removes).
+    pub(super) lines: Vec<AmendedLine>,
     pub(super) shipping_lines: Vec<ShippingLine>,
     /// What the customer pays: lines − discounts + shipping − its discounts + tax added.
     pub(super) total: Money,
     /// Σ of every tax line.
     pub(super) tax: Money,
+}
+
+impl Priced {
+    /// The lines with units (what the order's digest covers: a line removed at 0 units is no
+    /// part of its content).
+    pub(super) fn order_lines(&self) -> Vec<OrderLine> {
+        self.lines
+            .iter()
+            .filter_map(|l| {
+                Some(OrderLine {
+                    sku: l.sku.clone(),
+                    qty: Quantity::from_u64(l.qty).ok()?,
+                    unit_price: l.unit_price,
+                    discount: l.discount,
+                    taxes: l.taxes.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// What pricing reads of a `receive_order` or an `amend_order`.
+pub(super) struct PriceInput<'a> {
+    pub(super) order: &'a crate::ids::OrderId,
+    pub(super) currency: Currency,
+    pub(super) taxes_included: bool,
+    pub(super) lines: &'a [crate::command::OrderLineInput],
+    pub(super) shipping: Money,
+    pub(super) tax_rate: Rate,
+    pub(super) shipping_lines: &'a [ShippingLineInput],
+    pub(super) total_tax: Option<Money>,
+    pub(super) total: Option<Money>,
+    /// Whether lines of 0 units are allowed (removed by the source).
+    pub(super) zero_lines: bool,
+}
+
+impl<'a> PriceInput<'a> {
+    pub(super) fn of_receive(c: &'a ReceiveOrder) -> Self {
+        Self {
+            order: &c.order,
+            currency: c.currency,
+            taxes_included: c.taxes_included,
+            lines: &c.lines,
+            shipping: c.shipping,
+            tax_rate: c.tax_rate,
+            shipping_lines: &c.shipping_lines,
+            total_tax: c.total_tax,
+            total: c.total,
+            zero_lines: c.revision.is_some(),
+        }
+    }
 }
 
 fn asked_taxes<'a>(
@@ -88,7 +140,7 @@ fn discount_of(
 
 /// Prices an incoming order (`crate::pricing`): discounts checked against their lines, taxes
 /// computed where the source gives only a rate, the source's total tax and total matched.
-pub(super) fn price(c: &ReceiveOrder) -> Result<Priced, Rejection> {
+pub(super) fn price(c: &PriceInput<'_>) -> Result<Priced, Rejection> {
     let currency = c.currency;
     let included = c.taxes_included;
     let default = if c.tax_rate == Rate::ZERO {
@@ -98,17 +150,17 @@ pub(super) fn price(c: &ReceiveOrder) -> Result<Priced, Rejection> {
     };
     let mut lines = Vec::with_capacity(c.lines.len());
     let mut remainders = Vec::new();
-    for line in &c.lines {
-        let qty = positive(line.qty)?;
+    for line in c.lines {
+        let qty = if c.zero_lines && line.qty == 0 { 0 } else { positive(line.qty)?.get() };
         same_currency(currency, line.unit_price.currency())?;
         non_negative("unit price", line.unit_price, true)?;
-        let gross = pricing::gross(line.unit_price, qty.get())?;
+        let gross = pricing::gross(line.unit_price, qty)?;
         let discount = discount_of("line discount", line.discount, gross)?;
         let base = Money::from_minor(gross.minor() - discount.minor(), currency);
         let asked = asked_taxes(line.tax_lines.as_deref(), &default);
         let (taxes, rems) = pricing::taxes(base, &asked, included)?;
         remainders.extend(rems.into_iter().map(|r| (lines.len(), r)));
-        lines.push(OrderLine {
+        lines.push(AmendedLine {
             sku: line.sku.clone(),
             qty,
             unit_price: line.unit_price,
@@ -139,7 +191,7 @@ pub(super) fn price(c: &ReceiveOrder) -> Result<Priced, Rejection> {
         };
         &default_shipping
     } else {
-        &c.shipping_lines
+        c.shipping_lines
     };
     let mut shipping_lines = Vec::with_capacity(shipping_in.len());
     let mut shipping_sum = Money::zero(currency);
@@ -168,7 +220,7 @@ pub(super) fn price(c: &ReceiveOrder) -> Result<Priced, Rejection> {
             shipping_sum.to_decimal_string()
         )));
     }
-    let tax_of = |lines: &[OrderLine], shipping: &[ShippingLine]| -> i64 {
+    let tax_of = |lines: &[AmendedLine], shipping: &[ShippingLine]| -> i64 {
         lines.iter().map(|l| pricing::tax_sum(&l.taxes)).sum::<i64>()
             + shipping.iter().map(|l| pricing::tax_sum(&l.taxes)).sum::<i64>()
     };
@@ -196,7 +248,7 @@ pub(super) fn price(c: &ReceiveOrder) -> Result<Priced, Rejection> {
     }
     let mut total = Money::zero(currency);
     for l in &lines {
-        let gross = pricing::gross(l.unit_price, l.qty.get())?;
+        let gross = pricing::gross(l.unit_price, l.qty)?;
         let whole = pricing::line_part(gross, l.discount, &l.taxes, included, (0, 1, 1))?;
         total = plus(total, whole.charged()?)?;
     }
@@ -219,10 +271,47 @@ pub(super) fn price(c: &ReceiveOrder) -> Result<Priced, Rejection> {
     Ok(Priced { lines, shipping_lines, total, tax })
 }
 
-fn digest(content: &OrderContent<'_>) -> Result<Digest, Rejection> {
-    let bytes =
-        postcard::to_allocvec(content).map_err(|e| Rejection::InvalidInput(e.to_string()))?;
-    Ok(Digest(*blake3::hash(&bytes).as_bytes()))
+/// What an order's digest covers: its content as received (or amended), the customer and the
+/// profile (orders without either keep the digest they had before those existed).
+pub(super) struct Content<'a> {
+    pub(super) channel: &'a ChannelId,
+    pub(super) placed_at: Timestamp,
+    pub(super) currency: Currency,
+    pub(super) lines: &'a [OrderLine],
+    pub(super) shipping_lines: &'a [ShippingLine],
+    pub(super) taxes_included: bool,
+    pub(super) number: Option<&'a str>,
+    pub(super) customer: Option<&'a crate::ids::CustomerId>,
+    pub(super) profile: &'a Profile,
+}
+
+pub(super) fn content_digest(c: &Content<'_>) -> Result<Digest, Rejection> {
+    let bytes = postcard::to_allocvec(&OrderContent {
+        channel: c.channel,
+        placed_at: c.placed_at,
+        currency: c.currency,
+        lines: c.lines,
+        shipping_lines: c.shipping_lines,
+        taxes_included: c.taxes_included,
+        number: c.number,
+    })
+    .map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+    let mut digest = Digest(*blake3::hash(&bytes).as_bytes());
+    if let Some(customer) = c.customer {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&digest.0);
+        hasher.update(customer.as_str().as_bytes());
+        digest = Digest(*hasher.finalize().as_bytes());
+    }
+    if !c.profile.is_empty() {
+        let extra =
+            postcard::to_allocvec(c.profile).map_err(|e| Rejection::InvalidInput(e.to_string()))?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&digest.0);
+        hasher.update(&extra);
+        digest = Digest(*hasher.finalize().as_bytes());
+    }
+    Ok(digest)
 }
 
 fn invalid_state(order: &Order, action: &'static str) -> Rejection {
@@ -257,47 +346,55 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
     if let Some(number) = &c.number {
         text("order number", number)?;
     }
-    let priced = price(c)?;
-    let digest = digest(&OrderContent {
+    let priced = price(&PriceInput::of_receive(c))?;
+    let lines = priced.order_lines();
+    if lines.is_empty() {
+        return Err(Rejection::InvalidInput(format!("order '{}' has no line with units", c.order)));
+    }
+    let profile = profile(c)?;
+    check_payments_at_receipt(c)?;
+    // Payments at receipt are not part of the content: the same order sent again once paid
+    // is the same order (a channel's later captures come as cumulative `capture_payment`s).
+    let digest = content_digest(&Content {
         channel: &c.channel,
         placed_at: c.placed_at,
         currency: c.currency,
-        lines: &priced.lines,
+        lines: &lines,
         shipping_lines: &priced.shipping_lines,
         taxes_included: c.taxes_included,
         number: c.number.as_deref(),
+        customer: c.customer.as_ref(),
+        profile: &profile,
     })?;
-    // The customer is part of the content; orders without one keep their digest.
-    let digest = match &c.customer {
-        Some(customer) => {
-            let mut hasher = blake3::Hasher::new();
-            hasher.update(&digest.0);
-            hasher.update(customer.as_str().as_bytes());
-            Digest(*hasher.finalize().as_bytes())
-        }
-        None => digest,
-    };
-    let profile = profile(c)?;
-    check_payments_at_receipt(c)?;
-    // So is the profile; orders without one keep their digest. Payments at receipt are not:
-    // the same order sent again once paid is the same order (a channel's later captures come
-    // as cumulative `capture_payment`s).
-    let digest = if profile.is_empty() {
-        digest
-    } else {
-        let extra =
-            postcard::to_allocvec(&profile).map_err(|e| Rejection::InvalidInput(e.to_string()))?;
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(&digest.0);
-        hasher.update(&extra);
-        Digest(*hasher.finalize().as_bytes())
-    };
     if let Some(existing) = existing_digest(d, &c.order) {
-        return if existing == digest {
-            Ok(Vec::new())
-        } else {
-            Err(Rejection::DuplicateOrderConflict(c.order.clone()))
-        };
+        if existing == digest {
+            return Ok(Vec::new());
+        }
+        // The source's later version of an order it sent before: an amendment.
+        if c.revision.is_some() {
+            if let Some(order) = d.state.orders.get(&c.order) {
+                let same_order = order.channel == c.channel
+                    && order.currency == c.currency
+                    && order.placed_at == c.placed_at
+                    && order.taxes_included == c.taxes_included
+                    && order.number == c.number
+                    && order.billing.customer == c.customer
+                    && order.profile.buyer == profile.buyer
+                    && order.profile.fraud_score == profile.fraud_score;
+                // Other content under the version the order has is no edit of the source's.
+                if same_order && c.revision != order.revision {
+                    return super::amend::amend(d, &super::amend::amendment_of(c));
+                }
+            } else if let Some(closed) = d.state.closed_orders.get(&c.order) {
+                return Err(Rejection::InvalidState {
+                    entity: "order",
+                    id: c.order.to_string(),
+                    state: closed.status.as_str().to_owned(),
+                    action: "amend",
+                });
+            }
+        }
+        return Err(Rejection::DuplicateOrderConflict(c.order.clone()));
     }
     // What the customer will owe: the marketplace keeps the tax it collects (tax added to
     // prices is then not the seller's).
@@ -307,19 +404,55 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
         priced.total
     };
     let credit_hold = receivables::receive_checks(d, c, value)?;
+    // Lines the source removed before the ledger saw the order (0 units) keep their place
+    // when a line with units follows, so line numbers stay the source's: received as one
+    // unit without money, then amended to none in the same decision.
+    let last = priced.lines.iter().rposition(|l| l.qty > 0).unwrap_or(0);
+    let kept = priced.lines.get(..=last).unwrap_or_default();
+    let removed_before = if kept.iter().any(|l| l.qty == 0) {
+        Some(OrderAmended {
+            order: c.order.clone(),
+            revision: c.revision,
+            lines: kept.to_vec(),
+            shipping_lines: priced.shipping_lines.clone(),
+            ship_to: profile.ship_to.clone(),
+            total: priced.total,
+            digest,
+            revalidate: false,
+        })
+    } else {
+        None
+    };
+    let lines = match &removed_before {
+        None => lines,
+        Some(_) => kept
+            .iter()
+            .filter_map(|l| {
+                Some(OrderLine {
+                    sku: l.sku.clone(),
+                    qty: Quantity::from_u64(l.qty.max(1)).ok()?,
+                    unit_price: l.unit_price,
+                    discount: l.discount,
+                    taxes: l.taxes.clone(),
+                })
+            })
+            .collect(),
+    };
     let mut events = vec![Event::OrderReceived(OrderReceived {
         order: c.order.clone(),
         channel: c.channel.clone(),
         placed_at: c.placed_at,
         currency: c.currency,
-        lines: priced.lines,
+        lines,
         shipping_lines: priced.shipping_lines,
         taxes_included: c.taxes_included,
         number: c.number.clone(),
         digest,
         customer: c.customer.clone(),
         profile,
+        revision: c.revision,
     })];
+    events.extend(removed_before.map(Event::OrderAmended));
     events.extend(credit_hold);
     // Payments the channel captured before the order arrived: nothing is invoiced yet, so all
     // of each is a deposit (as `capturePayment` on a new order).

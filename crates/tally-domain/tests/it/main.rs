@@ -6,6 +6,7 @@
     missing_debug_implementations
 )]
 
+mod amend;
 mod codec;
 mod examples;
 mod finance;

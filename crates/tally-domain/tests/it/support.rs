@@ -219,6 +219,7 @@ pub fn place(
         buyer: None,
         fraud_score: None,
         payments: Vec::new(),
+        revision: None,
     })
 }
 pub fn oref(id: &str) -> OrderRef {

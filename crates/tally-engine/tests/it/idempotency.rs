@@ -124,7 +124,7 @@ fn a_stored_command_id_of_another_version_is_a_conflict_not_a_second_post() {
     let dir = tempfile::tempdir().unwrap();
     let v1_id = tally_log::EventId::new(0x0123_4567_89ab_cdef).unwrap();
     crate::streams::store_with_one_event(dir.path(), "location:WH-1", Some(v1_id));
-    std::fs::write(dir.path().join(tally_engine::FORMAT_FILE), "tally store format 5\n").unwrap();
+    std::fs::write(dir.path().join(tally_engine::FORMAT_FILE), "tally store format 6\n").unwrap();
     let engine = open(dir.path());
     let head = engine.log().head();
     let retry = serde_json::json!({"type": "define_location", "location": "WH-1", "kind": "warehouse", "rank": 1, "channels": []});

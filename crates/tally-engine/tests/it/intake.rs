@@ -317,3 +317,52 @@ fn a_settlement_reissued_with_a_changed_amount_is_refused_row_by_row_never_poste
     assert_eq!(engine.log().head(), head);
     engine.close();
 }
+
+fn shopify_options() -> Options {
+    Options { channel: Some("shopify-us".parse_channel()), ..Options::default() }
+}
+
+/// Issue #15: an `orders/updated` whose lines and ship-to differ from what was received
+/// (`order_1012_edited.json`: the black tee removed, two white tees added, a new address)
+/// amends the order through the engine instead of being refused as a duplicate; the views
+/// follow (lines, reservations); the same webhook again and the creation arriving late append
+/// nothing.
+#[test]
+fn a_shopify_order_edit_amends_the_order_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut master = vec![
+        json!({"type": "define_channel", "channel": "shopify-us", "priority": "standard", "kind": "direct", "currency": "USD"}),
+        json!({"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["shopify-us"]}),
+    ];
+    for sku in ["TEE-BLK-M", "TEE-WHT-M"] {
+        master.push(json!({"type": "define_sku", "sku": sku, "lot_tracked": false, "unit_cost": {"amount": "11.00", "currency": "USD"}, "abc": "A"}));
+        master.push(json!({"type": "receive_inventory", "location": "WH1", "sku": sku, "qty": 5}));
+    }
+    master.push(json!({"type": "validate_order", "order": "5580000001"}));
+    master.push(json!({"type": "allocate_order", "order": "5580000001"}));
+    setup(&engine, &master[..6]);
+    let create = fixture("shopify/order_1012_create.json");
+    let first = import(&engine, Format::ShopifyOrders, &create, &shopify_options());
+    assert_eq!((first.accepted, first.rejected), (1, 0), "{:?}", first.refusals);
+    setup(&engine, &master[6..]);
+
+    let edited = fixture("shopify/order_1012_edited.json");
+    let amended = import(&engine, Format::ShopifyOrders, &edited, &shopify_options());
+    assert_eq!((amended.accepted, amended.rejected), (1, 0), "{:?}", amended.refusals);
+    // The black tee's reservation released, the amendment, the white tees allocated.
+    assert_eq!(amended.events, 3);
+    let orders = engine.views().reader("orders").unwrap();
+    let view = tally_projections::orders::order(&orders, "5580000001").unwrap().unwrap();
+    let lines: Vec<(&str, u64, u64)> =
+        view.lines.iter().map(|l| (l.sku.as_str(), l.ordered, l.allocated)).collect();
+    assert_eq!(lines, [("TEE-BLK-M", 0, 0), ("TEE-WHT-M", 2, 2)]);
+
+    let head = engine.log().head();
+    for bytes in [&edited, &create] {
+        let again = import(&engine, Format::ShopifyOrders, bytes, &shopify_options());
+        assert_eq!((again.accepted, again.duplicates, again.events), (0, 1, 0));
+    }
+    assert_eq!(engine.log().head(), head, "nothing appended");
+    engine.close();
+}

@@ -98,7 +98,7 @@ fn a_store_of_the_old_naming_is_refused_at_open() {
     let dir = tempfile::tempdir().unwrap();
     store_with_one_event(dir.path(), "location-WH-1", None);
     let message = open_error(dir.path());
-    assert!(message.contains("store format 1") && message.contains("format 5"), "{message}");
+    assert!(message.contains("store format 1") && message.contains("format 6"), "{message}");
     assert!(message.contains("no migration"), "{message}");
     // Refused before anything was written.
     assert!(!dir.path().join(tally_engine::FORMAT_FILE).exists());
@@ -109,7 +109,7 @@ fn a_store_of_the_old_naming_is_refused_at_open() {
 fn a_marked_store_with_events_on_other_streams_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     store_with_one_event(dir.path(), "location-WH-1", None);
-    std::fs::write(dir.path().join(tally_engine::FORMAT_FILE), "tally store format 5\n").unwrap();
+    std::fs::write(dir.path().join(tally_engine::FORMAT_FILE), "tally store format 6\n").unwrap();
     let message = open_error(dir.path());
     assert!(message.contains("seq 1") && message.contains("'location:WH-1'"), "{message}");
 }
@@ -119,7 +119,7 @@ fn a_store_of_another_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     open(dir.path()).close();
     let marker = dir.path().join(tally_engine::FORMAT_FILE);
-    assert!(std::fs::read_to_string(&marker).unwrap().starts_with("tally store format 5\n"));
+    assert!(std::fs::read_to_string(&marker).unwrap().starts_with("tally store format 6\n"));
     std::fs::write(&marker, "tally store format 3\n").unwrap();
     assert!(open_error(dir.path()).contains("is store format 3"));
     std::fs::write(&marker, "garbage").unwrap();
