@@ -187,6 +187,26 @@ pub struct LineView {
     pub reservations: Vec<Reservation>,
 }
 
+impl LineView {
+    /// A line as received (or added by an amendment): `ordered` units, nothing done yet.
+    fn new(sku: Sku, ordered: u64) -> Self {
+        Self {
+            sku,
+            substituted_from: None,
+            ordered,
+            allocated: 0,
+            backordered: 0,
+            backordered_since_ms: None,
+            attempted: false,
+            picked: 0,
+            packed: 0,
+            shipped: 0,
+            cancelled: 0,
+            reservations: Vec::new(),
+        }
+    }
+}
+
 /// One order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(
@@ -404,20 +424,7 @@ fn change_state(view: &mut OrderView, applied: &Applied<'_>, at_ms: i64) -> Resu
                 if let Some(line) = view.lines.get_mut(n) {
                     line.ordered = new.qty;
                 } else {
-                    view.lines.push(LineView {
-                        sku: new.sku.clone(),
-                        substituted_from: None,
-                        ordered: new.qty,
-                        allocated: 0,
-                        backordered: 0,
-                        backordered_since_ms: None,
-                        attempted: false,
-                        picked: 0,
-                        packed: 0,
-                        shipped: 0,
-                        cancelled: 0,
-                        reservations: Vec::new(),
-                    });
+                    view.lines.push(LineView::new(new.sku.clone(), new.qty));
                 }
             }
             if e.revalidate {
@@ -626,24 +633,8 @@ impl Projection for Orders {
                 let class = tx
                     .get::<PriorityClass>(&key(&[CHANNEL, e.channel.as_str().as_bytes()]))?
                     .unwrap_or(PriorityClass::Standard);
-                let lines = e
-                    .lines
-                    .iter()
-                    .map(|l| LineView {
-                        sku: l.sku.clone(),
-                        substituted_from: None,
-                        ordered: l.qty.get(),
-                        allocated: 0,
-                        backordered: 0,
-                        backordered_since_ms: None,
-                        attempted: false,
-                        picked: 0,
-                        packed: 0,
-                        shipped: 0,
-                        cancelled: 0,
-                        reservations: Vec::new(),
-                    })
-                    .collect();
+                let lines =
+                    e.lines.iter().map(|l| LineView::new(l.sku.clone(), l.qty.get())).collect();
                 let view = OrderView {
                     id: e.order.clone(),
                     number: e.number.clone(),

@@ -354,21 +354,7 @@ pub(super) fn amend(d: &Decision<'_>, c: &AmendOrder) -> Result<Vec<Event>, Reje
                 ),
                 note: format!("amended: {note}"),
             }));
-            let holds: Vec<Pullback> = after
-                .allocations
-                .iter()
-                .filter(|(_, st)| st.reserved > 0)
-                .filter_map(|(k, st)| {
-                    let line = after.lines.get(usize::try_from(k.line).ok()?)?;
-                    Some(Pullback {
-                        order: order.id.clone(),
-                        line: k.line,
-                        key: StockKey::new(k.location.clone(), line.sku.clone(), k.lot.clone()),
-                        from: Claim::Reserved,
-                        qty: st.reserved,
-                    })
-                })
-                .collect();
+            let holds = claims::reserved_of(&after);
             let (released, _) = claims::release(d, &mut overlay, &holds, false);
             events.extend(released);
             skus.extend(claims::skus_of(&holds));

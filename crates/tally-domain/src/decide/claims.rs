@@ -172,6 +172,26 @@ pub(super) fn take_claims(claims: Vec<Pullback>, mut units: u64) -> Vec<Pullback
 }
 
 /// SKUs of a set of pullbacks (to fill their backorders from what came free).
+/// The units an order holds reserved (not yet picked), as pullbacks: what a hold gives back
+/// (DOMAIN §2: a held order holds no reservations; picked and packed units stay).
+pub(super) fn reserved_of(order: &Order) -> Vec<Pullback> {
+    order
+        .allocations
+        .iter()
+        .filter(|(_, st)| st.reserved > 0)
+        .filter_map(|(k, st)| {
+            let line = order.lines.get(usize::try_from(k.line).ok()?)?;
+            Some(Pullback {
+                order: order.id.clone(),
+                line: k.line,
+                key: StockKey::new(k.location.clone(), line.sku.clone(), k.lot.clone()),
+                from: Claim::Reserved,
+                qty: st.reserved,
+            })
+        })
+        .collect()
+}
+
 pub(super) fn skus_of(pullbacks: &[Pullback]) -> BTreeSet<Sku> {
     pullbacks.iter().map(|p| p.key.sku.clone()).collect()
 }

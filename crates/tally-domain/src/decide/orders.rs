@@ -568,21 +568,7 @@ pub(super) fn hold(d: &Decision<'_>, c: &HoldOrder) -> Result<Vec<Event>, Reject
     // A held order holds no reservations (DOMAIN §2): units reserved and not yet picked go
     // back to available, and waiting lines of other orders may take them. Picked and packed
     // units stay with the order (work done in the warehouse is not undone by a hold).
-    let pullbacks: Vec<Pullback> = order
-        .allocations
-        .iter()
-        .filter(|(_, st)| st.reserved > 0)
-        .filter_map(|(k, st)| {
-            let line = order.lines.get(usize::try_from(k.line).ok()?)?;
-            Some(Pullback {
-                order: order.id.clone(),
-                line: k.line,
-                key: StockKey::new(k.location.clone(), line.sku.clone(), k.lot.clone()),
-                from: Claim::Reserved,
-                qty: st.reserved,
-            })
-        })
-        .collect();
+    let pullbacks = claims::reserved_of(order);
     let mut overlay = Overlay::new();
     let (released, _) = claims::release(d, &mut overlay, &pullbacks, false);
     events.extend(released);
