@@ -632,7 +632,7 @@ impl Demo {
 /// orders the generator drives by hand.
 pub const WORKFLOW_TOML: &str = r#"# Written by `tally demo`: the workflow rules of the demo's Shopify store (channel "shop").
 # Edit, then `kill -HUP <pid>` of `tally serve` (or restart it) to put changes in force; each
-# change is a `workflow.configured` event. Keys: docs/operations.md, "Workflow rules".
+# change is a `workflow.configured` event. Every key: README.md, "Workflow rules".
 [channels.shop]
 validate = true              # known SKUs, prices, a complete ship-to address
 require_address = true
