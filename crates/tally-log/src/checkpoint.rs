@@ -98,19 +98,36 @@ impl Log {
         let mut out = Vec::new();
         for guard in snapshot.prefix(&self.inner.ks.meta, layout::META_CHECKPOINT_PREFIX) {
             let (_, value) = guard.into_inner()?;
-            let text = std::str::from_utf8(&value).map_err(|_| {
-                Error::Corrupt(crate::Corruption::Head("a stored checkpoint is not utf-8".into()))
-            })?;
-            let checkpoint = SignedCheckpoint::parse(text).map_err(|e| {
-                Error::Corrupt(crate::Corruption::Head(format!("a stored checkpoint: {e}")))
-            })?;
-            out.push(checkpoint);
+            out.push(parse_stored(&value)?);
         }
         Ok(out)
     }
 
-    /// The checkpoint of the largest tree size, if any.
+    /// The checkpoint of the largest tree size, if any: one seek.
     pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
-        Ok(self.checkpoints()?.pop())
+        self.checkpoint_at_or_below(u64::MAX)
     }
+
+    /// The checkpoint of the largest tree size at most `size` (the newest one that covers an
+    /// answer reflecting seq `size`), if any: one seek in the meta keyspace (keys are the
+    /// big-endian size), O(log n) in the number of checkpoints, whatever their count.
+    pub fn checkpoint_at_or_below(&self, size: u64) -> Result<Option<SignedCheckpoint>> {
+        let snapshot = self.inner.db.snapshot();
+        let Some(guard) =
+            snapshot.range(&self.inner.ks.meta, meta_key(0)..=meta_key(size)).next_back()
+        else {
+            return Ok(None);
+        };
+        let (_, value) = guard.into_inner()?;
+        parse_stored(&value).map(Some)
+    }
+}
+
+/// A stored checkpoint's text, parsed (never re-encoded: the stored bytes are the note).
+fn parse_stored(value: &[u8]) -> Result<SignedCheckpoint> {
+    let text = std::str::from_utf8(value).map_err(|_| {
+        Error::Corrupt(crate::Corruption::Head("a stored checkpoint is not utf-8".into()))
+    })?;
+    SignedCheckpoint::parse(text)
+        .map_err(|e| Error::Corrupt(crate::Corruption::Head(format!("a stored checkpoint: {e}"))))
 }

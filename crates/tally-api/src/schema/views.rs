@@ -65,10 +65,12 @@ pub const VIEWS_STOPPED: &str = "the views stopped after a storage failure; rest
 /// Builds the meta of an answer reflecting `seq` that no view quarantine applies to.
 pub fn view_meta(log: &Log, seq: u64) -> ApiResult<ViewMeta> {
     let head_seq = log.head().seq;
-    // Checkpoints are few (one per 10 000 events by default); a lookup by size in tally-log
-    // would make this O(log n).
-    let all = log.checkpoints().map_err(|e| log_error("checkpoints", &e))?;
-    let checkpoint = all.iter().rev().find(|c| c.unverified().size <= seq).map(Checkpoint::from);
+    // One seek (issue #16: this ran on every answer and parsed every stored checkpoint).
+    let checkpoint = log
+        .checkpoint_at_or_below(seq)
+        .map_err(|e| log_error("checkpoint", &e))?
+        .as_ref()
+        .map(Checkpoint::from);
     Ok(ViewMeta {
         seq: UnsignedInt64(seq),
         head_seq: UnsignedInt64(head_seq),

@@ -58,6 +58,29 @@ fn checkpoints_are_cut_by_count_signed_and_match_the_tree() {
     assert_eq!(log.checkpoints().unwrap().len(), 4);
 }
 
+/// Issue #16: the checkpoint covering an answer is found by one seek, and is the same one the
+/// scan of every checkpoint finds, for every seq (keys are big-endian, so 256 sorts after 255).
+#[test]
+fn the_checkpoint_at_or_below_a_size_is_the_newest_that_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let log = open_signed(dir.path(), &key, 85);
+    fill(&log, 600, 1);
+    let all = log.checkpoints().unwrap();
+    let sizes: Vec<u64> = all.iter().map(|c| c.unverified().size).collect();
+    assert_eq!(sizes, vec![85, 170, 255, 340, 425, 510, 595]);
+    for seq in 0..=601 {
+        let scanned = all.iter().rev().find(|c| c.unverified().size <= seq);
+        assert_eq!(log.checkpoint_at_or_below(seq).unwrap().as_ref(), scanned, "seq {seq}");
+    }
+    assert_eq!(log.latest_checkpoint().unwrap().as_ref(), all.last());
+    assert_eq!(log.checkpoint_at_or_below(u64::MAX).unwrap().as_ref(), all.last());
+    let empty = tempfile::tempdir().unwrap();
+    let none = open_signed(empty.path(), &key, 85);
+    assert_eq!(none.latest_checkpoint().unwrap(), None);
+    assert_eq!(none.checkpoint_at_or_below(10).unwrap(), None);
+}
+
 #[test]
 fn proofs_from_the_store_verify_against_signed_roots() {
     let dir = tempfile::tempdir().unwrap();
