@@ -123,6 +123,59 @@ impl Log {
     }
 }
 
+impl Log {
+    /// At most `n` checkpoints strictly after (`forward`) or before `from` (a tree size; none:
+    /// from the start or the end), nearest first: a page read by one range, parsing only
+    /// what it returns.
+    pub fn checkpoints_page(
+        &self,
+        forward: bool,
+        from: Option<u64>,
+        n: usize,
+    ) -> Result<Vec<SignedCheckpoint>> {
+        let snapshot = self.inner.db.snapshot();
+        let (low, high) = match (forward, from) {
+            (true, Some(size)) => match size.checked_add(1) {
+                Some(next) => (next, u64::MAX),
+                None => return Ok(Vec::new()),
+            },
+            (false, Some(size)) => match size.checked_sub(1) {
+                Some(before) => (0, before),
+                None => return Ok(Vec::new()),
+            },
+            (_, None) => (0, u64::MAX),
+        };
+        let range = snapshot.range(&self.inner.ks.meta, meta_key(low)..=meta_key(high));
+        let mut out = Vec::with_capacity(n.min(64));
+        let mut take = |guard: fjall::Guard| -> Result<()> {
+            let (_, value) = guard.into_inner()?;
+            out.push(parse_stored(&value)?);
+            Ok(())
+        };
+        if forward {
+            for guard in range.take(n) {
+                take(guard)?;
+            }
+        } else {
+            for guard in range.rev().take(n) {
+                take(guard)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many checkpoints are stored (their keys counted; none is parsed).
+    pub fn checkpoint_count(&self) -> Result<u64> {
+        let snapshot = self.inner.db.snapshot();
+        let mut count = 0_u64;
+        for guard in snapshot.prefix(&self.inner.ks.meta, layout::META_CHECKPOINT_PREFIX) {
+            guard.key()?;
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
 /// A stored checkpoint's text, parsed (never re-encoded: the stored bytes are the note).
 fn parse_stored(value: &[u8]) -> Result<SignedCheckpoint> {
     let text = std::str::from_utf8(value).map_err(|_| {

@@ -236,10 +236,16 @@ impl AuditQuery {
             &PageArgs::new(first, after, last, before),
         )?;
         let log = state.log();
-        let all = log.checkpoints().map_err(|e| log_error("checkpoints", &e))?;
-        let items = all.iter().map(|c| (c.unverified().size, Checkpoint::from(c))).collect();
+        let total = log.checkpoint_count().map_err(|e| log_error("checkpoints", &e))?;
         let meta = view_meta(log, log.head().seq)?;
-        Ok(connection::paginate_sorted("checkpoint", &window, meta, items)?)
+        // One range read per page (and one probe for the other side), never every checkpoint.
+        Ok(connection::paginate("checkpoint", &window, meta, Some(total), |direction, from, n| {
+            let forward = direction == connection::Direction::Forward;
+            let page = log
+                .checkpoints_page(forward, from.copied(), n)
+                .map_err(|e| log_error("checkpoints", &e))?;
+            Ok(page.iter().map(|c| (c.unverified().size, Checkpoint::from(c))).collect())
+        })?)
     }
 
     /// The checkpoint of the largest tree size, if any.

@@ -426,3 +426,50 @@ async fn every_journal_entry_is_a_node_readable_by_the_finance_roles_only() {
     );
     server.stop().await;
 }
+
+/// Issue #16: the checkpoints connection reads one range per page (not every checkpoint), with
+/// the same cursors, page info and total count as before.
+#[tokio::test]
+async fn the_checkpoints_connection_pages_both_ways() {
+    let server = TestServer::start().await;
+    let mut sizes = Vec::new();
+    for i in 0..5 {
+        server
+            .submit(
+                &format!("loc-{i}"),
+                json!({"type": "define_location", "location": format!("L{i}"), "kind": "warehouse", "rank": 1, "channels": []}),
+            )
+            .await;
+        let cut = server.gql("mutation { cutCheckpoint { size } }", json!({})).await;
+        sizes.push(crate::support::u64_of(&cut["cutCheckpoint"]["size"]));
+    }
+    let page = |args: &str| {
+        let query = format!(
+            "{{ checkpoints({args}) {{ totalCount nodes {{ size }} pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
+        );
+        let server = &server;
+        async move { server.gql(&query, json!({})).await["checkpoints"].clone() }
+    };
+    let sizes_of = |c: &Value| -> Vec<u64> {
+        c["nodes"].as_array().unwrap().iter().map(|n| crate::support::u64_of(&n["size"])).collect()
+    };
+    let first = page("first: 2").await;
+    assert_eq!(crate::support::u64_of(&first["totalCount"]), 5);
+    assert_eq!(sizes_of(&first), sizes[..2]);
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    assert_eq!(first["pageInfo"]["hasPreviousPage"], false);
+    let after = first["pageInfo"]["endCursor"].as_str().unwrap();
+    let second = page(&format!("first: 2, after: \"{after}\"")).await;
+    assert_eq!(sizes_of(&second), sizes[2..4]);
+    assert_eq!(second["pageInfo"]["hasPreviousPage"], true);
+    let last = page("last: 2").await;
+    assert_eq!(sizes_of(&last), sizes[3..]);
+    assert_eq!(last["pageInfo"]["hasNextPage"], false);
+    assert_eq!(last["pageInfo"]["hasPreviousPage"], true);
+    let before = last["pageInfo"]["startCursor"].as_str().unwrap();
+    let earlier = page(&format!("last: 9, before: \"{before}\"")).await;
+    assert_eq!(sizes_of(&earlier), sizes[..3]);
+    assert_eq!(earlier["pageInfo"]["hasPreviousPage"], false);
+    assert_eq!(earlier["pageInfo"]["hasNextPage"], true);
+    server.stop().await;
+}

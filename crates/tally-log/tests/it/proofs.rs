@@ -75,6 +75,22 @@ fn the_checkpoint_at_or_below_a_size_is_the_newest_that_covers_it() {
     }
     assert_eq!(log.latest_checkpoint().unwrap().as_ref(), all.last());
     assert_eq!(log.checkpoint_at_or_below(u64::MAX).unwrap().as_ref(), all.last());
+    // Pages by one range read: the same checkpoints, nearest first, as a slice of the scan.
+    assert_eq!(log.checkpoint_count().unwrap(), 7);
+    let sizes_of = |page: Vec<tally_proof::checkpoint::SignedCheckpoint>| -> Vec<u64> {
+        page.iter().map(|c| c.unverified().size).collect()
+    };
+    assert_eq!(sizes_of(log.checkpoints_page(true, None, 3).unwrap()), vec![85, 170, 255]);
+    assert_eq!(sizes_of(log.checkpoints_page(true, Some(255), 3).unwrap()), vec![340, 425, 510]);
+    assert_eq!(
+        sizes_of(log.checkpoints_page(true, Some(256), 9).unwrap()),
+        vec![340, 425, 510, 595]
+    );
+    assert_eq!(sizes_of(log.checkpoints_page(false, None, 2).unwrap()), vec![595, 510]);
+    assert_eq!(sizes_of(log.checkpoints_page(false, Some(255), 9).unwrap()), vec![170, 85]);
+    assert!(log.checkpoints_page(false, Some(85), 9).unwrap().is_empty());
+    assert!(log.checkpoints_page(false, Some(0), 9).unwrap().is_empty());
+    assert!(log.checkpoints_page(true, Some(u64::MAX), 9).unwrap().is_empty());
     let empty = tempfile::tempdir().unwrap();
     let none = open_signed(empty.path(), &key, 85);
     assert_eq!(none.latest_checkpoint().unwrap(), None);
