@@ -6,9 +6,9 @@
 //! right whatever order facts arrive in (a late shipment dated before `t` is already in
 //! on-hand at `t`; one dated after is subtracted).
 //!
-//! The history is bounded: a bucket keeps the entries within [`HISTORY_WINDOW_MS`] of its
-//! newest entry's business time. Pruning is decided by event times only, so every replay keeps
-//! exactly the same entries; `pruned_through` remembers the newest time ever pruned, and an
+//! The history is bounded: a bucket drops, from the front, the entries older than
+//! [`HISTORY_WINDOW_MS`] before its newest entry's business time. Pruning is decided by event
+//! times only, so every replay keeps exactly the same entries; `pruned_through` remembers the newest time ever pruned, and an
 //! `as_of` before it cannot be answered (`STALE_SNAPSHOT`) rather than answered wrong.
 //! Space: 16 bytes per on-hand change in the window (a bucket moving 1,000 times a day keeps
 //! ≈ 480 KiB), plus a small header per bucket that ever moved.
@@ -39,16 +39,17 @@ impl OnHandHistory {
         let newest = self.newest_ms.map_or(at_ms, |n| n.max(at_ms));
         self.newest_ms = Some(newest);
         let horizon = newest.saturating_sub(HISTORY_WINDOW_MS);
-        if self.entries.iter().any(|(t, _)| *t < horizon) {
-            let mut pruned = self.pruned_through_ms;
-            self.entries.retain(|(t, _)| {
-                let keep = *t >= horizon;
-                if !keep {
-                    pruned = Some(pruned.map_or(*t, |p| p.max(*t)));
-                }
-                keep
-            });
-            self.pruned_through_ms = pruned;
+        // Entries arrive nearly in time order, so the old ones are at the front: pruning pops
+        // them there, O(1) amortized per event on a bucket of any size. A late fact older than
+        // the window waits behind newer entries until it reaches the front; keeping it is
+        // harmless (it is a real change), and `pruned_through_ms` is the newest time actually
+        // dropped, which is all `change_after` relies on.
+        while let Some(&(t, _)) = self.entries.front() {
+            if t >= horizon {
+                break;
+            }
+            self.entries.pop_front();
+            self.pruned_through_ms = Some(self.pruned_through_ms.map_or(t, |p| p.max(t)));
         }
     }
 
@@ -123,10 +124,19 @@ mod tests {
         assert_eq!(h.pruned_through_ms(), Some(DAY));
         assert_eq!(h.change_after(DAY), Some(4));
         assert_eq!(h.change_after(DAY - 1), None);
-        // A late fact older than the window is pruned at once, and moves the bound.
+        // A late fact older than the window is kept behind newer entries (it is a real
+        // change), so questions it answers stay exact.
         h.record(DAY + 5, 3);
-        assert_eq!(h.pruned_through_ms(), Some(DAY + 5));
-        assert_eq!(h.change_after(DAY), None);
+        assert_eq!(h.pruned_through_ms(), Some(DAY));
+        assert_eq!(h.change_after(DAY), Some(7));
         assert_eq!(h.change_after(2 * DAY), Some(-1));
+        // Time moves on: what is older than the new horizon at the front goes (day 2); the
+        // late fact waits behind day 32 until it reaches the front. The bound is the newest
+        // time dropped.
+        h.record(40 * DAY, 2);
+        assert_eq!(h.pruned_through_ms(), Some(2 * DAY));
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.change_after(10 * DAY), Some(1));
+        assert_eq!(h.change_after(DAY + 4), None);
     }
 }
