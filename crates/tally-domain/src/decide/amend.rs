@@ -93,17 +93,22 @@ pub(crate) fn apply(order: &mut Order, e: &OrderAmended) {
     }
 }
 
+/// The refusal of an amendment of a closed (shipped, delivered or cancelled) order, if `id` is
+/// one.
+pub(super) fn closed_refusal(d: &Decision<'_>, id: &crate::ids::OrderId) -> Option<Rejection> {
+    d.state.closed_orders.get(id).map(|closed| Rejection::InvalidState {
+        entity: "order",
+        id: id.to_string(),
+        state: closed.status.as_str().to_owned(),
+        action: "amend",
+    })
+}
+
 pub(super) fn amend(d: &Decision<'_>, c: &AmendOrder) -> Result<Vec<Event>, Rejection> {
     let Some(order) = d.state.orders.get(&c.order) else {
-        if let Some(closed) = d.state.closed_orders.get(&c.order) {
-            return Err(Rejection::InvalidState {
-                entity: "order",
-                id: c.order.to_string(),
-                state: closed.status.as_str().to_owned(),
-                action: "amend",
-            });
-        }
-        return Err(Rejection::UnknownOrder(c.order.clone()));
+        return Err(
+            closed_refusal(d, &c.order).unwrap_or_else(|| Rejection::UnknownOrder(c.order.clone()))
+        );
     };
     if let (Some(new), Some(last)) = (c.revision, order.revision)
         && new < last

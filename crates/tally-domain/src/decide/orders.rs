@@ -385,13 +385,8 @@ pub(super) fn receive(d: &Decision<'_>, c: &ReceiveOrder) -> Result<Vec<Event>, 
                 if same_order && c.revision != order.revision {
                     return super::amend::amend(d, &super::amend::amendment_of(c));
                 }
-            } else if let Some(closed) = d.state.closed_orders.get(&c.order) {
-                return Err(Rejection::InvalidState {
-                    entity: "order",
-                    id: c.order.to_string(),
-                    state: closed.status.as_str().to_owned(),
-                    action: "amend",
-                });
+            } else if let Some(refusal) = super::amend::closed_refusal(d, &c.order) {
+                return Err(refusal);
             }
         }
         return Err(Rejection::DuplicateOrderConflict(c.order.clone()));
