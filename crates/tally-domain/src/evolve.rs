@@ -52,7 +52,9 @@ fn record_on_hand_changes(state: &mut State, event: &Event, at: Timestamp) {
         }
         _ => at,
     };
-    for (key, before) in std::mem::take(&mut state.touched) {
+    // The scratch list keeps its allocation from event to event.
+    let mut touched = std::mem::take(&mut state.touched);
+    for (key, before) in touched.drain(..) {
         let after = state.stock.get(&key).map_or(0, Stock::on_hand);
         if after == before {
             continue;
@@ -62,6 +64,7 @@ fn record_on_hand_changes(state: &mut State, event: &Event, at: Timestamp) {
             - i64::try_from(before).expect("bucket within limits");
         state.on_hand_history.entry(key).or_default().record(at.millis(), change);
     }
+    state.touched = touched;
 }
 
 fn order_of(event: &Event) -> Option<OrderId> {
