@@ -137,6 +137,7 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Mutation.submitMany", WRITERS),
     ("Mutation.importRecords", WRITERS),
     ("Mutation.cutCheckpoint", &[Admin]),
+    ("Mutation.rebuildView", &[Admin]),
     ("Query.webhookEndpoints", &[Admin]),
     ("Query.webhookDeadLetters", &[Admin]),
     ("Mutation.addWebhookEndpoint", &[Admin]),

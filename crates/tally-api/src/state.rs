@@ -27,6 +27,20 @@ struct Inner {
     rejections: std::sync::Mutex<crate::telemetry::RejectionCounts>,
     /// The webhook outbox, when the server runs one (`tally serve` always does).
     outbox: std::sync::OnceLock<tally_outbox::Outbox>,
+    /// Online view rebuilds started through `rebuildView`, by view: the running one or the
+    /// last one's outcome.
+    rebuilds: std::sync::Mutex<std::collections::BTreeMap<String, Rebuild>>,
+}
+
+/// An online rebuild of one view (blue/green: the served generation answers until the swap).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rebuild {
+    /// Events applied to the new generation so far.
+    pub done: u64,
+    /// Events to apply (the head when it started; the catch-up adds what came since).
+    pub total: u64,
+    /// `None` while running; then the generation swapped in, or why it failed.
+    pub outcome: Option<Result<u64, String>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -67,6 +81,7 @@ impl AppState {
                 verify_slots,
                 rejections: std::sync::Mutex::default(),
                 outbox: std::sync::OnceLock::new(),
+                rebuilds: std::sync::Mutex::default(),
             }),
         }
     }
@@ -110,6 +125,13 @@ impl AppState {
     /// Counts a rejection answered to a client, for `/metrics`.
     pub fn record_rejection(&self, code: &'static str, source: &str) {
         self.rejection_counts().record(code, source);
+    }
+
+    /// The online view rebuilds started through `rebuildView`, by view.
+    pub fn rebuilds(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, Rebuild>> {
+        self.inner.rebuilds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The rejections answered so far, per source and code.

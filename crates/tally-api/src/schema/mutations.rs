@@ -440,6 +440,50 @@ impl CoreMutation {
         Ok(payloads)
     }
 
+    /// Rebuilds one view from the log online (blue/green): a new generation is built in the
+    /// background while the served one keeps answering and appends go on, then swapped in
+    /// atomically. Answers at once; progress and outcome are in `views { rebuild }`.
+    #[graphql(guard = "FieldGuard(\"Mutation.rebuildView\")")]
+    async fn rebuild_view(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The view's name (as in `views`).")] name: String,
+    ) -> async_graphql::Result<RebuildViewPayload> {
+        let state = ctx.data_unchecked::<AppState>();
+        crate::schema::args::view_name("name", &name)?;
+        if !state.engine().views().names().contains(&name.as_str()) {
+            return Err(ApiError::not_found(format!("no view named '{name}'")).into());
+        }
+        {
+            let mut rebuilds = state.rebuilds();
+            if rebuilds.get(&name).is_some_and(|r| r.outcome.is_none()) {
+                return Err(
+                    ApiError::invalid(format!("a rebuild of '{name}' is already running")).into()
+                );
+            }
+            rebuilds.insert(name.clone(), crate::state::Rebuild::default());
+        }
+        let task_state = state.clone();
+        let view = name.clone();
+        tokio::task::spawn_blocking(move || {
+            let engine = task_state.engine();
+            let mut progress = |done: u64, total: u64| {
+                if let Some(r) = task_state.rebuilds().get_mut(&view) {
+                    (r.done, r.total) = (done, total);
+                }
+            };
+            let outcome = engine
+                .views()
+                .rebuild(&view, engine.log(), &mut progress)
+                .map(|report| report.generation)
+                .map_err(|e| e.to_string());
+            if let Some(r) = task_state.rebuilds().get_mut(&view) {
+                r.outcome = Some(outcome);
+            }
+        });
+        Ok(RebuildViewPayload { view: name, started: true })
+    }
+
     /// Cuts a signed checkpoint of everything appended so far (or returns the stored one at
     /// the head). Needs a checkpoint policy (a signing key) on the log.
     #[graphql(guard = "FieldGuard(\"Mutation.cutCheckpoint\")")]
@@ -451,4 +495,13 @@ impl CoreMutation {
         let signed = state.log().checkpoint().await.map_err(|e| log_error("checkpoint", &e))?;
         Ok(Checkpoint::from(&signed))
     }
+}
+
+/// What `rebuildView` started.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct RebuildViewPayload {
+    /// The view.
+    pub view: String,
+    /// The rebuild runs in the background (see `views { rebuild }`).
+    pub started: bool,
 }

@@ -190,6 +190,42 @@ pub struct ViewStatus {
     pub quarantined_count: UnsignedInt64,
     /// The first of them; null when there is none.
     pub quarantined_first_seq: Option<UnsignedInt64>,
+    /// The online rebuild started by `rebuildView` (running, or how the last one ended);
+    /// null when none was started since the server started.
+    pub rebuild: Option<ViewRebuild>,
+}
+
+/// An online rebuild of a view: a new generation is built from the log while the served one
+/// keeps answering, then swapped in atomically.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ViewRebuild {
+    /// Still building.
+    pub running: bool,
+    /// Events applied to the new generation so far.
+    pub done_events: UnsignedInt64,
+    /// Events to apply (the head when it started, then what came since).
+    pub total_events: UnsignedInt64,
+    /// The generation swapped in, once done.
+    pub generation: Option<UnsignedInt64>,
+    /// Why it failed (the served generation stayed); null otherwise.
+    pub error: Option<String>,
+}
+
+impl From<&crate::state::Rebuild> for ViewRebuild {
+    fn from(r: &crate::state::Rebuild) -> Self {
+        Self {
+            running: r.outcome.is_none(),
+            done_events: UnsignedInt64(r.done),
+            total_events: UnsignedInt64(r.total),
+            generation: r
+                .outcome
+                .as_ref()
+                .and_then(|o| o.as_ref().ok())
+                .copied()
+                .map(UnsignedInt64),
+            error: r.outcome.as_ref().and_then(|o| o.as_ref().err()).cloned(),
+        }
+    }
 }
 
 /// The projections and where they stand.
@@ -296,6 +332,7 @@ impl ViewsQuery {
         let head = engine.log().head().seq;
         let mut views = Vec::new();
         let mut all = QuarantineSummary::default();
+        let rebuilds = state.rebuilds().clone();
         for name in engine.views().names() {
             let applied = engine.views().applied(name).map_err(|e| view_error(name, &e))?;
             let quarantined = engine.views().quarantined(name).map_err(|e| view_error(name, &e))?;
@@ -312,6 +349,7 @@ impl ViewsQuery {
                 lag_events: UnsignedInt64(head.saturating_sub(applied)),
                 quarantined_count: UnsignedInt64(count),
                 quarantined_first_seq: first.map(UnsignedInt64),
+                rebuild: rebuilds.get(name).map(ViewRebuild::from),
             });
         }
         let low = if views.is_empty() { head } else { engine.views().low_water() };

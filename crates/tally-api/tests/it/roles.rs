@@ -184,6 +184,7 @@ fn static_sample(field: &str) -> &'static str {
             "mutation { importRecords(format: STOCK_SNAPSHOT_CSV, location: \"WH1\", content: \"sku,lot,expiry,quantity,as_of\\n\") { records } }"
         }
         "Mutation.cutCheckpoint" => "mutation { cutCheckpoint { size } }",
+        "Mutation.rebuildView" => "mutation { rebuildView(name: \"no-such-view\") { started } }",
         "Query.webhookEndpoints" => "{ webhookEndpoints { name lag deadLetters } }",
         "Query.webhookDeadLetters" => "{ webhookDeadLetters(endpoint: \"erp\") { messageId } }",
         "Mutation.addWebhookEndpoint" => {
