@@ -71,7 +71,7 @@ const FINANCE: &[Role] = &[Admin, Finance, Auditor];
 /// | data | roles |
 /// | --- | --- |
 /// | log events, streams, quarantine, lot trace | admin, operator, auditor |
-/// | verification, checkpoints (also `meta.checkpoint`), proofs, audit trail | admin, auditor |
+/// | verification, checkpoints (also `meta.checkpoint`), proofs, audit trail, operations (`startOperation`, `operation`, the bundle download) | admin, auditor |
 /// | operational views (stock, ATS, orders, exceptions) | admin, operator, auditor, viewer |
 /// | finance views and exports | admin, finance, auditor |
 /// | KPIs, `head`, `views`, `whoami` | every role |
@@ -138,6 +138,8 @@ pub const FIELD_ROLES: &[(&str, &[Role])] = &[
     ("Mutation.importRecords", WRITERS),
     ("Mutation.cutCheckpoint", &[Admin]),
     ("Mutation.rebuildView", &[Admin]),
+    ("Mutation.startOperation", AUDIT),
+    ("Query.operation", AUDIT),
     ("Query.webhookEndpoints", &[Admin]),
     ("Query.webhookDeadLetters", &[Admin]),
     ("Mutation.addWebhookEndpoint", &[Admin]),

@@ -22,6 +22,9 @@ pub mod code {
     /// The store could not make a command's events durable (a full disk, an I/O error):
     /// nothing was acknowledged, and the engine takes no more commands until restarted.
     pub const STORAGE_FAILED: &str = "STORAGE_FAILED";
+    /// An operation of that kind (`startOperation`) is already running; its id is in the
+    /// message.
+    pub const OPERATION_RUNNING: &str = "OPERATION_RUNNING";
     /// Anything else; the details are in the server log only.
     pub const INTERNAL: &str = "INTERNAL";
 }

@@ -14,6 +14,8 @@
 //! - [`config::ApiConfig`]: every limit, with its default.
 //! - [`error`]: stable error codes; internal details are logged, never answered.
 //! - [`telemetry`]: Prometheus metrics.
+//! - [`operations`]: long-running operations on the served store (verify, bundle export,
+//!   replay check) with progress, and the bundle download route.
 //!
 //! Serving (what `tally serve` does):
 //!
@@ -46,7 +48,8 @@
 //! `metrics-exporter-prometheus` without its push-gateway default (the `/metrics` text),
 //! `async-trait` (async-graphql's `Extension` trait is declared with it), `futures-util`
 //! (subscription streams), `toml` (the token file), `blake3` (token hashes), `base64`
-//! (opaque cursors), `chrono` (GraphQL `DateTime`). Tests use `reqwest` (HTTP client, no TLS)
+//! (opaque cursors), `chrono` (GraphQL `DateTime`), `tempfile` (an exported bundle's directory, removed with
+//! its operation). Tests use `reqwest` (HTTP client, no TLS)
 //! and `tokio-tungstenite` (graphql-ws client).
 
 pub mod auth;
@@ -54,6 +57,7 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod graphiql;
+pub mod operations;
 pub mod schema;
 mod server;
 pub mod shopify_webhook;

@@ -35,7 +35,8 @@ struct Shared {
 
 /// The routes: `POST /graphql`, `GET /graphql` (GraphiQL), `GET /graphql/ws` (graphql-ws and
 /// graphql-transport-ws), `GET /graphiql/{file}` (GraphiQL's embedded assets, public),
-/// `/healthz`, `/readyz`, `/metrics`.
+/// `/healthz`, `/readyz`, `/metrics`, `GET /operations/{id}/bundle/{file}` (an exported
+/// bundle's files, see [`crate::operations`]).
 pub fn router(state: AppState) -> Router {
     router_with(state, None)
 }
@@ -55,6 +56,7 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/intake/shopify/{channel}", axum::routing::post(shopify_webhook))
+        .route("/operations/{id}/bundle/{file}", get(bundle_file))
         .layer(DefaultBodyLimit::max(config.request_body_bytes_max))
         .layer(RequestBodyLimitLayer::new(config.request_body_bytes_max))
         .layer(axum::middleware::from_fn(move |request, next| cors(origins.clone(), request, next)))
@@ -78,6 +80,72 @@ async fn shopify_webhook(
     body: Bytes,
 ) -> Response {
     crate::shopify_webhook::receive(shared.state.clone(), channel, headers, body).await
+}
+
+/// `GET /operations/{id}/bundle/{file}`: one file of the audit bundle an `EXPORT_BUNDLE`
+/// operation wrote, streamed, for a token of the roles of `Query.operation` (401 without a
+/// valid token, 403 for another role, 404 for an unknown operation, a file a bundle does not
+/// have, or a bundle no longer kept).
+async fn bundle_file(
+    State(shared): State<Shared>,
+    axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let auth = shared.state.auth().resolve(authorization(&headers));
+    if let Err(e) = auth.check("Query.operation") {
+        let status = if e.code == code::FORBIDDEN {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        return (status, [(header::WWW_AUTHENTICATE, "Bearer")], format!("{}\n", e.message))
+            .into_response();
+    }
+    let not_found = |what: String| (StatusCode::NOT_FOUND, format!("{what}\n")).into_response();
+    let Some(op) = shared.state.operations().get(&id) else {
+        return not_found(format!("no operation '{}'", id.escape_debug()));
+    };
+    let Some(bundle) = op.bundle() else {
+        return not_found(format!(
+            "operation '{id}' holds no bundle (not an export, not finished, or no longer kept)"
+        ));
+    };
+    let Some(path) = bundle.file(&file) else {
+        return not_found(format!("a bundle has no file '{}'", file.escape_debug()));
+    };
+    let reader = match tokio::fs::File::open(&path).await {
+        Ok(reader) => reader,
+        Err(e) => {
+            tracing::warn!(error = %e, "bundle file unreadable");
+            return not_found(format!("operation '{id}' holds no file '{file}' any more"));
+        }
+    };
+    let length = reader.metadata().await.map(|m| m.len()).ok();
+    // The bundle's directory lives as long as this `Arc`: the stream holds it to the end.
+    let stream = futures_util::stream::unfold(
+        (reader, bundle, vec![0u8; 64 * 1024]),
+        |(mut reader, bundle, mut buffer)| async move {
+            use tokio::io::AsyncReadExt as _;
+            match reader.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    let chunk = Bytes::copy_from_slice(&buffer[..n]);
+                    Some((Ok::<_, std::io::Error>(chunk), (reader, bundle, buffer)))
+                }
+                Err(e) => Some((Err(e), (reader, bundle, buffer))),
+            }
+        },
+    );
+    let mut response = axum::body::Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Some(length) = length {
+        headers.insert(header::CONTENT_LENGTH, axum::http::HeaderValue::from(length));
+    }
+    response
 }
 
 /// `OPTIONS /graphql`: a CORS preflight (see [`crate::cors`]).

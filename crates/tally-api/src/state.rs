@@ -30,6 +30,8 @@ struct Inner {
     /// Online view rebuilds started through `rebuildView`, by view: the running one or the
     /// last one's outcome.
     rebuilds: std::sync::Mutex<std::collections::BTreeMap<String, Rebuild>>,
+    /// Long-running operations started through `startOperation` (bounded).
+    operations: crate::operations::Operations,
 }
 
 /// An online rebuild of one view (blue/green: the served generation answers until the swap).
@@ -82,6 +84,7 @@ impl AppState {
                 rejections: std::sync::Mutex::default(),
                 outbox: std::sync::OnceLock::new(),
                 rebuilds: std::sync::Mutex::default(),
+                operations: crate::operations::Operations::default(),
             }),
         }
     }
@@ -132,6 +135,12 @@ impl AppState {
         &self,
     ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, Rebuild>> {
         self.inner.rebuilds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The long-running operations (verify, bundle export, replay check) of this server.
+    #[must_use]
+    pub fn operations(&self) -> &crate::operations::Operations {
+        &self.inner.operations
     }
 
     /// The rejections answered so far, per source and code.

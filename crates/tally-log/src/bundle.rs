@@ -22,6 +22,9 @@ pub struct BundleSummary {
     pub head_hash: Digest,
 }
 
+/// Events written between two progress calls of an export.
+const BUNDLE_PROGRESS_EVENTS: u64 = 4096;
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.display().to_string(), source }
 }
@@ -34,6 +37,18 @@ impl Log {
     /// checkpoint policy's key for `key.pub`; refuses an empty log (a bundle of no events
     /// proves nothing and does not verify).
     pub fn export_bundle(&self, dir: &Path, upto: &SignedCheckpoint) -> Result<BundleSummary> {
+        self.export_bundle_with_progress(dir, upto, &mut |_, _| {})
+    }
+
+    /// [`Log::export_bundle`], calling `progress(written, total)` every
+    /// `BUNDLE_PROGRESS_EVENTS` events and at the end. It reads a snapshot: appends go on
+    /// meanwhile.
+    pub fn export_bundle_with_progress(
+        &self,
+        dir: &Path,
+        upto: &SignedCheckpoint,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<BundleSummary> {
         let policy = self.config().checkpoints.as_ref().ok_or_else(|| {
             Error::Invalid(
                 "no checkpoint key is configured for this log: a bundle needs a signed \
@@ -70,9 +85,13 @@ impl Log {
             let event = event?;
             head_hash = event.hash();
             event_count += 1;
+            if event_count % BUNDLE_PROGRESS_EVENTS == 0 {
+                progress(event_count, size);
+            }
             writeln!(out, "{}", event_line(event.seq(), &head_hash, event.frame_bytes()))
                 .map_err(io(&events_path))?;
         }
+        progress(event_count, size);
         out.flush().map_err(io(&events_path))?;
         out.get_ref().sync_all().map_err(io(&events_path))?;
         if head_hash != checkpoint.head_hash || event_count != size {

@@ -159,6 +159,13 @@ impl Error {
         matches!(self, Self::Corrupt(_))
     }
 
+    /// Whether the store is locked by another process (a running `tally serve` holds it): the
+    /// open failed before reading anything.
+    #[must_use]
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Self::Storage(fjall::Error::Locked))
+    }
+
     /// When this is a storage-engine error that means the store's files are damaged or
     /// missing (rather than, say, a locked store or a permission problem): what it says about
     /// them, in words. fjall does not name the file, only what it found.

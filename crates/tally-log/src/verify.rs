@@ -113,6 +113,18 @@ impl Log {
     /// Verifies the log up to the current head; the first failure is returned as
     /// [`Error::Corrupt`], naming the seq and the expected and found hashes.
     pub fn verify(&self, options: VerifyOptions) -> Result<VerifyReport> {
+        self.verify_with_progress(options, &mut |_, _| {})
+    }
+
+    /// [`Log::verify`], calling `progress(done, total)` as frames are read (every
+    /// `VERIFY_BATCH_FRAMES` frames and at the end; `total` is the frames to check, fixed by
+    /// the snapshot the verification reads). Appends go on meanwhile: they are not in the
+    /// snapshot.
+    pub fn verify_with_progress(
+        &self,
+        options: VerifyOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<VerifyReport> {
         // A log that disagrees with its high-water mark fails, whatever its chain says: a
         // chain cut short at a batch boundary is still a valid chain.
         if let Some(refusal) = self.refusal() {
@@ -273,6 +285,7 @@ impl Log {
                     }
                     batch.push(event);
                     if batch.len() == VERIFY_BATCH_FRAMES {
+                        progress(next - first, head.seq + 1 - first);
                         let full =
                             std::mem::replace(&mut batch, Vec::with_capacity(VERIFY_BATCH_FRAMES));
                         if work_tx.send(full).is_err() {
@@ -297,6 +310,7 @@ impl Log {
         if let Some((_, err)) = failures.into_iter().min_by_key(|(seq, _)| *seq) {
             return Err(err);
         }
+        progress(next - first, (head.seq + 1).saturating_sub(first));
         if next != head.seq.max(first.saturating_sub(1)) + 1 {
             return Err(Error::Corrupt(Corruption::MissingFrame { seq: next }));
         }

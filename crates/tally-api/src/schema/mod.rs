@@ -15,6 +15,7 @@ pub mod log;
 pub mod node;
 
 pub mod mutations;
+pub mod operations;
 pub mod orders;
 pub mod proofs;
 pub mod purchasing;
@@ -54,6 +55,7 @@ pub struct Query(
     receivables::ReceivablesQuery,
     node::NodeQuery,
     webhooks::WebhooksQuery,
+    operations::OperationsQuery,
 );
 
 /// The mutation root: generic and typed mutations, and imports.
@@ -63,6 +65,7 @@ pub struct Mutation(
     typed::TypedMutation,
     webhooks::WebhooksMutation,
     intake::IntakeMutation,
+    operations::OperationsMutation,
 );
 
 /// The schema type.
