@@ -5,6 +5,7 @@
 
 mod commands;
 mod demo;
+mod remote;
 mod store;
 mod tokens;
 
@@ -19,6 +20,16 @@ struct Cli {
     /// The data directory.
     #[arg(long, global = true, env = "TALLY_DATA", default_value = "./tally-data")]
     data: PathBuf,
+    /// Ask the server at this URL (`http://host:port`) instead of opening the store: for
+    /// verify, checkpoint, export, replay and proof. Without it, those commands ask the
+    /// server recorded in `<data>/server.json` when a running server holds the store.
+    #[arg(long, global = true, value_name = "URL")]
+    server: Option<String>,
+    /// The API token for a server (`--server`, or one found through `<data>/server.json`):
+    /// admin or auditor (checkpoint: admin; export settlement|journal: admin, finance or
+    /// auditor). Never printed.
+    #[arg(long, global = true, env = "TALLY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -250,6 +261,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let server = remote::ServerArgs { server: cli.server.clone(), token: cli.token.clone() };
+    let data = cli.data.as_path();
+    let served = |role: &str,
+                  offline: &dyn Fn() -> anyhow::Result<Outcome>,
+                  online: &dyn Fn(&remote::Remote) -> anyhow::Result<Outcome>| {
+        remote::offline_or_served(data, &server, role, offline, online)
+    };
+    const AUDIT: &str = "admin or auditor";
     match cli.command {
         Command::Init { origin, key } => commands::init::run(&cli.data, &origin, key.as_deref()),
         Command::Serve { listen, metrics_access } => {
@@ -266,21 +285,42 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 commands::import::run_format(&cli.data, &file, &args)
             }
         }
-        Command::Verify { against } => commands::verify::run(&cli.data, against.as_deref()),
-        Command::Checkpoint { out } => commands::checkpoint::run(&cli.data, out.as_deref()),
-        Command::Export(args) => commands::export::run(&cli.data, args),
+        Command::Verify { against } => {
+            served(AUDIT, &|| commands::verify::run(data, against.as_deref()), &|r| {
+                commands::verify::online(r, against.as_deref())
+            })
+        }
+        Command::Checkpoint { out } => {
+            served("admin", &|| commands::checkpoint::run(data, out.as_deref()), &|r| {
+                commands::checkpoint::online(r, out.as_deref())
+            })
+        }
+        Command::Export(args) => {
+            let role = if args.is_bundle() { AUDIT } else { "admin, finance or auditor" };
+            served(role, &|| commands::export::run(data, &args), &|r| {
+                commands::export::online(r, &args)
+            })
+        }
         Command::VerifyBundle { dir, trusted, key, allow_unsigned_tail } => {
             commands::verify::bundle(&dir, trusted.as_deref(), key.as_deref(), allow_unsigned_tail)
         }
         Command::Replay { view, print, check, from, to } => {
+            let view = view.as_deref();
             if check {
-                commands::replay::check(&cli.data, view.as_deref())
+                served(AUDIT, &|| commands::replay::check(data, view), &|r| {
+                    commands::replay::check_online(r, view)
+                })
             } else {
-                commands::replay::run(&cli.data, view.as_deref(), print, from, to)
+                let role = if print { AUDIT } else { "admin" };
+                served(role, &|| commands::replay::run(data, view, print, from, to), &|r| {
+                    commands::replay::online(r, view, print)
+                })
             }
         }
         Command::Proof { seq, size, from, to } => {
-            commands::proof::run(&cli.data, seq, size, from.zip(to))
+            served(AUDIT, &|| commands::proof::run(data, seq, size, from.zip(to)), &|r| {
+                commands::proof::online(r, seq, size, from.zip(to))
+            })
         }
     }
 }

@@ -22,7 +22,7 @@ pub struct ExportArgs {
     what: Option<ExportWhat>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 enum ExportWhat {
     /// Settlement money lines (DOMAIN.md §4 columns) of a marketplace channel, or of the
     /// payment processor (`--processor`), over a period.
@@ -72,8 +72,15 @@ enum Format {
     Json,
 }
 
-pub fn run(data: &Path, args: ExportArgs) -> anyhow::Result<Outcome> {
-    match (args.bundle, args.what) {
+impl ExportArgs {
+    /// Whether this is `export --bundle`.
+    pub fn is_bundle(&self) -> bool {
+        self.bundle.is_some()
+    }
+}
+
+pub fn run(data: &Path, args: &ExportArgs) -> anyhow::Result<Outcome> {
+    match (args.bundle.clone(), args.what.clone()) {
         (Some(dir), None) => bundle(data, &dir),
         (None, Some(ExportWhat::Settlement { channel, processor, from, to, format, out })) => {
             let period = period(&from, &to)?;
@@ -93,6 +100,46 @@ pub fn run(data: &Path, args: ExportArgs) -> anyhow::Result<Outcome> {
              --to …`"
         ),
     }
+}
+
+/// `tally export` against a running server. `--bundle DIR`: an `EXPORT_BUNDLE` operation
+/// (the server cuts a checkpoint of the head and writes the bundle from a snapshot), then its
+/// files are downloaded into DIR, which `tally verify-bundle` reads as it reads an offline
+/// export.
+pub fn online(remote: &crate::remote::Remote, args: &ExportArgs) -> anyhow::Result<Outcome> {
+    let Some(out) = &args.bundle else {
+        bail!(
+            "export settlement|journal reads the views offline, and the store is served at {}: \
+             ask the server's `settlementExport` and `journalEntries` queries, or stop it",
+            remote.url()
+        );
+    };
+    // The same refusal as offline, before the server does any work.
+    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("bundle directory {} is not empty", out.display());
+    }
+    let op = remote.run_operation("EXPORT_BUNDLE", None, None)?;
+    let report = op["report"][0].as_str().unwrap_or_default().to_owned();
+    let files = op["bundle"]["files"].as_array().cloned().unwrap_or_default();
+    if files.is_empty() {
+        bail!("the server's export holds no bundle files (a newer export replaced it?)");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating '{}'", out.display()))?;
+    for file in &files {
+        let name = file["name"].as_str().unwrap_or_default();
+        // Names come from the server: only the bundle's own plain file names are written.
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            bail!("the server named a bundle file '{name}'");
+        }
+        let path = file["path"].as_str().unwrap_or_default();
+        let written = remote.download(path, &out.join(name))?;
+        let expected = crate::remote::number(file, "bytes");
+        if written != expected {
+            bail!("downloading {name}: {written} bytes, the server announced {expected}");
+        }
+    }
+    println!("bundle written to {}: {report}", out.display());
+    Ok(Outcome::Ok)
 }
 
 /// Cuts a signed checkpoint of the head first, so the bundle's last event is covered by a

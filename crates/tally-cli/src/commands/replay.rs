@@ -109,6 +109,44 @@ fn check_views(dir: &DataDir, log: &tally_log::Log, view: Option<&str>) -> anyho
     Ok(Outcome::Ok)
 }
 
+/// `tally replay --check` against a running server: a `REPLAY_CHECK` operation compares each
+/// served view, at the seq it has applied, with a rebuild from the log.
+pub fn check_online(remote: &crate::remote::Remote, view: Option<&str>) -> anyhow::Result<Outcome> {
+    let op = remote.run_operation("REPLAY_CHECK", None, view)?;
+    Ok(crate::remote::print_report(&op))
+}
+
+/// `tally replay [--view NAME]` against a running server: an online blue/green rebuild of
+/// each view (`rebuildView`), one after the other, with progress.
+pub fn online(
+    remote: &crate::remote::Remote,
+    view: Option<&str>,
+    print: bool,
+) -> anyhow::Result<Outcome> {
+    if print {
+        anyhow::bail!(
+            "replay --print reads the store offline; on a running server read events with the \
+             `events` query (or stop the server)"
+        );
+    }
+    let names: Vec<String> = match view {
+        Some(v) => vec![v.to_owned()],
+        None => remote
+            .graphql("{ views { views { name } } }", serde_json::Value::Null)?
+            .pointer("/views/views")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["name"].as_str().map(str::to_owned))
+            .collect(),
+    };
+    for name in names {
+        let (generation, seq) = remote.rebuild_view(&name)?;
+        println!("rebuilt {name}: generation {generation} at seq {seq}");
+    }
+    Ok(Outcome::Ok)
+}
+
 fn show(value: Option<&[u8]>) -> String {
     value.map_or_else(
         || "absent".to_owned(),

@@ -117,6 +117,9 @@ pub fn serve(
             .await
             .with_context(|| format!("listening on {listen}"))?;
         let address = listener.local_addr()?;
+        // Where the auditor's commands find this server while it holds the store; removed
+        // when serving ends.
+        let _address_file = crate::remote::write_address(data, address)?;
         // A closed stdout (a supervisor that stopped reading) must not stop the server.
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "GraphQL:  http://{address}/graphql  (GraphiQL in a browser)");

@@ -100,6 +100,20 @@ pub fn run(data: &Path, against: Option<&Path>) -> anyhow::Result<Outcome> {
     Ok(verify_views(&dir.root.join("views"), head))
 }
 
+/// `tally verify` against a running server: a `VERIFY` operation (chain, tree, indexes, then
+/// every view's entries), `--against` sent as the checkpoint's text for the server to check.
+pub fn online(remote: &crate::remote::Remote, against: Option<&Path>) -> anyhow::Result<Outcome> {
+    let text = match against {
+        None => None,
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading checkpoint '{}'", path.display()))?,
+        ),
+    };
+    let op = remote.run_operation("VERIFY", text.as_deref(), None)?;
+    Ok(crate::remote::print_report(&op))
+}
+
 /// Reads every entry of every view (fjall checks each block's checksum on the way). Views are
 /// derived from the log, so damage there is repaired by rebuilding them, not by a backup.
 fn verify_views(path: &Path, head: u64) -> Outcome {

@@ -10,6 +10,7 @@ pub(crate) fn tally(data: &Path, args: &[&str]) -> Output {
         .arg(data)
         .args(args)
         .env_remove("TALLY_DATA")
+        .env_remove("TALLY_TOKEN")
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap()

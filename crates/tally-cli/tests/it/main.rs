@@ -6,6 +6,7 @@
 mod cli;
 mod faults;
 mod flood;
+mod ops_served;
 mod security;
 mod served;
 mod webhooks_reload;
