@@ -619,7 +619,38 @@ impl Difference {
 
 #[cfg(test)]
 mod tests {
-    use super::{Difference, Mismatch};
+    use super::{
+        Difference, Mismatch, OPERATIONS_KEPT_MAX, OperationKind, Operations, Outcome, StartError,
+    };
+
+    #[test]
+    fn one_operation_of_a_kind_runs_at_a_time_and_the_list_is_bounded() {
+        let ops = Operations::default();
+        let verify = ops.register(OperationKind::Verify).unwrap();
+        let second = ops.register(OperationKind::Verify);
+        assert_eq!(
+            second.unwrap_err(),
+            StartError::Running { kind: "verify", id: verify.id.clone() }
+        );
+        // Another kind may run meanwhile.
+        let export = ops.register(OperationKind::ExportBundle).unwrap();
+        verify.finish(Outcome::default());
+        export.finish(Outcome::default());
+        for _ in 0..OPERATIONS_KEPT_MAX * 2 {
+            let op = ops.register(OperationKind::ReplayCheck).unwrap();
+            assert!(ops.get(&op.id).is_some());
+            op.finish(Outcome::default());
+        }
+        assert_eq!(ops.list().len(), OPERATIONS_KEPT_MAX);
+        assert!(ops.get(&verify.id).is_none(), "the oldest finished ones are forgotten");
+        // A running one is never forgotten.
+        let running = ops.register(OperationKind::Verify).unwrap();
+        for _ in 0..OPERATIONS_KEPT_MAX * 2 {
+            ops.register(OperationKind::ReplayCheck).unwrap().finish(Outcome::default());
+        }
+        assert!(ops.get(&running.id).is_some_and(|op| op.running()));
+        assert_eq!(ops.list().len(), OPERATIONS_KEPT_MAX);
+    }
 
     fn kv(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
         pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()

@@ -14,6 +14,7 @@ mod ledger;
 mod lifecycle;
 mod limits;
 mod metrics;
+mod operations;
 mod purchasing;
 mod quarantine;
 mod read_side;

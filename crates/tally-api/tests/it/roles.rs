@@ -185,6 +185,8 @@ fn static_sample(field: &str) -> &'static str {
         }
         "Mutation.cutCheckpoint" => "mutation { cutCheckpoint { size } }",
         "Mutation.rebuildView" => "mutation { rebuildView(name: \"no-such-view\") { started } }",
+        "Mutation.startOperation" => "mutation { startOperation(kind: VERIFY) { id running } }",
+        "Query.operation" => "{ operation(id: \"no-such-operation\") { id } }",
         "Query.webhookEndpoints" => "{ webhookEndpoints { name lag deadLetters } }",
         "Query.webhookDeadLetters" => "{ webhookDeadLetters(endpoint: \"erp\") { messageId } }",
         "Mutation.addWebhookEndpoint" => {
