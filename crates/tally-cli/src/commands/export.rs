@@ -125,18 +125,30 @@ pub fn online(remote: &crate::remote::Remote, args: &ExportArgs) -> anyhow::Resu
         bail!("the server's export holds no bundle files (a newer export replaced it?)");
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating '{}'", out.display()))?;
-    for file in &files {
-        let name = file["name"].as_str().unwrap_or_default();
-        // Names come from the server: only the bundle's own plain file names are written.
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-            bail!("the server named a bundle file '{name}'");
+    let mut written_files = Vec::new();
+    let downloaded = (|| -> anyhow::Result<()> {
+        for file in &files {
+            let name = file["name"].as_str().unwrap_or_default();
+            // Names come from the server: only the bundle's own plain file names are written.
+            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                bail!("the server named a bundle file '{name}'");
+            }
+            let path = file["path"].as_str().unwrap_or_default();
+            written_files.push(out.join(name));
+            let written = remote.download(path, &out.join(name))?;
+            let expected = crate::remote::number(file, "bytes");
+            if written != expected {
+                bail!("downloading {name}: {written} bytes, the server announced {expected}");
+            }
         }
-        let path = file["path"].as_str().unwrap_or_default();
-        let written = remote.download(path, &out.join(name))?;
-        let expected = crate::remote::number(file, "bytes");
-        if written != expected {
-            bail!("downloading {name}: {written} bytes, the server announced {expected}");
+        Ok(())
+    })();
+    if let Err(e) = downloaded {
+        // No half bundle is left behind.
+        for path in &written_files {
+            let _ = std::fs::remove_file(path);
         }
+        return Err(e);
     }
     println!("bundle written to {}: {report}", out.display());
     Ok(Outcome::Ok)

@@ -37,6 +37,7 @@ pub fn serve(
         .build()
         .context("starting the runtime")?;
     let engine = dir.open_engine()?;
+    remove_leftover_bundles(data);
     if let Some(reason) = engine.integrity_problem() {
         eprintln!(
             "ERROR: the store refuses writes: {reason}\n\
@@ -153,6 +154,22 @@ pub fn serve(
     engine.close();
     result?;
     Ok(Outcome::Ok)
+}
+
+/// Removes the bundle directories (`.bundle-*`) an earlier server wrote for `EXPORT_BUNDLE`
+/// operations and could not remove (it was killed). Called with the store's lock held, so no
+/// other server is using them.
+fn remove_leftover_bundles(data: &Path) {
+    let Ok(entries) = std::fs::read_dir(data) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_bundle = name.to_str().is_some_and(|n| n.starts_with(".bundle-"));
+        if is_bundle && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                eprintln!("warning: could not remove '{}': {e}", entry.path().display());
+            }
+        }
+    }
 }
 
 fn report_workflow(applied: &tally_engine::workflow_file::Applied) {
