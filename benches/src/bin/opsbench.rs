@@ -147,10 +147,8 @@ fn main() -> anyhow::Result<()> {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let root = tempfile::Builder::new().prefix("opsbench").tempdir_in(".")?;
     let mut config = EngineConfig::default();
-    config.log.checkpoints = Some(CheckpointPolicy::new(
-        LedgerKey::generate("opsbench")?,
-        "bench.tally/ledger",
-    ));
+    config.log.checkpoints =
+        Some(CheckpointPolicy::new(LedgerKey::generate("opsbench")?, "bench.tally/ledger"));
     let engine = Engine::open(root.path(), config, tally_projections::all())?;
     seed(&engine)?;
     let state = AppState::with_projections(
@@ -172,8 +170,11 @@ fn main() -> anyhow::Result<()> {
     eprintln!("filled {} events in {:.1} s", engine.log().head().seq, fill.elapsed().as_secs_f64());
     let sync = fdatasync_rate(root.path(), 512, Duration::from_secs(2))?;
     let start_head = engine.log().head().seq;
-    let mut rows: Vec<(&str, Vec<Window>)> =
-        vec![("appends alone", Vec::new()), ("during a full VERIFY", Vec::new()), ("during an EXPORT_BUNDLE", Vec::new())];
+    let mut rows: Vec<(&str, Vec<Window>)> = vec![
+        ("appends alone", Vec::new()),
+        ("during a full VERIFY", Vec::new()),
+        ("during an EXPORT_BUNDLE", Vec::new()),
+    ];
     for run in 0..runs {
         for (i, (name, windows)) in rows.iter_mut().enumerate() {
             let request = match i {
@@ -195,7 +196,9 @@ fn main() -> anyhow::Result<()> {
         engine.log().head().seq,
         1000.0 / sync
     );
-    println!("| appends | median commands/s (n = {runs}) | vs alone | median window | operation covered | failed appends |");
+    println!(
+        "| appends | median commands/s (n = {runs}) | vs alone | median window | operation covered | failed appends |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     for (name, windows) in &rows {
         let rate = median(windows.iter().map(|w| w.rate).collect());

@@ -618,6 +618,7 @@ impl Difference {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
     use super::{
         Difference, Mismatch, OPERATIONS_KEPT_MAX, OperationKind, Operations, Outcome, StartError,

@@ -164,10 +164,11 @@ fn remove_leftover_bundles(data: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let is_bundle = name.to_str().is_some_and(|n| n.starts_with(".bundle-"));
-        if is_bundle && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                eprintln!("warning: could not remove '{}': {e}", entry.path().display());
-            }
+        if is_bundle
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            eprintln!("warning: could not remove '{}': {e}", entry.path().display());
         }
     }
 }
