@@ -249,3 +249,44 @@ fn relink_with_tree_is_caught_by_a_saved_checkpoint() {
         log.verify(VerifyOptions { against: Some(shorter), ..VerifyOptions::full() }).unwrap_err();
     assert!(matches!(err, Error::Corrupt(Corruption::Checkpoint { size: 41, .. })), "{err}");
 }
+
+#[test]
+fn verify_and_export_report_progress_up_to_their_snapshot_and_a_locked_store_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let log = open_signed(dir.path(), &key, 0);
+    for batch in 0..20u64 {
+        let events = (0..500u64)
+            .map(|i| {
+                let n = batch * 500 + i + 1;
+                event(u128::from(n), &format!("s-{}", n % 7), format!("payload {n}").as_bytes())
+            })
+            .collect();
+        log.append_blocking(AppendRequest::new(events)).unwrap();
+    }
+    let mut calls: Vec<(u64, u64)> = Vec::new();
+    let report = log
+        .verify_with_progress(VerifyOptions::full(), &mut |done, total| calls.push((done, total)))
+        .unwrap();
+    assert_eq!(report.last_seq, 10_000);
+    assert!(calls.len() >= 2, "a call per 4096 frames and one at the end: {calls:?}");
+    assert!(calls.windows(2).all(|w| w[0].0 <= w[1].0), "{calls:?}");
+    assert!(calls.iter().all(|&(_, total)| total == 10_000), "{calls:?}");
+    assert_eq!(calls.last(), Some(&(10_000, 10_000)));
+
+    let upto = log.checkpoint_blocking().unwrap();
+    let bundle = tempfile::tempdir().unwrap();
+    let mut calls: Vec<(u64, u64)> = Vec::new();
+    log.export_bundle_with_progress(bundle.path(), &upto, &mut |done, total| {
+        calls.push((done, total));
+    })
+    .unwrap();
+    assert_eq!(calls.first(), Some(&(4096, 10_000)));
+    assert_eq!(calls.last(), Some(&(10_000, 10_000)));
+
+    // A second open of the same store while this one holds it: the lock, named as such.
+    let second = Log::open(dir.path(), signed_config(&key, 0)).map(drop).unwrap_err();
+    assert!(second.is_locked(), "{second}");
+    assert!(!second.is_corruption() && second.damage().is_none());
+    log.close();
+}
