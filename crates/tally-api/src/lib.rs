@@ -14,6 +14,8 @@
 //! - [`config::ApiConfig`]: every limit, with its default.
 //! - [`error`]: stable error codes; internal details are logged, never answered.
 //! - [`telemetry`]: Prometheus metrics.
+//! - [`exports`]: the settlement and journal exports as CSV or JSON files (`tally export` and
+//!   `GET /exports/{settlement|journal}`).
 //! - [`operations`]: long-running operations on the served store (verify, bundle export,
 //!   replay check) with progress, and the bundle download route.
 //!
@@ -49,13 +51,14 @@
 //! `async-trait` (async-graphql's `Extension` trait is declared with it), `futures-util`
 //! (subscription streams), `toml` (the token file), `blake3` (token hashes), `base64`
 //! (opaque cursors), `chrono` (GraphQL `DateTime`), `tempfile` (an exported bundle's directory, removed with
-//! its operation). Tests use `reqwest` (HTTP client, no TLS)
+//! its operation), `csv` (the export files). Tests use `reqwest` (HTTP client, no TLS)
 //! and `tokio-tungstenite` (graphql-ws client).
 
 pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod exports;
 pub mod graphiql;
 pub mod operations;
 pub mod schema;

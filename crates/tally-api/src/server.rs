@@ -57,6 +57,7 @@ fn router_with(state: AppState, connections: Option<mpsc::Sender<()>>) -> Router
         .route("/metrics", get(metrics))
         .route("/intake/shopify/{channel}", axum::routing::post(shopify_webhook))
         .route("/operations/{id}/bundle/{file}", get(bundle_file))
+        .route("/exports/{kind}", get(export_file))
         .layer(DefaultBodyLimit::max(config.request_body_bytes_max))
         .layer(RequestBodyLimitLayer::new(config.request_body_bytes_max))
         .layer(axum::middleware::from_fn(move |request, next| cors(origins.clone(), request, next)))
@@ -144,6 +145,110 @@ async fn bundle_file(
     );
     if let Some(length) = length {
         headers.insert(header::CONTENT_LENGTH, axum::http::HeaderValue::from(length));
+    }
+    response
+}
+
+/// The query of `GET /exports/{settlement|journal}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    channel: Option<String>,
+    processor: Option<bool>,
+    from: String,
+    to: String,
+    format: Option<String>,
+}
+
+/// How long an export waits for the views to reach the head before answering from where they
+/// are (the `Tally-View-Seq` header says which seq the file reflects).
+const EXPORT_VIEW_WAIT_MS: u64 = 5_000;
+
+/// `GET /exports/{settlement|journal}?from=DAY&to=DAY[&channel=C|&processor=true][&format=csv|json]`:
+/// the file `tally export settlement|journal` writes, from a snapshot of the view once it has
+/// reached the head, for the roles of `Query.settlementExport` (401/403 otherwise). A bad
+/// argument is 400 with the reason; `Tally-View-Seq` names the seq the file reflects, and
+/// `Tally-Quarantined: <count> <first seq>` is set when the view left events out.
+async fn export_file(
+    State(shared): State<Shared>,
+    axum::extract::Path(kind): axum::extract::Path<String>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    use crate::exports::{Export, Format};
+    use tally_domain::time::Date;
+    let auth = shared.state.auth().resolve(authorization(&headers));
+    if let Err(e) = auth.check("Query.settlementExport") {
+        let status = if e.code == code::FORBIDDEN {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        return (status, [(header::WWW_AUTHENTICATE, "Bearer")], format!("{}\n", e.message))
+            .into_response();
+    }
+    let bad = |message: String| (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response();
+    let query = match query {
+        Ok(axum::extract::Query(query)) => query,
+        Err(e) => return bad(format!("the query string: {e}")),
+    };
+    let day = |name: &str, text: &str| {
+        Date::parse(text).map_err(|e| format!("{name} '{}': {e}", text.escape_debug()))
+    };
+    let (from, to) = match (day("from", &query.from), day("to", &query.to)) {
+        (Ok(from), Ok(to)) if to >= from => (from, to),
+        (Ok(from), Ok(to)) => return bad(format!("to {to} is before from {from}")),
+        (Err(e), _) | (_, Err(e)) => return bad(e),
+    };
+    let Some(format) = Format::parse(query.format.as_deref().unwrap_or("csv")) else {
+        return bad("format: give csv or json".to_owned());
+    };
+    let export = match (kind.as_str(), query.channel, query.processor.unwrap_or(false)) {
+        ("settlement", Some(channel), false) => {
+            if let Err(e) = tally_domain::ids::ChannelId::parse(&channel) {
+                return bad(format!("channel: {e}"));
+            }
+            Export::Settlement { channel, from, to }
+        }
+        ("settlement", None, true) => Export::Processor { from, to },
+        ("settlement", _, _) => return bad("give channel=<CHANNEL> or processor=true".to_owned()),
+        ("journal", None, false) => Export::Journal { from, to },
+        ("journal", _, _) => return bad("the journal takes no channel or processor".to_owned()),
+        _ => {
+            return (StatusCode::NOT_FOUND, "exports are settlement and journal\n").into_response();
+        }
+    };
+    let engine = shared.state.engine().clone();
+    let head = engine.log().head().seq;
+    // Answer from where the views are if they do not reach the head in time.
+    let _ =
+        engine.wait_for_views(head, std::time::Duration::from_millis(EXPORT_VIEW_WAIT_MS)).await;
+    let written = tokio::task::spawn_blocking(move || {
+        let reader = engine.views().reader(export.view()).map_err(|e| e.to_string())?;
+        let mut body = Vec::new();
+        crate::exports::write(&reader, &export, format, &mut body).map_err(|e| e.to_string())?;
+        let quarantined = reader.quarantine_summary().map_err(|e| e.to_string())?;
+        Ok::<_, String>((body, reader.applied(), quarantined))
+    })
+    .await;
+    let (body, seq, quarantined) = match written {
+        Ok(Ok(written)) => written,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "export failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "export task failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut response = ([(header::CONTENT_TYPE, format.media_type())], body).into_response();
+    let headers = response.headers_mut();
+    headers.insert("tally-view-seq", axum::http::HeaderValue::from(seq));
+    if let (count, Some(first)) = quarantined
+        && let Ok(value) = axum::http::HeaderValue::from_str(&format!("{count} {first}"))
+    {
+        headers.insert("tally-quarantined", value);
     }
     response
 }

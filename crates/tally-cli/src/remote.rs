@@ -261,11 +261,6 @@ impl Remote {
         self.client.as_ref().unwrap_or_else(|| unreachable!("the client is dropped only in drop"))
     }
 
-    /// The server's base URL.
-    pub fn url(&self) -> &str {
-        &self.base
-    }
-
     fn healthy(&self) -> anyhow::Result<()> {
         let url = format!("{}/healthz", self.base);
         let response = self
@@ -313,6 +308,29 @@ impl Remote {
             .into());
         }
         Ok(answer.get("data").cloned().unwrap_or_default())
+    }
+
+    /// `GET path?query`: the answer's headers and body; a status other than 2xx is an error
+    /// carrying the server's text.
+    pub fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<(reqwest::header::HeaderMap, Vec<u8>)> {
+        let url = format!("{}{path}", self.base);
+        self.runtime
+            .block_on(async {
+                let response =
+                    self.client().get(&url).query(query).bearer_auth(&self.token).send().await?;
+                let status = response.status();
+                if !status.is_success() {
+                    let text = response.text().await.unwrap_or_default();
+                    anyhow::bail!("the server answered {status}: {}", text.trim());
+                }
+                let headers = response.headers().clone();
+                Ok((headers, response.bytes().await?.to_vec()))
+            })
+            .with_context(|| format!("asking {url}"))
     }
 
     /// Downloads `path` (on the server) into the file `to`, which must not exist yet; returns

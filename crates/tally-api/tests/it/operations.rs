@@ -166,3 +166,70 @@ async fn replay_check_compares_the_served_views_with_a_rebuild() {
     assert!(one["report"][0].as_str().unwrap().starts_with("ok: 1 views equal"), "{one:#}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn exports_download_as_files_for_finance_roles_with_checked_arguments() {
+    let server = populated().await;
+    let get = |token: Option<String>, query: &str| {
+        let request = server.client.get(format!("{}/exports/{query}", server.base));
+        let request = match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let seq =
+                response.headers().get("tally-view-seq").map(|v| v.to_str().unwrap().to_owned());
+            (status, seq, response.text().await.unwrap())
+        }
+    };
+    let finance = Some(token(Role::Finance));
+    let (status, seq, body) = get(finance.clone(), "journal?from=2026-01-01&to=2099-12-31").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(seq, Some(server.head().to_string()), "the views reached the head first");
+    let mut lines = body.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "date,entry_id,account,account_name,debit,credit,currency,memo,reference_type,reference_id,event_seq"
+        )
+    );
+    assert_eq!(lines.count(), 10, "five receipts, each a two-posting entry: {body}");
+    let (status, _, body) =
+        get(finance.clone(), "settlement?channel=web&from=2026-01-01&to=2026-12-31&format=json")
+            .await;
+    assert_eq!((status, body.trim()), (200, "[]"));
+
+    assert_eq!(get(None, "journal?from=2026-01-01&to=2026-01-02").await.0, 401);
+    assert_eq!(
+        get(Some(token(Role::Viewer)), "journal?from=2026-01-01&to=2026-01-02").await.0,
+        403
+    );
+    assert_eq!(
+        get(Some(token(Role::Operator)), "journal?from=2026-01-01&to=2026-01-02").await.0,
+        403
+    );
+    let long_channel =
+        format!("settlement?channel={}&from=2026-01-01&to=2026-01-02", "c".repeat(129));
+    for (query, reason) in [
+        ("journal?from=2026-01-02&to=2026-01-01", "before"),
+        ("journal?from=2026-02-30&to=2026-03-01", "from '2026-02-30'"),
+        ("journal?from=2026-01-01&to=2026-01-02&format=xml", "csv or json"),
+        ("journal?from=2026-01-01&to=2026-01-02&channel=web", "no channel"),
+        ("settlement?from=2026-01-01&to=2026-01-02", "channel=<CHANNEL> or processor=true"),
+        (
+            "settlement?channel=web&processor=true&from=2026-01-01&to=2026-01-02",
+            "channel=<CHANNEL> or processor=true",
+        ),
+        (&long_channel, "channel"),
+        ("journal?from=2026-01-01", "query string"),
+        ("journal?from=2026-01-01&to=2026-01-02&nope=1", "query string"),
+    ] {
+        let (status, _, body) = get(finance.clone(), query).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.contains(reason), "{query}: {body}");
+    }
+    assert_eq!(get(finance, "ledger?from=2026-01-01&to=2026-01-02").await.0, 404);
+    server.stop().await;
+}

@@ -6,11 +6,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use tally_domain::journal::Account;
-use tally_domain::money::Money;
-use tally_domain::time::{Date, Timestamp};
-use tally_projections::finance::{ExportRow, ExportSelector, export_rows};
-use tally_projections::ledger::{self, ProcessorRow, ProcessorSettlement};
+use tally_api::exports::{self, Export};
+use tally_domain::time::Date;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -80,20 +77,17 @@ impl ExportArgs {
 }
 
 pub fn run(data: &Path, args: &ExportArgs) -> anyhow::Result<Outcome> {
-    match (args.bundle.clone(), args.what.clone()) {
-        (Some(dir), None) => bundle(data, &dir),
-        (None, Some(ExportWhat::Settlement { channel, processor, from, to, format, out })) => {
-            let period = period(&from, &to)?;
-            match (channel, processor) {
-                (Some(channel), false) => {
-                    settlement(data, &channel, period, format, out.as_deref())
-                }
-                (None, true) => processor_settlement(data, period, format, out.as_deref()),
-                _ => bail!("give --channel <CHANNEL> or --processor"),
-            }
-        }
-        (None, Some(ExportWhat::Journal { from, to, format, out })) => {
-            journal(data, period(&from, &to)?, format, out.as_deref())
+    match (&args.bundle, &args.what) {
+        (Some(dir), None) => bundle(data, dir),
+        (None, Some(what)) => {
+            let (export, format, out) = what.export()?;
+            let body = read_view(data, export.view(), |reader| {
+                let mut body = Vec::new();
+                exports::write(reader, &export, format, &mut body)?;
+                Ok(body)
+            })?;
+            write_out(&body, out)?;
+            Ok(Outcome::Ok)
         }
         _ => bail!(
             "give --bundle <DIR>, `settlement --channel … --from … --to …` or `journal --from … \
@@ -102,17 +96,66 @@ pub fn run(data: &Path, args: &ExportArgs) -> anyhow::Result<Outcome> {
     }
 }
 
+impl ExportWhat {
+    /// The export asked for, its format and where to write it; the arguments checked as the
+    /// server checks them.
+    fn export(&self) -> anyhow::Result<(Export, exports::Format, Option<&Path>)> {
+        Ok(match self {
+            Self::Settlement { channel, processor, from, to, format, out } => {
+                let (from, to) = period(from, to)?;
+                let export = match (channel, processor) {
+                    (Some(channel), false) => {
+                        // Parsed like every id (at most 64 bytes): an over-long value never
+                        // reaches the store.
+                        tally_domain::ids::ChannelId::parse(channel).context("--channel")?;
+                        Export::Settlement { channel: channel.clone(), from, to }
+                    }
+                    (None, true) => Export::Processor { from, to },
+                    _ => bail!("give --channel <CHANNEL> or --processor"),
+                };
+                (export, format.into(), out.as_deref())
+            }
+            Self::Journal { from, to, format, out } => {
+                let (from, to) = period(from, to)?;
+                (Export::Journal { from, to }, format.into(), out.as_deref())
+            }
+        })
+    }
+}
+
+impl From<&Format> for exports::Format {
+    fn from(format: &Format) -> Self {
+        match format {
+            Format::Csv => Self::Csv,
+            Format::Json => Self::Json,
+        }
+    }
+}
+
+/// Writes an export's bytes to `out`, or to stdout.
+fn write_out(body: &[u8], out: Option<&Path>) -> anyhow::Result<()> {
+    let mut sink: Box<dyn Write> = match out {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("creating '{}'", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    sink.write_all(body)?;
+    sink.flush()?;
+    Ok(())
+}
+
 /// `tally export` against a running server. `--bundle DIR`: an `EXPORT_BUNDLE` operation
 /// (the server cuts a checkpoint of the head and writes the bundle from a snapshot), then its
 /// files are downloaded into DIR, which `tally verify-bundle` reads as it reads an offline
 /// export.
 pub fn online(remote: &crate::remote::Remote, args: &ExportArgs) -> anyhow::Result<Outcome> {
     let Some(out) = &args.bundle else {
-        bail!(
-            "export settlement|journal reads the views offline, and the store is served at {}: \
-             ask the server's `settlementExport` and `journalEntries` queries, or stop it",
-            remote.url()
-        );
+        let Some(what) = &args.what else {
+            bail!("give --bundle <DIR>, `settlement …` or `journal …`");
+        };
+        return export_online(remote, what);
     };
     // The same refusal as offline, before the server does any work.
     if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
@@ -187,61 +230,6 @@ fn bundle(data: &Path, out: &Path) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-/// The columns of DOMAIN.md §4, in order.
-const COLUMNS: [&str; 20] = [
-    "settlement_id",
-    "channel",
-    "period_start",
-    "period_end",
-    "deposit_date",
-    "currency",
-    "txn_type",
-    "amount_type",
-    "amount_description",
-    "order_id",
-    "sku",
-    "quantity",
-    "gross",
-    "fee",
-    "tax",
-    "net",
-    "posted_at",
-    "gl_account",
-    "journal_entry_id",
-    "event_seq",
-];
-
-fn decimal(minor: i64, row: &ExportRow) -> String {
-    Money::from_minor(minor, row.currency).to_decimal_string()
-}
-
-/// One row as strings, in [`COLUMNS`] order. Amounts are decimal strings with exactly the
-/// currency's minor digits, never floats.
-fn cells(row: &ExportRow) -> Vec<String> {
-    vec![
-        row.settlement_id.clone(),
-        row.channel.clone(),
-        row.period_start.to_string(),
-        row.period_end.to_string(),
-        row.deposit_date.map(|d| d.to_string()).unwrap_or_default(),
-        row.currency.code().to_owned(),
-        row.txn_type.to_owned(),
-        row.amount_type.to_owned(),
-        row.amount_description.clone(),
-        row.order_id.clone().unwrap_or_default(),
-        row.sku.clone().unwrap_or_default(),
-        row.quantity.to_string(),
-        decimal(row.gross, row),
-        decimal(row.fee, row),
-        decimal(row.tax, row),
-        decimal(row.net, row),
-        row.posted_at_ms.map(|ms| Timestamp::from_millis(ms).to_rfc3339()).unwrap_or_default(),
-        row.gl_account.map(|a| a.to_string()).unwrap_or_default(),
-        row.journal_entry_id.clone().unwrap_or_default(),
-        row.event_seq.to_string(),
-    ]
-}
-
 /// `--from` and `--to` as days, `--to` not before `--from`.
 fn period(from: &str, to: &str) -> anyhow::Result<(Date, Date)> {
     let from = Date::parse(from).with_context(|| format!("--from '{from}'"))?;
@@ -282,171 +270,37 @@ fn read_view<T>(
     result
 }
 
-/// Writes `rows` (cells in `columns` order) as CSV with a header, or as a JSON array of
-/// objects whose values are all strings.
-fn write_rows(
-    columns: &[&str],
-    rows: &[Vec<String>],
-    format: Format,
-    out: Option<&Path>,
-) -> anyhow::Result<()> {
-    let mut sink: Box<dyn Write> = match out {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("creating '{}'", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
+/// `tally export settlement|journal` against a running server: `GET /exports/…`, the same
+/// bytes as offline (one definition, `tally_api::exports`).
+fn export_online(remote: &crate::remote::Remote, what: &ExportWhat) -> anyhow::Result<Outcome> {
+    let (export, format, out) = what.export()?;
+    let format = match format {
+        exports::Format::Csv => "csv",
+        exports::Format::Json => "json",
     };
-    match format {
-        Format::Csv => {
-            let mut writer = csv::Writer::from_writer(&mut sink);
-            writer.write_record(columns)?;
-            for row in rows {
-                writer.write_record(row)?;
-            }
-            writer.flush()?;
+    let mut query = vec![("format", format.to_owned())];
+    let (path, from, to) = match &export {
+        Export::Settlement { channel, from, to } => {
+            query.push(("channel", channel.clone()));
+            ("/exports/settlement", from, to)
         }
-        Format::Json => {
-            let objects: Vec<serde_json::Map<String, serde_json::Value>> = rows
-                .iter()
-                .map(|row| {
-                    columns
-                        .iter()
-                        .zip(row)
-                        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
-                        .collect()
-                })
-                .collect();
-            serde_json::to_writer_pretty(&mut sink, &objects)?;
-            writeln!(sink)?;
+        Export::Processor { from, to } => {
+            query.push(("processor", "true".to_owned()));
+            ("/exports/settlement", from, to)
         }
+        Export::Journal { from, to } => ("/exports/journal", from, to),
+    };
+    query.push(("from", from.to_string()));
+    query.push(("to", to.to_string()));
+    let (headers, body) = remote.get(path, &query)?;
+    let quarantined = headers.get("tally-quarantined").and_then(|v| v.to_str().ok());
+    if let Some((count, first)) = quarantined.and_then(|v| v.split_once(' ')) {
+        eprintln!(
+            "warning: the {} view could not apply {count} event(s), the first at seq {first}: \
+             this export leaves them out",
+            export.view()
+        );
     }
-    sink.flush()?;
-    Ok(())
-}
-
-/// One processor row as strings, in [`COLUMNS`] order: `settlement_id` is the payout (empty
-/// while not paid out), `channel` the order's (empty without an order), `gl_account` 1100.
-fn processor_cells(s: &ProcessorSettlement, row: &ProcessorRow) -> Vec<String> {
-    let decimal = |minor| Money::from_minor(minor, row.currency).to_decimal_string();
-    vec![
-        s.payout.as_ref().map(|p| p.payout.clone()).unwrap_or_default(),
-        row.channel.clone().unwrap_or_default(),
-        s.period_start.to_string(),
-        s.period_end.to_string(),
-        s.payout.as_ref().map(|p| Date::from_days(p.deposit_day).to_string()).unwrap_or_default(),
-        row.currency.code().to_owned(),
-        row.txn_type.clone(),
-        row.amount_type.clone(),
-        row.description.clone(),
-        row.order.clone().unwrap_or_default(),
-        row.sku.clone().unwrap_or_default(),
-        row.qty.to_string(),
-        decimal(row.gross),
-        decimal(row.fee),
-        decimal(row.tax),
-        decimal(row.net),
-        Timestamp::from_millis(row.posted_at_ms).to_rfc3339(),
-        Account::ProcessorClearing.number().to_string(),
-        row.journal_entry_id.clone(),
-        row.event_seq.to_string(),
-    ]
-}
-
-fn processor_settlement(
-    data: &Path,
-    (from, to): (Date, Date),
-    format: Format,
-    out: Option<&Path>,
-) -> anyhow::Result<Outcome> {
-    let settlements =
-        read_view(data, "ledger", |r| Ok(ledger::processor_settlements(r, from, to)?))?;
-    let rows: Vec<Vec<String>> = settlements
-        .iter()
-        .flat_map(|s| s.rows.iter().map(move |r| processor_cells(s, r)))
-        .collect();
-    write_rows(&COLUMNS, &rows, format, out)?;
-    Ok(Outcome::Ok)
-}
-
-/// The columns of the journal export, in order.
-const JOURNAL_COLUMNS: [&str; 11] = [
-    "date",
-    "entry_id",
-    "account",
-    "account_name",
-    "debit",
-    "credit",
-    "currency",
-    "memo",
-    "reference_type",
-    "reference_id",
-    "event_seq",
-];
-
-/// One row per posting of `entry`, in [`JOURNAL_COLUMNS`] order: the debit or the credit as a
-/// decimal string with the currency's minor digits, the other empty.
-fn journal_cells(entry: &ledger::EntryRow) -> Vec<Vec<String>> {
-    let date = Timestamp::from_millis(entry.posted_at_ms).date().to_string();
-    let (reference_type, reference_id) = ledger::reference_parts(&entry.reference);
-    entry
-        .postings
-        .iter()
-        .map(|p| {
-            let minor = p.amount.minor();
-            let amount = Money::from_minor(minor.saturating_abs(), p.amount.currency());
-            let (debit, credit) = if minor >= 0 {
-                (amount.to_decimal_string(), String::new())
-            } else {
-                (String::new(), amount.to_decimal_string())
-            };
-            vec![
-                date.clone(),
-                entry.entry.clone(),
-                format!("{:04}", p.account.number()),
-                p.account.name().to_owned(),
-                debit,
-                credit,
-                p.amount.currency().code().to_owned(),
-                entry.memo.clone(),
-                reference_type.to_owned(),
-                reference_id.clone(),
-                entry.seq.to_string(),
-            ]
-        })
-        .collect()
-}
-
-fn journal(
-    data: &Path,
-    (from, to): (Date, Date),
-    format: Format,
-    out: Option<&Path>,
-) -> anyhow::Result<Outcome> {
-    let entries = read_view(data, "ledger", |r| Ok(ledger::journal(r, from, to)?))?;
-    let rows: Vec<Vec<String>> = entries.iter().flat_map(journal_cells).collect();
-    write_rows(&JOURNAL_COLUMNS, &rows, format, out)?;
-    Ok(Outcome::Ok)
-}
-
-fn settlement(
-    data: &Path,
-    channel: &str,
-    (from, to): (Date, Date),
-    format: Format,
-    out: Option<&Path>,
-) -> anyhow::Result<Outcome> {
-    // Parsed like every id (at most 64 bytes): an over-long value never reaches the store.
-    let channel = tally_domain::ids::ChannelId::parse(channel).context("--channel")?;
-    let channel = channel.as_str();
-    const DAY_MS: i64 = 86_400_000;
-    let selector = ExportSelector::Channel {
-        channel,
-        from_ms: i64::from(from.days()) * DAY_MS,
-        to_ms: (i64::from(to.days()) + 1) * DAY_MS - 1,
-    };
-    let rows = read_view(data, "finance", |r| Ok(export_rows(r, selector)?))?;
-    let rows: Vec<Vec<String>> = rows.iter().map(cells).collect();
-    write_rows(&COLUMNS, &rows, format, out)?;
+    write_out(&body, out)?;
     Ok(Outcome::Ok)
 }

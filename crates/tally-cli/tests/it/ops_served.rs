@@ -149,6 +149,29 @@ fn auditor_commands_succeed_against_a_running_server_while_commands_are_appended
     assert_eq!(proof["kind"], "inclusion");
     assert_eq!(proof["proof"]["index"], 0);
 
+    // The exports read the views of the served store; a past window, so that the appends
+    // going on do not change them, and the offline run after the stop must match byte for byte.
+    let journal_args = ["export", "journal", "--from", "2026-03-01", "--to", "2026-03-02"];
+    let settlement_args = [
+        "export",
+        "settlement",
+        "--channel",
+        "web",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--format",
+        "json",
+    ];
+    let journal_served = tally_with(&data, &token, &journal_args);
+    assert_eq!(code(&journal_served), 0, "{}", text(&journal_served));
+    let journal = String::from_utf8_lossy(&journal_served.stdout).into_owned();
+    assert!(journal.starts_with("date,entry_id,account"), "{journal}");
+    assert!(journal.lines().count() >= 3, "the seed receipt's entry has two postings: {journal}");
+    let settlement_served = tally_with(&data, &token, &settlement_args);
+    assert_eq!(code(&settlement_served), 0, "{}", text(&settlement_served));
+
     stop.store(true, Ordering::Relaxed);
     appender.join().unwrap();
     let (accepted, failed) = (accepted.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
@@ -161,6 +184,8 @@ fn auditor_commands_succeed_against_a_running_server_while_commands_are_appended
     // Everything appended is in the log, which verifies offline again.
     let offline = tally(&data, &["verify"]);
     assert_eq!(code(&offline), 0, "{}", text(&offline));
+    assert_eq!(tally(&data, &journal_args).stdout, journal_served.stdout);
+    assert_eq!(tally(&data, &settlement_args).stdout, settlement_served.stdout);
     let events = tally(&data, &["replay", "--print"]);
     let receipts = String::from_utf8_lossy(&events.stdout)
         .lines()
