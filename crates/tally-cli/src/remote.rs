@@ -109,6 +109,26 @@ pub fn store_locked(error: &anyhow::Error) -> bool {
     })
 }
 
+/// The process holding the file lock on `lock` (fjall's `log/lock`), from `/proc/locks`
+/// (Linux); `None` when it cannot be told. Guards against an address file left by a killed
+/// server while another process (an offline command) holds the store: the recorded address
+/// might by then belong to another store's server.
+fn lock_holder(lock: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(lock).ok()?;
+    let dev = meta.dev();
+    // Linux's dev_t encoding of major and minor, as /proc/locks prints them (hex).
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let file = format!("{major:02x}:{minor:02x}:{}", meta.ino());
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    // `1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF` (blocked waiters are `->` lines).
+    locks.lines().filter(|line| !line.contains("->")).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (*fields.get(5)? == file).then(|| fields.get(4)?.parse().ok()).flatten()
+    })
+}
+
 /// Whether process `pid` exists (Linux: `/proc/<pid>`; elsewhere assumed alive).
 fn process_alive(pid: u32) -> bool {
     if Path::new("/proc/self").exists() {
@@ -170,6 +190,18 @@ fn found(data: &Path, args: &ServerArgs, role: &str) -> anyhow::Result<Remote> {
             data.display()
         );
     };
+    if let Some(holder) = lock_holder(&data.join("log").join("lock"))
+        && holder != address.pid
+    {
+        bail!(
+            "the store '{}' is locked by process {holder}, not by the server recorded in \
+             {ADDRESS_FILE} (pid {}, started {}): the address file is stale; give --server URL \
+             and --token",
+            data.display(),
+            address.pid,
+            address.started_at
+        );
+    }
     if !process_alive(address.pid) {
         bail!(
             "the store '{}' is locked, but the server recorded in {ADDRESS_FILE} (pid {}, \

@@ -152,9 +152,16 @@ pub fn serve(
     });
     // Everything acknowledged is durable; close to stop the engine's threads cleanly.
     engine.close();
+    // A long operation still running (a verification, an export: reads of snapshots and a
+    // bundle in a directory removed at the next start) does not hold the stop up.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(SHUTDOWN_BLOCKING_WAIT_MS));
     result?;
     Ok(Outcome::Ok)
 }
+
+/// How long a stop waits for blocking tasks still running (long operations) before leaving
+/// them behind.
+const SHUTDOWN_BLOCKING_WAIT_MS: u64 = 2_000;
 
 /// Removes the bundle directories (`.bundle-*`) an earlier server wrote for `EXPORT_BUNDLE`
 /// operations and could not remove (it was killed). Called with the store's lock held, so no

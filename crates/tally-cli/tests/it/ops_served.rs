@@ -253,6 +253,18 @@ fn a_locked_store_with_a_stale_or_missing_address_file_is_a_clear_error() {
     assert!(text(&out).contains("the address file is stale"), "{}", text(&out));
     assert!(text(&out).contains("--server"), "{}", text(&out));
 
+    // A live process that is not the one holding the store (the lock is this test's).
+    let mut other = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    write(other.id(), "http://127.0.0.1:9");
+    let out = tally_with(&data, &token, &["verify"]);
+    other.kill().unwrap();
+    other.wait().unwrap();
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    let expected =
+        format!("is locked by process {}, not by the server recorded", std::process::id());
+    assert!(text(&out).contains(&expected), "{}", text(&out));
+    assert!(text(&out).contains("the address file is stale"), "{}", text(&out));
+
     // A live process, but nothing listens at the address (a port just released).
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     write(std::process::id(), &format!("http://127.0.0.1:{port}"));
