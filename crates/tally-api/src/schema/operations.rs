@@ -118,6 +118,9 @@ impl Operation {
     }
 }
 
+/// An operation id's length at most (ids are short: kind, start time, counter).
+const OPERATION_ID_BYTES_MAX: usize = 128;
+
 /// `operation(id:)`.
 #[derive(Debug, Default)]
 pub struct OperationsQuery;
@@ -132,6 +135,7 @@ impl OperationsQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The id `startOperation` answered.")] id: String,
     ) -> async_graphql::Result<Operation> {
+        crate::schema::args::bounded("id", &id, OPERATION_ID_BYTES_MAX)?;
         let state = ctx.data_unchecked::<AppState>();
         let op = state
             .operations()
@@ -168,13 +172,7 @@ impl OperationsMutation {
             if kind != OperationKind::Verify {
                 return Err(ApiError::invalid("against: only a VERIFY operation takes one").into());
             }
-            if text.len() > AGAINST_BYTES_MAX {
-                return Err(ApiError::invalid(format!(
-                    "against: {} bytes, over the limit of {AGAINST_BYTES_MAX}",
-                    text.len()
-                ))
-                .into());
-            }
+            crate::schema::args::bounded("against", text, AGAINST_BYTES_MAX)?;
         }
         if let Some(name) = &view {
             if kind != OperationKind::ReplayCheck {
