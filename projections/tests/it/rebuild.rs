@@ -67,7 +67,7 @@ fn scenarios_rebuild_byte_for_byte() {
 }
 
 #[derive(Debug, Clone)]
-enum Op {
+pub enum Op {
     Receive(usize, usize, i64),
     Safety(usize, i64),
     Reorder(usize, usize, i64),
@@ -92,7 +92,7 @@ enum Op {
 const LOTS: [(&str, &str); 2] = [("L1", "2027-01-01"), ("L2", "2027-06-01")];
 const LOCS: [&str; 2] = ["WH1", "WH2"];
 
-fn op() -> impl Strategy<Value = Op> {
+pub fn op() -> impl Strategy<Value = Op> {
     let o = 0..5_usize;
     prop_oneof![
         4 => (0..2_usize, 0..3_usize, 1..15_i64).prop_map(|(a, b, c)| Op::Receive(a, b, c)),
@@ -117,7 +117,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn commands(op: &Op) -> Vec<Command> {
+pub fn commands(op: &Op) -> Vec<Command> {
     let order = |n: &usize| format!("O{n}");
     match op {
         Op::Receive(l, s, q) => match s {
