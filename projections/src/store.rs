@@ -389,10 +389,16 @@ impl ViewStore {
                 applied: *v.applied.borrow(),
             })
             .collect();
-        let applied =
-            apply_range(&self.inner, log, targets, target, &mut |_, _| {}, &mut |i, seq| {
+        let applied = apply_range(
+            &self.inner,
+            log,
+            targets,
+            (target, None),
+            &mut |_, _| {},
+            &mut |i, seq| {
                 self.inner.views[i].applied.send_replace(seq);
-            })?;
+            },
+        )?;
         let low = self.inner.views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
         self.inner.low_water.send_replace(low);
         Ok(applied)
@@ -514,6 +520,31 @@ impl ViewStore {
         seq: u64,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<ViewStore> {
+        Self::replay_where(log, projections, seq, None, progress)
+    }
+
+    /// Replays into a temporary store only the events up to `seq` that occurred at or before
+    /// `occurred_by_ms` (business time): the views as the business was then, as known at
+    /// `seq`. An event recorded late (a snapshot for yesterday recorded today) counts at its
+    /// occurred time; one recorded after `seq` does not count at all. The checkpoint is `seq`.
+    pub fn replay_occurred_by(
+        log: &Log,
+        projections: Vec<Arc<dyn Projection>>,
+        seq: u64,
+        occurred_by_ms: i64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ViewStore> {
+        let keep = move |e: &RecordedEvent| e.occurred_at_ms() <= occurred_by_ms;
+        Self::replay_where(log, projections, seq, Some(&keep), progress)
+    }
+
+    fn replay_where(
+        log: &Log,
+        projections: Vec<Arc<dyn Projection>>,
+        seq: u64,
+        keep: Option<&dyn Fn(&RecordedEvent) -> bool>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ViewStore> {
         let store = Self::temporary(projections)?;
         {
             let _guard = lock(&store.inner.apply_lock);
@@ -534,7 +565,7 @@ impl ViewStore {
                 &store.inner,
                 log,
                 targets,
-                seq.min(log.head().seq),
+                (seq.min(log.head().seq), keep),
                 progress,
                 &mut |i, s| {
                     store.inner.views[i].applied.send_replace(s);
@@ -877,13 +908,16 @@ fn quarantine_key(seq: u64) -> Vec<u8> {
     key
 }
 
-/// Applies events `(min applied, to]` to every target in chunks of [`CHUNK_EVENTS`], each chunk
-/// one fjall batch holding every target's writes and checkpoint.
+/// Only the events this keeps are applied (the others pass as if they did not exist).
+type Keep<'a> = Option<&'a dyn Fn(&RecordedEvent) -> bool>;
+
+/// Applies events `(min applied, to]` (those `keep` keeps) to every target in chunks of
+/// [`CHUNK_EVENTS`], each chunk one fjall batch holding every target's writes and checkpoint.
 fn apply_range(
     inner: &Inner,
     log: &Log,
     mut targets: Vec<Target<'_>>,
-    to: u64,
+    (to, keep): (u64, Keep<'_>),
     progress: &mut dyn FnMut(u64, u64),
     on_applied: &mut dyn FnMut(usize, u64),
 ) -> Result<u64> {
@@ -901,6 +935,16 @@ fn apply_range(
     for recorded in log.read(from + 1..=to) {
         let recorded = recorded?;
         let seq = recorded.seq();
+        if keep.is_some_and(|keep| !keep(&recorded)) {
+            last = seq;
+            in_chunk += 1;
+            if in_chunk == CHUNK_EVENTS {
+                commit_chunk(db, &mut targets, &mut txs, last, on_applied)?;
+                progress(last - from, total);
+                in_chunk = 0;
+            }
+            continue;
+        }
         let decoded = decode(&recorded);
         let hash = recorded.hash();
         for (target, tx) in targets.iter().zip(txs.iter_mut()) {
@@ -1011,7 +1055,7 @@ fn apply_single(
     let applied = target.applied;
     let targets = vec![target];
     let mut at = applied;
-    apply_range(inner, log, targets, to, progress, &mut |_, seq| at = seq)?;
+    apply_range(inner, log, targets, (to, None), progress, &mut |_, seq| at = seq)?;
     Ok(at.max(applied))
 }
 
