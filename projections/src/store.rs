@@ -577,6 +577,26 @@ impl ViewStore {
         Ok(store)
     }
 
+    /// Writes every view's in-memory tables to disk and waits (for measurements of
+    /// [`ViewStore::disk_space`]; views need no flush for durability, the log is the source).
+    pub fn flush(&self) -> Result<()> {
+        for view in &self.inner.views {
+            let (keyspace, history) = view.served();
+            keyspace.rotate_memtable_and_wait()?;
+            if let Some(history) = history {
+                history.keyspace.rotate_memtable_and_wait()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes on disk of `name`'s served generation: (its state, its history). Data still in
+    /// memtables is not counted until flushed ([`ViewStore::flush`]).
+    pub fn disk_space(&self, name: &str) -> Result<(u64, u64)> {
+        let (keyspace, history) = self.view(name)?.served();
+        Ok((keyspace.disk_space(), history.map_or(0, |h| h.keyspace.disk_space())))
+    }
+
     /// Every stored (key, value) of `name`'s served generation, checkpoint included: for
     /// byte-for-byte comparisons.
     pub fn dump(&self, name: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
