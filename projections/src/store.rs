@@ -188,6 +188,11 @@ fn history_from_key(view: &str, generation: u64) -> String {
     format!("history_from/{view}/{generation}")
 }
 
+/// Meta key of the projection version that built a generation (u32 BE).
+fn version_key(view: &str, generation: u64) -> String {
+    format!("version/{view}/{generation}")
+}
+
 /// Opens the history of generation `generation` of `view`, whose state has applied `applied`.
 /// A view with state but no history yet (built by an older binary) gets history from
 /// `applied` on: the seq is recorded durably before the keyspace exists, so no history entry
@@ -274,6 +279,10 @@ impl ViewStore {
                 db.keyspace(&keyspace_name(name, generation), KeyspaceCreateOptions::default)?;
             let applied = read_checkpoint(&keyspace, name)?;
             let history = if keep_history {
+                // A generation that has applied nothing is built by this binary from here on.
+                if applied == 0 && meta.get(version_key(name, generation))?.is_none() {
+                    meta.insert(version_key(name, generation), projection.version().to_be_bytes())?;
+                }
                 Some(open_history(&db, &meta, name, generation, applied)?)
             } else {
                 None
@@ -404,6 +413,48 @@ impl ViewStore {
         Ok(applied)
     }
 
+    /// Views whose served generation this binary should rebuild, with why: built by another
+    /// version of the projection ([`Projection::version`]), built before versions were
+    /// recorded, or holding history only from some seq on (built before history was kept).
+    /// A server rebuilds them online at start ([`ViewStore::rebuild`]), which records the
+    /// version and a complete history.
+    pub fn stale(&self) -> Result<Vec<(&'static str, String)>> {
+        let mut out = Vec::new();
+        if !self.inner.keep_history {
+            return Ok(out);
+        }
+        for view in &self.inner.views {
+            let name = view.projection.name();
+            let (generation, history_from) = {
+                let active = view.active.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                (active.generation, active.history.as_ref().map_or(0, |h| h.from))
+            };
+            let wanted = view.projection.version();
+            let built = match self.inner.meta.get(version_key(name, generation))? {
+                None => None,
+                Some(v) => Some(v.as_ref().try_into().map(u32::from_be_bytes).map_err(|_| {
+                    Error::Malformed { view: name.to_owned(), reason: "bad version".into() }
+                })?),
+            };
+            let why = match built {
+                Some(v) if v != wanted => Some(format!(
+                    "built by version {v} of the projection; this binary has {wanted}"
+                )),
+                None => Some(format!(
+                    "built before projection versions were recorded; this binary has {wanted}"
+                )),
+                Some(_) if history_from > 0 => {
+                    Some(format!("its history starts at seq {history_from}"))
+                }
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                out.push((name, why));
+            }
+        }
+        Ok(out)
+    }
+
     /// A consistent read of `name` at the seq it has applied.
     pub fn reader(&self, name: &str) -> Result<ViewReader> {
         let view = self.view(name)?;
@@ -499,6 +550,11 @@ impl ViewStore {
         at = apply_single(&self.inner, log, fresh_target(at), live, progress)?;
         let mut batch = self.inner.db.batch().durability(Some(PersistMode::SyncData));
         batch.insert(&self.inner.meta, format!("active/{name}"), generation.to_be_bytes());
+        batch.insert(
+            &self.inner.meta,
+            version_key(name, generation),
+            view.projection.version().to_be_bytes(),
+        );
         batch.commit()?;
         let old = {
             let mut active = view.active.write().unwrap_or_else(std::sync::PoisonError::into_inner);

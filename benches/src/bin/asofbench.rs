@@ -206,8 +206,12 @@ fn main() -> anyhow::Result<()> {
     row("orders page (FULFILLING, first 50)", ord_hist, ord_live);
     if replay {
         let t = Instant::now();
-        let store =
-            ViewStore::replay_as_of(engine.log(), tally_projections::all(), head / 2, &mut |_, _| {})?;
+        let store = ViewStore::replay_as_of(
+            engine.log(),
+            tally_projections::all(),
+            head / 2,
+            &mut |_, _| {},
+        )?;
         let r = store.reader("inventory")?;
         checksum = checksum.wrapping_add(ats_answer(&r, "SKU-00001")?);
         println!(
