@@ -3,9 +3,9 @@
 //! on disk per event.
 //!
 //! The store is built through the engine (durable appends, live projections): 1000 SKUs at two
-//! warehouses, with opening stock; three units of work in four are a stock receipt, the fourth an order received,
-//! validated and allocated, and the order of forty units earlier picked, packed and shipped (so
-//! the status indexes churn as they do in a shop). Then, for `--queries` random (seq, SKU)
+//! warehouses, with opening stock; three units of work in four are a stock receipt, the fourth
+//! an order received, validated and allocated, and the order of forty units earlier picked,
+//! packed and shipped (so the status indexes churn as they do in a shop). Then, for `--queries` random (seq, SKU)
 //! pairs from a fixed seed:
 //! - ATS: `inventory::ats_by_channel` + `inventory::stock` of one SKU (a point read and a
 //!   small prefix scan);
@@ -14,8 +14,10 @@
 //! each timed as of the seq (`ViewStore::reader_at`) and live (`ViewStore::reader`).
 //!
 //! Usage: `cargo run --release -p tally-benches --bin asofbench -- --events N [--queries Q]
-//! [--callers C] [--replay 1]` (`--replay 1` also times one full replay to the middle seq, the
-//! cost every as-of answer had before history).
+//! [--callers C] [--replay 1] [--rebuild 1]` (`--replay 1` also times one full replay to the
+//! middle seq, the cost every as-of answer had before history; `--rebuild 1` times a catch-up
+//! of every view with history against the same catch-up without: the cost of keeping history
+//! on the apply path).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -151,6 +153,7 @@ fn main() -> anyhow::Result<()> {
     let queries = arg(&args, "--queries", 2_000);
     let callers = arg(&args, "--callers", 256);
     let replay = arg(&args, "--replay", 0) == 1;
+    let rebuild = arg(&args, "--rebuild", 0) == 1;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
     let root = tempfile::Builder::new().prefix("asofbench").tempdir_in(".")?;
     let engine = Engine::open(root.path(), EngineConfig::default(), tally_projections::all())?;
@@ -218,6 +221,28 @@ fn main() -> anyhow::Result<()> {
             "| before history: one replay to seq {} (every as-of answer paid this) | {:.2} s | | |",
             head / 2,
             t.elapsed().as_secs_f64()
+        );
+    }
+    if rebuild {
+        // The same catch-up of every view over the whole log, into a fresh store that keeps
+        // history and into a throw-away one that does not.
+        let dir = tempfile::Builder::new().prefix("asofbench-views").tempdir_in(".")?;
+        let t = Instant::now();
+        let with_history = ViewStore::open(dir.path(), tally_projections::all())?;
+        with_history.catch_up(engine.log(), None)?;
+        let with = head as f64 / t.elapsed().as_secs_f64();
+        drop(with_history);
+        let t = Instant::now();
+        drop(ViewStore::replay_as_of(
+            engine.log(),
+            tally_projections::all(),
+            head,
+            &mut |_, _| {},
+        )?);
+        let without = head as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "| apply cost of history: every view caught up over the log, with history vs without | {with:.0} vs {without:.0} events/s ({:.0} % slower) | | |",
+            (1.0 - with / without) * 100.0
         );
     }
     engine.views().flush()?;
