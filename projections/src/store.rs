@@ -184,6 +184,15 @@ fn history_name(view: &str, generation: u64) -> String {
     format!("h.{view}.{generation}")
 }
 
+/// Memtable of a history keyspace: history is written with every event and read only by
+/// answers as of an earlier seq, so it gets a smaller write buffer than fjall's 64 MiB default
+/// (ten views keep ten history memtables in memory).
+const HISTORY_MEMTABLE_BYTES: u64 = 8 << 20;
+
+fn history_options() -> KeyspaceCreateOptions {
+    KeyspaceCreateOptions::default().max_memtable_size(HISTORY_MEMTABLE_BYTES)
+}
+
 fn history_from_key(view: &str, generation: u64) -> String {
     format!("history_from/{view}/{generation}")
 }
@@ -221,7 +230,7 @@ fn open_history(
     } else {
         0
     };
-    let keyspace = db.keyspace(&name, KeyspaceCreateOptions::default)?;
+    let keyspace = db.keyspace(&name, history_options)?;
     Ok(History { keyspace, from })
 }
 
@@ -525,11 +534,11 @@ impl ViewStore {
         let fresh_history = if self.inner.keep_history {
             let h_name = history_name(name, generation);
             if self.inner.db.keyspace_exists(&h_name) {
-                let stale = self.inner.db.keyspace(&h_name, KeyspaceCreateOptions::default)?;
+                let stale = self.inner.db.keyspace(&h_name, history_options)?;
                 self.inner.db.delete_keyspace(stale)?;
             }
             Some(History {
-                keyspace: self.inner.db.keyspace(&h_name, KeyspaceCreateOptions::default)?,
+                keyspace: self.inner.db.keyspace(&h_name, history_options)?,
                 from: 0,
             })
         } else {

@@ -30,6 +30,18 @@ use tally_projections::{ViewReader, ViewStore, inventory, orders};
 
 const SKUS: u64 = 1000;
 
+/// Resident memory of this process, KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
 fn command(json: serde_json::Value) -> anyhow::Result<Command> {
     Ok(serde_json::from_value(json)?)
 }
@@ -166,6 +178,7 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     rt.block_on(engine.wait_for_views(head, Duration::from_secs(3600)))?;
     let built = t.elapsed().as_secs_f64();
+    let rss_built = rss_kib();
     let views = engine.views();
 
     let mut rng = Rng(0x5EED_CAFE_F00D_0001);
@@ -261,6 +274,11 @@ fn main() -> anyhow::Result<()> {
         history >> 20,
         state >> 20,
         log_bytes >> 20
+    );
+    println!(
+        "| resident memory (engine + views in one process) | {} MiB after building, {} MiB after the queries | | |",
+        rss_built >> 10,
+        rss_kib() >> 10
     );
     eprintln!("checksum {checksum}");
     engine.close();
