@@ -346,6 +346,10 @@ impl Projection for Audit {
         "audit"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         let record = AuditRecord {
             seq: a.seq,

@@ -282,6 +282,10 @@ impl Projection for FillRate {
         "fill_rate"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         if let Event::OrderReceived(e) = a.event {
             let o = FillOrder {

@@ -271,6 +271,10 @@ impl Projection for Finance {
         "finance"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         match a.event {
             Event::JournalEntryPosted(e) => {

@@ -142,6 +142,10 @@ impl Projection for Inventory {
         "inventory"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, applied: &Applied<'_>) -> Result<(), ApplyError> {
         track_lots(tx, applied.event)?;
         match applied.event {

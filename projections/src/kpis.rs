@@ -406,6 +406,10 @@ impl Projection for Kpis {
         "kpis"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         let at_ms = a.occurred_at_ms;
         match a.event {

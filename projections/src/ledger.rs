@@ -458,6 +458,10 @@ impl Projection for Ledger {
         "ledger"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         match a.event {
             Event::JournalEntryPosted(e) => Self::post(tx, a, e)?,

@@ -12,6 +12,7 @@ pub mod fill_rate;
 pub mod finance;
 #[cfg(feature = "graphql")]
 pub mod graphql;
+mod history;
 pub mod inventory;
 pub mod keys;
 pub mod kpis;

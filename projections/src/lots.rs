@@ -89,6 +89,10 @@ impl Projection for Lots {
         "lots"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         match a.event {
             Event::InventoryReceived(e) => {

@@ -620,6 +620,10 @@ impl Projection for Orders {
         "orders"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, applied: &Applied<'_>) -> Result<(), ApplyError> {
         let at_ms = applied.occurred_at_ms;
         match applied.event {

@@ -37,6 +37,13 @@ pub trait Projection: Send + Sync + 'static {
     /// Stable name (lowercase, `[a-z_]`); the keyspace and API name derive from it.
     fn name(&self) -> &'static str;
 
+    /// The version of what [`Projection::apply`] writes. Bump it with any change that makes
+    /// the stored state differ from what the new code would build from the log (a new key, a
+    /// changed value, a fix): a store whose view was built by another version rebuilds it
+    /// online at start (blue/green), answering from the old generation until the new one has
+    /// caught up ([`crate::ViewStore::stale`]).
+    fn version(&self) -> u32;
+
     /// Applies one event. Writes go to `tx` and land atomically with the checkpoint.
     fn apply(&self, tx: &mut Tx<'_>, event: &Applied<'_>) -> Result<(), ApplyError>;
 }

@@ -172,6 +172,10 @@ impl Projection for Purchasing {
         "purchasing"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         // Valuation: the same flows and rule as the domain's pools.
         for flow in valuation::flows(a.event) {

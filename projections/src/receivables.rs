@@ -95,6 +95,10 @@ impl Projection for Receivables {
         "receivables"
     }
 
+    fn version(&self) -> u32 {
+        1
+    }
+
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         match a.event {
             Event::CustomerDefined(c) => {

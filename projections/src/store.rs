@@ -2,14 +2,18 @@
 //! quarantine, plus the machinery to catch up with the log, rebuild blue/green and replay into a
 //! temporary store for as-of reads.
 //!
-//! Layout: projection `name` lives in keyspace `v.<name>.<generation>`; `views_meta` maps
-//! `active/<name>` to the generation served. Inside a projection keyspace, keys starting with
+//! Layout: projection `name` lives in keyspace `v.<name>.<generation>`, and every version of its
+//! keys in `h.<name>.<generation>` (its history: see [`crate::history`]; reads as of an earlier
+//! seq use it); `views_meta` maps `active/<name>` to the generation served and
+//! `history_from/<name>/<generation>` to the seq its history starts after, when it was added to
+//! a view that already had state (absent: from the start). Inside a projection keyspace, keys starting with
 //! 0xFF are reserved: [`CHECKPOINT_KEY`] (last applied seq, u64 BE) and
 //! `0xFF quarantine 0x00 <seq BE>` (why that event could not be applied). The checkpoint is
 //! written in the same fjall batch as the state it covers, so after any crash a projection
 //! resumes exactly after the last event it applied. Projections are derived data: batches are
 //! not fsynced; the log is the durable source.
 
+use crate::history::{self, AsOf, prefix_end};
 use crate::projection::{Applied, ApplyError, Projection};
 use crate::tx::Tx;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable as _, Snapshot};
@@ -87,6 +91,15 @@ pub enum Error {
     /// views' checkpoints.
     #[error("the views stopped after a storage failure ({0}); restart to resume")]
     Stopped(String),
+    /// The view keeps no history that far back (it was built before history was kept, or the
+    /// store keeps none): an earlier state needs a replay of the log.
+    #[error("view '{view}' has no history before seq {from}")]
+    NoHistory {
+        /// The view.
+        view: String,
+        /// The first seq its history can answer as of (`u64::MAX`: it keeps none).
+        from: u64,
+    },
 }
 
 impl Error {
@@ -103,6 +116,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 struct Active {
     generation: u64,
     keyspace: Keyspace,
+    history: Option<History>,
+}
+
+/// A generation's history keyspace.
+#[derive(Clone)]
+struct History {
+    keyspace: Keyspace,
+    /// The seq its history starts after: reads as of an earlier seq cannot be answered.
+    from: u64,
 }
 
 struct View {
@@ -114,7 +136,13 @@ struct View {
 impl View {
     /// The keyspace served now.
     fn keyspace(&self) -> Keyspace {
-        self.active.read().map_or_else(|e| e.into_inner().keyspace.clone(), |a| a.keyspace.clone())
+        self.served().0
+    }
+
+    /// The keyspace served now and its history.
+    fn served(&self) -> (Keyspace, Option<History>) {
+        let read = |a: &Active| (a.keyspace.clone(), a.history.clone());
+        self.active.read().map_or_else(|e| read(&e.into_inner()), |a| read(&a))
     }
 }
 
@@ -131,6 +159,8 @@ struct Inner {
     failure: Mutex<Option<String>>,
     /// The smallest applied seq over all views.
     low_water: watch::Sender<u64>,
+    /// Whether writes keep their versions (not in throw-away replays).
+    keep_history: bool,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -148,6 +178,60 @@ impl std::fmt::Debug for ViewStore {
 
 fn keyspace_name(view: &str, generation: u64) -> String {
     format!("v.{view}.{generation}")
+}
+
+fn history_name(view: &str, generation: u64) -> String {
+    format!("h.{view}.{generation}")
+}
+
+/// Memtable of a history keyspace: history is written with every event and read only by
+/// answers as of an earlier seq, so it gets a smaller write buffer than fjall's 64 MiB default
+/// (ten views keep ten history memtables in memory).
+const HISTORY_MEMTABLE_BYTES: u64 = 8 << 20;
+
+fn history_options() -> KeyspaceCreateOptions {
+    KeyspaceCreateOptions::default().max_memtable_size(HISTORY_MEMTABLE_BYTES)
+}
+
+fn history_from_key(view: &str, generation: u64) -> String {
+    format!("history_from/{view}/{generation}")
+}
+
+/// Meta key of the projection version that built a generation (u32 BE).
+fn version_key(view: &str, generation: u64) -> String {
+    format!("version/{view}/{generation}")
+}
+
+/// Opens the history of generation `generation` of `view`, whose state has applied `applied`.
+/// A view with state but no history yet (built by an older binary) gets history from
+/// `applied` on: the seq is recorded durably before the keyspace exists, so no history entry
+/// is ever read as complete when it is not.
+fn open_history(
+    db: &Database,
+    meta: &Keyspace,
+    view: &str,
+    generation: u64,
+    applied: u64,
+) -> Result<History> {
+    let name = history_name(view, generation);
+    let from_key = history_from_key(view, generation);
+    let from = if db.keyspace_exists(&name) {
+        match meta.get(&from_key)? {
+            None => 0,
+            Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).map_err(|_| {
+                Error::Malformed { view: view.to_owned(), reason: "bad history_from".into() }
+            })?,
+        }
+    } else if applied > 0 {
+        let mut batch = db.batch().durability(Some(PersistMode::SyncData));
+        batch.insert(meta, &from_key, applied.to_be_bytes());
+        batch.commit()?;
+        applied
+    } else {
+        0
+    };
+    let keyspace = db.keyspace(&name, history_options)?;
+    Ok(History { keyspace, from })
 }
 
 fn read_checkpoint(keyspace: &Keyspace, view: &str) -> Result<u64> {
@@ -174,20 +258,21 @@ impl ViewStore {
             reason: format!("{e}; delete '{}' to rebuild every view from the log", path.display()),
         })?;
         let db = Database::builder(path).open()?;
-        Self::with_db(db, projections, None)
+        Self::with_db(db, projections, None, true)
     }
 
     /// A throw-away store in a temporary directory (for as-of replays and rebuild checks).
     pub fn temporary(projections: Vec<Arc<dyn Projection>>) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("tally-views").tempdir()?;
         let db = Database::builder(dir.path()).temporary(true).open()?;
-        Self::with_db(db, projections, Some(dir))
+        Self::with_db(db, projections, Some(dir), false)
     }
 
     fn with_db(
         db: Database,
         projections: Vec<Arc<dyn Projection>>,
         temp: Option<tempfile::TempDir>,
+        keep_history: bool,
     ) -> Result<Self> {
         let meta = db.keyspace(META, KeyspaceCreateOptions::default)?;
         let mut views = Vec::with_capacity(projections.len());
@@ -202,9 +287,18 @@ impl ViewStore {
             let keyspace =
                 db.keyspace(&keyspace_name(name, generation), KeyspaceCreateOptions::default)?;
             let applied = read_checkpoint(&keyspace, name)?;
+            let history = if keep_history {
+                // A generation that has applied nothing is built by this binary from here on.
+                if applied == 0 && meta.get(version_key(name, generation))?.is_none() {
+                    meta.insert(version_key(name, generation), projection.version().to_be_bytes())?;
+                }
+                Some(open_history(&db, &meta, name, generation, applied)?)
+            } else {
+                None
+            };
             views.push(View {
                 projection,
-                active: RwLock::new(Active { generation, keyspace }),
+                active: RwLock::new(Active { generation, keyspace, history }),
                 applied: watch::Sender::new(applied),
             });
         }
@@ -218,14 +312,22 @@ impl ViewStore {
                 read_faults: AtomicU64::new(0),
                 failure: Mutex::new(None),
                 low_water: watch::Sender::new(low),
+                keep_history,
                 _temp: temp,
             }),
         })
     }
 
-    /// The served keyspace of every projection, in registration order.
-    fn active_keyspaces(&self) -> Vec<Keyspace> {
-        self.inner.views.iter().map(View::keyspace).collect()
+    /// The served keyspace of every projection and its history, in registration order.
+    fn active_keyspaces(&self) -> Vec<(Keyspace, Option<Keyspace>)> {
+        self.inner
+            .views
+            .iter()
+            .map(|v| {
+                let (keyspace, history) = v.served();
+                (keyspace, history.map(|h| h.keyspace))
+            })
+            .collect()
     }
 
     /// Names of the projections, in registration order.
@@ -298,19 +400,68 @@ impl ViewStore {
             .views
             .iter()
             .zip(&actives)
-            .map(|(v, ks)| Target {
+            .map(|(v, (ks, history))| Target {
                 projection: v.projection.as_ref(),
                 keyspace: ks,
+                history: history.as_ref(),
                 applied: *v.applied.borrow(),
             })
             .collect();
-        let applied =
-            apply_range(&self.inner, log, targets, target, &mut |_, _| {}, &mut |i, seq| {
+        let applied = apply_range(
+            &self.inner,
+            log,
+            targets,
+            (target, None),
+            &mut |_, _| {},
+            &mut |i, seq| {
                 self.inner.views[i].applied.send_replace(seq);
-            })?;
+            },
+        )?;
         let low = self.inner.views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
         self.inner.low_water.send_replace(low);
         Ok(applied)
+    }
+
+    /// Views whose served generation this binary should rebuild, with why: built by another
+    /// version of the projection ([`Projection::version`]), built before versions were
+    /// recorded, or holding history only from some seq on (built before history was kept).
+    /// A server rebuilds them online at start ([`ViewStore::rebuild`]), which records the
+    /// version and a complete history.
+    pub fn stale(&self) -> Result<Vec<(&'static str, String)>> {
+        let mut out = Vec::new();
+        if !self.inner.keep_history {
+            return Ok(out);
+        }
+        for view in &self.inner.views {
+            let name = view.projection.name();
+            let (generation, history_from) = {
+                let active = view.active.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                (active.generation, active.history.as_ref().map_or(0, |h| h.from))
+            };
+            let wanted = view.projection.version();
+            let built = match self.inner.meta.get(version_key(name, generation))? {
+                None => None,
+                Some(v) => Some(v.as_ref().try_into().map(u32::from_be_bytes).map_err(|_| {
+                    Error::Malformed { view: name.to_owned(), reason: "bad version".into() }
+                })?),
+            };
+            let why = match built {
+                Some(v) if v != wanted => Some(format!(
+                    "built by version {v} of the projection; this binary has {wanted}"
+                )),
+                None => Some(format!(
+                    "built before projection versions were recorded; this binary has {wanted}"
+                )),
+                Some(_) if history_from > 0 => {
+                    Some(format!("its history starts at seq {history_from}"))
+                }
+                Some(_) => None,
+            };
+            if let Some(why) = why {
+                out.push((name, why));
+            }
+        }
+        Ok(out)
     }
 
     /// A consistent read of `name` at the seq it has applied.
@@ -322,7 +473,36 @@ impl ViewStore {
             Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
             None => 0,
         };
-        Ok(ViewReader { snapshot, keyspace, applied })
+        Ok(ViewReader { snapshot, keyspace, applied, as_of: None })
+    }
+
+    /// A consistent read of `name` as it was after `seq`, from its history: seeks, no replay.
+    /// `seq` equal to what the view has applied reads the view itself.
+    ///
+    /// Errors: [`Error::Lagging`] when the view has not applied `seq` yet (wait with
+    /// [`ViewStore::wait_for`]); [`Error::NoHistory`] when its history does not reach back to
+    /// `seq` (replay the log instead: [`ViewStore::replay_as_of`]).
+    pub fn reader_at(&self, name: &str, seq: u64) -> Result<ViewReader> {
+        let view = self.view(name)?;
+        let (keyspace, history) = view.served();
+        let snapshot = self.inner.db.snapshot();
+        let applied = match snapshot.get(&keyspace, CHECKPOINT_KEY)? {
+            Some(v) => v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0),
+            None => 0,
+        };
+        if seq > applied {
+            return Err(Error::Lagging { applied, wanted: seq });
+        }
+        if seq == applied {
+            return Ok(ViewReader { snapshot, keyspace, applied, as_of: None });
+        }
+        match history {
+            Some(h) if seq >= h.from => {
+                Ok(ViewReader { snapshot, keyspace, applied: seq, as_of: Some(h.keyspace) })
+            }
+            Some(h) => Err(Error::NoHistory { view: name.to_owned(), from: h.from }),
+            None => Err(Error::NoHistory { view: name.to_owned(), from: u64::MAX }),
+        }
     }
 
     /// Rebuilds `name` from the log into a new generation while the current one keeps
@@ -351,22 +531,49 @@ impl ViewStore {
             self.inner.db.delete_keyspace(stale)?;
         }
         let fresh = self.inner.db.keyspace(&ks_name, KeyspaceCreateOptions::default)?;
+        let fresh_history = if self.inner.keep_history {
+            let h_name = history_name(name, generation);
+            if self.inner.db.keyspace_exists(&h_name) {
+                let stale = self.inner.db.keyspace(&h_name, history_options)?;
+                self.inner.db.delete_keyspace(stale)?;
+            }
+            Some(History {
+                keyspace: self.inner.db.keyspace(&h_name, history_options)?,
+                from: 0,
+            })
+        } else {
+            None
+        };
+        let fresh_target = |applied| Target {
+            projection: view.projection.as_ref(),
+            keyspace: &fresh,
+            history: fresh_history.as_ref().map(|h| &h.keyspace),
+            applied,
+        };
         // Phase 1, unlocked: replay up to the current head while live updates go on.
         let head = log.head().seq;
-        let mut at =
-            apply_single(&self.inner, log, view.projection.as_ref(), &fresh, 0, head, progress)?;
+        let mut at = apply_single(&self.inner, log, fresh_target(0), head, progress)?;
         // Phase 2, locked: catch up with the live generation and swap.
         let _guard = lock(&self.inner.apply_lock);
         let live = *view.applied.borrow();
-        at = apply_single(&self.inner, log, view.projection.as_ref(), &fresh, at, live, progress)?;
+        at = apply_single(&self.inner, log, fresh_target(at), live, progress)?;
         let mut batch = self.inner.db.batch().durability(Some(PersistMode::SyncData));
         batch.insert(&self.inner.meta, format!("active/{name}"), generation.to_be_bytes());
+        batch.insert(
+            &self.inner.meta,
+            version_key(name, generation),
+            view.projection.version().to_be_bytes(),
+        );
         batch.commit()?;
         let old = {
             let mut active = view.active.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-            std::mem::replace(&mut *active, Active { generation, keyspace: fresh })
+            let fresh = Active { generation, keyspace: fresh.clone(), history: fresh_history };
+            std::mem::replace(&mut *active, fresh)
         };
         self.inner.db.delete_keyspace(old.keyspace)?;
+        if let Some(history) = old.history {
+            self.inner.db.delete_keyspace(history.keyspace)?;
+        }
         Ok(RebuildReport { generation, applied_seq: at })
     }
 
@@ -378,6 +585,31 @@ impl ViewStore {
         seq: u64,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<ViewStore> {
+        Self::replay_where(log, projections, seq, None, progress)
+    }
+
+    /// Replays into a temporary store only the events up to `seq` that occurred at or before
+    /// `occurred_by_ms` (business time): the views as the business was then, as known at
+    /// `seq`. An event recorded late (a snapshot for yesterday recorded today) counts at its
+    /// occurred time; one recorded after `seq` does not count at all. The checkpoint is `seq`.
+    pub fn replay_occurred_by(
+        log: &Log,
+        projections: Vec<Arc<dyn Projection>>,
+        seq: u64,
+        occurred_by_ms: i64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ViewStore> {
+        let keep = move |e: &RecordedEvent| e.occurred_at_ms() <= occurred_by_ms;
+        Self::replay_where(log, projections, seq, Some(&keep), progress)
+    }
+
+    fn replay_where(
+        log: &Log,
+        projections: Vec<Arc<dyn Projection>>,
+        seq: u64,
+        keep: Option<&dyn Fn(&RecordedEvent) -> bool>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ViewStore> {
         let store = Self::temporary(projections)?;
         {
             let _guard = lock(&store.inner.apply_lock);
@@ -387,9 +619,10 @@ impl ViewStore {
                 .views
                 .iter()
                 .zip(&actives)
-                .map(|(v, ks)| Target {
+                .map(|(v, (ks, history))| Target {
                     projection: v.projection.as_ref(),
                     keyspace: ks,
+                    history: history.as_ref(),
                     applied: 0,
                 })
                 .collect();
@@ -397,7 +630,7 @@ impl ViewStore {
                 &store.inner,
                 log,
                 targets,
-                seq.min(log.head().seq),
+                (seq.min(log.head().seq), keep),
                 progress,
                 &mut |i, s| {
                     store.inner.views[i].applied.send_replace(s);
@@ -407,6 +640,26 @@ impl ViewStore {
         let low = store.inner.views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
         store.inner.low_water.send_replace(low);
         Ok(store)
+    }
+
+    /// Writes every view's in-memory tables to disk and waits (for measurements of
+    /// [`ViewStore::disk_space`]; views need no flush for durability, the log is the source).
+    pub fn flush(&self) -> Result<()> {
+        for view in &self.inner.views {
+            let (keyspace, history) = view.served();
+            keyspace.rotate_memtable_and_wait()?;
+            if let Some(history) = history {
+                history.keyspace.rotate_memtable_and_wait()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes on disk of `name`'s served generation: (its state, its history). Data still in
+    /// memtables is not counted until flushed ([`ViewStore::flush`]).
+    pub fn disk_space(&self, name: &str) -> Result<(u64, u64)> {
+        let (keyspace, history) = self.view(name)?.served();
+        Ok((keyspace.disk_space(), history.map_or(0, |h| h.keyspace.disk_space())))
     }
 
     /// Every stored (key, value) of `name`'s served generation, checkpoint included: for
@@ -450,11 +703,14 @@ pub struct RebuildReport {
     pub applied_seq: u64,
 }
 
-/// A snapshot read of one projection.
+/// A snapshot read of one projection: of its state now, or of its history as of an earlier
+/// seq ([`ViewStore::reader_at`]). Both answer every read the same way.
 pub struct ViewReader {
     snapshot: Snapshot,
     keyspace: Keyspace,
     applied: u64,
+    /// The history keyspace when this reads the view as of `applied` from its history.
+    as_of: Option<Keyspace>,
 }
 
 impl std::fmt::Debug for ViewReader {
@@ -470,9 +726,66 @@ impl ViewReader {
         self.applied
     }
 
+    /// Whether this reads the view's history (as of an earlier seq) rather than its state.
+    #[must_use]
+    pub fn is_historical(&self) -> bool {
+        self.as_of.is_some()
+    }
+
+    fn history(&self) -> Option<AsOf<'_>> {
+        self.as_of.as_ref().map(|history| AsOf {
+            snapshot: &self.snapshot,
+            history,
+            seq: self.applied,
+        })
+    }
+
+    fn malformed(&self, e: history::Malformed) -> Error {
+        Error::Malformed {
+            view: String::from_utf8_lossy(self.keyspace.name().as_bytes()).into_owned(),
+            reason: e.0,
+        }
+    }
+
+    /// Adds the checkpoint entry (the seq read as of) to `found`, the result of a history
+    /// read of the keys under `prefix` after `after` or before `before`, in key order or
+    /// `descending`: the history keeps no checkpoint, and a read as of a seq answers as a
+    /// replay to it does.
+    fn with_checkpoint(
+        &self,
+        mut found: Vec<(Vec<u8>, Vec<u8>)>,
+        prefix: &[u8],
+        (after, before): (Option<&[u8]>, Option<&[u8]>),
+        descending: bool,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let key = CHECKPOINT_KEY;
+        let covered = key.starts_with(prefix)
+            && after.is_none_or(|a| key > a)
+            && before.is_none_or(|b| key < b);
+        // A store that applied nothing has no checkpoint either.
+        if covered && limit > 0 && self.applied > 0 {
+            let entry = (key.to_vec(), self.applied.to_be_bytes().to_vec());
+            let at = if descending {
+                found.partition_point(|(k, _)| k.as_slice() > key)
+            } else {
+                found.partition_point(|(k, _)| k.as_slice() < key)
+            };
+            found.insert(at, entry);
+            found.truncate(limit);
+        }
+        found
+    }
+
     /// Raw read.
     pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
+        if let Some(history) = self.history() {
+            if key == CHECKPOINT_KEY {
+                return Ok((self.applied > 0).then(|| self.applied.to_be_bytes().to_vec()));
+            }
+            return history.get(key).map_err(|e| self.malformed(e));
+        }
         Ok(self.snapshot.get(&self.keyspace, key)?.map(|v| v.to_vec()))
     }
 
@@ -498,6 +811,10 @@ impl ViewReader {
     /// Every (key, value) under `prefix`, in key order.
     pub fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         check_key(prefix)?;
+        if let Some(history) = self.history() {
+            let found = history.scan_prefix(prefix).map_err(|e| self.malformed(e))?;
+            return Ok(self.with_checkpoint(found, prefix, (None, None), false, usize::MAX));
+        }
         let mut out = Vec::new();
         for guard in self.snapshot.prefix(&self.keyspace, prefix) {
             let (k, v) = guard.into_inner()?;
@@ -530,6 +847,15 @@ impl ViewReader {
             }
             _ => Bound::Included(prefix.to_vec()),
         };
+        if let Some(history) = self.history() {
+            let (lower, upper) = history::prefix_bounds(prefix);
+            let lower = match start {
+                Bound::Excluded(a) => Bound::Excluded(history::after_key(&a)),
+                _ => lower,
+            };
+            let found = history.scan_forward(lower, upper, limit).map_err(|e| self.malformed(e))?;
+            return Ok(self.with_checkpoint(found, prefix, (after, None), false, limit));
+        }
         let upper = end.map_or(Bound::Unbounded, Bound::Excluded);
         let mut out = Vec::with_capacity(limit.min(1024));
         if limit == 0 {
@@ -567,6 +893,18 @@ impl ViewReader {
             (None, Some(e)) => Bound::Excluded(e),
             (None, None) => Bound::Unbounded,
         };
+        if let Some(history) = self.history() {
+            let (lower, prefix_upper) = history::prefix_bounds(prefix);
+            let upper = match upper {
+                Bound::Excluded(b) if before.is_some_and(|before| before == b.as_slice()) => {
+                    Bound::Excluded(history::before_key(&b))
+                }
+                _ => prefix_upper,
+            };
+            let found =
+                history.scan_backward(lower, upper, limit).map_err(|e| self.malformed(e))?;
+            return Ok(self.with_checkpoint(found, prefix, (None, before), true, limit));
+        }
         let mut out = Vec::with_capacity(limit.min(1024));
         if limit == 0 {
             return Ok(out);
@@ -588,6 +926,18 @@ impl ViewReader {
     pub fn quarantine_summary(&self) -> Result<(u64, Option<u64>)> {
         let mut count = 0_u64;
         let mut first = None;
+        if let Some(history) = self.history() {
+            for (key, _) in history.scan_prefix(QUARANTINE_PREFIX).map_err(|e| self.malformed(e))? {
+                if first.is_none() {
+                    first = key
+                        .get(QUARANTINE_PREFIX.len()..)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_be_bytes);
+                }
+                count += 1;
+            }
+            return Ok((count, first));
+        }
         for guard in self.snapshot.prefix(&self.keyspace, QUARANTINE_PREFIX) {
             let key = guard.key()?;
             if first.is_none() {
@@ -624,18 +974,10 @@ impl ViewReader {
     }
 }
 
-/// The smallest key greater than every key starting with `prefix`; `None` when there is none
-/// (the prefix is empty or all 0xFF).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let last = prefix.iter().rposition(|b| *b != 0xFF)?;
-    let mut end = prefix[..=last].to_vec();
-    end[last] += 1;
-    Some(end)
-}
-
 struct Target<'a> {
     projection: &'a dyn Projection,
     keyspace: &'a Keyspace,
+    history: Option<&'a Keyspace>,
     applied: u64,
 }
 
@@ -651,13 +993,16 @@ fn quarantine_key(seq: u64) -> Vec<u8> {
     key
 }
 
-/// Applies events `(min applied, to]` to every target in chunks of [`CHUNK_EVENTS`], each chunk
-/// one fjall batch holding every target's writes and checkpoint.
+/// Only the events this keeps are applied (the others pass as if they did not exist).
+type Keep<'a> = Option<&'a dyn Fn(&RecordedEvent) -> bool>;
+
+/// Applies events `(min applied, to]` (those `keep` keeps) to every target in chunks of
+/// [`CHUNK_EVENTS`], each chunk one fjall batch holding every target's writes and checkpoint.
 fn apply_range(
     inner: &Inner,
     log: &Log,
     mut targets: Vec<Target<'_>>,
-    to: u64,
+    (to, keep): (u64, Keep<'_>),
     progress: &mut dyn FnMut(u64, u64),
     on_applied: &mut dyn FnMut(usize, u64),
 ) -> Result<u64> {
@@ -668,19 +1013,30 @@ fn apply_range(
     let total = to - from;
     let db = &inner.db;
     let mut txs: Vec<Tx<'_>> =
-        targets.iter().map(|t| Tx::new(t.keyspace, &inner.read_faults)).collect();
+        targets.iter().map(|t| Tx::new(t.keyspace, t.history, &inner.read_faults)).collect();
     let mut applications = 0u64;
     let mut in_chunk = 0usize;
     let mut last = from;
     for recorded in log.read(from + 1..=to) {
         let recorded = recorded?;
         let seq = recorded.seq();
+        if keep.is_some_and(|keep| !keep(&recorded)) {
+            last = seq;
+            in_chunk += 1;
+            if in_chunk == CHUNK_EVENTS {
+                commit_chunk(db, &mut targets, &mut txs, last, on_applied)?;
+                progress(last - from, total);
+                in_chunk = 0;
+            }
+            continue;
+        }
         let decoded = decode(&recorded);
         let hash = recorded.hash();
         for (target, tx) in targets.iter().zip(txs.iter_mut()) {
             if seq <= target.applied {
                 continue;
             }
+            tx.begin();
             let outcome = match &decoded {
                 Err(reason) => Err(reason.clone()),
                 Ok(event) => {
@@ -696,7 +1052,6 @@ fn apply_range(
                         source: recorded.source(),
                         event,
                     };
-                    tx.begin();
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         target.projection.apply(tx, &applied)
                     }))
@@ -723,6 +1078,7 @@ fn apply_range(
                 tracing::warn!(view = target.projection.name(), seq, %reason, "event quarantined");
                 tx.put_raw(quarantine_key(seq), reason.into_bytes());
             }
+            tx.end(seq);
             applications += 1;
         }
         last = seq;
@@ -777,15 +1133,14 @@ fn commit_chunk(
 fn apply_single(
     inner: &Inner,
     log: &Log,
-    projection: &dyn Projection,
-    keyspace: &Keyspace,
-    applied: u64,
+    target: Target<'_>,
     to: u64,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<u64> {
-    let targets = vec![Target { projection, keyspace, applied }];
+    let applied = target.applied;
+    let targets = vec![target];
     let mut at = applied;
-    apply_range(inner, log, targets, to, progress, &mut |_, seq| at = seq)?;
+    apply_range(inner, log, targets, (to, None), progress, &mut |_, seq| at = seq)?;
     Ok(at.max(applied))
 }
 

@@ -1,7 +1,9 @@
 //! The write side of one projection during one chunk: reads see earlier writes of the chunk,
-//! and everything lands in one fjall batch with the checkpoint.
+//! and everything lands in one fjall batch with the checkpoint, together with the versions the
+//! chunk's events wrote (the view's history, see [`crate::history`]).
 
 use crate::apply_error::ApplyError;
+use crate::history;
 use fjall::Keyspace;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,6 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// A pending write: `Some(value)` or a deletion (`None`).
 type Pending = Option<Vec<u8>>;
 
+/// Versions written in a chunk: history key → history value.
+type Versions = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// Pending writes of one projection over its keyspace.
 pub struct Tx<'a> {
     keyspace: &'a Keyspace,
@@ -19,6 +24,9 @@ pub struct Tx<'a> {
     overlay: BTreeMap<Vec<u8>, Pending>,
     /// Overlay entries replaced since the current event began, to undo a failed apply.
     undo: Vec<(Vec<u8>, Option<Pending>)>,
+    /// The view's history keyspace and the versions written in this chunk (history key →
+    /// history value); `None` for a store that keeps no history (a throw-away replay).
+    history: Option<(&'a Keyspace, Versions)>,
 }
 
 impl std::fmt::Debug for Tx<'_> {
@@ -28,8 +36,18 @@ impl std::fmt::Debug for Tx<'_> {
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn new(keyspace: &'a Keyspace, read_faults: &'a AtomicU64) -> Self {
-        Self { keyspace, read_faults, overlay: BTreeMap::new(), undo: Vec::new() }
+    pub(crate) fn new(
+        keyspace: &'a Keyspace,
+        history: Option<&'a Keyspace>,
+        read_faults: &'a AtomicU64,
+    ) -> Self {
+        Self {
+            keyspace,
+            read_faults,
+            overlay: BTreeMap::new(),
+            undo: Vec::new(),
+            history: history.map(|h| (h, BTreeMap::new())),
+        }
     }
 
     /// Raw read through the pending writes.
@@ -68,6 +86,22 @@ impl<'a> Tx<'a> {
     /// Starts an event: later [`Tx::rollback`] undoes only what follows.
     pub(crate) fn begin(&mut self) {
         self.undo.clear();
+    }
+
+    /// Ends the event `seq` began with [`Tx::begin`]: records the value of every key it wrote
+    /// as that key's version at `seq`.
+    pub(crate) fn end(&mut self, seq: u64) {
+        let Some((_, versions)) = &mut self.history else {
+            self.undo.clear();
+            return;
+        };
+        for (key, _) in self.undo.drain(..) {
+            debug_assert!(key.len() <= 32_000, "view keys are short (ids are at most 64 bytes)");
+            // The same key may be written more than once by one event: the overlay holds the
+            // last write, which is the version.
+            let value = self.overlay.get(&key).and_then(Option::as_deref);
+            versions.insert(history::history_key(&key, seq), history::history_value(value));
+        }
     }
 
     /// Undoes every write since [`Tx::begin`].
@@ -132,12 +166,18 @@ impl<'a> Tx<'a> {
         Ok(next)
     }
 
+    /// Pending writes, versions included.
     pub(crate) fn len(&self) -> usize {
-        self.overlay.len()
+        self.overlay.len() + self.history.as_ref().map_or(0, |(_, v)| v.len())
     }
 
     pub(crate) fn drain_into(&mut self, batch: &mut fjall::OwnedWriteBatch) {
         self.undo.clear();
+        if let Some((keyspace, versions)) = &mut self.history {
+            for (key, value) in std::mem::take(versions) {
+                batch.insert(keyspace, key, value);
+            }
+        }
         for (key, value) in std::mem::take(&mut self.overlay) {
             match value {
                 Some(value) => batch.insert(self.keyspace, key, value),

@@ -287,6 +287,9 @@ pub async fn serve(
     // WebSocket connections live in their own tasks after the upgrade: each holds a sender,
     // and serving is over only when every one of them has ended.
     let (connections, mut connections_done) = mpsc::channel::<()>(1);
+    // Views built by another version of their projection are rebuilt in the background while
+    // the old generation answers.
+    state.rebuild_stale_views();
     let app = router_with(state.clone(), Some(connections));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving GraphQL at http://{addr}/graphql");

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod as_of;
 mod audit;
 mod faults;
 mod fill_rate;

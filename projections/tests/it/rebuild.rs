@@ -67,7 +67,7 @@ fn scenarios_rebuild_byte_for_byte() {
 }
 
 #[derive(Debug, Clone)]
-enum Op {
+pub enum Op {
     Receive(usize, usize, i64),
     Safety(usize, i64),
     Reorder(usize, usize, i64),
@@ -92,7 +92,7 @@ enum Op {
 const LOTS: [(&str, &str); 2] = [("L1", "2027-01-01"), ("L2", "2027-06-01")];
 const LOCS: [&str; 2] = ["WH1", "WH2"];
 
-fn op() -> impl Strategy<Value = Op> {
+pub fn op() -> impl Strategy<Value = Op> {
     let o = 0..5_usize;
     prop_oneof![
         4 => (0..2_usize, 0..3_usize, 1..15_i64).prop_map(|(a, b, c)| Op::Receive(a, b, c)),
@@ -117,7 +117,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn commands(op: &Op) -> Vec<Command> {
+pub fn commands(op: &Op) -> Vec<Command> {
     let order = |n: &usize| format!("O{n}");
     match op {
         Op::Receive(l, s, q) => match s {
@@ -194,6 +194,9 @@ impl Projection for Picky {
     fn name(&self) -> &'static str {
         "picky"
     }
+    fn version(&self) -> u32 {
+        1
+    }
 
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         tx.put_raw(key(&[b"seen", &a.seq.to_be_bytes()]), Vec::new());
@@ -231,4 +234,58 @@ fn an_event_a_view_cannot_apply_is_quarantined_for_it_alone() {
         tally_projections::inventory::stock(&r, "WH1", "A").unwrap().total.stock.available,
         15
     );
+}
+
+/// Counts events by `step`: a projection whose output changes with its version.
+#[derive(Debug)]
+struct Counter {
+    version: u32,
+    step: u64,
+}
+
+impl Projection for Counter {
+    fn name(&self) -> &'static str {
+        "counter"
+    }
+    fn version(&self) -> u32 {
+        self.version
+    }
+    fn apply(&self, tx: &mut Tx<'_>, _: &Applied<'_>) -> Result<(), ApplyError> {
+        tx.add(b"count".to_vec(), i64::try_from(self.step).unwrap()).map(drop)
+    }
+}
+
+#[test]
+fn a_view_built_by_another_projection_version_is_stale_until_rebuilt() {
+    let mut l = Ledger::with(vec![Arc::new(Counter { version: 1, step: 1 })]);
+    l.run_all(world());
+    l.run(receive("WH1", "A", 3));
+    let head = i64::try_from(l.head()).unwrap();
+    assert_eq!(l.store.stale().unwrap(), vec![]);
+    let path = l.dir().join("views");
+    let reopen = |l: &mut Ledger, counter: Counter| {
+        // The old store closes (and unlocks) before the new one opens.
+        l.store = ViewStore::temporary(Vec::new()).unwrap();
+        l.store = ViewStore::open(&path, vec![Arc::new(counter)]).unwrap();
+    };
+
+    reopen(&mut l, Counter { version: 2, step: 10 });
+    let stale = l.store.stale().unwrap();
+    assert_eq!(
+        stale,
+        vec![("counter", "built by version 1 of the projection; this binary has 2".to_owned())]
+    );
+    // The old generation keeps serving, caught up by the code this binary has, until the
+    // rebuild swaps.
+    l.run(receive("WH1", "A", 1));
+    let later = i64::try_from(l.head()).unwrap();
+    assert_eq!(l.reader("counter").counter(b"count").unwrap(), head + 10 * (later - head));
+    l.store.rebuild("counter", &l.log, &mut |_, _| {}).unwrap();
+    assert_eq!(l.reader("counter").counter(b"count").unwrap(), later * 10);
+    assert_eq!(l.store.stale().unwrap(), vec![]);
+
+    reopen(&mut l, Counter { version: 2, step: 10 });
+    assert_eq!(l.store.stale().unwrap(), vec![], "the version is recorded with the swap");
+    reopen(&mut l, Counter { version: 1, step: 1 });
+    assert_eq!(l.store.stale().unwrap().len(), 1, "a downgrade is a change too");
 }

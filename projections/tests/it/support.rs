@@ -45,6 +45,11 @@ impl Ledger {
         Self { log, state: State::new(), store, now: T0, next_event_id: 1, _dir: dir }
     }
 
+    /// The directory holding the log (`log`) and the views (`views`).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Moves business time.
     pub fn at(&mut self, ms: i64) -> &mut Self {
         self.now = ms;

@@ -367,6 +367,7 @@ mod tests {
             checkpoint: None,
             quarantined: super::super::views::QuarantineSummary::default(),
             views_stopped: None,
+            occurred_at: None,
         }
     }
 

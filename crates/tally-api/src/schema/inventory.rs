@@ -302,13 +302,11 @@ impl InventoryQuery {
 }
 
 /// The day ATS is answered for: lots past their removal date that day are not sellable. As of
-/// a time, that time's day; otherwise today (UTC).
+/// a time (business time first), that time's day; otherwise today (UTC).
 fn ats_day(as_of: Option<&AsOf>) -> tally_domain::time::Date {
-    let at = match as_of {
-        Some(AsOf::Time(t)) => *t,
-        _ => tally_domain::time::Timestamp::from_millis(chrono::Utc::now().timestamp_millis()),
-    };
-    at.date()
+    as_of.and_then(AsOf::day).unwrap_or_else(|| {
+        tally_domain::time::Timestamp::from_millis(chrono::Utc::now().timestamp_millis()).date()
+    })
 }
 
 /// ATS of `sku` network-wide and per channel, now or as of an earlier point.

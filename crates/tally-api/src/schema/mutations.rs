@@ -454,33 +454,7 @@ impl CoreMutation {
         if !state.engine().views().names().contains(&name.as_str()) {
             return Err(ApiError::not_found(format!("no view named '{name}'")).into());
         }
-        {
-            let mut rebuilds = state.rebuilds();
-            if rebuilds.get(&name).is_some_and(|r| r.outcome.is_none()) {
-                return Err(
-                    ApiError::invalid(format!("a rebuild of '{name}' is already running")).into()
-                );
-            }
-            rebuilds.insert(name.clone(), crate::state::Rebuild::default());
-        }
-        let task_state = state.clone();
-        let view = name.clone();
-        tokio::task::spawn_blocking(move || {
-            let engine = task_state.engine();
-            let mut progress = |done: u64, total: u64| {
-                if let Some(r) = task_state.rebuilds().get_mut(&view) {
-                    (r.done, r.total) = (done, total);
-                }
-            };
-            let outcome = engine
-                .views()
-                .rebuild(&view, engine.log(), &mut progress)
-                .map(|report| report.generation)
-                .map_err(|e| e.to_string());
-            if let Some(r) = task_state.rebuilds().get_mut(&view) {
-                r.outcome = Some(outcome);
-            }
-        });
+        state.start_rebuild(&name).map_err(ApiError::invalid)?;
         Ok(RebuildViewPayload { view: name, started: true })
     }
 

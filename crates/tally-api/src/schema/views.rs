@@ -22,7 +22,7 @@ use super::proofs::Checkpoint;
 use crate::auth::FieldGuard;
 use crate::error::{ApiError, ApiResult, code, log_error};
 use crate::state::AppState;
-use async_graphql::{Context, Object, OneofObject, SimpleObject};
+use async_graphql::{Context, InputObject, Object, SimpleObject};
 use tally_domain::graphql::UnsignedInt64;
 use tally_domain::money::{PPM_PER_WHOLE, Rate};
 use tally_domain::time::{Date, Timestamp};
@@ -57,6 +57,9 @@ pub struct ViewMeta {
     /// Set when the views stopped applying events after a storage failure: the answer is
     /// stale (`seq` will not move) until the server is restarted.
     pub views_stopped: Option<String>,
+    /// The business time the answer is as of (`asOf.occurredAt`): it counts only the events
+    /// up to `seq` that occurred by then. Null for answers in log time.
+    pub occurred_at: Option<Timestamp>,
 }
 
 /// The message an answer carries while the views are stopped (details are in the log).
@@ -77,6 +80,7 @@ pub fn view_meta(log: &Log, seq: u64) -> ApiResult<ViewMeta> {
         checkpoint,
         quarantined: QuarantineSummary::default(),
         views_stopped: None,
+        occurred_at: None,
     })
 }
 
@@ -102,23 +106,64 @@ pub fn summary(count: u64, first_seq: Option<u64>) -> QuarantineSummary {
     QuarantineSummary { count: UnsignedInt64(count), first_seq: first_seq.map(UnsignedInt64) }
 }
 
-/// When a view answer should be taken: at a seq, or at the last event recorded by a time.
-#[derive(Debug, Clone, OneofObject)]
-pub enum AsOf {
+/// When a view answer should be taken, on two time axes (see docs/api.md "History"):
+/// - **log time** (what the ledger knew): `seq`, or `recordedAt` — the last event recorded at
+///   or before that time. At most one of them; default: now (the head).
+/// - **business time** (what had happened): `occurredAt` — only the events that occurred at or
+///   before that time, among those known at the log time above. A fact recorded late (a 3PL
+///   snapshot for yesterday, a settlement for last month) counts at the time it occurred.
+///
+/// Answers in log time read the views' history (seeks, not a replay); answers in business
+/// time replay the events they count into a temporary store.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct AsOf {
     /// After this seq (clamped to the head).
-    Seq(UnsignedInt64),
+    pub seq: Option<UnsignedInt64>,
     /// After the last event recorded at or before this time.
-    Time(Timestamp),
+    pub recorded_at: Option<Timestamp>,
+    /// The former name of `recordedAt` (same meaning).
+    #[graphql(deprecation = "use recordedAt")]
+    pub time: Option<Timestamp>,
+    /// Business time: count only the events that occurred at or before this time.
+    pub occurred_at: Option<Timestamp>,
 }
 
-/// The seq `as_of` designates (clamped to the head).
-pub fn resolve_as_of(log: &Log, as_of: &AsOf) -> ApiResult<u64> {
-    let head = log.head().seq;
-    match as_of {
-        AsOf::Seq(seq) => Ok(seq.0.min(head)),
-        // recorded_at is non-decreasing along seq: binary search the last seq ≤ `at`.
-        AsOf::Time(time) => super::log::last_seq_recorded_by(log, time.millis()),
+impl AsOf {
+    /// The business day the answer is about: the day of `occurredAt`, else of `recordedAt`.
+    #[must_use]
+    pub fn day(&self) -> Option<Date> {
+        self.occurred_at.or(self.recorded_at).or(self.time).map(|t| t.date())
     }
+}
+
+/// An `asOf` resolved against the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// Log time: the answer reflects events up to this seq (clamped to the head).
+    pub seq: u64,
+    /// Business time: only events that occurred by then (ms since the epoch).
+    pub occurred_by_ms: Option<i64>,
+}
+
+/// What `as_of` designates: `INVALID_INPUT` when it names two log times or none at all.
+pub fn resolve_as_of(log: &Log, as_of: &AsOf) -> ApiResult<Resolved> {
+    let head = log.head().seq;
+    let log_times = [as_of.seq.is_some(), as_of.recorded_at.is_some(), as_of.time.is_some()];
+    if log_times.iter().filter(|given| **given).count() > 1 {
+        return Err(ApiError::invalid(
+            "asOf takes one log time: seq or recordedAt, not both".to_owned(),
+        ));
+    }
+    let seq = match (as_of.seq, as_of.recorded_at.or(as_of.time)) {
+        (Some(seq), _) => seq.0.min(head),
+        // recorded_at is non-decreasing along seq: binary search the last seq ≤ `at`.
+        (None, Some(time)) => super::log::last_seq_recorded_by(log, time.millis())?,
+        (None, None) if as_of.occurred_at.is_some() => head,
+        (None, None) => {
+            return Err(ApiError::invalid("asOf needs seq, recordedAt or occurredAt".to_owned()));
+        }
+    };
+    Ok(Resolved { seq, occurred_by_ms: as_of.occurred_at.map(Timestamp::millis) })
 }
 
 /// A consistent read of one view, with what it reflects.
@@ -132,38 +177,77 @@ pub struct ViewRead {
     _replayed: Option<ViewStore>,
 }
 
-/// Reads view `name` now, or as of an earlier point by replaying the log into a temporary
-/// store (cost: every event up to that point; runs on a blocking thread).
+/// Reads view `name` now, or as of an earlier point:
+/// - in log time (`seq`/`recordedAt`), from the view's history: seeks whose cost does not
+///   grow with the length of history (a replay of the log only for a view whose history does
+///   not reach back that far: one built before history was kept);
+/// - in business time (`occurredAt`), by replaying the events it counts into a temporary
+///   store on a blocking thread (cost: every event up to the log time).
 pub async fn read_view(state: &AppState, name: &str, as_of: Option<AsOf>) -> ApiResult<ViewRead> {
     let engine = state.engine();
     let views = engine.views();
     let live = views.reader(name).map_err(|e| view_error(name, &e))?;
-    let target = match &as_of {
-        None => None,
-        Some(a) => Some(resolve_as_of(engine.log(), a)?),
+    let Some(as_of) = as_of else {
+        let meta = reader_meta(state, name, &live, true)?;
+        return Ok(ViewRead { reader: live, meta, _replayed: None });
     };
-    match target {
-        Some(seq) if seq != live.applied() => {
-            let log = engine.log().clone();
-            let projections = state.projections().to_vec();
-            if !projections.iter().any(|p| p.name() == name) {
-                return Err(ApiError::not_found(format!("view '{name}' cannot be replayed")));
-            }
-            let store = tokio::task::spawn_blocking(move || {
-                ViewStore::replay_as_of(&log, projections, seq, &mut |_, _| {})
-            })
-            .await
-            .map_err(|e| ApiError::internal("replay task", &e))?
-            .map_err(|e| ApiError::internal("replay", &e))?;
-            let reader = store.reader(name).map_err(|e| view_error(name, &e))?;
-            let meta = reader_meta(state, name, &reader, false)?;
-            Ok(ViewRead { reader, meta, _replayed: Some(store) })
-        }
-        _ => {
-            let meta = reader_meta(state, name, &live, true)?;
-            Ok(ViewRead { reader: live, meta, _replayed: None })
+    let target = resolve_as_of(engine.log(), &as_of)?;
+    if let Some(occurred_by_ms) = target.occurred_by_ms {
+        let mut read = replayed(state, name, target.seq, Some(occurred_by_ms)).await?;
+        read.meta.occurred_at = Some(Timestamp::from_millis(occurred_by_ms));
+        return Ok(read);
+    }
+    if target.seq == live.applied() {
+        let meta = reader_meta(state, name, &live, true)?;
+        return Ok(ViewRead { reader: live, meta, _replayed: None });
+    }
+    drop(live);
+    let mut historical = views.reader_at(name, target.seq);
+    if matches!(historical, Err(tally_projections::Error::Lagging { .. })) {
+        // The view is behind the seq asked for: it catches up in moments.
+        if views.wait_for(target.seq, AS_OF_WAIT).await.is_ok() {
+            historical = views.reader_at(name, target.seq);
         }
     }
+    match historical {
+        Ok(reader) => {
+            let meta = reader_meta(state, name, &reader, false)?;
+            Ok(ViewRead { reader, meta, _replayed: None })
+        }
+        Err(
+            tally_projections::Error::NoHistory { .. } | tally_projections::Error::Lagging { .. },
+        ) => replayed(state, name, target.seq, None).await,
+        Err(e) => Err(view_error(name, &e)),
+    }
+}
+
+/// How long an answer as of a seq the views have not applied yet waits for them before it
+/// replays the log instead.
+const AS_OF_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// View `name` replayed from the log up to `seq` into a temporary store (only the events that
+/// occurred by `occurred_by_ms` when given).
+async fn replayed(
+    state: &AppState,
+    name: &str,
+    seq: u64,
+    occurred_by_ms: Option<i64>,
+) -> ApiResult<ViewRead> {
+    let log = state.engine().log().clone();
+    let projections = state.projections().to_vec();
+    if !projections.iter().any(|p| p.name() == name) {
+        return Err(ApiError::not_found(format!("view '{name}' cannot be replayed")));
+    }
+    let store = tokio::task::spawn_blocking(move || match occurred_by_ms {
+        None => ViewStore::replay_as_of(&log, projections, seq, &mut |_, _| {}),
+        Some(by) => ViewStore::replay_occurred_by(&log, projections, seq, by, &mut |_, _| {}),
+    })
+    .await
+    .map_err(|e| ApiError::internal("replay task", &e))?
+    .map_err(|e| ApiError::internal("replay", &e))?;
+    let reader = store.reader(name).map_err(|e| view_error(name, &e))?;
+    let meta = reader_meta(state, name, &reader, false)?;
+    Ok(ViewRead { reader, meta, _replayed: Some(store) })
 }
 
 /// A projection error as an API error: `NOT_FOUND` for an unknown view, `INTERNAL` otherwise.

@@ -55,7 +55,7 @@ async fn shutdown_ends_subscriptions_and_everything_acknowledged_is_durable() {
 }
 
 #[tokio::test]
-async fn a_view_read_as_of_an_earlier_seq_replays_to_that_seq() {
+async fn a_view_read_as_of_an_earlier_seq_reads_it_as_it_was_then() {
     let server = TestServer::start().await;
     server.master_data().await;
     let head = server.head();
@@ -66,7 +66,8 @@ async fn a_view_read_as_of_an_earlier_seq_replays_to_that_seq() {
     let live = read_view(&server.state, "event_count", None).await.unwrap();
     assert_eq!(live.meta.seq.0, head);
     assert_eq!(count(&live), Some(head));
-    let earlier = read_view(&server.state, "event_count", Some(AsOf::Seq(2.into()))).await.unwrap();
+    let as_of = AsOf { seq: Some(2.into()), ..AsOf::default() };
+    let earlier = read_view(&server.state, "event_count", Some(as_of)).await.unwrap();
     assert_eq!(earlier.meta.seq.0, 2);
     assert_eq!(count(&earlier), Some(2));
     let unknown = read_view(&server.state, "nope", None).await.unwrap_err();
@@ -141,4 +142,75 @@ fn token_files_and_environment_values_keep_only_hashes() {
         config.resolve(Some("Basic abc")).check("Query.head").unwrap_err().code,
         "UNAUTHENTICATED"
     );
+}
+
+/// Version 2 of the counting projection: counts each event twice (a changed projection whose
+/// stored state differs from what version 1 built).
+#[derive(Debug)]
+struct EventCountV2;
+
+impl Projection for EventCountV2 {
+    fn name(&self) -> &'static str {
+        "event_count"
+    }
+    fn version(&self) -> u32 {
+        2
+    }
+    fn apply(
+        &self,
+        tx: &mut tally_projections::Tx<'_>,
+        _event: &tally_projections::Applied<'_>,
+    ) -> Result<(), tally_projections::ApplyError> {
+        let n = tx.get_raw(b"count")?.and_then(|v| v.try_into().ok()).map_or(0, u64::from_be_bytes);
+        tx.put_raw(b"count".to_vec(), (n + 2).to_be_bytes().to_vec());
+        Ok(())
+    }
+}
+
+/// A new binary with a changed projection: the server rebuilds that view online at start, with
+/// no manual step, and its answers then come from the new version; a restart does not rebuild
+/// it again.
+#[tokio::test]
+async fn an_upgraded_projection_is_rebuilt_online_at_start() {
+    let server = TestServer::start().await;
+    server.master_data().await;
+    let head = server.head();
+    server.state.engine().wait_for_views(head, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(server.state.engine().views().stale().unwrap(), vec![]);
+    let dir = server.stop_and_keep().await;
+
+    let count = |state: &tally_api::AppState| {
+        let reader = state.engine().views().reader("event_count").unwrap();
+        reader.get_raw(b"count").unwrap().map(|v| u64::from_be_bytes(v.try_into().unwrap()))
+    };
+    let projections: Vec<Arc<dyn Projection>> = vec![Arc::new(EventCountV2)];
+    let engine = Engine::open(dir.path(), EngineConfig::default(), projections.clone()).unwrap();
+    let stale = engine.views().stale().unwrap();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0].0, "event_count");
+    assert!(stale[0].1.contains("version 1") && stale[0].1.contains("has 2"), "{stale:?}");
+    let server = TestServer::serve(engine, projections.clone(), ApiConfig::default(), dir).await;
+    // Until the new generation is swapped in, the old one answers: version 1's count.
+    let status = "{ views { views { name rebuild { running generation error } } } }";
+    let mut done = serde_json::Value::Null;
+    for _ in 0..200 {
+        let data = server.gql(status, json!({})).await;
+        let view = data["views"]["views"][0]["rebuild"].clone();
+        if view["running"] == json!(false) {
+            done = view;
+            break;
+        }
+        let answered = count(&server.state).unwrap();
+        assert!(answered == head || answered == 2 * head, "{answered}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(done, json!({"running": false, "generation": "1", "error": null}));
+    assert_eq!(count(&server.state), Some(2 * head), "answers come from version 2");
+    assert_eq!(server.state.engine().views().stale().unwrap(), vec![]);
+    let dir = server.stop_and_keep().await;
+
+    // Restarted with the same binary: nothing to rebuild.
+    let engine = Engine::open(dir.path(), EngineConfig::default(), projections).unwrap();
+    assert_eq!(engine.views().stale().unwrap(), vec![]);
+    tokio::task::spawn_blocking(move || engine.close()).await.unwrap();
 }

@@ -18,6 +18,9 @@ impl Projection for FinanceRefusingBad {
     fn name(&self) -> &'static str {
         "finance"
     }
+    fn version(&self) -> u32 {
+        1
+    }
 
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {
         if let Event::JournalEntryPosted(e) = a.event
@@ -36,6 +39,9 @@ struct LedgerRefusingBad;
 impl Projection for LedgerRefusingBad {
     fn name(&self) -> &'static str {
         "ledger"
+    }
+    fn version(&self) -> u32 {
+        1
     }
 
     fn apply(&self, tx: &mut Tx<'_>, a: &Applied<'_>) -> Result<(), ApplyError> {

@@ -17,6 +17,9 @@ impl Projection for EventCount {
     fn name(&self) -> &'static str {
         "event_count"
     }
+    fn version(&self) -> u32 {
+        1
+    }
     fn apply(&self, tx: &mut Tx<'_>, _event: &Applied<'_>) -> Result<(), ApplyError> {
         let n = tx.get_raw(b"count")?.and_then(|v| v.try_into().ok()).map_or(0, u64::from_be_bytes);
         tx.put_raw(b"count".to_vec(), (n + 1).to_be_bytes().to_vec());

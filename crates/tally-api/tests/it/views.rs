@@ -814,3 +814,71 @@ async fn a_view_rebuilt_online_while_commands_arrive_equals_a_fresh_replay() {
     assert_eq!(stock["stock"]["total"]["onHand"], json!((received - 20).to_string()), "{stock}");
     server.stop().await;
 }
+
+/// Business time beside log time: a receipt recorded late (after a later one) counts at the
+/// time it occurred in `occurredAt` answers, and only from when it was recorded in `seq` /
+/// `recordedAt` answers; both axes together give "as the business was then, as known then".
+#[tokio::test]
+async fn a_late_fact_counts_at_its_occurred_time_and_from_its_recorded_time() {
+    let server = TestServer::start_with_views().await;
+    server.master_data().await;
+    let receive = |key: &'static str, at: &'static str, qty: u32| {
+        let server = &server;
+        async move {
+            let command =
+                json!({"type": "receive_inventory", "location": "WH1", "sku": "SKU-A", "qty": qty});
+            let answer = submit(server, key, Some(at), &command).await;
+            assert_eq!(answer["data"]["submit"]["userErrors"], json!([]), "{key}: {answer:#}");
+            server.head()
+        }
+    };
+    let first = receive("rcv-1", "2026-03-01T10:00:00Z", 10).await;
+    let second = receive("rcv-2", "2026-03-02T10:00:00Z", 5).await;
+    let head = server.gql("{ head { recordedAt } }", json!({})).await;
+    let second_recorded = head["head"]["recordedAt"].as_str().unwrap().to_owned();
+    // Recorded at least a millisecond after the second receipt.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let late = receive("rcv-late", "2026-03-01T12:00:00Z", 7).await;
+    assert!(first < second && second < late);
+
+    let q = "query($asOf: AsOf) { stock(location: \"WH1\", sku: \"SKU-A\", asOf: $asOf) {
+                 meta { seq occurredAt } total { onHand } } }";
+    let on_hand = |as_of: Value| {
+        let server = &server;
+        async move {
+            let data = server.gql(q, json!({ "asOf": as_of })).await;
+            let stock = &data["stock"];
+            assert!(stock.is_object(), "{data:#}");
+            (
+                stock["total"]["onHand"].as_str().unwrap().to_owned(),
+                u64_of(&stock["meta"]["seq"]),
+                stock["meta"]["occurredAt"].clone(),
+            )
+        }
+    };
+    // Now: everything.
+    assert_eq!(on_hand(Value::Null).await.0, "22");
+    // Log time: what the ledger knew after the second receipt (the late one not yet).
+    assert_eq!(on_hand(json!({"seq": second})).await, ("15".into(), second, Value::Null));
+    assert_eq!(on_hand(json!({"recordedAt": second_recorded})).await.0, "15");
+    assert_eq!(on_hand(json!({"time": second_recorded})).await.0, "15", "the former name");
+    // Business time, as known now: the end of 1 March holds the first and the late receipt.
+    let (qty, seq, occurred) = on_hand(json!({"occurredAt": "2026-03-01T23:59:59Z"})).await;
+    assert_eq!((qty.as_str(), seq), ("17", late));
+    assert_eq!(occurred, json!("2026-03-01T23:59:59.000Z"));
+    assert_eq!(on_hand(json!({"occurredAt": "2026-03-01T11:00:00Z"})).await.0, "10");
+    assert_eq!(on_hand(json!({"occurredAt": "2026-03-01T09:00:00Z"})).await.0, "0");
+    // Both axes: 1 March as known after the second receipt (before the late one arrived).
+    let known_then = json!({"occurredAt": "2026-03-01T23:59:59Z", "seq": second});
+    assert_eq!(on_hand(known_then).await, ("10".into(), second, json!("2026-03-01T23:59:59.000Z")));
+    let known_then = json!({"occurredAt": "2026-03-01T23:59:59Z", "recordedAt": second_recorded});
+    assert_eq!(on_hand(known_then).await.0, "10");
+
+    // Two log times, or no time at all: INVALID_INPUT, nothing else answered.
+    for bad in [json!({"seq": first, "recordedAt": second_recorded}), json!({})] {
+        let token = crate::support::token(tally_api::Role::Admin);
+        let answer = server.gql_as(Some(&token), q, json!({ "asOf": bad })).await;
+        assert_eq!(crate::support::first_code(&answer), "INVALID_INPUT", "{answer:#}");
+    }
+    server.stop().await;
+}

@@ -13,6 +13,9 @@ impl Projection for Counter {
     fn name(&self) -> &'static str {
         "counter"
     }
+    fn version(&self) -> u32 {
+        1
+    }
     fn apply(&self, tx: &mut Tx<'_>, event: &Applied<'_>) -> Result<(), ApplyError> {
         tx.add(key(&[b"type", event.event_type.as_bytes()]), 1)?;
         tx.add(b"total".to_vec(), 1)?;
