@@ -537,10 +537,7 @@ impl ViewStore {
                 let stale = self.inner.db.keyspace(&h_name, history_options)?;
                 self.inner.db.delete_keyspace(stale)?;
             }
-            Some(History {
-                keyspace: self.inner.db.keyspace(&h_name, history_options)?,
-                from: 0,
-            })
+            Some(History { keyspace: self.inner.db.keyspace(&h_name, history_options)?, from: 0 })
         } else {
             None
         };
