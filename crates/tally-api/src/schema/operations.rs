@@ -39,6 +39,7 @@ pub struct OperationBundle {
 #[derive(Debug, Clone)]
 pub struct Operation(Arc<operations::Operation>);
 
+/// A long-running operation (`startOperation`): its progress while it runs, then its outcome.
 #[Object]
 impl Operation {
     /// Its id, for `operation(id:)`.
