@@ -168,3 +168,43 @@ pub fn read_rate(log: &Log) -> tally_log::Result<f64> {
     std::hint::black_box(sum);
     Ok(count as f64 / start.elapsed().as_secs_f64())
 }
+
+/// Resident memory of this process, KiB (0 where `/proc` is not there).
+#[must_use]
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// A domain command from its JSON.
+pub fn command(json: serde_json::Value) -> anyhow::Result<tally_domain::Command> {
+    Ok(serde_json::from_value(json)?)
+}
+
+/// SKUs of [`seed_catalog`]: `SKU-00000` …
+pub const CATALOG_SKUS: u64 = 1000;
+
+/// The engine benches' master data: channel `web`, warehouses WH1 and WH2 serving it, and
+/// [`CATALOG_SKUS`] untracked SKUs at 4.00 USD.
+pub fn seed_catalog(engine: &tally_engine::Engine) -> anyhow::Result<()> {
+    let mut steps = vec![
+        serde_json::json!({"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"}),
+        serde_json::json!({"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["web"]}),
+        serde_json::json!({"type": "define_location", "location": "WH2", "kind": "warehouse", "rank": 2, "channels": ["web"]}),
+    ];
+    for s in 0..CATALOG_SKUS {
+        steps.push(serde_json::json!({"type": "define_sku", "sku": format!("SKU-{s:05}"), "lot_tracked": false,
+            "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"}));
+    }
+    for (i, step) in steps.into_iter().enumerate() {
+        let submission = tally_engine::Submission::new(format!("seed-{i}"), command(step)?);
+        engine.submit_blocking(submission)?;
+    }
+    Ok(())
+}

@@ -8,6 +8,7 @@
 
 mod apply_error;
 pub mod audit;
+pub mod diff;
 pub mod fill_rate;
 pub mod finance;
 #[cfg(feature = "graphql")]

@@ -22,47 +22,21 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tally_benches::{arg, fdatasync_rate};
+use tally_benches::{arg, command, fdatasync_rate, rss_kib};
 use tally_domain::Command;
 use tally_domain::order::OrderStatus;
 use tally_engine::{Engine, EngineConfig, Submission};
 use tally_projections::{ViewReader, ViewStore, inventory, orders};
 
-const SKUS: u64 = 1000;
+const SKUS: u64 = tally_benches::CATALOG_SKUS;
 
-/// Resident memory of this process, KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-fn command(json: serde_json::Value) -> anyhow::Result<Command> {
-    Ok(serde_json::from_value(json)?)
-}
-
+/// The catalog, then opening stock so that orders allocate and ship.
 fn seed(engine: &Engine) -> anyhow::Result<()> {
-    let mut steps = vec![
-        serde_json::json!({"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"}),
-        serde_json::json!({"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["web"]}),
-        serde_json::json!({"type": "define_location", "location": "WH2", "kind": "warehouse", "rank": 2, "channels": ["web"]}),
-    ];
+    tally_benches::seed_catalog(engine)?;
     for s in 0..SKUS {
-        steps.push(serde_json::json!({"type": "define_sku", "sku": format!("SKU-{s:05}"), "lot_tracked": false,
-            "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"}));
-    }
-    // Opening stock, so that orders allocate and ship.
-    for s in 0..SKUS {
-        steps.push(serde_json::json!({"type": "receive_inventory", "location": "WH1",
-            "sku": format!("SKU-{s:05}"), "qty": 1_000_000}));
-    }
-    for (i, step) in steps.into_iter().enumerate() {
-        engine.submit_blocking(Submission::new(format!("seed-{i}"), command(step)?))?;
+        let receipt = command(serde_json::json!({"type": "receive_inventory", "location": "WH1",
+            "sku": format!("SKU-{s:05}"), "qty": 1_000_000}))?;
+        engine.submit_blocking(Submission::new(format!("opening-{s}"), receipt))?;
     }
     Ok(())
 }

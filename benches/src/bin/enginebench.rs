@@ -7,43 +7,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tally_benches::{arg, fdatasync_rate};
+use tally_benches::{arg, fdatasync_rate, rss_kib};
 use tally_domain::Command;
 use tally_engine::{Engine, EngineConfig, Submission};
 use tally_projections::ViewStore;
 
-fn command(json: serde_json::Value) -> anyhow::Result<Command> {
-    Ok(serde_json::from_value(json)?)
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-const SKUS: u64 = 1000;
-
-fn seed(engine: &Engine) -> anyhow::Result<()> {
-    let mut steps = vec![
-        serde_json::json!({"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"}),
-        serde_json::json!({"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["web"]}),
-        serde_json::json!({"type": "define_location", "location": "WH2", "kind": "warehouse", "rank": 2, "channels": ["web"]}),
-    ];
-    for s in 0..SKUS {
-        steps.push(serde_json::json!({"type": "define_sku", "sku": format!("SKU-{s:05}"), "lot_tracked": false,
-            "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"}));
-    }
-    for (i, step) in steps.into_iter().enumerate() {
-        engine.submit_blocking(Submission::new(format!("seed-{i}"), command(step)?))?;
-    }
-    Ok(())
-}
+const SKUS: u64 = tally_benches::CATALOG_SKUS;
 
 /// `callers` tasks submit `total` stock receipts (one event each) spread over the SKUs.
 fn drive(
@@ -95,7 +64,7 @@ fn main() -> anyhow::Result<()> {
     let views_live = !args.iter().any(|a| a == "--no-views");
     let config = EngineConfig { run_projections: views_live, ..EngineConfig::default() };
     let engine = Engine::open(root.path(), config, tally_projections::all())?;
-    seed(&engine)?;
+    tally_benches::seed_catalog(&engine)?;
     drive(&runtime, &engine, callers.min(64), 5_000, 0);
     let rss_before = rss_kib();
     let sync = fdatasync_rate(root.path(), 512, Duration::from_secs(2))?;

@@ -22,27 +22,7 @@ use tally_engine::{Engine, EngineConfig, Submission};
 use tally_log::CheckpointPolicy;
 use tally_log::tally_proof::key::LedgerKey;
 
-const SKUS: u64 = 1000;
-
-fn command(json: serde_json::Value) -> anyhow::Result<Command> {
-    Ok(serde_json::from_value(json)?)
-}
-
-fn seed(engine: &Engine) -> anyhow::Result<()> {
-    let mut steps = vec![
-        serde_json::json!({"type": "define_channel", "channel": "web", "priority": "standard", "kind": "direct", "currency": "USD"}),
-        serde_json::json!({"type": "define_location", "location": "WH1", "kind": "warehouse", "rank": 1, "channels": ["web"]}),
-        serde_json::json!({"type": "define_location", "location": "WH2", "kind": "warehouse", "rank": 2, "channels": ["web"]}),
-    ];
-    for s in 0..SKUS {
-        steps.push(serde_json::json!({"type": "define_sku", "sku": format!("SKU-{s:05}"), "lot_tracked": false,
-            "unit_cost": {"amount": "4.00", "currency": "USD"}, "abc": "B"}));
-    }
-    for (i, step) in steps.into_iter().enumerate() {
-        engine.submit_blocking(Submission::new(format!("seed-{i}"), command(step)?))?;
-    }
-    Ok(())
-}
+const SKUS: u64 = tally_benches::CATALOG_SKUS;
 
 /// Appends stock receipts from `callers` tasks until `stop`; counts accepted and failed.
 struct Appenders {
@@ -150,7 +130,7 @@ fn main() -> anyhow::Result<()> {
     config.log.checkpoints =
         Some(CheckpointPolicy::new(LedgerKey::generate("opsbench")?, "bench.tally/ledger"));
     let engine = Engine::open(root.path(), config, tally_projections::all())?;
-    seed(&engine)?;
+    tally_benches::seed_catalog(&engine)?;
     let state = AppState::with_projections(
         engine.clone(),
         AuthConfig::empty(),

@@ -18,6 +18,7 @@ use tally_log::tally_proof::bundle::dir::{CHECKPOINTS_FILE, EVENTS_FILE, KEY_FIL
 use tally_log::tally_proof::checkpoint::{Checkpoint, SignedCheckpoint};
 use tally_log::{Corruption, Error as LogError, VerifyOptions};
 use tally_projections::ViewStore;
+use tally_projections::diff::{Difference, show};
 
 /// Operations kept (running and finished); the oldest finished one is forgotten first.
 pub const OPERATIONS_KEPT_MAX: usize = 32;
@@ -546,83 +547,10 @@ fn replay_check(state: &AppState, op: &Operation, view: Option<&str>) -> Outcome
     Outcome { ok: true, report, error: None, seq: high }
 }
 
-fn show(value: Option<&[u8]>) -> String {
-    value.map_or_else(
-        || "absent".to_owned(),
-        |v| {
-            let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
-            format!("{} bytes {hex}", v.len())
-        },
-    )
-}
-
-/// One key whose value differs between the served view and the rebuild.
-#[derive(Debug, PartialEq, Eq)]
-struct Mismatch {
-    key: Vec<u8>,
-    live: Option<Vec<u8>>,
-    rebuilt: Option<Vec<u8>>,
-}
-
-/// How two key-ordered dumps differ.
-#[derive(Debug, PartialEq, Eq)]
-struct Difference {
-    first: Option<Mismatch>,
-    count: usize,
-}
-
-impl Difference {
-    /// Merges two dumps sorted by key (as `ViewReader::scan` returns them).
-    fn of(live: &[(Vec<u8>, Vec<u8>)], rebuilt: &[(Vec<u8>, Vec<u8>)]) -> Self {
-        let (mut a, mut b) = (live.iter().peekable(), rebuilt.iter().peekable());
-        let mut diff = Self { first: None, count: 0 };
-        let mut note = |key: &[u8], l: Option<&Vec<u8>>, r: Option<&Vec<u8>>| {
-            diff.count += 1;
-            if diff.first.is_none() {
-                diff.first =
-                    Some(Mismatch { key: key.to_vec(), live: l.cloned(), rebuilt: r.cloned() });
-            }
-        };
-        loop {
-            match (a.peek(), b.peek()) {
-                (None, None) => break,
-                (Some((k, v)), None) => {
-                    note(k, Some(v), None);
-                    a.next();
-                }
-                (None, Some((k, v))) => {
-                    note(k, None, Some(v));
-                    b.next();
-                }
-                (Some((ka, va)), Some((kb, vb))) => match ka.cmp(kb) {
-                    std::cmp::Ordering::Less => {
-                        note(ka, Some(va), None);
-                        a.next();
-                    }
-                    std::cmp::Ordering::Greater => {
-                        note(kb, None, Some(vb));
-                        b.next();
-                    }
-                    std::cmp::Ordering::Equal => {
-                        if va != vb {
-                            note(ka, Some(va), Some(vb));
-                        }
-                        a.next();
-                        b.next();
-                    }
-                },
-            }
-        }
-        diff
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests fail loudly")]
 mod tests {
-    use super::{
-        Difference, Mismatch, OPERATIONS_KEPT_MAX, OperationKind, Operations, Outcome, StartError,
-    };
+    use super::{OPERATIONS_KEPT_MAX, OperationKind, Operations, Outcome, StartError};
 
     #[test]
     fn one_operation_of_a_kind_runs_at_a_time_and_the_list_is_bounded() {
@@ -651,27 +579,5 @@ mod tests {
         }
         assert!(ops.get(&running.id).is_some_and(|op| op.running()));
         assert_eq!(ops.list().len(), OPERATIONS_KEPT_MAX);
-    }
-
-    fn kv(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
-    }
-
-    #[test]
-    fn the_first_differing_key_is_named_whichever_side_has_it() {
-        let a = kv(&[("a", "1"), ("b", "2")]);
-        assert_eq!(Difference::of(&a, &a), Difference { first: None, count: 0 });
-        let live = kv(&[("a", "1"), ("b", "2"), ("d", "4")]);
-        let rebuilt = kv(&[("a", "1"), ("b", "3"), ("c", "3")]);
-        let diff = Difference::of(&live, &rebuilt);
-        assert_eq!(diff.count, 3, "b changed, c missing live, d extra live");
-        assert_eq!(
-            diff.first,
-            Some(Mismatch {
-                key: b"b".to_vec(),
-                live: Some(b"2".to_vec()),
-                rebuilt: Some(b"3".to_vec())
-            })
-        );
     }
 }
