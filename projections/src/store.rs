@@ -422,6 +422,20 @@ impl ViewStore {
         Ok(applied)
     }
 
+    /// The history of `name` read as of the seq `live` (a read of the view's state) reflects,
+    /// in the same snapshot: what every `asOf` answer at that seq reads. It must hold exactly
+    /// the state (`tally replay --check` compares them). `None` when the view keeps no
+    /// complete history (a throw-away store, or history from a later seq on).
+    pub fn history_twin(&self, name: &str, live: &ViewReader) -> Result<Option<ViewReader>> {
+        let (_, history) = self.view(name)?.served();
+        Ok(history.filter(|h| h.from == 0 && live.as_of.is_none()).map(|h| ViewReader {
+            snapshot: live.snapshot.clone(),
+            keyspace: live.keyspace.clone(),
+            applied: live.applied,
+            as_of: Some(h.keyspace),
+        }))
+    }
+
     /// Views whose served generation this binary should rebuild, with why: built by another
     /// version of the projection ([`Projection::version`]), built before versions were
     /// recorded, or holding history only from some seq on (built before history was kept).

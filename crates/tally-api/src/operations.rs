@@ -535,13 +535,36 @@ fn replay_check(state: &AppState, op: &Operation, view: Option<&str>) -> Outcome
                 show(first.rebuilt.as_deref()),
             ));
         }
+        // The history every asOf answer reads must hold the state at the seq it reflects.
+        let twin = match views.history_twin(name, reader) {
+            Ok(twin) => twin,
+            Err(e) => return failed(&format!("reading history of '{name}'"), &e),
+        };
+        if let Some(twin) = twin {
+            let history = match twin.scan(&[]) {
+                Ok(rows) => rows,
+                Err(e) => return failed(&format!("reading history of '{name}'"), &e),
+            };
+            let diff = Difference::of(&ours, &history);
+            if let Some(first) = diff.first {
+                report.push(format!(
+                    "FAILED: the history of view '{name}' as of seq {at} differs from its state \
+                     ({} differing keys); first at key \"{}\": state {}, history {}",
+                    diff.count,
+                    first.key.escape_ascii(),
+                    show(first.live.as_deref()),
+                    show(first.rebuilt.as_deref()),
+                ));
+            }
+        }
     }
     if !report.is_empty() {
         return problem(high, report);
     }
     let at = if low == high { format!("seq {high}") } else { format!("seqs {low} to {high}") };
     report.push(format!(
-        "ok: {} views equal a rebuild from the log at {at} ({keys} keys compared byte for byte)",
+        "ok: {} views equal a rebuild from the log at {at} ({keys} keys compared byte for byte), \
+         and their history as of it",
         readers.len()
     ));
     Outcome { ok: true, report, error: None, seq: high }

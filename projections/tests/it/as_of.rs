@@ -110,6 +110,13 @@ proptest! {
         for seq in seqs {
             assert_as_of_equals_replay(&l, seq);
         }
+        // At the head, the history read in the state's own snapshot holds the state.
+        for name in l.store.names() {
+            let live = l.store.reader(name).unwrap();
+            let twin = l.store.history_twin(name, &live).unwrap().unwrap();
+            assert!(twin.is_historical());
+            assert!(twin.scan(&[]).unwrap() == live.scan(&[]).unwrap(), "{name}: history at the head");
+        }
     }
 }
 

@@ -161,6 +161,7 @@ async fn replay_check_compares_the_served_views_with_a_rebuild() {
     let line = op["report"][0].as_str().unwrap();
     assert!(line.starts_with("ok: "), "{line}");
     assert!(line.contains("views equal a rebuild from the log"), "{line}");
+    assert!(line.contains("and their history as of it"), "{line}");
     let one = run(&server, "REPLAY_CHECK", json!({ "view": "inventory" })).await;
     assert_eq!(one["ok"], json!(true), "{one:#}");
     assert!(one["report"][0].as_str().unwrap().starts_with("ok: 1 views equal"), "{one:#}");

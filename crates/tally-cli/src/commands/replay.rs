@@ -79,8 +79,9 @@ fn check_views(dir: &DataDir, log: &tally_log::Log, view: Option<&str>) -> anyho
     let mut keys = 0usize;
     let mut differing = 0usize;
     for name in live.names() {
-        let applied = live.applied(name)?;
-        let ours = live.dump(name).with_context(|| format!("reading view '{name}'"))?;
+        let reader = live.reader(name)?;
+        let applied = reader.applied();
+        let ours = reader.scan(&[]).with_context(|| format!("reading view '{name}'"))?;
         let rebuilt = fresh.dump(name).with_context(|| format!("reading rebuilt '{name}'"))?;
         keys += ours.len().max(rebuilt.len());
         if applied != head {
@@ -99,12 +100,27 @@ fn check_views(dir: &DataDir, log: &tally_log::Log, view: Option<&str>) -> anyho
                 show(first.rebuilt.as_deref()),
             );
         }
+        // The history every asOf answer reads must hold the state at the seq it reflects.
+        if let Some(twin) = live.history_twin(name, &reader)? {
+            let history = twin.scan(&[]).with_context(|| format!("reading history of '{name}'"))?;
+            let diff = Difference::of(&ours, &history);
+            if let Some(first) = diff.first {
+                differing += 1;
+                println!(
+                    "FAILED: the history of view '{name}' as of seq {head} differs from its state ({} differing keys); first at key \"{}\": state {}, history {}",
+                    diff.count,
+                    first.key.escape_ascii(),
+                    show(first.live.as_deref()),
+                    show(first.rebuilt.as_deref()),
+                );
+            }
+        }
     }
     if differing > 0 {
         return Ok(Outcome::Problem);
     }
     println!(
-        "ok: {} views equal a rebuild from the log at seq {head} ({keys} keys compared byte for byte)",
+        "ok: {} views equal a rebuild from the log at seq {head} ({keys} keys compared byte for byte), and their history as of it",
         live.names().len()
     );
     Ok(Outcome::Ok)

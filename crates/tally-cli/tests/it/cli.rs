@@ -150,6 +150,7 @@ fn replay_check_finds_a_damaged_view_and_a_rebuild_repairs_it() {
         "{}",
         stdout(&ok)
     );
+    assert!(stdout(&ok).contains("and their history as of it"), "{}", stdout(&ok));
 
     // Flip one byte of the first stock bucket of the inventory view, directly in the store.
     {
@@ -166,13 +167,33 @@ fn replay_check_finds_a_damaged_view_and_a_rebuild_repairs_it() {
     let text = stdout(&bad);
     assert!(text.contains("FAILED: view 'inventory' differs"), "{text}");
     assert!(text.contains("(1 differing keys); first at key \"stock\\x00WH1\\x00A"), "{text}");
-    assert_eq!(text.lines().count(), 1, "only the damaged view: {text}");
+    // The view's history (what asOf answers read) no longer matches its damaged state either.
+    assert!(text.contains("FAILED: the history of view 'inventory' as of seq"), "{text}");
+    assert_eq!(text.lines().count(), 2, "only the damaged view: {text}");
 
     let rebuilt = tally(&data, &["replay", "--view", "inventory"]);
     assert_eq!(code(&rebuilt), 0, "{}", stderr(&rebuilt));
     let again = tally(&data, &["replay", "--check", "--view", "inventory"]);
     assert_eq!(code(&again), 0, "{}{}", stdout(&again), stderr(&again));
     assert!(stdout(&again).starts_with("ok: 1 views"), "{}", stdout(&again));
+
+    // Damage only the history (the newest version of the first stock key of generation 1):
+    // the state still equals a rebuild, the history check names the view.
+    {
+        let db = fjall::Database::builder(data.join("views")).open().unwrap();
+        let history = db.keyspace("h.inventory.1", fjall::KeyspaceCreateOptions::default).unwrap();
+        let (key, value) = history.prefix(b"stock").next().unwrap().into_inner().unwrap();
+        let mut damaged = value.to_vec();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 0x01;
+        history.insert(key, damaged).unwrap();
+        db.persist(fjall::PersistMode::SyncAll).unwrap();
+    }
+    let bad = tally(&data, &["replay", "--check", "--view", "inventory"]);
+    assert_eq!(code(&bad), 1, "{}{}", stdout(&bad), stderr(&bad));
+    let text = stdout(&bad);
+    assert!(!text.contains("FAILED: view 'inventory' differs"), "{text}");
+    assert!(text.contains("FAILED: the history of view 'inventory' as of seq"), "{text}");
     assert_eq!(code(&tally(&data, &["replay", "--check", "--view", "nope"])), 2);
 }
 
