@@ -83,6 +83,20 @@ async fn shopify_webhook(
     crate::shopify_webhook::receive(shared.state.clone(), channel, headers, body).await
 }
 
+/// Whether the request's token may read what `field` (a row of `auth::FIELD_ROLES`) guards:
+/// `None` when it may, else the 401 (no or unknown token) or 403 (another role) response.
+fn refusal(shared: &Shared, headers: &HeaderMap, field: &str) -> Option<Response> {
+    let auth = shared.state.auth().resolve(authorization(headers));
+    auth.check(field).err().map(|e| {
+        let status = if e.code == code::FORBIDDEN {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        (status, [(header::WWW_AUTHENTICATE, "Bearer")], format!("{}\n", e.message)).into_response()
+    })
+}
+
 /// `GET /operations/{id}/bundle/{file}`: one file of the audit bundle an `EXPORT_BUNDLE`
 /// operation wrote, streamed, for a token of the roles of `Query.operation` (401 without a
 /// valid token, 403 for another role, 404 for an unknown operation, a file a bundle does not
@@ -92,15 +106,8 @@ async fn bundle_file(
     axum::extract::Path((id, file)): axum::extract::Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let auth = shared.state.auth().resolve(authorization(&headers));
-    if let Err(e) = auth.check("Query.operation") {
-        let status = if e.code == code::FORBIDDEN {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::UNAUTHORIZED
-        };
-        return (status, [(header::WWW_AUTHENTICATE, "Bearer")], format!("{}\n", e.message))
-            .into_response();
+    if let Some(refused) = refusal(&shared, &headers, "Query.operation") {
+        return refused;
     }
     let not_found = |what: String| (StatusCode::NOT_FOUND, format!("{what}\n")).into_response();
     let Some(op) = shared.state.operations().get(&id) else {
@@ -177,15 +184,8 @@ async fn export_file(
 ) -> Response {
     use crate::exports::{Export, Format};
     use tally_domain::time::Date;
-    let auth = shared.state.auth().resolve(authorization(&headers));
-    if let Err(e) = auth.check("Query.settlementExport") {
-        let status = if e.code == code::FORBIDDEN {
-            StatusCode::FORBIDDEN
-        } else {
-            StatusCode::UNAUTHORIZED
-        };
-        return (status, [(header::WWW_AUTHENTICATE, "Bearer")], format!("{}\n", e.message))
-            .into_response();
+    if let Some(refused) = refusal(&shared, &headers, "Query.settlementExport") {
+        return refused;
     }
     let bad = |message: String| (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response();
     let query = match query {
