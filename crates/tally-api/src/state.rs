@@ -133,41 +133,50 @@ impl AppState {
     /// Starts an online rebuild of view `name` in the background (blue/green; progress in
     /// [`AppState::rebuilds`]). `Err` with a message when one is already running.
     pub fn start_rebuild(&self, name: &str) -> Result<(), String> {
-        {
-            let mut rebuilds = self.rebuilds();
-            if rebuilds.get(name).is_some_and(|r| r.outcome.is_none()) {
-                return Err(format!("a rebuild of '{name}' is already running"));
-            }
-            rebuilds.insert(name.to_owned(), Rebuild::default());
-        }
+        self.register_rebuild(name)?;
         let state = self.clone();
         let view = name.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let engine = state.engine();
-            let mut progress = |done: u64, total: u64| {
-                if let Some(r) = state.rebuilds().get_mut(&view) {
-                    (r.done, r.total) = (done, total);
-                }
-            };
-            let outcome = engine
-                .views()
-                .rebuild(&view, engine.log(), &mut progress)
-                .map(|report| report.generation)
-                .map_err(|e| e.to_string());
-            match &outcome {
-                Ok(generation) => tracing::info!(view, generation, "view rebuilt online"),
-                Err(error) => tracing::error!(view, %error, "online rebuild failed"),
-            }
-            if let Some(r) = state.rebuilds().get_mut(&view) {
-                r.outcome = Some(outcome);
-            }
-        });
+        tokio::task::spawn_blocking(move || state.run_rebuild(&view));
         Ok(())
+    }
+
+    /// Records a rebuild of `name` as started (so a second one is refused).
+    fn register_rebuild(&self, name: &str) -> Result<(), String> {
+        let mut rebuilds = self.rebuilds();
+        if rebuilds.get(name).is_some_and(|r| r.outcome.is_none()) {
+            return Err(format!("a rebuild of '{name}' is already running"));
+        }
+        rebuilds.insert(name.to_owned(), Rebuild::default());
+        Ok(())
+    }
+
+    /// Rebuilds `view` (registered) on this thread and records how it ended.
+    fn run_rebuild(&self, view: &str) {
+        let engine = self.engine();
+        let mut progress = |done: u64, total: u64| {
+            if let Some(r) = self.rebuilds().get_mut(view) {
+                (r.done, r.total) = (done, total);
+            }
+        };
+        let outcome = engine
+            .views()
+            .rebuild(view, engine.log(), &mut progress)
+            .map(|report| report.generation)
+            .map_err(|e| e.to_string());
+        match &outcome {
+            Ok(generation) => tracing::info!(view, generation, "view rebuilt online"),
+            Err(error) => tracing::error!(view, %error, "online rebuild failed"),
+        }
+        if let Some(r) = self.rebuilds().get_mut(view) {
+            r.outcome = Some(outcome);
+        }
     }
 
     /// Starts an online rebuild of every view this binary should rebuild (another projection
     /// version built it, or its history is incomplete): no manual step, no downtime; the
-    /// served generations answer until each new one is swapped in.
+    /// served generations answer until each new one is swapped in. They are rebuilt one after
+    /// another on one blocking thread (each reads the whole log), queued ones showing as
+    /// running with no progress yet.
     pub fn rebuild_stale_views(&self) {
         let stale = match self.engine().views().stale() {
             Ok(stale) => stale,
@@ -176,12 +185,23 @@ impl AppState {
                 return;
             }
         };
+        let mut queued = Vec::new();
         for (name, why) in stale {
             tracing::info!(view = name, reason = %why, "rebuilding the view online");
-            if let Err(error) = self.start_rebuild(name) {
-                tracing::warn!(view = name, %error, "no automatic rebuild");
+            match self.register_rebuild(name) {
+                Ok(()) => queued.push(name),
+                Err(error) => tracing::warn!(view = name, %error, "no automatic rebuild"),
             }
         }
+        if queued.is_empty() {
+            return;
+        }
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            for view in queued {
+                state.run_rebuild(view);
+            }
+        });
     }
 
     /// The online view rebuilds started through `rebuildView`, by view.
