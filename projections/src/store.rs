@@ -935,27 +935,21 @@ impl ViewReader {
     /// Events this view quarantined up to the seq it reflects: (how many, the first seq).
     /// Reads the quarantine keys of the snapshot, so it agrees with every other read of it.
     pub fn quarantine_summary(&self) -> Result<(u64, Option<u64>)> {
+        let seq_of = |key: &[u8]| {
+            key.get(QUARANTINE_PREFIX.len()..)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+        };
+        if let Some(history) = self.history() {
+            let keys = history.scan_prefix(QUARANTINE_PREFIX).map_err(|e| self.malformed(e))?;
+            return Ok((keys.len() as u64, keys.first().and_then(|(k, _)| seq_of(k))));
+        }
         let mut count = 0_u64;
         let mut first = None;
-        if let Some(history) = self.history() {
-            for (key, _) in history.scan_prefix(QUARANTINE_PREFIX).map_err(|e| self.malformed(e))? {
-                if first.is_none() {
-                    first = key
-                        .get(QUARANTINE_PREFIX.len()..)
-                        .and_then(|b| b.try_into().ok())
-                        .map(u64::from_be_bytes);
-                }
-                count += 1;
-            }
-            return Ok((count, first));
-        }
         for guard in self.snapshot.prefix(&self.keyspace, QUARANTINE_PREFIX) {
             let key = guard.key()?;
             if first.is_none() {
-                first = key
-                    .get(QUARANTINE_PREFIX.len()..)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes);
+                first = seq_of(&key);
             }
             count += 1;
         }
