@@ -8,6 +8,7 @@ use fjall::Keyspace;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A pending write: `Some(value)` or a deletion (`None`).
@@ -24,9 +25,27 @@ pub struct Tx<'a> {
     overlay: BTreeMap<Vec<u8>, Pending>,
     /// Overlay entries replaced since the current event began, to undo a failed apply.
     undo: Vec<(Vec<u8>, Option<Pending>)>,
-    /// The view's history keyspace and the versions written in this chunk (history key →
-    /// history value); `None` for a store that keeps no history (a throw-away replay).
-    history: Option<(&'a Keyspace, Versions)>,
+    /// The view's history and what this chunk adds to it; `None` for a store that keeps no
+    /// history (a throw-away replay).
+    history: Option<Kept<'a>>,
+}
+
+/// The keyspaces of a view's history.
+#[derive(Clone, Copy)]
+pub(crate) struct HistoryKeyspaces<'a> {
+    /// Every version of every key (see [`crate::history`]).
+    pub(crate) versions: &'a Keyspace,
+    /// The lifetime of every key deleted (see [`history::lifetime_entry`]).
+    pub(crate) lifetimes: &'a Keyspace,
+}
+
+/// What a chunk adds to a view's history.
+struct Kept<'a> {
+    keyspaces: HistoryKeyspaces<'a>,
+    /// History key → history value.
+    versions: Versions,
+    /// Lifetime entries of the keys deleted.
+    lifetimes: Versions,
 }
 
 impl std::fmt::Debug for Tx<'_> {
@@ -38,7 +57,7 @@ impl std::fmt::Debug for Tx<'_> {
 impl<'a> Tx<'a> {
     pub(crate) fn new(
         keyspace: &'a Keyspace,
-        history: Option<&'a Keyspace>,
+        history: Option<HistoryKeyspaces<'a>>,
         read_faults: &'a AtomicU64,
     ) -> Self {
         Self {
@@ -46,7 +65,11 @@ impl<'a> Tx<'a> {
             read_faults,
             overlay: BTreeMap::new(),
             undo: Vec::new(),
-            history: history.map(|h| (h, BTreeMap::new())),
+            history: history.map(|keyspaces| Kept {
+                keyspaces,
+                versions: BTreeMap::new(),
+                lifetimes: BTreeMap::new(),
+            }),
         }
     }
 
@@ -89,19 +112,30 @@ impl<'a> Tx<'a> {
     }
 
     /// Ends the event `seq` began with [`Tx::begin`]: records the value of every key it wrote
-    /// as that key's version at `seq`.
-    pub(crate) fn end(&mut self, seq: u64) {
-        let Some((_, versions)) = &mut self.history else {
+    /// as that key's version at `seq`, and the lifetime of every key it deleted.
+    pub(crate) fn end(&mut self, seq: u64) -> Result<(), ApplyError> {
+        let Some(kept) = &mut self.history else {
             self.undo.clear();
-            return;
+            return Ok(());
         };
         for (key, _) in self.undo.drain(..) {
             debug_assert!(key.len() <= 32_000, "view keys are short (ids are at most 64 bytes)");
+            let version = history::history_key(&key, seq);
+            if kept.versions.contains_key(&version) {
+                continue; // written twice by this event: recorded once, as it ends
+            }
             // The same key may be written more than once by one event: the overlay holds the
             // last write, which is the version.
             let value = self.overlay.get(&key).and_then(Option::as_deref);
-            versions.insert(history::history_key(&key, seq), history::history_value(value));
+            if value.is_none()
+                && let Some(born) = kept.born(&key, &version)?
+            {
+                let (entry, died) = history::lifetime_entry(&key, born, seq);
+                kept.lifetimes.insert(entry, died);
+            }
+            kept.versions.insert(version, history::history_value(value));
         }
+        Ok(())
     }
 
     /// Undoes every write since [`Tx::begin`].
@@ -168,14 +202,18 @@ impl<'a> Tx<'a> {
 
     /// Pending writes, versions included.
     pub(crate) fn len(&self) -> usize {
-        self.overlay.len() + self.history.as_ref().map_or(0, |(_, v)| v.len())
+        self.overlay.len()
+            + self.history.as_ref().map_or(0, |kept| kept.versions.len() + kept.lifetimes.len())
     }
 
     pub(crate) fn drain_into(&mut self, batch: &mut fjall::OwnedWriteBatch) {
         self.undo.clear();
-        if let Some((keyspace, versions)) = &mut self.history {
-            for (key, value) in std::mem::take(versions) {
-                batch.insert(keyspace, key, value);
+        if let Some(kept) = &mut self.history {
+            for (key, value) in std::mem::take(&mut kept.versions) {
+                batch.insert(kept.keyspaces.versions, key, value);
+            }
+            for (key, value) in std::mem::take(&mut kept.lifetimes) {
+                batch.insert(kept.keyspaces.lifetimes, key, value);
             }
         }
         for (key, value) in std::mem::take(&mut self.overlay) {
@@ -184,6 +222,36 @@ impl<'a> Tx<'a> {
                 None => batch.remove(self.keyspace, key),
             }
         }
+    }
+}
+
+impl Kept<'_> {
+    /// Where the lifetime of `key` that its deletion `deletion` (a history key) ends began:
+    /// from the versions before it, this chunk's first, then those committed.
+    fn born(&self, key: &[u8], deletion: &[u8]) -> Result<Option<u64>, ApplyError> {
+        let part = history::key_part(key);
+        let oldest = history::after_key(key);
+        let pending = self
+            .versions
+            .range::<[u8], _>((Bound::Excluded(deletion), Bound::Included(oldest.as_slice())))
+            .map(|(k, v)| Ok((k.clone(), v.clone())));
+        let committed = self.keyspaces.versions.range(part..=oldest.clone()).map(|guard| {
+            let (k, v) =
+                guard.into_inner().map_err(|e| ApplyError::storage(format!("read: {e}")))?;
+            Ok((k.to_vec(), v.to_vec()))
+        });
+        let mut versions = Vec::new();
+        for entry in pending.chain(committed) {
+            let (k, v): (Vec<u8>, Vec<u8>) = entry?;
+            let version = history::version_of(&k, &v)
+                .ok_or_else(|| ApplyError::storage(format!("malformed history at {k:?}")))?;
+            let ends = !version.1;
+            versions.push(version);
+            if ends || versions.len() > history::LIFETIME_WALK {
+                break;
+            }
+        }
+        Ok(history::lifetime_start(versions.into_iter()))
     }
 }
 
