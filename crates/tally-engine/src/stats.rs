@@ -136,7 +136,10 @@ impl SubmissionStats {
     /// past the retention as of `today`.
     pub(crate) fn open(path: &Path, retention_days: u32, today: i32) -> Result<Self, StatsError> {
         let db = Database::builder(path).open()?;
-        let rows_ks = db.keyspace(KEYSPACE, KeyspaceCreateOptions::default)?;
+        // Rows are rewritten on every submission: a small write buffer bounds the versions
+        // held in memory (fjall's default is 64 MiB).
+        let options = || KeyspaceCreateOptions::default().max_memtable_size(4 << 20);
+        let rows_ks = db.keyspace(KEYSPACE, options)?;
         let mut rows = BTreeMap::new();
         for guard in rows_ks.iter() {
             let (key, value) = guard.into_inner()?;

@@ -49,6 +49,12 @@ pub struct Config {
     pub recovery_tail_frames: u64,
     /// fjall block cache. Default 64 MiB.
     pub cache_bytes: u64,
+    /// In-memory write buffer (memtable) of each of the log's five keyspaces. A full one is
+    /// sealed and flushed in the background; fjall holds writes while a keyspace has four
+    /// sealed ones waiting, so the log's memtables never exceed 25 × this. Default 16 MiB
+    /// (fjall's own default, 64 MiB, let the log hold ~0.7 GiB of sealed memtables at 1.5 M
+    /// events while flushes caught up).
+    pub memtable_bytes: u64,
     /// Test-only injected storage faults (feature `fault-injection`). Default: none.
     #[cfg(feature = "fault-injection")]
     pub faults: crate::FaultInjector,
@@ -64,6 +70,7 @@ impl Default for Config {
             append_queue_depth_max: 4096,
             recovery_tail_frames: 4096,
             cache_bytes: 64 << 20,
+            memtable_bytes: 16 << 20,
             #[cfg(feature = "fault-injection")]
             faults: crate::FaultInjector::default(),
         }

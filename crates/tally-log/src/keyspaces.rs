@@ -15,8 +15,10 @@ pub(crate) struct Keyspaces {
 }
 
 impl Keyspaces {
-    pub(crate) fn open(db: &Database) -> Result<Self> {
-        let open = |name| db.keyspace(name, KeyspaceCreateOptions::default);
+    /// Opens them, each with a write buffer of `memtable_bytes` ([`crate::Config`]).
+    pub(crate) fn open(db: &Database, memtable_bytes: u64) -> Result<Self> {
+        let options = || KeyspaceCreateOptions::default().max_memtable_size(memtable_bytes);
+        let open = |name| db.keyspace(name, options);
         Ok(Self {
             frames: open(layout::FRAMES)?,
             streams: open(layout::STREAMS)?,

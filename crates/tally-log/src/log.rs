@@ -230,7 +230,7 @@ impl Log {
         };
         let marked = mark::read(&path)?;
         let db = open_fjall(&path, config.cache_bytes)?;
-        let ks = Keyspaces::open(&db)?;
+        let ks = Keyspaces::open(&db, config.memtable_bytes)?;
         let recovered = recovery::check(&db, &ks, config.recovery_tail_frames)?;
         let head = recovered.head;
         let (commits, mark_file) = match check_mark(&path, &db, &ks, head, marked)? {

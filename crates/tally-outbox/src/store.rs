@@ -162,7 +162,10 @@ impl Store {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = Database::builder(path).open()?;
-        let ks = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        // Cursors are rewritten on every delivery: a small write buffer bounds the versions
+        // held in memory (fjall's default is 64 MiB).
+        let options = || KeyspaceCreateOptions::default().max_memtable_size(4 << 20);
+        let ks = |name: &str| db.keyspace(name, options);
         Ok(Self {
             endpoints: ks("endpoints")?,
             state: ks("state")?,
