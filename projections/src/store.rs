@@ -91,14 +91,12 @@ pub enum Error {
     /// views' checkpoints.
     #[error("the views stopped after a storage failure ({0}); restart to resume")]
     Stopped(String),
-    /// The view keeps no history that far back (it was built before history was kept, or the
-    /// store keeps none): an earlier state needs a replay of the log.
-    #[error("view '{view}' has no history before seq {from}")]
+    /// The view keeps no complete history (it was built before history was kept and not
+    /// rebuilt since, or the store keeps none): an earlier state needs a replay of the log.
+    #[error("view '{view}' keeps no complete history: an earlier state needs a replay")]
     NoHistory {
         /// The view.
         view: String,
-        /// The first seq its history can answer as of (`u64::MAX`: it keeps none).
-        from: u64,
     },
 }
 
@@ -196,6 +194,15 @@ fn keyspace_name(view: &str, generation: u64) -> String {
 
 fn history_name(view: &str, generation: u64) -> String {
     format!("h.{view}.{generation}")
+}
+
+/// Memtable of a view's state: a bound on what each view holds in memory (fjall's default is
+/// 64 MiB; with up to four sealed ones waiting on a flush, ten views could hold 3 GiB). Applies
+/// to keyspaces created from now on: fjall keeps a keyspace's options.
+const STATE_MEMTABLE_BYTES: u64 = 16 << 20;
+
+fn state_options() -> KeyspaceCreateOptions {
+    KeyspaceCreateOptions::default().max_memtable_size(STATE_MEMTABLE_BYTES)
 }
 
 /// Memtable of a history keyspace: history is written with every event and read only by
@@ -325,8 +332,7 @@ impl ViewStore {
                     Error::Malformed { view: name.to_owned(), reason: "bad generation".into() }
                 })?,
             };
-            let keyspace =
-                db.keyspace(&keyspace_name(name, generation), KeyspaceCreateOptions::default)?;
+            let keyspace = db.keyspace(&keyspace_name(name, generation), state_options)?;
             let applied = read_checkpoint(&keyspace, name)?;
             let history = if keep_history {
                 // A generation that has applied nothing is built by this binary from here on.
@@ -560,8 +566,8 @@ impl ViewStore {
     /// `seq` equal to what the view has applied reads the view itself.
     ///
     /// Errors: [`Error::Lagging`] when the view has not applied `seq` yet (wait with
-    /// [`ViewStore::wait_for`]); [`Error::NoHistory`] when its history does not reach back to
-    /// `seq` (replay the log instead: [`ViewStore::replay_as_of`]).
+    /// [`ViewStore::wait_for`]); [`Error::NoHistory`] when it keeps no complete history
+    /// (replay the log instead: [`ViewStore::replay_as_of`]).
     pub fn reader_at(&self, name: &str, seq: u64) -> Result<ViewReader> {
         let view = self.view(name)?;
         let (keyspace, history) = view.served();
@@ -580,7 +586,7 @@ impl ViewStore {
             Some(h) if h.from == 0 => Ok(self.historical(snapshot, keyspace, seq, applied, h)),
             // History kept from a later seq on lacks the keys not written since: it answers
             // nothing before the view is rebuilt ([`ViewStore::stale`]).
-            Some(_) | None => Err(Error::NoHistory { view: name.to_owned(), from: u64::MAX }),
+            Some(_) | None => Err(Error::NoHistory { view: name.to_owned() }),
         }
     }
 
@@ -606,10 +612,10 @@ impl ViewStore {
         let ks_name = keyspace_name(name, generation);
         if self.inner.db.keyspace_exists(&ks_name) {
             // Left over by an interrupted rebuild: start it over.
-            let stale = self.inner.db.keyspace(&ks_name, KeyspaceCreateOptions::default)?;
+            let stale = self.inner.db.keyspace(&ks_name, state_options)?;
             self.inner.db.delete_keyspace(stale)?;
         }
-        let fresh = self.inner.db.keyspace(&ks_name, KeyspaceCreateOptions::default)?;
+        let fresh = self.inner.db.keyspace(&ks_name, state_options)?;
         let fresh_history = if self.inner.keep_history {
             let db = &self.inner.db;
             let h_name = history_name(name, generation);
