@@ -145,6 +145,24 @@ fn main() -> anyhow::Result<()> {
     let engine = Engine::open(root.path(), EngineConfig::default(), tally_projections::all())?;
     let sync = fdatasync_rate(root.path(), 512, Duration::from_secs(2))?;
     let t = Instant::now();
+    // Resident memory while the store grows: the peak, and a sample at each tenth of it.
+    let peak = Arc::new(AtomicU64::new(0));
+    let building = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, building, log) = (peak.clone(), building.clone(), engine.log().clone());
+        std::thread::spawn(move || {
+            let mut next_tenth = 1;
+            while building.load(Ordering::Relaxed) {
+                let rss = rss_kib();
+                peak.fetch_max(rss, Ordering::Relaxed);
+                if log.head().seq >= events * next_tenth / 10 {
+                    eprintln!("rss at {} events appended: {} MiB", log.head().seq, rss >> 10);
+                    next_tenth += 1;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
     seed(&engine)?;
     let refused = build(&runtime, &engine, callers, events);
     eprintln!("{refused} commands refused while building");
@@ -152,7 +170,12 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     rt.block_on(engine.wait_for_views(head, Duration::from_secs(3600)))?;
     let built = t.elapsed().as_secs_f64();
+    building.store(false, Ordering::Relaxed);
+    sampler.join().map_err(|_| anyhow::anyhow!("the memory sampler panicked"))?;
     let rss_built = rss_kib();
+    // Idle: nothing appended for ten seconds (background flushes and compactions settle).
+    std::thread::sleep(Duration::from_secs(10));
+    let rss_idle = rss_kib();
     let views = engine.views();
 
     let mut rng = Rng(0x5EED_CAFE_F00D_0001);
@@ -250,8 +273,10 @@ fn main() -> anyhow::Result<()> {
         log_bytes >> 20
     );
     println!(
-        "| resident memory (engine + views in one process) | {} MiB after building, {} MiB after the queries | | |",
+        "| resident memory (engine + views in one process) | peak {} MiB while building, {} MiB when built, {} MiB idle 10 s later, {} MiB after the queries | | |",
+        peak.load(Ordering::Relaxed) >> 10,
         rss_built >> 10,
+        rss_idle >> 10,
         rss_kib() >> 10
     );
     eprintln!("checksum {checksum}");
