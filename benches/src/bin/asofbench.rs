@@ -5,7 +5,8 @@
 //! The store is built through the engine (durable appends, live projections): 1000 SKUs at two
 //! warehouses, with opening stock; three units of work in four are a stock receipt, the fourth
 //! an order received, validated and allocated, and the order of forty units earlier picked,
-//! packed and shipped (so the status indexes churn as they do in a shop). Then, for `--queries` random (seq, SKU)
+//! packed and shipped (so the status indexes churn as they do in a shop), and the order shipped
+//! forty units before that delivered (`--deliver 0`: never; the orders then all stay open). Then, for `--queries` random (seq, SKU)
 //! pairs from a fixed seed:
 //! - ATS: `inventory::ats_by_channel` + `inventory::stock` of one SKU (a point read and a
 //!   small prefix scan);
@@ -14,7 +15,7 @@
 //! each timed as of the seq (`ViewStore::reader_at`) and live (`ViewStore::reader`).
 //!
 //! Usage: `cargo run --release -p tally-benches --bin asofbench -- --events N [--queries Q]
-//! [--callers C] [--replay 1] [--rebuild 1]` (`--replay 1` also times one full replay to the
+//! [--callers C] [--replay 1] [--rebuild 1] [--deliver 0]` (`--replay 1` also times one full replay to the
 //! middle seq, the cost every as-of answer had before history; `--rebuild 1` times a catch-up
 //! of every view with history against the same catch-up without: the cost of keeping history
 //! on the apply path).
@@ -42,7 +43,7 @@ fn seed(engine: &Engine) -> anyhow::Result<()> {
 }
 
 /// The commands of unit of work `i`.
-fn work(i: u64) -> Vec<serde_json::Value> {
+fn work(i: u64, deliver: bool) -> Vec<serde_json::Value> {
     let sku = format!("SKU-{:05}", (i * 7919) % SKUS);
     if i % 4 != 3 {
         let location = if i.is_multiple_of(2) { "WH1" } else { "WH2" };
@@ -64,12 +65,22 @@ fn work(i: u64) -> Vec<serde_json::Value> {
         out.push(serde_json::json!({"type": "pack_order", "order": order}));
         out.push(serde_json::json!({"type": "ship_order", "order": order, "serials": []}));
     }
+    if deliver && let Some(earlier) = i.checked_sub(80) {
+        // Delivered forty units after it shipped: the open orders stay about eighty, and
+        // every order ends closed, as in a shop.
+        let order = format!("O{earlier:09}");
+        out.push(serde_json::json!({"type": "deliver_order", "order": order}));
+    }
     out
 }
 
 /// Submits units of work from `callers` tasks until the log holds `events` events; returns
 /// how many commands were refused (an order not yet allocated when its shipment comes).
-fn build(runtime: &tokio::runtime::Runtime, engine: &Engine, callers: u64, events: u64) -> u64 {
+fn build(
+    runtime: &tokio::runtime::Runtime,
+    engine: &Engine,
+    (callers, events, deliver): (u64, u64, bool),
+) -> u64 {
     let next = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
     runtime.block_on(async {
@@ -81,7 +92,7 @@ fn build(runtime: &tokio::runtime::Runtime, engine: &Engine, callers: u64, event
             tasks.push(tokio::spawn(async move {
                 while engine.log().head().seq < events {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    for (j, json) in work(i).into_iter().enumerate() {
+                    for (j, json) in work(i, deliver).into_iter().enumerate() {
                         let Ok(cmd) = serde_json::from_value::<Command>(json) else { return };
                         let submission = Submission::new(format!("w{i}-{j}"), cmd);
                         if let Err(e) = engine.submit(submission).await
@@ -140,6 +151,7 @@ fn main() -> anyhow::Result<()> {
     let callers = arg(&args, "--callers", 256);
     let replay = arg(&args, "--replay", 0) == 1;
     let rebuild = arg(&args, "--rebuild", 0) == 1;
+    let deliver = arg(&args, "--deliver", 1) == 1;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
     let root = tempfile::Builder::new().prefix("asofbench").tempdir_in(".")?;
     let engine = Engine::open(root.path(), EngineConfig::default(), tally_projections::all())?;
@@ -164,7 +176,7 @@ fn main() -> anyhow::Result<()> {
         })
     };
     seed(&engine)?;
-    let refused = build(&runtime, &engine, callers, events);
+    let refused = build(&runtime, &engine, (callers, events, deliver));
     eprintln!("{refused} commands refused while building");
     let head = engine.log().head().seq;
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;

@@ -49,11 +49,12 @@ pub struct Config {
     pub recovery_tail_frames: u64,
     /// fjall block cache. Default 64 MiB.
     pub cache_bytes: u64,
-    /// In-memory write buffer (memtable) of each of the log's five keyspaces. A full one is
-    /// sealed and flushed in the background; fjall holds writes while a keyspace has four
-    /// sealed ones waiting, so the log's memtables never exceed 25 × this. Default 16 MiB
-    /// (fjall's own default, 64 MiB, let the log hold ~0.7 GiB of sealed memtables at 1.5 M
-    /// events while flushes caught up).
+    /// In-memory write buffer (memtable) of the log's frames; its four index keyspaces get a
+    /// quarter of it each. A full one is sealed and flushed in the background; fjall holds
+    /// writes while a keyspace has four sealed ones waiting, so the log's memtables never
+    /// exceed 10 × this (as fjall counts bytes). Default 16 MiB (fjall's own default, 64 MiB
+    /// each, let the log hold ~0.7 GiB of sealed memtables at 1.5 M events while flushes
+    /// caught up).
     pub memtable_bytes: u64,
     /// Test-only injected storage faults (feature `fault-injection`). Default: none.
     #[cfg(feature = "fault-injection")]

@@ -15,16 +15,20 @@ pub(crate) struct Keyspaces {
 }
 
 impl Keyspaces {
-    /// Opens them, each with a write buffer of `memtable_bytes` ([`crate::Config`]).
+    /// Opens them: the frames with a write buffer of `memtable_bytes` ([`crate::Config`]),
+    /// the indexes and the Merkle nodes with a quarter of it (their entries are small, so a
+    /// memtable's nodes weigh several times the bytes fjall counts).
     pub(crate) fn open(db: &Database, memtable_bytes: u64) -> Result<Self> {
-        let options = || KeyspaceCreateOptions::default().max_memtable_size(memtable_bytes);
-        let open = |name| db.keyspace(name, options);
+        let open = |name, bytes: u64| {
+            db.keyspace(name, || KeyspaceCreateOptions::default().max_memtable_size(bytes))
+        };
+        let small = (memtable_bytes / 4).max(1 << 20);
         Ok(Self {
-            frames: open(layout::FRAMES)?,
-            streams: open(layout::STREAMS)?,
-            event_ids: open(layout::EVENT_IDS)?,
-            meta: open(layout::META)?,
-            merkle: open(layout::MERKLE)?,
+            frames: open(layout::FRAMES, memtable_bytes)?,
+            streams: open(layout::STREAMS, small)?,
+            event_ids: open(layout::EVENT_IDS, small)?,
+            meta: open(layout::META, small)?,
+            merkle: open(layout::MERKLE, small)?,
         })
     }
 }
