@@ -15,7 +15,7 @@
 //! each timed as of the seq (`ViewStore::reader_at`) and live (`ViewStore::reader`).
 //!
 //! Usage: `cargo run --release -p tally-benches --bin asofbench -- --events N [--queries Q]
-//! [--callers C] [--replay 1] [--rebuild 1] [--deliver 0]` (`--replay 1` also times one full replay to the
+//! [--callers C] [--replay 1] [--rebuild 1] [--deliver 0] [--keep DIR]` (`--replay 1` also times one full replay to the
 //! middle seq, the cost every as-of answer had before history; `--rebuild 1` times a catch-up
 //! of every view with history against the same catch-up without: the cost of keeping history
 //! on the apply path).
@@ -153,9 +153,21 @@ fn main() -> anyhow::Result<()> {
     let rebuild = arg(&args, "--rebuild", 0) == 1;
     let deliver = arg(&args, "--deliver", 1) == 1;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
-    let root = tempfile::Builder::new().prefix("asofbench").tempdir_in(".")?;
-    let engine = Engine::open(root.path(), EngineConfig::default(), tally_projections::all())?;
-    let sync = fdatasync_rate(root.path(), 512, Duration::from_secs(2))?;
+    // `--keep DIR`: build the store in DIR (a `tally serve --data DIR` store) and keep it.
+    let keep = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1));
+    let temp = tempfile::Builder::new().prefix("asofbench").tempdir_in(".")?;
+    let root_path = keep.map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
+    let mut config = EngineConfig::default();
+    // `--log-memtable-mib M`: the log's write buffer (`tally_log::Config::memtable_bytes`).
+    if let Some(mib) = args
+        .iter()
+        .position(|a| a == "--log-memtable-mib")
+        .map(|_| arg(&args, "--log-memtable-mib", 0))
+    {
+        config.log.memtable_bytes = mib << 20;
+    }
+    let engine = Engine::open(&root_path, config, tally_projections::all())?;
+    let sync = fdatasync_rate(&root_path, 512, Duration::from_secs(2))?;
     let t = Instant::now();
     // Resident memory while the store grows: the peak, and a sample at each tenth of it.
     let peak = Arc::new(AtomicU64::new(0));
@@ -274,7 +286,7 @@ fn main() -> anyhow::Result<()> {
         state += s;
         history += h;
     }
-    let log_bytes = dir_bytes(&root.path().join("log"));
+    let log_bytes = dir_bytes(&root_path.join("log"));
     println!(
         "| disk per event | history {:.0} B, view state {:.0} B, log {:.0} B | {head} events: history {} MiB, views {} MiB, log {} MiB | built in {built:.0} s; disk {sync:.0} fdatasync/s in this run |",
         history as f64 / head as f64,

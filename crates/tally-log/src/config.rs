@@ -52,9 +52,9 @@ pub struct Config {
     /// In-memory write buffer (memtable) of the log's frames; its four index keyspaces get a
     /// quarter of it each. A full one is sealed and flushed in the background; fjall holds
     /// writes while a keyspace has four sealed ones waiting, so the log's memtables never
-    /// exceed 10 × this (as fjall counts bytes). Default 16 MiB (fjall's own default, 64 MiB
-    /// each, let the log hold ~0.7 GiB of sealed memtables at 1.5 M events while flushes
-    /// caught up).
+    /// exceed 10 × this (as fjall counts bytes; a memtable's nodes weigh more). Default
+    /// 64 MiB, fjall's own: 16 MiB saved 11 % of resident memory at 300 k events but grew the
+    /// log on disk by 60 % (`asofbench --log-memtable-mib`, benches/RESULTS.md).
     pub memtable_bytes: u64,
     /// Test-only injected storage faults (feature `fault-injection`). Default: none.
     #[cfg(feature = "fault-injection")]
@@ -71,7 +71,7 @@ impl Default for Config {
             append_queue_depth_max: 4096,
             recovery_tail_frames: 4096,
             cache_bytes: 64 << 20,
-            memtable_bytes: 16 << 20,
+            memtable_bytes: 64 << 20,
             #[cfg(feature = "fault-injection")]
             faults: crate::FaultInjector::default(),
         }
