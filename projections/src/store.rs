@@ -225,10 +225,14 @@ fn lifetimes_options() -> KeyspaceCreateOptions {
     KeyspaceCreateOptions::default().max_memtable_size(LIFETIMES_MEMTABLE_BYTES)
 }
 
-/// Meta key present when a generation's lifetime index was kept from its first event.
+/// Meta key holding [`LIFETIMES_FORMAT`] when a generation's lifetime index was kept from
+/// its first event.
 fn indexed_key(view: &str, generation: u64) -> String {
     format!("lifetimes/{view}/{generation}")
 }
+
+/// The layout of the lifetime index (1: a binary tree, never read since; 2: 16-ary).
+const LIFETIMES_FORMAT: [u8; 1] = [2];
 
 /// Keys not alive as of the seq that a forward history scan walks before it reads the
 /// lifetime index instead: walking one costs ~0.3 µs, starting the index read a seek per
@@ -272,11 +276,12 @@ fn open_history(
     } else {
         0
     };
-    if applied == 0 && meta.get(indexed_key(view, generation))?.is_none() {
-        // Nothing applied yet: every lifetime is kept from the first event.
-        meta.insert(indexed_key(view, generation), [1])?;
+    if applied == 0 {
+        // Nothing applied yet: every lifetime is kept from the first event, in this layout.
+        meta.insert(indexed_key(view, generation), LIFETIMES_FORMAT)?;
     }
-    let indexed = meta.get(indexed_key(view, generation))?.is_some();
+    let indexed =
+        meta.get(indexed_key(view, generation))?.is_some_and(|v| *v == LIFETIMES_FORMAT[..]);
     let keyspace = db.keyspace(&name, history_options)?;
     let lifetimes = db.keyspace(&lifetimes_name(view, generation), lifetimes_options)?;
     Ok(History { keyspace, lifetimes, indexed, from })
@@ -656,7 +661,7 @@ impl ViewStore {
             view.projection.version().to_be_bytes(),
         );
         if fresh_history.is_some() {
-            batch.insert(&self.inner.meta, indexed_key(name, generation), [1]);
+            batch.insert(&self.inner.meta, indexed_key(name, generation), LIFETIMES_FORMAT);
         }
         batch.commit()?;
         let old = {
