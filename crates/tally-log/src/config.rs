@@ -53,8 +53,9 @@ pub struct Config {
     /// quarter of it each. A full one is sealed and flushed in the background; fjall holds
     /// writes while a keyspace has four sealed ones waiting, so the log's memtables never
     /// exceed 10 × this (as fjall counts bytes; a memtable's nodes weigh more). Default
-    /// 64 MiB, fjall's own: 16 MiB saved 11 % of resident memory at 300 k events but grew the
-    /// log on disk by 60 % (`asofbench --log-memtable-mib`, benches/RESULTS.md).
+    /// 64 MiB, fjall's own: 16 MiB saved 11 % of resident memory at 300 k events and left the
+    /// log 60 % larger on disk when measured (`asofbench --log-memtable-mib`,
+    /// benches/RESULTS.md).
     pub memtable_bytes: u64,
     /// Test-only injected storage faults (feature `fault-injection`). Default: none.
     #[cfg(feature = "fault-injection")]
