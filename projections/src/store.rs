@@ -236,7 +236,7 @@ const LIFETIMES_FORMAT: [u8; 1] = [2];
 
 /// Keys not alive as of the seq that a forward history scan walks before it reads the
 /// lifetime index instead: walking one costs ~0.3 µs, starting the index read a seek per
-/// level (~25 at 10 M events).
+/// level (7 at 10 M events).
 const DEAD_KEYS_BEFORE_INDEX: usize = 256;
 
 fn history_from_key(view: &str, generation: u64) -> String {
