@@ -172,11 +172,17 @@ pub fn read_rate(log: &Log) -> tally_log::Result<f64> {
 /// Resident memory of this process, KiB (0 where `/proc` is not there).
 #[must_use]
 pub fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// A `/proc/self/status` figure in KiB (`VmRSS:`, `RssAnon:`, `RssFile:`…), 0 where unknown.
+#[must_use]
+pub fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)

@@ -420,6 +420,13 @@ impl ViewStore {
         Ok(*self.view(name)?.applied.borrow())
     }
 
+    /// Bytes held in the views' write buffers (memtables, active and sealed, not yet
+    /// flushed), as the storage engine counts them: a gauge for memory.
+    #[must_use]
+    pub fn write_buffer_bytes(&self) -> u64 {
+        self.inner.db.write_buffer_size()
+    }
+
     /// The smallest applied seq over all projections.
     #[must_use]
     pub fn low_water(&self) -> u64 {
@@ -486,11 +493,18 @@ impl ViewStore {
             &mut |_, _| {},
             &mut |i, seq| {
                 self.inner.views[i].applied.send_replace(seq);
+                // Per chunk, not only at the end of the catch-up: a long catch-up (after a
+                // restart, or behind a fast writer) shows its progress to waiters.
+                self.publish_low_water();
             },
         )?;
-        let low = self.inner.views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
-        self.inner.low_water.send_replace(low);
+        self.publish_low_water();
         Ok(applied)
+    }
+
+    fn publish_low_water(&self) {
+        let low = self.inner.views.iter().map(|v| *v.applied.borrow()).min().unwrap_or(0);
+        self.inner.low_water.send_if_modified(|old| std::mem::replace(old, low) != low);
     }
 
     /// The history of `name` read as of the seq `live` (a read of the view's state) reflects,

@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tally_benches::{arg, command, fdatasync_rate, rss_kib};
+use tally_benches::{arg, command, fdatasync_rate, rss_kib, status_kib};
 use tally_domain::Command;
 use tally_domain::order::OrderStatus;
 use tally_engine::{Engine, EngineConfig, Submission};
@@ -174,13 +174,25 @@ fn main() -> anyhow::Result<()> {
     let building = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sampler = {
         let (peak, building, log) = (peak.clone(), building.clone(), engine.log().clone());
+        let views = engine.views().clone();
         std::thread::spawn(move || {
             let mut next_tenth = 1;
             while building.load(Ordering::Relaxed) {
                 let rss = rss_kib();
                 peak.fetch_max(rss, Ordering::Relaxed);
                 if log.head().seq >= events * next_tenth / 10 {
-                    eprintln!("rss at {} events appended: {} MiB", log.head().seq, rss >> 10);
+                    // Where it is: anonymous (heap) or file pages, the storage engines' write
+                    // buffers, and how far the views trail the log.
+                    eprintln!(
+                        "rss at {} events appended: {} MiB (anon {} MiB, file {} MiB); write buffers: log {} MiB, views {} MiB; views at {}",
+                        log.head().seq,
+                        rss >> 10,
+                        status_kib("RssAnon:") >> 10,
+                        status_kib("RssFile:") >> 10,
+                        log.write_buffer_bytes() >> 20,
+                        views.write_buffer_bytes() >> 20,
+                        views.low_water()
+                    );
                     next_tenth += 1;
                 }
                 std::thread::sleep(Duration::from_millis(500));
@@ -200,6 +212,14 @@ fn main() -> anyhow::Result<()> {
     // Idle: nothing appended for ten seconds (background flushes and compactions settle).
     std::thread::sleep(Duration::from_secs(10));
     let rss_idle = rss_kib();
+    eprintln!(
+        "idle: rss {} MiB (anon {} MiB, file {} MiB); write buffers: log {} MiB, views {} MiB",
+        rss_idle >> 10,
+        status_kib("RssAnon:") >> 10,
+        status_kib("RssFile:") >> 10,
+        engine.log().write_buffer_bytes() >> 20,
+        engine.views().write_buffer_bytes() >> 20
+    );
     let views = engine.views();
 
     let mut rng = Rng(0x5EED_CAFE_F00D_0001);

@@ -41,8 +41,8 @@ impl Log {
     }
 
     /// [`Log::export_bundle`], calling `progress(written, total)` every
-    /// `BUNDLE_PROGRESS_EVENTS` events and at the end. It reads a snapshot: appends go on
-    /// meanwhile.
+    /// `BUNDLE_PROGRESS_EVENTS` events and at the end. It reads the events up to the
+    /// checkpoint's size, which never change: appends go on meanwhile.
     pub fn export_bundle_with_progress(
         &self,
         dir: &Path,

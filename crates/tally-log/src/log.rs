@@ -333,6 +333,13 @@ impl Log {
         &self.inner.config
     }
 
+    /// Bytes held in the store's write buffers (memtables, active and sealed, not yet
+    /// flushed), as the storage engine counts them: a gauge for memory.
+    #[must_use]
+    pub fn write_buffer_bytes(&self) -> u64 {
+        self.inner.db.write_buffer_size()
+    }
+
     /// The last durable event.
     #[must_use]
     pub fn head(&self) -> Head {

@@ -14,7 +14,7 @@ use crate::frame::{HASH_BYTES, RecordedEvent};
 use crate::keyspaces::Keyspaces;
 use crate::layout;
 use crate::log::Log;
-use crate::read::decode_at;
+use crate::read::{decode_at, scan_chunked};
 use crate::tree::StoredNodes;
 use fjall::Readable as _;
 use tally_proof::checkpoint::Checkpoint;
@@ -75,10 +75,12 @@ fn rehash(batch: &[RecordedEvent]) -> Option<(u64, Error)> {
     })
 }
 
-fn check_indexes(snapshot: &fjall::Snapshot, ks: &Keyspaces, event: &RecordedEvent) -> Result<()> {
+/// Index entries are written once, with their frame: read from the latest state, the entries
+/// of durable frames are those of any snapshot.
+fn check_indexes(ks: &Keyspaces, event: &RecordedEvent) -> Result<()> {
     let seq = event.seq();
     let stream_key = layout::stream_key(event.stream(), event.stream_version());
-    match snapshot.get(&ks.streams, &stream_key)? {
+    match ks.streams.get(&stream_key)? {
         Some(v) if layout::be_u64(&v) == Some(seq) => {}
         Some(v) => {
             return Err(index_error(
@@ -94,7 +96,7 @@ fn check_indexes(snapshot: &fjall::Snapshot, ks: &Keyspaces, event: &RecordedEve
         }
         None => return Err(index_error(layout::STREAMS, seq, "entry missing".into())),
     }
-    let id_value = snapshot.get(&ks.event_ids, event.event_id().to_be_bytes())?;
+    let id_value = ks.event_ids.get(event.event_id().to_be_bytes())?;
     match id_value.as_deref().and_then(layout::parse_event_id_value) {
         Some((s, v, _)) if s == seq && v == event.stream_version() => Ok(()),
         other => Err(index_error(
@@ -103,6 +105,20 @@ fn check_indexes(snapshot: &fjall::Snapshot, ks: &Keyspaces, event: &RecordedEve
             format!("entry for {} is {other:?}", event.event_id()),
         )),
     }
+}
+
+/// Whether the Merkle node stored under `key` (level ‖ index) is a complete node of the tree
+/// of the first `size` leaves: it covers leaves `index·2^level .. (index+1)·2^level`. A key of
+/// another shape counts (and so fails the count).
+fn node_within(key: &[u8], size: u64) -> bool {
+    let (Some(&level), Some(index)) = (key.first(), key.get(1..).and_then(layout::be_u64)) else {
+        return true;
+    };
+    if key.len() != 9 || level > 64 {
+        return true;
+    }
+    // (index + 1) ≤ 2^64 and level ≤ 64: the product fits in 128 bits.
+    ((u128::from(index) + 1) << level) <= u128::from(size)
 }
 
 fn index_error(index: &'static str, seq: u64, reason: String) -> Error {
@@ -130,8 +146,11 @@ impl Log {
         if let Some(refusal) = self.refusal() {
             return Err(Error::Corrupt(refusal.clone()));
         }
-        // The head, frames, nodes and frontier all come from one snapshot. A batch is visible
-        // only once it is durable, so the snapshot's head record is a durable head.
+        // The head and the stored frontier come from one snapshot. A batch is visible only
+        // once it is durable, so the snapshot's head record is a durable head. Everything at
+        // or below that head (frames, index entries, complete Merkle nodes) is written once,
+        // so the rest is read in chunks from fresh snapshots: a verify of a live store does
+        // not pin the memory of what the writer appends meanwhile (`read::READ_CHUNK_ENTRIES`).
         let snapshot = self.inner.db.snapshot();
         let ks = &self.inner.ks;
         let head = match snapshot.get(&ks.meta, layout::META_HEAD)? {
@@ -214,6 +233,9 @@ impl Log {
             }
         };
         check_against(&frontier, &prev)?;
+        let stored_frontier = snapshot.get(&ks.meta, layout::META_FRONTIER)?;
+        drop(snapshot);
+        let db = &self.inner.db;
         let mut next = first;
         let mut failures: Vec<(u64, Error)> = Vec::new();
         if first <= head.seq {
@@ -242,19 +264,19 @@ impl Log {
                 }
                 drop(fail_tx);
                 let mut batch = Vec::with_capacity(VERIFY_BATCH_FRAMES);
-                for guard in snapshot.range(&ks.frames, range) {
-                    let (key, value) = guard.into_inner()?;
-                    let seq = layout::be_u64(&key).unwrap_or(0);
+                let (from, to) = range.into_inner();
+                scan_chunked(db, &ks.frames, from.to_vec(), Some(&to[..]), &mut |key, value| {
+                    let seq = layout::be_u64(key).unwrap_or(0);
                     if seq != next {
                         failures
                             .push((next, Error::Corrupt(Corruption::MissingFrame { seq: next })));
-                        break;
+                        return Ok(false);
                     }
                     let event = match decode_at(seq, value) {
                         Ok(event) => event,
                         Err(e) => {
                             failures.push((seq, e));
-                            break;
+                            return Ok(false);
                         }
                     };
                     if event.prev_hash() != prev {
@@ -266,13 +288,13 @@ impl Log {
                                 found: event.hash(),
                             }),
                         ));
-                        break;
+                        return Ok(false);
                     }
                     if options.indexes
-                        && let Err(e) = check_indexes(&snapshot, ks, &event)
+                        && let Err(e) = check_indexes(ks, &event)
                     {
                         failures.push((seq, e));
-                        break;
+                        return Ok(false);
                     }
                     prev = event.hash();
                     next += 1;
@@ -280,7 +302,7 @@ impl Log {
                         frontier.push_with(leaf_hash(&prev), |_, _| {});
                         if let Err(e) = check_against(&frontier, &prev) {
                             failures.push((seq, e));
-                            break;
+                            return Ok(false);
                         }
                     }
                     batch.push(event);
@@ -289,14 +311,15 @@ impl Log {
                         let full =
                             std::mem::replace(&mut batch, Vec::with_capacity(VERIFY_BATCH_FRAMES));
                         if work_tx.send(full).is_err() {
-                            break;
+                            return Ok(false);
                         }
                         if let Ok(failure) = fail_rx.try_recv() {
                             failures.push(failure);
-                            break;
+                            return Ok(false);
                         }
                     }
-                }
+                    Ok(true)
+                })?;
                 if !batch.is_empty() {
                     let _ = work_tx.send(batch);
                 }
@@ -327,13 +350,13 @@ impl Log {
                 [(layout::STREAMS, &ks.streams), (layout::EVENT_IDS, &ks.event_ids)]
             {
                 let mut entries = 0u64;
-                for guard in snapshot.iter(keyspace) {
-                    let (_, value) = guard.into_inner()?;
+                scan_chunked(db, keyspace, Vec::new(), None, &mut |_, value| {
                     let seq = value.get(..8).and_then(layout::be_u64).unwrap_or(u64::MAX);
                     if seq <= head.seq {
                         entries += 1;
                     }
-                }
+                    Ok(true)
+                })?;
                 if entries != head.seq {
                     return Err(index_error(
                         name,
@@ -346,17 +369,20 @@ impl Log {
         if tree {
             // Every stored inner node is read (fjall checks each block's checksum), and a tree
             // of n leaves has exactly n - popcount(n) complete inner nodes.
+            // Nodes the writer added after the head (a live store) are read but not counted.
             let mut nodes = 0u64;
-            for guard in snapshot.iter(&ks.merkle) {
-                let (key, value) = guard.into_inner()?;
+            scan_chunked(db, &ks.merkle, Vec::new(), None, &mut |key, value| {
                 if value.len() != HASH_BYTES {
                     return Err(Error::Corrupt(Corruption::Merkle(format!(
                         "node {key:?} holds {} bytes, not {HASH_BYTES}",
                         value.len()
                     ))));
                 }
-                nodes += 1;
-            }
+                if node_within(key, head.seq) {
+                    nodes += 1;
+                }
+                Ok(true)
+            })?;
             let expected = head.seq - u64::from(head.seq.count_ones());
             if nodes != expected {
                 return Err(Error::Corrupt(Corruption::Merkle(format!(
@@ -365,12 +391,12 @@ impl Log {
                 ))));
             }
             // The meta keyspace is small (head, frontier, counts, checkpoints): read it all.
-            for guard in snapshot.iter(&ks.meta) {
+            for guard in db.snapshot().iter(&ks.meta) {
                 guard.into_inner()?;
             }
         }
         let root = if tree {
-            let stored = match snapshot.get(&ks.meta, layout::META_FRONTIER)? {
+            let stored = match stored_frontier {
                 Some(bytes) => Frontier::from_bytes(&bytes)
                     .map_err(|e| Error::Corrupt(Corruption::Merkle(e.to_string())))?,
                 None => Frontier::new(),
@@ -396,5 +422,31 @@ impl Log {
             head_hash: prev,
             indexes_checked: options.indexes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::node_within;
+
+    fn key(level: u8, index: u64) -> Vec<u8> {
+        let mut key = vec![level];
+        key.extend_from_slice(&index.to_be_bytes());
+        key
+    }
+
+    #[test]
+    fn a_node_is_within_a_tree_when_it_covers_only_its_leaves() {
+        // A tree of 6 leaves: complete inner nodes (1,0) (1,1) (1,2) (2,0); 6 - popcount(6).
+        let within: Vec<(u8, u64)> = (1..=3)
+            .flat_map(|level| (0..4).map(move |index| (level, index)))
+            .filter(|&(level, index)| node_within(&key(level, index), 6))
+            .collect();
+        assert_eq!(within, vec![(1, 0), (1, 1), (1, 2), (2, 0)]);
+        assert!(!node_within(&key(64, 0), u64::MAX), "2^64 leaves exceed any size");
+        assert!(node_within(&key(63, 0), u64::MAX));
+        // Keys of another shape are counted, so the node count fails on them.
+        assert!(node_within(&[1, 2, 3], 0));
+        assert!(node_within(&key(65, 0), 0));
     }
 }

@@ -4,6 +4,7 @@
 mod append;
 mod concurrency;
 mod crash;
+mod long_reads;
 mod mark;
 mod proofs;
 mod property;
