@@ -82,8 +82,8 @@ fn a_verify_and_a_read_of_a_live_log_see_the_head_they_started_from() {
         assert!(report.last_seq >= head);
         assert_eq!(report.frames_checked, report.last_seq);
         let start = log.head().seq;
-        let read = log.read(..=start).map(|e| e.unwrap().seq()).count();
-        assert_eq!(read as u64, start, "a read ends at the head of its call");
+        let seqs: Vec<u64> = log.read(..=start).map(|e| e.unwrap().seq()).collect();
+        assert_eq!(seqs, (1..=start).collect::<Vec<_>>(), "a read ends at the head of its call");
     }
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
