@@ -34,63 +34,90 @@ use crate::state::State;
 
 /// Decides what `command` means given `state`: the events to append, or why not.
 /// The same state, command and context always give the same result.
+///
+/// # Panics
+/// On a state that keeps closed orders outside it (only the engine's does) when the command
+/// reads one of those: use [`decide_or_load`] there.
 pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Event>, Rejection> {
-    let d = Decision { state, ctx };
+    match decide_or_load(state, command, ctx) {
+        Ok(decided) => decided,
+        Err(missing) => panic!(
+            "decide read closed orders {missing:?} kept outside the state: use `decide_or_load`"
+        ),
+    }
+}
+
+/// [`decide()`] for a state that may keep closed orders outside it (the engine's, bounded):
+/// `Err(ids)` names the closed orders it read that the state does not hold. Load them
+/// ([`crate::closed::ClosedOrders::load`]) and decide again; deciding is pure, so the
+/// second answer is the one a state holding everything gives.
+pub fn decide_or_load(
+    state: &State,
+    command: &Command,
+    ctx: &Context,
+) -> Result<Result<Vec<Event>, Rejection>, Vec<OrderId>> {
+    let d = Decision { state, ctx, missing: std::cell::RefCell::new(Vec::new()) };
+    let decided = decide_with(&d, command);
+    let missing = d.missing.into_inner();
+    if missing.is_empty() { Ok(decided) } else { Err(missing) }
+}
+
+fn decide_with(d: &Decision<'_>, command: &Command) -> Result<Vec<Event>, Rejection> {
     match command {
-        Command::DefineLocation(c) => master::define_location(&d, c),
-        Command::DefineChannel(c) => master::define_channel(&d, c),
-        Command::DefineSku(c) => master::define_sku(&d, c),
-        Command::SetSafetyStock(c) => master::set_safety_stock(&d, c),
-        Command::SetReorderPoint(c) => master::set_reorder_point(&d, c),
-        Command::SetCountTolerance(c) => master::set_count_tolerance(&d, c),
-        Command::ReceiveOrder(c) => orders::receive(&d, c),
-        Command::AmendOrder(c) => amend::amend(&d, c),
-        Command::ValidateOrder(c) => orders::validate(&d, c),
-        Command::HoldOrder(c) => orders::hold(&d, c),
-        Command::ReleaseHold(c) => orders::release_hold(&d, c),
-        Command::RecordHoldSlaBreach(c) => orders::hold_sla_breach(&d, c),
-        Command::AllocateOrder(c) => orders::allocate(&d, c),
-        Command::PickOrder(c) => orders::pick(&d, c),
-        Command::PackOrder(c) => orders::pack(&d, c),
-        Command::ShipOrder(c) => orders::ship(&d, c),
-        Command::DeliverOrder(c) => orders::deliver(&d, c),
-        Command::CancelOrder(c) => orders::cancel(&d, c),
-        Command::SubstituteLine(c) => orders::substitute(&d, c),
-        Command::CancelBackorders(c) => orders::cancel_backorders(&d, c),
-        Command::ExpectInbound(c) => inventory::expect_inbound(&d, c),
-        Command::DefineSupplier(c) => purchasing::define_supplier(&d, c),
-        Command::CreatePurchaseOrder(c) => purchasing::create_purchase_order(&d, c),
-        Command::ReceiveInventory(c) => inventory::receive(&d, c),
-        Command::AdjustInventory(c) => inventory::adjust(&d, c),
-        Command::CycleCount(c) => inventory::cycle_count(&d, c),
-        Command::ReconcileStock(c) => inventory::reconcile_stock(&d, c),
-        Command::ShipTransfer(c) => inventory::ship_transfer(&d, c),
-        Command::ReceiveTransfer(c) => inventory::receive_transfer(&d, c),
-        Command::QuarantineStock(c) => inventory::quarantine(&d, c),
-        Command::ReleaseQuarantine(c) => inventory::release_quarantine(&d, c),
-        Command::ScrapStock(c) => inventory::scrap(&d, c),
-        Command::RecallLot(c) => inventory::recall(&d, c),
-        Command::ExpireLot(c) => inventory::expire(&d, c),
-        Command::AuthorizeReturn(c) => returns::authorize(&d, c),
-        Command::ReceiveReturn(c) => returns::receive(&d, c),
-        Command::InspectReturn(c) => returns::inspect(&d, c),
-        Command::CloseReturn(c) => returns::close(&d, c),
-        Command::CapturePayment(c) => finance::capture_payment(&d, c),
-        Command::RecordProcessorFee(c) => finance::processor_fee(&d, c),
-        Command::IssueRefund(c) => finance::refund(&d, c),
-        Command::RefundDeposit(c) => finance::refund_deposit(&d, c),
-        Command::RecordProcessorPayout(c) => finance::processor_payout(&d, c),
-        Command::OpenSettlement(c) => finance::open_settlement(&d, c),
-        Command::RecordSettlementLine(c) => finance::settlement_line(&d, c),
-        Command::SettlePayout(c) => finance::settle_payout(&d, c),
-        Command::RecordSupplierInvoice(c) => purchasing::record_invoice(&d, c),
-        Command::RecordSupplierPayment(c) => purchasing::record_payment(&d, c),
-        Command::PostJournalEntry(c) => finance::manual_entry(&d, c),
-        Command::DefineCustomer(c) => receivables::define_customer(&d, c),
-        Command::RecordCustomerPayment(c) => receivables::record_customer_payment(&d, c),
-        Command::ConfigureWorkflow(c) => workflow::configure(&d, c),
-        Command::AcknowledgeException(c) => exceptions::acknowledge(&d, c),
-        Command::ResolveException(c) => exceptions::resolve(&d, c),
+        Command::DefineLocation(c) => master::define_location(d, c),
+        Command::DefineChannel(c) => master::define_channel(d, c),
+        Command::DefineSku(c) => master::define_sku(d, c),
+        Command::SetSafetyStock(c) => master::set_safety_stock(d, c),
+        Command::SetReorderPoint(c) => master::set_reorder_point(d, c),
+        Command::SetCountTolerance(c) => master::set_count_tolerance(d, c),
+        Command::ReceiveOrder(c) => orders::receive(d, c),
+        Command::AmendOrder(c) => amend::amend(d, c),
+        Command::ValidateOrder(c) => orders::validate(d, c),
+        Command::HoldOrder(c) => orders::hold(d, c),
+        Command::ReleaseHold(c) => orders::release_hold(d, c),
+        Command::RecordHoldSlaBreach(c) => orders::hold_sla_breach(d, c),
+        Command::AllocateOrder(c) => orders::allocate(d, c),
+        Command::PickOrder(c) => orders::pick(d, c),
+        Command::PackOrder(c) => orders::pack(d, c),
+        Command::ShipOrder(c) => orders::ship(d, c),
+        Command::DeliverOrder(c) => orders::deliver(d, c),
+        Command::CancelOrder(c) => orders::cancel(d, c),
+        Command::SubstituteLine(c) => orders::substitute(d, c),
+        Command::CancelBackorders(c) => orders::cancel_backorders(d, c),
+        Command::ExpectInbound(c) => inventory::expect_inbound(d, c),
+        Command::DefineSupplier(c) => purchasing::define_supplier(d, c),
+        Command::CreatePurchaseOrder(c) => purchasing::create_purchase_order(d, c),
+        Command::ReceiveInventory(c) => inventory::receive(d, c),
+        Command::AdjustInventory(c) => inventory::adjust(d, c),
+        Command::CycleCount(c) => inventory::cycle_count(d, c),
+        Command::ReconcileStock(c) => inventory::reconcile_stock(d, c),
+        Command::ShipTransfer(c) => inventory::ship_transfer(d, c),
+        Command::ReceiveTransfer(c) => inventory::receive_transfer(d, c),
+        Command::QuarantineStock(c) => inventory::quarantine(d, c),
+        Command::ReleaseQuarantine(c) => inventory::release_quarantine(d, c),
+        Command::ScrapStock(c) => inventory::scrap(d, c),
+        Command::RecallLot(c) => inventory::recall(d, c),
+        Command::ExpireLot(c) => inventory::expire(d, c),
+        Command::AuthorizeReturn(c) => returns::authorize(d, c),
+        Command::ReceiveReturn(c) => returns::receive(d, c),
+        Command::InspectReturn(c) => returns::inspect(d, c),
+        Command::CloseReturn(c) => returns::close(d, c),
+        Command::CapturePayment(c) => finance::capture_payment(d, c),
+        Command::RecordProcessorFee(c) => finance::processor_fee(d, c),
+        Command::IssueRefund(c) => finance::refund(d, c),
+        Command::RefundDeposit(c) => finance::refund_deposit(d, c),
+        Command::RecordProcessorPayout(c) => finance::processor_payout(d, c),
+        Command::OpenSettlement(c) => finance::open_settlement(d, c),
+        Command::RecordSettlementLine(c) => finance::settlement_line(d, c),
+        Command::SettlePayout(c) => finance::settle_payout(d, c),
+        Command::RecordSupplierInvoice(c) => purchasing::record_invoice(d, c),
+        Command::RecordSupplierPayment(c) => purchasing::record_payment(d, c),
+        Command::PostJournalEntry(c) => finance::manual_entry(d, c),
+        Command::DefineCustomer(c) => receivables::define_customer(d, c),
+        Command::RecordCustomerPayment(c) => receivables::record_customer_payment(d, c),
+        Command::ConfigureWorkflow(c) => workflow::configure(d, c),
+        Command::AcknowledgeException(c) => exceptions::acknowledge(d, c),
+        Command::ResolveException(c) => exceptions::resolve(d, c),
     }
 }
 
@@ -98,6 +125,23 @@ pub fn decide(state: &State, command: &Command, ctx: &Context) -> Result<Vec<Eve
 pub(crate) struct Decision<'a> {
     pub(crate) state: &'a State,
     pub(crate) ctx: &'a Context,
+    /// Closed orders read but kept outside the state ([`decide_or_load`]).
+    pub(crate) missing: std::cell::RefCell<Vec<OrderId>>,
+}
+
+impl<'a> Decision<'a> {
+    /// The closed (delivered or cancelled) order `id`, if it is one. One kept outside the
+    /// state reads as absent here and is named to the caller, who loads it and decides again.
+    pub(crate) fn closed(&self, id: &OrderId) -> Option<&'a crate::order::ClosedOrder> {
+        match self.state.closed_orders.lookup(id) {
+            crate::closed::Lookup::Closed(closed) => Some(closed),
+            crate::closed::Lookup::NotClosed => None,
+            crate::closed::Lookup::Unloaded => {
+                self.missing.borrow_mut().push(id.clone());
+                None
+            }
+        }
+    }
 }
 
 impl Decision<'_> {

@@ -195,6 +195,22 @@ fn release_allocations(state: &mut State, order: &OrderId) {
     }
 }
 
+/// The orders whose closed record `evolve` of `event` may read or change. The engine loads
+/// the ones kept outside the state before it evolves the event ([`crate::closed`]); every
+/// read of a closed order below goes through [`sold_line_mut`], [`billing_mut`] or the
+/// deposit refund, and a closed order changed without being named here stops the writer
+/// ([`crate::closed::ClosedOrders::get_mut`]).
+#[must_use]
+pub fn closed_orders_touched(event: &Event) -> Vec<&OrderId> {
+    match event {
+        Event::ReturnAuthorized(e) => vec![&e.order],
+        Event::DepositRefunded(e) => vec![&e.order],
+        Event::RefundIssued(e) => vec![&e.order],
+        Event::CustomerPaymentRecorded(e) => e.applications.iter().map(|a| &a.order).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The line of a sold order, open or delivered, for returns and refunds.
 fn sold_line_mut<'a>(state: &'a mut State, order: &OrderId, line: u32) -> Option<&'a mut Line> {
     let index = usize::try_from(line).ok()?;

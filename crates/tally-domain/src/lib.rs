@@ -58,6 +58,7 @@
 //!   cancellation. Refund ids are not checked for reuse (that would grow state with history).
 
 pub mod allocation;
+pub mod closed;
 pub mod codec;
 pub mod command;
 pub mod customer;
@@ -92,7 +93,7 @@ pub mod workflow;
 
 pub use codec::{DecodeError, decode, encode};
 pub use command::{Command, Context};
-pub use decide::decide;
+pub use decide::{decide, decide_or_load};
 pub use event::Event;
 pub use evolve::evolve;
 pub use rejection::Rejection;

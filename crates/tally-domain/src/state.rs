@@ -62,7 +62,8 @@ pub struct State {
     pub(crate) stock: BTreeMap<StockKey, Stock>,
     pub(crate) lots: BTreeMap<(Sku, LotId), Lot>,
     pub(crate) orders: BTreeMap<OrderId, Order>,
-    pub(crate) closed_orders: BTreeMap<OrderId, ClosedOrder>,
+    /// Delivered and cancelled orders: the recently used ones (the engine keeps the rest).
+    pub(crate) closed_orders: crate::closed::ClosedOrders,
     pub(crate) backorders: BTreeSet<BackorderKey>,
     /// The keys each order has filed in `backorders`, exactly as filed: unfiling removes these,
     /// never keys recomputed from master data that may have changed since (a class change
@@ -286,6 +287,17 @@ impl State {
     #[must_use]
     pub fn closed_order(&self, id: &OrderId) -> Option<&ClosedOrder> {
         self.closed_orders.get(id)
+    }
+
+    /// The closed orders held in the state, to load and evict them (the engine).
+    #[must_use]
+    pub const fn closed_orders(&self) -> &crate::closed::ClosedOrders {
+        &self.closed_orders
+    }
+
+    /// The closed orders held in the state, to load and evict them (the engine).
+    pub const fn closed_orders_mut(&mut self) -> &mut crate::closed::ClosedOrders {
+        &mut self.closed_orders
     }
 
     /// Lines waiting for stock, in fill order.

@@ -20,6 +20,12 @@ pub struct EngineConfig {
     /// Days of submission counters kept (outside the log, `crate::stats`), today included.
     /// Default [`crate::RETENTION_DAYS_DEFAULT`] (90); 1 to [`crate::RETENTION_DAYS_MAX`].
     pub submission_stats_retention_days: u32,
+    /// Most closed (delivered or cancelled) orders the decision state holds; the least
+    /// recently used beyond it are kept on disk beside the store (`spill/`, emptied at each
+    /// open) and loaded back when a command names them (a return, a refund, a re-sent
+    /// order). Each takes ~0.5–1 KiB in memory, so the default, 50 000, bounds them at
+    /// ~50 MiB whatever the history; 0 keeps none in memory (tests).
+    pub closed_orders_resident_max: usize,
     /// The wall clock (ms since the epoch) that dates submission counters and business time
     /// a submission does not give. Default the system clock; tests inject their own.
     pub clock_ms: fn() -> i64,
@@ -39,6 +45,7 @@ impl Default for EngineConfig {
             run_projections: true,
             timer_interval: Some(std::time::Duration::from_secs(60)),
             submission_stats_retention_days: crate::stats::RETENTION_DAYS_DEFAULT,
+            closed_orders_resident_max: 50_000,
             clock_ms: crate::writer::now_ms,
         }
     }

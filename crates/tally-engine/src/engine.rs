@@ -3,6 +3,7 @@
 use crate::config::EngineConfig;
 use crate::error::{OpenError, SubmitError};
 use crate::runner;
+use crate::spill::Spill;
 use crate::stats::{SubmissionCounts, SubmissionStats, day_of_ms};
 use crate::submission::{Accepted, Submission};
 use crate::writer::{Job, Msg, Shared, Writer};
@@ -55,8 +56,10 @@ impl Drop for Inner {
 }
 
 /// Replays every stored event into a fresh decision state, checking that each is stored on
-/// the stream its body names (the naming this version writes).
-fn rebuild_state(log: &Log) -> Result<State, OpenError> {
+/// the stream its body names (the naming this version writes). Closed orders beyond the
+/// bound go to `spill` as the replay goes (checked after each event: cheap when under it),
+/// so the rebuild holds no more of them than the running writer.
+fn rebuild_state(log: &Log, spill: &Spill) -> Result<State, OpenError> {
     let mut state = State::new();
     for recorded in log.read(..) {
         let recorded = recorded?;
@@ -73,6 +76,8 @@ fn rebuild_state(log: &Log) -> Result<State, OpenError> {
         // `evolve` asserts its sums (overflow checks are on in every profile of the
         // workspace): an old event that would wrap one stops the open with its seq.
         let at = tally_domain::time::Timestamp::from_millis(recorded.occurred_at_ms());
+        spill.evict(&mut state)?;
+        spill.load(&mut state, tally_domain::evolve::closed_orders_touched(&event))?;
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| evolve(&mut state, &event, at)))
             .map_err(|panic| OpenError::Invariant {
             seq: recorded.seq(),
@@ -83,6 +88,7 @@ fn rebuild_state(log: &Log) -> Result<State, OpenError> {
                 .unwrap_or_default(),
         })?;
     }
+    spill.evict(&mut state)?;
     Ok(state)
 }
 
@@ -145,7 +151,8 @@ impl Engine {
         crate::format::check_or_mark(dir, log.head().seq)?;
         let views = ViewStore::open(&dir.join("views"), projections)?;
         let integrity = integrity_problem(&log, &views)?;
-        let state = rebuild_state(&log)?;
+        let spill = Spill::open(&dir.join("spill"), config.closed_orders_resident_max)?;
+        let state = rebuild_state(&log, &spill)?;
         let (tx, rx) = mpsc::channel(config.command_queue_depth_max.max(1));
         let stats = SubmissionStats::open(
             &dir.join("stats"),
@@ -169,8 +176,14 @@ impl Engine {
             drop(rx);
             None
         } else {
-            let writer =
-                Writer { log: log.clone(), state, config, notify, shared: Arc::clone(&shared) };
+            let writer = Writer {
+                log: log.clone(),
+                state,
+                spill,
+                config,
+                notify,
+                shared: Arc::clone(&shared),
+            };
             Some(
                 std::thread::Builder::new()
                     .name("tally-engine".to_owned())

@@ -80,6 +80,9 @@ pub enum OpenError {
         /// What broke.
         reason: String,
     },
+    /// The store of closed orders kept outside the decision state failed.
+    #[error("{0}")]
+    Spill(#[from] crate::spill::SpillError),
     /// The submission counters (outside the log) could not be opened.
     #[error("{0}")]
     Stats(#[from] crate::stats::StatsError),

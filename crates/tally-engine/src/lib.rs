@@ -21,6 +21,7 @@ mod ids;
 pub mod import;
 pub mod intake;
 mod runner;
+mod spill;
 mod stats;
 mod submission;
 pub mod workflow_file;
@@ -31,6 +32,7 @@ pub use engine::Engine;
 pub use error::{OpenError, SubmitError};
 pub use format::{FORMAT_FILE, FormatError, STORE_FORMAT};
 pub use ids::{COMMAND_ID_VERSION, CommandIdError, canonical_json, command_id, event_id};
+pub use spill::SpillError;
 pub use stats::{
     OVERFLOW_SOURCE, RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX, ROWS_PER_DAY_MAX, StatsError,
     SubmissionCounts, day_of_ms,

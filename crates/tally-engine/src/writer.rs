@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tally_domain::event::CommandAccepted;
 use tally_domain::ids::Actor;
 use tally_domain::time::Timestamp;
-use tally_domain::{Context, Event, State, decide, encode, evolve};
+use tally_domain::{Context, Event, State, decide_or_load, encode, evolve};
 use tally_log::{AppendRequest, EventId, Log, NewEvent};
 use tokio::sync::{mpsc, oneshot};
 
@@ -128,6 +128,8 @@ enum Outcome {
 pub(crate) struct Writer {
     pub log: Log,
     pub state: State,
+    /// Closed orders beyond the state's bound (`crate::spill`).
+    pub spill: crate::spill::Spill,
     pub config: EngineConfig,
     pub notify: Option<SyncSender<()>>,
     pub shared: Arc<Shared>,
@@ -369,6 +371,43 @@ impl Writer {
     /// early (returning the rest) when the group is full, or when a job's idempotency key
     /// belongs to the group still in flight: that job is decided once the earlier group is
     /// durable, so its retry finds the first result in the log.
+    /// Decides `command`, first loading the closed orders it reads and those its events
+    /// change (`tally_domain::closed`): deciding is pure, so a decision that named missing
+    /// orders is made again once they are loaded. Errors only when the closed-order store
+    /// fails; the state is then unchanged but for orders loaded (a cache).
+    fn decide_loading(
+        &mut self,
+        command: &tally_domain::Command,
+        ctx: &Context,
+    ) -> Result<Result<Vec<Event>, tally_domain::Rejection>, crate::spill::SpillError> {
+        // A command reads a handful of orders; each pass loads all it named, so a second
+        // pass sees them. More passes would mean a decision reading orders it did not name.
+        const PASSES_MAX: usize = 4;
+        // The one closed-order read of the hot path (is a received order a re-send of one
+        // closed?) is loaded before the first pass rather than named by it.
+        if let tally_domain::Command::ReceiveOrder(c) = command {
+            self.spill.load(&mut self.state, [&c.order])?;
+        }
+        let mut pass = 0;
+        let decided = loop {
+            pass += 1;
+            match decide_or_load(&self.state, command, ctx) {
+                Ok(decided) => break decided,
+                Err(missing) => {
+                    assert!(pass < PASSES_MAX, "decide keeps naming unloaded orders {missing:?}");
+                    self.spill.load(&mut self.state, &missing)?;
+                }
+            }
+        };
+        if let Ok(events) = &decided {
+            for event in events {
+                self.spill
+                    .load(&mut self.state, tally_domain::evolve::closed_orders_touched(event))?;
+            }
+        }
+        Ok(decided)
+    }
+
     fn decide_group(
         &mut self,
         jobs: Vec<Job>,
@@ -438,7 +477,16 @@ impl Writer {
             };
             let occurred_at_ms = sub.occurred_at_ms.unwrap_or_else(self.config.clock_ms);
             let ctx = Context { now: Timestamp::from_millis(occurred_at_ms), actor };
-            let (decided, marker) = match decide(&self.state, &sub.command, &ctx) {
+            let decided = match self.decide_loading(&sub.command, &ctx) {
+                Ok(decided) => decided,
+                Err(e) => {
+                    tracing::error!(error = %e, "loading closed orders failed");
+                    outcomes.push(Outcome::Done(Err(SubmitError::StorageFailed(e.to_string()))));
+                    replies.push(job.reply);
+                    continue;
+                }
+            };
+            let (decided, marker) = match decided {
                 // Accepted with no change: a marker records the key (its answer has no events).
                 Ok(decided) if decided.is_empty() => (
                     vec![Event::CommandAccepted(CommandAccepted { command: kind.to_owned() })],
@@ -531,6 +579,11 @@ impl Writer {
                 }
             }
             replies.push(job.reply);
+        }
+        // The state keeps its bound of closed orders; what it cannot write out stays (and
+        // the next group tries again).
+        if let Err(e) = self.spill.evict(&mut self.state) {
+            tracing::error!(error = %e, "keeping closed orders outside the state failed");
         }
         self.shared.groups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.shared

@@ -96,7 +96,7 @@ pub(crate) fn apply(order: &mut Order, e: &OrderAmended) {
 /// The refusal of an amendment of a closed (shipped, delivered or cancelled) order, if `id` is
 /// one.
 pub(super) fn closed_refusal(d: &Decision<'_>, id: &crate::ids::OrderId) -> Option<Rejection> {
-    d.state.closed_orders.get(id).map(|closed| Rejection::InvalidState {
+    d.closed(id).map(|closed| Rejection::InvalidState {
         entity: "order",
         id: id.to_string(),
         state: closed.status.as_str().to_owned(),

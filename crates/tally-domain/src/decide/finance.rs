@@ -30,9 +30,7 @@ fn order_money(d: &Decision<'_>, order: &OrderId) -> Result<(Currency, bool, i64
         return Ok((o.currency, o.taxes_included, o.captured_minor));
     }
     sold_lines(d, order)?;
-    d.state
-        .closed_orders
-        .get(order)
+    d.closed(order)
         .and_then(|c| c.returnable.as_ref())
         .map(|r| (r.currency, r.taxes_included, r.captured_minor))
         .ok_or_else(|| Rejection::UnknownOrder(order.clone()))
@@ -46,9 +44,7 @@ fn sold_billing<'a>(
     if let Some(o) = d.state.orders.get(order) {
         return Ok((&o.channel, &o.billing));
     }
-    d.state
-        .closed_orders
-        .get(order)
+    d.closed(order)
         .and_then(|c| c.returnable.as_ref())
         .map(|r| (&r.channel, &r.billing))
         .ok_or_else(|| Rejection::UnknownOrder(order.clone()))
@@ -300,9 +296,7 @@ pub(super) fn refund_deposit(d: &Decision<'_>, c: &RefundDeposit) -> Result<Vec<
     let (currency, deposit) = match d.state.orders.get(&c.order) {
         Some(o) => (o.currency, o.deposit_minor),
         None => d
-            .state
-            .closed_orders
-            .get(&c.order)
+            .closed(&c.order)
             .map(|o| (o.currency, o.deposit_minor))
             .ok_or_else(|| Rejection::UnknownOrder(c.order.clone()))?,
     };

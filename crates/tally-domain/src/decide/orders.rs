@@ -525,11 +525,7 @@ fn check_payments_at_receipt(c: &ReceiveOrder) -> Result<(), Rejection> {
 }
 
 fn existing_digest(d: &Decision<'_>, order: &crate::ids::OrderId) -> Option<Digest> {
-    d.state
-        .orders
-        .get(order)
-        .map(|o| o.digest)
-        .or_else(|| d.state.closed_orders.get(order).map(|o| o.digest))
+    d.state.orders.get(order).map(|o| o.digest).or_else(|| d.closed(order).map(|o| o.digest))
 }
 
 pub(super) fn validate(d: &Decision<'_>, c: &OrderRef) -> Result<Vec<Event>, Rejection> {

@@ -28,7 +28,7 @@ pub(super) fn sold_lines<'a>(
     if let Some(o) = d.state.orders.get(order) {
         return Ok(&o.lines);
     }
-    match d.state.closed_orders.get(order) {
+    match d.closed(order) {
         Some(closed) => match &closed.returnable {
             Some(r) => Ok(&r.lines),
             None => Err(Rejection::InvalidState {
