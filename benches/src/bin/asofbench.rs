@@ -177,10 +177,23 @@ fn main() -> anyhow::Result<()> {
         let views = engine.views().clone();
         std::thread::spawn(move || {
             let mut next_tenth = 1;
+            let mut last_print = Instant::now();
             while building.load(Ordering::Relaxed) {
                 let rss = rss_kib();
                 peak.fetch_max(rss, Ordering::Relaxed);
-                if log.head().seq >= events * next_tenth / 10 {
+                let appended = next_tenth > 10;
+                if appended && last_print.elapsed() >= Duration::from_secs(60) {
+                    last_print = Instant::now();
+                    eprintln!(
+                        "rss while the views catch up: {} MiB (anon {} MiB); write buffers: log {} MiB, views {} MiB; views at {}",
+                        rss >> 10,
+                        status_kib("RssAnon:") >> 10,
+                        log.write_buffer_bytes() >> 20,
+                        views.write_buffer_bytes() >> 20,
+                        views.low_water()
+                    );
+                }
+                if !appended && log.head().seq >= events * next_tenth / 10 {
                     // Where it is: anonymous (heap) or file pages, the storage engines' write
                     // buffers, and how far the views trail the log.
                     eprintln!(
@@ -194,6 +207,7 @@ fn main() -> anyhow::Result<()> {
                         views.low_water()
                     );
                     next_tenth += 1;
+                    last_print = Instant::now();
                 }
                 std::thread::sleep(Duration::from_millis(500));
             }

@@ -5,7 +5,11 @@
 //! reports p50/p99 latency and the rates achieved. Phase 2: bulk `submitMany` throughput.
 //!
 //! Usage: `cargo run --release -p tally-benches --bin loadbench [-- --seconds N]
-//! [--query-rate Q] [--command-rate C] [--bulk-commands N]`
+//! [--query-rate Q] [--command-rate C] [--bulk-commands N] [--data DIR]`
+//!
+//! `--data DIR` serves an existing store (an `asofbench --keep DIR` store: its SKUs
+//! `SKU-00000`…, its `web` channel and `WH1`) instead of a fresh seeded one, and reports the
+//! time to open it and the process's resident memory idle and under the load.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -137,9 +141,42 @@ fn main() -> anyhow::Result<()> {
     let bulk_commands = arg(&args, "--bulk-commands", 100_000);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let root = tempfile::Builder::new().prefix("loadbench").tempdir_in(".")?;
-    let engine = Engine::open(root.path(), EngineConfig::default(), tally_projections::all())?;
-    seed(&engine)?;
+    let data = args.iter().position(|a| a == "--data").and_then(|i| args.get(i + 1)).cloned();
+    let temp = tempfile::Builder::new().prefix("loadbench").tempdir_in(".")?;
+    let root = data.as_ref().map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
+    let opening = Instant::now();
+    let engine = Engine::open(&root, EngineConfig::default(), tally_projections::all())?;
+    // SKU names: the store's own (`--data`: asofbench's five digits) or the seeded ones.
+    let wide = data.is_some();
+    let sku = move |n: u64| {
+        if wide { format!("SKU-{:05}", n % SKUS) } else { format!("SKU-{:03}", n % SKUS) }
+    };
+    if wide {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+        rt.block_on(engine.wait_for_views(engine.log().head().seq, Duration::from_secs(3600)))?;
+        eprintln!(
+            "opened a store of {} events (views caught up) in {:.1} s: rss {} MiB",
+            engine.log().head().seq,
+            opening.elapsed().as_secs_f64(),
+            tally_benches::rss_kib() >> 10
+        );
+        std::thread::sleep(Duration::from_secs(10));
+        eprintln!("idle 10 s later: rss {} MiB", tally_benches::rss_kib() >> 10);
+    } else {
+        seed(&engine)?;
+    }
+    // Peak resident memory under the load phases.
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (Arc::clone(&peak), Arc::clone(&sampling));
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                peak.fetch_max(tally_benches::rss_kib(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
     let auth = AuthConfig::empty().with_token("bench", Role::Admin, TOKEN);
     let state = AppState::with_projections(
         engine.clone(),
@@ -160,13 +197,13 @@ fn main() -> anyhow::Result<()> {
         println!("|---|---:|---:|---:|---:|---|");
         let queries = Arc::new(Lane::default());
         let commands = Arc::new(Lane::default());
-        let q = run_lane(client.clone(), url.clone(), query_rate, seconds, Arc::clone(&queries), |n| {
-            format!(r#"{{"query":"{{ ats(sku: \"SKU-{:03}\", channel: \"web\") {{ ats meta {{ seq }} }} }}"}}"#, n % SKUS)
+        let q = run_lane(client.clone(), url.clone(), query_rate, seconds, Arc::clone(&queries), move |n| {
+            format!(r#"{{"query":"{{ ats(sku: \"{}\", channel: \"web\") {{ ats meta {{ seq }} }} }}"}}"#, sku(n))
         });
-        let c = run_lane(client.clone(), url.clone(), command_rate, seconds, Arc::clone(&commands), |n| {
+        let c = run_lane(client.clone(), url.clone(), command_rate, seconds, Arc::clone(&commands), move |n| {
             format!(
-                r#"{{"query":"mutation {{ submit(input: {{ idempotencyKey: \"load-{n}\", json: {{ type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-{:03}\", qty: 1 }} }}) {{ lastSeq }} }}"}}"#,
-                n % SKUS
+                r#"{{"query":"mutation {{ submit(input: {{ idempotencyKey: \"load-{n}\", json: {{ type: \"receive_inventory\", location: \"WH1\", sku: \"{}\", qty: 1 }} }}) {{ lastSeq }} }}"}}"#,
+                sku(n)
             )
         });
         tokio::join!(q, c);
@@ -192,8 +229,8 @@ fn main() -> anyhow::Result<()> {
                         .map(|i| {
                             let n = b * batch + i;
                             format!(
-                                r#"{{ idempotencyKey: \"bulk-{n}\", json: {{ type: \"receive_inventory\", location: \"WH1\", sku: \"SKU-{:03}\", qty: 1 }} }}"#,
-                                n % SKUS
+                                r#"{{ idempotencyKey: \"bulk-{n}\", json: {{ type: \"receive_inventory\", location: \"WH1\", sku: \"{}\", qty: 1 }} }}"#,
+                                sku(n)
                             )
                         })
                         .collect();
@@ -235,6 +272,14 @@ fn main() -> anyhow::Result<()> {
         let _ = server.await;
         anyhow::Ok(())
     })?;
+    sampling.store(false, Ordering::Relaxed);
+    sampler.join().map_err(|_| anyhow::anyhow!("the memory sampler panicked"))?;
+    println!(
+        "| resident memory | peak {} MiB under the load, {} MiB after | {} events in the store | | | |",
+        peak.load(Ordering::Relaxed) >> 10,
+        tally_benches::rss_kib() >> 10,
+        engine.log().head().seq
+    );
     engine.close();
     Ok(())
 }
