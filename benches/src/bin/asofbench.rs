@@ -213,9 +213,15 @@ fn main() -> anyhow::Result<()> {
             }
         })
     };
-    seed(&engine)?;
-    let refused = build(&runtime, &engine, (callers, events, deliver));
-    eprintln!("{refused} commands refused while building");
+    // `--reuse 1` with `--keep DIR`: query the store DIR holds (built by an earlier run)
+    // instead of building one.
+    if arg(&args, "--reuse", 0) == 1 && keep.is_some() {
+        eprintln!("querying the store of {} events in {root_path:?}", engine.log().head().seq);
+    } else {
+        seed(&engine)?;
+        let refused = build(&runtime, &engine, (callers, events, deliver));
+        eprintln!("{refused} commands refused while building");
+    }
     let head = engine.log().head().seq;
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     rt.block_on(engine.wait_for_views(head, Duration::from_secs(3600)))?;
