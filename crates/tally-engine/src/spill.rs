@@ -35,7 +35,7 @@ pub enum SpillError {
 
 /// The closed orders evicted from the decision state.
 pub(crate) struct Spill {
-    _db: Database,
+    db: Database,
     orders: Keyspace,
     max: usize,
 }
@@ -64,7 +64,7 @@ impl Spill {
                 KeyspaceCreateOptions::default().max_memtable_size(SPILL_MEMTABLE_BYTES)
             })
             .map_err(|e| OpenError::Spill(SpillError::Storage(e)))?;
-        Ok(Self { _db: db, orders, max })
+        Ok(Self { db, orders, max })
     }
 
     /// Loads into `state` every id of `ids` it may hold only here.
@@ -98,15 +98,18 @@ impl Spill {
             state.closed_orders_mut().evict(&[]);
             return Ok(());
         }
+        // One batch per eviction (a group's worth): one journal write, not one per order.
+        let mut batch = self.db.batch();
         let mut ids = Vec::with_capacity(over.len());
         for (id, closed) in over {
             let bytes = serde_json::to_vec(closed).map_err(|e| SpillError::Malformed {
                 order: id.to_string(),
                 reason: e.to_string(),
             })?;
-            self.orders.insert(id.as_str().as_bytes(), bytes)?;
+            batch.insert(&self.orders, id.as_str().as_bytes(), bytes);
             ids.push(id.clone());
         }
+        batch.commit()?;
         state.closed_orders_mut().evict(&ids);
         Ok(())
     }
